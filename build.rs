@@ -1,0 +1,96 @@
+//! Builds the Lambda `bootstrap` from `handler/` and zips it, so the CLI binary carries the function it deploys.
+//!
+//! The handler is built in release mode, statically linked (`+crt-static`) for x86_64 Linux, in a target
+//! directory of its own (`<target>/lambda`) so its flags never invalidate the host build. A static glibc
+//! binary needs no shared library at all, so it runs on Amazon Linux 2023 whatever glibc built it.
+//! `LOGIN_ALERT_HANDLER_BOOTSTRAP=/path/to/bootstrap` skips the build and bundles that file instead
+//! (for hosts that cannot build a static x86_64 Linux binary, e.g. with `cargo lambda build`).
+
+use std::env;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use zip::write::SimpleFileOptions;
+
+const LAMBDA_TARGET: &str = "x86_64-unknown-linux-gnu";
+
+fn main() {
+    println!("cargo:rerun-if-changed=handler/src");
+    println!("cargo:rerun-if-changed=handler/Cargo.toml");
+    println!("cargo:rerun-if-changed=Cargo.lock");
+    println!("cargo:rerun-if-env-changed=LOGIN_ALERT_HANDLER_BOOTSTRAP");
+
+    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+
+    let bootstrap = match env::var_os("LOGIN_ALERT_HANDLER_BOOTSTRAP") {
+        Some(path) => PathBuf::from(path),
+        None => build_handler(&manifest_dir, &out_dir),
+    };
+    let binary = fs::read(&bootstrap)
+        .unwrap_or_else(|err| panic!("cannot read the handler binary {}: {err}", bootstrap.display()));
+    write_zip(&binary, &out_dir.join("bootstrap.zip"));
+}
+
+/// `OUT_DIR` is `<target>/<profile>/build/<pkg>-<hash>/out`; the handler gets `<target>/lambda`.
+fn lambda_target_dir(out_dir: &Path) -> PathBuf {
+    out_dir
+        .ancestors()
+        .nth(4)
+        .map(|target| target.join("lambda"))
+        .unwrap_or_else(|| out_dir.join("lambda"))
+}
+
+fn build_handler(manifest_dir: &Path, out_dir: &Path) -> PathBuf {
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let target_dir = lambda_target_dir(out_dir);
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(manifest_dir)
+        .args(["build", "--release", "-p", "login-alert-handler", "--bin", "bootstrap"])
+        .args(["--target", LAMBDA_TARGET])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        // With --target, these flags reach only the handler's own code, not build scripts or proc-macros.
+        .env("CARGO_ENCODED_RUSTFLAGS", "-Ctarget-feature=+crt-static");
+    // The outer build's settings must not leak into this one (clippy's wrapper, a forced target dir, …).
+    for var in [
+        "RUSTFLAGS",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "CARGO_BUILD_RUSTFLAGS",
+        "CARGO_MAKEFLAGS",
+        "MAKEFLAGS",
+        "MFLAGS",
+    ] {
+        cmd.env_remove(var);
+    }
+    let output = cmd
+        .output()
+        .unwrap_or_else(|err| panic!("cannot run cargo to build the Lambda handler: {err}"));
+    if !output.status.success() {
+        panic!(
+            "building the Lambda handler (static {LAMBDA_TARGET}) failed:\n{}\n\
+             On a host that cannot build it, build `bootstrap` elsewhere (e.g. `cargo lambda build --release`) \
+             and set LOGIN_ALERT_HANDLER_BOOTSTRAP=/path/to/bootstrap.",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    target_dir.join(LAMBDA_TARGET).join("release").join("bootstrap")
+}
+
+/// A zip whose bytes depend only on the binary (fixed timestamp and mode), so its SHA-256 — which Lambda
+/// reports as `CodeSha256` — says exactly whether the deployed code is ours.
+fn write_zip(binary: &[u8], path: &Path) {
+    let file = File::create(path).unwrap_or_else(|err| panic!("cannot create {}: {err}", path.display()));
+    let mut zip = zip::ZipWriter::new(file);
+    let options = SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .unix_permissions(0o755)
+        .last_modified_time(zip::DateTime::default());
+    zip.start_file("bootstrap", options).expect("zip entry");
+    zip.write_all(binary).expect("zip write");
+    zip.finish().expect("zip finish");
+}
