@@ -8,6 +8,26 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+pub mod classify;
+pub mod deliver;
+pub mod error;
+pub mod format;
+pub mod handler;
+pub mod input;
+mod lenient;
+pub mod preview;
+pub mod record;
+pub mod settings;
+
+pub use classify::{Finding, Kind, Severity};
+pub use deliver::{AwsDelivery, Deliver, SlackWebhook};
+pub use error::{DeliveryError, HandlerError, InputError, RecordError, SettingsError};
+pub use handler::{Outcome, handle, render_alerts};
+pub use input::{Shape, for_each_record};
+pub use preview::{Preview, PreviewFormat, preview};
+pub use record::Record;
+pub use settings::Settings;
+
 /// Environment variable: the name shown in messages (e.g. `prod`).
 pub const ENV_ACCOUNT_NAME: &str = "LOGIN_ALERT_ACCOUNT_NAME";
 /// Environment variable: IANA time zone for message times (e.g. `Asia/Tokyo`).
@@ -65,6 +85,8 @@ impl FromStr for Scope {
         Scope::ALL
             .into_iter()
             .find(|scope| scope.as_str() == s)
-            .ok_or_else(|| format!("unknown scope `{s}`: use one of all, failures-and-root, root-only"))
+            .ok_or_else(|| {
+                format!("unknown scope `{s}`: use one of all, failures-and-root, root-only")
+            })
     }
 }

@@ -1,6 +1,37 @@
-//! The Lambda `bootstrap` binary (runtime provided.al2023).
+//! The Lambda `bootstrap` binary (runtime provided.al2023): builds settings and clients once, then serves invocations.
 
-fn main() {
-    eprintln!("login-alert handler: not built yet");
-    std::process::exit(1);
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use login_alert_handler::{AwsDelivery, Settings, handle};
+use serde_json::value::RawValue;
+
+struct State {
+    settings: Settings,
+    delivery: AwsDelivery,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let settings = Settings::from_env()?;
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let delivery = AwsDelivery::from_env(&config)?;
+    // The state lives as long as the container; leaking it gives the handler a plain `&'static` borrow.
+    let state: &'static State = Box::leak(Box::new(State { settings, delivery }));
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<Box<RawValue>>| async move {
+            let outcome = handle(
+                event.payload.get().as_bytes(),
+                &state.settings,
+                &state.delivery,
+            )
+            .await?;
+            Ok::<_, Error>(serde_json::json!({
+                "records": outcome.records,
+                "unreadable": outcome.unreadable,
+                "alerts": outcome.alerts,
+                "deliveries": outcome.deliveries,
+            }))
+        },
+    ))
+    .await
 }

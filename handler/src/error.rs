@@ -1,0 +1,102 @@
+//! The handler's typed errors; each message names the problem and what to do about it.
+
+use thiserror::Error;
+
+/// The input as a whole cannot be read; no record of it can be.
+#[derive(Debug, Error)]
+pub enum InputError {
+    #[error(
+        "the input is empty: pass a CloudWatch Logs subscription event, an EventBridge event, a CloudTrail log file or one CloudTrail record"
+    )]
+    Empty,
+    #[error(
+        "the input is not UTF-8 text ({0}): pass the JSON event itself, not a compressed or binary file"
+    )]
+    NotUtf8(#[source] std::str::Utf8Error),
+    #[error(
+        "the input is not valid JSON ({0}): pass a CloudWatch Logs subscription event, an EventBridge event, a CloudTrail log file or one CloudTrail record"
+    )]
+    NotJson(#[source] serde_json::Error),
+    #[error(
+        "`awslogs` has no `data` string: pass the event exactly as CloudWatch Logs delivers it ({{\"awslogs\":{{\"data\":\"<base64 gzip>\"}}}})"
+    )]
+    MissingLogsData,
+    #[error(
+        "`awslogs.data` is not valid base64 ({0}): pass the event exactly as CloudWatch Logs delivers it"
+    )]
+    Base64(#[source] base64::DecodeError),
+    #[error(
+        "`awslogs.data` is not valid gzip ({0}): CloudWatch Logs gzips the payload before base64-encoding it; re-encode it that way"
+    )]
+    Gzip(#[source] std::io::Error),
+    #[error("the decompressed `awslogs.data` is larger than {} MiB: split the batch", crate::input::MAX_DECOMPRESSED / 1024 / 1024)]
+    TooLarge,
+    #[error(
+        "the decompressed `awslogs.data` is not the CloudWatch Logs JSON (messageType, logEvents) ({0}): check what produced the payload"
+    )]
+    LogsJson(#[source] serde_json::Error),
+    #[error(
+        "`Records` is not an array of records ({0}): pass a CloudTrail log file as S3 stores it"
+    )]
+    RecordsNotArray(#[source] serde_json::Error),
+    #[error(
+        "the input is JSON but not a CloudWatch Logs event (`awslogs`), an EventBridge event (`detail`), a CloudTrail log file (`Records`) or a CloudTrail record (`eventName`, `userIdentity`): check you passed the right file"
+    )]
+    UnknownShape,
+}
+
+/// One record cannot be read; the others of its batch are unaffected.
+#[derive(Debug, Error)]
+pub enum RecordError {
+    #[error("not a CloudTrail record: {0}")]
+    Json(#[source] serde_json::Error),
+    #[error("not a JSON object, so not a CloudTrail record")]
+    NotAnObject,
+    #[error("the log event has no `message` string")]
+    MissingMessage,
+}
+
+/// The settings in the environment are unusable.
+#[derive(Debug, Error)]
+pub enum SettingsError {
+    #[error(
+        "{var}=`{value}` is not an IANA time zone: set it to a name like `UTC` or `Asia/Tokyo`"
+    )]
+    TimeZone { var: &'static str, value: String },
+    #[error("{var}: {message}")]
+    Scope { var: &'static str, message: String },
+}
+
+/// Delivering one alert failed.
+#[derive(Debug, Error)]
+pub enum DeliveryError {
+    #[error(
+        "SNS Publish to {topic} failed: {message}. Check that the topic exists and the function's role allows sns:Publish on it"
+    )]
+    Sns { topic: String, message: String },
+    #[error(
+        "reading the Slack webhook URL from SSM parameter `{parameter}` failed: {message}. Check that the SecureString exists and the function's role allows ssm:GetParameter on it and kms:Decrypt"
+    )]
+    SlackParameter { parameter: String, message: String },
+    #[error(
+        "the Slack webhook URL in SSM parameter `{parameter}` is not a valid http(s) URL: store the full https://hooks.slack.com/services/... URL"
+    )]
+    SlackUrl { parameter: String },
+    #[error(
+        "Slack webhook POST failed: {0}. Check the network path from the function to hooks.slack.com"
+    )]
+    SlackTransport(String),
+    #[error(
+        "Slack webhook answered HTTP {status}: {body}. Check that the webhook is still active (Slack app settings)"
+    )]
+    SlackStatus { status: u16, body: String },
+}
+
+/// Some alerts of an invocation could not be delivered; Lambda retries the whole event.
+#[derive(Debug, Error)]
+#[error("{failed} of {attempted} deliveries failed (first: {first}); Lambda will retry the event")]
+pub struct HandlerError {
+    pub failed: usize,
+    pub attempted: usize,
+    pub first: DeliveryError,
+}

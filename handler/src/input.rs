@@ -1,0 +1,301 @@
+//! Recognises the input shape (CloudWatch Logs subscription, EventBridge, CloudTrail log file, bare record) and yields its records one by one.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::io::Read;
+
+use base64::Engine;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_json::value::RawValue;
+
+use crate::error::{InputError, RecordError};
+use crate::lenient::{Object, Text};
+use crate::record::Record;
+
+/// A decompressed CloudWatch Logs payload larger than this is refused rather than risk running out of memory.
+/// Lambda's own payload limit keeps real payloads far below it (a 1 MB batch is at most a few MB unzipped).
+pub const MAX_DECOMPRESSED: u64 = 512 * 1024 * 1024;
+
+/// Which shape the input had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    CloudWatchLogs,
+    CloudWatchLogsControl,
+    EventBridge,
+    LogFile,
+    Array,
+    Record,
+}
+
+impl Shape {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Shape::CloudWatchLogs => "CloudWatch Logs subscription event",
+            Shape::CloudWatchLogsControl => "CloudWatch Logs control message",
+            Shape::EventBridge => "EventBridge event",
+            Shape::LogFile => "CloudTrail log file",
+            Shape::Array => "JSON array of records",
+            Shape::Record => "CloudTrail record",
+        }
+    }
+}
+
+/// Where a record sat in the input, for log lines about the ones that could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub container: &'static str,
+    pub index: usize,
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.container.is_empty() {
+            f.write_str("the record")
+        } else {
+            write!(f, "{}[{}]", self.container, self.index)
+        }
+    }
+}
+
+/// One record of the input, or why it could not be read; `timestamp_ms` is the log event's time when known.
+pub struct Item<'a> {
+    pub position: Position,
+    pub record: Result<Record<'a>, RecordError>,
+    pub timestamp_ms: Option<i64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    awslogs: Object<AwsLogs<'a>>,
+    #[serde(borrow)]
+    detail: Option<&'a RawValue>,
+    #[serde(borrow, rename = "Records")]
+    records: Option<&'a RawValue>,
+    #[serde(rename = "eventName")]
+    event_name: Option<IgnoredAny>,
+    #[serde(rename = "eventSource")]
+    event_source: Option<IgnoredAny>,
+    #[serde(rename = "userIdentity")]
+    user_identity: Option<IgnoredAny>,
+    #[serde(rename = "eventTime")]
+    event_time: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AwsLogs<'a> {
+    #[serde(borrow)]
+    data: Text<'a>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LogsData<'a> {
+    #[serde(default, borrow)]
+    message_type: Text<'a>,
+    #[serde(default, borrow)]
+    log_events: Vec<Object<LogEvent<'a>>>,
+}
+
+/// `id` is a string from AWS and an integer from moto; `Text` takes both.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct LogEvent<'a> {
+    #[serde(borrow)]
+    #[allow(dead_code)]
+    id: Text<'a>,
+    #[serde(borrow)]
+    timestamp: Text<'a>,
+    #[serde(borrow)]
+    message: Text<'a>,
+}
+
+/// Calls `each` for every record of `input`, in input order, and says which shape the input had.
+///
+/// An error is returned only when the input as a whole cannot be read (not JSON, bad base64 or gzip, an unknown
+/// shape); a record that cannot be read reaches `each` as an `Err` and its siblings are still delivered.
+pub fn for_each_record<F>(input: &[u8], mut each: F) -> Result<Shape, InputError>
+where
+    F: FnMut(Item<'_>),
+{
+    let text = std::str::from_utf8(input).map_err(InputError::NotUtf8)?;
+    let trimmed = text.trim_start();
+    if trimmed.is_empty() {
+        return Err(InputError::Empty);
+    }
+    if trimmed.starts_with('[') {
+        let elements: Vec<&RawValue> = serde_json::from_str(text).map_err(InputError::NotJson)?;
+        for (index, element) in elements.iter().enumerate() {
+            each(one_record(
+                element.get(),
+                Position {
+                    container: "array",
+                    index,
+                },
+            ));
+        }
+        return Ok(Shape::Array);
+    }
+    let envelope: Envelope = serde_json::from_str(text).map_err(InputError::NotJson)?;
+    if let Some(awslogs) = envelope.awslogs.get() {
+        let data = awslogs.data.get().ok_or(InputError::MissingLogsData)?;
+        return for_each_log_event(data, each);
+    }
+    if let Some(records) = envelope.records {
+        let records: Vec<&RawValue> =
+            serde_json::from_str(records.get()).map_err(InputError::RecordsNotArray)?;
+        for (index, raw) in records.iter().enumerate() {
+            each(one_record(
+                raw.get(),
+                Position {
+                    container: "Records",
+                    index,
+                },
+            ));
+        }
+        return Ok(Shape::LogFile);
+    }
+    if let Some(detail) = envelope.detail {
+        each(parse_record(
+            detail.get(),
+            Position {
+                container: "detail",
+                index: 0,
+            },
+            None,
+        ));
+        return Ok(Shape::EventBridge);
+    }
+    if envelope.event_name.is_some()
+        || envelope.event_source.is_some()
+        || envelope.user_identity.is_some()
+        || envelope.event_time.is_some()
+    {
+        each(parse_record(
+            text,
+            Position {
+                container: "",
+                index: 0,
+            },
+            None,
+        ));
+        return Ok(Shape::Record);
+    }
+    Err(InputError::UnknownShape)
+}
+
+/// An element of `Records` or of a top-level array: a record, or an EventBridge event wrapping one.
+fn one_record(raw: &str, position: Position) -> Item<'_> {
+    if raw.trim_start().starts_with('{') {
+        #[derive(Deserialize, Default)]
+        #[serde(default)]
+        struct Detail<'a> {
+            #[serde(borrow)]
+            detail: Option<&'a RawValue>,
+            #[serde(rename = "eventName")]
+            event_name: Option<IgnoredAny>,
+        }
+        if let Ok(Detail {
+            detail: Some(detail),
+            event_name: None,
+        }) = serde_json::from_str::<Detail>(raw)
+        {
+            return parse_record(detail.get(), position, None);
+        }
+    }
+    parse_record(raw, position, None)
+}
+
+fn parse_record(json: &str, position: Position, timestamp_ms: Option<i64>) -> Item<'_> {
+    let record = if json.trim_start().starts_with('{') {
+        Record::parse(json).map_err(RecordError::Json)
+    } else {
+        Err(RecordError::NotAnObject)
+    };
+    Item {
+        position,
+        record,
+        timestamp_ms,
+    }
+}
+
+fn for_each_log_event<F>(data: &str, mut each: F) -> Result<Shape, InputError>
+where
+    F: FnMut(Item<'_>),
+{
+    let compressed = decode_base64(data)?;
+    let json = gunzip(&compressed)?;
+    let logs: LogsData = serde_json::from_slice(&json).map_err(InputError::LogsJson)?;
+    if logs.message_type.is("CONTROL_MESSAGE") {
+        return Ok(Shape::CloudWatchLogsControl);
+    }
+    for (index, event) in logs.log_events.iter().enumerate() {
+        let position = Position {
+            container: "logEvents",
+            index,
+        };
+        let Some(event) = event.get() else {
+            each(Item {
+                position,
+                record: Err(RecordError::NotAnObject),
+                timestamp_ms: None,
+            });
+            continue;
+        };
+        let timestamp_ms = event
+            .timestamp
+            .get()
+            .and_then(|t| t.trim().parse::<f64>().ok())
+            .map(|t| t as i64);
+        match &event.message.0 {
+            Some(message) => each(parse_record(message.as_ref(), position, timestamp_ms)),
+            None => each(Item {
+                position,
+                record: Err(RecordError::MissingMessage),
+                timestamp_ms,
+            }),
+        }
+    }
+    Ok(Shape::CloudWatchLogs)
+}
+
+fn decode_base64(data: &str) -> Result<Vec<u8>, InputError> {
+    let engine = base64::engine::general_purpose::STANDARD;
+    match engine.decode(data.trim()) {
+        Ok(bytes) => Ok(bytes),
+        // Tools that wrap base64 at 76 columns leave line breaks; tolerate them, but only as a second try.
+        Err(first) => {
+            let compact: Cow<str> =
+                Cow::Owned(data.chars().filter(|c| !c.is_ascii_whitespace()).collect());
+            engine
+                .decode(compact.as_bytes())
+                .map_err(|_| InputError::Base64(first))
+        }
+    }
+}
+
+fn gunzip(compressed: &[u8]) -> Result<Vec<u8>, InputError> {
+    // Gzip stores the uncompressed size (mod 2^32) in its last four bytes: a good first capacity.
+    let hint = compressed
+        .len()
+        .checked_sub(4)
+        .and_then(|start| compressed.get(start..))
+        .and_then(|tail| <[u8; 4]>::try_from(tail).ok())
+        .map(|tail| u32::from_le_bytes(tail) as usize)
+        .unwrap_or(0)
+        // Deflate cannot expand more than ~1032:1, so a larger claim is a corrupt or hostile trailer.
+        .min(compressed.len().saturating_mul(1032))
+        .min(MAX_DECOMPRESSED as usize);
+    let mut out = Vec::with_capacity(hint.saturating_add(1));
+    flate2::read::MultiGzDecoder::new(compressed)
+        .take(MAX_DECOMPRESSED + 1)
+        .read_to_end(&mut out)
+        .map_err(InputError::Gzip)?;
+    if out.len() as u64 > MAX_DECOMPRESSED {
+        return Err(InputError::TooLarge);
+    }
+    Ok(out)
+}
