@@ -1,0 +1,138 @@
+//! One bundle of SDK clients built from one `SdkConfig`: credentials chain, profile, region, endpoint, retries.
+
+use anyhow::{Context, Result, bail};
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// What the user chose on the command line; everything else comes from the standard chain
+/// (environment, `~/.aws/config`, SSO, IMDS/CloudShell container credentials, `AWS_ENDPOINT_URL`).
+#[derive(Debug, Clone, Default)]
+pub struct AwsOptions {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+/// Loads the shared configuration. Throttling and 5xx are retried by the SDK (standard mode, 5 attempts).
+pub async fn load(options: &AwsOptions) -> SdkConfig {
+    let mut loader =
+        aws_config::defaults(BehaviorVersion::latest()).retry_config(RetryConfig::standard().with_max_attempts(5));
+    if let Some(profile) = &options.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = &options.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(url) = &options.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    loader.load().await
+}
+
+/// The region the configuration resolved to, or an error that says how to set one.
+pub fn region_of(sdk: &SdkConfig) -> Result<String> {
+    match sdk.region() {
+        Some(region) => Ok(region.to_string()),
+        None => bail!("no AWS region is set: pass --region REGION, set AWS_REGION, or give the profile a region"),
+    }
+}
+
+/// Clients for every service login-alert uses, all in one region.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub region: String,
+    pub cloudtrail: aws_sdk_cloudtrail::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub ssm: aws_sdk_ssm::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub sts: aws_sdk_sts::Client,
+}
+
+impl Clients {
+    pub fn new(sdk: &SdkConfig) -> Self {
+        // A custom endpoint (an emulator, a VPC endpoint) cannot serve virtual-hosted bucket names.
+        let s3 = aws_sdk_s3::config::Builder::from(sdk).force_path_style(sdk.endpoint_url().is_some()).build();
+        Clients {
+            region: sdk.region().map(|r| r.to_string()).unwrap_or_default(),
+            cloudtrail: aws_sdk_cloudtrail::Client::new(sdk),
+            logs: aws_sdk_cloudwatchlogs::Client::new(sdk),
+            iam: aws_sdk_iam::Client::new(sdk),
+            lambda: aws_sdk_lambda::Client::new(sdk),
+            sns: aws_sdk_sns::Client::new(sdk),
+            ssm: aws_sdk_ssm::Client::new(sdk),
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            sts: aws_sdk_sts::Client::new(sdk),
+        }
+    }
+
+    /// The same credentials and settings, in another region (a trail's home region, say).
+    pub fn in_region(sdk: &SdkConfig, region: &str) -> Self {
+        Clients::new(&sdk.to_builder().region(Region::new(region.to_owned())).build())
+    }
+}
+
+/// The account the credentials belong to.
+pub async fn account_id(sts: &aws_sdk_sts::Client) -> Result<String> {
+    let identity = sts.get_caller_identity().send().await.map_err(explain).context("finding the AWS account")?;
+    identity.account.context("STS did not say which account these credentials belong to")
+}
+
+/// The service's error code (`ResourceNotFoundException`, `NoSuchEntity`, …), if the service answered.
+pub fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
+    match err {
+        SdkError::ServiceError(service) => service.err().code(),
+        _ => None,
+    }
+}
+
+/// The service's error message, if the service answered.
+pub fn error_message<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
+    match err {
+        SdkError::ServiceError(service) => service.err().message(),
+        _ => None,
+    }
+}
+
+/// Turns an SDK error into one that names the cause and the fix where the cause is a common one.
+pub fn explain<E, R>(err: SdkError<E, R>) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let hint = match &err {
+        SdkError::ServiceError(service) => {
+            let code = service.err().code().unwrap_or("Unknown");
+            let message = service.err().message().unwrap_or("");
+            let hint = match code {
+                "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "AuthorizationError" => {
+                    " — the credentials lack this permission; see the operator policy in the README"
+                }
+                "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => {
+                    " — the session expired; sign in again (e.g. `aws sso login`) and retry"
+                }
+                "InvalidClientTokenId" | "UnrecognizedClientException" | "SignatureDoesNotMatch" => {
+                    " — the credentials are not valid for this account or region; check --profile and the keys"
+                }
+                _ => "",
+            };
+            return anyhow::anyhow!("{code}: {message}{hint}");
+        }
+        SdkError::DispatchFailure(failure) if failure.is_user() => {
+            " — no usable credentials: run `aws configure` or `aws sso login`, pass --profile, or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+        }
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+            " — the AWS endpoint could not be reached; check the network, --region and --endpoint-url/AWS_ENDPOINT_URL"
+        }
+        SdkError::ConstructionFailure(_) => {
+            " — the request could not be built; check the credentials (--profile, `aws configure`) and the region"
+        }
+        _ => "",
+    };
+    let detail = aws_smithy_types::error::display::DisplayErrorContext(&err).to_string();
+    anyhow::anyhow!("{detail}{hint}")
+}

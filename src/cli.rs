@@ -1,0 +1,206 @@
+//! The command line: every flag documented here is the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use login_alert_handler::Scope;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "login-alert",
+    version,
+    about = "Get an alert within minutes whenever anyone signs in to the AWS console or uses the root user, in every region.",
+    long_about = None,
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Config file to read (and, for `init`, to write).
+    #[arg(long, global = true, env = "LOGIN_ALERT_CONFIG", default_value = "login-alert.toml")]
+    pub config: PathBuf,
+
+    /// Named profile from ~/.aws/config and ~/.aws/credentials (default: the standard credential chain, AWS_PROFILE).
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+
+    /// Region for API calls when the config does not fix it (default: AWS_REGION or the profile's region).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+
+    /// Send every AWS API call to this endpoint, e.g. a local emulator (AWS_ENDPOINT_URL works too).
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// Never colour the output (NO_COLOR works too; colour is also off when stdout is not a terminal).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Discover the account and write the config file (asks on a terminal; flags answer every question).
+    Init(InitArgs),
+    /// Show what `apply` would create, change or delete, reading the account only.
+    Plan(PlanArgs),
+    /// Create or repair the alert pipeline so the account matches the config.
+    Apply(ApplyArgs),
+    /// Remove everything login-alert created and restore the trail as it was found.
+    Destroy(DestroyArgs),
+    /// Show exactly what the handler would send for CloudTrail records in FILE.
+    Preview(PreviewArgs),
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct InitArgs {
+    /// Ask nothing: take the flags, the existing config and the discovered defaults.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Name or ARN of the existing trail to adopt (it is made multi-region and sent to CloudWatch Logs).
+    #[arg(long, value_name = "NAME", conflicts_with = "create_trail")]
+    pub trail: Option<String>,
+
+    /// Create a new multi-region trail (and its S3 bucket) instead of adopting one.
+    #[arg(long)]
+    pub create_trail: bool,
+
+    /// Email address to notify (repeat the flag for several); each must confirm the SNS subscription.
+    #[arg(long = "email", value_name = "ADDRESS")]
+    pub emails: Vec<String>,
+
+    /// Slack incoming-webhook URL (https://hooks.slack.com/...); stored encrypted in SSM Parameter Store.
+    #[arg(long, value_name = "URL", env = "LOGIN_ALERT_SLACK_WEBHOOK_URL", hide_env_values = true)]
+    pub slack_webhook_url: Option<String>,
+
+    /// Name shown in alerts for this account (default: the account alias, else the account ID).
+    #[arg(long, value_name = "NAME")]
+    pub account_name: Option<String>,
+
+    /// IANA time zone for times in alerts, e.g. Asia/Tokyo (default: the system's, else UTC).
+    #[arg(long, value_name = "ZONE")]
+    pub timezone: Option<String>,
+
+    /// Which events alert.
+    #[arg(long, value_enum)]
+    pub scope: Option<ScopeArg>,
+
+    /// Prefix of every resource name login-alert creates.
+    #[arg(long, value_name = "PREFIX")]
+    pub name_prefix: Option<String>,
+
+    /// Days CloudWatch Logs keeps the trail's events in the log group login-alert creates.
+    #[arg(long, value_name = "DAYS")]
+    pub log_retention_days: Option<i32>,
+}
+
+/// The alert scope as a flag value (the config and the handler use [`Scope`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScopeArg {
+    /// All console sign-ins (success and failure), SwitchRole and root activity.
+    All,
+    /// Failed sign-ins and root activity.
+    FailuresAndRoot,
+    /// Root activity only.
+    RootOnly,
+}
+
+impl From<ScopeArg> for Scope {
+    fn from(arg: ScopeArg) -> Self {
+        match arg {
+            ScopeArg::All => Scope::All,
+            ScopeArg::FailuresAndRoot => Scope::FailuresAndRoot,
+            ScopeArg::RootOnly => Scope::RootOnly,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum OutputFormat {
+    /// A Terraform-style diff for people.
+    #[default]
+    Text,
+    /// The plan as JSON on stdout, for scripts.
+    Json,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct PlanArgs {
+    /// Exit 0 when there is nothing to do, 2 when changes are pending, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+
+    /// How to print the plan.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// Plan the removal that `destroy` would do instead.
+    #[arg(long)]
+    pub destroy: bool,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct ApplyArgs {
+    /// Apply without asking (required when stdin is not a terminal).
+    #[arg(long, short = 'y', alias = "auto-approve")]
+    pub yes: bool,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct DestroyArgs {
+    /// Destroy without asking (required when stdin is not a terminal).
+    #[arg(long, short = 'y', alias = "auto-approve")]
+    pub yes: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum PreviewFormat {
+    /// A short human summary per record.
+    #[default]
+    Text,
+    /// The SNS email (subject and body) per alerting record.
+    Email,
+    /// The Slack webhook JSON per alerting record.
+    Slack,
+    /// The classification of every record as a JSON array.
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PreviewArgs {
+    /// CloudWatch Logs subscription event, EventBridge event, CloudTrail log file or single record (`-` = stdin).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// What to print.
+    #[arg(long, value_enum, default_value_t = PreviewFormat::Text)]
+    pub output: PreviewFormat,
+
+    /// Alert scope to apply (default: the config's, else all).
+    #[arg(long, value_enum)]
+    pub scope: Option<ScopeArg>,
+
+    /// Account name shown in messages (default: the config's, else the record's account ID).
+    #[arg(long, value_name = "NAME")]
+    pub account_name: Option<String>,
+
+    /// IANA time zone for times (default: the config's, else UTC).
+    #[arg(long, value_name = "ZONE")]
+    pub timezone: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

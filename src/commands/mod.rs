@@ -1,0 +1,148 @@
+//! The commands, one file each, and the entry point that maps their outcome to an exit code.
+
+pub mod apply;
+pub mod destroy;
+pub mod init;
+pub mod plan;
+pub mod preview;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use clap::Parser;
+
+use crate::aws::{self, AwsOptions, Clients};
+use crate::cli::{Cli, Command, GlobalArgs};
+use crate::config::Config;
+use crate::plan::{Mode, Plan};
+use crate::printer::Printer;
+use crate::resources::{self, Ctx, Target};
+
+/// How a command ended, as the process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// 0: done (for `plan --detailed-exitcode`: nothing to change).
+    Success,
+    /// 2: `plan --detailed-exitcode` found changes pending.
+    ChangesPending,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        match status {
+            ExitStatus::Success => ExitCode::SUCCESS,
+            ExitStatus::ChangesPending => ExitCode::from(2),
+        }
+    }
+}
+
+/// The user said no (or pressed Ctrl-C / Esc) before anything was changed.
+#[derive(Debug, thiserror::Error)]
+#[error("cancelled - no changes made")]
+pub struct Cancelled;
+
+/// Exit code for a cancelled command, as shells report SIGINT.
+pub const CANCELLED_EXIT: u8 = 130;
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let printer = Printer::new(cli.global.no_color);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli, &printer)) {
+        Ok(status) => status.into(),
+        Err(err) if err.is::<Cancelled>() => {
+            eprintln!("{err}");
+            ExitCode::from(CANCELLED_EXIT)
+        }
+        Err(err) => {
+            print_error(&err);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub async fn run(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
+    match &cli.command {
+        Command::Init(args) => init::run(&cli.global, args, printer).await,
+        Command::Plan(args) => plan::run(&cli.global, args, printer).await,
+        Command::Apply(args) => apply::run(&cli.global, args, printer).await,
+        Command::Destroy(args) => destroy::run(&cli.global, args, printer).await,
+        Command::Preview(args) => preview::run(&cli.global, args, printer).await,
+    }
+}
+
+/// `error: …` then each cause on its own line.
+fn print_error(err: &anyhow::Error) {
+    let red = console::style("error:").red().bold().for_stderr();
+    eprintln!("{red} {err}");
+    for cause in err.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+}
+
+/// The SDK options from the global flags (`region` overridden by the caller when the config fixes it).
+pub fn aws_options(global: &GlobalArgs, region: Option<&str>) -> AwsOptions {
+    AwsOptions {
+        profile: global.profile.clone(),
+        region: region.map(str::to_owned).or_else(|| global.region.clone()),
+        endpoint_url: global.endpoint_url.clone(),
+    }
+}
+
+/// Loads the config and builds the context for the pipeline's region. Validation happens before any AWS call.
+pub async fn context(global: &GlobalArgs, printer: &Printer) -> Result<Ctx> {
+    let config = Config::load(&global.config)?;
+    if let Some(region) = &global.region
+        && region != &config.region
+    {
+        printer.warn(format!(
+            "--region {region} ignored: the pipeline lives in the config's region {} (the trail's home region)",
+            config.region
+        ));
+    }
+    let sdk = aws::load(&aws_options(global, Some(&config.region))).await;
+    let clients = Clients::new(&sdk);
+    let account = aws::account_id(&clients.sts).await?;
+    Ok(Ctx::new(clients, Target::new(&config, &account), printer.clone()))
+}
+
+/// Reads the account and computes the plan, with a progress line while reading.
+pub async fn compute_plan(ctx: &Ctx, mode: Mode) -> Result<Plan> {
+    let step = ctx.printer.step(format!("Reading account {} in {}", ctx.target.account_id(), ctx.target.region()));
+    match resources::read(ctx).await {
+        Ok(state) => {
+            step.done();
+            Ok(resources::plan(&ctx.target, &state, mode))
+        }
+        Err(err) => {
+            step.failed();
+            Err(err)
+        }
+    }
+}
+
+/// Terraform's confirmation: only `yes` proceeds; no terminal and no `--yes` refuses.
+pub fn confirm(yes: bool, question: &str, command: &str) -> Result<()> {
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "refusing to {command} without confirmation: stdin is not a terminal. Review with `login-alert plan`, then run `login-alert {command} --yes`"
+        );
+    }
+    eprintln!("\n{question}\n  Only 'yes' will be accepted to approve.\n");
+    let answer: String = dialoguer::Input::new()
+        .with_prompt("  Enter a value")
+        .allow_empty(true)
+        .interact_text()
+        .map_err(|_| Cancelled)?;
+    if answer.trim() == "yes" { Ok(()) } else { Err(Cancelled.into()) }
+}

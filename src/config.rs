@@ -1,0 +1,439 @@
+//! The desired settings (`login-alert.toml`): loading, saving, and validation before any AWS call.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use email_address::EmailAddress;
+use login_alert_handler::Scope;
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULT_PREFIX: &str = "login-alert";
+pub const DEFAULT_RETENTION_DAYS: i32 = 90;
+/// The values CloudWatch Logs accepts for `retentionInDays`.
+pub const RETENTION_DAYS: [i32; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+const MAX_PREFIX_LEN: usize = 24;
+const MAX_ACCOUNT_NAME_LEN: usize = 40;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the pipeline lives: the adopted trail's home region, or where a new trail is created.
+    pub region: String,
+    #[serde(default = "default_prefix")]
+    pub name_prefix: String,
+    /// Shown in alerts; `None` = the account ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_name: Option<String>,
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    #[serde(default)]
+    pub scope: Scope,
+    #[serde(default = "default_retention")]
+    pub log_retention_days: i32,
+    pub trail: TrailConfig,
+    #[serde(default)]
+    pub notify: NotifyConfig,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrailConfig {
+    /// The existing trail to adopt (name or ARN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Create a trail of our own instead.
+    #[serde(default)]
+    pub create: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    #[serde(default)]
+    pub emails: Vec<String>,
+    /// A secret: kept in this file (written 0600) and in SSM as a SecureString, never printed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slack_webhook_url: Option<String>,
+}
+
+fn default_prefix() -> String {
+    DEFAULT_PREFIX.into()
+}
+fn default_timezone() -> String {
+    "UTC".into()
+}
+fn default_retention() -> i32 {
+    DEFAULT_RETENTION_DAYS
+}
+
+/// One thing wrong with the configuration: which field, what is wrong, how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub field: &'static str,
+    pub problem: String,
+    pub fix: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {} ({})", self.field, self.problem, self.fix)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("no config file at {path}: run `login-alert init` to write one, or pass --config PATH")]
+    Missing { path: PathBuf },
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path} is not a valid login-alert config: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("{}", invalid_message(.0))]
+    Invalid(Vec<Problem>),
+}
+
+fn invalid_message(problems: &[Problem]) -> String {
+    let mut out = String::from("the configuration is invalid:");
+    for p in problems {
+        out.push_str(&format!("\n  - {p}"));
+    }
+    out
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => ConfigError::Missing { path: path.to_owned() },
+            _ => ConfigError::Read { path: path.to_owned(), source },
+        })?;
+        let config: Config = toml::from_str(&text).map_err(|err| ConfigError::Parse {
+            path: path.to_owned(),
+            message: err.to_string().trim_end().to_owned(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Loads the file if it exists (for `init` to offer its values as defaults).
+    pub fn load_if_exists(path: &Path) -> Result<Option<Config>, ConfigError> {
+        match Config::load(path) {
+            Ok(config) => Ok(Some(config)),
+            Err(ConfigError::Missing { .. }) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    pub fn to_toml(&self) -> String {
+        let body = toml::to_string_pretty(self).expect("the config always serializes");
+        format!(
+            "# login-alert configuration: `login-alert plan` shows what it means for the account, `login-alert apply` makes it so.\n{body}"
+        )
+    }
+
+    /// Writes the file; readable by its owner only when it holds the Slack webhook secret.
+    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+        let err = |source| ConfigError::Write { path: path.to_owned(), source };
+        std::fs::write(path, self.to_toml()).map_err(err)?;
+        #[cfg(unix)]
+        if self.notify.slack_webhook_url.is_some() {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(err)?;
+        }
+        Ok(())
+    }
+
+    /// Every problem at once, so one edit fixes them all.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut problems = Vec::new();
+        if let Err(p) = validate_region(&self.region) {
+            problems.push(p);
+        }
+        if let Err(p) = validate_prefix(&self.name_prefix) {
+            problems.push(p);
+        }
+        if let Some(name) = &self.account_name
+            && let Err(p) = validate_account_name(name)
+        {
+            problems.push(p);
+        }
+        if let Err(p) = validate_timezone(&self.timezone) {
+            problems.push(p);
+        }
+        if let Err(p) = validate_retention(self.log_retention_days) {
+            problems.push(p);
+        }
+        match (&self.trail.name, self.trail.create) {
+            (Some(_), true) => problems.push(Problem {
+                field: "trail",
+                problem: "both `name` and `create = true` are set".into(),
+                fix: "keep `name` to adopt that trail, or `create = true` to make a new one, not both".into(),
+            }),
+            (None, false) => problems.push(Problem {
+                field: "trail",
+                problem: "no trail chosen".into(),
+                fix: "set trail.name to the trail to adopt (see `aws cloudtrail describe-trails`), or trail.create = true"
+                    .into(),
+            }),
+            (Some(name), false) => {
+                if let Err(p) = validate_trail_name(name) {
+                    problems.push(p);
+                }
+            }
+            (None, true) => {}
+        }
+        for email in &self.notify.emails {
+            if let Err(p) = validate_email(email) {
+                problems.push(p);
+            }
+        }
+        if let Some(url) = &self.notify.slack_webhook_url
+            && let Err(p) = validate_slack_webhook(url)
+        {
+            problems.push(p);
+        }
+        if self.notify.emails.is_empty() && self.notify.slack_webhook_url.is_none() {
+            problems.push(Problem {
+                field: "notify",
+                problem: "nobody would be told: no email and no Slack webhook".into(),
+                fix: "add notify.emails = [\"you@example.com\"] or notify.slack_webhook_url".into(),
+            });
+        }
+        if problems.is_empty() { Ok(()) } else { Err(ConfigError::Invalid(problems)) }
+    }
+}
+
+pub fn validate_region(region: &str) -> Result<(), Problem> {
+    // Partition-agnostic shape: us-east-1, eu-central-2, us-gov-west-1, cn-north-1, ap-southeast-7.
+    let parts: Vec<&str> = region.split('-').collect();
+    let ok = parts.len() >= 3
+        && parts[0].len() == 2
+        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && parts[..parts.len() - 1].iter().all(|p| p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(Problem {
+            field: "region",
+            problem: format!("`{region}` is not an AWS region code"),
+            fix: "use a region code such as us-east-1 or ap-northeast-1 (the adopted trail's home region)".into(),
+        })
+    }
+}
+
+pub fn validate_prefix(prefix: &str) -> Result<(), Problem> {
+    let problem = |what: &str| Problem {
+        field: "name_prefix",
+        problem: format!("`{prefix}` {what}"),
+        fix: format!(
+            "use 1-{MAX_PREFIX_LEN} lowercase letters, digits and hyphens, starting with a letter, e.g. `{DEFAULT_PREFIX}`"
+        ),
+    };
+    if prefix.is_empty() || prefix.len() > MAX_PREFIX_LEN {
+        return Err(problem(&format!("is not 1-{MAX_PREFIX_LEN} characters long")));
+    }
+    if !prefix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        return Err(problem("may hold only lowercase letters, digits and hyphens"));
+    }
+    if !prefix.as_bytes()[0].is_ascii_lowercase() || prefix.ends_with('-') || prefix.contains("--") {
+        return Err(problem("must start with a letter and not end with or repeat a hyphen"));
+    }
+    // SSM parameter names (used for the Slack secret) may not start with these.
+    if prefix.starts_with("aws") || prefix.starts_with("ssm") {
+        return Err(problem("must not start with `aws` or `ssm` (reserved by AWS)"));
+    }
+    Ok(())
+}
+
+pub fn validate_account_name(name: &str) -> Result<(), Problem> {
+    // It goes into SNS subjects, which must be printable ASCII.
+    if name.is_empty() || name.len() > MAX_ACCOUNT_NAME_LEN || !name.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Err(Problem {
+            field: "account_name",
+            problem: format!("`{name}` is not 1-{MAX_ACCOUNT_NAME_LEN} printable ASCII characters"),
+            fix: "use a short ASCII name such as `prod` (it appears in email subjects)".into(),
+        });
+    }
+    Ok(())
+}
+
+pub fn validate_timezone(zone: &str) -> Result<(), Problem> {
+    chrono_tz::Tz::from_str(zone).map(|_| ()).map_err(|_| Problem {
+        field: "timezone",
+        problem: format!("`{zone}` is not an IANA time zone"),
+        fix: "use a name from the tz database such as UTC, Asia/Tokyo or Europe/Paris".into(),
+    })
+}
+
+pub fn validate_retention(days: i32) -> Result<(), Problem> {
+    if RETENTION_DAYS.contains(&days) {
+        Ok(())
+    } else {
+        Err(Problem {
+            field: "log_retention_days",
+            problem: format!("{days} is not a retention CloudWatch Logs accepts"),
+            fix: format!("use one of {RETENTION_DAYS:?}"),
+        })
+    }
+}
+
+/// A trail name (3-128 of letters, digits, `.`, `_`, `-`, starting and ending with a letter or digit) or a trail ARN.
+pub fn validate_trail_name(name: &str) -> Result<(), Problem> {
+    let bare = match name.strip_prefix("arn:") {
+        Some(rest) => {
+            let parts: Vec<&str> = rest.splitn(5, ':').collect();
+            match parts.as_slice() {
+                [_, "cloudtrail", region, account, resource]
+                    if validate_region(region).is_ok()
+                        && account.len() == 12
+                        && account.bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    resource.strip_prefix("trail/").unwrap_or("")
+                }
+                _ => "",
+            }
+        }
+        None => name,
+    };
+    let ok = (3..=128).contains(&bare.len())
+        && bare.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && bare.as_bytes()[0].is_ascii_alphanumeric()
+        && bare.as_bytes()[bare.len() - 1].is_ascii_alphanumeric();
+    if ok {
+        Ok(())
+    } else {
+        Err(Problem {
+            field: "trail.name",
+            problem: format!("`{name}` is not a trail name or trail ARN"),
+            fix: "use the trail's name (3-128 letters, digits, . _ -) or its ARN arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME"
+                .into(),
+        })
+    }
+}
+
+pub fn validate_email(email: &str) -> Result<(), Problem> {
+    if EmailAddress::is_valid(email) && email.contains('.') {
+        Ok(())
+    } else {
+        Err(Problem {
+            field: "notify.emails",
+            problem: format!("`{email}` is not an email address"),
+            fix: "write each address as name@example.com".into(),
+        })
+    }
+}
+
+pub fn validate_slack_webhook(raw: &str) -> Result<(), Problem> {
+    // Never echo the URL: it is a secret.
+    let problem = |what: &str| Problem {
+        field: "notify.slack_webhook_url",
+        problem: what.into(),
+        fix: "paste the incoming-webhook URL Slack shows, https://hooks.slack.com/services/T…/B…/…".into(),
+    };
+    let url = url::Url::parse(raw).map_err(|_| problem("is not a URL"))?;
+    if url.scheme() != "https" {
+        return Err(problem("must use https"));
+    }
+    if !matches!(url.host_str(), Some("hooks.slack.com" | "hooks.slack-gov.com")) {
+        return Err(problem("is not a Slack webhook (host must be hooks.slack.com)"));
+    }
+    if url.path().len() <= 1 {
+        return Err(problem("has no webhook path"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid() -> Config {
+        Config {
+            region: "us-east-1".into(),
+            name_prefix: DEFAULT_PREFIX.into(),
+            account_name: Some("prod".into()),
+            timezone: "Asia/Tokyo".into(),
+            scope: Scope::All,
+            log_retention_days: 90,
+            trail: TrailConfig { name: Some("audit-trail".into()), create: false },
+            notify: NotifyConfig { emails: vec!["secops@example.com".into()], slack_webhook_url: None },
+        }
+    }
+
+    fn problems(config: &Config) -> Vec<Problem> {
+        match config.validate() {
+            Ok(()) => vec![],
+            Err(ConfigError::Invalid(p)) => p,
+            Err(other) => panic!("unexpected {other}"),
+        }
+    }
+
+    #[test]
+    fn a_complete_config_is_valid_and_round_trips_through_toml() {
+        let config = valid();
+        assert!(problems(&config).is_empty());
+        let back: Config = toml::from_str(&config.to_toml()).unwrap();
+        assert_eq!(back, config);
+    }
+
+    #[test]
+    fn bad_values_name_their_field() {
+        let cases: Vec<(&str, Box<dyn Fn(&mut Config)>)> = vec![
+            ("region", Box::new(|c| c.region = "us-east".into())),
+            ("region", Box::new(|c| c.region = "US-EAST-1".into())),
+            ("name_prefix", Box::new(|c| c.name_prefix = "Login_Alert".into())),
+            ("name_prefix", Box::new(|c| c.name_prefix = "a-very-long-prefix-that-is-too-long".into())),
+            ("name_prefix", Box::new(|c| c.name_prefix = "aws-alerts".into())),
+            ("name_prefix", Box::new(|c| c.name_prefix = "-x".into())),
+            ("account_name", Box::new(|c| c.account_name = Some("本番".into()))),
+            ("timezone", Box::new(|c| c.timezone = "Tokyo".into())),
+            ("log_retention_days", Box::new(|c| c.log_retention_days = 10)),
+            ("trail", Box::new(|c| c.trail.create = true)),
+            ("trail", Box::new(|c| c.trail.name = None)),
+            ("trail.name", Box::new(|c| c.trail.name = Some("a b".into()))),
+            ("trail.name", Box::new(|c| c.trail.name = Some("arn:aws:s3:::bucket".into()))),
+            ("notify.emails", Box::new(|c| c.notify.emails = vec!["secops@".into()])),
+            ("notify.slack_webhook_url", Box::new(|c| c.notify.slack_webhook_url = Some("http://hooks.slack.com/services/x".into()))),
+            ("notify.slack_webhook_url", Box::new(|c| c.notify.slack_webhook_url = Some("https://example.com/hook".into()))),
+            ("notify", Box::new(|c| c.notify.emails.clear())),
+        ];
+        for (field, break_it) in cases {
+            let mut config = valid();
+            break_it(&mut config);
+            let found = problems(&config);
+            assert!(found.iter().any(|p| p.field == field), "expected a problem with {field}, got {found:?}");
+        }
+    }
+
+    #[test]
+    fn a_trail_arn_is_accepted() {
+        assert!(validate_trail_name("arn:aws:cloudtrail:eu-west-1:123456789012:trail/audit").is_ok());
+    }
+
+    #[test]
+    fn the_webhook_secret_is_never_echoed_in_problems() {
+        let secret = "https://example.com/services/T000/B000/SECRET";
+        let problem = validate_slack_webhook(secret).unwrap_err();
+        assert!(!problem.to_string().contains("SECRET"));
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected_with_their_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "region = \"us-east-1\"\nregoin = 1\n[trail]\ncreate = true\n").unwrap();
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(err.contains("regoin"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_file_says_to_run_init() {
+        let err = Config::load(Path::new("/nonexistent/login-alert.toml")).unwrap_err().to_string();
+        assert!(err.contains("login-alert init"), "{err}");
+    }
+}

@@ -1,0 +1,18 @@
+//! login-alert: alert on every AWS console sign-in and root activity, in every region.
+//!
+//! The CLI converges one account to a config file: a multi-region CloudTrail trail delivering to a
+//! CloudWatch Logs group, a subscription filter invoking the bundled Lambda handler, and SNS/Slack delivery.
+
+pub mod aws;
+pub mod bundle;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod discovery;
+pub mod names;
+pub mod plan;
+pub mod printer;
+pub mod resources;
+pub mod retry;
+
+pub use commands::main;

@@ -1,0 +1,150 @@
+//! Fixed resource names derived from one prefix, and the ARNs built from them.
+//!
+//! Names never contain random parts: a re-run finds the same resources (a no-op), and `destroy` finds
+//! what is ours even after an interrupted `apply`.
+
+use serde::Serialize;
+
+/// Tag (key, value) carried by everything login-alert creates.
+pub const MANAGED_BY: (&str, &str) = ("managed-by", "login-alert");
+/// Name of the inline policy login-alert puts on its roles.
+pub const INLINE_POLICY: &str = "login-alert";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Names {
+    pub prefix: String,
+}
+
+impl Names {
+    pub fn new(prefix: &str) -> Self {
+        Names { prefix: prefix.to_owned() }
+    }
+    /// The log group the trail delivers to (when login-alert provides it).
+    pub fn log_group(&self) -> String {
+        format!("/{}/cloudtrail", self.prefix)
+    }
+    pub fn cloudtrail_role(&self) -> String {
+        format!("{}-cloudtrail-to-logs", self.prefix)
+    }
+    pub fn topic(&self) -> String {
+        format!("{}-alerts", self.prefix)
+    }
+    pub fn function(&self) -> String {
+        format!("{}-handler", self.prefix)
+    }
+    pub fn function_role(&self) -> String {
+        format!("{}-handler", self.prefix)
+    }
+    /// Lambda writes here; login-alert creates it first so it has a retention and is removed by destroy.
+    pub fn function_log_group(&self) -> String {
+        format!("/aws/lambda/{}", self.function())
+    }
+    pub fn permission_statement(&self) -> String {
+        format!("{}-cloudwatch-logs", self.prefix)
+    }
+    pub fn subscription_filter(&self) -> String {
+        format!("{}-signin-events", self.prefix)
+    }
+    pub fn slack_parameter(&self) -> String {
+        format!("/{}/slack-webhook-url", self.prefix)
+    }
+    /// The trail created with `--create-trail`.
+    pub fn trail(&self) -> String {
+        format!("{}-trail", self.prefix)
+    }
+    /// The bucket of the created trail; account and region make it globally unique.
+    pub fn bucket(&self, account_id: &str, region: &str) -> String {
+        format!("{}-trail-{account_id}-{region}", self.prefix)
+    }
+}
+
+/// ARNs in one account and region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Arns {
+    pub partition: String,
+    pub account_id: String,
+    pub region: String,
+}
+
+/// The partition a region belongs to.
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else {
+        "aws"
+    }
+}
+
+impl Arns {
+    pub fn new(account_id: &str, region: &str) -> Self {
+        Arns { partition: partition_of(region).to_owned(), account_id: account_id.to_owned(), region: region.to_owned() }
+    }
+    /// `arn:…:log-group:NAME` — what `DescribeLogGroups` calls `logGroupArn`.
+    pub fn log_group(&self, name: &str) -> String {
+        format!("arn:{}:logs:{}:{}:log-group:{name}", self.partition, self.region, self.account_id)
+    }
+    /// `arn:…:log-group:NAME:*` — the form CloudTrail and Lambda permissions require.
+    pub fn log_group_wildcard(&self, name: &str) -> String {
+        format!("{}:*", self.log_group(name))
+    }
+    pub fn role(&self, name: &str) -> String {
+        format!("arn:{}:iam::{}:role/{name}", self.partition, self.account_id)
+    }
+    pub fn topic(&self, name: &str) -> String {
+        format!("arn:{}:sns:{}:{}:{name}", self.partition, self.region, self.account_id)
+    }
+    pub fn function(&self, name: &str) -> String {
+        format!("arn:{}:lambda:{}:{}:function:{name}", self.partition, self.region, self.account_id)
+    }
+    /// `name` starts with `/`.
+    pub fn parameter(&self, name: &str) -> String {
+        format!("arn:{}:ssm:{}:{}:parameter{name}", self.partition, self.region, self.account_id)
+    }
+    pub fn trail(&self, name: &str) -> String {
+        format!("arn:{}:cloudtrail:{}:{}:trail/{name}", self.partition, self.region, self.account_id)
+    }
+    pub fn bucket(&self, name: &str) -> String {
+        format!("arn:{}:s3:::{name}", self.partition)
+    }
+    /// The AWS-managed KMS key SSM uses for SecureString parameters by default.
+    pub fn ssm_default_key_alias(&self) -> String {
+        format!("arn:{}:kms:{}:{}:alias/aws/ssm", self.partition, self.region, self.account_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cloudtrail_gets_the_log_group_arn_with_the_trailing_wildcard() {
+        let arns = Arns::new("123456789012", "eu-west-1");
+        assert_eq!(
+            arns.log_group_wildcard("/login-alert/cloudtrail"),
+            "arn:aws:logs:eu-west-1:123456789012:log-group:/login-alert/cloudtrail:*"
+        );
+    }
+
+    #[test]
+    fn partitions_follow_the_region() {
+        assert_eq!(Arns::new("123456789012", "cn-north-1").role("r"), "arn:aws-cn:iam::123456789012:role/r");
+        assert_eq!(partition_of("us-gov-west-1"), "aws-us-gov");
+        assert_eq!(partition_of("ap-northeast-1"), "aws");
+    }
+
+    #[test]
+    fn every_name_fits_its_service_limit_at_the_longest_prefix() {
+        let names = Names::new(&"a".repeat(24));
+        assert!(names.cloudtrail_role().len() <= 64);
+        assert!(names.function().len() <= 64);
+        assert!(names.topic().len() <= 256);
+        assert!(names.bucket("123456789012", "ap-southeast-7").len() <= 63);
+        assert!(names.subscription_filter().len() <= 512);
+    }
+}

@@ -1,0 +1,169 @@
+//! The plan: plain data saying exactly what `apply` or `destroy` will do, computed by reading only.
+
+pub mod render;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::resources::Op;
+
+/// What happens to one resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+    /// Delete then create (a setting that cannot be changed in place).
+    Replace,
+}
+
+impl Action {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Delete => "-",
+            Action::Replace => "-/+",
+        }
+    }
+}
+
+/// One attribute's value before and after (`None` = absent). Secrets are shown as `(sensitive)`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Attr {
+    pub name: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+impl Attr {
+    pub fn new(name: &str, before: Option<Value>, after: Option<Value>) -> Self {
+        Attr { name: name.to_owned(), before, after }
+    }
+    /// A value being set on a new resource.
+    pub fn set(name: &str, after: impl Into<Value>) -> Self {
+        Attr::new(name, None, Some(after.into()))
+    }
+    /// A value changing.
+    pub fn change(name: &str, before: impl Into<Value>, after: impl Into<Value>) -> Self {
+        Attr::new(name, Some(before.into()), Some(after.into()))
+    }
+    /// A value going away.
+    pub fn unset(name: &str, before: impl Into<Value>) -> Self {
+        Attr::new(name, Some(before.into()), None)
+    }
+}
+
+/// The placeholder printed for secret values, before and after.
+pub const SENSITIVE: &str = "(sensitive)";
+
+/// One resource's change: what kind, which one, what happens, which attributes differ, and the
+/// operation `apply` will run for it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    /// A short kind, e.g. "log group", "IAM role", "trail".
+    pub kind: String,
+    /// The resource's name (or ARN where the name alone is ambiguous).
+    pub name: String,
+    pub action: Action,
+    #[serde(rename = "attributes")]
+    pub attrs: Vec<Attr>,
+    /// Plain-words remarks for the reviewer (e.g. "restores the trail to single-region").
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// What apply runs; not part of the JSON output (it may carry a secret).
+    #[serde(skip)]
+    pub op: Op,
+}
+
+impl Change {
+    pub fn new(kind: &str, name: impl Into<String>, action: Action, op: Op) -> Self {
+        Change { kind: kind.to_owned(), name: name.into(), action, attrs: Vec::new(), notes: Vec::new(), op }
+    }
+    pub fn attr(mut self, attr: Attr) -> Self {
+        self.attrs.push(attr);
+        self
+    }
+    pub fn attrs(mut self, attrs: impl IntoIterator<Item = Attr>) -> Self {
+        self.attrs.extend(attrs);
+        self
+    }
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    Apply,
+    Destroy,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub mode: Mode,
+    pub account_id: String,
+    pub region: String,
+    /// In the order `apply` runs them (dependencies first; for destroy, dependents first).
+    pub changes: Vec<Change>,
+    /// Facts the reviewer should know that are not changes (e.g. subscriptions awaiting confirmation).
+    pub notices: Vec<String>,
+    /// Reasons `apply` must not run; the plan still shows everything else.
+    pub blockers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+}
+
+impl Plan {
+    pub fn new(mode: Mode, account_id: &str, region: &str) -> Self {
+        Plan {
+            mode,
+            account_id: account_id.to_owned(),
+            region: region.to_owned(),
+            changes: Vec::new(),
+            notices: Vec::new(),
+            blockers: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, change: Option<Change>) {
+        self.changes.extend(change);
+    }
+
+    pub fn notice(&mut self, text: impl Into<String>) {
+        self.notices.push(text.into());
+    }
+
+    pub fn block(&mut self, text: impl Into<String>) {
+        self.blockers.push(text.into());
+    }
+
+    pub fn has_changes(&self) -> bool {
+        !self.changes.is_empty()
+    }
+
+    /// Terraform's count: a replacement is one to add and one to destroy.
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary { add: 0, change: 0, destroy: 0 };
+        for change in &self.changes {
+            match change.action {
+                Action::Create => s.add += 1,
+                Action::Update => s.change += 1,
+                Action::Delete => s.destroy += 1,
+                Action::Replace => {
+                    s.add += 1;
+                    s.destroy += 1;
+                }
+            }
+        }
+        s
+    }
+}

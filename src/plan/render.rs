@@ -1,0 +1,178 @@
+//! How a plan reads: a Terraform-style diff for people, JSON for scripts.
+
+use console::style;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{Action, Attr, Change, Mode, Plan, Summary};
+
+/// The plan as text, ending with the summary line.
+pub fn text(plan: &Plan) -> String {
+    let mut out = String::new();
+    let what = match plan.mode {
+        Mode::Apply => "apply",
+        Mode::Destroy => "destroy",
+    };
+    if plan.has_changes() {
+        out.push_str(&format!(
+            "login-alert will make these changes to account {} ({}) on {what}:\n",
+            plan.account_id, plan.region
+        ));
+        out.push_str(&format!(
+            "  {} create   {} update in place   {} destroy   {} replace\n\n",
+            paint(Action::Create, "+"),
+            paint(Action::Update, "~"),
+            paint(Action::Delete, "-"),
+            paint(Action::Replace, "-/+"),
+        ));
+        for change in &plan.changes {
+            out.push_str(&change_text(change));
+        }
+    }
+    if !plan.notices.is_empty() {
+        out.push_str("Notices:\n");
+        for notice in &plan.notices {
+            out.push_str(&format!("  {} {notice}\n", style("!").yellow()));
+        }
+        out.push('\n');
+    }
+    if !plan.blockers.is_empty() {
+        out.push_str(&format!("{}\n", style("Cannot apply:").red().bold()));
+        for blocker in &plan.blockers {
+            out.push_str(&format!("  {} {blocker}\n", style("✗").red()));
+        }
+        out.push('\n');
+    }
+    out.push_str(&summary_line(plan));
+    out.push('\n');
+    out
+}
+
+pub fn summary_line(plan: &Plan) -> String {
+    if !plan.has_changes() {
+        return match plan.mode {
+            Mode::Apply => "No changes. The account matches the configuration.".into(),
+            Mode::Destroy => "No changes. Nothing login-alert created is left.".into(),
+        };
+    }
+    let Summary { add, change, destroy } = plan.summary();
+    format!("Plan: {add} to add, {change} to change, {destroy} to destroy.")
+}
+
+fn paint(action: Action, text: &str) -> String {
+    match action {
+        Action::Create => style(text).green().to_string(),
+        Action::Update => style(text).yellow().to_string(),
+        Action::Delete => style(text).red().to_string(),
+        Action::Replace => style(text).magenta().to_string(),
+    }
+}
+
+fn change_text(change: &Change) -> String {
+    let verb = match change.action {
+        Action::Create => "will be created",
+        Action::Update => "will be updated in place",
+        Action::Delete => "will be destroyed",
+        Action::Replace => "will be replaced",
+    };
+    let mut out = format!(
+        "  {} {} {} {verb}\n",
+        paint(change.action, change.action.symbol()),
+        style(&change.kind).bold(),
+        change.name
+    );
+    for attr in &change.attrs {
+        out.push_str(&format!("      {}\n", attr_text(change.action, attr)));
+    }
+    for note in &change.notes {
+        out.push_str(&format!("      {} {note}\n", style("#").dim()));
+    }
+    out.push('\n');
+    out
+}
+
+fn attr_text(action: Action, attr: &Attr) -> String {
+    match (&attr.before, &attr.after) {
+        (None, Some(after)) => format!("{} {} = {}", paint(Action::Create, "+"), attr.name, value(after)),
+        (Some(before), None) => format!("{} {} = {}", paint(Action::Delete, "-"), attr.name, value(before)),
+        (Some(before), Some(after)) if action == Action::Delete || before == after => {
+            format!("  {} = {}", attr.name, value(before))
+        }
+        (Some(before), Some(after)) => {
+            format!("{} {} = {} -> {}", paint(Action::Update, "~"), attr.name, value(before), value(after))
+        }
+        (None, None) => format!("  {} = (none)", attr.name),
+    }
+}
+
+fn value(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("{s:?}"),
+        Value::Null => "(none)".into(),
+        other => other.to_string(),
+    }
+}
+
+#[derive(Serialize)]
+struct JsonPlan<'a> {
+    format_version: &'static str,
+    #[serde(flatten)]
+    plan: &'a Plan,
+    summary: Summary,
+    changes_pending: bool,
+}
+
+/// The plan as one JSON document (stable field names; secrets already masked in the attributes).
+pub fn json(plan: &Plan) -> String {
+    let doc = JsonPlan { format_version: "1", plan, summary: plan.summary(), changes_pending: plan.has_changes() };
+    serde_json::to_string_pretty(&doc).expect("a plan always serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::Op;
+
+    fn sample() -> Plan {
+        let mut plan = Plan::new(Mode::Apply, "123456789012", "us-east-1");
+        plan.push(Some(
+            Change::new("log group", "/login-alert/cloudtrail", Action::Create, Op::Noop)
+                .attr(Attr::set("retention_days", 90)),
+        ));
+        plan.push(Some(
+            Change::new("trail", "audit-trail", Action::Update, Op::Noop)
+                .attr(Attr::change("is_multi_region_trail", false, true))
+                .note("destroy makes it single-region again"),
+        ));
+        plan.push(Some(Change::new("Lambda function", "login-alert-handler", Action::Replace, Op::Noop)));
+        plan.notice("email a@example.com: awaiting confirmation");
+        plan
+    }
+
+    #[test]
+    fn text_has_one_line_per_change_and_the_summary() {
+        console::set_colors_enabled(false);
+        let text = text(&sample());
+        assert!(text.contains("  + log group /login-alert/cloudtrail will be created"));
+        assert!(text.contains("~ is_multi_region_trail = false -> true"));
+        assert!(text.contains("-/+ Lambda function login-alert-handler will be replaced"));
+        assert!(text.contains("! email a@example.com: awaiting confirmation"));
+        assert!(text.trim_end().ends_with("Plan: 2 to add, 1 to change, 1 to destroy."), "{text}");
+    }
+
+    #[test]
+    fn an_empty_plan_says_no_changes() {
+        let plan = Plan::new(Mode::Apply, "123456789012", "us-east-1");
+        assert!(text(&plan).starts_with("No changes."));
+    }
+
+    #[test]
+    fn json_carries_actions_attributes_and_summary() {
+        let doc: Value = serde_json::from_str(&json(&sample())).unwrap();
+        assert_eq!(doc["changes"][1]["action"], "update");
+        assert_eq!(doc["changes"][1]["attributes"][0]["after"], true);
+        assert_eq!(doc["summary"]["add"], 2);
+        assert_eq!(doc["changes_pending"], true);
+        assert!(doc["changes"][0].get("op").is_none());
+    }
+}
