@@ -1,0 +1,34 @@
+//! STUB — being written (see resources/mod.rs for the module shape).
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::trail::Delivery;
+use super::{Ctx, Target};
+use crate::plan::Plan;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Current {}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Desired {}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum Op {}
+
+pub async fn read(_ctx: &Ctx, _function: &str, _statement_id: &str) -> Result<Option<Current>> {
+    Ok(None)
+}
+
+pub fn desired(_t: &Target, _delivery: &Delivery) -> Desired {
+    Desired {}
+}
+
+pub fn plan_apply(_current: Option<&Current>, _desired: &Desired, _plan: &mut Plan) {}
+
+pub fn plan_destroy(_current: Option<&Current>, _plan: &mut Plan) {}
+
+pub async fn execute(_ctx: &Ctx, op: &Op) -> Result<()> {
+    match *op {}
+}

@@ -1,0 +1,384 @@
+//! The log group's subscription filter that sends sign-in and root events to the function.
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use super::trail::Delivery;
+use super::{Ctx, Op as AnyOp, Target};
+use crate::aws::{error_code, error_message, explain};
+use crate::plan::{Action, Attr, Change, Plan};
+use crate::retry::{Stopped, retry};
+
+const KIND: &str = "subscription filter";
+
+/// CloudWatch Logs allows at most this many subscription filters per log group (a hard limit).
+pub const MAX_FILTERS: usize = 2;
+
+/// Selects every sign-in event and everything the root user does; the handler decides per scope
+/// what alerts. Kept to two plain terms so it can be checked by reading (moto never evaluates it).
+pub const PATTERN: &str = include_str!("../../assets/filter-pattern.txt");
+
+/// The pattern as sent to CloudWatch Logs (the file may end with a newline).
+pub fn pattern() -> &'static str {
+    PATTERN.trim()
+}
+
+/// One filter on the log group, ours or the user's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filter {
+    pub name: String,
+    pub pattern: String,
+    pub destination_arn: String,
+    pub role_arn: Option<String>,
+}
+
+/// Every subscription filter on the log group (ours and the user's: at most two per group).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Current {
+    pub log_group: String,
+    pub filters: Vec<Filter>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Desired {
+    pub log_group: String,
+    pub name: String,
+    pub pattern: String,
+    pub destination_arn: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum Op {
+    /// Creates or updates (PutSubscriptionFilter replaces a filter of the same name).
+    Put { log_group: String, name: String, pattern: String, destination_arn: String },
+    Delete { log_group: String, name: String },
+}
+
+/// Every filter on `log_group`; a group that does not exist yet has none.
+pub async fn read(ctx: &Ctx, log_group: &str) -> Result<Current> {
+    let mut filters = Vec::new();
+    let mut pages = ctx.clients.logs.describe_subscription_filters().log_group_name(log_group).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = match page {
+            Ok(page) => page,
+            Err(err) if error_code(&err) == Some("ResourceNotFoundException") => break,
+            Err(err) => {
+                return Err(explain(err)).with_context(|| format!("reading the subscription filters of log group {log_group}"));
+            }
+        };
+        for f in page.subscription_filters.unwrap_or_default() {
+            filters.push(Filter {
+                name: f.filter_name.unwrap_or_default(),
+                pattern: f.filter_pattern.unwrap_or_default(),
+                destination_arn: f.destination_arn.unwrap_or_default(),
+                role_arn: f.role_arn.filter(|r| !r.is_empty()),
+            });
+        }
+    }
+    Ok(Current { log_group: log_group.to_owned(), filters })
+}
+
+pub fn desired(t: &Target, delivery: &Delivery) -> Desired {
+    Desired {
+        log_group: delivery.log_group_name.clone(),
+        name: t.names.subscription_filter(),
+        pattern: pattern().to_owned(),
+        destination_arn: t.arns.function(&t.names.function()),
+    }
+}
+
+pub fn plan_apply(current: &Current, desired: &Desired, plan: &mut Plan) {
+    let put = || {
+        AnyOp::SubscriptionFilter(Op::Put {
+            log_group: desired.log_group.clone(),
+            name: desired.name.clone(),
+            pattern: desired.pattern.clone(),
+            destination_arn: desired.destination_arn.clone(),
+        })
+    };
+    let label = format!("{} on {}", desired.name, desired.log_group);
+    match current.filters.iter().find(|f| f.name == desired.name) {
+        None => {
+            let theirs: Vec<&str> = current.filters.iter().map(|f| f.name.as_str()).collect();
+            if theirs.len() >= MAX_FILTERS {
+                plan.block(format!(
+                    "log group {} already has {} subscription filters ({}), the CloudWatch Logs maximum: remove one of them \
+                     (aws logs delete-subscription-filter --log-group-name {} --filter-name NAME) or point the trail at another \
+                     log group, then run apply again; login-alert never replaces filters it did not create",
+                    desired.log_group,
+                    theirs.len(),
+                    theirs.join(", "),
+                    desired.log_group,
+                ));
+                return;
+            }
+            plan.push(Some(
+                Change::new(KIND, label, Action::Create, put())
+                    .attr(Attr::set("filter_pattern", desired.pattern.clone()))
+                    .attr(Attr::set("destination_arn", desired.destination_arn.clone())),
+            ));
+        }
+        Some(ours) => {
+            let mut attrs = Vec::new();
+            if ours.pattern != desired.pattern {
+                attrs.push(Attr::change("filter_pattern", ours.pattern.clone(), desired.pattern.clone()));
+            }
+            if ours.destination_arn != desired.destination_arn {
+                attrs.push(Attr::change("destination_arn", ours.destination_arn.clone(), desired.destination_arn.clone()));
+            }
+            if let Some(role) = &ours.role_arn {
+                // A Lambda destination takes no role; one set by hand is dropped by the put.
+                attrs.push(Attr::unset("role_arn", role.clone()));
+            }
+            if !attrs.is_empty() {
+                plan.push(Some(Change::new(KIND, label, Action::Update, put()).attrs(attrs)));
+            }
+        }
+    }
+}
+
+/// Deletes our filter (found by its fixed name); the user's filters are never touched.
+pub fn plan_destroy(current: &Current, name: &str, plan: &mut Plan) {
+    if current.filters.iter().any(|f| f.name == name) {
+        plan.push(Some(Change::new(
+            KIND,
+            format!("{name} on {}", current.log_group),
+            Action::Delete,
+            AnyOp::SubscriptionFilter(Op::Delete { log_group: current.log_group.clone(), name: name.to_owned() }),
+        )));
+    }
+}
+
+/// CloudWatch Logs test-invokes the function on put; right after AddPermission the new statement may
+/// not be visible yet, which fails the same way as a missing permission.
+fn is_permission_not_visible_yet(code: Option<&str>, message: Option<&str>) -> bool {
+    let message = message.unwrap_or("");
+    (code == Some("InvalidParameterException")
+        && (message.contains("Could not execute the lambda function") || message.contains("Could not deliver test message")))
+        || code == Some("OperationAbortedException")
+}
+
+pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
+    let logs = &ctx.clients.logs;
+    match op {
+        Op::Put { log_group, name, pattern, destination_arn } => {
+            let step = ctx.printer.step(format!("putting subscription filter {name} on {log_group}"));
+            let result = retry(
+                ctx.iam_bound,
+                Some(&step),
+                "waiting for the function's invoke permission to take effect",
+                |err: &aws_sdk_cloudwatchlogs::error::SdkError<_, _>| {
+                    is_permission_not_visible_yet(error_code(err), error_message(err))
+                },
+                || {
+                    logs.put_subscription_filter()
+                        .log_group_name(log_group)
+                        .filter_name(name)
+                        .filter_pattern(pattern)
+                        .destination_arn(destination_arn)
+                        .send()
+                },
+            )
+            .await;
+            match result {
+                Ok(_) => {
+                    step.done();
+                    Ok(())
+                }
+                Err(Stopped::TimedOut { last, attempts, waited }) => {
+                    step.failed();
+                    Err(explain(last)).with_context(|| {
+                        format!(
+                            "CloudWatch Logs still could not invoke {destination_arn} after {attempts} attempts over {}s: \
+                             the function's resource policy may lack the statement for logs.amazonaws.com, or its SourceArn \
+                             may not be the log group ARN ending in `:*`; run `login-alert plan` to see what is missing",
+                            waited.as_secs()
+                        )
+                    })
+                }
+                Err(Stopped::Failed(err)) => {
+                    step.failed();
+                    let hint = match error_code(&err) {
+                        Some("LimitExceededException") => {
+                            " — the log group already has 2 subscription filters, the maximum: remove one of the filters login-alert did not create, then run apply again"
+                        }
+                        Some("ResourceNotFoundException") => {
+                            " — the log group does not exist: check the trail's CloudWatch Logs delivery, then run apply again"
+                        }
+                        _ => "",
+                    };
+                    Err(explain(err)).with_context(|| format!("putting subscription filter {name} on log group {log_group}{hint}"))
+                }
+            }
+        }
+        Op::Delete { log_group, name } => {
+            match logs.delete_subscription_filter().log_group_name(log_group).filter_name(name).send().await {
+                Ok(_) => Ok(()),
+                Err(err) if error_code(&err) == Some("ResourceNotFoundException") => Ok(()),
+                Err(err) => {
+                    Err(explain(err)).with_context(|| format!("deleting subscription filter {name} from log group {log_group}"))
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Mode;
+
+    const GROUP: &str = "/login-alert/cloudtrail";
+    const FUNCTION: &str = "arn:aws:lambda:us-east-1:123456789012:function:login-alert-handler";
+
+    fn desired() -> Desired {
+        Desired {
+            log_group: GROUP.into(),
+            name: "login-alert-signin-events".into(),
+            pattern: pattern().into(),
+            destination_arn: FUNCTION.into(),
+        }
+    }
+
+    fn filter(name: &str) -> Filter {
+        Filter { name: name.into(), pattern: "".into(), destination_arn: "arn:aws:firehose:x".into(), role_arn: None }
+    }
+
+    fn ours() -> Filter {
+        let d = desired();
+        Filter { name: d.name, pattern: d.pattern, destination_arn: d.destination_arn, role_arn: None }
+    }
+
+    fn current(filters: Vec<Filter>) -> Current {
+        Current { log_group: GROUP.into(), filters }
+    }
+
+    fn apply_plan(current: &Current) -> Plan {
+        let mut plan = Plan::new(Mode::Apply, "123456789012", "us-east-1");
+        plan_apply(current, &desired(), &mut plan);
+        plan
+    }
+
+    #[test]
+    fn missing_filter_is_created_next_to_one_of_theirs() {
+        let plan = apply_plan(&current(vec![filter("theirs")]));
+        assert_eq!(plan.changes.len(), 1);
+        assert_eq!(plan.changes[0].action, Action::Create);
+        assert!(matches!(&plan.changes[0].op, AnyOp::SubscriptionFilter(Op::Put { name, .. }) if name == "login-alert-signin-events"));
+        assert!(plan.blockers.is_empty());
+    }
+
+    #[test]
+    fn matching_filter_needs_nothing() {
+        let plan = apply_plan(&current(vec![filter("theirs"), ours()]));
+        assert!(!plan.has_changes());
+        assert!(plan.blockers.is_empty());
+    }
+
+    #[test]
+    fn a_changed_pattern_or_destination_is_put_back() {
+        let mut drifted = ours();
+        drifted.pattern = "{ $.eventName = \"ConsoleLogin\" }".into();
+        drifted.destination_arn = "arn:aws:lambda:us-east-1:123456789012:function:other".into();
+        drifted.role_arn = Some("arn:aws:iam::123456789012:role/x".into());
+        let plan = apply_plan(&current(vec![drifted]));
+        assert_eq!(plan.changes[0].action, Action::Update);
+        let names: Vec<&str> = plan.changes[0].attrs.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["filter_pattern", "destination_arn", "role_arn"]);
+    }
+
+    #[test]
+    fn two_filters_of_theirs_block_apply_and_are_named() {
+        let plan = apply_plan(&current(vec![filter("splunk"), filter("datadog")]));
+        assert!(!plan.has_changes());
+        assert_eq!(plan.blockers.len(), 1);
+        assert!(plan.blockers[0].contains("(splunk, datadog)"), "{}", plan.blockers[0]);
+        assert!(plan.blockers[0].contains("maximum"));
+    }
+
+    #[test]
+    fn ours_beside_one_of_theirs_is_updated_not_blocked() {
+        let mut drifted = ours();
+        drifted.pattern = "x".into();
+        let plan = apply_plan(&current(vec![filter("splunk"), drifted]));
+        assert_eq!(plan.changes.len(), 1);
+        assert!(plan.blockers.is_empty());
+    }
+
+    #[test]
+    fn destroy_deletes_only_ours_by_name() {
+        let mut plan = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
+        plan_destroy(&current(vec![filter("splunk"), ours()]), "login-alert-signin-events", &mut plan);
+        assert_eq!(plan.changes.len(), 1);
+        assert!(matches!(&plan.changes[0].op, AnyOp::SubscriptionFilter(Op::Delete { name, .. }) if name == "login-alert-signin-events"));
+        let mut plan = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
+        plan_destroy(&current(vec![filter("splunk")]), "login-alert-signin-events", &mut plan);
+        plan_destroy(&Current::default(), "login-alert-signin-events", &mut plan);
+        assert!(!plan.has_changes());
+    }
+
+    #[test]
+    fn only_permission_propagation_errors_are_retried() {
+        assert!(is_permission_not_visible_yet(
+            Some("InvalidParameterException"),
+            Some("Could not execute the lambda function. Make sure you have given CloudWatch Logs permission to execute your function.")
+        ));
+        assert!(!is_permission_not_visible_yet(Some("InvalidParameterException"), Some("Invalid filter pattern")));
+        assert!(!is_permission_not_visible_yet(Some("LimitExceededException"), None));
+    }
+
+    /// The pattern must be valid for CloudWatch Logs, which moto never checks: a JSON pattern of
+    /// `($.field = "value")` terms joined by `||`/`&&`, in braces, at most 1024 characters.
+    #[test]
+    fn the_pattern_is_valid_json_pattern_syntax() {
+        let p = pattern();
+        assert!(p.len() <= 1024, "pattern is {} chars", p.len());
+        assert!(!p.contains('\n'));
+        let (mut braces, mut parens) = (0i32, 0i32);
+        let mut in_quotes = false;
+        for c in p.chars() {
+            match c {
+                '"' => in_quotes = !in_quotes,
+                '{' if !in_quotes => braces += 1,
+                '}' if !in_quotes => braces -= 1,
+                '(' if !in_quotes => parens += 1,
+                ')' if !in_quotes => parens -= 1,
+                _ => {}
+            }
+            assert!(braces >= 0 && parens >= 0, "unbalanced at {c}");
+        }
+        assert!(!in_quotes && braces == 0 && parens == 0, "unbalanced pattern: {p}");
+        let body = p.strip_prefix('{').and_then(|s| s.strip_suffix('}')).expect("a JSON pattern is wrapped in { }").trim();
+        let terms: Vec<&str> = body.split("||").flat_map(|t| t.split("&&")).map(str::trim).collect();
+        for term in &terms {
+            let inner = term.strip_prefix('(').and_then(|s| s.strip_suffix(')')).expect("each term in parentheses").trim();
+            let (selector, value) = inner.split_once(" = ").expect("selector = value");
+            assert!(selector.starts_with("$.") && selector[2..].chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_'));
+            assert!(value.len() > 2 && value.starts_with('"') && value.ends_with('"') && !value[1..value.len() - 1].contains('"'));
+        }
+        assert_eq!(terms, ["($.eventSource = \"signin.amazonaws.com\")", "($.userIdentity.type = \"Root\")"]);
+    }
+
+    #[test]
+    fn the_destination_is_our_function_and_the_filter_is_on_the_delivery_group() {
+        let config = crate::config::Config {
+            region: "eu-west-1".into(),
+            name_prefix: "login-alert".into(),
+            account_name: None,
+            timezone: "UTC".into(),
+            scope: Default::default(),
+            log_retention_days: 90,
+            trail: crate::config::TrailConfig { name: Some("audit".into()), create: false },
+            notify: Default::default(),
+        };
+        let t = Target::new(&config, "123456789012");
+        let d = desired_for(&t);
+        assert_eq!(d.destination_arn, "arn:aws:lambda:eu-west-1:123456789012:function:login-alert-handler");
+        assert_eq!(d.log_group, "/their/group");
+    }
+
+    fn desired_for(t: &Target) -> Desired {
+        super::desired(t, &Delivery { log_group_name: "/their/group".into(), ours: false })
+    }
+}
