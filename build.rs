@@ -1,6 +1,6 @@
 //! Builds the Lambda `bootstrap` from `handler/` and zips it, so the CLI binary carries the function it deploys.
 //!
-//! The handler is built in release mode, statically linked (`+crt-static`) for x86_64 Linux, in a target
+//! The handler is built with the `lambda` profile (release, optimised for size), statically linked (`+crt-static`) for x86_64 Linux, in a target
 //! directory of its own (`<target>/lambda`) so its flags never invalidate the host build. A static glibc
 //! binary needs no shared library at all, so it runs on Amazon Linux 2023 whatever glibc built it.
 //! `LOGIN_ALERT_HANDLER_BOOTSTRAP=/path/to/bootstrap` skips the build and bundles that file instead
@@ -15,6 +15,8 @@ use std::process::Command;
 use zip::write::SimpleFileOptions;
 
 const LAMBDA_TARGET: &str = "x86_64-unknown-linux-gnu";
+/// `[profile.lambda]` in Cargo.toml: release, optimised for size.
+const LAMBDA_PROFILE: &str = "lambda";
 
 fn main() {
     println!("cargo:rerun-if-changed=handler/src");
@@ -48,7 +50,7 @@ fn build_handler(manifest_dir: &Path, out_dir: &Path) -> PathBuf {
     let target_dir = lambda_target_dir(out_dir);
     let mut cmd = Command::new(cargo);
     cmd.current_dir(manifest_dir)
-        .args(["build", "--release", "-p", "login-alert-handler", "--bin", "bootstrap"])
+        .args(["build", "--profile", LAMBDA_PROFILE, "-p", "login-alert-handler", "--bin", "bootstrap"])
         .args(["--target", LAMBDA_TARGET])
         .arg("--target-dir")
         .arg(&target_dir)
@@ -78,7 +80,7 @@ fn build_handler(manifest_dir: &Path, out_dir: &Path) -> PathBuf {
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    target_dir.join(LAMBDA_TARGET).join("release").join("bootstrap")
+    target_dir.join(LAMBDA_TARGET).join(LAMBDA_PROFILE).join("bootstrap")
 }
 
 /// A zip whose bytes depend only on the binary (fixed timestamp and mode), so its SHA-256 — which Lambda
