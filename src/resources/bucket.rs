@@ -1,33 +1,450 @@
-//! STUB — being written (see resources/mod.rs for the module shape).
+//! The S3 bucket of the trail login-alert creates: private, tagged, with the policy CloudTrail requires; kept while it holds logs.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, CreateBucketConfiguration, PublicAccessBlockConfiguration, Tag, Tagging,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
 use serde::Serialize;
+use serde_json::Value;
 
-use super::{Ctx, Target};
-use crate::plan::Plan;
+use super::policies::{same_policy, trail_bucket};
+use super::{Ctx, Op as AnyOp, Target, ours_or_notice};
+use crate::aws::{error_code, explain};
+use crate::names::MANAGED_BY;
+use crate::plan::{Action, Attr, Change, Plan};
+
+const KIND: &str = "S3 bucket";
+/// One `ListObjectsV2` page: enough to say "not empty" and roughly how full.
+const COUNT_PAGE: i32 = 1000;
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Current {}
+pub struct Current {
+    pub name: String,
+    /// `false`: the name is taken by another account (bucket names are global).
+    pub owned: bool,
+    pub managed: bool,
+    pub policy: Option<Value>,
+    pub public_access_blocked: bool,
+    /// Objects counted, up to one page ([`COUNT_PAGE`]).
+    pub objects: usize,
+    /// More objects than were counted.
+    pub more_objects: bool,
+}
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Desired {}
+pub struct Desired {
+    pub name: String,
+    pub region: String,
+    pub policy: Value,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
-pub enum Op {}
-
-pub async fn read(_ctx: &Ctx, _name: &str) -> Result<Option<Current>> {
-    Ok(None)
+pub enum Op {
+    Create { name: String, region: String, policy: Value },
+    Update { name: String, policy: Option<Value>, block_public_access: bool },
+    /// Only when empty: a bucket holding audit logs is never emptied by login-alert.
+    Delete { name: String },
 }
 
-pub fn desired(_t: &Target) -> Desired {
-    Desired {}
+fn status<E>(err: &SdkError<E, HttpResponse>) -> Option<u16> {
+    err.raw_response().map(|r| r.status().as_u16())
 }
 
-pub fn plan_apply(_current: Option<&Current>, _desired: &Desired, _plan: &mut Plan) {}
+pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
+    let s3 = &ctx.clients.s3;
+    match s3.head_bucket().bucket(name).send().await {
+        Ok(_) => {}
+        Err(err) if status(&err) == Some(404) => return Ok(None),
+        Err(err) if status(&err) == Some(403) => {
+            return Ok(Some(Current {
+                name: name.to_owned(),
+                owned: false,
+                managed: false,
+                policy: None,
+                public_access_blocked: false,
+                objects: 0,
+                more_objects: false,
+            }));
+        }
+        Err(err) => return Err(explain(err)).with_context(|| format!("reading S3 bucket {name}")),
+    }
+    let tags = match s3.get_bucket_tagging().bucket(name).send().await {
+        Ok(out) => out.tag_set,
+        Err(err) if error_code(&err) == Some("NoSuchTagSet") => Vec::new(),
+        Err(err) => return Err(explain(err)).with_context(|| format!("reading the tags of S3 bucket {name}")),
+    };
+    let managed = tags.iter().any(|t| t.key == MANAGED_BY.0 && t.value == MANAGED_BY.1);
+    let policy = match s3.get_bucket_policy().bucket(name).send().await {
+        Ok(out) => match out.policy {
+            Some(text) => Some(
+                serde_json::from_str(&text).with_context(|| format!("S3 returned a policy for bucket {name} that is not JSON"))?,
+            ),
+            None => None,
+        },
+        Err(err) if error_code(&err) == Some("NoSuchBucketPolicy") => None,
+        Err(err) => return Err(explain(err)).with_context(|| format!("reading the policy of S3 bucket {name}")),
+    };
+    let public_access_blocked = match s3.get_public_access_block().bucket(name).send().await {
+        Ok(out) => out.public_access_block_configuration.is_some_and(|c| {
+            c.block_public_acls == Some(true)
+                && c.ignore_public_acls == Some(true)
+                && c.block_public_policy == Some(true)
+                && c.restrict_public_buckets == Some(true)
+        }),
+        Err(err) if error_code(&err) == Some("NoSuchPublicAccessBlockConfiguration") => false,
+        Err(err) => {
+            return Err(explain(err)).with_context(|| format!("reading the public access block of S3 bucket {name}"));
+        }
+    };
+    let page = s3
+        .list_objects_v2()
+        .bucket(name)
+        .max_keys(COUNT_PAGE)
+        .send()
+        .await
+        .map_err(explain)
+        .with_context(|| format!("counting the objects in S3 bucket {name}"))?;
+    let objects = page.contents.as_ref().map_or(0, Vec::len);
+    Ok(Some(Current {
+        name: name.to_owned(),
+        owned: true,
+        managed,
+        policy,
+        public_access_blocked,
+        objects,
+        more_objects: page.is_truncated == Some(true),
+    }))
+}
 
-pub fn plan_destroy(_current: Option<&Current>, _plan: &mut Plan) {}
+pub fn desired(t: &Target) -> Desired {
+    Desired { name: t.names.bucket(t.account_id(), t.region()), region: t.region().to_owned(), policy: trail_bucket(t) }
+}
 
-pub async fn execute(_ctx: &Ctx, op: &Op) -> Result<()> {
-    match *op {}
+/// The plan's one-line summary of the bucket policy.
+fn summary(policy: &Value) -> String {
+    let statements = match &policy["Statement"] {
+        Value::Array(items) => items.clone(),
+        other => vec![other.clone()],
+    };
+    statements
+        .iter()
+        .map(|s| {
+            let principal = s["Principal"]["Service"].as_str().unwrap_or("(custom)");
+            let action = s["Action"].as_str().unwrap_or("(several)");
+            let resource = s["Resource"].as_str().unwrap_or("(several)");
+            format!("{principal}: {action} on {resource}")
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan) {
+    let change = match current {
+        None => Some(
+            Change::new(
+                KIND,
+                &desired.name,
+                Action::Create,
+                AnyOp::Bucket(Op::Create {
+                    name: desired.name.clone(),
+                    region: desired.region.clone(),
+                    policy: desired.policy.clone(),
+                }),
+            )
+            .attr(Attr::set("region", desired.region.clone()))
+            .attr(Attr::set("block_public_access", true))
+            .attr(Attr::set("policy", summary(&desired.policy)))
+            .note("holds the trail's log files; destroy keeps it while it holds any"),
+        ),
+        Some(current) if !current.owned => {
+            plan.block(format!(
+                "{KIND} {} already exists in another AWS account (bucket names are global): choose another name_prefix",
+                current.name
+            ));
+            None
+        }
+        Some(current) if !current.managed => {
+            plan.block(format!(
+                "{KIND} {} already exists and was not created by login-alert: delete or rename it, or choose another name_prefix",
+                current.name
+            ));
+            None
+        }
+        Some(current) => {
+            let policy = match &current.policy {
+                Some(p) if same_policy(p, &desired.policy) => None,
+                _ => Some(desired.policy.clone()),
+            };
+            let block = !current.public_access_blocked;
+            let mut attrs = Vec::new();
+            if policy.is_some() {
+                let before = current.policy.as_ref().map(|p| Value::from(summary(p)));
+                attrs.push(Attr::new("policy", before, Some(summary(&desired.policy).into())));
+            }
+            if block {
+                attrs.push(Attr::change("block_public_access", false, true));
+            }
+            (policy.is_some() || block).then(|| {
+                Change::new(
+                    KIND,
+                    &desired.name,
+                    Action::Update,
+                    AnyOp::Bucket(Op::Update { name: desired.name.clone(), policy, block_public_access: block }),
+                )
+                .attrs(attrs)
+            })
+        }
+    };
+    plan.push(change);
+}
+
+pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan) {
+    let Some(current) = current else { return };
+    if !current.owned {
+        return;
+    }
+    if current.managed && current.objects > 0 {
+        let count = if current.more_objects {
+            format!("more than {} objects", current.objects)
+        } else if current.objects == 1 {
+            "1 object".to_owned()
+        } else {
+            format!("{} objects", current.objects)
+        };
+        plan.notice(format!(
+            "{KIND} {name} holds {count} (the trail's audit logs): kept on purpose. Once you no longer need the logs, \
+             delete it by hand: aws s3 rb s3://{name} --force",
+            name = current.name
+        ));
+        return;
+    }
+    let change = Change::new(KIND, &current.name, Action::Delete, AnyOp::Bucket(Op::Delete { name: current.name.clone() }));
+    ours_or_notice(plan, current.managed, KIND, &current.name, change);
+}
+
+pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
+    match op {
+        Op::Create { name, region, policy } => {
+            create(ctx, name, region).await?;
+            // Tag first: an interrupted run then leaves a bucket the next run recognizes as ours.
+            tag(ctx, name).await?;
+            block_public_access(ctx, name).await?;
+            put_policy(ctx, name, policy).await
+        }
+        Op::Update { name, policy, block_public_access: block } => {
+            if *block {
+                block_public_access(ctx, name).await?;
+            }
+            if let Some(policy) = policy {
+                put_policy(ctx, name, policy).await?;
+            }
+            Ok(())
+        }
+        Op::Delete { name } => match ctx.clients.s3.delete_bucket().bucket(name).send().await {
+            Ok(_) => Ok(()),
+            Err(err) if error_code(&err) == Some("NoSuchBucket") => Ok(()),
+            // CloudTrail may deliver a last file after the plan was made: keep it, as for any bucket with logs.
+            Err(err) if error_code(&err) == Some("BucketNotEmpty") => {
+                ctx.printer.warn(format!(
+                    "{KIND} {name} received log files after the plan was made: kept on purpose (audit logs); \
+                     delete it by hand with: aws s3 rb s3://{name} --force"
+                ));
+                Ok(())
+            }
+            Err(err) => Err(explain(err)).with_context(|| format!("deleting S3 bucket {name}")),
+        },
+    }
+}
+
+async fn create(ctx: &Ctx, name: &str, region: &str) -> Result<()> {
+    let mut request = ctx.clients.s3.create_bucket().bucket(name);
+    // us-east-1 is the default location and refuses to be named as a constraint.
+    if region != "us-east-1" {
+        request = request.create_bucket_configuration(
+            CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from(region)).build(),
+        );
+    }
+    match request.send().await {
+        Ok(_) => Ok(()),
+        // Left by an interrupted run: converge it below.
+        Err(err) if error_code(&err) == Some("BucketAlreadyOwnedByYou") => Ok(()),
+        Err(err) if error_code(&err) == Some("BucketAlreadyExists") => Err(anyhow::anyhow!(
+            "S3 bucket name {name} is taken by another AWS account (bucket names are global): choose another name_prefix"
+        )),
+        Err(err) => Err(explain(err)).with_context(|| format!("creating S3 bucket {name} in {region}")),
+    }
+}
+
+async fn tag(ctx: &Ctx, name: &str) -> Result<()> {
+    let tagging = Tagging::builder().tag_set(Tag::builder().key(MANAGED_BY.0).value(MANAGED_BY.1).build()?).build()?;
+    ctx.clients
+        .s3
+        .put_bucket_tagging()
+        .bucket(name)
+        .tagging(tagging)
+        .send()
+        .await
+        .map_err(explain)
+        .with_context(|| format!("tagging S3 bucket {name}"))?;
+    Ok(())
+}
+
+async fn block_public_access(ctx: &Ctx, name: &str) -> Result<()> {
+    let config = PublicAccessBlockConfiguration::builder()
+        .block_public_acls(true)
+        .ignore_public_acls(true)
+        .block_public_policy(true)
+        .restrict_public_buckets(true)
+        .build();
+    ctx.clients
+        .s3
+        .put_public_access_block()
+        .bucket(name)
+        .public_access_block_configuration(config)
+        .send()
+        .await
+        .map_err(explain)
+        .with_context(|| format!("blocking public access to S3 bucket {name}"))?;
+    Ok(())
+}
+
+async fn put_policy(ctx: &Ctx, name: &str, policy: &Value) -> Result<()> {
+    ctx.clients
+        .s3
+        .put_bucket_policy()
+        .bucket(name)
+        .policy(policy.to_string())
+        .send()
+        .await
+        .map_err(explain)
+        .with_context(|| format!("writing the policy of S3 bucket {name} (CloudTrail needs it to deliver log files)"))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, NotifyConfig, TrailConfig};
+    use crate::plan::Mode;
+
+    fn target() -> Target {
+        let config = Config {
+            region: "eu-west-1".into(),
+            name_prefix: "login-alert".into(),
+            account_name: None,
+            timezone: "UTC".into(),
+            scope: Default::default(),
+            log_retention_days: 90,
+            trail: TrailConfig { name: None, create: true },
+            notify: NotifyConfig { emails: vec!["a@example.com".into()], slack_webhook_url: None },
+        };
+        Target::new(&config, "123456789012")
+    }
+
+    fn current(objects: usize) -> Current {
+        let d = desired(&target());
+        Current {
+            name: d.name,
+            owned: true,
+            managed: true,
+            policy: Some(d.policy),
+            public_access_blocked: true,
+            objects,
+            more_objects: false,
+        }
+    }
+
+    fn apply_plan(current: Option<&Current>) -> Plan {
+        let mut plan = Plan::new(Mode::Apply, "123456789012", "eu-west-1");
+        plan_apply(current, &desired(&target()), &mut plan);
+        plan
+    }
+
+    fn destroy_plan(current: Option<&Current>) -> Plan {
+        let mut plan = Plan::new(Mode::Destroy, "123456789012", "eu-west-1");
+        plan_destroy(current, &mut plan);
+        plan
+    }
+
+    #[test]
+    fn the_policy_lets_only_cloudtrail_write_for_our_trail() {
+        let d = desired(&target());
+        assert_eq!(d.name, "login-alert-trail-123456789012-eu-west-1");
+        let s = &d.policy["Statement"];
+        let trail = "arn:aws:cloudtrail:eu-west-1:123456789012:trail/login-alert-trail";
+        assert_eq!(s[0]["Action"], "s3:GetBucketAcl");
+        assert_eq!(s[0]["Resource"], "arn:aws:s3:::login-alert-trail-123456789012-eu-west-1");
+        assert_eq!(s[0]["Condition"]["StringEquals"]["aws:SourceArn"], trail);
+        assert_eq!(s[1]["Action"], "s3:PutObject");
+        assert_eq!(s[1]["Resource"], "arn:aws:s3:::login-alert-trail-123456789012-eu-west-1/AWSLogs/123456789012/*");
+        assert_eq!(s[1]["Condition"]["StringEquals"]["s3:x-amz-acl"], "bucket-owner-full-control");
+        assert_eq!(s[1]["Condition"]["StringEquals"]["aws:SourceArn"], trail);
+        assert_eq!(s[1]["Principal"]["Service"], "cloudtrail.amazonaws.com");
+    }
+
+    #[test]
+    fn a_missing_bucket_is_created_private_with_the_policy() {
+        let plan = apply_plan(None);
+        assert_eq!(plan.changes[0].action, Action::Create);
+        assert!(matches!(&plan.changes[0].op, AnyOp::Bucket(Op::Create { region, .. }) if region == "eu-west-1"));
+    }
+
+    #[test]
+    fn a_matching_bucket_needs_nothing() {
+        assert!(!apply_plan(Some(&current(3))).has_changes());
+    }
+
+    #[test]
+    fn a_lost_policy_or_public_access_block_is_put_back() {
+        let mut c = current(0);
+        c.policy = None;
+        c.public_access_blocked = false;
+        let plan = apply_plan(Some(&c));
+        let AnyOp::Bucket(Op::Update { policy, block_public_access, .. }) = &plan.changes[0].op else { panic!("update") };
+        assert!(policy.is_some() && *block_public_access);
+        assert_eq!(plan.changes[0].attrs.len(), 2);
+    }
+
+    #[test]
+    fn a_bucket_that_is_not_ours_blocks_apply() {
+        let mut c = current(0);
+        c.managed = false;
+        assert_eq!(apply_plan(Some(&c)).blockers.len(), 1);
+        c.owned = false;
+        assert!(apply_plan(Some(&c)).blockers[0].contains("another AWS account"));
+        assert!(!destroy_plan(Some(&c)).has_changes());
+    }
+
+    #[test]
+    fn destroy_deletes_our_empty_bucket() {
+        let plan = destroy_plan(Some(&current(0)));
+        assert_eq!(plan.changes[0].action, Action::Delete);
+        assert!(plan.notices.is_empty());
+        assert!(!destroy_plan(None).has_changes());
+    }
+
+    #[test]
+    fn destroy_keeps_a_bucket_with_logs_and_says_how_to_delete_it() {
+        let plan = destroy_plan(Some(&current(7)));
+        assert!(!plan.has_changes());
+        let notice = &plan.notices[0];
+        assert!(notice.contains("login-alert-trail-123456789012-eu-west-1 holds 7 objects"), "{notice}");
+        assert!(notice.contains("kept on purpose"));
+        assert!(notice.contains("aws s3 rb s3://login-alert-trail-123456789012-eu-west-1 --force"));
+        let mut full = current(1000);
+        full.more_objects = true;
+        assert!(destroy_plan(Some(&full)).notices[0].contains("more than 1000 objects"));
+    }
+
+    #[test]
+    fn destroy_never_deletes_a_bucket_that_is_not_ours() {
+        let mut c = current(0);
+        c.managed = false;
+        let plan = destroy_plan(Some(&c));
+        assert!(!plan.has_changes());
+        assert_eq!(plan.notices.len(), 1);
+    }
 }

@@ -93,6 +93,35 @@ fn normalize(v: &Value) -> Value {
     }
 }
 
+/// The bucket policy CloudTrail requires of a new trail's bucket: the service principal (never the
+/// per-region CloudTrail accounts, which break delivery from new regions of a multi-region trail),
+/// limited to our one trail by `aws:SourceArn`.
+pub fn trail_bucket(t: &Target) -> Value {
+    let bucket = t.arns.bucket(&t.names.bucket(t.account_id(), t.region()));
+    let trail = t.arns.trail(&t.names.trail());
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AWSCloudTrailAclCheck",
+                "Effect": "Allow",
+                "Principal": { "Service": "cloudtrail.amazonaws.com" },
+                "Action": "s3:GetBucketAcl",
+                "Resource": bucket,
+                "Condition": { "StringEquals": { "aws:SourceArn": trail } }
+            },
+            {
+                "Sid": "AWSCloudTrailWrite",
+                "Effect": "Allow",
+                "Principal": { "Service": "cloudtrail.amazonaws.com" },
+                "Action": "s3:PutObject",
+                "Resource": format!("{bucket}/AWSLogs/{}/*", t.account_id()),
+                "Condition": { "StringEquals": { "s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceArn": trail } }
+            }
+        ]
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
