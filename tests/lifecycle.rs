@@ -116,14 +116,14 @@ async fn adopting_a_single_region_trail_from_init_to_destroy() {
         .stdout(contains("~ trail audit-trail will be updated in place"))
         .stdout(contains("~ is_multi_region_trail = false -> true"))
         .stdout(contains("+ Lambda function login-alert-handler will be created"))
-        .stdout(contains("Plan: 11 to add, 1 to change, 0 to destroy."))
+        .stdout(contains("Plan: 10 to add, 1 to change, 0 to destroy."))
         .stdout(contains("SECRETTOKEN").not())
         .stderr(contains("SECRETTOKEN").not());
     assert_eq!(writes_since(&account, mark), Vec::<String>::new(), "plan must only read");
 
     let json = plan_json(&account, dir, &[]);
     assert_eq!(json["changes_pending"], true);
-    assert_eq!(json["summary"]["add"], 11);
+    assert_eq!(json["summary"]["add"], 10);
     assert!(!json.to_string().contains("SECRETTOKEN"));
 
     // No terminal and no --yes: refuses, changes nothing.
@@ -162,7 +162,7 @@ async fn adopting_a_single_region_trail_from_init_to_destroy() {
         .send()
         .await
         .expect("change timeout by hand");
-    let drift = plan_json(&account, dir, &["--detailed-exitcode"]);
+    let drift = plan_json(&account, dir, &[]);
     let kinds: Vec<String> = drift["changes"]
         .as_array()
         .unwrap()
@@ -184,7 +184,14 @@ async fn adopting_a_single_region_trail_from_init_to_destroy() {
         .stdout(contains("Destroy complete!"));
     let trail = trail_state(&account).await;
     assert_eq!(trail.is_multi_region_trail, Some(false), "the trail goes back to single-region");
-    assert_eq!(trail.cloud_watch_logs_log_group_arn, None, "its CloudWatch Logs delivery is removed again");
+    // moto divergence: UpdateTrail with CloudWatchLogsLogGroupArn="" (AWS's way to remove delivery)
+    // leaves "" in moto's DescribeTrails, where AWS omits the field. Both mean "no delivery".
+    assert_eq!(
+        trail.cloud_watch_logs_log_group_arn.filter(|arn| !arn.is_empty()),
+        None,
+        "its CloudWatch Logs delivery is removed again"
+    );
+    assert_eq!(trail.cloud_watch_logs_role_arn.filter(|arn| !arn.is_empty()), None);
     assert_eq!(trail.s3_bucket_name.as_deref(), Some(bucket.as_str()));
     s3(&account, HOME).head_bucket().bucket(&bucket).send().await.expect("the user's bucket is kept");
     let tags = aws_sdk_cloudtrail::Client::new(&account.sdk(HOME))

@@ -37,30 +37,51 @@ static MOTO: OnceLock<Moto> = OnceLock::new();
 /// The moto server for this test run.
 pub fn moto() -> &'static Moto {
     MOTO.get_or_init(|| match std::env::var("LOGIN_ALERT_TEST_MOTO") {
-        Ok(url) => Moto { url: url.trim_end_matches('/').to_owned(), _server: None },
+        Ok(url) => Moto {
+            url: url.trim_end_matches('/').to_owned(),
+            _server: None,
+        },
         Err(_) => start_moto(),
     })
 }
 
 fn start_moto() -> Moto {
-    let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
     let recording = std::env::temp_dir().join(format!("login-alert-moto-{port}.jsonl"));
     let child = Process::new("python3")
-        .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+        .args([
+            "-m",
+            "moto.server",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ])
         .env("MOTO_ENABLE_RECORDING", "True")
         .env("MOTO_RECORDER_FILEPATH", &recording)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("cannot start moto: run the tests with `scripts/test.sh` (it installs moto[server])");
+        .expect(
+            "cannot start moto: run the tests with `scripts/test.sh` (it installs moto[server])",
+        );
     let guard = ServerGuard(child);
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "moto did not start on port {port} within 30 s");
+        assert!(
+            Instant::now() < deadline,
+            "moto did not start on port {port} within 30 s"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     // The server lives for the whole test binary: leak the guard's ownership into the static.
-    Moto { url: format!("http://127.0.0.1:{port}"), _server: Some(guard) }
+    Moto {
+        url: format!("http://127.0.0.1:{port}"),
+        _server: Some(guard),
+    }
 }
 
 /// An isolated AWS account in moto, with access keys that select it.
@@ -73,8 +94,12 @@ pub struct Account {
 
 fn unique_account_id() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64;
-    let n = nanos ^ (std::process::id() as u64) << 20 ^ COUNTER.fetch_add(1, Ordering::Relaxed) * 7919;
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let n =
+        nanos ^ (std::process::id() as u64) << 20 ^ COUNTER.fetch_add(1, Ordering::Relaxed) * 7919;
     format!("{:012}", 100_000_000_000 + n % 800_000_000_000)
 }
 
@@ -86,9 +111,16 @@ pub async fn fresh_account() -> Account {
     let iam = aws_sdk_iam::Client::new(&sdk);
     let header_id = id.clone();
     let select = move |req: &mut aws_smithy_runtime_api::http::Request| {
-        req.headers_mut().insert("x-moto-account-id", header_id.clone());
+        req.headers_mut()
+            .insert("x-moto-account-id", header_id.clone());
     };
-    iam.create_user().user_name("operator").customize().mutate_request(select.clone()).send().await.expect("create user");
+    iam.create_user()
+        .user_name("operator")
+        .customize()
+        .mutate_request(select.clone())
+        .send()
+        .await
+        .expect("create user");
     let key = iam
         .create_access_key()
         .user_name("operator")
@@ -99,7 +131,11 @@ pub async fn fresh_account() -> Account {
         .expect("create access key")
         .access_key
         .expect("access key");
-    Account { id, access_key: key.access_key_id, secret_key: key.secret_access_key }
+    Account {
+        id,
+        access_key: key.access_key_id,
+        secret_key: key.secret_access_key,
+    }
 }
 
 fn sdk_with(url: &str, key: &str, secret: &str, region: &str) -> SdkConfig {
@@ -107,9 +143,9 @@ fn sdk_with(url: &str, key: &str, secret: &str, region: &str) -> SdkConfig {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_owned()))
         .endpoint_url(url)
-        .credentials_provider(aws_sdk_iam::config::SharedCredentialsProvider::new(Credentials::new(
-            key, secret, None, None, "test",
-        )))
+        .credentials_provider(aws_sdk_iam::config::SharedCredentialsProvider::new(
+            Credentials::new(key, secret, None, None, "test"),
+        ))
         .build()
 }
 
@@ -121,7 +157,8 @@ impl Account {
 
     /// The real `login-alert` binary, pointed at moto as this account, in `dir`.
     pub fn cli(&self, dir: &std::path::Path) -> assert_cmd::Command {
-        let mut cmd = assert_cmd::Command::cargo_bin("login-alert").expect("the login-alert binary");
+        let mut cmd =
+            assert_cmd::Command::cargo_bin("login-alert").expect("the login-alert binary");
         cmd.current_dir(dir)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -137,16 +174,24 @@ impl Account {
 
     /// Every request moto has recorded for this account so far, as operation names in order.
     pub fn requests(&self) -> Vec<Recorded> {
-        let body = ureq::get(format!("{}/moto-api/recorder/download-recording", moto().url))
-            .call()
-            .expect("moto recorder (is MOTO_ENABLE_RECORDING=True set on the server?)")
-            .body_mut()
-            .read_to_string()
-            .expect("recording");
+        let body = ureq::get(format!(
+            "{}/moto-api/recorder/download-recording",
+            moto().url
+        ))
+        .call()
+        .expect("moto recorder (is MOTO_ENABLE_RECORDING=True set on the server?)")
+        .body_mut()
+        .with_config()
+        // Every CreateFunction carries the 3.5 MB handler zip: the recording grows fast.
+        .limit(4 << 30)
+        .read_to_string()
+        .expect("recording");
         body.lines()
             .filter_map(|line| serde_json::from_str::<Value>(line).ok())
             .filter(|entry| {
-                entry["headers"]["Authorization"].as_str().is_some_and(|a| a.contains(&self.access_key))
+                entry["headers"]["Authorization"]
+                    .as_str()
+                    .is_some_and(|a| a.contains(&self.access_key))
             })
             .map(|entry| Recorded::from_entry(&entry))
             .collect()
@@ -165,14 +210,24 @@ impl Recorded {
         let headers = &entry["headers"];
         let auth = headers["Authorization"].as_str().unwrap_or("");
         // Credential=AKID/DATE/REGION/SERVICE/aws4_request
-        let service = auth.split("Credential=").nth(1).and_then(|c| c.split('/').nth(3)).unwrap_or("?").to_owned();
+        let service = auth
+            .split("Credential=")
+            .nth(1)
+            .and_then(|c| c.split('/').nth(3))
+            .unwrap_or("?")
+            .to_owned();
         let method = entry["method"].as_str().unwrap_or("?");
         let operation = if let Some(target) = headers["X-Amz-Target"].as_str() {
             target.rsplit('.').next().unwrap_or(target).to_owned()
         } else if let Some(action) = form_action(entry) {
             action
         } else {
-            let path = entry["url"].as_str().unwrap_or("").split("://").nth(1).unwrap_or("");
+            let path = entry["url"]
+                .as_str()
+                .unwrap_or("")
+                .split("://")
+                .nth(1)
+                .unwrap_or("");
             let path = path.find('/').map(|i| &path[i..]).unwrap_or("/");
             format!("{method} {}", path.split('?').next().unwrap_or(path))
         };
@@ -196,11 +251,18 @@ fn form_action(entry: &Value) -> Option<String> {
     let body = entry["body"].as_str()?;
     let body = if entry["body_encoded"].as_bool() == Some(true) {
         use base64::Engine;
-        String::from_utf8(base64::engine::general_purpose::STANDARD.decode(body).ok()?).ok()?
+        String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(body)
+                .ok()?,
+        )
+        .ok()?
     } else {
         body.to_owned()
     };
-    body.split('&').find_map(|kv| kv.strip_prefix("Action=")).map(str::to_owned)
+    body.split('&')
+        .find_map(|kv| kv.strip_prefix("Action="))
+        .map(str::to_owned)
 }
 
 /// A scratch directory that holds the config file for a CLI test.
