@@ -1,33 +1,928 @@
-//! STUB — being written (see resources/mod.rs for the module shape).
+//! The Lambda function running the bundled handler: created, updated only where it differs, deleted.
 
-use anyhow::Result;
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+
+use anyhow::{Context, Result};
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{Architecture, Environment, Runtime};
+use login_alert_handler::{
+    ENV_ACCOUNT_NAME, ENV_SCOPE, ENV_SLACK_PARAMETER, ENV_TIMEZONE, ENV_TOPIC_ARN,
+};
 use serde::Serialize;
 
-use super::{Ctx, Target};
-use crate::plan::Plan;
+use super::{Ctx, Op as AnyOp, Target, is_managed, managed_tags, ours_or_notice};
+use crate::aws::{error_code, error_message, explain};
+use crate::bundle::{HANDLER_ZIP, handler_sha256};
+use crate::plan::{Action, Attr, Change, Plan};
+use crate::retry::{Bound, Stopped, retry};
+
+const KIND: &str = "Lambda function";
+pub const RUNTIME: &str = "provided.al2023";
+pub const HANDLER: &str = "bootstrap";
+/// Must match the bundled binary (build.rs builds it for x86_64-unknown-linux-gnu).
+pub const ARCHITECTURE: &str = "x86_64";
+pub const TIMEOUT_SECONDS: i32 = 30;
+pub const MEMORY_MB: i32 = 128;
+const DESCRIPTION: &str = "login-alert: alerts on AWS console sign-ins and root activity";
+/// Lambda's exact message while a new role is not yet visible to it (IAM propagation), and also
+/// when the role is missing or does not trust lambda.amazonaws.com.
+const ROLE_NOT_ASSUMABLE: &str = "cannot be assumed by Lambda";
+
+/// Failures a caller (or a test) may want to tell apart; each says what to do next.
+#[derive(Debug, thiserror::Error)]
+pub enum FunctionError {
+    #[error(
+        "Lambda still cannot assume role {role} after {attempts} attempts over {waited_secs}s: the role may be missing, or its \
+         trust policy may not allow lambda.amazonaws.com to assume it (sts:AssumeRole). Check it with \
+         `aws iam get-role --role-name {role_name}`; `login-alert apply` restores login-alert's own role"
+    )]
+    RoleNotAssumable {
+        role: String,
+        role_name: String,
+        attempts: u32,
+        waited_secs: u64,
+    },
+    #[error(
+        "Lambda function {name} is still not ready after {waited_secs}s (state {state}, last update {last_update}): wait a \
+         minute and run `login-alert apply` again, which continues from where this stopped"
+    )]
+    NotReady {
+        name: String,
+        state: String,
+        last_update: String,
+        waited_secs: u64,
+    },
+    #[error(
+        "Lambda function {name} failed ({code}): {reason}. Fix the cause, then run `login-alert apply` again (or `login-alert \
+         destroy` and apply to start over)"
+    )]
+    Failed {
+        name: String,
+        code: String,
+        reason: String,
+    },
+    #[error(
+        "Lambda function {name} was still busy with another update after {waited_secs}s (ResourceConflictException): another \
+         deployment may be running; wait for it to finish, then run `login-alert apply` again"
+    )]
+    Busy { name: String, waited_secs: u64 },
+}
+
+/// The settings login-alert controls, compared field by field with the live function.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Config {
+    pub runtime: String,
+    pub handler: String,
+    pub architecture: String,
+    pub timeout: i32,
+    pub memory_size: i32,
+    pub role: String,
+    pub environment: BTreeMap<String, String>,
+}
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Current {}
+pub struct Current {
+    pub name: String,
+    pub arn: String,
+    pub config: Config,
+    /// Base64 SHA-256 of the deployed package.
+    pub code_sha256: String,
+    pub state: Option<String>,
+    pub last_update_status: Option<String>,
+    pub managed: bool,
+}
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Desired {}
+pub struct Desired {
+    pub name: String,
+    pub config: Config,
+    /// Of [`HANDLER_ZIP`], the package `execute` uploads.
+    pub code_sha256: String,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
-pub enum Op {}
-
-pub async fn read(_ctx: &Ctx, _name: &str) -> Result<Option<Current>> {
-    Ok(None)
+pub enum Op {
+    Create {
+        name: String,
+        config: Config,
+    },
+    /// `code`: upload the bundled package (also how the architecture changes);
+    /// `config`: UpdateFunctionConfiguration with these settings.
+    Update {
+        name: String,
+        code: bool,
+        config: Option<Config>,
+    },
+    Delete {
+        name: String,
+    },
 }
 
-pub fn desired(_t: &Target) -> Desired {
-    Desired {}
+pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
+    let out = match ctx
+        .clients
+        .lambda
+        .get_function()
+        .function_name(name)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(err) if error_code(&err) == Some("ResourceNotFoundException") => return Ok(None),
+        Err(err) => {
+            return Err(explain(err)).with_context(|| format!("reading Lambda function {name}"));
+        }
+    };
+    let Some(c) = out.configuration else {
+        return Ok(None);
+    };
+    let config = Config {
+        runtime: c
+            .runtime
+            .as_ref()
+            .map(|r| r.as_str().to_owned())
+            .unwrap_or_default(),
+        handler: c.handler.clone().unwrap_or_default(),
+        architecture: c
+            .architectures
+            .as_ref()
+            .and_then(|a| a.first())
+            .map(|a| a.as_str().to_owned())
+            // Lambda's default when the field is absent.
+            .unwrap_or_else(|| ARCHITECTURE.to_owned()),
+        timeout: c.timeout.unwrap_or_default(),
+        memory_size: c.memory_size.unwrap_or_default(),
+        role: c.role.clone().unwrap_or_default(),
+        environment: c
+            .environment
+            .as_ref()
+            .and_then(|e| e.variables.as_ref())
+            .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+    };
+    Ok(Some(Current {
+        name: name.to_owned(),
+        arn: c.function_arn.clone().unwrap_or_default(),
+        config,
+        code_sha256: c.code_sha256.clone().unwrap_or_default(),
+        state: c.state.as_ref().map(|s| s.as_str().to_owned()),
+        last_update_status: c.last_update_status.as_ref().map(|s| s.as_str().to_owned()),
+        managed: is_managed(&out.tags.unwrap_or_default()),
+    }))
 }
 
-pub fn plan_apply(_current: Option<&Current>, _desired: &Desired, _plan: &mut Plan) {}
+/// The function's environment: the handler's whole configuration (see `login_alert_handler::ENV_*`).
+/// The Slack webhook URL is not here, only the name of the parameter holding it.
+pub fn environment(t: &Target) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::from([
+        (ENV_ACCOUNT_NAME.to_owned(), t.account_name.clone()),
+        (ENV_TIMEZONE.to_owned(), t.timezone.clone()),
+        (ENV_SCOPE.to_owned(), t.scope.as_str().to_owned()),
+    ]);
+    if let Some(topic) = t.topic_arn() {
+        env.insert(ENV_TOPIC_ARN.to_owned(), topic);
+    }
+    if let Some(parameter) = t.slack_parameter() {
+        env.insert(ENV_SLACK_PARAMETER.to_owned(), parameter);
+    }
+    env
+}
 
-pub fn plan_destroy(_current: Option<&Current>, _plan: &mut Plan) {}
+pub fn desired(t: &Target) -> Desired {
+    Desired {
+        name: t.names.function(),
+        config: Config {
+            runtime: RUNTIME.into(),
+            handler: HANDLER.into(),
+            architecture: ARCHITECTURE.into(),
+            timeout: TIMEOUT_SECONDS,
+            memory_size: MEMORY_MB,
+            role: t.arns.role(&t.names.function_role()),
+            environment: environment(t),
+        },
+        code_sha256: handler_sha256(),
+    }
+}
 
-pub async fn execute(_ctx: &Ctx, op: &Op) -> Result<()> {
-    match *op {}
+/// One attribute per differing configuration field; environment variables one by one.
+fn config_diff(current: &Config, desired: &Config) -> Vec<Attr> {
+    let mut attrs = Vec::new();
+    let mut field = |name: &str, before: serde_json::Value, after: serde_json::Value| {
+        if before != after {
+            attrs.push(Attr::new(name, Some(before), Some(after)));
+        }
+    };
+    field(
+        "runtime",
+        current.runtime.clone().into(),
+        desired.runtime.clone().into(),
+    );
+    field(
+        "handler",
+        current.handler.clone().into(),
+        desired.handler.clone().into(),
+    );
+    field("timeout", current.timeout.into(), desired.timeout.into());
+    field(
+        "memory_size",
+        current.memory_size.into(),
+        desired.memory_size.into(),
+    );
+    field(
+        "role",
+        current.role.clone().into(),
+        desired.role.clone().into(),
+    );
+    for (key, after) in &desired.environment {
+        match current.environment.get(key) {
+            Some(before) if before == after => {}
+            before => attrs.push(Attr::new(
+                &format!("environment.{key}"),
+                before.map(|b| b.clone().into()),
+                Some(after.clone().into()),
+            )),
+        }
+    }
+    for (key, before) in &current.environment {
+        if !desired.environment.contains_key(key) {
+            attrs.push(Attr::unset(&format!("environment.{key}"), before.clone()));
+        }
+    }
+    attrs
+}
+
+pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan) {
+    let change = match current {
+        None => {
+            let c = &desired.config;
+            let mut attrs = vec![
+                Attr::set("runtime", c.runtime.clone()),
+                Attr::set("handler", c.handler.clone()),
+                Attr::set("architecture", c.architecture.clone()),
+                Attr::set("timeout", c.timeout),
+                Attr::set("memory_size", c.memory_size),
+                Attr::set("role", c.role.clone()),
+                Attr::set("code_sha256", desired.code_sha256.clone()),
+            ];
+            attrs.extend(
+                c.environment
+                    .iter()
+                    .map(|(k, v)| Attr::set(&format!("environment.{k}"), v.clone())),
+            );
+            Some(
+                Change::new(
+                    KIND,
+                    &desired.name,
+                    Action::Create,
+                    AnyOp::Function(Op::Create {
+                        name: desired.name.clone(),
+                        config: c.clone(),
+                    }),
+                )
+                .attrs(attrs),
+            )
+        }
+        Some(current) if !current.managed => {
+            plan.block(format!(
+                "{KIND} {} already exists and was not created by login-alert: delete or rename it, or choose another name_prefix",
+                current.name
+            ));
+            None
+        }
+        Some(current) => {
+            let mut attrs = Vec::new();
+            if current.code_sha256 != desired.code_sha256 {
+                attrs.push(Attr::change(
+                    "code_sha256",
+                    current.code_sha256.clone(),
+                    desired.code_sha256.clone(),
+                ));
+            }
+            if current.config.architecture != desired.config.architecture {
+                attrs.push(Attr::change(
+                    "architecture",
+                    current.config.architecture.clone(),
+                    desired.config.architecture.clone(),
+                ));
+            }
+            // Lambda changes the architecture only together with the code.
+            let code = !attrs.is_empty();
+            let config_attrs = config_diff(&current.config, &desired.config);
+            let config = (!config_attrs.is_empty()).then(|| desired.config.clone());
+            attrs.extend(config_attrs);
+            (code || config.is_some()).then(|| {
+                Change::new(
+                    KIND,
+                    &desired.name,
+                    Action::Update,
+                    AnyOp::Function(Op::Update {
+                        name: desired.name.clone(),
+                        code,
+                        config,
+                    }),
+                )
+                .attrs(attrs)
+            })
+        }
+    };
+    plan.push(change);
+}
+
+pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan) {
+    if let Some(current) = current {
+        let change = Change::new(
+            KIND,
+            &current.name,
+            Action::Delete,
+            AnyOp::Function(Op::Delete {
+                name: current.name.clone(),
+            }),
+        );
+        ours_or_notice(plan, current.managed, KIND, &current.name, change);
+    }
+}
+
+pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
+    match op {
+        Op::Create { name, config } => create(ctx, name, config).await,
+        Op::Update { name, code, config } => update(ctx, name, *code, config.as_ref()).await,
+        Op::Delete { name } => match ctx
+            .clients
+            .lambda
+            .delete_function()
+            .function_name(name)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(err) if error_code(&err) == Some("ResourceNotFoundException") => Ok(()),
+            Err(err) => {
+                Err(explain(err)).with_context(|| format!("deleting Lambda function {name}"))
+            }
+        },
+    }
+}
+
+/// What makes a Lambda call worth repeating.
+fn is_role_not_assumable(code: Option<&str>, message: Option<&str>) -> bool {
+    code == Some("InvalidParameterValueException")
+        && message.is_some_and(|m| m.contains(ROLE_NOT_ASSUMABLE))
+}
+
+fn is_busy(code: Option<&str>) -> bool {
+    code == Some("ResourceConflictException")
+}
+
+fn environment_of(config: &Config) -> Environment {
+    Environment::builder()
+        .set_variables(Some(
+            config
+                .environment
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<HashMap<_, _>>(),
+        ))
+        .build()
+}
+
+fn role_name(arn: &str) -> String {
+    arn.rsplit('/').next().unwrap_or(arn).to_owned()
+}
+
+async fn create(ctx: &Ctx, name: &str, config: &Config) -> Result<()> {
+    let lambda = &ctx.clients.lambda;
+    let step = ctx.printer.step(format!("creating Lambda function {name}"));
+    let result = retry(
+        ctx.iam_bound,
+        Some(&step),
+        "waiting for IAM to let Lambda assume the new role",
+        |err: &aws_sdk_lambda::error::SdkError<_, _>| {
+            is_role_not_assumable(error_code(err), error_message(err))
+        },
+        || {
+            lambda
+                .create_function()
+                .function_name(name)
+                .description(DESCRIPTION)
+                .runtime(Runtime::from(config.runtime.as_str()))
+                .handler(&config.handler)
+                .architectures(Architecture::from(config.architecture.as_str()))
+                .timeout(config.timeout)
+                .memory_size(config.memory_size)
+                .role(&config.role)
+                .environment(environment_of(config))
+                .code(
+                    aws_sdk_lambda::types::FunctionCode::builder()
+                        .zip_file(Blob::new(HANDLER_ZIP))
+                        .build(),
+                )
+                .set_tags(Some(managed_tags()))
+                .send()
+        },
+    )
+    .await;
+    match result {
+        Ok(_) => {
+            step.done();
+            wait_ready(ctx, name).await
+        }
+        // Created by an interrupted run after this plan read the account: converge it instead.
+        Err(Stopped::Failed(err)) if is_busy(error_code(&err)) => {
+            step.done();
+            update(ctx, name, true, Some(config)).await
+        }
+        Err(Stopped::Failed(err)) => {
+            step.failed();
+            Err(explain(err)).with_context(|| format!("creating Lambda function {name}"))
+        }
+        Err(Stopped::TimedOut {
+            attempts, waited, ..
+        }) => {
+            step.failed();
+            Err(FunctionError::RoleNotAssumable {
+                role: config.role.clone(),
+                role_name: role_name(&config.role),
+                attempts,
+                waited_secs: waited.as_secs(),
+            }
+            .into())
+        }
+    }
+}
+
+async fn update(ctx: &Ctx, name: &str, code: bool, config: Option<&Config>) -> Result<()> {
+    let lambda = &ctx.clients.lambda;
+    // An earlier, interrupted run may have left an update in progress.
+    wait_ready(ctx, name).await?;
+    if code {
+        let architecture = config.map_or(ARCHITECTURE, |c| c.architecture.as_str());
+        busy_retry(ctx, name, "uploading the code", None, || {
+            lambda
+                .update_function_code()
+                .function_name(name)
+                .zip_file(Blob::new(HANDLER_ZIP))
+                .architectures(Architecture::from(architecture))
+                .send()
+        })
+        .await?;
+        wait_ready(ctx, name).await?;
+    }
+    if let Some(config) = config {
+        busy_retry(
+            ctx,
+            name,
+            "updating the configuration",
+            Some(&config.role),
+            || {
+                lambda
+                    .update_function_configuration()
+                    .function_name(name)
+                    .description(DESCRIPTION)
+                    .runtime(Runtime::from(config.runtime.as_str()))
+                    .handler(&config.handler)
+                    .timeout(config.timeout)
+                    .memory_size(config.memory_size)
+                    .role(&config.role)
+                    .environment(environment_of(config))
+                    .send()
+            },
+        )
+        .await?;
+        wait_ready(ctx, name).await?;
+    }
+    Ok(())
+}
+
+/// Runs an update, repeating it while Lambda says the function is busy (`ResourceConflictException`)
+/// or, when `role` is given, while the role is not yet assumable.
+async fn busy_retry<T, E, F, Fut>(
+    ctx: &Ctx,
+    name: &str,
+    what: &str,
+    role: Option<&String>,
+    op: F,
+) -> Result<T>
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+        + std::error::Error
+        + Send
+        + Sync
+        + 'static,
+    F: FnMut() -> Fut,
+    Fut: Future<
+        Output = Result<
+            T,
+            aws_sdk_lambda::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
+        >,
+    >,
+{
+    let step = ctx
+        .printer
+        .step(format!("{what} of Lambda function {name}"));
+    let bound = if role.is_some() {
+        longer(ctx.lambda_bound, ctx.iam_bound)
+    } else {
+        ctx.lambda_bound
+    };
+    let result = retry(
+        bound,
+        Some(&step),
+        "waiting for Lambda to accept the update",
+        |err: &aws_sdk_lambda::error::SdkError<E, _>| {
+            is_busy(error_code(err))
+                || (role.is_some() && is_role_not_assumable(error_code(err), error_message(err)))
+        },
+        op,
+    )
+    .await;
+    match result {
+        Ok(value) => {
+            step.done();
+            Ok(value)
+        }
+        Err(Stopped::Failed(err)) => {
+            step.failed();
+            Err(explain(err)).with_context(|| format!("{what} of Lambda function {name}"))
+        }
+        Err(Stopped::TimedOut {
+            last,
+            attempts,
+            waited,
+        }) => {
+            step.failed();
+            let err = match role {
+                Some(role) if is_role_not_assumable(error_code(&last), error_message(&last)) => {
+                    FunctionError::RoleNotAssumable {
+                        role: role.clone(),
+                        role_name: role_name(role),
+                        attempts,
+                        waited_secs: waited.as_secs(),
+                    }
+                }
+                _ => FunctionError::Busy {
+                    name: name.to_owned(),
+                    waited_secs: waited.as_secs(),
+                },
+            };
+            Err(err.into())
+        }
+    }
+}
+
+fn longer(a: Bound, b: Bound) -> Bound {
+    if a.total >= b.total { a } else { b }
+}
+
+/// Why the function is not ready yet, or that it never will be.
+enum NotReady {
+    Waiting { state: String, last_update: String },
+    Failed(anyhow::Error),
+}
+
+/// Waits until `State=Active` and no update is in progress, so the next update is accepted.
+async fn wait_ready(ctx: &Ctx, name: &str) -> Result<()> {
+    let lambda = &ctx.clients.lambda;
+    let step = ctx
+        .printer
+        .step(format!("waiting for Lambda function {name} to be ready"));
+    let result = retry(
+        ctx.lambda_bound,
+        Some(&step),
+        "waiting for the function to become Active",
+        |e: &NotReady| matches!(e, NotReady::Waiting { .. }),
+        || async {
+            let c = lambda
+                .get_function_configuration()
+                .function_name(name)
+                .send()
+                .await
+                .map_err(|err| {
+                    NotReady::Failed(
+                        explain(err)
+                            .context(format!("reading the state of Lambda function {name}")),
+                    )
+                })?;
+            let state = c.state.as_ref().map_or("", |s| s.as_str());
+            let last_update = c.last_update_status.as_ref().map_or("", |s| s.as_str());
+            if state == "Failed" || last_update == "Failed" {
+                let (code, reason) = if state == "Failed" {
+                    (
+                        c.state_reason_code.as_ref().map(|r| r.as_str().to_owned()),
+                        c.state_reason.clone(),
+                    )
+                } else {
+                    (
+                        c.last_update_status_reason_code
+                            .as_ref()
+                            .map(|r| r.as_str().to_owned()),
+                        c.last_update_status_reason.clone(),
+                    )
+                };
+                return Err(NotReady::Failed(
+                    FunctionError::Failed {
+                        name: name.to_owned(),
+                        code: code.unwrap_or_else(|| "unknown".into()),
+                        reason: reason.unwrap_or_else(|| "no reason given".into()),
+                    }
+                    .into(),
+                ));
+            }
+            // An absent state (older APIs, emulators) counts as ready.
+            let ready = (state.is_empty() || state == "Active") && last_update != "InProgress";
+            if ready {
+                Ok(())
+            } else {
+                Err(NotReady::Waiting {
+                    state: state.to_owned(),
+                    last_update: last_update.to_owned(),
+                })
+            }
+        },
+    )
+    .await;
+    match result {
+        Ok(()) => {
+            step.done();
+            Ok(())
+        }
+        Err(
+            Stopped::Failed(NotReady::Failed(err))
+            | Stopped::TimedOut {
+                last: NotReady::Failed(err),
+                ..
+            },
+        ) => {
+            step.failed();
+            Err(err)
+        }
+        Err(Stopped::TimedOut {
+            last: NotReady::Waiting { state, last_update },
+            waited,
+            ..
+        }) => {
+            step.failed();
+            Err(FunctionError::NotReady {
+                name: name.to_owned(),
+                state,
+                last_update,
+                waited_secs: waited.as_secs(),
+            }
+            .into())
+        }
+        // Not produced (`Waiting` is always retried), but typed as possible.
+        Err(Stopped::Failed(NotReady::Waiting { state, last_update })) => {
+            step.failed();
+            Err(FunctionError::NotReady {
+                name: name.to_owned(),
+                state,
+                last_update,
+                waited_secs: 0,
+            }
+            .into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Mode;
+
+    fn desired() -> Desired {
+        Desired {
+            name: "login-alert-handler".into(),
+            config: Config {
+                runtime: RUNTIME.into(),
+                handler: HANDLER.into(),
+                architecture: ARCHITECTURE.into(),
+                timeout: TIMEOUT_SECONDS,
+                memory_size: MEMORY_MB,
+                role: "arn:aws:iam::123456789012:role/login-alert-handler".into(),
+                environment: BTreeMap::from([
+                    (ENV_ACCOUNT_NAME.to_owned(), "prod".to_owned()),
+                    (ENV_SCOPE.to_owned(), "all".to_owned()),
+                    (ENV_TIMEZONE.to_owned(), "UTC".to_owned()),
+                ]),
+            },
+            code_sha256: "abc=".into(),
+        }
+    }
+
+    fn current_matching() -> Current {
+        let d = desired();
+        Current {
+            name: d.name,
+            arn: "arn:aws:lambda:us-east-1:123456789012:function:login-alert-handler".into(),
+            config: d.config,
+            code_sha256: d.code_sha256,
+            state: Some("Active".into()),
+            last_update_status: Some("Successful".into()),
+            managed: true,
+        }
+    }
+
+    fn apply_plan(current: Option<&Current>) -> Plan {
+        let mut plan = Plan::new(Mode::Apply, "123456789012", "us-east-1");
+        plan_apply(current, &desired(), &mut plan);
+        plan
+    }
+
+    fn attr_names(plan: &Plan) -> Vec<&str> {
+        plan.changes[0]
+            .attrs
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn missing_function_is_created_with_every_setting_shown() {
+        let plan = apply_plan(None);
+        assert_eq!(plan.changes[0].action, Action::Create);
+        let names = attr_names(&plan);
+        for name in [
+            "runtime",
+            "handler",
+            "architecture",
+            "timeout",
+            "memory_size",
+            "role",
+            "code_sha256",
+            "environment.LOGIN_ALERT_SCOPE",
+        ] {
+            assert!(names.contains(&name), "{name} missing from {names:?}");
+        }
+    }
+
+    #[test]
+    fn matching_function_needs_nothing() {
+        assert!(!apply_plan(Some(&current_matching())).has_changes());
+    }
+
+    #[test]
+    fn new_code_updates_only_the_code() {
+        let mut current = current_matching();
+        current.code_sha256 = "old=".into();
+        let plan = apply_plan(Some(&current));
+        assert_eq!(attr_names(&plan), ["code_sha256"]);
+        assert!(matches!(
+            &plan.changes[0].op,
+            AnyOp::Function(Op::Update {
+                code: true,
+                config: None,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_changed_timeout_or_environment_updates_only_the_configuration() {
+        let mut current = current_matching();
+        current.config.timeout = 3;
+        current
+            .config
+            .environment
+            .insert(ENV_SCOPE.into(), "root-only".into());
+        current
+            .config
+            .environment
+            .insert("EXTRA".into(), "x".into());
+        let plan = apply_plan(Some(&current));
+        assert_eq!(
+            attr_names(&plan),
+            [
+                "timeout",
+                "environment.LOGIN_ALERT_SCOPE",
+                "environment.EXTRA"
+            ]
+        );
+        assert_eq!(plan.changes[0].attrs[0], Attr::change("timeout", 3, 30));
+        assert_eq!(
+            plan.changes[0].attrs[2],
+            Attr::unset("environment.EXTRA", "x")
+        );
+        let AnyOp::Function(Op::Update { code, config, .. }) = &plan.changes[0].op else {
+            panic!("expected an update")
+        };
+        assert!(!code);
+        assert_eq!(config.as_ref(), Some(&desired().config));
+    }
+
+    #[test]
+    fn a_missing_environment_variable_is_added() {
+        let mut current = current_matching();
+        current.config.environment.remove(ENV_TIMEZONE);
+        let plan = apply_plan(Some(&current));
+        assert_eq!(
+            plan.changes[0].attrs[0],
+            Attr::new("environment.LOGIN_ALERT_TIMEZONE", None, Some("UTC".into()))
+        );
+    }
+
+    #[test]
+    fn a_changed_architecture_goes_with_the_code() {
+        let mut current = current_matching();
+        current.config.architecture = "arm64".into();
+        let plan = apply_plan(Some(&current));
+        assert_eq!(attr_names(&plan), ["architecture"]);
+        assert!(matches!(
+            &plan.changes[0].op,
+            AnyOp::Function(Op::Update {
+                code: true,
+                config: None,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_function_that_is_not_ours_is_never_touched() {
+        let mut current = current_matching();
+        current.managed = false;
+        current.code_sha256 = "theirs=".into();
+        let plan = apply_plan(Some(&current));
+        assert!(!plan.has_changes());
+        assert_eq!(plan.blockers.len(), 1);
+        let mut plan = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
+        plan_destroy(Some(&current), &mut plan);
+        assert!(!plan.has_changes());
+        assert_eq!(plan.notices.len(), 1);
+    }
+
+    #[test]
+    fn destroy_deletes_our_function() {
+        let mut plan = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
+        plan_destroy(Some(&current_matching()), &mut plan);
+        plan_destroy(None, &mut plan);
+        assert_eq!(plan.changes.len(), 1);
+        assert_eq!(plan.changes[0].action, Action::Delete);
+    }
+
+    #[test]
+    fn only_the_exact_role_error_is_retried() {
+        assert!(is_role_not_assumable(
+            Some("InvalidParameterValueException"),
+            Some("The role defined for the function cannot be assumed by Lambda.")
+        ));
+        assert!(!is_role_not_assumable(
+            Some("InvalidParameterValueException"),
+            Some("Unzipped size must be smaller than 262144000 bytes")
+        ));
+        assert!(!is_role_not_assumable(
+            Some("AccessDeniedException"),
+            Some("cannot be assumed by Lambda")
+        ));
+    }
+
+    #[test]
+    fn the_environment_names_the_parameter_never_the_url() {
+        let config = crate::config::Config {
+            region: "eu-west-1".into(),
+            name_prefix: "login-alert".into(),
+            account_name: Some("prod".into()),
+            timezone: "Asia/Tokyo".into(),
+            scope: login_alert_handler::Scope::RootOnly,
+            log_retention_days: 90,
+            trail: crate::config::TrailConfig {
+                name: Some("audit".into()),
+                create: false,
+            },
+            notify: crate::config::NotifyConfig {
+                emails: vec![],
+                slack_webhook_url: Some("https://hooks.slack.com/services/T/B/secret-token".into()),
+            },
+        };
+        let t = Target::new(&config, "123456789012");
+        let env = environment(&t);
+        assert_eq!(env[ENV_SLACK_PARAMETER], "/login-alert/slack-webhook-url");
+        assert_eq!(env[ENV_SCOPE], "root-only");
+        assert_eq!(env[ENV_TIMEZONE], "Asia/Tokyo");
+        assert_eq!(env[ENV_ACCOUNT_NAME], "prod");
+        assert!(!env.contains_key(ENV_TOPIC_ARN), "no emails, no topic");
+        assert!(!format!("{env:?}").contains("secret-token"));
+        let d = super::desired(&t);
+        assert_eq!(
+            d.config.role,
+            "arn:aws:iam::123456789012:role/login-alert-handler"
+        );
+        assert_eq!(d.code_sha256, handler_sha256());
+    }
+
+    #[test]
+    fn the_final_role_error_names_the_trust_policy() {
+        let err = FunctionError::RoleNotAssumable {
+            role: "arn:aws:iam::1:role/r".into(),
+            role_name: "r".into(),
+            attempts: 9,
+            waited_secs: 120,
+        };
+        let text = err.to_string();
+        assert!(
+            text.contains("may be missing")
+                && text.contains("trust policy")
+                && text.contains("lambda.amazonaws.com")
+        );
+    }
 }

@@ -1,33 +1,423 @@
-//! STUB — being written (see resources/mod.rs for the module shape).
+//! The SSM SecureString parameter holding the Slack webhook URL (a secret: never printed).
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
+use aws_sdk_ssm::types::{ParameterType, ResourceTypeForTagging, Tag};
 use serde::Serialize;
 
-use super::{Ctx, Target};
-use crate::plan::Plan;
+use super::{Ctx, Op as AnyOp, Secret, Target, ours_or_notice};
+use crate::aws::{error_code, explain};
+use crate::names::MANAGED_BY;
+use crate::plan::{Action, Attr, Change, Plan, SENSITIVE};
+
+const KIND: &str = "SSM parameter";
+const SECURE_STRING: &str = "SecureString";
+/// What the plan shows when the stored value differs from the configured one.
+pub const SENSITIVE_CHANGED: &str = "(sensitive value changed)";
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Current {}
+pub struct Current {
+    pub name: String,
+    /// `SecureString`, `String` or `StringList`.
+    pub kind: String,
+    /// Decrypted, to compare with the configured URL; its `Debug` is masked.
+    pub value: Secret,
+    pub managed: bool,
+}
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Desired {}
+pub struct Desired {
+    pub name: String,
+    /// `None`: no Slack webhook is configured, so the parameter should not exist.
+    pub value: Option<Secret>,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
-pub enum Op {}
-
-pub async fn read(_ctx: &Ctx, _name: &str) -> Result<Option<Current>> {
-    Ok(None)
+pub enum Op {
+    Create {
+        name: String,
+        value: Secret,
+    },
+    /// New value, same type: PutParameter with Overwrite.
+    Overwrite {
+        name: String,
+        value: Secret,
+    },
+    /// The type is not SecureString: delete it and create it again encrypted.
+    Replace {
+        name: String,
+        value: Secret,
+    },
+    Delete {
+        name: String,
+    },
 }
 
-pub fn desired(_t: &Target) -> Desired {
-    Desired {}
+pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
+    let ssm = &ctx.clients.ssm;
+    let parameter = match ssm
+        .get_parameter()
+        .name(name)
+        .with_decryption(true)
+        .send()
+        .await
+    {
+        Ok(out) => out.parameter,
+        Err(err) if error_code(&err) == Some("ParameterNotFound") => return Ok(None),
+        Err(err) => {
+            return Err(explain(err)).with_context(|| {
+                format!("reading SSM parameter {name} (reading it needs ssm:GetParameter and kms:Decrypt on its key)")
+            });
+        }
+    };
+    let Some(parameter) = parameter else {
+        return Ok(None);
+    };
+    let Some(managed) = read_managed(ctx, name).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Current {
+        name: name.to_owned(),
+        kind: parameter
+            .r#type
+            .map(|t| t.as_str().to_owned())
+            .unwrap_or_default(),
+        value: Secret::new(parameter.value.unwrap_or_default()),
+        managed,
+    }))
 }
 
-pub fn plan_apply(_current: Option<&Current>, _desired: &Desired, _plan: &mut Plan) {}
+/// Whether the parameter carries our tag; `None` when it is gone.
+async fn read_managed(ctx: &Ctx, name: &str) -> Result<Option<bool>> {
+    match ctx
+        .clients
+        .ssm
+        .list_tags_for_resource()
+        .resource_type(ResourceTypeForTagging::Parameter)
+        .resource_id(name)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(Some(
+            out.tag_list
+                .unwrap_or_default()
+                .iter()
+                .any(|t| t.key == MANAGED_BY.0 && t.value == MANAGED_BY.1),
+        )),
+        Err(err)
+            if matches!(
+                error_code(&err),
+                Some("InvalidResourceId" | "ParameterNotFound")
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(err) => {
+            Err(explain(err)).with_context(|| format!("reading the tags of SSM parameter {name}"))
+        }
+    }
+}
 
-pub fn plan_destroy(_current: Option<&Current>, _plan: &mut Plan) {}
+pub fn desired(t: &Target) -> Desired {
+    Desired {
+        name: t.names.slack_parameter(),
+        value: t.slack_webhook_url.clone(),
+    }
+}
 
-pub async fn execute(_ctx: &Ctx, op: &Op) -> Result<()> {
-    match *op {}
+pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan) {
+    let change = match (current, &desired.value) {
+        (None, None) => None,
+        (Some(current), None) => {
+            // Slack was removed from the config: our parameter goes, anyone else's stays.
+            current.managed.then(|| delete_change(current))
+        }
+        (None, Some(value)) => Some(
+            Change::new(
+                KIND,
+                &desired.name,
+                Action::Create,
+                AnyOp::Parameter(Op::Create {
+                    name: desired.name.clone(),
+                    value: value.clone(),
+                }),
+            )
+            .attr(Attr::set("type", SECURE_STRING))
+            .attr(Attr::set("value", SENSITIVE)),
+        ),
+        (Some(current), Some(_)) if !current.managed => {
+            plan.block(format!(
+                "{KIND} {} already exists and was not created by login-alert: delete or rename it, or choose another name_prefix",
+                current.name
+            ));
+            None
+        }
+        (Some(current), Some(value)) if current.kind != SECURE_STRING => Some(
+            Change::new(
+                KIND,
+                &desired.name,
+                Action::Replace,
+                AnyOp::Parameter(Op::Replace {
+                    name: desired.name.clone(),
+                    value: value.clone(),
+                }),
+            )
+            .attr(Attr::change("type", current.kind.clone(), SECURE_STRING))
+            .attr(if current.value == *value {
+                Attr::change("value", SENSITIVE, SENSITIVE)
+            } else {
+                value_changed()
+            })
+            .note("stored unencrypted: recreated as an encrypted SecureString"),
+        ),
+        (Some(current), Some(value)) if current.value != *value => Some(
+            Change::new(
+                KIND,
+                &desired.name,
+                Action::Update,
+                AnyOp::Parameter(Op::Overwrite {
+                    name: desired.name.clone(),
+                    value: value.clone(),
+                }),
+            )
+            .attr(value_changed()),
+        ),
+        (Some(_), Some(_)) => None,
+    };
+    plan.push(change);
+}
+
+fn value_changed() -> Attr {
+    Attr::change("value", SENSITIVE, SENSITIVE_CHANGED)
+}
+
+fn delete_change(current: &Current) -> Change {
+    Change::new(
+        KIND,
+        &current.name,
+        Action::Delete,
+        AnyOp::Parameter(Op::Delete {
+            name: current.name.clone(),
+        }),
+    )
+}
+
+pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan) {
+    if let Some(current) = current {
+        ours_or_notice(
+            plan,
+            current.managed,
+            KIND,
+            &current.name,
+            delete_change(current),
+        );
+    }
+}
+
+pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
+    match op {
+        Op::Create { name, value } => create(ctx, name, value).await,
+        Op::Overwrite { name, value } => overwrite(ctx, name, value).await,
+        Op::Replace { name, value } => {
+            delete(ctx, name).await?;
+            create(ctx, name, value).await
+        }
+        Op::Delete { name } => delete(ctx, name).await,
+    }
+}
+
+/// Creates the parameter with its tag in one call, so there is no moment it exists untagged.
+async fn create(ctx: &Ctx, name: &str, value: &Secret) -> Result<()> {
+    let tag = Tag::builder()
+        .key(MANAGED_BY.0)
+        .value(MANAGED_BY.1)
+        .build()?;
+    match ctx
+        .clients
+        .ssm
+        .put_parameter()
+        .name(name)
+        .description(
+            "login-alert: the Slack incoming-webhook URL the sign-in alert function posts to",
+        )
+        .r#type(ParameterType::SecureString)
+        .value(value.expose())
+        .tags(tag)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        // Created a moment ago by an interrupted run: converge its value if it is ours.
+        Err(err) if error_code(&err) == Some("ParameterAlreadyExists") => {
+            match read_managed(ctx, name).await? {
+                Some(true) | None => overwrite(ctx, name, value).await,
+                Some(false) => bail!(
+                    "{KIND} {name} appeared after the plan was made and was not created by login-alert: delete or rename it, or choose another name_prefix, then run apply again"
+                ),
+            }
+        }
+        // The error never carries the value (SSM does not echo it), so it is safe to show.
+        Err(err) => Err(explain(err)).with_context(|| format!("creating SSM parameter {name}")),
+    }
+}
+
+/// PutParameter cannot combine Overwrite with Tags; the tag is already there (the plan checked).
+async fn overwrite(ctx: &Ctx, name: &str, value: &Secret) -> Result<()> {
+    ctx.clients
+        .ssm
+        .put_parameter()
+        .name(name)
+        .r#type(ParameterType::SecureString)
+        .value(value.expose())
+        .overwrite(true)
+        .send()
+        .await
+        .map_err(explain)
+        .with_context(|| format!("updating SSM parameter {name}"))?;
+    Ok(())
+}
+
+async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
+    match ctx.clients.ssm.delete_parameter().name(name).send().await {
+        Ok(_) => Ok(()),
+        Err(err) if error_code(&err) == Some("ParameterNotFound") => Ok(()),
+        Err(err) => Err(explain(err)).with_context(|| format!("deleting SSM parameter {name}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Mode;
+
+    const URL: &str = "https://hooks.slack.com/services/T000/B000/very-secret-token";
+    const NAME: &str = "/login-alert/slack-webhook-url";
+
+    fn desired(value: Option<&str>) -> Desired {
+        Desired {
+            name: NAME.into(),
+            value: value.map(Secret::new),
+        }
+    }
+
+    fn current(kind: &str, value: &str, managed: bool) -> Current {
+        Current {
+            name: NAME.into(),
+            kind: kind.into(),
+            value: Secret::new(value),
+            managed,
+        }
+    }
+
+    fn apply_plan(current: Option<&Current>, desired: &Desired) -> Plan {
+        let mut plan = Plan::new(Mode::Apply, "123456789012", "us-east-1");
+        plan_apply(current, desired, &mut plan);
+        plan
+    }
+
+    /// Everything a reviewer or a log could see of the plan.
+    fn visible(plan: &Plan) -> String {
+        format!(
+            "{plan:?}\n{}\n{}",
+            crate::plan::render::text(plan),
+            crate::plan::render::json(plan)
+        )
+    }
+
+    #[test]
+    fn missing_parameter_is_created_as_secure_string_without_showing_the_url() {
+        let plan = apply_plan(None, &desired(Some(URL)));
+        assert_eq!(plan.changes[0].action, Action::Create);
+        assert_eq!(plan.changes[0].attrs[0].after, Some(SECURE_STRING.into()));
+        assert_eq!(plan.changes[0].attrs[1].after, Some(SENSITIVE.into()));
+        assert!(!visible(&plan).contains("very-secret-token"));
+    }
+
+    #[test]
+    fn matching_parameter_needs_nothing() {
+        assert!(
+            !apply_plan(
+                Some(&current(SECURE_STRING, URL, true)),
+                &desired(Some(URL))
+            )
+            .has_changes()
+        );
+    }
+
+    #[test]
+    fn a_changed_value_is_overwritten_and_shown_only_as_changed() {
+        let plan = apply_plan(
+            Some(&current(
+                SECURE_STRING,
+                "https://hooks.slack.com/services/old-secret",
+                true,
+            )),
+            &desired(Some(URL)),
+        );
+        assert_eq!(plan.changes[0].action, Action::Update);
+        assert!(matches!(
+            &plan.changes[0].op,
+            AnyOp::Parameter(Op::Overwrite { .. })
+        ));
+        assert_eq!(
+            plan.changes[0].attrs[0],
+            Attr::change("value", SENSITIVE, SENSITIVE_CHANGED)
+        );
+        let seen = visible(&plan);
+        assert!(
+            !seen.contains("very-secret-token") && !seen.contains("old-secret"),
+            "{seen}"
+        );
+    }
+
+    #[test]
+    fn a_plaintext_parameter_is_replaced_by_a_secure_string() {
+        let plan = apply_plan(Some(&current("String", URL, true)), &desired(Some(URL)));
+        assert_eq!(plan.changes[0].action, Action::Replace);
+        assert_eq!(
+            plan.changes[0].attrs[0],
+            Attr::change("type", "String", SECURE_STRING)
+        );
+        assert!(!visible(&plan).contains("very-secret-token"));
+    }
+
+    #[test]
+    fn removing_slack_deletes_our_parameter_only() {
+        let plan = apply_plan(Some(&current(SECURE_STRING, URL, true)), &desired(None));
+        assert_eq!(plan.changes[0].action, Action::Delete);
+        assert!(
+            !apply_plan(Some(&current(SECURE_STRING, URL, false)), &desired(None)).has_changes()
+        );
+        assert!(!apply_plan(None, &desired(None)).has_changes());
+    }
+
+    #[test]
+    fn a_parameter_that_is_not_ours_blocks_apply_and_survives_destroy() {
+        let theirs = current(SECURE_STRING, URL, false);
+        let plan = apply_plan(Some(&theirs), &desired(Some(URL)));
+        assert_eq!(plan.blockers.len(), 1);
+        assert!(!plan.has_changes());
+        let mut plan = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
+        plan_destroy(Some(&theirs), &mut plan);
+        assert!(!plan.has_changes());
+        assert_eq!(plan.notices.len(), 1);
+        let mut plan = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
+        plan_destroy(Some(&current(SECURE_STRING, URL, true)), &mut plan);
+        assert_eq!(plan.changes[0].action, Action::Delete);
+    }
+
+    #[test]
+    fn the_secret_never_shows_in_debug_of_ops_or_state() {
+        let op = Op::Create {
+            name: NAME.into(),
+            value: Secret::new(URL),
+        };
+        assert!(!format!("{op:?}").contains("very-secret-token"));
+        assert!(
+            !serde_json::to_string(&op)
+                .unwrap()
+                .contains("very-secret-token")
+        );
+        assert!(!format!("{:?}", current(SECURE_STRING, URL, true)).contains("very-secret-token"));
+    }
 }

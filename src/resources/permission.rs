@@ -1,34 +1,592 @@
-//! STUB — being written (see resources/mod.rs for the module shape).
+//! The statement in the function's resource policy that lets CloudWatch Logs (and only for our log group) invoke it.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::Serialize;
+use serde_json::Value;
 
 use super::trail::Delivery;
-use super::{Ctx, Target};
-use crate::plan::Plan;
+use super::{Ctx, Op as AnyOp, Target, is_managed};
+use crate::aws::{error_code, error_message, explain};
+use crate::plan::{Action, Attr, Change, Plan};
+use crate::retry::{Stopped, retry};
+
+const KIND: &str = "Lambda permission";
+pub const PRINCIPAL: &str = "logs.amazonaws.com";
+pub const ACTION: &str = "lambda:InvokeFunction";
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Current {}
+pub struct Current {
+    pub function: String,
+    pub statement_id: String,
+    pub effect: String,
+    pub principal: String,
+    pub action: String,
+    pub source_arn: Option<String>,
+    pub source_account: Option<String>,
+    /// Whether the function carrying the statement is ours (the statement itself cannot be tagged).
+    pub function_managed: bool,
+}
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Desired {}
+pub struct Desired {
+    pub function: String,
+    pub statement_id: String,
+    /// The log group ARN with the trailing `:*`: without it PutSubscriptionFilter fails
+    /// "Could not execute the lambda function".
+    pub source_arn: String,
+    pub source_account: String,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
-pub enum Op {}
-
-pub async fn read(_ctx: &Ctx, _function: &str, _statement_id: &str) -> Result<Option<Current>> {
-    Ok(None)
+pub enum Op {
+    Add {
+        function: String,
+        statement_id: String,
+        source_arn: String,
+        source_account: String,
+    },
+    /// A statement cannot be edited: remove it and add it again.
+    Replace {
+        function: String,
+        statement_id: String,
+        source_arn: String,
+        source_account: String,
+    },
+    Remove {
+        function: String,
+        statement_id: String,
+    },
 }
 
-pub fn desired(_t: &Target, _delivery: &Delivery) -> Desired {
-    Desired {}
+pub async fn read(ctx: &Ctx, function: &str, statement_id: &str) -> Result<Option<Current>> {
+    let lambda = &ctx.clients.lambda;
+    let policy = match lambda.get_policy().function_name(function).send().await {
+        Ok(out) => out.policy.unwrap_or_default(),
+        // No function, or a function without any resource policy.
+        Err(err) if error_code(&err) == Some("ResourceNotFoundException") => return Ok(None),
+        Err(err) => {
+            return Err(explain(err)).with_context(|| {
+                format!("reading the resource policy of Lambda function {function}")
+            });
+        }
+    };
+    let policy: Value = serde_json::from_str(&policy).with_context(|| {
+        format!("Lambda returned a resource policy for {function} that is not JSON")
+    })?;
+    let Some(statement) = find_statement(&policy, statement_id) else {
+        return Ok(None);
+    };
+    let arn = ctx.target.arns.function(function);
+    let function_managed = match lambda.list_tags().resource(&arn).send().await {
+        Ok(out) => is_managed(&out.tags.unwrap_or_default()),
+        Err(err) if error_code(&err) == Some("ResourceNotFoundException") => return Ok(None),
+        Err(err) => {
+            return Err(explain(err))
+                .with_context(|| format!("reading the tags of Lambda function {function}"));
+        }
+    };
+    Ok(Some(parse_statement(
+        function,
+        statement_id,
+        statement,
+        function_managed,
+    )))
 }
 
-pub fn plan_apply(_current: Option<&Current>, _desired: &Desired, _plan: &mut Plan) {}
+fn find_statement<'a>(policy: &'a Value, statement_id: &str) -> Option<&'a Value> {
+    match &policy["Statement"] {
+        Value::Array(items) => items.iter().find(|s| s["Sid"] == statement_id),
+        single @ Value::Object(_) if single["Sid"] == statement_id => Some(single),
+        _ => None,
+    }
+}
 
-pub fn plan_destroy(_current: Option<&Current>, _plan: &mut Plan) {}
+/// A policy value that may be a string or a list of strings, as one string.
+fn one(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(items) => Some(
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        _ => None,
+    }
+}
 
-pub async fn execute(_ctx: &Ctx, op: &Op) -> Result<()> {
-    match *op {}
+/// The value of a condition key (`AWS:SourceArn`, `AWS:SourceAccount`) under whatever operator it sits.
+fn condition(statement: &Value, key: &str) -> Option<String> {
+    let Value::Object(operators) = &statement["Condition"] else {
+        return None;
+    };
+    operators.values().find_map(|entries| match entries {
+        Value::Object(entries) => entries
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .and_then(|(_, v)| one(v)),
+        _ => None,
+    })
+}
+
+fn parse_statement(
+    function: &str,
+    statement_id: &str,
+    s: &Value,
+    function_managed: bool,
+) -> Current {
+    let principal = match &s["Principal"] {
+        Value::Object(p) => p.get("Service").and_then(one).unwrap_or_default(),
+        other => one(other).unwrap_or_default(),
+    };
+    Current {
+        function: function.to_owned(),
+        statement_id: statement_id.to_owned(),
+        effect: one(&s["Effect"]).unwrap_or_default(),
+        principal,
+        action: one(&s["Action"]).unwrap_or_default(),
+        source_arn: condition(s, "AWS:SourceArn"),
+        source_account: condition(s, "AWS:SourceAccount"),
+        function_managed,
+    }
+}
+
+/// Older documentation uses the regional form `logs.REGION.amazonaws.com`: it grants the same.
+pub fn is_logs_principal(principal: &str) -> bool {
+    principal == PRINCIPAL
+        || principal
+            .strip_prefix("logs.")
+            .and_then(|rest| rest.strip_suffix(".amazonaws.com"))
+            .is_some_and(|region| {
+                !region.is_empty()
+                    && region
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            })
+}
+
+/// `arn:PARTITION:logs:REGION:ACCOUNT:log-group:NAME:*` — the only SourceArn form that works.
+pub fn is_log_group_wildcard_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(7, ':').collect();
+    parts.len() == 7
+        && parts[0] == "arn"
+        && !parts[1].is_empty()
+        && parts[2] == "logs"
+        && !parts[3].is_empty()
+        && parts[4].len() == 12
+        && parts[4].chars().all(|c| c.is_ascii_digit())
+        && parts[5] == "log-group"
+        && parts[6]
+            .strip_suffix(":*")
+            .is_some_and(|name| !name.is_empty() && !name.contains(':'))
+}
+
+pub fn desired(t: &Target, delivery: &Delivery) -> Desired {
+    Desired {
+        function: t.names.function(),
+        statement_id: t.names.permission_statement(),
+        source_arn: t.arns.log_group_wildcard(&delivery.log_group_name),
+        source_account: t.account_id().to_owned(),
+    }
+}
+
+fn attrs_of(desired: &Desired) -> [(&'static str, String); 4] {
+    [
+        ("principal", PRINCIPAL.to_owned()),
+        ("action", ACTION.to_owned()),
+        ("source_arn", desired.source_arn.clone()),
+        ("source_account", desired.source_account.clone()),
+    ]
+}
+
+pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan) {
+    if !is_log_group_wildcard_arn(&desired.source_arn) {
+        plan.block(format!(
+            "the invoke permission's SourceArn {} is not a log group ARN ending in `:*`: check the trail's log group name",
+            desired.source_arn
+        ));
+        return;
+    }
+    let name = format!("{} on {}", desired.statement_id, desired.function);
+    let fields = || {
+        (
+            desired.function.clone(),
+            desired.statement_id.clone(),
+            desired.source_arn.clone(),
+            desired.source_account.clone(),
+        )
+    };
+    let change = match current {
+        None => {
+            let (function, statement_id, source_arn, source_account) = fields();
+            Some(
+                Change::new(
+                    KIND,
+                    name,
+                    Action::Create,
+                    AnyOp::Permission(Op::Add {
+                        function,
+                        statement_id,
+                        source_arn,
+                        source_account,
+                    }),
+                )
+                .attrs(attrs_of(desired).into_iter().map(|(k, v)| Attr::set(k, v))),
+            )
+        }
+        // The function is someone else's (its own plan blocks apply): leave its policy alone.
+        Some(current) if !current.function_managed => None,
+        Some(current) => {
+            let mut attrs = Vec::new();
+            if current.effect != "Allow" {
+                attrs.push(Attr::change("effect", current.effect.clone(), "Allow"));
+            }
+            if !is_logs_principal(&current.principal) {
+                attrs.push(Attr::change(
+                    "principal",
+                    current.principal.clone(),
+                    PRINCIPAL,
+                ));
+            }
+            if current.action != ACTION {
+                attrs.push(Attr::change("action", current.action.clone(), ACTION));
+            }
+            if current.source_arn.as_deref() != Some(desired.source_arn.as_str()) {
+                attrs.push(Attr::new(
+                    "source_arn",
+                    current.source_arn.clone().map(Value::from),
+                    Some(desired.source_arn.clone().into()),
+                ));
+            }
+            if current.source_account.as_deref() != Some(desired.source_account.as_str()) {
+                attrs.push(Attr::new(
+                    "source_account",
+                    current.source_account.clone().map(Value::from),
+                    Some(desired.source_account.clone().into()),
+                ));
+            }
+            (!attrs.is_empty()).then(|| {
+                let (function, statement_id, source_arn, source_account) = fields();
+                Change::new(
+                    KIND,
+                    name,
+                    Action::Replace,
+                    AnyOp::Permission(Op::Replace {
+                        function,
+                        statement_id,
+                        source_arn,
+                        source_account,
+                    }),
+                )
+                .attrs(attrs)
+            })
+        }
+    };
+    plan.push(change);
+}
+
+/// Removes our statement from our function only; someone else's function keeps its policy.
+pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan) {
+    if let Some(current) = current.filter(|c| c.function_managed) {
+        plan.push(Some(Change::new(
+            KIND,
+            format!("{} on {}", current.statement_id, current.function),
+            Action::Delete,
+            AnyOp::Permission(Op::Remove {
+                function: current.function.clone(),
+                statement_id: current.statement_id.clone(),
+            }),
+        )));
+    }
+}
+
+pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
+    match op {
+        Op::Add {
+            function,
+            statement_id,
+            source_arn,
+            source_account,
+        } => {
+            match add(ctx, function, statement_id, source_arn, source_account).await? {
+                Added::Yes => Ok(()),
+                // Added by an interrupted run after the plan read the policy: make sure it is exactly ours.
+                Added::AlreadyThere => {
+                    remove(ctx, function, statement_id).await?;
+                    match add(ctx, function, statement_id, source_arn, source_account).await? {
+                        Added::Yes => Ok(()),
+                        Added::AlreadyThere => anyhow::bail!(
+                            "statement {statement_id} keeps reappearing on Lambda function {function}: another tool may be managing it; stop it, then run apply again"
+                        ),
+                    }
+                }
+            }
+        }
+        Op::Replace {
+            function,
+            statement_id,
+            source_arn,
+            source_account,
+        } => {
+            remove(ctx, function, statement_id).await?;
+            match add(ctx, function, statement_id, source_arn, source_account).await? {
+                Added::Yes => Ok(()),
+                Added::AlreadyThere => anyhow::bail!(
+                    "statement {statement_id} reappeared on Lambda function {function} while it was being replaced: another tool may be managing it; stop it, then run apply again"
+                ),
+            }
+        }
+        Op::Remove {
+            function,
+            statement_id,
+        } => remove(ctx, function, statement_id).await,
+    }
+}
+
+enum Added {
+    Yes,
+    AlreadyThere,
+}
+
+fn already_exists(code: Option<&str>, message: Option<&str>) -> bool {
+    code == Some("ResourceConflictException")
+        && message.is_some_and(|m| m.contains("already exists"))
+}
+
+async fn add(
+    ctx: &Ctx,
+    function: &str,
+    statement_id: &str,
+    source_arn: &str,
+    source_account: &str,
+) -> Result<Added> {
+    let lambda = &ctx.clients.lambda;
+    // A conflict other than a duplicate id means the function is mid-update: wait it out.
+    let result = retry(
+        ctx.lambda_bound,
+        None,
+        "waiting for the function to accept the permission",
+        |err: &aws_sdk_lambda::error::SdkError<_, _>| {
+            error_code(err) == Some("ResourceConflictException")
+                && !already_exists(error_code(err), error_message(err))
+        },
+        || {
+            lambda
+                .add_permission()
+                .function_name(function)
+                .statement_id(statement_id)
+                .action(ACTION)
+                .principal(PRINCIPAL)
+                .source_arn(source_arn)
+                .source_account(source_account)
+                .send()
+        },
+    )
+    .await;
+    match result {
+        Ok(_) => Ok(Added::Yes),
+        Err(Stopped::Failed(err)) if already_exists(error_code(&err), error_message(&err)) => Ok(Added::AlreadyThere),
+        Err(Stopped::Failed(err) | Stopped::TimedOut { last: err, .. }) => Err(explain(err))
+            .with_context(|| format!("allowing CloudWatch Logs to invoke Lambda function {function} (statement {statement_id})")),
+    }
+}
+
+async fn remove(ctx: &Ctx, function: &str, statement_id: &str) -> Result<()> {
+    match ctx
+        .clients
+        .lambda
+        .remove_permission()
+        .function_name(function)
+        .statement_id(statement_id)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(err) if error_code(&err) == Some("ResourceNotFoundException") => Ok(()),
+        Err(err) => Err(explain(err)).with_context(|| {
+            format!("removing statement {statement_id} from Lambda function {function}")
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Mode;
+    use serde_json::json;
+
+    const SOURCE: &str = "arn:aws:logs:us-east-1:123456789012:log-group:/login-alert/cloudtrail:*";
+
+    fn desired() -> Desired {
+        Desired {
+            function: "login-alert-handler".into(),
+            statement_id: "login-alert-cloudwatch-logs".into(),
+            source_arn: SOURCE.into(),
+            source_account: "123456789012".into(),
+        }
+    }
+
+    /// The statement exactly as Lambda's GetPolicy returns it.
+    fn aws_statement() -> Value {
+        json!({
+            "Sid": "login-alert-cloudwatch-logs",
+            "Effect": "Allow",
+            "Principal": {"Service": "logs.amazonaws.com"},
+            "Action": "lambda:InvokeFunction",
+            "Resource": "arn:aws:lambda:us-east-1:123456789012:function:login-alert-handler",
+            "Condition": {
+                "StringEquals": {"AWS:SourceAccount": "123456789012"},
+                "ArnLike": {"AWS:SourceArn": SOURCE}
+            }
+        })
+    }
+
+    fn current(statement: &Value) -> Current {
+        parse_statement(
+            "login-alert-handler",
+            "login-alert-cloudwatch-logs",
+            statement,
+            true,
+        )
+    }
+
+    fn apply_plan(current: Option<&Current>) -> Plan {
+        let mut plan = Plan::new(Mode::Apply, "123456789012", "us-east-1");
+        plan_apply(current, &desired(), &mut plan);
+        plan
+    }
+
+    #[test]
+    fn the_statement_is_found_by_sid_in_the_policy() {
+        let policy =
+            json!({"Version": "2012-10-17", "Statement": [{"Sid": "other"}, aws_statement()]});
+        assert_eq!(
+            find_statement(&policy, "login-alert-cloudwatch-logs"),
+            Some(&aws_statement())
+        );
+        assert_eq!(find_statement(&policy, "missing"), None);
+    }
+
+    #[test]
+    fn missing_permission_is_added() {
+        let plan = apply_plan(None);
+        assert_eq!(plan.changes[0].action, Action::Create);
+        assert!(
+            matches!(&plan.changes[0].op, AnyOp::Permission(Op::Add { source_arn, .. }) if source_arn == SOURCE)
+        );
+    }
+
+    #[test]
+    fn matching_permission_needs_nothing_in_either_principal_form() {
+        assert!(!apply_plan(Some(&current(&aws_statement()))).has_changes());
+        let mut regional = aws_statement();
+        regional["Principal"] = json!({"Service": "logs.us-east-1.amazonaws.com"});
+        assert!(!apply_plan(Some(&current(&regional))).has_changes());
+    }
+
+    #[test]
+    fn a_source_arn_without_the_wildcard_is_replaced() {
+        let mut s = aws_statement();
+        s["Condition"]["ArnLike"]["AWS:SourceArn"] =
+            json!("arn:aws:logs:us-east-1:123456789012:log-group:/login-alert/cloudtrail");
+        let plan = apply_plan(Some(&current(&s)));
+        assert_eq!(plan.changes[0].action, Action::Replace);
+        assert_eq!(plan.changes[0].attrs.len(), 1);
+        assert_eq!(plan.changes[0].attrs[0].name, "source_arn");
+    }
+
+    #[test]
+    fn a_widened_statement_is_replaced() {
+        let mut s = aws_statement();
+        s["Principal"] = json!("*");
+        s["Action"] = json!("lambda:*");
+        s.as_object_mut().unwrap().remove("Condition");
+        let plan = apply_plan(Some(&current(&s)));
+        let names: Vec<&str> = plan.changes[0]
+            .attrs
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            ["principal", "action", "source_arn", "source_account"]
+        );
+    }
+
+    #[test]
+    fn only_logs_principals_count() {
+        assert!(is_logs_principal("logs.amazonaws.com"));
+        assert!(is_logs_principal("logs.eu-west-1.amazonaws.com"));
+        assert!(!is_logs_principal("events.amazonaws.com"));
+        assert!(!is_logs_principal("logs.evil.example.com"));
+        assert!(!is_logs_principal("logs..amazonaws.com"));
+    }
+
+    #[test]
+    fn the_source_arn_must_be_a_log_group_with_the_wildcard() {
+        assert!(is_log_group_wildcard_arn(SOURCE));
+        assert!(!is_log_group_wildcard_arn(
+            "arn:aws:logs:us-east-1:123456789012:log-group:/login-alert/cloudtrail"
+        ));
+        assert!(!is_log_group_wildcard_arn(
+            "arn:aws:logs:us-east-1:123456789012:log-group::*"
+        ));
+        assert!(!is_log_group_wildcard_arn(
+            "arn:aws:lambda:us-east-1:123456789012:function:f:*"
+        ));
+        let mut bad = desired();
+        bad.source_arn = "arn:aws:logs:us-east-1:123456789012:log-group:/x".into();
+        let mut plan = Plan::new(Mode::Apply, "123456789012", "us-east-1");
+        plan_apply(None, &bad, &mut plan);
+        assert!(!plan.has_changes());
+        assert_eq!(plan.blockers.len(), 1);
+    }
+
+    #[test]
+    fn desired_uses_the_delivery_group_and_the_account() {
+        let config = crate::config::Config {
+            region: "eu-west-1".into(),
+            name_prefix: "login-alert".into(),
+            account_name: None,
+            timezone: "UTC".into(),
+            scope: Default::default(),
+            log_retention_days: 90,
+            trail: crate::config::TrailConfig {
+                name: Some("audit".into()),
+                create: false,
+            },
+            notify: Default::default(),
+        };
+        let t = Target::new(&config, "123456789012");
+        let d = super::desired(
+            &t,
+            &Delivery {
+                log_group_name: "aws-cloudtrail-logs-1".into(),
+                ours: false,
+            },
+        );
+        assert_eq!(
+            d.source_arn,
+            "arn:aws:logs:eu-west-1:123456789012:log-group:aws-cloudtrail-logs-1:*"
+        );
+        assert_eq!(d.source_account, "123456789012");
+        assert_eq!(d.statement_id, "login-alert-cloudwatch-logs");
+    }
+
+    #[test]
+    fn destroy_removes_the_statement_only_from_our_function() {
+        let mut plan = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
+        plan_destroy(Some(&current(&aws_statement())), &mut plan);
+        assert_eq!(plan.changes.len(), 1);
+        assert_eq!(plan.changes[0].action, Action::Delete);
+        let mut theirs = current(&aws_statement());
+        theirs.function_managed = false;
+        let mut plan = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
+        plan_destroy(Some(&theirs), &mut plan);
+        plan_destroy(None, &mut plan);
+        assert!(!plan.has_changes());
+        assert!(!apply_plan(Some(&theirs)).has_changes());
+    }
 }

@@ -51,20 +51,36 @@ pub struct Desired {
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum Op {
     /// Creates or updates (PutSubscriptionFilter replaces a filter of the same name).
-    Put { log_group: String, name: String, pattern: String, destination_arn: String },
-    Delete { log_group: String, name: String },
+    Put {
+        log_group: String,
+        name: String,
+        pattern: String,
+        destination_arn: String,
+    },
+    Delete {
+        log_group: String,
+        name: String,
+    },
 }
 
 /// Every filter on `log_group`; a group that does not exist yet has none.
 pub async fn read(ctx: &Ctx, log_group: &str) -> Result<Current> {
     let mut filters = Vec::new();
-    let mut pages = ctx.clients.logs.describe_subscription_filters().log_group_name(log_group).into_paginator().send();
+    let mut pages = ctx
+        .clients
+        .logs
+        .describe_subscription_filters()
+        .log_group_name(log_group)
+        .into_paginator()
+        .send();
     while let Some(page) = pages.next().await {
         let page = match page {
             Ok(page) => page,
             Err(err) if error_code(&err) == Some("ResourceNotFoundException") => break,
             Err(err) => {
-                return Err(explain(err)).with_context(|| format!("reading the subscription filters of log group {log_group}"));
+                return Err(explain(err)).with_context(|| {
+                    format!("reading the subscription filters of log group {log_group}")
+                });
             }
         };
         for f in page.subscription_filters.unwrap_or_default() {
@@ -76,7 +92,10 @@ pub async fn read(ctx: &Ctx, log_group: &str) -> Result<Current> {
             });
         }
     }
-    Ok(Current { log_group: log_group.to_owned(), filters })
+    Ok(Current {
+        log_group: log_group.to_owned(),
+        filters,
+    })
 }
 
 pub fn desired(t: &Target, delivery: &Delivery) -> Desired {
@@ -116,23 +135,36 @@ pub fn plan_apply(current: &Current, desired: &Desired, plan: &mut Plan) {
             plan.push(Some(
                 Change::new(KIND, label, Action::Create, put())
                     .attr(Attr::set("filter_pattern", desired.pattern.clone()))
-                    .attr(Attr::set("destination_arn", desired.destination_arn.clone())),
+                    .attr(Attr::set(
+                        "destination_arn",
+                        desired.destination_arn.clone(),
+                    )),
             ));
         }
         Some(ours) => {
             let mut attrs = Vec::new();
             if ours.pattern != desired.pattern {
-                attrs.push(Attr::change("filter_pattern", ours.pattern.clone(), desired.pattern.clone()));
+                attrs.push(Attr::change(
+                    "filter_pattern",
+                    ours.pattern.clone(),
+                    desired.pattern.clone(),
+                ));
             }
             if ours.destination_arn != desired.destination_arn {
-                attrs.push(Attr::change("destination_arn", ours.destination_arn.clone(), desired.destination_arn.clone()));
+                attrs.push(Attr::change(
+                    "destination_arn",
+                    ours.destination_arn.clone(),
+                    desired.destination_arn.clone(),
+                ));
             }
             if let Some(role) = &ours.role_arn {
                 // A Lambda destination takes no role; one set by hand is dropped by the put.
                 attrs.push(Attr::unset("role_arn", role.clone()));
             }
             if !attrs.is_empty() {
-                plan.push(Some(Change::new(KIND, label, Action::Update, put()).attrs(attrs)));
+                plan.push(Some(
+                    Change::new(KIND, label, Action::Update, put()).attrs(attrs),
+                ));
             }
         }
     }
@@ -145,7 +177,10 @@ pub fn plan_destroy(current: &Current, name: &str, plan: &mut Plan) {
             KIND,
             format!("{name} on {}", current.log_group),
             Action::Delete,
-            AnyOp::SubscriptionFilter(Op::Delete { log_group: current.log_group.clone(), name: name.to_owned() }),
+            AnyOp::SubscriptionFilter(Op::Delete {
+                log_group: current.log_group.clone(),
+                name: name.to_owned(),
+            }),
         )));
     }
 }
@@ -155,15 +190,23 @@ pub fn plan_destroy(current: &Current, name: &str, plan: &mut Plan) {
 fn is_permission_not_visible_yet(code: Option<&str>, message: Option<&str>) -> bool {
     let message = message.unwrap_or("");
     (code == Some("InvalidParameterException")
-        && (message.contains("Could not execute the lambda function") || message.contains("Could not deliver test message")))
+        && (message.contains("Could not execute the lambda function")
+            || message.contains("Could not deliver test message")))
         || code == Some("OperationAbortedException")
 }
 
 pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
     let logs = &ctx.clients.logs;
     match op {
-        Op::Put { log_group, name, pattern, destination_arn } => {
-            let step = ctx.printer.step(format!("putting subscription filter {name} on {log_group}"));
+        Op::Put {
+            log_group,
+            name,
+            pattern,
+            destination_arn,
+        } => {
+            let step = ctx
+                .printer
+                .step(format!("putting subscription filter {name} on {log_group}"));
             let result = retry(
                 ctx.iam_bound,
                 Some(&step),
@@ -186,7 +229,11 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                     step.done();
                     Ok(())
                 }
-                Err(Stopped::TimedOut { last, attempts, waited }) => {
+                Err(Stopped::TimedOut {
+                    last,
+                    attempts,
+                    waited,
+                }) => {
                     step.failed();
                     Err(explain(last)).with_context(|| {
                         format!(
@@ -208,17 +255,25 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                         }
                         _ => "",
                     };
-                    Err(explain(err)).with_context(|| format!("putting subscription filter {name} on log group {log_group}{hint}"))
+                    Err(explain(err)).with_context(|| {
+                        format!("putting subscription filter {name} on log group {log_group}{hint}")
+                    })
                 }
             }
         }
         Op::Delete { log_group, name } => {
-            match logs.delete_subscription_filter().log_group_name(log_group).filter_name(name).send().await {
+            match logs
+                .delete_subscription_filter()
+                .log_group_name(log_group)
+                .filter_name(name)
+                .send()
+                .await
+            {
                 Ok(_) => Ok(()),
                 Err(err) if error_code(&err) == Some("ResourceNotFoundException") => Ok(()),
-                Err(err) => {
-                    Err(explain(err)).with_context(|| format!("deleting subscription filter {name} from log group {log_group}"))
-                }
+                Err(err) => Err(explain(err)).with_context(|| {
+                    format!("deleting subscription filter {name} from log group {log_group}")
+                }),
             }
         }
     }
@@ -242,16 +297,29 @@ mod tests {
     }
 
     fn filter(name: &str) -> Filter {
-        Filter { name: name.into(), pattern: "".into(), destination_arn: "arn:aws:firehose:x".into(), role_arn: None }
+        Filter {
+            name: name.into(),
+            pattern: "".into(),
+            destination_arn: "arn:aws:firehose:x".into(),
+            role_arn: None,
+        }
     }
 
     fn ours() -> Filter {
         let d = desired();
-        Filter { name: d.name, pattern: d.pattern, destination_arn: d.destination_arn, role_arn: None }
+        Filter {
+            name: d.name,
+            pattern: d.pattern,
+            destination_arn: d.destination_arn,
+            role_arn: None,
+        }
     }
 
     fn current(filters: Vec<Filter>) -> Current {
-        Current { log_group: GROUP.into(), filters }
+        Current {
+            log_group: GROUP.into(),
+            filters,
+        }
     }
 
     fn apply_plan(current: &Current) -> Plan {
@@ -265,7 +333,9 @@ mod tests {
         let plan = apply_plan(&current(vec![filter("theirs")]));
         assert_eq!(plan.changes.len(), 1);
         assert_eq!(plan.changes[0].action, Action::Create);
-        assert!(matches!(&plan.changes[0].op, AnyOp::SubscriptionFilter(Op::Put { name, .. }) if name == "login-alert-signin-events"));
+        assert!(
+            matches!(&plan.changes[0].op, AnyOp::SubscriptionFilter(Op::Put { name, .. }) if name == "login-alert-signin-events")
+        );
         assert!(plan.blockers.is_empty());
     }
 
@@ -284,7 +354,11 @@ mod tests {
         drifted.role_arn = Some("arn:aws:iam::123456789012:role/x".into());
         let plan = apply_plan(&current(vec![drifted]));
         assert_eq!(plan.changes[0].action, Action::Update);
-        let names: Vec<&str> = plan.changes[0].attrs.iter().map(|a| a.name.as_str()).collect();
+        let names: Vec<&str> = plan.changes[0]
+            .attrs
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
         assert_eq!(names, ["filter_pattern", "destination_arn", "role_arn"]);
     }
 
@@ -293,7 +367,11 @@ mod tests {
         let plan = apply_plan(&current(vec![filter("splunk"), filter("datadog")]));
         assert!(!plan.has_changes());
         assert_eq!(plan.blockers.len(), 1);
-        assert!(plan.blockers[0].contains("(splunk, datadog)"), "{}", plan.blockers[0]);
+        assert!(
+            plan.blockers[0].contains("(splunk, datadog)"),
+            "{}",
+            plan.blockers[0]
+        );
         assert!(plan.blockers[0].contains("maximum"));
     }
 
@@ -309,11 +387,21 @@ mod tests {
     #[test]
     fn destroy_deletes_only_ours_by_name() {
         let mut plan = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
-        plan_destroy(&current(vec![filter("splunk"), ours()]), "login-alert-signin-events", &mut plan);
+        plan_destroy(
+            &current(vec![filter("splunk"), ours()]),
+            "login-alert-signin-events",
+            &mut plan,
+        );
         assert_eq!(plan.changes.len(), 1);
-        assert!(matches!(&plan.changes[0].op, AnyOp::SubscriptionFilter(Op::Delete { name, .. }) if name == "login-alert-signin-events"));
+        assert!(
+            matches!(&plan.changes[0].op, AnyOp::SubscriptionFilter(Op::Delete { name, .. }) if name == "login-alert-signin-events")
+        );
         let mut plan = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
-        plan_destroy(&current(vec![filter("splunk")]), "login-alert-signin-events", &mut plan);
+        plan_destroy(
+            &current(vec![filter("splunk")]),
+            "login-alert-signin-events",
+            &mut plan,
+        );
         plan_destroy(&Current::default(), "login-alert-signin-events", &mut plan);
         assert!(!plan.has_changes());
     }
@@ -322,10 +410,18 @@ mod tests {
     fn only_permission_propagation_errors_are_retried() {
         assert!(is_permission_not_visible_yet(
             Some("InvalidParameterException"),
-            Some("Could not execute the lambda function. Make sure you have given CloudWatch Logs permission to execute your function.")
+            Some(
+                "Could not execute the lambda function. Make sure you have given CloudWatch Logs permission to execute your function."
+            )
         ));
-        assert!(!is_permission_not_visible_yet(Some("InvalidParameterException"), Some("Invalid filter pattern")));
-        assert!(!is_permission_not_visible_yet(Some("LimitExceededException"), None));
+        assert!(!is_permission_not_visible_yet(
+            Some("InvalidParameterException"),
+            Some("Invalid filter pattern")
+        ));
+        assert!(!is_permission_not_visible_yet(
+            Some("LimitExceededException"),
+            None
+        ));
     }
 
     /// The pattern must be valid for CloudWatch Logs, which moto never checks: a JSON pattern of
@@ -348,16 +444,47 @@ mod tests {
             }
             assert!(braces >= 0 && parens >= 0, "unbalanced at {c}");
         }
-        assert!(!in_quotes && braces == 0 && parens == 0, "unbalanced pattern: {p}");
-        let body = p.strip_prefix('{').and_then(|s| s.strip_suffix('}')).expect("a JSON pattern is wrapped in { }").trim();
-        let terms: Vec<&str> = body.split("||").flat_map(|t| t.split("&&")).map(str::trim).collect();
+        assert!(
+            !in_quotes && braces == 0 && parens == 0,
+            "unbalanced pattern: {p}"
+        );
+        let body = p
+            .strip_prefix('{')
+            .and_then(|s| s.strip_suffix('}'))
+            .expect("a JSON pattern is wrapped in { }")
+            .trim();
+        let terms: Vec<&str> = body
+            .split("||")
+            .flat_map(|t| t.split("&&"))
+            .map(str::trim)
+            .collect();
         for term in &terms {
-            let inner = term.strip_prefix('(').and_then(|s| s.strip_suffix(')')).expect("each term in parentheses").trim();
+            let inner = term
+                .strip_prefix('(')
+                .and_then(|s| s.strip_suffix(')'))
+                .expect("each term in parentheses")
+                .trim();
             let (selector, value) = inner.split_once(" = ").expect("selector = value");
-            assert!(selector.starts_with("$.") && selector[2..].chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_'));
-            assert!(value.len() > 2 && value.starts_with('"') && value.ends_with('"') && !value[1..value.len() - 1].contains('"'));
+            assert!(
+                selector.starts_with("$.")
+                    && selector[2..]
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+            );
+            assert!(
+                value.len() > 2
+                    && value.starts_with('"')
+                    && value.ends_with('"')
+                    && !value[1..value.len() - 1].contains('"')
+            );
         }
-        assert_eq!(terms, ["($.eventSource = \"signin.amazonaws.com\")", "($.userIdentity.type = \"Root\")"]);
+        assert_eq!(
+            terms,
+            [
+                "($.eventSource = \"signin.amazonaws.com\")",
+                "($.userIdentity.type = \"Root\")"
+            ]
+        );
     }
 
     #[test]
@@ -369,16 +496,28 @@ mod tests {
             timezone: "UTC".into(),
             scope: Default::default(),
             log_retention_days: 90,
-            trail: crate::config::TrailConfig { name: Some("audit".into()), create: false },
+            trail: crate::config::TrailConfig {
+                name: Some("audit".into()),
+                create: false,
+            },
             notify: Default::default(),
         };
         let t = Target::new(&config, "123456789012");
         let d = desired_for(&t);
-        assert_eq!(d.destination_arn, "arn:aws:lambda:eu-west-1:123456789012:function:login-alert-handler");
+        assert_eq!(
+            d.destination_arn,
+            "arn:aws:lambda:eu-west-1:123456789012:function:login-alert-handler"
+        );
         assert_eq!(d.log_group, "/their/group");
     }
 
     fn desired_for(t: &Target) -> Desired {
-        super::desired(t, &Delivery { log_group_name: "/their/group".into(), ours: false })
+        super::desired(
+            t,
+            &Delivery {
+                log_group_name: "/their/group".into(),
+                ours: false,
+            },
+        )
     }
 }

@@ -1,33 +1,496 @@
-//! STUB — being written (see resources/mod.rs for the module shape).
+//! The SNS topic alerts are published to, and its email subscriptions.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::Serialize;
 
-use super::{Ctx, Target};
-use crate::plan::Plan;
+use super::{Ctx, Op as AnyOp, Target, ours_or_notice};
+use crate::aws::{error_code, explain};
+use crate::names::MANAGED_BY;
+use crate::plan::{Action, Attr, Change, Plan};
+
+const KIND: &str = "SNS topic";
+const SUBSCRIPTION: &str = "email subscription";
+/// What SNS puts in place of the ARN until the recipient clicks the confirmation link.
+const PENDING: &str = "PendingConfirmation";
+
+/// One email subscription as SNS lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subscription {
+    pub email: String,
+    /// `None` while the recipient has not clicked the confirmation link (such a subscription
+    /// cannot be deleted; SNS drops it after 3 days).
+    pub arn: Option<String>,
+}
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Current {}
+pub struct Current {
+    pub name: String,
+    pub arn: String,
+    pub managed: bool,
+    pub subscriptions: Vec<Subscription>,
+}
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Desired {}
+pub struct Desired {
+    pub name: String,
+    pub arn: String,
+    /// Empty: nobody is notified by email, so the topic should not exist.
+    pub emails: Vec<String>,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
-pub enum Op {}
-
-pub async fn read(_ctx: &Ctx, _name: &str) -> Result<Option<Current>> {
-    Ok(None)
+pub enum Op {
+    Create {
+        name: String,
+    },
+    Subscribe {
+        topic_arn: String,
+        email: String,
+    },
+    Unsubscribe {
+        subscription_arn: String,
+        email: String,
+    },
+    Delete {
+        arn: String,
+    },
 }
 
-pub fn desired(_t: &Target) -> Desired {
-    Desired {}
+fn same_email(a: &str, b: &str) -> bool {
+    a.trim().eq_ignore_ascii_case(b.trim())
 }
 
-pub fn plan_apply(_current: Option<&Current>, _desired: &Desired, _plan: &mut Plan) {}
+pub async fn read(ctx: &Ctx, topic_arn: &str) -> Result<Option<Current>> {
+    let sns = &ctx.clients.sns;
+    match sns.get_topic_attributes().topic_arn(topic_arn).send().await {
+        Ok(_) => {}
+        Err(err) if is_not_found(error_code(&err)) => return Ok(None),
+        Err(err) => {
+            return Err(explain(err)).with_context(|| format!("reading SNS topic {topic_arn}"));
+        }
+    }
+    let tags = match sns
+        .list_tags_for_resource()
+        .resource_arn(topic_arn)
+        .send()
+        .await
+    {
+        Ok(out) => out.tags.unwrap_or_default(),
+        Err(err) if is_not_found(error_code(&err)) => return Ok(None),
+        Err(err) => {
+            return Err(explain(err))
+                .with_context(|| format!("reading the tags of SNS topic {topic_arn}"));
+        }
+    };
+    let mut subscriptions = Vec::new();
+    let mut pages = sns
+        .list_subscriptions_by_topic()
+        .topic_arn(topic_arn)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = match page {
+            Ok(page) => page,
+            Err(err) if is_not_found(error_code(&err)) => return Ok(None),
+            Err(err) => {
+                return Err(explain(err)).with_context(|| {
+                    format!("listing the subscriptions of SNS topic {topic_arn}")
+                });
+            }
+        };
+        for s in page.subscriptions.unwrap_or_default() {
+            // Only email subscriptions are ours to manage; any other protocol someone added stays.
+            if s.protocol.as_deref() != Some("email") {
+                continue;
+            }
+            let Some(email) = s.endpoint else { continue };
+            let arn = match s.subscription_arn.as_deref() {
+                Some(PENDING) => None,
+                // Being removed already: as good as gone.
+                Some("Deleted") | None => continue,
+                Some(arn) => Some(arn.to_owned()),
+            };
+            subscriptions.push(Subscription { email, arn });
+        }
+    }
+    let name = topic_arn.rsplit(':').next().unwrap_or(topic_arn).to_owned();
+    let managed = tags
+        .iter()
+        .any(|t| t.key == MANAGED_BY.0 && t.value == MANAGED_BY.1);
+    Ok(Some(Current {
+        name,
+        arn: topic_arn.to_owned(),
+        managed,
+        subscriptions,
+    }))
+}
 
-pub fn plan_destroy(_current: Option<&Current>, _plan: &mut Plan) {}
+fn is_not_found(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some("NotFound" | "NotFoundException" | "ResourceNotFound" | "ResourceNotFoundException")
+    )
+}
 
-pub async fn execute(_ctx: &Ctx, op: &Op) -> Result<()> {
-    match *op {}
+pub fn desired(t: &Target) -> Desired {
+    let name = t.names.topic();
+    Desired {
+        arn: t.arns.topic(&name),
+        name,
+        emails: t.emails.clone(),
+    }
+}
+
+fn pending_notice(email: &str) -> String {
+    format!(
+        "email {email}: subscription pending confirmation — click the link AWS sent to {email} (subject \"AWS Notification - \
+         Subscription Confirmation\"); alerts reach it only after that. An unconfirmed subscription expires after 3 days: \
+         run apply again then to send a new link"
+    )
+}
+
+fn subscribe_change(topic_arn: &str, email: &str) -> Change {
+    Change::new(
+        SUBSCRIPTION,
+        email,
+        Action::Create,
+        AnyOp::Topic(Op::Subscribe {
+            topic_arn: topic_arn.to_owned(),
+            email: email.to_owned(),
+        }),
+    )
+    .attr(Attr::set("topic", topic_arn))
+    .note("AWS emails a confirmation link: alerts reach this address only after it is clicked")
+}
+
+pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan) {
+    let Some(current) = current else {
+        if desired.emails.is_empty() {
+            return;
+        }
+        plan.push(Some(
+            Change::new(
+                KIND,
+                &desired.name,
+                Action::Create,
+                AnyOp::Topic(Op::Create {
+                    name: desired.name.clone(),
+                }),
+            )
+            .attr(Attr::set("arn", desired.arn.clone())),
+        ));
+        for email in &desired.emails {
+            plan.push(Some(subscribe_change(&desired.arn, email)));
+        }
+        return;
+    };
+    if desired.emails.is_empty() {
+        // Email was removed from the config: our topic (and its subscriptions) goes; anyone else's stays.
+        if current.managed {
+            plan.push(Some(delete_change(current)));
+        }
+        return;
+    }
+    if !current.managed {
+        plan.block(format!(
+            "{KIND} {} already exists and was not created by login-alert: delete or rename it, or choose another name_prefix",
+            current.name
+        ));
+        return;
+    }
+    for email in &desired.emails {
+        match current
+            .subscriptions
+            .iter()
+            .find(|s| same_email(&s.email, email))
+        {
+            Some(Subscription { arn: Some(_), .. }) => {}
+            // Subscribing again would only send another link; the first one is still valid.
+            Some(Subscription { arn: None, .. }) => plan.notice(pending_notice(email)),
+            None => plan.push(Some(subscribe_change(&current.arn, email))),
+        }
+    }
+    for sub in &current.subscriptions {
+        if desired.emails.iter().any(|e| same_email(e, &sub.email)) {
+            continue;
+        }
+        match &sub.arn {
+            Some(arn) => plan.push(Some(Change::new(
+                SUBSCRIPTION,
+                &sub.email,
+                Action::Delete,
+                AnyOp::Topic(Op::Unsubscribe { subscription_arn: arn.clone(), email: sub.email.clone() }),
+            ))),
+            None => plan.notice(format!(
+                "email {}: no longer configured, but its subscription is still pending confirmation; SNS cannot delete it \
+                 and drops it after 3 days (if it gets confirmed first, the next apply removes it)",
+                sub.email
+            )),
+        }
+    }
+}
+
+fn delete_change(current: &Current) -> Change {
+    let change = Change::new(
+        KIND,
+        &current.name,
+        Action::Delete,
+        AnyOp::Topic(Op::Delete {
+            arn: current.arn.clone(),
+        }),
+    );
+    if current.subscriptions.is_empty() {
+        change
+    } else {
+        let emails: Vec<&str> = current
+            .subscriptions
+            .iter()
+            .map(|s| s.email.as_str())
+            .collect();
+        change.note(format!(
+            "its email subscriptions go with it: {}",
+            emails.join(", ")
+        ))
+    }
+}
+
+pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan) {
+    if let Some(current) = current {
+        ours_or_notice(
+            plan,
+            current.managed,
+            KIND,
+            &current.name,
+            delete_change(current),
+        );
+    }
+}
+
+pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
+    let sns = &ctx.clients.sns;
+    match op {
+        Op::Create { name } => {
+            let tag = aws_sdk_sns::types::Tag::builder()
+                .key(MANAGED_BY.0)
+                .value(MANAGED_BY.1)
+                .build()?;
+            // CreateTopic returns the existing topic when name and tags match, so a re-run is harmless.
+            sns.create_topic()
+                .name(name)
+                .tags(tag)
+                .send()
+                .await
+                .map_err(explain)
+                .with_context(|| format!("creating SNS topic {name}"))?;
+            Ok(())
+        }
+        Op::Subscribe { topic_arn, email } => {
+            let out = sns
+                .subscribe()
+                .topic_arn(topic_arn)
+                .protocol("email")
+                .endpoint(email)
+                .send()
+                .await
+                .map_err(explain)
+                .with_context(|| format!("subscribing {email} to SNS topic {topic_arn}"))?;
+            // AWS answers "pending confirmation" instead of an ARN until the link is clicked.
+            let confirmed = out
+                .subscription_arn
+                .as_deref()
+                .is_some_and(|arn| arn.starts_with("arn:"));
+            if !confirmed {
+                ctx.printer.info(pending_notice(email));
+            }
+            Ok(())
+        }
+        Op::Unsubscribe {
+            subscription_arn,
+            email,
+        } => {
+            match sns
+                .unsubscribe()
+                .subscription_arn(subscription_arn)
+                .send()
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(err) if is_not_found(error_code(&err)) => Ok(()),
+                Err(err) => Err(explain(err))
+                    .with_context(|| format!("unsubscribing {email} ({subscription_arn})")),
+            }
+        }
+        Op::Delete { arn } => match sns.delete_topic().topic_arn(arn).send().await {
+            Ok(_) => Ok(()),
+            Err(err) if is_not_found(error_code(&err)) => Ok(()),
+            Err(err) => Err(explain(err)).with_context(|| format!("deleting SNS topic {arn}")),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Mode;
+
+    const ARN: &str = "arn:aws:sns:us-east-1:123456789012:login-alert-alerts";
+
+    fn desired(emails: &[&str]) -> Desired {
+        Desired {
+            name: "login-alert-alerts".into(),
+            arn: ARN.into(),
+            emails: emails.iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    fn confirmed(email: &str) -> Subscription {
+        Subscription {
+            email: email.into(),
+            arn: Some(format!("{ARN}:{email}")),
+        }
+    }
+
+    fn pending(email: &str) -> Subscription {
+        Subscription {
+            email: email.into(),
+            arn: None,
+        }
+    }
+
+    fn current(subscriptions: Vec<Subscription>, managed: bool) -> Current {
+        Current {
+            name: "login-alert-alerts".into(),
+            arn: ARN.into(),
+            managed,
+            subscriptions,
+        }
+    }
+
+    fn apply_plan(current: Option<&Current>, desired: &Desired) -> Plan {
+        let mut plan = Plan::new(Mode::Apply, "123456789012", "us-east-1");
+        plan_apply(current, desired, &mut plan);
+        plan
+    }
+
+    #[test]
+    fn missing_topic_is_created_with_one_subscription_per_email() {
+        let plan = apply_plan(None, &desired(&["a@example.com", "b@example.com"]));
+        let kinds: Vec<(&str, Action)> = plan
+            .changes
+            .iter()
+            .map(|c| (c.kind.as_str(), c.action))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (KIND, Action::Create),
+                (SUBSCRIPTION, Action::Create),
+                (SUBSCRIPTION, Action::Create)
+            ]
+        );
+        assert_eq!(plan.changes[2].name, "b@example.com");
+        assert!(plan.changes[1].notes[0].contains("confirmation link"));
+    }
+
+    #[test]
+    fn no_emails_and_no_topic_needs_nothing() {
+        assert!(!apply_plan(None, &desired(&[])).has_changes());
+    }
+
+    #[test]
+    fn all_confirmed_needs_nothing_and_email_case_does_not_matter() {
+        let plan = apply_plan(
+            Some(&current(vec![confirmed("A@Example.com")], true)),
+            &desired(&["a@example.com"]),
+        );
+        assert!(!plan.has_changes());
+        assert!(plan.notices.is_empty());
+    }
+
+    #[test]
+    fn a_removed_subscription_is_subscribed_again() {
+        let plan = apply_plan(
+            Some(&current(vec![confirmed("a@example.com")], true)),
+            &desired(&["a@example.com", "b@example.com"]),
+        );
+        assert_eq!(plan.changes.len(), 1);
+        assert!(
+            matches!(&plan.changes[0].op, AnyOp::Topic(Op::Subscribe { email, .. }) if email == "b@example.com")
+        );
+    }
+
+    #[test]
+    fn a_pending_subscription_is_a_notice_not_a_new_subscribe() {
+        let plan = apply_plan(
+            Some(&current(vec![pending("a@example.com")], true)),
+            &desired(&["a@example.com"]),
+        );
+        assert!(!plan.has_changes());
+        assert_eq!(plan.notices.len(), 1);
+        assert!(
+            plan.notices[0].starts_with("email a@example.com: subscription pending confirmation")
+        );
+    }
+
+    #[test]
+    fn an_email_no_longer_configured_is_unsubscribed_unless_pending() {
+        let plan = apply_plan(
+            Some(&current(
+                vec![
+                    confirmed("a@example.com"),
+                    confirmed("old@example.com"),
+                    pending("gone@example.com"),
+                ],
+                true,
+            )),
+            &desired(&["a@example.com"]),
+        );
+        assert_eq!(plan.changes.len(), 1);
+        assert_eq!(plan.changes[0].action, Action::Delete);
+        assert!(
+            matches!(&plan.changes[0].op, AnyOp::Topic(Op::Unsubscribe { email, .. }) if email == "old@example.com")
+        );
+        assert_eq!(plan.notices.len(), 1);
+        assert!(plan.notices[0].contains("gone@example.com") && plan.notices[0].contains("3 days"));
+    }
+
+    #[test]
+    fn removing_every_email_deletes_our_topic_only() {
+        let plan = apply_plan(
+            Some(&current(vec![confirmed("a@example.com")], true)),
+            &desired(&[]),
+        );
+        assert_eq!(plan.changes.len(), 1);
+        assert!(matches!(
+            &plan.changes[0].op,
+            AnyOp::Topic(Op::Delete { .. })
+        ));
+        assert!(!apply_plan(Some(&current(vec![], false)), &desired(&[])).has_changes());
+    }
+
+    #[test]
+    fn a_topic_that_is_not_ours_blocks_apply_and_survives_destroy() {
+        let theirs = current(vec![confirmed("x@example.com")], false);
+        let plan = apply_plan(Some(&theirs), &desired(&["a@example.com"]));
+        assert!(!plan.has_changes());
+        assert_eq!(plan.blockers.len(), 1);
+        let mut plan = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
+        plan_destroy(Some(&theirs), &mut plan);
+        plan_destroy(None, &mut plan);
+        assert!(!plan.has_changes());
+        assert_eq!(plan.notices.len(), 1);
+    }
+
+    #[test]
+    fn destroy_deletes_our_topic() {
+        let mut plan = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
+        plan_destroy(
+            Some(&current(vec![confirmed("a@example.com")], true)),
+            &mut plan,
+        );
+        assert_eq!(plan.changes.len(), 1);
+        assert_eq!(plan.changes[0].action, Action::Delete);
+        assert!(plan.changes[0].notes[0].contains("a@example.com"));
+    }
 }
