@@ -106,7 +106,12 @@ pub async fn trails_in(sdk: &SdkConfig, region: &str) -> Result<Vec<TrailInfo>> 
 
 /// Every trail visible from `regions`, deduplicated by ARN, with one line per region that could not be read.
 pub async fn all_trails(sdk: &SdkConfig, regions: &[&str]) -> (Vec<TrailInfo>, Vec<String>) {
-    let results = join_all(regions.iter().map(|region| async move { (region, trails_in(sdk, region).await) })).await;
+    let results = join_all(
+        regions
+            .iter()
+            .map(|region| async move { (region, trails_in(sdk, region).await) }),
+    )
+    .await;
     let mut trails: Vec<TrailInfo> = Vec::new();
     let mut problems = Vec::new();
     for (region, result) in results {
@@ -126,9 +131,16 @@ pub async fn all_trails(sdk: &SdkConfig, regions: &[&str]) -> (Vec<TrailInfo>, V
 }
 
 /// Finds the trail the user named (name or ARN): first where it says, then in every region.
-pub async fn find_trail(sdk: &SdkConfig, start_region: &str, name_or_arn: &str) -> Result<TrailInfo> {
+pub async fn find_trail(
+    sdk: &SdkConfig,
+    start_region: &str,
+    name_or_arn: &str,
+) -> Result<TrailInfo> {
     let matches = |t: &TrailInfo| t.name == name_or_arn || t.arn == name_or_arn;
-    let first = match name_or_arn.strip_prefix("arn:").and_then(|rest| rest.split(':').nth(2)) {
+    let first = match name_or_arn
+        .strip_prefix("arn:")
+        .and_then(|rest| rest.split(':').nth(2))
+    {
         Some(region) => region.to_owned(),
         None => start_region.to_owned(),
     };
@@ -145,12 +157,314 @@ pub async fn find_trail(sdk: &SdkConfig, start_region: &str, name_or_arn: &str) 
         "no trail named {name_or_arn} in this account: check the name (`aws cloudtrail describe-trails --include-shadow-trails`) or pass --create-trail"
     );
     if !problems.is_empty() {
-        message.push_str(&format!(" ({} region(s) could not be read: {})", problems.len(), problems.join("; ")));
+        message.push_str(&format!(
+            " ({} region(s) could not be read: {})",
+            problems.len(),
+            problems.join("; ")
+        ));
     }
     bail!(message)
 }
 
 /// The account alias, if it has one (the friendly name for messages).
 pub async fn account_alias(iam: &aws_sdk_iam::Client) -> Option<String> {
-    iam.list_account_aliases().send().await.ok()?.account_aliases.into_iter().next()
+    iam.list_account_aliases()
+        .send()
+        .await
+        .ok()?
+        .account_aliases
+        .into_iter()
+        .next()
+}
+
+/// A trail with what the installer shows about it beyond `DescribeTrails`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrailDetails {
+    pub trail: TrailInfo,
+    /// From `GetTrailStatus`; `None` when it could not be read (e.g. another account's organization trail).
+    pub logging: Option<bool>,
+    /// Subscription filters already on the trail's log group; `None` without delivery or when unreadable.
+    pub subscription_filters: Option<usize>,
+}
+
+impl TrailDetails {
+    /// Whether this account may change the trail: an organization trail only from the account that owns it.
+    pub fn adoptable_by(&self, account_id: Option<&str>) -> bool {
+        !self.trail.organization || account_id.is_none() || self.trail.owner_account() == account_id
+    }
+}
+
+/// Everything `init` reads before it asks; what could not be read is a line in `problems`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Discovery {
+    pub account_id: Option<String>,
+    pub alias: Option<String>,
+    /// The region the credentials resolved to (`--region`, AWS_REGION, the profile), if any.
+    pub region: Option<String>,
+    pub trails: Vec<TrailDetails>,
+    pub problems: Vec<String>,
+}
+
+impl Discovery {
+    /// The discovered trail with this name or ARN.
+    pub fn trail(&self, name_or_arn: &str) -> Option<&TrailDetails> {
+        self.trails
+            .iter()
+            .find(|t| t.trail.name == name_or_arn || t.trail.arn == name_or_arn)
+    }
+}
+
+/// The region the SDK configuration resolved to.
+pub fn current_region(sdk: &SdkConfig) -> Option<String> {
+    sdk.region().map(|r| r.to_string())
+}
+
+/// Whether the trail is logging, asked in its home region (where its status is authoritative).
+pub async fn trail_logging(sdk: &SdkConfig, trail: &TrailInfo) -> Result<bool> {
+    let clients = Clients::in_region(sdk, &trail.home_region);
+    let out = clients
+        .cloudtrail
+        .get_trail_status()
+        .name(&trail.arn)
+        .send()
+        .await
+        .map_err(explain)
+        .with_context(|| format!("reading the status of trail {}", trail.name))?;
+    Ok(out.is_logging.unwrap_or(false))
+}
+
+/// How many subscription filters `log_group` in `region` already has (CloudWatch Logs allows two).
+pub async fn subscription_filter_count(
+    sdk: &SdkConfig,
+    region: &str,
+    log_group: &str,
+) -> Result<usize> {
+    let clients = Clients::in_region(sdk, region);
+    let out = clients
+        .logs
+        .describe_subscription_filters()
+        .log_group_name(log_group)
+        .send()
+        .await
+        .map_err(explain)
+        .with_context(|| format!("reading the subscription filters of log group {log_group}"))?;
+    Ok(out.subscription_filters.map_or(0, |f| f.len()))
+}
+
+/// Regions that must be enabled by the account owner first; while disabled, they reject every
+/// request as if the credentials were invalid, which is not worth a warning.
+const OPT_IN_REGIONS: [&str; 16] = [
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-south-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-7",
+    "ca-west-1",
+    "eu-central-2",
+    "eu-south-1",
+    "eu-south-2",
+    "il-central-1",
+    "me-south-1",
+    "me-central-1",
+    "mx-central-1",
+];
+
+/// Reads the account, its alias and every trail (with status and filter count) concurrently; never writes.
+///
+/// Nothing here fails: what could not be read becomes a line in [`Discovery::problems`] and the
+/// installer goes on with the rest.
+pub async fn discover(sdk: &SdkConfig, start_region: &str) -> Discovery {
+    let clients = Clients::new(sdk);
+    let regions = regions_for(start_region);
+    let (account, alias, listed) = futures::join!(
+        crate::aws::account_id(&clients.sts),
+        clients.iam.list_account_aliases().send(),
+        join_all(
+            regions
+                .iter()
+                .map(|region| async move { (*region, trails_in(sdk, region).await) })
+        ),
+    );
+    let mut problems = Vec::new();
+    let account_id = match account {
+        Ok(id) => Some(id),
+        Err(err) => {
+            problems.push(format!(
+                "cannot tell which account the credentials belong to: {err:#}"
+            ));
+            None
+        }
+    };
+    let alias = match alias {
+        Ok(out) => out.account_aliases.into_iter().next(),
+        // Without the alias the account ID names the account in alerts: worth a line, not a stop.
+        Err(err) if account_id.is_some() => {
+            problems.push(format!(
+                "cannot read the account alias (the account ID is used instead): {:#}",
+                explain(err)
+            ));
+            None
+        }
+        Err(_) => None,
+    };
+
+    let mut trails: Vec<TrailInfo> = Vec::new();
+    let mut failed: Vec<(&str, String)> = Vec::new();
+    for (region, result) in listed {
+        match result {
+            Ok(found) => {
+                for trail in found {
+                    if !trails.iter().any(|t| t.arn == trail.arn) {
+                        trails.push(trail);
+                    }
+                }
+            }
+            Err(err) => {
+                let message = format!("{err:#}");
+                let disabled = OPT_IN_REGIONS.contains(&region)
+                    && ["UnrecognizedClientException", "InvalidClientTokenId"]
+                        .iter()
+                        .any(|c| message.contains(c));
+                if !disabled {
+                    failed.push((region, message));
+                }
+            }
+        }
+    }
+    problems.extend(group_region_problems(&failed, regions.len()));
+    trails.sort_by(|a, b| (&a.home_region, &a.name).cmp(&(&b.home_region, &b.name)));
+
+    let details = join_all(trails.into_iter().map(|trail| {
+        let account_id = account_id.clone();
+        async move {
+            let mut problems = Vec::new();
+            let foreign = trail.organization && account_id.is_some() && trail.owner_account() != account_id.as_deref();
+            if foreign {
+                problems.push(format!(
+                    "trail {} is an organization trail owned by account {}: only that management account (or a delegated administrator) can change it, so it cannot be used from here",
+                    trail.name,
+                    trail.owner_account().unwrap_or("?")
+                ));
+                return (TrailDetails { trail, logging: None, subscription_filters: None }, problems);
+            }
+            let filters = async {
+                match trail.log_group_name() {
+                    Some(group) => Some(subscription_filter_count(sdk, &trail.home_region, group).await),
+                    None => None,
+                }
+            };
+            let (logging, filters) = futures::join!(trail_logging(sdk, &trail), filters);
+            let logging = logging.map_err(|err| problems.push(format!("{err:#}"))).ok();
+            let subscription_filters = match filters {
+                Some(Ok(n)) => Some(n),
+                Some(Err(err)) => {
+                    problems.push(format!("{err:#}"));
+                    None
+                }
+                None => None,
+            };
+            (TrailDetails { trail, logging, subscription_filters }, problems)
+        }
+    }))
+    .await;
+    let mut trails = Vec::with_capacity(details.len());
+    for (trail, trail_problems) in details {
+        trails.push(trail);
+        problems.extend(trail_problems);
+    }
+    Discovery {
+        account_id,
+        alias,
+        region: current_region(sdk),
+        trails,
+        problems,
+    }
+}
+
+/// One line per distinct error: "no credentials" in 33 regions is one problem, not 33.
+fn group_region_problems(failed: &[(&str, String)], total: usize) -> Vec<String> {
+    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    for (region, message) in failed {
+        // The same cause names each region's endpoint differently; compare without the region.
+        let key = message.replace(region, "REGION");
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, regions)) => regions.push(region),
+            None => groups.push((key, vec![region])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(key, regions)| {
+            let which = if regions.len() == total {
+                "any region".to_owned()
+            } else if regions.len() == 1 {
+                regions[0].to_owned()
+            } else {
+                format!("{} regions ({})", regions.len(), regions.join(", "))
+            };
+            let message = if regions.len() == 1 {
+                key.replace("REGION", regions[0])
+            } else {
+                key
+            };
+            format!("cannot list trails in {which}: {message}")
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_error_in_many_regions_is_one_line() {
+        let failed = vec![
+            (
+                "us-east-1",
+                "no credentials at https://cloudtrail.us-east-1.amazonaws.com".to_owned(),
+            ),
+            (
+                "eu-west-1",
+                "no credentials at https://cloudtrail.eu-west-1.amazonaws.com".to_owned(),
+            ),
+            (
+                "ap-south-1",
+                "AccessDeniedException: denied by an SCP".to_owned(),
+            ),
+        ];
+        let lines = group_region_problems(&failed, 33);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(
+            lines[0].starts_with("cannot list trails in 2 regions (us-east-1, eu-west-1)"),
+            "{lines:?}"
+        );
+        assert_eq!(
+            lines[1],
+            "cannot list trails in ap-south-1: AccessDeniedException: denied by an SCP"
+        );
+    }
+
+    #[test]
+    fn only_other_accounts_organization_trails_are_not_adoptable() {
+        let trail = |organization, arn: &str| TrailDetails {
+            trail: TrailInfo {
+                name: "t".into(),
+                arn: arn.into(),
+                home_region: "us-east-1".into(),
+                multi_region: true,
+                organization,
+                log_group_arn: None,
+            },
+            logging: Some(true),
+            subscription_filters: None,
+        };
+        let mine = "arn:aws:cloudtrail:us-east-1:111111111111:trail/t";
+        let theirs = "arn:aws:cloudtrail:us-east-1:222222222222:trail/t";
+        assert!(trail(false, theirs).adoptable_by(Some("111111111111")));
+        assert!(trail(true, mine).adoptable_by(Some("111111111111")));
+        assert!(!trail(true, theirs).adoptable_by(Some("111111111111")));
+    }
 }

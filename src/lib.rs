@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod discovery;
+pub mod installer;
 pub mod names;
 pub mod plan;
 pub mod printer;

@@ -7,8 +7,11 @@ use anyhow::{Result, bail};
 use super::{ExitStatus, aws_options};
 use crate::aws::{self, Clients};
 use crate::cli::{GlobalArgs, InitArgs};
-use crate::config::{self, Config, DEFAULT_PREFIX, DEFAULT_RETENTION_DAYS, NotifyConfig, TrailConfig};
+use crate::config::{
+    self, Config, DEFAULT_PREFIX, DEFAULT_RETENTION_DAYS, NotifyConfig, TrailConfig,
+};
 use crate::discovery;
+use crate::installer;
 use crate::printer::Printer;
 
 pub async fn run(global: &GlobalArgs, args: &InitArgs, printer: &Printer) -> Result<ExitStatus> {
@@ -19,9 +22,11 @@ pub async fn run(global: &GlobalArgs, args: &InitArgs, printer: &Printer) -> Res
             None
         }
     };
-    let interactive = !args.yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    // Without a terminal nothing is ever asked: the flags must answer everything (or the error names what is missing).
+    let interactive =
+        !args.yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if interactive {
-        printer.info("(the interactive installer is not available yet: answering from flags)");
+        return installer::run(global, args, existing.as_ref(), printer).await;
     }
     let config = from_flags(global, args, existing.as_ref(), printer).await?;
     config.validate()?;
@@ -34,7 +39,7 @@ pub async fn run(global: &GlobalArgs, args: &InitArgs, printer: &Printer) -> Res
 }
 
 /// Checks every flag that needs no AWS call, so bad input fails before any request.
-fn check_flags(args: &InitArgs) -> Result<()> {
+pub fn check_flags(args: &InitArgs) -> Result<()> {
     let mut problems = Vec::new();
     let mut check = |r: Result<(), config::Problem>| {
         if let Err(p) = r {
@@ -62,7 +67,11 @@ fn check_flags(args: &InitArgs) -> Result<()> {
     if let Some(days) = args.log_retention_days {
         check(config::validate_retention(days));
     }
-    if problems.is_empty() { Ok(()) } else { Err(config::ConfigError::Invalid(problems).into()) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(config::ConfigError::Invalid(problems).into())
+    }
 }
 
 /// The system's IANA zone, else UTC.
@@ -82,9 +91,15 @@ pub async fn from_flags(
 ) -> Result<Config> {
     check_flags(args)?;
     let trail = if let Some(name) = &args.trail {
-        TrailConfig { name: Some(name.clone()), create: false }
+        TrailConfig {
+            name: Some(name.clone()),
+            create: false,
+        }
     } else if args.create_trail {
-        TrailConfig { name: None, create: true }
+        TrailConfig {
+            name: None,
+            create: true,
+        }
     } else if let Some(existing) = existing {
         existing.trail.clone()
     } else {
@@ -92,7 +107,9 @@ pub async fn from_flags(
     };
     let notify = NotifyConfig {
         emails: if args.emails.is_empty() {
-            existing.map(|c| c.notify.emails.clone()).unwrap_or_default()
+            existing
+                .map(|c| c.notify.emails.clone())
+                .unwrap_or_default()
         } else {
             args.emails.clone()
         },
@@ -109,7 +126,10 @@ pub async fn from_flags(
         missing.push("--email ADDRESS (or --slack-webhook-url URL)");
     }
     if !missing.is_empty() {
-        bail!("init cannot ask without a terminal and these answers are missing: {}", missing.join(", "));
+        bail!(
+            "init cannot ask without a terminal and these answers are missing: {}",
+            missing.join(", ")
+        );
     }
 
     // What only the account can tell: where the trail lives, the account's alias.
@@ -117,12 +137,16 @@ pub async fn from_flags(
     let start_region = match (&global.region, sdk.region()) {
         (Some(region), _) => region.clone(),
         (None, Some(region)) => region.to_string(),
-        (None, None) => existing.map(|c| c.region.clone()).unwrap_or_else(|| "us-east-1".into()),
+        (None, None) => existing
+            .map(|c| c.region.clone())
+            .unwrap_or_else(|| "us-east-1".into()),
     };
     let clients = Clients::new(&sdk);
     let account = aws::account_id(&clients.sts).await?;
     let region = match (&trail.name, existing) {
-        (Some(name), Some(existing)) if existing.trail.name.as_deref() == Some(name) => existing.region.clone(),
+        (Some(name), Some(existing)) if existing.trail.name.as_deref() == Some(name) => {
+            existing.region.clone()
+        }
         (Some(name), _) => {
             let step = printer.step(format!("Looking for trail {name} in account {account}"));
             let found = discovery::find_trail(&sdk, &start_region, name).await;
@@ -140,12 +164,21 @@ pub async fn from_flags(
             }
             found.home_region
         }
-        (None, _) => global.region.clone().or_else(|| existing.map(|c| c.region.clone())).unwrap_or(start_region),
+        (None, _) => global
+            .region
+            .clone()
+            .or_else(|| existing.map(|c| c.region.clone()))
+            .unwrap_or(start_region),
     };
-    let account_name = match (&args.account_name, existing.and_then(|c| c.account_name.clone())) {
+    let account_name = match (
+        &args.account_name,
+        existing.and_then(|c| c.account_name.clone()),
+    ) {
         (Some(name), _) => Some(name.clone()),
         (None, Some(name)) => Some(name),
-        (None, None) => discovery::account_alias(&clients.iam).await.filter(|a| config::validate_account_name(a).is_ok()),
+        (None, None) => discovery::account_alias(&clients.iam)
+            .await
+            .filter(|a| config::validate_account_name(a).is_ok()),
     };
     Ok(Config {
         region,
@@ -155,8 +188,16 @@ pub async fn from_flags(
             .or_else(|| existing.map(|c| c.name_prefix.clone()))
             .unwrap_or_else(|| DEFAULT_PREFIX.into()),
         account_name,
-        timezone: args.timezone.clone().or_else(|| existing.map(|c| c.timezone.clone())).unwrap_or_else(system_timezone),
-        scope: args.scope.map(Into::into).or_else(|| existing.map(|c| c.scope)).unwrap_or_default(),
+        timezone: args
+            .timezone
+            .clone()
+            .or_else(|| existing.map(|c| c.timezone.clone()))
+            .unwrap_or_else(system_timezone),
+        scope: args
+            .scope
+            .map(Into::into)
+            .or_else(|| existing.map(|c| c.scope))
+            .unwrap_or_default(),
         log_retention_days: args
             .log_retention_days
             .or_else(|| existing.map(|c| c.log_retention_days))

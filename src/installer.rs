@@ -1,0 +1,1446 @@
+//! The interactive `init`: discover the account, ask only what it cannot tell, summarise, write the config, offer plan and apply.
+
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+use std::io;
+
+use anyhow::{Result, bail};
+use console::{Key, Term};
+use dialoguer::theme::{ColorfulTheme, Theme};
+use dialoguer::{Confirm, Select};
+use login_alert_handler::Scope;
+
+use crate::aws;
+use crate::cli::{GlobalArgs, InitArgs, OutputFormat};
+use crate::commands::{Cancelled, ExitStatus, apply, aws_options, context, init, plan};
+use crate::config::{
+    self, Config, DEFAULT_PREFIX, DEFAULT_RETENTION_DAYS, NotifyConfig, TrailConfig,
+};
+use crate::discovery::{self, Discovery, TrailDetails};
+use crate::names::Names;
+use crate::plan::Mode;
+use crate::printer::Printer;
+use crate::resources::subscription_filter::MAX_FILTERS;
+
+/// Why a question got no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum PromptError {
+    /// Esc or Ctrl-C.
+    #[error("cancelled - no changes made")]
+    Cancelled,
+    #[error("cannot use the terminal: {0}")]
+    Terminal(#[source] io::Error),
+}
+
+impl From<dialoguer::Error> for PromptError {
+    fn from(err: dialoguer::Error) -> Self {
+        let dialoguer::Error::IO(err) = err;
+        // console turns Ctrl-C in raw mode into SIGINT plus an interrupted read.
+        if err.kind() == io::ErrorKind::Interrupted {
+            PromptError::Cancelled
+        } else {
+            PromptError::Terminal(err)
+        }
+    }
+}
+
+/// Checks a typed answer: `Err` holds the line shown before the question is asked again.
+pub type Validator<'a> = &'a dyn Fn(&str) -> Result<(), String>;
+
+/// The questions the installer asks, so tests can answer them without a terminal.
+///
+/// `input` and `password` ask again until `validate` accepts; `input` returns `default` for an empty answer.
+pub trait Prompter {
+    /// A line of information between questions.
+    fn note(&mut self, line: &str);
+    fn select(
+        &mut self,
+        prompt: &str,
+        items: &[String],
+        default: usize,
+    ) -> Result<usize, PromptError>;
+    fn input(
+        &mut self,
+        prompt: &str,
+        default: Option<&str>,
+        validate: Validator,
+    ) -> Result<String, PromptError>;
+    /// Hidden input: nothing typed is echoed, and the answer is never shown afterwards.
+    fn password(&mut self, prompt: &str, validate: Validator) -> Result<String, PromptError>;
+    fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool, PromptError>;
+}
+
+/// The real terminal, on stderr (stdout stays for results such as the plan).
+pub struct TerminalPrompter {
+    term: Term,
+    theme: ColorfulTheme,
+}
+
+impl Default for TerminalPrompter {
+    fn default() -> Self {
+        TerminalPrompter {
+            term: Term::stderr(),
+            theme: ColorfulTheme::default(),
+        }
+    }
+}
+
+impl TerminalPrompter {
+    fn cancelled(&self) -> PromptError {
+        // dialoguer hides the cursor while a list is open and does not show it again on an error.
+        let _ = self.term.show_cursor();
+        PromptError::Cancelled
+    }
+
+    fn check<T>(&self, result: Result<Option<T>, dialoguer::Error>) -> Result<T, PromptError> {
+        match result.map_err(PromptError::from) {
+            Ok(Some(value)) => Ok(value),
+            Ok(None) | Err(PromptError::Cancelled) => Err(self.cancelled()),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Reads one line in raw mode, so Esc and Ctrl-C arrive as keys (dialoguer's `Input` ignores Esc).
+    fn read_line(&self, prompt: &str, hidden: bool) -> Result<String, PromptError> {
+        let term = &self.term;
+        term.write_str(prompt).map_err(PromptError::Terminal)?;
+        let mut line = String::new();
+        loop {
+            match term.read_key_raw().map_err(PromptError::Terminal)? {
+                Key::Enter => break,
+                Key::Escape | Key::CtrlC => {
+                    let _ = term.write_line("");
+                    return Err(self.cancelled());
+                }
+                Key::Backspace => {
+                    if let Some(c) = line.pop()
+                        && !hidden
+                    {
+                        let _ = term.clear_chars(console::measure_text_width(&c.to_string()));
+                    }
+                }
+                Key::Char(c) if !c.is_control() => {
+                    line.push(c);
+                    if !hidden {
+                        term.write_str(&c.to_string())
+                            .map_err(PromptError::Terminal)?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(line)
+    }
+
+    /// Replaces the question line with its answer when it fits on one line (else leaves what was typed).
+    fn report(&self, asked: &str, typed: &str, prompt: &str, shown: &str) -> io::Result<()> {
+        let width = console::measure_text_width(asked) + console::measure_text_width(typed);
+        if width < usize::from(self.term.size().1) {
+            self.term.clear_line()?;
+            let mut line = String::new();
+            let _ = self
+                .theme
+                .format_input_prompt_selection(&mut line, prompt, shown);
+            self.term.write_line(&line)
+        } else {
+            self.term.write_line("")
+        }
+    }
+
+    fn show_error(&self, message: &str) {
+        let mut line = String::new();
+        let _ = self.theme.format_error(&mut line, message);
+        let _ = self.term.write_line(&line);
+    }
+}
+
+impl Prompter for TerminalPrompter {
+    fn note(&mut self, line: &str) {
+        let _ = self.term.write_line(line);
+    }
+
+    fn select(
+        &mut self,
+        prompt: &str,
+        items: &[String],
+        default: usize,
+    ) -> Result<usize, PromptError> {
+        let result = Select::with_theme(&self.theme)
+            .with_prompt(prompt)
+            .items(items)
+            .default(default)
+            .max_length(12)
+            .interact_on_opt(&self.term);
+        self.check(result)
+    }
+
+    fn input(
+        &mut self,
+        prompt: &str,
+        default: Option<&str>,
+        validate: Validator,
+    ) -> Result<String, PromptError> {
+        loop {
+            let mut asked = String::new();
+            let _ = self.theme.format_input_prompt(
+                &mut asked,
+                prompt,
+                default.filter(|d| !d.is_empty()),
+            );
+            let typed = self.read_line(&asked, false)?;
+            let value = match typed.trim() {
+                "" => default.unwrap_or("").to_owned(),
+                typed => typed.to_owned(),
+            };
+            match validate(&value) {
+                Ok(()) => {
+                    self.report(&asked, &typed, prompt, &value)
+                        .map_err(PromptError::Terminal)?;
+                    return Ok(value);
+                }
+                Err(message) => {
+                    self.term.write_line("").map_err(PromptError::Terminal)?;
+                    self.show_error(&message);
+                }
+            }
+        }
+    }
+
+    fn password(&mut self, prompt: &str, validate: Validator) -> Result<String, PromptError> {
+        loop {
+            let mut asked = String::new();
+            let _ = self.theme.format_password_prompt(&mut asked, prompt);
+            let typed = self.read_line(&asked, true)?;
+            let value = typed.trim().to_owned();
+            match validate(&value) {
+                Ok(()) => {
+                    let shown = if value.is_empty() {
+                        "(skipped)"
+                    } else {
+                        "(hidden)"
+                    };
+                    self.report(&asked, "", prompt, shown)
+                        .map_err(PromptError::Terminal)?;
+                    return Ok(value);
+                }
+                Err(message) => {
+                    self.term.write_line("").map_err(PromptError::Terminal)?;
+                    self.show_error(&message);
+                }
+            }
+        }
+    }
+
+    fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool, PromptError> {
+        let result = Confirm::with_theme(&self.theme)
+            .with_prompt(prompt)
+            .default(default)
+            .interact_on_opt(&self.term);
+        self.check(result)
+    }
+}
+
+/// One scripted answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// Press Enter: take the default.
+    Enter,
+    Select(usize),
+    Text(String),
+    Yes,
+    No,
+    /// Esc / Ctrl-C.
+    Cancel,
+}
+
+/// Answers questions from a script and records what was asked (for tests of the question flow).
+#[derive(Debug, Default)]
+pub struct ScriptedPrompter {
+    answers: VecDeque<Answer>,
+    /// Every prompt, in order, each time it was asked (a re-asked question appears twice).
+    pub asked: Vec<String>,
+    /// The items of every `select`, in order.
+    pub lists: Vec<Vec<String>>,
+    pub notes: Vec<String>,
+    /// The validation messages shown.
+    pub errors: Vec<String>,
+}
+
+impl ScriptedPrompter {
+    pub fn new(answers: impl IntoIterator<Item = Answer>) -> Self {
+        ScriptedPrompter {
+            answers: answers.into_iter().collect(),
+            ..Default::default()
+        }
+    }
+
+    /// Whether every scripted answer was used.
+    pub fn finished(&self) -> bool {
+        self.answers.is_empty()
+    }
+
+    fn next(&mut self, prompt: &str) -> Result<Answer, PromptError> {
+        self.asked.push(prompt.to_owned());
+        match self.answers.pop_front() {
+            Some(Answer::Cancel) => Err(PromptError::Cancelled),
+            Some(answer) => Ok(answer),
+            None => panic!(
+                "no scripted answer left for {prompt:?} (asked so far: {:?})",
+                self.asked
+            ),
+        }
+    }
+
+    fn text(
+        &mut self,
+        prompt: &str,
+        default: Option<&str>,
+        validate: Validator,
+    ) -> Result<String, PromptError> {
+        loop {
+            let value = match self.next(prompt)? {
+                Answer::Enter => default.unwrap_or("").to_owned(),
+                Answer::Text(text) if text.trim().is_empty() => default.unwrap_or("").to_owned(),
+                Answer::Text(text) => text.trim().to_owned(),
+                other => panic!("{prompt:?} wants text, the script says {other:?}"),
+            };
+            match validate(&value) {
+                Ok(()) => return Ok(value),
+                Err(message) => self.errors.push(message),
+            }
+        }
+    }
+}
+
+impl Prompter for ScriptedPrompter {
+    fn note(&mut self, line: &str) {
+        self.notes.push(line.to_owned());
+    }
+
+    fn select(
+        &mut self,
+        prompt: &str,
+        items: &[String],
+        default: usize,
+    ) -> Result<usize, PromptError> {
+        self.lists.push(items.to_vec());
+        match self.next(prompt)? {
+            Answer::Enter => Ok(default),
+            Answer::Select(i) if i < items.len() => Ok(i),
+            other => panic!(
+                "{prompt:?} has {} items, the script says {other:?}",
+                items.len()
+            ),
+        }
+    }
+
+    fn input(
+        &mut self,
+        prompt: &str,
+        default: Option<&str>,
+        validate: Validator,
+    ) -> Result<String, PromptError> {
+        self.text(prompt, default, validate)
+    }
+
+    fn password(&mut self, prompt: &str, validate: Validator) -> Result<String, PromptError> {
+        self.text(prompt, None, validate)
+    }
+
+    fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool, PromptError> {
+        match self.next(prompt)? {
+            Answer::Enter => Ok(default),
+            Answer::Yes => Ok(true),
+            Answer::No => Ok(false),
+            other => panic!("{prompt:?} wants yes or no, the script says {other:?}"),
+        }
+    }
+}
+
+/// What the questions start from: the flags, the existing config and what discovery found.
+#[derive(Debug, Clone, Copy)]
+pub struct Known<'a> {
+    pub args: &'a InitArgs,
+    /// The global `--region`, which fixes where a new trail goes.
+    pub region_flag: Option<&'a str>,
+    pub existing: Option<&'a Config>,
+    pub found: &'a Discovery,
+}
+
+pub const TRAIL_PROMPT: &str = "Which trail should deliver sign-in events?";
+pub const EMAIL_PROMPT: &str = "Email addresses to notify (comma-separated)";
+pub const SLACK_PROMPT: &str = "Slack incoming-webhook URL";
+pub const NAME_PROMPT: &str = "Name shown in alerts for this account";
+pub const TIMEZONE_PROMPT: &str = "Time zone for times in alerts";
+pub const SCOPE_PROMPT: &str = "What should alert?";
+pub const PREFIX_PROMPT: &str = "Prefix for the names of the resources login-alert creates";
+pub const TYPED_TRAIL_PROMPT: &str = "Trail name or ARN";
+
+/// The scope choices, in the order they are listed.
+pub fn scope_label(scope: Scope) -> &'static str {
+    match scope {
+        Scope::All => "All console sign-ins (successful and failed) and root activity",
+        Scope::FailuresAndRoot => "Failed sign-ins and root activity",
+        Scope::RootOnly => "Root activity only",
+    }
+}
+
+/// The trail as chosen: the name stored in the config and the region the pipeline goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum TrailPick {
+    Adopt { name: String, region: String },
+    Create { region: String },
+}
+
+/// Asks every question the flags did not answer and returns the config to write (nothing is written here).
+pub fn ask(p: &mut dyn Prompter, known: Known) -> Result<Config, PromptError> {
+    let Known {
+        args,
+        existing,
+        found,
+        ..
+    } = known;
+
+    let trail = match (&args.trail, args.create_trail) {
+        (Some(name), _) => adopt_named(p, known, name),
+        (None, true) => TrailPick::Create {
+            region: create_region(known),
+        },
+        (None, false) => ask_trail(p, known)?,
+    };
+
+    let slack_given = args.slack_webhook_url.clone();
+    let existing_slack = existing.and_then(|c| c.notify.slack_webhook_url.clone());
+    let emails = if !args.emails.is_empty() {
+        args.emails.clone()
+    } else {
+        let default = existing
+            .map(|c| c.notify.emails.join(", "))
+            .unwrap_or_default();
+        let answer = p.input(EMAIL_PROMPT, Some(&default), &|text| {
+            for email in split_emails(text) {
+                config::validate_email(email)
+                    .map_err(|problem| format!("{}: {}", problem.problem, problem.fix))?;
+            }
+            Ok(())
+        })?;
+        split_emails(&answer)
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
+    };
+
+    let slack_webhook_url = match slack_given {
+        Some(url) => Some(url),
+        None => ask_slack(p, emails.is_empty(), existing_slack)?,
+    };
+
+    let account_name = match &args.account_name {
+        Some(name) => Some(name.clone()),
+        None => {
+            let default = existing
+                .and_then(|c| c.account_name.clone())
+                .or_else(|| {
+                    found
+                        .alias
+                        .clone()
+                        .filter(|a| config::validate_account_name(a).is_ok())
+                })
+                .or_else(|| found.account_id.clone());
+            let answer = p.input(NAME_PROMPT, default.as_deref(), &|text| {
+                if text.is_empty() {
+                    // No alias and no account ID known: alerts then show the account ID from each record.
+                    return Ok(());
+                }
+                config::validate_account_name(text)
+                    .map_err(|problem| format!("{}: {}", problem.problem, problem.fix))
+            })?;
+            // The account ID is what alerts show anyway; keeping it out of the file keeps the file portable.
+            Some(answer).filter(|a| !a.is_empty() && Some(a) != found.account_id.as_ref())
+        }
+    };
+
+    let timezone = match &args.timezone {
+        Some(zone) => zone.clone(),
+        None => {
+            let default = existing
+                .map(|c| c.timezone.clone())
+                .unwrap_or_else(init::system_timezone);
+            p.input(TIMEZONE_PROMPT, Some(&default), &|text| {
+                config::validate_timezone(text)
+                    .map_err(|problem| format!("{}: {}", problem.problem, problem.fix))
+            })?
+        }
+    };
+
+    let scope = match args.scope {
+        Some(scope) => scope.into(),
+        None => {
+            let items: Vec<String> = Scope::ALL
+                .iter()
+                .map(|s| scope_label(*s).to_owned())
+                .collect();
+            let current = existing.map(|c| c.scope).unwrap_or_default();
+            let default = Scope::ALL.iter().position(|s| *s == current).unwrap_or(0);
+            Scope::ALL[p.select(SCOPE_PROMPT, &items, default)?]
+        }
+    };
+
+    let name_prefix = match &args.name_prefix {
+        Some(prefix) => prefix.clone(),
+        None => {
+            let default = existing
+                .map(|c| c.name_prefix.clone())
+                .unwrap_or_else(|| DEFAULT_PREFIX.into());
+            p.input(PREFIX_PROMPT, Some(&default), &|text| {
+                config::validate_prefix(text)
+                    .map_err(|problem| format!("{}: {}", problem.problem, problem.fix))
+            })?
+        }
+    };
+
+    let (region, trail) = match trail {
+        TrailPick::Adopt { name, region } => (
+            region,
+            TrailConfig {
+                name: Some(name),
+                create: false,
+            },
+        ),
+        TrailPick::Create { region } => (
+            region,
+            TrailConfig {
+                name: None,
+                create: true,
+            },
+        ),
+    };
+    Ok(Config {
+        region,
+        name_prefix,
+        account_name,
+        timezone,
+        scope,
+        log_retention_days: args
+            .log_retention_days
+            .or_else(|| existing.map(|c| c.log_retention_days))
+            .unwrap_or(DEFAULT_RETENTION_DAYS),
+        trail,
+        notify: NotifyConfig {
+            emails,
+            slack_webhook_url,
+        },
+    })
+}
+
+fn split_emails(text: &str) -> Vec<&str> {
+    text.split([',', ';', ' '])
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect()
+}
+
+fn ask_slack(
+    p: &mut dyn Prompter,
+    required: bool,
+    existing: Option<String>,
+) -> Result<Option<String>, PromptError> {
+    let prompt = match (&existing, required) {
+        (Some(_), _) => {
+            format!("{SLACK_PROMPT} (hidden; Enter keeps the current one, - removes it)")
+        }
+        (None, true) => format!("{SLACK_PROMPT} (hidden; required, as no email address was given)"),
+        (None, false) => format!("{SLACK_PROMPT} (hidden; optional, Enter to skip)"),
+    };
+    let has_existing = existing.is_some();
+    let answer = p.password(&prompt, &|text| match text {
+        "" if required && !has_existing => {
+            Err("someone must be told: paste a Slack webhook URL, or press Esc and start again to give an email address"
+                .into())
+        }
+        "" => Ok(()),
+        "-" if required => Err("someone must be told: with no email address, the Slack webhook cannot be removed".into()),
+        "-" if has_existing => Ok(()),
+        url => config::validate_slack_webhook(url).map_err(|problem| format!("it {}: {}", problem.problem, problem.fix)),
+    })?;
+    Ok(match answer.as_str() {
+        "" => existing,
+        "-" => None,
+        _ => Some(answer),
+    })
+}
+
+/// Where a new trail goes: `--region`, the config's region when it already created one, else the current region.
+fn create_region(known: Known) -> String {
+    known
+        .region_flag
+        .map(str::to_owned)
+        .or_else(|| {
+            known
+                .existing
+                .filter(|c| c.trail.create)
+                .map(|c| c.region.clone())
+        })
+        .or_else(|| known.found.region.clone())
+        .unwrap_or_else(|| "us-east-1".into())
+}
+
+/// A trail named by flag or typed: its home region from discovery, the ARN, the existing config, or the current region.
+fn adopt_named(p: &mut dyn Prompter, known: Known, name: &str) -> TrailPick {
+    if let Some(found) = known.found.trail(name) {
+        return TrailPick::Adopt {
+            name: name.to_owned(),
+            region: found.trail.home_region.clone(),
+        };
+    }
+    let region = name
+        .strip_prefix("arn:")
+        .and_then(|rest| rest.split(':').nth(2))
+        .map(str::to_owned)
+        .or_else(|| {
+            known
+                .existing
+                .filter(|c| c.trail.name.as_deref() == Some(name))
+                .map(|c| c.region.clone())
+        })
+        .or_else(|| known.region_flag.map(str::to_owned))
+        .or_else(|| known.found.region.clone())
+        .unwrap_or_else(|| "us-east-1".into());
+    p.note(&format!(
+        "Trail {name} was not among the trails that could be read: assuming it lives in {region} (`login-alert plan` checks)."
+    ));
+    TrailPick::Adopt {
+        name: name.to_owned(),
+        region,
+    }
+}
+
+/// One line per trail, as the list shows it.
+pub fn trail_line(t: &TrailDetails, account_id: Option<&str>) -> String {
+    let info = &t.trail;
+    let mut facts = Vec::new();
+    facts.push(if info.multi_region {
+        "multi-region".to_owned()
+    } else {
+        "single-region → will be made multi-region".into()
+    });
+    if info.organization {
+        facts.push(if t.adoptable_by(account_id) {
+            "organization trail".to_owned()
+        } else {
+            format!(
+                "organization trail of account {} (cannot be changed from here)",
+                info.owner_account().unwrap_or("?")
+            )
+        });
+    }
+    if t.logging == Some(false) {
+        facts.push("logging off".into());
+    }
+    match (info.log_group_name(), t.subscription_filters) {
+        (Some(group), Some(n)) => facts.push(format!(
+            "CloudWatch Logs {group}, {n} of {MAX_FILTERS} subscription filters used"
+        )),
+        (Some(group), None) => facts.push(format!("CloudWatch Logs {group}")),
+        (None, _) => {}
+    }
+    format!("{} ({}): {}", info.name, info.home_region, facts.join(", "))
+}
+
+/// The trail list's default: the config's choice, else the trail that needs the fewest changes, else a new trail.
+fn default_trail(known: Known, listed: &[&TrailDetails], create: usize) -> usize {
+    if let Some(existing) = known.existing {
+        if existing.trail.create {
+            return create;
+        }
+        if let Some(name) = &existing.trail.name
+            && let Some(i) = listed
+                .iter()
+                .position(|t| &t.trail.name == name || &t.trail.arn == name)
+        {
+            return i;
+        }
+    }
+    let account = known.found.account_id.as_deref();
+    listed
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| {
+            t.adoptable_by(account) && t.subscription_filters.unwrap_or(0) < MAX_FILTERS
+        })
+        .max_by_key(|(i, t)| {
+            (
+                t.trail.multi_region,
+                t.logging == Some(true),
+                t.trail.log_group_arn.is_some(),
+                usize::MAX - i,
+            )
+        })
+        .map_or(create, |(i, _)| i)
+}
+
+fn ask_trail(p: &mut dyn Prompter, known: Known) -> Result<TrailPick, PromptError> {
+    let found = known.found;
+    let account = found.account_id.as_deref();
+    let listed: Vec<&TrailDetails> = found.trails.iter().collect();
+    let mut items: Vec<String> = listed.iter().map(|t| trail_line(t, account)).collect();
+    let create = items.len();
+    items.push("Create a new multi-region trail (and its S3 bucket) for login-alert".into());
+    let typed = items.len();
+    items.push("Another trail: type its name or ARN".into());
+    // A trail the config names that discovery did not see stays the default, typed in for the user.
+    let mut default = default_trail(known, &listed, create);
+    let existing_unseen = known
+        .existing
+        .and_then(|c| c.trail.name.clone())
+        .filter(|name| {
+            !known.existing.is_some_and(|c| c.trail.create) && found.trail(name).is_none()
+        });
+    if let Some(name) = &existing_unseen {
+        items.push(format!(
+            "{name} (from the config; not among the trails that could be read)"
+        ));
+        default = items.len() - 1;
+    }
+    loop {
+        let choice = p.select(TRAIL_PROMPT, &items, default)?;
+        if choice == create {
+            return Ok(TrailPick::Create {
+                region: create_region(known),
+            });
+        }
+        if choice == typed {
+            let name = p.input(TYPED_TRAIL_PROMPT, None, &|text| {
+                config::validate_trail_name(text)
+                    .map_err(|problem| format!("{}: {}", problem.problem, problem.fix))
+            })?;
+            if let Some(t) = found.trail(&name)
+                && !t.adoptable_by(account)
+            {
+                p.note(&not_adoptable(t));
+                continue;
+            }
+            return Ok(adopt_named(p, known, &name));
+        }
+        if choice > typed {
+            let name = existing_unseen.clone().unwrap_or_default();
+            return Ok(adopt_named(p, known, &name));
+        }
+        let t = listed[choice];
+        if !t.adoptable_by(account) {
+            p.note(&not_adoptable(t));
+            default = create;
+            continue;
+        }
+        return Ok(TrailPick::Adopt {
+            name: t.trail.name.clone(),
+            region: t.trail.home_region.clone(),
+        });
+    }
+}
+
+fn not_adoptable(t: &TrailDetails) -> String {
+    format!(
+        "{} is an organization trail owned by account {}: only that management account (or a delegated administrator) can change it. Choose another trail or create one.",
+        t.trail.name,
+        t.trail.owner_account().unwrap_or("?")
+    )
+}
+
+/// What will happen, in plain words (the webhook is never shown).
+pub fn summary(config: &Config, found: &Discovery) -> Vec<String> {
+    let names = Names::new(&config.name_prefix);
+    let mut lines = vec!["Summary".to_owned()];
+    let account = match (&found.account_id, &found.alias) {
+        (Some(id), Some(alias)) => format!("{id} ({alias})"),
+        (Some(id), None) => id.clone(),
+        (None, _) => "(could not be read)".into(),
+    };
+    let shown_as = config
+        .account_name
+        .clone()
+        .or_else(|| found.account_id.clone())
+        .unwrap_or_else(|| "its account ID".into());
+    lines.push(format!(
+        "  Account:   {account}, shown in alerts as \"{shown_as}\""
+    ));
+    lines.push(format!(
+        "  Trail:     {}",
+        trail_sentence(config, found, &names)
+    ));
+    lines.push(format!("  Alerts:    {}", scope_label(config.scope)));
+    let mut notify = Vec::new();
+    if !config.notify.emails.is_empty() {
+        notify.push(format!(
+            "{} (each address gets a confirmation link from AWS first)",
+            config.notify.emails.join(", ")
+        ));
+    }
+    if config.notify.slack_webhook_url.is_some() {
+        notify.push("Slack webhook (set)".into());
+    }
+    lines.push(format!("  Notify:    {}", notify.join("; ")));
+    lines.push(format!("  Times in:  {}", config.timezone));
+    lines.push(format!(
+        "  Resources: named {}-*, in {}; the trail's events are kept {} days in CloudWatch Logs",
+        config.name_prefix, config.region, config.log_retention_days
+    ));
+    lines
+}
+
+fn trail_sentence(config: &Config, found: &Discovery, names: &Names) -> String {
+    let Some(name) = &config.trail.name else {
+        return format!(
+            "a new multi-region trail {} and its S3 bucket will be created in {}, sending to CloudWatch Logs; destroy removes them",
+            names.trail(),
+            config.region
+        );
+    };
+    let Some(t) = found.trail(name) else {
+        return format!(
+            "{name} ({}) will be made multi-region and sent to CloudWatch Logs as needed (`login-alert plan` shows exactly what changes); destroy puts it back",
+            config.region
+        );
+    };
+    let info = &t.trail;
+    let mut changes = Vec::new();
+    if !info.multi_region {
+        changes.push("made multi-region".to_owned());
+    }
+    let mut after = Vec::new();
+    match (info.log_group_name(), t.subscription_filters) {
+        (None, _) => changes.push("sent to CloudWatch Logs".into()),
+        (Some(group), Some(n)) if n >= MAX_FILTERS => after.push(format!(
+            "its log group {group} already has {n} subscription filters, the most CloudWatch Logs allows: remove one of them, or apply will stop"
+        )),
+        (Some(group), _) => after.push(format!("login-alert adds its subscription filter to its log group {group}")),
+    }
+    if t.logging == Some(false) {
+        changes.push("started (logging is off)".into());
+    }
+    let what = if info.multi_region {
+        "is multi-region"
+    } else {
+        "is single-region"
+    };
+    let mut sentence = if changes.is_empty() {
+        format!(
+            "{} ({}) {what}: it is kept as it is",
+            info.name, info.home_region
+        )
+    } else {
+        format!(
+            "{} ({}) {what}: it will be {}; destroy puts it back",
+            info.name,
+            info.home_region,
+            join_and(&changes)
+        )
+    };
+    for part in after {
+        sentence.push_str("; ");
+        sentence.push_str(&part);
+    }
+    if info.organization {
+        sentence.push_str(
+            "; as an organization trail, the change applies to every account in the organization",
+        );
+    }
+    sentence
+}
+
+fn join_and(parts: &[String]) -> String {
+    match parts {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// The config as shown on re-runs, with the secret replaced.
+fn redacted(config: &Config) -> String {
+    let mut shown = config.clone();
+    if shown.notify.slack_webhook_url.is_some() {
+        shown.notify.slack_webhook_url = Some("(set)".into());
+    }
+    let text = toml::to_string_pretty(&shown).unwrap_or_default();
+    text.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Ctrl-C while the installer runs. Listening replaces the default "kill the process", so a
+/// Ctrl-C inside a prompt becomes an interrupted read (console raises SIGINT) that we report as
+/// "cancelled", and a Ctrl-C outside one is seen here.
+struct Interrupts {
+    #[cfg(unix)]
+    signal: tokio::signal::unix::Signal,
+}
+
+impl Interrupts {
+    fn listen() -> io::Result<Self> {
+        Ok(Interrupts {
+            #[cfg(unix)]
+            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?,
+        })
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        self.signal.recv().await;
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn cancel(err: PromptError) -> anyhow::Error {
+    match err {
+        PromptError::Cancelled => Cancelled.into(),
+        PromptError::Terminal(err) => {
+            anyhow::Error::new(err).context("the installer cannot use the terminal")
+        }
+    }
+}
+
+/// The installer on a terminal: validate flags → discover → ask → summarise → write → plan → apply.
+pub async fn run(
+    global: &GlobalArgs,
+    args: &InitArgs,
+    existing: Option<&Config>,
+    printer: &Printer,
+) -> Result<ExitStatus> {
+    init::check_flags(args)?;
+    let mut interrupts = Interrupts::listen()?;
+    let mut prompter = TerminalPrompter::default();
+    let path = global.config.display().to_string();
+
+    if let Some(existing) = existing {
+        printer.info(format!(
+            "{path} exists; its settings are the defaults this time:\n{}\n",
+            redacted(existing)
+        ));
+    }
+
+    let sdk = aws::load(&aws_options(global, None)).await;
+    let start_region = global
+        .region
+        .clone()
+        .or_else(|| discovery::current_region(&sdk))
+        .or_else(|| existing.map(|c| c.region.clone()))
+        .unwrap_or_else(|| "us-east-1".into());
+    let regions = discovery::regions_for(&start_region).len();
+    let step = printer.step(format!(
+        "Reading the account and the trails in {regions} regions (read-only)"
+    ));
+    let found = tokio::select! {
+        found = discovery::discover(&sdk, &start_region) => found,
+        _ = interrupts.recv() => {
+            step.failed();
+            return Err(Cancelled.into());
+        }
+    };
+    step.done();
+    let mut found = found;
+    if found.region.is_none() {
+        found.region = Some(start_region.clone());
+    }
+    printer.info(found_line(&found));
+    for problem in &found.problems {
+        printer.warn(problem);
+    }
+
+    let known = Known {
+        args,
+        region_flag: global.region.as_deref(),
+        existing,
+        found: &found,
+    };
+    let config = ask(&mut prompter, known).map_err(cancel)?;
+    config.validate()?;
+
+    printer.info("");
+    for line in summary(&config, &found) {
+        printer.info(line);
+    }
+    printer.info("");
+    if !prompter
+        .confirm(&format!("Write these settings to {path}?"), true)
+        .map_err(cancel)?
+    {
+        return Err(Cancelled.into());
+    }
+    config.save(&global.config)?;
+    printer.info(format!("Wrote {path}."));
+
+    // From here the file exists: a cancel says so, and AWS is still untouched until "Apply it?".
+    let written = |err: PromptError| {
+        if matches!(err, PromptError::Cancelled) {
+            printer.info(format!("{path} is written; nothing was changed in AWS."));
+        }
+        cancel(err)
+    };
+    let next = "Next: `login-alert plan` to review the changes, then `login-alert apply`.";
+    if !prompter
+        .confirm("Show the plan now?", true)
+        .map_err(written)?
+    {
+        printer.info(next);
+        return Ok(ExitStatus::Success);
+    }
+    let shown = async {
+        let ctx = context(global, printer).await?;
+        let plan = plan::show(&ctx, Mode::Apply, OutputFormat::Text).await?;
+        anyhow::Ok((ctx, plan))
+    };
+    let (ctx, plan) = tokio::select! {
+        shown = shown => shown?,
+        _ = interrupts.recv() => {
+            printer.info(format!("{path} is written; nothing was changed in AWS."));
+            return Err(Cancelled.into());
+        }
+    };
+    if !plan.blockers.is_empty() {
+        printer.warn(format!(
+            "apply cannot run until the {} problem(s) listed under \"Cannot apply\" are resolved; then run `login-alert apply`",
+            plan.blockers.len()
+        ));
+        return Ok(ExitStatus::Success);
+    }
+    if !plan.has_changes() {
+        return Ok(ExitStatus::Success);
+    }
+    if !prompter.confirm("Apply it?", false).map_err(written)? {
+        printer.info("Nothing was changed in AWS. Run `login-alert apply` when you are ready.");
+        return Ok(ExitStatus::Success);
+    }
+    tokio::select! {
+        applied = apply::execute(&ctx, &plan) => applied?,
+        _ = interrupts.recv() => bail!(
+            "interrupted: apply stopped part-way. Run `login-alert apply` to finish (it continues from what exists) or `login-alert destroy` to remove what was created"
+        ),
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn found_line(found: &Discovery) -> String {
+    let account = match (&found.account_id, &found.alias) {
+        (Some(id), Some(alias)) => format!("Account {id} ({alias})"),
+        (Some(id), None) => format!("Account {id}"),
+        (None, _) => "Account unknown".into(),
+    };
+    let trails = match found.trails.len() {
+        0 => "no trails".to_owned(),
+        1 => "1 trail".to_owned(),
+        n => format!("{n} trails"),
+    };
+    let mut line = String::new();
+    let _ = write!(
+        line,
+        "{account}, region {}: {trails} found",
+        found.region.as_deref().unwrap_or("?")
+    );
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::ScopeArg;
+    use crate::discovery::TrailInfo;
+
+    const ACCOUNT: &str = "123456789012";
+    const WEBHOOK: &str = "https://hooks.slack.com/services/T000/B000/SECRETSECRET";
+
+    fn trail(name: &str, region: &str, multi_region: bool, owner: &str) -> TrailDetails {
+        TrailDetails {
+            trail: TrailInfo {
+                name: name.into(),
+                arn: format!("arn:aws:cloudtrail:{region}:{owner}:trail/{name}"),
+                home_region: region.into(),
+                multi_region,
+                organization: false,
+                log_group_arn: None,
+            },
+            logging: Some(true),
+            subscription_filters: None,
+        }
+    }
+
+    /// One single-region trail in eu-west-1 (logging off) and one multi-region trail homed in us-east-1.
+    fn two_trails() -> Discovery {
+        let mut audit = trail("audit-trail", "eu-west-1", false, ACCOUNT);
+        audit.logging = Some(false);
+        Discovery {
+            account_id: Some(ACCOUNT.into()),
+            alias: Some("acme-prod".into()),
+            region: Some("us-east-1".into()),
+            trails: vec![audit, trail("main", "us-east-1", true, ACCOUNT)],
+            problems: vec![],
+        }
+    }
+
+    fn text(s: &str) -> Answer {
+        Answer::Text(s.into())
+    }
+
+    fn known<'a>(
+        args: &'a InitArgs,
+        existing: Option<&'a Config>,
+        found: &'a Discovery,
+    ) -> Known<'a> {
+        Known {
+            args,
+            region_flag: None,
+            existing,
+            found,
+        }
+    }
+
+    #[test]
+    fn every_question_is_asked_with_discovered_defaults_and_invalid_answers_are_asked_again() {
+        let found = two_trails();
+        let args = InitArgs::default();
+        let mut p = ScriptedPrompter::new([
+            Answer::Select(0),
+            text("secops@"),
+            text("secops@example.com, oncall@example.com"),
+            text("http://hooks.slack.com/services/T000/B000/x"),
+            text(WEBHOOK),
+            Answer::Enter,
+            text("Mars/Olympus"),
+            text("Asia/Tokyo"),
+            Answer::Select(1),
+            text("Login_Alert"),
+            Answer::Enter,
+        ]);
+        let config = ask(&mut p, known(&args, None, &found)).unwrap();
+        assert!(p.finished());
+        assert_eq!(
+            p.asked,
+            [
+                TRAIL_PROMPT,
+                EMAIL_PROMPT,
+                EMAIL_PROMPT,
+                "Slack incoming-webhook URL (hidden; optional, Enter to skip)",
+                "Slack incoming-webhook URL (hidden; optional, Enter to skip)",
+                NAME_PROMPT,
+                TIMEZONE_PROMPT,
+                TIMEZONE_PROMPT,
+                SCOPE_PROMPT,
+                PREFIX_PROMPT,
+                PREFIX_PROMPT,
+            ]
+        );
+        assert_eq!(p.errors.len(), 4, "{:?}", p.errors);
+        assert!(
+            p.errors[0].contains("`secops@` is not an email address"),
+            "{:?}",
+            p.errors
+        );
+        assert!(p.errors[1].contains("must use https"), "{:?}", p.errors);
+        assert!(
+            p.errors
+                .iter()
+                .all(|e| !e.contains("hooks.slack.com/services/T000")),
+            "the webhook is echoed: {:?}",
+            p.errors
+        );
+        assert!(p.errors[2].contains("Mars/Olympus"));
+        assert!(p.errors[3].contains("Login_Alert"));
+        assert_eq!(
+            config,
+            Config {
+                region: "eu-west-1".into(),
+                name_prefix: DEFAULT_PREFIX.into(),
+                account_name: Some("acme-prod".into()),
+                timezone: "Asia/Tokyo".into(),
+                scope: Scope::FailuresAndRoot,
+                log_retention_days: DEFAULT_RETENTION_DAYS,
+                trail: TrailConfig {
+                    name: Some("audit-trail".into()),
+                    create: false
+                },
+                notify: NotifyConfig {
+                    emails: vec!["secops@example.com".into(), "oncall@example.com".into()],
+                    slack_webhook_url: Some(WEBHOOK.into()),
+                },
+            }
+        );
+        config.validate().unwrap();
+    }
+
+    #[test]
+    fn the_list_shows_each_trail_in_one_line_and_preselects_the_multi_region_one() {
+        let found = two_trails();
+        let args = InitArgs::default();
+        let mut p = ScriptedPrompter::new([Answer::Enter, text("a@example.com"), Answer::Enter]);
+        let args = InitArgs {
+            timezone: Some("UTC".into()),
+            scope: Some(ScopeArg::All),
+            name_prefix: Some("la".into()),
+            ..args
+        };
+        let config = ask(&mut p, known(&args, None, &found)).unwrap();
+        assert_eq!(
+            p.lists[0],
+            [
+                "audit-trail (eu-west-1): single-region → will be made multi-region, logging off",
+                "main (us-east-1): multi-region",
+                "Create a new multi-region trail (and its S3 bucket) for login-alert",
+                "Another trail: type its name or ARN",
+            ]
+        );
+        assert_eq!(config.trail.name.as_deref(), Some("main"));
+        assert_eq!(config.region, "us-east-1");
+        // Enter on the name takes the alias; Enter on Slack skips it.
+        assert_eq!(p.asked[2], NAME_PROMPT);
+        assert_eq!(config.account_name.as_deref(), Some("acme-prod"));
+        assert_eq!(config.notify.slack_webhook_url, None);
+    }
+
+    #[test]
+    fn questions_answered_by_flags_are_not_asked() {
+        let found = two_trails();
+        let args = InitArgs {
+            trail: Some("main".into()),
+            emails: vec!["a@example.com".into()],
+            slack_webhook_url: Some(WEBHOOK.into()),
+            account_name: Some("prod".into()),
+            timezone: Some("Europe/Paris".into()),
+            scope: Some(ScopeArg::RootOnly),
+            name_prefix: Some("alerts".into()),
+            log_retention_days: Some(30),
+            ..Default::default()
+        };
+        let mut p = ScriptedPrompter::new([]);
+        let config = ask(&mut p, known(&args, None, &found)).unwrap();
+        assert!(p.asked.is_empty(), "{:?}", p.asked);
+        assert_eq!(config.region, "us-east-1");
+        assert_eq!(config.scope, Scope::RootOnly);
+        assert_eq!(config.log_retention_days, 30);
+        assert_eq!(config.name_prefix, "alerts");
+    }
+
+    #[test]
+    fn the_existing_config_is_offered_as_the_defaults() {
+        let found = two_trails();
+        let existing = Config {
+            region: "eu-west-1".into(),
+            name_prefix: "alerts".into(),
+            account_name: Some("prod".into()),
+            timezone: "Asia/Tokyo".into(),
+            scope: Scope::RootOnly,
+            log_retention_days: 365,
+            trail: TrailConfig {
+                name: Some("audit-trail".into()),
+                create: false,
+            },
+            notify: NotifyConfig {
+                emails: vec!["a@example.com".into()],
+                slack_webhook_url: Some(WEBHOOK.into()),
+            },
+        };
+        let args = InitArgs::default();
+        let mut p = ScriptedPrompter::new(std::iter::repeat_n(Answer::Enter, 7));
+        let config = ask(&mut p, known(&args, Some(&existing), &found)).unwrap();
+        assert!(p.finished());
+        assert_eq!(config, existing);
+        assert_eq!(
+            p.asked[2],
+            "Slack incoming-webhook URL (hidden; Enter keeps the current one, - removes it)"
+        );
+
+        // `-` removes the webhook; a new email list replaces the old one.
+        let mut p = ScriptedPrompter::new([
+            Answer::Enter,
+            text("b@example.com"),
+            text("-"),
+            Answer::Enter,
+            Answer::Enter,
+            Answer::Enter,
+            Answer::Enter,
+        ]);
+        let config = ask(&mut p, known(&args, Some(&existing), &found)).unwrap();
+        assert_eq!(
+            config.notify,
+            NotifyConfig {
+                emails: vec!["b@example.com".into()],
+                slack_webhook_url: None
+            }
+        );
+    }
+
+    #[test]
+    fn without_an_email_the_slack_webhook_is_required() {
+        let found = two_trails();
+        let args = InitArgs {
+            trail: Some("main".into()),
+            ..Default::default()
+        };
+        let mut p = ScriptedPrompter::new([
+            Answer::Enter,
+            Answer::Enter,
+            text(WEBHOOK),
+            Answer::Enter,
+            Answer::Enter,
+            Answer::Enter,
+            Answer::Enter,
+        ]);
+        let config = ask(&mut p, known(&args, None, &found)).unwrap();
+        assert_eq!(
+            p.asked[1],
+            "Slack incoming-webhook URL (hidden; required, as no email address was given)"
+        );
+        assert_eq!(p.errors.len(), 1);
+        assert!(config.notify.emails.is_empty());
+        assert_eq!(config.notify.slack_webhook_url.as_deref(), Some(WEBHOOK));
+        config.validate().unwrap();
+    }
+
+    #[test]
+    fn another_accounts_organization_trail_is_refused_and_the_question_asked_again() {
+        let mut found = two_trails();
+        let mut org = trail("org-trail", "us-east-1", true, "999999999999");
+        org.trail.organization = true;
+        org.logging = None;
+        found.trails.push(org);
+        let args = InitArgs {
+            emails: vec!["a@example.com".into()],
+            ..Default::default()
+        };
+        let mut p = ScriptedPrompter::new([Answer::Select(2), Answer::Enter]);
+        let args = InitArgs {
+            slack_webhook_url: Some(WEBHOOK.into()),
+            account_name: Some("x".into()),
+            timezone: Some("UTC".into()),
+            scope: Some(ScopeArg::All),
+            name_prefix: Some("la".into()),
+            ..args
+        };
+        let config = ask(&mut p, known(&args, None, &found)).unwrap();
+        assert_eq!(
+            p.lists[0][2],
+            "org-trail (us-east-1): multi-region, organization trail of account 999999999999 (cannot be changed from here)"
+        );
+        assert_eq!(p.notes.len(), 1);
+        assert!(
+            p.notes[0].contains("owned by account 999999999999"),
+            "{:?}",
+            p.notes
+        );
+        // After a refusal the default moves to "create a new trail".
+        assert_eq!(
+            config.trail,
+            TrailConfig {
+                name: None,
+                create: true
+            }
+        );
+        assert_eq!(config.region, "us-east-1");
+    }
+
+    #[test]
+    fn a_typed_trail_arn_that_discovery_did_not_see_lives_in_its_arns_region() {
+        let found = Discovery {
+            problems: vec!["cannot list trails in any region: no credentials".into()],
+            ..Default::default()
+        };
+        let args = InitArgs {
+            emails: vec!["a@example.com".into()],
+            slack_webhook_url: Some(WEBHOOK.into()),
+            ..Default::default()
+        };
+        let arn = "arn:aws:cloudtrail:ap-northeast-1:123456789012:trail/audit";
+        let mut p = ScriptedPrompter::new([
+            Answer::Select(1), // with no trails found, the list holds "create" and "type it"
+            text("not a trail"),
+            text(arn),
+            Answer::Enter, // no alias, no account ID: no name
+            Answer::Enter,
+            Answer::Enter,
+            Answer::Enter,
+        ]);
+        let config = ask(&mut p, known(&args, None, &found)).unwrap();
+        assert_eq!(p.lists[0].len(), 2);
+        assert_eq!(config.trail.name.as_deref(), Some(arn));
+        assert_eq!(config.region, "ap-northeast-1");
+        assert_eq!(config.account_name, None);
+        assert_eq!(p.errors.len(), 1);
+        assert!(
+            p.notes[0].contains("assuming it lives in ap-northeast-1"),
+            "{:?}",
+            p.notes
+        );
+    }
+
+    #[test]
+    fn esc_or_ctrl_c_cancels() {
+        let found = two_trails();
+        let args = InitArgs::default();
+        let mut p = ScriptedPrompter::new([Answer::Enter, text("a@example.com"), Answer::Cancel]);
+        assert!(matches!(
+            ask(&mut p, known(&args, None, &found)),
+            Err(PromptError::Cancelled)
+        ));
+        assert!(matches!(
+            cancel(PromptError::Cancelled).downcast::<Cancelled>(),
+            Ok(Cancelled)
+        ));
+    }
+
+    #[test]
+    fn the_summary_says_what_happens_to_the_trail_and_never_shows_the_webhook() {
+        let found = two_trails();
+        let mut config = Config {
+            region: "eu-west-1".into(),
+            name_prefix: DEFAULT_PREFIX.into(),
+            account_name: Some("acme-prod".into()),
+            timezone: "UTC".into(),
+            scope: Scope::All,
+            log_retention_days: 90,
+            trail: TrailConfig {
+                name: Some("audit-trail".into()),
+                create: false,
+            },
+            notify: NotifyConfig {
+                emails: vec!["a@example.com".into()],
+                slack_webhook_url: Some(WEBHOOK.into()),
+            },
+        };
+        let text = summary(&config, &found).join("\n");
+        assert!(
+            text.contains(
+                "audit-trail (eu-west-1) is single-region: it will be made multi-region, sent to CloudWatch Logs and started (logging is off); destroy puts it back"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("Slack webhook (set)"), "{text}");
+        assert!(!text.contains("SECRET"), "{text}");
+        assert!(!redacted(&config).contains("SECRET"));
+
+        config.trail = TrailConfig {
+            name: None,
+            create: true,
+        };
+        config.region = "us-east-1".into();
+        let text = summary(&config, &found).join("\n");
+        assert!(text.contains("a new multi-region trail login-alert-trail and its S3 bucket will be created in us-east-1"), "{text}");
+
+        // A trail already delivering to a log group with both filter slots taken: said before anything is written.
+        let mut full = found.clone();
+        full.trails[1].trail.log_group_arn = Some(format!(
+            "arn:aws:logs:us-east-1:{ACCOUNT}:log-group:trail-logs:*"
+        ));
+        full.trails[1].subscription_filters = Some(2);
+        config.trail = TrailConfig {
+            name: Some("main".into()),
+            create: false,
+        };
+        let text = summary(&config, &full).join("\n");
+        assert!(text.contains("main (us-east-1) is multi-region: it is kept as it is; its log group trail-logs already has 2 subscription filters"), "{text}");
+        assert_eq!(
+            trail_line(&full.trails[1], Some(ACCOUNT)),
+            "main (us-east-1): multi-region, CloudWatch Logs trail-logs, 2 of 2 subscription filters used"
+        );
+    }
+}
