@@ -91,18 +91,21 @@ impl<'a> Finding<'a> {
         self.record.is_root()
     }
 
-    /// MFA was possible (IAM user or root, not a SAML federation) and the record says it was not used.
-    /// SSO, SAML and federated sessions do their MFA at the identity provider, so CloudTrail's "No" means nothing there.
-    pub fn mfa_skipped(&self) -> bool {
+    /// MFA is set up per IAM user and for root; SSO, SAML and federated sessions do their MFA at the identity
+    /// provider, so CloudTrail's "No" means nothing there.
+    pub fn mfa_capable(&self) -> bool {
         let user_type = self.record.user_type();
-        let mfa_capable = (user_type.eq_ignore_ascii_case("IAMUser")
-            || user_type.eq_ignore_ascii_case("Root"))
+        (user_type.eq_ignore_ascii_case("IAMUser") || user_type.eq_ignore_ascii_case("Root"))
             && self
                 .record
                 .additional_event_data
                 .get("SamlProviderArn")
-                .is_none();
-        mfa_capable && self.mfa == Some(false) && self.success != Some(false)
+                .is_none()
+    }
+
+    /// MFA was possible and the record says it was not used, on an attempt that got past the password.
+    pub fn mfa_skipped(&self) -> bool {
+        self.mfa_capable() && self.mfa == Some(false) && self.success != Some(false)
     }
 
     pub fn severity(&self) -> Severity {

@@ -10,7 +10,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tokio::sync::OnceCell;
 
-use crate::error::DeliveryError;
+use crate::error::{DeliveryError, SettingsError};
 
 /// Slack answers in well under a second; a hung connection must not eat the Lambda's whole timeout.
 const SLACK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -164,23 +164,75 @@ impl AwsDelivery {
         AwsDelivery { sns, slack }
     }
 
-    /// Builds the clients from one SDK config and `LOGIN_ALERT_TOPIC_ARN` / `LOGIN_ALERT_SLACK_PARAMETER`.
-    pub fn from_env(config: &aws_config::SdkConfig) -> Result<Self, DeliveryError> {
-        let var = |name: &str| {
-            std::env::var(name)
-                .ok()
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let sns = var(crate::ENV_TOPIC_ARN).map(|topic| (aws_sdk_sns::Client::new(config), topic));
-        let slack = match var(crate::ENV_SLACK_PARAMETER) {
-            Some(parameter) => Some(SlackWebhook::new(
-                parameter,
-                aws_sdk_ssm::Client::new(config),
-            )?),
+    /// Builds the clients from the Lambda environment and `LOGIN_ALERT_TOPIC_ARN` / `LOGIN_ALERT_SLACK_PARAMETER`.
+    pub fn from_env(sdk: &SdkEnv) -> Result<Self, DeliveryError> {
+        let sns = env_var(crate::ENV_TOPIC_ARN).map(|topic| (sdk.sns(), topic));
+        let slack = match env_var(crate::ENV_SLACK_PARAMETER) {
+            Some(parameter) => Some(SlackWebhook::new(parameter, sdk.ssm())?),
             None => None,
         };
         Ok(AwsDelivery { sns, slack })
+    }
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// What the SDK clients need from the Lambda environment: region, the execution role's credentials, and an
+/// endpoint override (`AWS_ENDPOINT_URL`, for emulators). Read directly rather than through `aws-config`, whose
+/// profile, SSO, STS and IMDS providers a Lambda never uses but would add megabytes to the bundled binary.
+#[derive(Debug, Clone)]
+pub struct SdkEnv {
+    region: String,
+    credentials: aws_sdk_sns::config::Credentials,
+    endpoint: Option<String>,
+}
+
+impl SdkEnv {
+    pub fn from_env() -> Result<Self, SettingsError> {
+        let need =
+            |var: &'static str| env_var(var).ok_or(SettingsError::MissingEnvironment { var });
+        let region = env_var("AWS_REGION")
+            .or_else(|| env_var("AWS_DEFAULT_REGION"))
+            .ok_or(SettingsError::MissingEnvironment { var: "AWS_REGION" })?;
+        let credentials = aws_sdk_sns::config::Credentials::new(
+            need("AWS_ACCESS_KEY_ID")?,
+            need("AWS_SECRET_ACCESS_KEY")?,
+            env_var("AWS_SESSION_TOKEN"),
+            None,
+            "lambda-environment",
+        );
+        Ok(SdkEnv {
+            region,
+            credentials,
+            endpoint: env_var("AWS_ENDPOINT_URL"),
+        })
+    }
+
+    pub fn sns(&self) -> aws_sdk_sns::Client {
+        let mut config = aws_sdk_sns::Config::builder()
+            .behavior_version(aws_sdk_sns::config::BehaviorVersion::latest())
+            .region(aws_sdk_sns::config::Region::new(self.region.clone()))
+            .credentials_provider(self.credentials.clone());
+        if let Some(endpoint) = &self.endpoint {
+            config = config.endpoint_url(endpoint);
+        }
+        aws_sdk_sns::Client::from_conf(config.build())
+    }
+
+    pub fn ssm(&self) -> aws_sdk_ssm::Client {
+        let mut config = aws_sdk_ssm::Config::builder()
+            .behavior_version(aws_sdk_ssm::config::BehaviorVersion::latest())
+            .region(aws_sdk_ssm::config::Region::new(self.region.clone()))
+            .credentials_provider(self.credentials.clone());
+        if let Some(endpoint) = &self.endpoint {
+            config = config.endpoint_url(endpoint);
+        }
+        aws_sdk_ssm::Client::from_conf(config.build())
     }
 }
 

@@ -65,6 +65,10 @@ pub enum SettingsError {
     TimeZone { var: &'static str, value: String },
     #[error("{var}: {message}")]
     Scope { var: &'static str, message: String },
+    #[error(
+        "{var} is not set: Lambda sets it for every function; outside Lambda set AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials)"
+    )]
+    MissingEnvironment { var: &'static str },
 }
 
 /// Delivering one alert failed.

@@ -142,7 +142,8 @@ fn mfa_text(finding: &Finding) -> &'static str {
     match finding.mfa {
         Some(true) => "used",
         Some(false) if finding.mfa_skipped() => "NOT used",
-        Some(false) => "not recorded by AWS (MFA happens at the identity provider)",
+        Some(false) if finding.mfa_capable() => "not used",
+        Some(false) => "checked by the identity provider, not visible to AWS",
         None => "not recorded",
     }
 }

@@ -1,6 +1,7 @@
 //! The Lambda `bootstrap` binary (runtime provided.al2023): builds settings and clients once, then serves invocations.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use login_alert_handler::deliver::SdkEnv;
 use login_alert_handler::{AwsDelivery, Settings, handle};
 use serde_json::value::RawValue;
 
@@ -11,10 +12,9 @@ struct State {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    login_alert_handler::log::init();
     let settings = Settings::from_env()?;
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let delivery = AwsDelivery::from_env(&config)?;
+    let delivery = AwsDelivery::from_env(&SdkEnv::from_env()?)?;
     // The state lives as long as the container; leaking it gives the handler a plain `&'static` borrow.
     let state: &'static State = Box::leak(Box::new(State { settings, delivery }));
     lambda_runtime::run(service_fn(
