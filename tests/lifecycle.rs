@@ -291,3 +291,73 @@ async fn bad_configuration_is_rejected_before_any_aws_call() {
         .code(1)
         .stderr(contains("no trail named nonexistent-trail"));
 }
+
+/// An `apply` cut off after any number of its steps (as by Ctrl-C or a lost connection) is finished
+/// by the next `apply`, and `destroy` still restores the trail's original settings.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_apply_interrupted_after_any_step_is_finished_by_the_next() {
+    use login_alert::aws::Clients;
+    use login_alert::config::Config;
+    use login_alert::plan::Mode;
+    use login_alert::printer::Printer;
+    use login_alert::resources::{self, Ctx, Target};
+
+    let mut steps = None;
+    let mut k = 0;
+    while steps.is_none_or(|n| k < n) {
+        let account = fresh_account().await;
+        seed_single_region_trail(&account).await;
+        let dir = workdir();
+        let dir = dir.path();
+        account.cli(dir).args(["init", "--yes", "--trail", TRAIL, "--email", "secops@example.com"]).assert().success();
+
+        let config = Config::load(&dir.join("login-alert.toml")).unwrap();
+        let ctx = Ctx::new(Clients::new(&account.sdk(HOME)), Target::new(&config, &account.id), Printer::silent());
+        let state = resources::read(&ctx).await.unwrap();
+        let plan = resources::plan(&ctx.target, &state, Mode::Apply);
+        steps.get_or_insert(plan.changes.len());
+        for change in &plan.changes[..k] {
+            resources::execute(&ctx, &change.op).await.unwrap();
+        }
+
+        account.cli(dir).args(["apply", "--yes"]).assert().success();
+        account.cli(dir).args(["plan", "--detailed-exitcode"]).assert().code(0);
+        account.cli(dir).args(["destroy", "--yes"]).assert().success();
+        let trail = trail_state(&account).await;
+        assert_eq!(trail.is_multi_region_trail, Some(false), "interrupted after {k} steps: original restored");
+        assert_eq!(trail.cloud_watch_logs_log_group_arn.filter(|a| !a.is_empty()), None);
+        assert_eq!(leftovers(&account, HOME).await, Vec::<String>::new(), "interrupted after {k} steps");
+        k += 1;
+    }
+    assert!(steps.unwrap() >= 10, "the adopt plan has every resource");
+}
+
+/// What a reviewer reads: the whole plan text for adopting a single-region trail.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_plan_reads_like_a_terraform_diff() {
+    let account = fresh_account().await;
+    seed_single_region_trail(&account).await;
+    let dir = workdir();
+    let dir = dir.path();
+    account
+        .cli(dir)
+        .args(["init", "--yes", "--trail", TRAIL, "--email", "secops@example.com", "--account-name", "prod"])
+        .args(["--timezone", "Asia/Tokyo"])
+        .assert()
+        .success();
+    let out = account.cli(dir).arg("plan").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap().replace(&account.id, "ACCOUNT");
+    let text = mask_code_hash(&text);
+    insta::assert_snapshot!(text);
+}
+
+/// The code hash changes with every handler build: mask it.
+fn mask_code_hash(text: &str) -> String {
+    text.lines()
+        .map(|line| match line.split_once("code_sha256 = ") {
+            Some((head, _)) => format!("{head}code_sha256 = \"HASH\""),
+            None => line.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
