@@ -1,0 +1,136 @@
+//! `login-alert preview` as a user runs it: every output format on published records, flags over config, clear errors.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("handler/tests/fixtures")
+        .join(format!("{name}.json"))
+}
+
+/// Runs in an empty directory so no `login-alert.toml` of the developer's leaks in.
+fn cli(dir: &tempfile::TempDir) -> Command {
+    let mut cmd = Command::cargo_bin("login-alert").expect("the CLI binary is built");
+    cmd.current_dir(dir.path())
+        .env_remove("LOGIN_ALERT_CONFIG")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+#[test]
+fn json_output_is_the_classification_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cli(&dir)
+        .args(["preview", "--output", "json"])
+        .arg(fixture("aws-ct-ug__root-success-no-mfa"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let items: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        items,
+        serde_json::json!([{
+            "kind": "console-login-success", "event_name": "ConsoleLogin", "event_time": "2018-08-29T16:24:34Z",
+            "user_type": "Root", "identity": "arn:aws:iam::111122223333:root", "account_id": "111122223333",
+            "region": "us-east-1", "source_ip": "192.0.2.0", "success": true, "mfa": false, "alert": true
+        }])
+    );
+}
+
+#[test]
+fn email_uses_flags_for_account_name_and_time_zone() {
+    let dir = tempfile::tempdir().unwrap();
+    cli(&dir)
+        .args([
+            "preview",
+            "--output",
+            "email",
+            "--account-name",
+            "prod",
+            "--timezone",
+            "Asia/Tokyo",
+        ])
+        .arg(fixture("aws-ct-ug__root-success-no-mfa"))
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(
+            "Subject: [prod] Root console sign-in succeeded without MFA\n",
+        ))
+        .stdout(predicate::str::contains(
+            "2018-08-30 01:24:34 JST (Asia/Tokyo)",
+        ))
+        .stdout(predicate::str::contains("2018-08-29 16:24:34 UTC"));
+}
+
+#[test]
+fn config_file_supplies_defaults_and_flags_override_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = std::fs::File::create(dir.path().join("login-alert.toml")).unwrap();
+    writeln!(
+        config,
+        "region = \"us-east-1\"\naccount_name = \"staging\"\ntimezone = \"Europe/Paris\"\nscope = \"root-only\"\n\n[trail]\ncreate = true\n\n[notify]\nemails = [\"ops@example.com\"]\n"
+    )
+    .unwrap();
+    // root-only from the config: an IAM user's failure does not alert, so nothing would be sent.
+    cli(&dir)
+        .args(["preview", "--output", "slack"])
+        .arg(fixture("aws-ct-ug__iam-user-failure"))
+        .assert()
+        .success()
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("root-only"));
+    // --scope on the command line wins over the config; the account name still comes from it.
+    cli(&dir)
+        .args(["preview", "--output", "slack", "--scope", "all"])
+        .arg(fixture("aws-ct-ug__iam-user-failure"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "[staging] Console sign-in FAILED: anaya",
+        ))
+        .stdout(predicate::str::contains("CEST (Europe/Paris)"));
+}
+
+#[test]
+fn stdin_input_and_text_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    cli(&dir)
+        .args(["preview", "-"])
+        .write_stdin(
+            std::fs::read(fixture(
+                "github-switchrole-walkthrough__assumed-role-switch",
+            ))
+            .unwrap(),
+        )
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("switch-role"))
+        .stdout(predicate::str::contains(
+            "1 record(s) in this CloudTrail record: 1 alert(s)",
+        ));
+}
+
+#[test]
+fn unreadable_input_fails_with_a_message_that_says_what_to_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    cli(&dir)
+        .args(["preview", "-"])
+        .write_stdin(r#"{"awslogs":{"data":"!!!not base64"}}"#)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("not valid base64"));
+    cli(&dir)
+        .args(["preview", "--timezone", "Mars/Olympus"])
+        .arg(fixture("aws-ct-ug__root-failure"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("IANA time zone"));
+}
