@@ -2,7 +2,8 @@
 
 use anyhow::{Context, Result};
 use aws_sdk_s3::types::{
-    BucketLocationConstraint, CreateBucketConfiguration, PublicAccessBlockConfiguration, Tag, Tagging,
+    BucketLocationConstraint, CreateBucketConfiguration, PublicAccessBlockConfiguration, Tag,
+    Tagging,
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -43,8 +44,16 @@ pub struct Desired {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum Op {
-    Create { name: String, region: String, policy: Value },
-    Update { name: String, policy: Option<Value>, block_public_access: bool },
+    Create {
+        name: String,
+        region: String,
+        policy: Value,
+    },
+    Update {
+        name: String,
+        policy: Option<Value>,
+        block_public_access: bool,
+    },
     /// Only when empty: a bucket holding audit logs is never emptied by login-alert.
     Delete { name: String },
 }
@@ -74,18 +83,26 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
     let tags = match s3.get_bucket_tagging().bucket(name).send().await {
         Ok(out) => out.tag_set,
         Err(err) if error_code(&err) == Some("NoSuchTagSet") => Vec::new(),
-        Err(err) => return Err(explain(err)).with_context(|| format!("reading the tags of S3 bucket {name}")),
+        Err(err) => {
+            return Err(explain(err))
+                .with_context(|| format!("reading the tags of S3 bucket {name}"));
+        }
     };
-    let managed = tags.iter().any(|t| t.key == MANAGED_BY.0 && t.value == MANAGED_BY.1);
+    let managed = tags
+        .iter()
+        .any(|t| t.key == MANAGED_BY.0 && t.value == MANAGED_BY.1);
     let policy = match s3.get_bucket_policy().bucket(name).send().await {
         Ok(out) => match out.policy {
-            Some(text) => Some(
-                serde_json::from_str(&text).with_context(|| format!("S3 returned a policy for bucket {name} that is not JSON"))?,
-            ),
+            Some(text) => Some(serde_json::from_str(&text).with_context(|| {
+                format!("S3 returned a policy for bucket {name} that is not JSON")
+            })?),
             None => None,
         },
         Err(err) if error_code(&err) == Some("NoSuchBucketPolicy") => None,
-        Err(err) => return Err(explain(err)).with_context(|| format!("reading the policy of S3 bucket {name}")),
+        Err(err) => {
+            return Err(explain(err))
+                .with_context(|| format!("reading the policy of S3 bucket {name}"));
+        }
     };
     let public_access_blocked = match s3.get_public_access_block().bucket(name).send().await {
         Ok(out) => out.public_access_block_configuration.is_some_and(|c| {
@@ -96,7 +113,8 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
         }),
         Err(err) if error_code(&err) == Some("NoSuchPublicAccessBlockConfiguration") => false,
         Err(err) => {
-            return Err(explain(err)).with_context(|| format!("reading the public access block of S3 bucket {name}"));
+            return Err(explain(err))
+                .with_context(|| format!("reading the public access block of S3 bucket {name}"));
         }
     };
     let page = s3
@@ -120,7 +138,11 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
 }
 
 pub fn desired(t: &Target) -> Desired {
-    Desired { name: t.names.bucket(t.account_id(), t.region()), region: t.region().to_owned(), policy: trail_bucket(t) }
+    Desired {
+        name: t.names.bucket(t.account_id(), t.region()),
+        region: t.region().to_owned(),
+        policy: trail_bucket(t),
+    }
 }
 
 /// The plan's one-line summary of the bucket policy.
@@ -182,7 +204,11 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan)
             let mut attrs = Vec::new();
             if policy.is_some() {
                 let before = current.policy.as_ref().map(|p| Value::from(summary(p)));
-                attrs.push(Attr::new("policy", before, Some(summary(&desired.policy).into())));
+                attrs.push(Attr::new(
+                    "policy",
+                    before,
+                    Some(summary(&desired.policy).into()),
+                ));
             }
             if block {
                 attrs.push(Attr::change("block_public_access", false, true));
@@ -192,7 +218,11 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan)
                     KIND,
                     &desired.name,
                     Action::Update,
-                    AnyOp::Bucket(Op::Update { name: desired.name.clone(), policy, block_public_access: block }),
+                    AnyOp::Bucket(Op::Update {
+                        name: desired.name.clone(),
+                        policy,
+                        block_public_access: block,
+                    }),
                 )
                 .attrs(attrs)
             })
@@ -221,20 +251,35 @@ pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan) {
         ));
         return;
     }
-    let change = Change::new(KIND, &current.name, Action::Delete, AnyOp::Bucket(Op::Delete { name: current.name.clone() }));
+    let change = Change::new(
+        KIND,
+        &current.name,
+        Action::Delete,
+        AnyOp::Bucket(Op::Delete {
+            name: current.name.clone(),
+        }),
+    );
     ours_or_notice(plan, current.managed, KIND, &current.name, change);
 }
 
 pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
     match op {
-        Op::Create { name, region, policy } => {
+        Op::Create {
+            name,
+            region,
+            policy,
+        } => {
             create(ctx, name, region).await?;
             // Tag first: an interrupted run then leaves a bucket the next run recognizes as ours.
             tag(ctx, name).await?;
             block_public_access(ctx, name).await?;
             put_policy(ctx, name, policy).await
         }
-        Op::Update { name, policy, block_public_access: block } => {
+        Op::Update {
+            name,
+            policy,
+            block_public_access: block,
+        } => {
             if *block {
                 block_public_access(ctx, name).await?;
             }
@@ -264,7 +309,9 @@ async fn create(ctx: &Ctx, name: &str, region: &str) -> Result<()> {
     // us-east-1 is the default location and refuses to be named as a constraint.
     if region != "us-east-1" {
         request = request.create_bucket_configuration(
-            CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from(region)).build(),
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(region))
+                .build(),
         );
     }
     match request.send().await {
@@ -274,12 +321,21 @@ async fn create(ctx: &Ctx, name: &str, region: &str) -> Result<()> {
         Err(err) if error_code(&err) == Some("BucketAlreadyExists") => Err(anyhow::anyhow!(
             "S3 bucket name {name} is taken by another AWS account (bucket names are global): choose another name_prefix"
         )),
-        Err(err) => Err(explain(err)).with_context(|| format!("creating S3 bucket {name} in {region}")),
+        Err(err) => {
+            Err(explain(err)).with_context(|| format!("creating S3 bucket {name} in {region}"))
+        }
     }
 }
 
 async fn tag(ctx: &Ctx, name: &str) -> Result<()> {
-    let tagging = Tagging::builder().tag_set(Tag::builder().key(MANAGED_BY.0).value(MANAGED_BY.1).build()?).build()?;
+    let tagging = Tagging::builder()
+        .tag_set(
+            Tag::builder()
+                .key(MANAGED_BY.0)
+                .value(MANAGED_BY.1)
+                .build()?,
+        )
+        .build()?;
     ctx.clients
         .s3
         .put_bucket_tagging()
@@ -320,7 +376,11 @@ async fn put_policy(ctx: &Ctx, name: &str, policy: &Value) -> Result<()> {
         .send()
         .await
         .map_err(explain)
-        .with_context(|| format!("writing the policy of S3 bucket {name} (CloudTrail needs it to deliver log files)"))?;
+        .with_context(|| {
+            format!(
+                "writing the policy of S3 bucket {name} (CloudTrail needs it to deliver log files)"
+            )
+        })?;
     Ok(())
 }
 
@@ -338,8 +398,14 @@ mod tests {
             timezone: "UTC".into(),
             scope: Default::default(),
             log_retention_days: 90,
-            trail: TrailConfig { name: None, create: true },
-            notify: NotifyConfig { emails: vec!["a@example.com".into()], slack_webhook_url: None },
+            trail: TrailConfig {
+                name: None,
+                create: true,
+            },
+            notify: NotifyConfig {
+                emails: vec!["a@example.com".into()],
+                slack_webhook_url: None,
+            },
         };
         Target::new(&config, "123456789012")
     }
@@ -376,11 +442,20 @@ mod tests {
         let s = &d.policy["Statement"];
         let trail = "arn:aws:cloudtrail:eu-west-1:123456789012:trail/login-alert-trail";
         assert_eq!(s[0]["Action"], "s3:GetBucketAcl");
-        assert_eq!(s[0]["Resource"], "arn:aws:s3:::login-alert-trail-123456789012-eu-west-1");
+        assert_eq!(
+            s[0]["Resource"],
+            "arn:aws:s3:::login-alert-trail-123456789012-eu-west-1"
+        );
         assert_eq!(s[0]["Condition"]["StringEquals"]["aws:SourceArn"], trail);
         assert_eq!(s[1]["Action"], "s3:PutObject");
-        assert_eq!(s[1]["Resource"], "arn:aws:s3:::login-alert-trail-123456789012-eu-west-1/AWSLogs/123456789012/*");
-        assert_eq!(s[1]["Condition"]["StringEquals"]["s3:x-amz-acl"], "bucket-owner-full-control");
+        assert_eq!(
+            s[1]["Resource"],
+            "arn:aws:s3:::login-alert-trail-123456789012-eu-west-1/AWSLogs/123456789012/*"
+        );
+        assert_eq!(
+            s[1]["Condition"]["StringEquals"]["s3:x-amz-acl"],
+            "bucket-owner-full-control"
+        );
         assert_eq!(s[1]["Condition"]["StringEquals"]["aws:SourceArn"], trail);
         assert_eq!(s[1]["Principal"]["Service"], "cloudtrail.amazonaws.com");
     }
@@ -389,7 +464,9 @@ mod tests {
     fn a_missing_bucket_is_created_private_with_the_policy() {
         let plan = apply_plan(None);
         assert_eq!(plan.changes[0].action, Action::Create);
-        assert!(matches!(&plan.changes[0].op, AnyOp::Bucket(Op::Create { region, .. }) if region == "eu-west-1"));
+        assert!(
+            matches!(&plan.changes[0].op, AnyOp::Bucket(Op::Create { region, .. }) if region == "eu-west-1")
+        );
     }
 
     #[test]
@@ -403,7 +480,14 @@ mod tests {
         c.policy = None;
         c.public_access_blocked = false;
         let plan = apply_plan(Some(&c));
-        let AnyOp::Bucket(Op::Update { policy, block_public_access, .. }) = &plan.changes[0].op else { panic!("update") };
+        let AnyOp::Bucket(Op::Update {
+            policy,
+            block_public_access,
+            ..
+        }) = &plan.changes[0].op
+        else {
+            panic!("update")
+        };
         assert!(policy.is_some() && *block_public_access);
         assert_eq!(plan.changes[0].attrs.len(), 2);
     }
@@ -431,7 +515,10 @@ mod tests {
         let plan = destroy_plan(Some(&current(7)));
         assert!(!plan.has_changes());
         let notice = &plan.notices[0];
-        assert!(notice.contains("login-alert-trail-123456789012-eu-west-1 holds 7 objects"), "{notice}");
+        assert!(
+            notice.contains("login-alert-trail-123456789012-eu-west-1 holds 7 objects"),
+            "{notice}"
+        );
         assert!(notice.contains("kept on purpose"));
         assert!(notice.contains("aws s3 rb s3://login-alert-trail-123456789012-eu-west-1 --force"));
         let mut full = current(1000);

@@ -46,8 +46,14 @@ pub enum TrailError {
     #[error(
         "`{arn}` is not a CloudWatch Logs log group ARN CloudTrail accepts ({why}): it must be arn:PARTITION:logs:{region}:ACCOUNT:log-group:NAME:* — in the trail's home region, with the trailing `:*`"
     )]
-    BadLogGroupArn { arn: String, region: String, why: String },
-    #[error("`{arn}` is not an IAM role ARN ({why}): it must be arn:PARTITION:iam::ACCOUNT:role/NAME")]
+    BadLogGroupArn {
+        arn: String,
+        region: String,
+        why: String,
+    },
+    #[error(
+        "`{arn}` is not an IAM role ARN ({why}): it must be arn:PARTITION:iam::ACCOUNT:role/NAME"
+    )]
     BadRoleArn { arn: String, why: String },
     #[error(
         "CloudTrail still cannot use role {role} to write to {log_group} after {attempts} attempts in {waited_secs}s ({message}). \
@@ -55,12 +61,22 @@ pub enum TrailError {
          cloudtrail.amazonaws.com call sts:AssumeRole and its policy must allow logs:CreateLogStream and logs:PutLogEvents on that \
          log group's streams. Fix the role (or delete it so `login-alert apply` recreates it) and run apply again"
     )]
-    RoleNotUsable { role: String, log_group: String, attempts: u32, waited_secs: u64, message: String },
+    RoleNotUsable {
+        role: String,
+        log_group: String,
+        attempts: u32,
+        waited_secs: u64,
+        message: String,
+    },
     #[error(
         "the trail's {key} tag cannot hold `{value}` ({why}), so login-alert could not restore it on destroy: \
          change that setting of the trail by hand (e.g. a shorter log group or role name), or use trail.create = true"
     )]
-    MemoDoesNotFit { key: &'static str, value: String, why: String },
+    MemoDoesNotFit {
+        key: &'static str,
+        value: String,
+        why: String,
+    },
     #[error(
         "the trail's login-alert memo tags are damaged ({why}), so login-alert no longer knows the trail's original settings: \
          put the login-alert:original-* tags back as they were (see CloudTrail > Trails > Tags), or remove all of them and \
@@ -112,7 +128,10 @@ pub struct Delivery {
 #[serde(tag = "delivery", rename_all = "kebab-case")]
 pub enum CloudWatchLogs {
     /// Both ARNs go in one `UpdateTrail` (CloudTrail requires them together); the group ARN ends with `:*`.
-    Set { log_group_arn: String, role_arn: String },
+    Set {
+        log_group_arn: String,
+        role_arn: String,
+    },
     /// Sent as empty strings for both ARNs.
     Remove,
 }
@@ -121,7 +140,13 @@ pub enum CloudWatchLogs {
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum Op {
     /// login-alert's own trail: create it (multi-region, management events, CloudWatch Logs), then start logging.
-    Create { name: String, arn: String, bucket: String, log_group_arn: String, role_arn: String },
+    Create {
+        name: String,
+        arn: String,
+        bucket: String,
+        log_group_arn: String,
+        role_arn: String,
+    },
     /// Changes to an existing trail, run in this order: remember the originals (only tags not yet
     /// present), one `UpdateTrail`, start/stop logging, forget the memo tags.
     Update {
@@ -155,7 +180,10 @@ impl Memo {
         Memo {
             multi_region: found.multi_region,
             global_events: found.global_events,
-            log_group_arn: found.log_group_arn.as_deref().map(|a| strip_wildcard(a).to_owned()),
+            log_group_arn: found
+                .log_group_arn
+                .as_deref()
+                .map(|a| strip_wildcard(a).to_owned()),
             role_arn: found.role_arn.clone(),
             logging: found.logging,
         }
@@ -170,7 +198,10 @@ impl Memo {
                 return Err(TrailError::MemoDoesNotFit {
                     key,
                     value: raw,
-                    why: format!("{} characters once stored; CloudTrail tag values hold at most {MAX_TAG_VALUE}", value.chars().count()),
+                    why: format!(
+                        "{} characters once stored; CloudTrail tag values hold at most {MAX_TAG_VALUE}",
+                        value.chars().count()
+                    ),
                 });
             }
             tags.insert(key.to_owned(), value);
@@ -178,8 +209,16 @@ impl Memo {
         };
         put(memo::MULTI_REGION, self.multi_region.to_string())?;
         put(memo::GLOBAL_EVENTS, self.global_events.to_string())?;
-        put(memo::LOG_GROUP, self.log_group_arn.clone().unwrap_or_else(|| memo::NONE.into()))?;
-        put(memo::ROLE, self.role_arn.clone().unwrap_or_else(|| memo::NONE.into()))?;
+        put(
+            memo::LOG_GROUP,
+            self.log_group_arn
+                .clone()
+                .unwrap_or_else(|| memo::NONE.into()),
+        )?;
+        put(
+            memo::ROLE,
+            self.role_arn.clone().unwrap_or_else(|| memo::NONE.into()),
+        )?;
         put(memo::LOGGING, self.logging.to_string())?;
         Ok(tags)
     }
@@ -191,14 +230,22 @@ impl Memo {
         }
         let damaged = |why: String| TrailError::MemoDamaged { why };
         let get = |key: &str| -> Result<String, TrailError> {
-            let raw = tags.get(key).ok_or_else(|| damaged(format!("tag {key} is missing")))?;
-            decode(raw).ok_or_else(|| damaged(format!("tag {key} = `{raw}` is not in login-alert's format")))
+            let raw = tags
+                .get(key)
+                .ok_or_else(|| damaged(format!("tag {key} is missing")))?;
+            decode(raw).ok_or_else(|| {
+                damaged(format!(
+                    "tag {key} = `{raw}` is not in login-alert's format"
+                ))
+            })
         };
         let flag = |key: &str| -> Result<bool, TrailError> {
             match get(key)?.as_str() {
                 "true" => Ok(true),
                 "false" => Ok(false),
-                other => Err(damaged(format!("tag {key} = `{other}` is neither true nor false"))),
+                other => Err(damaged(format!(
+                    "tag {key} = `{other}` is neither true nor false"
+                ))),
             }
         };
         let arn = |key: &str| -> Result<Option<String>, TrailError> {
@@ -208,7 +255,9 @@ impl Memo {
             } else if value.starts_with("arn:") {
                 Ok(Some(value))
             } else {
-                Err(damaged(format!("tag {key} = `{value}` is neither an ARN nor `none`")))
+                Err(damaged(format!(
+                    "tag {key} = `{value}` is neither an ARN nor `none`"
+                )))
             }
         };
         let memo = Memo {
@@ -219,7 +268,11 @@ impl Memo {
             logging: flag(memo::LOGGING)?,
         };
         if memo.log_group_arn.is_some() != memo.role_arn.is_some() {
-            return Err(damaged(format!("{} and {} must both be ARNs or both `none`", memo::LOG_GROUP, memo::ROLE)));
+            return Err(damaged(format!(
+                "{} and {} must both be ARNs or both `none`",
+                memo::LOG_GROUP,
+                memo::ROLE
+            )));
         }
         Ok(Some(memo))
     }
@@ -264,7 +317,10 @@ fn strip_wildcard(arn: &str) -> &str {
 
 /// The log group name in `arn:…:logs:R:A:log-group:NAME[:*]`.
 pub fn log_group_name(arn: &str) -> Option<&str> {
-    strip_wildcard(arn).split_once(":log-group:").map(|(_, name)| name).filter(|n| !n.is_empty())
+    strip_wildcard(arn)
+        .split_once(":log-group:")
+        .map(|(_, name)| name)
+        .filter(|n| !n.is_empty())
 }
 
 /// The account in an ARN (`arn:P:SERVICE:REGION:ACCOUNT:…`).
@@ -277,10 +333,28 @@ fn arn_region(arn: &str) -> Option<&str> {
 }
 
 /// Checks what CloudTrail requires of a log group ARN (moto accepts anything).
-pub fn validate_log_group_arn(arn: &str, home_region: &str, account_id: &str) -> Result<(), TrailError> {
-    let bad = |why: &str| TrailError::BadLogGroupArn { arn: arn.to_owned(), region: home_region.to_owned(), why: why.to_owned() };
+pub fn validate_log_group_arn(
+    arn: &str,
+    home_region: &str,
+    account_id: &str,
+) -> Result<(), TrailError> {
+    let bad = |why: &str| TrailError::BadLogGroupArn {
+        arn: arn.to_owned(),
+        region: home_region.to_owned(),
+        why: why.to_owned(),
+    };
     let parts: Vec<&str> = arn.split(':').collect();
-    let [prefix, partition, service, region, account, kind, name, rest @ ..] = parts.as_slice() else {
+    let [
+        prefix,
+        partition,
+        service,
+        region,
+        account,
+        kind,
+        name,
+        rest @ ..,
+    ] = parts.as_slice()
+    else {
         return Err(bad("too few `:`-separated parts"));
     };
     if *prefix != "arn" || partition.is_empty() || *service != "logs" || *kind != "log-group" {
@@ -296,15 +370,22 @@ pub fn validate_log_group_arn(arn: &str, home_region: &str, account_id: &str) ->
         return Err(bad("the log group must be in the trail's account"));
     }
     let name_ok = (1..=512).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'/' | b'#'));
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'/' | b'#'));
     if !name_ok {
-        return Err(bad("the name must be 1-512 of letters, digits and . - _ / #"));
+        return Err(bad(
+            "the name must be 1-512 of letters, digits and . - _ / #",
+        ));
     }
     Ok(())
 }
 
 pub fn validate_role_arn(arn: &str) -> Result<(), TrailError> {
-    let bad = |why: &str| TrailError::BadRoleArn { arn: arn.to_owned(), why: why.to_owned() };
+    let bad = |why: &str| TrailError::BadRoleArn {
+        arn: arn.to_owned(),
+        why: why.to_owned(),
+    };
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let [prefix, partition, service, region, account, resource] = parts.as_slice() else {
         return Err(bad("too few `:`-separated parts"));
@@ -343,7 +424,11 @@ fn reach(found: &Found, t: &Target) -> Reach {
 }
 
 fn matches(wanted: &str, name: Option<&str>, arn: Option<&str>) -> bool {
-    if wanted.starts_with("arn:") { arn == Some(wanted) } else { name == Some(wanted) }
+    if wanted.starts_with("arn:") {
+        arn == Some(wanted)
+    } else {
+        name == Some(wanted)
+    }
 }
 
 pub async fn read(ctx: &Ctx) -> Result<Current> {
@@ -360,14 +445,27 @@ pub async fn read(ctx: &Ctx) -> Result<Current> {
             trail = describe(ctx, &arn).await?;
         }
     }
-    let Some(mut found) = trail else { return Ok(Current { wanted, trail: None }) };
+    let Some(mut found) = trail else {
+        return Ok(Current {
+            wanted,
+            trail: None,
+        });
+    };
     if reach(&found, t) == Reach::Here {
         let ct = &ctx.clients.cloudtrail;
         match ct.get_trail_status().name(&found.arn).send().await {
             Ok(status) => found.logging = status.is_logging.unwrap_or(false),
             // Deleted between the two calls.
-            Err(err) if error_code(&err) == Some("TrailNotFoundException") => return Ok(Current { wanted, trail: None }),
-            Err(err) => return Err(explain(err)).with_context(|| format!("reading the status of trail {wanted}")),
+            Err(err) if error_code(&err) == Some("TrailNotFoundException") => {
+                return Ok(Current {
+                    wanted,
+                    trail: None,
+                });
+            }
+            Err(err) => {
+                return Err(explain(err))
+                    .with_context(|| format!("reading the status of trail {wanted}"));
+            }
         }
         let tags = ct
             .list_tags()
@@ -385,7 +483,10 @@ pub async fn read(ctx: &Ctx) -> Result<Current> {
             .map(|tag| (tag.key, tag.value.unwrap_or_default()))
             .collect();
     }
-    Ok(Current { wanted, trail: Some(found) })
+    Ok(Current {
+        wanted,
+        trail: Some(found),
+    })
 }
 
 async fn describe(ctx: &Ctx, name_or_arn: &str) -> Result<Option<Found>> {
@@ -400,7 +501,9 @@ async fn describe(ctx: &Ctx, name_or_arn: &str) -> Result<Option<Found>> {
     {
         Ok(out) => out,
         Err(err) if error_code(&err) == Some("TrailNotFoundException") => return Ok(None),
-        Err(err) => return Err(explain(err)).with_context(|| format!("reading trail {name_or_arn}")),
+        Err(err) => {
+            return Err(explain(err)).with_context(|| format!("reading trail {name_or_arn}"));
+        }
     };
     // AWS returns only the named trail, moto every trail: match here, preferring a trail homed in
     // this region (names are unique per region only).
@@ -411,9 +514,16 @@ async fn describe(ctx: &Ctx, name_or_arn: &str) -> Result<Option<Found>> {
         .filter(|tr| matches(name_or_arn, tr.name.as_deref(), tr.trail_arn.as_deref()))
         .collect();
     candidates.sort_by_key(|tr| tr.home_region.as_deref() != Some(ctx.clients.region.as_str()));
-    let Some(tr) = candidates.into_iter().next() else { return Ok(None) };
-    let (Some(name), Some(arn)) = (tr.name, tr.trail_arn) else { return Ok(None) };
-    let home_region = tr.home_region.or_else(|| arn_region(&arn).map(str::to_owned)).unwrap_or_default();
+    let Some(tr) = candidates.into_iter().next() else {
+        return Ok(None);
+    };
+    let (Some(name), Some(arn)) = (tr.name, tr.trail_arn) else {
+        return Ok(None);
+    };
+    let home_region = tr
+        .home_region
+        .or_else(|| arn_region(&arn).map(str::to_owned))
+        .unwrap_or_default();
     // Removing delivery leaves empty strings on some implementations: treat them as "none".
     let non_empty = |v: Option<String>| v.filter(|s| !s.is_empty());
     Ok(Some(Found {
@@ -444,7 +554,12 @@ async fn list_arn(ctx: &Ctx, name: &str) -> Result<Option<String>> {
             .await
             .map_err(explain)
             .context("listing the account's trails")?;
-        if let Some(info) = out.trails.unwrap_or_default().into_iter().find(|i| i.name.as_deref() == Some(name)) {
+        if let Some(info) = out
+            .trails
+            .unwrap_or_default()
+            .into_iter()
+            .find(|i| i.name.as_deref() == Some(name))
+        {
             return Ok(info.trail_arn);
         }
         match out.next_token {
@@ -455,8 +570,13 @@ async fn list_arn(ctx: &Ctx, name: &str) -> Result<Option<String>> {
 }
 
 pub fn delivery(current: &Current, t: &Target) -> Delivery {
-    let ours = Delivery { log_group_name: t.names.log_group(), ours: true };
-    let Some(found) = &current.trail else { return ours };
+    let ours = Delivery {
+        log_group_name: t.names.log_group(),
+        ours: true,
+    };
+    let Some(found) = &current.trail else {
+        return ours;
+    };
     if t.trail == TrailChoice::Create || reach(found, t) != Reach::Here {
         return ours;
     }
@@ -466,7 +586,10 @@ pub fn delivery(current: &Current, t: &Target) -> Delivery {
         _ => found.log_group_arn.clone(),
     };
     match original.as_deref().and_then(log_group_name) {
-        Some(name) if name != t.names.log_group() => Delivery { log_group_name: name.to_owned(), ours: false },
+        Some(name) if name != t.names.log_group() => Delivery {
+            log_group_name: name.to_owned(),
+            ours: false,
+        },
         _ => ours,
     }
 }
@@ -482,8 +605,12 @@ fn our_cloud_watch_logs(t: &Target) -> CloudWatchLogs {
 fn delivers(found: &Found, want: &CloudWatchLogs) -> bool {
     match want {
         CloudWatchLogs::Remove => found.log_group_arn.is_none(),
-        CloudWatchLogs::Set { log_group_arn, role_arn } => {
-            found.log_group_arn.as_deref().map(strip_wildcard) == Some(strip_wildcard(log_group_arn))
+        CloudWatchLogs::Set {
+            log_group_arn,
+            role_arn,
+        } => {
+            found.log_group_arn.as_deref().map(strip_wildcard)
+                == Some(strip_wildcard(log_group_arn))
                 && found.role_arn.as_deref() == Some(role_arn.as_str())
         }
     }
@@ -516,28 +643,52 @@ impl Diff {
         let mut d = Diff::default();
         if found.multi_region != multi_region {
             d.multi_region = Some(multi_region);
-            d.attrs.push(Attr::change("is_multi_region_trail", found.multi_region, multi_region));
+            d.attrs.push(Attr::change(
+                "is_multi_region_trail",
+                found.multi_region,
+                multi_region,
+            ));
         }
         if found.global_events != global_events {
             d.global_events = Some(global_events);
-            d.attrs.push(Attr::change("include_global_service_events", found.global_events, global_events));
+            d.attrs.push(Attr::change(
+                "include_global_service_events",
+                found.global_events,
+                global_events,
+            ));
         }
         if let Some(want) = cloud_watch_logs.filter(|want| !delivers(found, want)) {
             let (group, role) = match &want {
-                CloudWatchLogs::Set { log_group_arn, role_arn } => (opt(Some(log_group_arn)), opt(Some(role_arn))),
+                CloudWatchLogs::Set {
+                    log_group_arn,
+                    role_arn,
+                } => (opt(Some(log_group_arn)), opt(Some(role_arn))),
                 CloudWatchLogs::Remove => (Value::Null, Value::Null),
             };
-            d.attrs.push(Attr::new("cloud_watch_logs_log_group_arn", Some(opt(found.log_group_arn.as_deref())), Some(group)));
-            d.attrs.push(Attr::new("cloud_watch_logs_role_arn", Some(opt(found.role_arn.as_deref())), Some(role)));
+            d.attrs.push(Attr::new(
+                "cloud_watch_logs_log_group_arn",
+                Some(opt(found.log_group_arn.as_deref())),
+                Some(group),
+            ));
+            d.attrs.push(Attr::new(
+                "cloud_watch_logs_role_arn",
+                Some(opt(found.role_arn.as_deref())),
+                Some(role),
+            ));
             d.cloud_watch_logs = Some(want);
         }
         if let Some(bucket) = bucket.filter(|b| found.bucket.as_deref() != Some(*b)) {
-            d.attrs.push(Attr::new("s3_bucket_name", Some(opt(found.bucket.as_deref())), Some(bucket.into())));
+            d.attrs.push(Attr::new(
+                "s3_bucket_name",
+                Some(opt(found.bucket.as_deref())),
+                Some(bucket.into()),
+            ));
             d.bucket = Some(bucket.to_owned());
         }
         if found.logging != logging {
             d.logging = Some(logging);
-            d.attrs.push(Attr::change("is_logging", found.logging, logging));
+            d.attrs
+                .push(Attr::change("is_logging", found.logging, logging));
         }
         d
     }
@@ -550,7 +701,12 @@ impl Diff {
             && self.logging.is_none()
     }
 
-    fn into_op(self, found: &Found, remember: Option<BTreeMap<String, String>>, forget: Vec<String>) -> (AnyOp, Vec<Attr>) {
+    fn into_op(
+        self,
+        found: &Found,
+        remember: Option<BTreeMap<String, String>>,
+        forget: Vec<String>,
+    ) -> (AnyOp, Vec<Attr>) {
         let op = Op::Update {
             name: found.name.clone(),
             arn: found.arn.clone(),
@@ -659,7 +815,10 @@ fn plan_apply_adopted(current: &Current, t: &Target, delivery: &Delivery, plan: 
             Some(arn) => format!("destroy points it back at {}", strip_wildcard(arn)),
             None => "destroy removes the delivery again".to_owned(),
         };
-        notes.push(format!("delivers to CloudWatch Logs group {}; {before}", delivery.log_group_name));
+        notes.push(format!(
+            "delivers to CloudWatch Logs group {}; {before}",
+            delivery.log_group_name
+        ));
     }
     if !delivery.ours {
         notes.push(format!(
@@ -688,7 +847,13 @@ fn plan_apply_ours(current: &Current, t: &Target, plan: &mut Plan) {
     let bucket = t.names.bucket(t.account_id(), t.region());
     let logs = our_cloud_watch_logs(t);
     let Some(found) = &current.trail else {
-        let CloudWatchLogs::Set { log_group_arn, role_arn } = logs else { return };
+        let CloudWatchLogs::Set {
+            log_group_arn,
+            role_arn,
+        } = logs
+        else {
+            return;
+        };
         let name = t.names.trail();
         let change = Change::new(
             KIND,
@@ -728,13 +893,21 @@ fn plan_apply_ours(current: &Current, t: &Target, plan: &mut Plan) {
         return;
     }
     let (op, attrs) = diff.into_op(found, None, Vec::new());
-    plan.push(Some(Change::new(KIND, &found.name, Action::Update, op).attrs(attrs).note("puts login-alert's trail back as configured")));
+    plan.push(Some(
+        Change::new(KIND, &found.name, Action::Update, op)
+            .attrs(attrs)
+            .note("puts login-alert's trail back as configured"),
+    ));
 }
 
 pub fn plan_destroy(current: &Current, t: &Target, plan: &mut Plan) {
     let Some(found) = &current.trail else {
         if let TrailChoice::Adopt(_) = t.trail {
-            plan.notice(format!("no trail named {} in {}: nothing to restore", current.wanted, t.region()));
+            plan.notice(format!(
+                "no trail named {} in {}: nothing to restore",
+                current.wanted,
+                t.region()
+            ));
         }
         return;
     };
@@ -763,7 +936,10 @@ pub fn plan_destroy(current: &Current, t: &Target, plan: &mut Plan) {
                 KIND,
                 &found.name,
                 Action::Delete,
-                AnyOp::Trail(Op::Delete { name: found.name.clone(), arn: found.arn.clone() }),
+                AnyOp::Trail(Op::Delete {
+                    name: found.name.clone(),
+                    arn: found.arn.clone(),
+                }),
             );
             super::ours_or_notice(plan, is_managed(&found.tags), KIND, &found.name, change);
         }
@@ -780,7 +956,14 @@ fn plan_restore(found: &Found, t: &Target, plan: &mut Plan) {
             // No memo: login-alert never changed the trail, unless the memo was removed by hand while
             // the trail still delivers to the log group destroy is about to delete.
             if found.log_group_arn.as_deref().and_then(log_group_name) == Some(ours.as_str()) {
-                let diff = Diff::new(found, found.multi_region, found.global_events, Some(CloudWatchLogs::Remove), None, found.logging);
+                let diff = Diff::new(
+                    found,
+                    found.multi_region,
+                    found.global_events,
+                    Some(CloudWatchLogs::Remove),
+                    None,
+                    found.logging,
+                );
                 let (op, attrs) = diff.into_op(found, None, Vec::new());
                 plan.push(Some(
                     Change::new(KIND, &found.name, Action::Update, op)
@@ -799,10 +982,20 @@ fn plan_restore(found: &Found, t: &Target, plan: &mut Plan) {
     let logs = match (&memo.log_group_arn, &memo.role_arn) {
         // Our own group was never the user's original: destroy deletes it, so remove the delivery.
         (Some(group), _) if log_group_name(group) == Some(ours.as_str()) => CloudWatchLogs::Remove,
-        (Some(group), Some(role)) => CloudWatchLogs::Set { log_group_arn: format!("{group}:*"), role_arn: role.clone() },
+        (Some(group), Some(role)) => CloudWatchLogs::Set {
+            log_group_arn: format!("{group}:*"),
+            role_arn: role.clone(),
+        },
         _ => CloudWatchLogs::Remove,
     };
-    let diff = Diff::new(found, memo.multi_region, memo.global_events, Some(logs), None, memo.logging);
+    let diff = Diff::new(
+        found,
+        memo.multi_region,
+        memo.global_events,
+        Some(logs),
+        None,
+        memo.logging,
+    );
     if diff.multi_region == Some(false) {
         notes.push("becomes single-region again, as it was before login-alert".to_owned());
     }
@@ -810,17 +1003,24 @@ fn plan_restore(found: &Found, t: &Target, plan: &mut Plan) {
         notes.push("stops recording global service events again, as before login-alert".to_owned());
     }
     match &diff.cloud_watch_logs {
-        Some(CloudWatchLogs::Remove) => notes.push("CloudWatch Logs delivery is removed, as before login-alert".to_owned()),
-        Some(CloudWatchLogs::Set { log_group_arn, .. }) => {
-            notes.push(format!("delivers to {} again, as before login-alert", strip_wildcard(log_group_arn)))
+        Some(CloudWatchLogs::Remove) => {
+            notes.push("CloudWatch Logs delivery is removed, as before login-alert".to_owned())
         }
+        Some(CloudWatchLogs::Set { log_group_arn, .. }) => notes.push(format!(
+            "delivers to {} again, as before login-alert",
+            strip_wildcard(log_group_arn)
+        )),
         None => {}
     }
     if diff.logging == Some(false) {
         notes.push("stops logging again, as it was before login-alert".to_owned());
     }
     notes.push("login-alert's memo tags (login-alert:original-*) are removed".to_owned());
-    let forget: Vec<String> = memo::ALL.iter().filter(|k| found.tags.contains_key(**k)).map(|k| (*k).to_owned()).collect();
+    let forget: Vec<String> = memo::ALL
+        .iter()
+        .filter(|k| found.tags.contains_key(**k))
+        .map(|k| (*k).to_owned())
+        .collect();
     let (op, attrs) = diff.into_op(found, None, forget);
     let mut change = Change::new(KIND, &found.name, Action::Update, op).attrs(attrs);
     for note in notes {
@@ -831,15 +1031,42 @@ fn plan_restore(found: &Found, t: &Target, plan: &mut Plan) {
 
 pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
     match op {
-        Op::Create { name, arn, bucket, log_group_arn, role_arn } => {
-            create(ctx, name, arn, bucket, log_group_arn, role_arn).await
-        }
-        Op::Update { name, arn, remember, multi_region, global_events, cloud_watch_logs, bucket, logging, forget } => {
+        Op::Create {
+            name,
+            arn,
+            bucket,
+            log_group_arn,
+            role_arn,
+        } => create(ctx, name, arn, bucket, log_group_arn, role_arn).await,
+        Op::Update {
+            name,
+            arn,
+            remember,
+            multi_region,
+            global_events,
+            cloud_watch_logs,
+            bucket,
+            logging,
+            forget,
+        } => {
             if let Some(memo) = remember {
                 remember_originals(ctx, name, arn, memo).await?;
             }
-            if multi_region.is_some() || global_events.is_some() || cloud_watch_logs.is_some() || bucket.is_some() {
-                update(ctx, name, arn, *multi_region, *global_events, cloud_watch_logs.as_ref(), bucket.as_deref()).await?;
+            if multi_region.is_some()
+                || global_events.is_some()
+                || cloud_watch_logs.is_some()
+                || bucket.is_some()
+            {
+                update(
+                    ctx,
+                    name,
+                    arn,
+                    *multi_region,
+                    *global_events,
+                    cloud_watch_logs.as_ref(),
+                    bucket.as_deref(),
+                )
+                .await?;
             }
             if let Some(on) = logging {
                 set_logging(ctx, name, *on).await?;
@@ -878,10 +1105,18 @@ async fn tags_of(ctx: &Ctx, name: &str, arn: &str) -> Result<HashMap<String, Str
 
 /// Writes the memo tags not yet present: a second apply (or one after an interrupted apply) must
 /// never overwrite the originals with login-alert's own settings.
-async fn remember_originals(ctx: &Ctx, name: &str, arn: &str, memo: &BTreeMap<String, String>) -> Result<()> {
+async fn remember_originals(
+    ctx: &Ctx,
+    name: &str,
+    arn: &str,
+    memo: &BTreeMap<String, String>,
+) -> Result<()> {
     let present = tags_of(ctx, name, arn).await?;
-    let missing: Vec<Tag> =
-        memo.iter().filter(|(k, _)| !present.contains_key(*k)).map(|(k, v)| tag(k, v)).collect::<Result<_>>()?;
+    let missing: Vec<Tag> = memo
+        .iter()
+        .filter(|(k, _)| !present.contains_key(*k))
+        .map(|(k, v)| tag(k, v))
+        .collect::<Result<_>>()?;
     if missing.is_empty() {
         return Ok(());
     }
@@ -893,12 +1128,19 @@ async fn remember_originals(ctx: &Ctx, name: &str, arn: &str, memo: &BTreeMap<St
         .send()
         .await
         .map_err(explain)
-        .with_context(|| format!("saving the original settings of trail {name} as tags (nothing was changed yet)"))?;
+        .with_context(|| {
+            format!(
+                "saving the original settings of trail {name} as tags (nothing was changed yet)"
+            )
+        })?;
     Ok(())
 }
 
 async fn forget_memo(ctx: &Ctx, name: &str, arn: &str, keys: &[String]) -> Result<()> {
-    let tags: Vec<Tag> = keys.iter().map(|k| Tag::builder().key(k).build()).collect::<Result<_, _>>()?;
+    let tags: Vec<Tag> = keys
+        .iter()
+        .map(|k| Tag::builder().key(k).build())
+        .collect::<Result<_, _>>()?;
     ctx.clients
         .cloudtrail
         .remove_tags()
@@ -913,7 +1155,10 @@ async fn forget_memo(ctx: &Ctx, name: &str, arn: &str, keys: &[String]) -> Resul
 
 /// The trail's home region and account, from its ARN.
 fn home_of(arn: &str) -> (&str, &str) {
-    (arn_region(arn).unwrap_or_default(), arn_account(arn).unwrap_or_default())
+    (
+        arn_region(arn).unwrap_or_default(),
+        arn_account(arn).unwrap_or_default(),
+    )
 }
 
 fn check_delivery(trail_arn: &str, log_group_arn: &str, role_arn: &str) -> Result<(), TrailError> {
@@ -925,12 +1170,19 @@ fn check_delivery(trail_arn: &str, log_group_arn: &str, role_arn: &str) -> Resul
 /// CloudTrail's IAM-propagation answer: the role exists but cannot be used yet (or ever, when its
 /// trust or permissions are wrong — hence the bound). A malformed ARN says something else.
 pub fn is_propagation<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
-    matches!(error_code(err), Some("InvalidCloudWatchLogsRoleArnException" | "InvalidCloudWatchLogsLogGroupArnException"))
-        && error_message(err).is_some_and(|m| m.contains("Access denied"))
+    matches!(
+        error_code(err),
+        Some("InvalidCloudWatchLogsRoleArnException" | "InvalidCloudWatchLogsLogGroupArnException")
+    ) && error_message(err).is_some_and(|m| m.contains("Access denied"))
 }
 
 /// Runs a call that sets CloudWatch Logs delivery, retrying while IAM propagates (bounded).
-async fn with_role_retry<T, E, F, Fut>(ctx: &Ctx, log_group_arn: &str, role_arn: &str, mut call: F) -> Result<T>
+async fn with_role_retry<T, E, F, Fut>(
+    ctx: &Ctx,
+    log_group_arn: &str,
+    role_arn: &str,
+    mut call: F,
+) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
@@ -941,7 +1193,9 @@ where
             Some("InvalidCloudWatchLogsLogGroupArnException") => format!(
                 "CloudTrail rejected log group {log_group_arn}: check that the log group exists in the trail's home region and the ARN ends with `:*`"
             ),
-            Some("InvalidCloudWatchLogsRoleArnException") => format!("CloudTrail rejected role {role_arn}: check that the role exists"),
+            Some("InvalidCloudWatchLogsRoleArnException") => {
+                format!("CloudTrail rejected role {role_arn}: check that the role exists")
+            }
             _ => format!("setting CloudWatch Logs delivery to {log_group_arn}"),
         };
         explain(err).context(hint)
@@ -952,8 +1206,18 @@ where
         // Usually a role created a moment ago: wait for it, with a progress line.
         Err(_) => {}
     }
-    let step = ctx.printer.step(format!("waiting for IAM: CloudTrail cannot use role {role_arn} yet"));
-    match retry(ctx.iam_bound, Some(&step), "waiting for the new role to reach CloudTrail", is_propagation, &mut call).await {
+    let step = ctx.printer.step(format!(
+        "waiting for IAM: CloudTrail cannot use role {role_arn} yet"
+    ));
+    match retry(
+        ctx.iam_bound,
+        Some(&step),
+        "waiting for the new role to reach CloudTrail",
+        is_propagation,
+        &mut call,
+    )
+    .await
+    {
         Ok(value) => {
             step.done();
             Ok(value)
@@ -962,7 +1226,11 @@ where
             step.failed();
             Err(rejected(err))
         }
-        Err(Stopped::TimedOut { last, attempts, waited }) => {
+        Err(Stopped::TimedOut {
+            last,
+            attempts,
+            waited,
+        }) => {
             step.failed();
             Err(TrailError::RoleNotUsable {
                 role: role_arn.to_owned(),
@@ -976,7 +1244,14 @@ where
     }
 }
 
-async fn create(ctx: &Ctx, name: &str, arn: &str, bucket: &str, log_group_arn: &str, role_arn: &str) -> Result<()> {
+async fn create(
+    ctx: &Ctx,
+    name: &str,
+    arn: &str,
+    bucket: &str,
+    log_group_arn: &str,
+    role_arn: &str,
+) -> Result<()> {
     check_delivery(arn, log_group_arn, role_arn)?;
     let request = ctx
         .clients
@@ -1003,8 +1278,20 @@ async fn create(ctx: &Ctx, name: &str, arn: &str, bucket: &str, log_group_arn: &
     .with_context(|| format!("creating trail {name} (bucket {bucket})"))?;
     if !created {
         // Left by an interrupted run: converge it instead.
-        let logs = CloudWatchLogs::Set { log_group_arn: log_group_arn.to_owned(), role_arn: role_arn.to_owned() };
-        update(ctx, name, arn, Some(true), Some(true), Some(&logs), Some(bucket)).await?;
+        let logs = CloudWatchLogs::Set {
+            log_group_arn: log_group_arn.to_owned(),
+            role_arn: role_arn.to_owned(),
+        };
+        update(
+            ctx,
+            name,
+            arn,
+            Some(true),
+            Some(true),
+            Some(&logs),
+            Some(bucket),
+        )
+        .await?;
     }
     set_logging(ctx, name, true).await
 }
@@ -1027,20 +1314,35 @@ async fn update(
         .set_include_global_service_events(global_events)
         .set_s3_bucket_name(bucket.map(str::to_owned));
     match logs {
-        Some(CloudWatchLogs::Set { log_group_arn, role_arn }) => {
+        Some(CloudWatchLogs::Set {
+            log_group_arn,
+            role_arn,
+        }) => {
             check_delivery(arn, log_group_arn, role_arn)?;
-            request = request.cloud_watch_logs_log_group_arn(log_group_arn).cloud_watch_logs_role_arn(role_arn);
+            request = request
+                .cloud_watch_logs_log_group_arn(log_group_arn)
+                .cloud_watch_logs_role_arn(role_arn);
             with_role_retry(ctx, log_group_arn, role_arn, || request.clone().send())
                 .await
                 .with_context(|| format!("updating trail {name}"))?;
         }
         Some(CloudWatchLogs::Remove) => {
             // Empty strings for both is how UpdateTrail turns delivery off.
-            request = request.cloud_watch_logs_log_group_arn("").cloud_watch_logs_role_arn("");
-            request.send().await.map_err(explain).with_context(|| format!("removing CloudWatch Logs delivery from trail {name}"))?;
+            request = request
+                .cloud_watch_logs_log_group_arn("")
+                .cloud_watch_logs_role_arn("");
+            request
+                .send()
+                .await
+                .map_err(explain)
+                .with_context(|| format!("removing CloudWatch Logs delivery from trail {name}"))?;
         }
         None => {
-            request.send().await.map_err(explain).with_context(|| format!("updating trail {name}"))?;
+            request
+                .send()
+                .await
+                .map_err(explain)
+                .with_context(|| format!("updating trail {name}"))?;
         }
     }
     Ok(())
@@ -1049,16 +1351,39 @@ async fn update(
 async fn set_logging(ctx: &Ctx, name: &str, on: bool) -> Result<()> {
     let ct = &ctx.clients.cloudtrail;
     let (result, what) = if on {
-        (ct.start_logging().name(name).send().await.map(|_| ()).map_err(explain), "starting")
+        (
+            ct.start_logging()
+                .name(name)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(explain),
+            "starting",
+        )
     } else {
-        (ct.stop_logging().name(name).send().await.map(|_| ()).map_err(explain), "stopping")
+        (
+            ct.stop_logging()
+                .name(name)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(explain),
+            "stopping",
+        )
     };
     result.with_context(|| format!("{what} logging on trail {name}"))
 }
 
 async fn delete(ctx: &Ctx, name: &str, arn: &str) -> Result<()> {
     // The plan checked the tag; check again so no stale plan can ever delete a user's trail.
-    match ctx.clients.cloudtrail.list_tags().resource_id_list(arn).send().await {
+    match ctx
+        .clients
+        .cloudtrail
+        .list_tags()
+        .resource_id_list(arn)
+        .send()
+        .await
+    {
         Ok(out) => {
             let tags: HashMap<String, String> = out
                 .resource_tag_list
@@ -1068,13 +1393,32 @@ async fn delete(ctx: &Ctx, name: &str, arn: &str) -> Result<()> {
                 .map(|t| (t.key, t.value.unwrap_or_default()))
                 .collect();
             if !is_managed(&tags) {
-                return Err(TrailError::NotOurs { name: name.to_owned() }.into());
+                return Err(TrailError::NotOurs {
+                    name: name.to_owned(),
+                }
+                .into());
             }
         }
-        Err(err) if matches!(error_code(&err), Some("TrailNotFoundException" | "ResourceNotFoundException")) => return Ok(()),
-        Err(err) => return Err(explain(err)).with_context(|| format!("reading the tags of trail {name}")),
+        Err(err)
+            if matches!(
+                error_code(&err),
+                Some("TrailNotFoundException" | "ResourceNotFoundException")
+            ) =>
+        {
+            return Ok(());
+        }
+        Err(err) => {
+            return Err(explain(err)).with_context(|| format!("reading the tags of trail {name}"));
+        }
     }
-    match ctx.clients.cloudtrail.delete_trail().name(name).send().await {
+    match ctx
+        .clients
+        .cloudtrail
+        .delete_trail()
+        .name(name)
+        .send()
+        .await
+    {
         Ok(_) => Ok(()),
         Err(err) if error_code(&err) == Some("TrailNotFoundException") => Ok(()),
         Err(err) => Err(explain(err)).with_context(|| format!("deleting trail {name}")),
@@ -1088,7 +1432,8 @@ mod tests {
     use crate::plan::Mode;
 
     const ACCOUNT: &str = "123456789012";
-    const OUR_GROUP: &str = "arn:aws:logs:eu-west-1:123456789012:log-group:/login-alert/cloudtrail:*";
+    const OUR_GROUP: &str =
+        "arn:aws:logs:eu-west-1:123456789012:log-group:/login-alert/cloudtrail:*";
     const OUR_ROLE: &str = "arn:aws:iam::123456789012:role/login-alert-cloudtrail-to-logs";
     const THEIR_GROUP: &str = "arn:aws:logs:eu-west-1:123456789012:log-group:audit-events:*";
     const THEIR_ROLE: &str = "arn:aws:iam::123456789012:role/audit-to-logs";
@@ -1101,8 +1446,14 @@ mod tests {
             timezone: "UTC".into(),
             scope: Default::default(),
             log_retention_days: 90,
-            trail: TrailConfig { name: (!create).then(|| "audit".into()), create },
-            notify: NotifyConfig { emails: vec!["a@example.com".into()], slack_webhook_url: None },
+            trail: TrailConfig {
+                name: (!create).then(|| "audit".into()),
+                create,
+            },
+            notify: NotifyConfig {
+                emails: vec!["a@example.com".into()],
+                slack_webhook_url: None,
+            },
         };
         Target::new(&config, ACCOUNT)
     }
@@ -1139,7 +1490,10 @@ mod tests {
     }
 
     fn current(found: Option<Found>) -> Current {
-        Current { wanted: "audit".into(), trail: found }
+        Current {
+            wanted: "audit".into(),
+            trail: found,
+        }
     }
 
     fn apply_plan(current: &Current, t: &Target) -> Plan {
@@ -1167,12 +1521,25 @@ mod tests {
         assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
         assert_eq!(plan.changes.len(), 1);
         assert_eq!(plan.changes[0].action, Action::Update);
-        let Op::Update { remember, multi_region, cloud_watch_logs, logging, forget, .. } = update_op(&plan) else { unreachable!() };
+        let Op::Update {
+            remember,
+            multi_region,
+            cloud_watch_logs,
+            logging,
+            forget,
+            ..
+        } = update_op(&plan)
+        else {
+            unreachable!()
+        };
         assert_eq!(*multi_region, Some(true));
         assert_eq!(*logging, None);
         assert_eq!(
             cloud_watch_logs,
-            &Some(CloudWatchLogs::Set { log_group_arn: OUR_GROUP.into(), role_arn: OUR_ROLE.into() })
+            &Some(CloudWatchLogs::Set {
+                log_group_arn: OUR_GROUP.into(),
+                role_arn: OUR_ROLE.into()
+            })
         );
         let remember = remember.as_ref().expect("the originals are remembered");
         assert_eq!(remember[memo::MULTI_REGION], "false");
@@ -1180,9 +1547,25 @@ mod tests {
         assert_eq!(remember[memo::ROLE], "none");
         assert_eq!(remember[memo::LOGGING], "true");
         assert!(forget.is_empty());
-        let names: Vec<&str> = plan.changes[0].attrs.iter().map(|a| a.name.as_str()).collect();
-        assert_eq!(names, ["is_multi_region_trail", "cloud_watch_logs_log_group_arn", "cloud_watch_logs_role_arn"]);
-        assert!(plan.changes[0].notes.iter().any(|n| n.contains("destroy makes it single-region again")));
+        let names: Vec<&str> = plan.changes[0]
+            .attrs
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "is_multi_region_trail",
+                "cloud_watch_logs_log_group_arn",
+                "cloud_watch_logs_role_arn"
+            ]
+        );
+        assert!(
+            plan.changes[0]
+                .notes
+                .iter()
+                .any(|n| n.contains("destroy makes it single-region again"))
+        );
     }
 
     #[test]
@@ -1191,10 +1574,24 @@ mod tests {
         found.logging = false;
         found.global_events = false;
         let plan = apply_plan(&current(Some(found)), &target(false));
-        let Op::Update { global_events, logging, remember, .. } = update_op(&plan) else { unreachable!() };
+        let Op::Update {
+            global_events,
+            logging,
+            remember,
+            ..
+        } = update_op(&plan)
+        else {
+            unreachable!()
+        };
         assert_eq!((*global_events, *logging), (Some(true), Some(true)));
         let remember = remember.as_ref().unwrap();
-        assert_eq!((remember[memo::GLOBAL_EVENTS].as_str(), remember[memo::LOGGING].as_str()), ("false", "false"));
+        assert_eq!(
+            (
+                remember[memo::GLOBAL_EVENTS].as_str(),
+                remember[memo::LOGGING].as_str()
+            ),
+            ("false", "false")
+        );
     }
 
     #[test]
@@ -1211,12 +1608,29 @@ mod tests {
         found.role_arn = Some(THEIR_ROLE.into());
         let t = target(false);
         let d = delivery(&current(Some(found.clone())), &t);
-        assert_eq!(d, Delivery { log_group_name: "audit-events".into(), ours: false });
+        assert_eq!(
+            d,
+            Delivery {
+                log_group_name: "audit-events".into(),
+                ours: false
+            }
+        );
         let plan = apply_plan(&current(Some(found.clone())), &t);
-        let Op::Update { cloud_watch_logs, multi_region, remember, .. } = update_op(&plan) else { unreachable!() };
+        let Op::Update {
+            cloud_watch_logs,
+            multi_region,
+            remember,
+            ..
+        } = update_op(&plan)
+        else {
+            unreachable!()
+        };
         assert_eq!(*cloud_watch_logs, None, "the user's delivery is left alone");
         assert_eq!(*multi_region, Some(true));
-        assert_eq!(remember.as_ref().unwrap()[memo::LOG_GROUP], THEIR_GROUP.trim_end_matches(":*"));
+        assert_eq!(
+            remember.as_ref().unwrap()[memo::LOG_GROUP],
+            THEIR_GROUP.trim_end_matches(":*")
+        );
         // After apply the memo decides, and it still says "theirs".
         let after = converged(&found);
         assert!(!delivery(&current(Some(after.clone())), &t).ours);
@@ -1227,9 +1641,18 @@ mod tests {
     fn an_interrupted_apply_is_finished_without_rewriting_the_memo() {
         let original = plain();
         let mut interrupted = original.clone();
-        interrupted.tags.extend(Memo::of(&original).to_tags().unwrap());
+        interrupted
+            .tags
+            .extend(Memo::of(&original).to_tags().unwrap());
         let plan = apply_plan(&current(Some(interrupted)), &target(false));
-        let Op::Update { remember, multi_region, .. } = update_op(&plan) else { unreachable!() };
+        let Op::Update {
+            remember,
+            multi_region,
+            ..
+        } = update_op(&plan)
+        else {
+            unreachable!()
+        };
         assert_eq!(*remember, None);
         assert_eq!(*multi_region, Some(true));
     }
@@ -1238,7 +1661,11 @@ mod tests {
     fn a_missing_adopted_trail_blocks_apply_but_only_notes_on_destroy() {
         let t = target(false);
         let plan = apply_plan(&current(None), &t);
-        assert!(plan.blockers[0].contains("no trail named audit in eu-west-1"), "{}", plan.blockers[0]);
+        assert!(
+            plan.blockers[0].contains("no trail named audit in eu-west-1"),
+            "{}",
+            plan.blockers[0]
+        );
         assert!(plan.blockers[0].contains("login-alert init"));
         let plan = destroy_plan(&current(None), &t);
         assert!(plan.blockers.is_empty() && !plan.has_changes());
@@ -1253,7 +1680,11 @@ mod tests {
         found.multi_region = true;
         let t = target(false);
         let plan = apply_plan(&current(Some(found.clone())), &t);
-        assert!(plan.blockers[0].contains("set region = \"us-east-2\""), "{}", plan.blockers[0]);
+        assert!(
+            plan.blockers[0].contains("set region = \"us-east-2\""),
+            "{}",
+            plan.blockers[0]
+        );
         let plan = destroy_plan(&current(Some(found)), &t);
         assert!(plan.blockers.is_empty() && !plan.has_changes());
         assert_eq!(plan.notices.len(), 1);
@@ -1268,7 +1699,11 @@ mod tests {
         let t = target(false);
         let plan = apply_plan(&current(Some(found.clone())), &t);
         assert!(!plan.has_changes());
-        assert!(plan.blockers[0].contains("management account 999999999999"), "{}", plan.blockers[0]);
+        assert!(
+            plan.blockers[0].contains("management account 999999999999"),
+            "{}",
+            plan.blockers[0]
+        );
         assert!(delivery(&current(Some(found.clone())), &t).ours);
         let plan = destroy_plan(&current(Some(found)), &t);
         assert!(!plan.has_changes() && plan.blockers.is_empty());
@@ -1279,7 +1714,12 @@ mod tests {
         let mut found = plain();
         found.organization = true;
         let plan = apply_plan(&current(Some(found)), &target(false));
-        assert!(plan.changes[0].notes.iter().any(|n| n.contains("organization")));
+        assert!(
+            plan.changes[0]
+                .notes
+                .iter()
+                .any(|n| n.contains("organization"))
+        );
     }
 
     #[test]
@@ -1288,12 +1728,23 @@ mod tests {
         original.logging = false;
         original.global_events = false;
         let plan = destroy_plan(&current(Some(converged(&original))), &target(false));
-        let Op::Update { multi_region, global_events, cloud_watch_logs, logging, forget, remember, .. } = update_op(&plan)
+        let Op::Update {
+            multi_region,
+            global_events,
+            cloud_watch_logs,
+            logging,
+            forget,
+            remember,
+            ..
+        } = update_op(&plan)
         else {
             unreachable!()
         };
         assert_eq!(*remember, None);
-        assert_eq!((*multi_region, *global_events, *logging), (Some(false), Some(false), Some(false)));
+        assert_eq!(
+            (*multi_region, *global_events, *logging),
+            (Some(false), Some(false), Some(false))
+        );
         assert_eq!(*cloud_watch_logs, Some(CloudWatchLogs::Remove));
         assert_eq!(forget.len(), memo::ALL.len());
     }
@@ -1308,10 +1759,18 @@ mod tests {
         now.log_group_arn = Some(OUR_GROUP.into());
         now.role_arn = Some(OUR_ROLE.into());
         let plan = destroy_plan(&current(Some(now)), &target(false));
-        let Op::Update { cloud_watch_logs, .. } = update_op(&plan) else { unreachable!() };
+        let Op::Update {
+            cloud_watch_logs, ..
+        } = update_op(&plan)
+        else {
+            unreachable!()
+        };
         assert_eq!(
             *cloud_watch_logs,
-            Some(CloudWatchLogs::Set { log_group_arn: THEIR_GROUP.into(), role_arn: THEIR_ROLE.into() })
+            Some(CloudWatchLogs::Set {
+                log_group_arn: THEIR_GROUP.into(),
+                role_arn: THEIR_ROLE.into()
+            })
         );
     }
 
@@ -1322,8 +1781,20 @@ mod tests {
         original.log_group_arn = Some(THEIR_GROUP.into());
         original.role_arn = Some(THEIR_ROLE.into());
         let plan = destroy_plan(&current(Some(converged(&original))), &target(false));
-        let Op::Update { multi_region, cloud_watch_logs, logging, forget, .. } = update_op(&plan) else { unreachable!() };
-        assert_eq!((*multi_region, cloud_watch_logs, *logging), (None, &None, None));
+        let Op::Update {
+            multi_region,
+            cloud_watch_logs,
+            logging,
+            forget,
+            ..
+        } = update_op(&plan)
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            (*multi_region, cloud_watch_logs, *logging),
+            (None, &None, None)
+        );
         assert_eq!(forget.len(), 5);
         assert!(plan.changes[0].attrs.is_empty());
     }
@@ -1336,8 +1807,18 @@ mod tests {
         found.log_group_arn = Some(OUR_GROUP.into());
         found.role_arn = Some(OUR_ROLE.into());
         let plan = destroy_plan(&current(Some(found)), &t);
-        let Op::Update { cloud_watch_logs, multi_region, .. } = update_op(&plan) else { unreachable!() };
-        assert_eq!((cloud_watch_logs, *multi_region), (&Some(CloudWatchLogs::Remove), None));
+        let Op::Update {
+            cloud_watch_logs,
+            multi_region,
+            ..
+        } = update_op(&plan)
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            (cloud_watch_logs, *multi_region),
+            (&Some(CloudWatchLogs::Remove), None)
+        );
     }
 
     #[test]
@@ -1345,7 +1826,10 @@ mod tests {
         let mut found = converged(&plain());
         found.tags.remove(memo::ROLE);
         let t = target(false);
-        assert!(apply_plan(&current(Some(found.clone())), &t).blockers[0].contains("memo tags are damaged"));
+        assert!(
+            apply_plan(&current(Some(found.clone())), &t).blockers[0]
+                .contains("memo tags are damaged")
+        );
         assert!(destroy_plan(&current(Some(found)), &t).blockers[0].contains(memo::ROLE));
     }
 
@@ -1355,7 +1839,11 @@ mod tests {
         found.tags = (0..48).map(|i| (format!("k{i}"), "v".to_owned())).collect();
         let plan = apply_plan(&current(Some(found)), &target(false));
         assert!(!plan.has_changes());
-        assert!(plan.blockers[0].contains("CloudTrail allows 50"), "{}", plan.blockers[0]);
+        assert!(
+            plan.blockers[0].contains("CloudTrail allows 50"),
+            "{}",
+            plan.blockers[0]
+        );
     }
 
     #[test]
@@ -1363,39 +1851,85 @@ mod tests {
         let memo = Memo {
             multi_region: false,
             global_events: true,
-            log_group_arn: Some("arn:aws:logs:eu-west-1:123456789012:log-group:team#1/audit".into()),
+            log_group_arn: Some(
+                "arn:aws:logs:eu-west-1:123456789012:log-group:team#1/audit".into(),
+            ),
             role_arn: Some("arn:aws:iam::123456789012:role/path/a=b,c".into()),
             logging: true,
         };
         let tags: HashMap<String, String> = memo.to_tags().unwrap().into_iter().collect();
-        assert_eq!(tags[memo::LOG_GROUP], "arn:aws:logs:eu-west-1:123456789012:log-group:team=231/audit");
-        assert_eq!(tags[memo::ROLE], "arn:aws:iam::123456789012:role/path/a=3Db=2Cc");
+        assert_eq!(
+            tags[memo::LOG_GROUP],
+            "arn:aws:logs:eu-west-1:123456789012:log-group:team=231/audit"
+        );
+        assert_eq!(
+            tags[memo::ROLE],
+            "arn:aws:iam::123456789012:role/path/a=3Db=2Cc"
+        );
         assert_eq!(Memo::from_tags(&tags).unwrap(), Some(memo.clone()));
-        let long = Memo { log_group_arn: Some(format!("arn:aws:logs:eu-west-1:1:log-group:{}", "a".repeat(300))), ..memo };
-        assert!(matches!(long.to_tags(), Err(TrailError::MemoDoesNotFit { key: memo::LOG_GROUP, .. })));
+        let long = Memo {
+            log_group_arn: Some(format!(
+                "arn:aws:logs:eu-west-1:1:log-group:{}",
+                "a".repeat(300)
+            )),
+            ..memo
+        };
+        assert!(matches!(
+            long.to_tags(),
+            Err(TrailError::MemoDoesNotFit {
+                key: memo::LOG_GROUP,
+                ..
+            })
+        ));
     }
 
     #[test]
     fn a_memo_value_that_does_not_fit_blocks_apply() {
         let mut found = plain();
-        found.log_group_arn = Some(format!("arn:aws:logs:eu-west-1:123456789012:log-group:{}:*", "g".repeat(250)));
+        found.log_group_arn = Some(format!(
+            "arn:aws:logs:eu-west-1:123456789012:log-group:{}:*",
+            "g".repeat(250)
+        ));
         found.role_arn = Some(THEIR_ROLE.into());
         let plan = apply_plan(&current(Some(found)), &target(false));
         assert!(!plan.has_changes());
-        assert!(plan.blockers[0].contains(memo::LOG_GROUP), "{}", plan.blockers[0]);
+        assert!(
+            plan.blockers[0].contains(memo::LOG_GROUP),
+            "{}",
+            plan.blockers[0]
+        );
     }
 
     #[test]
     fn our_trail_is_created_multi_region_with_delivery_and_logging() {
         let t = target(true);
-        let plan = apply_plan(&Current { wanted: "login-alert-trail".into(), trail: None }, &t);
-        let AnyOp::Trail(Op::Create { name, bucket, log_group_arn, role_arn, arn }) = &plan.changes[0].op else {
+        let plan = apply_plan(
+            &Current {
+                wanted: "login-alert-trail".into(),
+                trail: None,
+            },
+            &t,
+        );
+        let AnyOp::Trail(Op::Create {
+            name,
+            bucket,
+            log_group_arn,
+            role_arn,
+            arn,
+        }) = &plan.changes[0].op
+        else {
             panic!("expected a create")
         };
         assert_eq!(name, "login-alert-trail");
-        assert_eq!(arn, "arn:aws:cloudtrail:eu-west-1:123456789012:trail/login-alert-trail");
+        assert_eq!(
+            arn,
+            "arn:aws:cloudtrail:eu-west-1:123456789012:trail/login-alert-trail"
+        );
         assert_eq!(bucket, "login-alert-trail-123456789012-eu-west-1");
-        assert_eq!((log_group_arn.as_str(), role_arn.as_str()), (OUR_GROUP, OUR_ROLE));
+        assert_eq!(
+            (log_group_arn.as_str(), role_arn.as_str()),
+            (OUR_GROUP, OUR_ROLE)
+        );
         assert!(plan.changes[0].attrs.iter().any(|a| a.name == "is_logging"));
     }
 
@@ -1415,14 +1949,25 @@ mod tests {
     #[test]
     fn our_trail_converged_needs_nothing_and_drift_is_updated() {
         let t = target(true);
-        let cur = |f: Found| Current { wanted: "login-alert-trail".into(), trail: Some(f) };
+        let cur = |f: Found| Current {
+            wanted: "login-alert-trail".into(),
+            trail: Some(f),
+        };
         assert!(!apply_plan(&cur(ours()), &t).has_changes());
         let mut drifted = ours();
         drifted.logging = false;
         drifted.log_group_arn = None;
         drifted.role_arn = None;
         let plan = apply_plan(&cur(drifted), &t);
-        let Op::Update { logging, cloud_watch_logs, remember, .. } = update_op(&plan) else { unreachable!() };
+        let Op::Update {
+            logging,
+            cloud_watch_logs,
+            remember,
+            ..
+        } = update_op(&plan)
+        else {
+            unreachable!()
+        };
         assert_eq!(*logging, Some(true));
         assert!(cloud_watch_logs.is_some());
         assert_eq!(*remember, None, "our own trail needs no memo");
@@ -1433,7 +1978,10 @@ mod tests {
         let t = target(true);
         let mut theirs = ours();
         theirs.tags.clear();
-        let cur = Current { wanted: "login-alert-trail".into(), trail: Some(theirs) };
+        let cur = Current {
+            wanted: "login-alert-trail".into(),
+            trail: Some(theirs),
+        };
         let plan = apply_plan(&cur, &t);
         assert!(!plan.has_changes() && plan.blockers.len() == 1);
         let plan = destroy_plan(&cur, &t);
@@ -1443,8 +1991,16 @@ mod tests {
     #[test]
     fn destroy_deletes_our_trail_only() {
         let t = target(true);
-        let plan = destroy_plan(&Current { wanted: "login-alert-trail".into(), trail: Some(ours()) }, &t);
-        assert!(matches!(&plan.changes[0].op, AnyOp::Trail(Op::Delete { name, .. }) if name == "login-alert-trail"));
+        let plan = destroy_plan(
+            &Current {
+                wanted: "login-alert-trail".into(),
+                trail: Some(ours()),
+            },
+            &t,
+        );
+        assert!(
+            matches!(&plan.changes[0].op, AnyOp::Trail(Op::Delete { name, .. }) if name == "login-alert-trail")
+        );
         // An adopted trail is never deleted, whatever its tags say.
         let mut adopted = converged(&plain());
         adopted.tags.extend(super::super::managed_tags());
@@ -1456,10 +2012,21 @@ mod tests {
     fn log_group_arns_are_checked_as_cloudtrail_would() {
         let ok = |arn: &str| validate_log_group_arn(arn, "eu-west-1", ACCOUNT).is_ok();
         assert!(ok(OUR_GROUP));
-        assert!(!ok(OUR_GROUP.trim_end_matches(":*")), "the trailing :* is required");
-        assert!(!ok("arn:aws:logs:us-east-1:123456789012:log-group:/login-alert/cloudtrail:*"), "home region");
-        assert!(!ok("arn:aws:logs:eu-west-1:210987654321:log-group:x:*"), "account");
-        assert!(!ok("arn:aws:logs:eu-west-1:123456789012:log-group:bad name:*"));
+        assert!(
+            !ok(OUR_GROUP.trim_end_matches(":*")),
+            "the trailing :* is required"
+        );
+        assert!(
+            !ok("arn:aws:logs:us-east-1:123456789012:log-group:/login-alert/cloudtrail:*"),
+            "home region"
+        );
+        assert!(
+            !ok("arn:aws:logs:eu-west-1:210987654321:log-group:x:*"),
+            "account"
+        );
+        assert!(!ok(
+            "arn:aws:logs:eu-west-1:123456789012:log-group:bad name:*"
+        ));
         assert!(!ok("not-an-arn"));
         assert!(validate_role_arn(OUR_ROLE).is_ok());
         assert!(validate_role_arn("arn:aws:iam::123456789012:user/x").is_err());
