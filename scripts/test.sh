@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python3 -m pip install --quiet --disable-pip-version-check 'moto[server]==5.2.*' 'cargo-lambda==1.9.*'
+python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore 'moto[server]==5.2.*' 'cargo-lambda==1.9.*'
 if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
 
 work=$(mktemp -d)

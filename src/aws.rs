@@ -1,7 +1,6 @@
 //! One bundle of SDK clients built from one `SdkConfig`: credentials chain, profile, region, endpoint, retries.
 
 use anyhow::{Context, Result, bail};
-use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -15,10 +14,10 @@ pub struct AwsOptions {
     pub endpoint_url: Option<String>,
 }
 
-/// Loads the shared configuration. Throttling and 5xx are retried by the SDK (standard mode, 5 attempts).
+/// Loads the shared configuration. Throttling and 5xx are retried by the SDK's standard retry mode
+/// (3 attempts unless `AWS_MAX_ATTEMPTS` / `AWS_RETRY_MODE` or the profile say otherwise).
 pub async fn load(options: &AwsOptions) -> SdkConfig {
-    let mut loader =
-        aws_config::defaults(BehaviorVersion::latest()).retry_config(RetryConfig::standard().with_max_attempts(5));
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(profile) = &options.profile {
         loader = loader.profile_name(profile);
     }
@@ -104,35 +103,61 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
+    if let SdkError::ServiceError(service) = &err {
+        let code = service.err().code().unwrap_or("Unknown");
+        let message = service.err().message().unwrap_or("");
+        let hint = match code {
+            "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "AuthorizationError" => {
+                " — the credentials lack this permission; see the operator policy in the README"
+            }
+            "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => {
+                " — the session expired; sign in again (e.g. `aws sso login`) and retry"
+            }
+            "InvalidClientTokenId" | "UnrecognizedClientException" | "SignatureDoesNotMatch" => {
+                " — the credentials are not valid for this account or region; check --profile and the keys"
+            }
+            _ => "",
+        };
+        return anyhow::anyhow!("{code}: {message}{hint}");
+    }
+    if caused_by_credentials(&err) {
+        return anyhow::anyhow!(
+            "no usable AWS credentials: run `aws configure` or `aws sso login`, pass --profile NAME, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY ({})",
+            chain(&err)
+        );
+    }
     let hint = match &err {
-        SdkError::ServiceError(service) => {
-            let code = service.err().code().unwrap_or("Unknown");
-            let message = service.err().message().unwrap_or("");
-            let hint = match code {
-                "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "AuthorizationError" => {
-                    " — the credentials lack this permission; see the operator policy in the README"
-                }
-                "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => {
-                    " — the session expired; sign in again (e.g. `aws sso login`) and retry"
-                }
-                "InvalidClientTokenId" | "UnrecognizedClientException" | "SignatureDoesNotMatch" => {
-                    " — the credentials are not valid for this account or region; check --profile and the keys"
-                }
-                _ => "",
-            };
-            return anyhow::anyhow!("{code}: {message}{hint}");
-        }
-        SdkError::DispatchFailure(failure) if failure.is_user() => {
-            " — no usable credentials: run `aws configure` or `aws sso login`, pass --profile, or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
-        }
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
             " — the AWS endpoint could not be reached; check the network, --region and --endpoint-url/AWS_ENDPOINT_URL"
         }
-        SdkError::ConstructionFailure(_) => {
-            " — the request could not be built; check the credentials (--profile, `aws configure`) and the region"
-        }
+        SdkError::ConstructionFailure(_) => " — the request could not be built; check --region and the credentials",
         _ => "",
     };
-    let detail = aws_smithy_types::error::display::DisplayErrorContext(&err).to_string();
-    anyhow::anyhow!("{detail}{hint}")
+    anyhow::anyhow!("{}{hint}", chain(&err))
+}
+
+/// Whether the credential chain (not the service) is what failed.
+fn caused_by_credentials(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(err) = next {
+        if err.downcast_ref::<aws_credential_types::provider::error::CredentialsError>().is_some() {
+            return true;
+        }
+        next = err.source();
+    }
+    false
+}
+
+/// The error and its causes as one line, each message once (the SDK repeats them down the chain).
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(err) = next {
+        let text = err.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = err.source();
+    }
+    parts.join(": ")
 }
