@@ -218,3 +218,133 @@ async fn an_arn_aws_would_reject_is_refused_before_any_call() {
     );
     assert_eq!(rule.num_calls(), 0, "nothing was sent");
 }
+
+fn described(
+    name: &str,
+    arn: &str,
+    home: &str,
+    organization: bool,
+) -> aws_sdk_cloudtrail::types::Trail {
+    aws_sdk_cloudtrail::types::Trail::builder()
+        .name(name)
+        .trail_arn(arn)
+        .home_region(home)
+        .is_multi_region_trail(true)
+        .include_global_service_events(true)
+        .is_organization_trail(organization)
+        .s3_bucket_name("org-logs")
+        .build()
+}
+
+/// AWS's DescribeTrails finds a trail by name only in its home region (moto returns every trail):
+/// read then finds its ARN with ListTrails and describes it by ARN, to name the region to set.
+#[tokio::test]
+async fn a_trail_homed_elsewhere_is_found_by_name_through_list_trails() {
+    use aws_sdk_cloudtrail::operation::describe_trails::DescribeTrailsOutput;
+    use aws_sdk_cloudtrail::operation::list_trails::ListTrailsOutput;
+    use aws_sdk_cloudtrail::types::TrailInfo;
+    let arn = format!("arn:aws:cloudtrail:us-east-2:{ACCOUNT}:trail/audit");
+    let by_name = mock!(Client::describe_trails)
+        .match_requests(|req| req.trail_name_list() == ["audit"])
+        .then_output(|| {
+            DescribeTrailsOutput::builder()
+                .set_trail_list(Some(vec![]))
+                .build()
+        });
+    let listed = {
+        let arn = arn.clone();
+        mock!(Client::list_trails).then_output(move || {
+            ListTrailsOutput::builder()
+                .trails(
+                    TrailInfo::builder()
+                        .name("audit")
+                        .trail_arn(&arn)
+                        .home_region("us-east-2")
+                        .build(),
+                )
+                .build()
+        })
+    };
+    let by_arn = {
+        let (wanted, arn) = (arn.clone(), arn.clone());
+        mock!(Client::describe_trails)
+            .match_requests(move |req| req.trail_name_list() == [wanted.clone()])
+            .then_output(move || {
+                DescribeTrailsOutput::builder()
+                    .trail_list(described("audit", &arn, "us-east-2", false))
+                    .build()
+            })
+    };
+    let ctx = ctx(mock_client!(
+        aws_sdk_cloudtrail,
+        RuleMode::MatchAny,
+        [&by_name, &listed, &by_arn]
+    ));
+    let current = trail::read(&ctx).await.expect("read");
+    let found = current.trail.as_ref().expect("found through ListTrails");
+    assert_eq!(found.home_region, "us-east-2");
+    assert_eq!(
+        (by_name.num_calls(), listed.num_calls(), by_arn.num_calls()),
+        (1, 1, 1)
+    );
+    let mut plan =
+        login_alert::plan::Plan::new(login_alert::plan::Mode::Apply, ACCOUNT, "eu-west-1");
+    trail::plan_apply(
+        &current,
+        &ctx.target,
+        &trail::delivery(&current, &ctx.target),
+        &mut plan,
+    );
+    assert!(
+        plan.blockers[0].contains("set region = \"us-east-2\""),
+        "{:?}",
+        plan.blockers
+    );
+}
+
+/// A member account sees its organization's trail (owned by the management account) but cannot
+/// change it: read asks nothing more of it (no status, no tags) and apply is blocked with the reason.
+#[tokio::test]
+async fn an_organization_trail_seen_from_a_member_account_blocks_apply() {
+    use aws_sdk_cloudtrail::operation::describe_trails::DescribeTrailsOutput;
+    let arn = "arn:aws:cloudtrail:eu-west-1:999999999999:trail/org-trail";
+    let describe = mock!(Client::describe_trails).then_output(move || {
+        DescribeTrailsOutput::builder()
+            .trail_list(described("org-trail", arn, "eu-west-1", true))
+            .build()
+    });
+    let ctx = {
+        let mut ctx = ctx(mock_client!(
+            aws_sdk_cloudtrail,
+            RuleMode::MatchAny,
+            [&describe]
+        ));
+        ctx.target.trail = login_alert::resources::TrailChoice::Adopt(arn.into());
+        ctx
+    };
+    let current = trail::read(&ctx)
+        .await
+        .expect("read sends only DescribeTrails (any other call has no mock and fails)");
+    assert!(current.trail.as_ref().is_some_and(|t| t.organization));
+    let mut plan =
+        login_alert::plan::Plan::new(login_alert::plan::Mode::Apply, ACCOUNT, "eu-west-1");
+    trail::plan_apply(
+        &current,
+        &ctx.target,
+        &trail::delivery(&current, &ctx.target),
+        &mut plan,
+    );
+    assert!(!plan.has_changes());
+    assert!(
+        plan.blockers[0].contains("management account 999999999999"),
+        "{:?}",
+        plan.blockers
+    );
+    let mut plan =
+        login_alert::plan::Plan::new(login_alert::plan::Mode::Destroy, ACCOUNT, "eu-west-1");
+    trail::plan_destroy(&current, &ctx.target, &mut plan);
+    assert!(
+        !plan.has_changes() && plan.blockers.is_empty(),
+        "destroy goes on without it"
+    );
+}
