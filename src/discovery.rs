@@ -293,7 +293,8 @@ pub async fn discover(sdk: &SdkConfig, start_region: &str) -> Discovery {
         Ok(id) => Some(id),
         Err(err) => {
             problems.push(format!(
-                "cannot tell which account the credentials belong to: {err:#}"
+                "cannot tell which account the credentials belong to: {}",
+                brief(err.chain().last().unwrap_or(err.as_ref()))
             ));
             None
         }
@@ -303,8 +304,8 @@ pub async fn discover(sdk: &SdkConfig, start_region: &str) -> Discovery {
         // Without the alias the account ID names the account in alerts: worth a line, not a stop.
         Err(err) if account_id.is_some() => {
             problems.push(format!(
-                "cannot read the account alias (the account ID is used instead): {:#}",
-                explain(err)
+                "cannot read the account alias (the account ID is used instead): {}",
+                brief(explain(err).as_ref())
             ));
             None
         }
@@ -323,7 +324,8 @@ pub async fn discover(sdk: &SdkConfig, start_region: &str) -> Discovery {
                 }
             }
             Err(err) => {
-                let message = format!("{err:#}");
+                // The cause without our "listing trails in REGION" context, so regions can be grouped.
+                let message = brief(err.chain().last().unwrap_or(err.as_ref()));
                 let disabled = OPT_IN_REGIONS.contains(&region)
                     && ["UnrecognizedClientException", "InvalidClientTokenId"]
                         .iter()
@@ -334,7 +336,15 @@ pub async fn discover(sdk: &SdkConfig, start_region: &str) -> Discovery {
             }
         }
     }
-    problems.extend(group_region_problems(&failed, regions.len()));
+    if account_id.is_none() && trails.is_empty() && failed.len() == regions.len() {
+        // Nothing answered: the account line already names the cause (no credentials, no network).
+        problems[0] = format!(
+            "{} — nothing could be read; answer the questions yourself",
+            problems[0]
+        );
+    } else {
+        problems.extend(group_region_problems(&failed, regions.len()));
+    }
     trails.sort_by(|a, b| (&a.home_region, &a.name).cmp(&(&b.home_region, &b.name)));
 
     let details = join_all(trails.into_iter().map(|trail| {
@@ -357,11 +367,11 @@ pub async fn discover(sdk: &SdkConfig, start_region: &str) -> Discovery {
                 }
             };
             let (logging, filters) = futures::join!(trail_logging(sdk, &trail), filters);
-            let logging = logging.map_err(|err| problems.push(format!("{err:#}"))).ok();
+            let logging = logging.map_err(|err| problems.push(brief(err.as_ref()))).ok();
             let subscription_filters = match filters {
                 Some(Ok(n)) => Some(n),
                 Some(Err(err)) => {
-                    problems.push(format!("{err:#}"));
+                    problems.push(brief(err.as_ref()));
                     None
                 }
                 None => None,
@@ -381,6 +391,40 @@ pub async fn discover(sdk: &SdkConfig, start_region: &str) -> Discovery {
         region: current_region(sdk),
         trails,
         problems,
+    }
+}
+
+/// An error and its causes as one line, without the multi-line detail some causes carry
+/// (the credential chain lists every provider it tried on lines of their own).
+fn brief(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = first_line(&e.to_string());
+        if !parts.iter().any(|p: &String| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}
+
+/// The first line, cut before a parenthesis that only closes on a later line.
+fn first_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("").trim_end();
+    let mut open = Vec::new();
+    for (i, c) in line.char_indices() {
+        match c {
+            '(' => open.push(i),
+            ')' => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    match open.first() {
+        Some(&i) => line[..i].trim_end().to_owned(),
+        None => line.to_owned(),
     }
 }
 
@@ -418,6 +462,22 @@ fn group_region_problems(failed: &[(&str, String)], total: usize) -> Vec<String>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_multi_line_error_becomes_one_line() {
+        let err = anyhow::anyhow!(
+            "no usable AWS credentials: run `aws configure` (dispatch failure: no credentials found in chain. Attempted:\n  Environment: not set)"
+        )
+        .context("finding the AWS account");
+        assert_eq!(
+            brief(err.as_ref()),
+            "finding the AWS account: no usable AWS credentials: run `aws configure`"
+        );
+        assert_eq!(
+            first_line("AccessDenied: no (really) access"),
+            "AccessDenied: no (really) access"
+        );
+    }
 
     #[test]
     fn the_same_error_in_many_regions_is_one_line() {

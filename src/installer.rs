@@ -65,8 +65,13 @@ pub trait Prompter {
         default: Option<&str>,
         validate: Validator,
     ) -> Result<String, PromptError>;
-    /// Hidden input: nothing typed is echoed, and the answer is never shown afterwards.
-    fn password(&mut self, prompt: &str, validate: Validator) -> Result<String, PromptError>;
+    /// Hidden input: nothing typed is echoed; afterwards only `shown(answer)` is (never the answer).
+    fn password(
+        &mut self,
+        prompt: &str,
+        validate: Validator,
+        shown: &dyn Fn(&str) -> &'static str,
+    ) -> Result<String, PromptError>;
     fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool, PromptError>;
 }
 
@@ -87,8 +92,10 @@ impl Default for TerminalPrompter {
 
 impl TerminalPrompter {
     fn cancelled(&self) -> PromptError {
-        // dialoguer hides the cursor while a list is open and does not show it again on an error.
+        // dialoguer hides the cursor while a list is open and does not show it again on an error;
+        // the newline keeps "cancelled" off the question's line.
         let _ = self.term.show_cursor();
+        let _ = self.term.write_line("");
         PromptError::Cancelled
     }
 
@@ -109,7 +116,6 @@ impl TerminalPrompter {
             match term.read_key_raw().map_err(PromptError::Terminal)? {
                 Key::Enter => break,
                 Key::Escape | Key::CtrlC => {
-                    let _ = term.write_line("");
                     return Err(self.cancelled());
                 }
                 Key::Backspace => {
@@ -206,7 +212,12 @@ impl Prompter for TerminalPrompter {
         }
     }
 
-    fn password(&mut self, prompt: &str, validate: Validator) -> Result<String, PromptError> {
+    fn password(
+        &mut self,
+        prompt: &str,
+        validate: Validator,
+        shown: &dyn Fn(&str) -> &'static str,
+    ) -> Result<String, PromptError> {
         loop {
             let mut asked = String::new();
             let _ = self.theme.format_password_prompt(&mut asked, prompt);
@@ -214,12 +225,7 @@ impl Prompter for TerminalPrompter {
             let value = typed.trim().to_owned();
             match validate(&value) {
                 Ok(()) => {
-                    let shown = if value.is_empty() {
-                        "(skipped)"
-                    } else {
-                        "(hidden)"
-                    };
-                    self.report(&asked, "", prompt, shown)
+                    self.report(&asked, "", prompt, shown(&value))
                         .map_err(PromptError::Terminal)?;
                     return Ok(value);
                 }
@@ -343,7 +349,12 @@ impl Prompter for ScriptedPrompter {
         self.text(prompt, default, validate)
     }
 
-    fn password(&mut self, prompt: &str, validate: Validator) -> Result<String, PromptError> {
+    fn password(
+        &mut self,
+        prompt: &str,
+        validate: Validator,
+        _shown: &dyn Fn(&str) -> &'static str,
+    ) -> Result<String, PromptError> {
         self.text(prompt, None, validate)
     }
 
@@ -553,16 +564,25 @@ fn ask_slack(
         (None, false) => format!("{SLACK_PROMPT} (hidden; optional, Enter to skip)"),
     };
     let has_existing = existing.is_some();
-    let answer = p.password(&prompt, &|text| match text {
-        "" if required && !has_existing => {
-            Err("someone must be told: paste a Slack webhook URL, or press Esc and start again to give an email address"
-                .into())
-        }
-        "" => Ok(()),
-        "-" if required => Err("someone must be told: with no email address, the Slack webhook cannot be removed".into()),
-        "-" if has_existing => Ok(()),
-        url => config::validate_slack_webhook(url).map_err(|problem| format!("it {}: {}", problem.problem, problem.fix)),
-    })?;
+    let nobody = "someone must be told";
+    let validate = |text: &str| match text {
+        "" if required && !has_existing => Err(format!(
+            "{nobody}: paste a Slack webhook URL, or press Esc and start again to give an email address"
+        )),
+        "-" if required => Err(format!(
+            "{nobody}: with no email address, the Slack webhook cannot be removed"
+        )),
+        "" | "-" => Ok(()),
+        url => config::validate_slack_webhook(url)
+            .map_err(|problem| format!("it {}: {}", problem.problem, problem.fix)),
+    };
+    let shown = |answer: &str| match answer {
+        "" if has_existing => "(unchanged)",
+        "" => "(none)",
+        "-" => "(removed)",
+        _ => "(set)",
+    };
+    let answer = p.password(&prompt, &validate, &shown)?;
     Ok(match answer.as_str() {
         "" => existing,
         "-" => None,
@@ -790,6 +810,12 @@ pub fn summary(config: &Config, found: &Discovery) -> Vec<String> {
 
 fn trail_sentence(config: &Config, found: &Discovery, names: &Names) -> String {
     let Some(name) = &config.trail.name else {
+        if let Some(ours) = found.trail(&names.trail()) {
+            return format!(
+                "login-alert's own trail {} ({}) exists and is kept; destroy removes it and its bucket",
+                ours.trail.name, ours.trail.home_region
+            );
+        }
         return format!(
             "a new multi-region trail {} and its S3 bucket will be created in {}, sending to CloudWatch Logs; destroy removes them",
             names.trail(),
@@ -810,6 +836,10 @@ fn trail_sentence(config: &Config, found: &Discovery, names: &Names) -> String {
     let mut after = Vec::new();
     match (info.log_group_name(), t.subscription_filters) {
         (None, _) => changes.push("sent to CloudWatch Logs".into()),
+        // A re-run after apply: the group and the filter in it are login-alert's own.
+        (Some(group), _) if group == names.log_group() => {
+            after.push(format!("it already delivers to login-alert's log group {group}"))
+        }
         (Some(group), Some(n)) if n >= MAX_FILTERS => after.push(format!(
             "its log group {group} already has {n} subscription filters, the most CloudWatch Logs allows: remove one of them, or apply will stop"
         )),
@@ -1173,7 +1203,12 @@ mod tests {
     fn the_list_shows_each_trail_in_one_line_and_preselects_the_multi_region_one() {
         let found = two_trails();
         let args = InitArgs::default();
-        let mut p = ScriptedPrompter::new([Answer::Enter, text("a@example.com"), Answer::Enter]);
+        let mut p = ScriptedPrompter::new([
+            Answer::Enter,
+            text("a@example.com"),
+            Answer::Enter,
+            Answer::Enter,
+        ]);
         let args = InitArgs {
             timezone: Some("UTC".into()),
             scope: Some(ScopeArg::All),
@@ -1193,7 +1228,7 @@ mod tests {
         assert_eq!(config.trail.name.as_deref(), Some("main"));
         assert_eq!(config.region, "us-east-1");
         // Enter on the name takes the alias; Enter on Slack skips it.
-        assert_eq!(p.asked[2], NAME_PROMPT);
+        assert_eq!(p.asked[3], NAME_PROMPT);
         assert_eq!(config.account_name.as_deref(), Some("acme-prod"));
         assert_eq!(config.notify.slack_webhook_url, None);
     }
@@ -1438,6 +1473,17 @@ mod tests {
         };
         let text = summary(&config, &full).join("\n");
         assert!(text.contains("main (us-east-1) is multi-region: it is kept as it is; its log group trail-logs already has 2 subscription filters"), "{text}");
+        // After apply: the trail delivers to login-alert's own group, which holds login-alert's filter.
+        let mut applied = found.clone();
+        applied.trails[1].trail.log_group_arn = Some(format!(
+            "arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/login-alert/cloudtrail:*"
+        ));
+        applied.trails[1].subscription_filters = Some(1);
+        let text = summary(&config, &applied).join("\n");
+        assert!(
+            text.contains("main (us-east-1) is multi-region: it is kept as it is; it already delivers to login-alert's log group /login-alert/cloudtrail"),
+            "{text}"
+        );
         assert_eq!(
             trail_line(&full.trails[1], Some(ACCOUNT)),
             "main (us-east-1): multi-region, CloudWatch Logs trail-logs, 2 of 2 subscription filters used"

@@ -66,6 +66,10 @@ async fn two_trails(account: &Account) {
 
 /// `login-alert init` in a pseudo-terminal, with the environment `Account::cli` gives the binary.
 fn spawn_init(account: &Account, dir: &Path) -> Session {
+    spawn(init_command(account, dir))
+}
+
+fn init_command(account: &Account, dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_login-alert"));
     cmd.arg("init")
         .current_dir(dir)
@@ -79,6 +83,10 @@ fn spawn_init(account: &Account, dir: &Path) -> Session {
         .env("AWS_REGION", "us-east-1")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("NO_COLOR", "1");
+    cmd
+}
+
+fn spawn(cmd: Command) -> Session {
     let mut session = Session::spawn(cmd).expect("spawn login-alert in a pty");
     // Wide enough that each trail stays on one line of the list.
     session
@@ -280,4 +288,30 @@ async fn ctrl_c_in_a_list_and_esc_in_a_question_both_cancel() {
         !dir.path().join("login-alert.toml").exists(),
         "a config was written"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_credentials_discovery_problems_are_one_line_and_the_questions_still_come() {
+    let account = support::fresh_account().await;
+    let dir = support::workdir();
+    let code = tokio::task::spawn_blocking({
+        let dir = dir.path().to_owned();
+        move || {
+            let mut cmd = init_command(&account, &dir);
+            cmd.env_remove("AWS_ACCESS_KEY_ID").env_remove("AWS_SECRET_ACCESS_KEY");
+            let mut s = spawn(cmd);
+            expect(&mut s, "Account unknown, region us-east-1: no trails found");
+            expect(&mut s, "warning: cannot tell which account the credentials belong to: no usable AWS credentials");
+            expect(&mut s, "nothing could be read; answer the questions yourself");
+            expect(&mut s, "Which trail should deliver sign-in events?");
+            expect(&mut s, "Another trail: type its name or ARN");
+            s.send(ESC).unwrap();
+            expect(&mut s, "cancelled - no changes made");
+            exit_code(&mut s)
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 130);
+    assert!(!dir.path().join("login-alert.toml").exists());
 }
