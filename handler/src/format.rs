@@ -108,18 +108,25 @@ pub fn subject(finding: &Finding, settings: &Settings) -> String {
     }
 }
 
-/// Attacker-controlled strings (user agent, user name) must not add lines or control characters to a message.
+/// Longest value shown for one fact: a 256 KB user agent must not push a message past SNS's 256 KB limit.
+const VALUE_MAX_CHARS: usize = 1024;
+
+/// Attacker-controlled strings (user agent, user name) must not add lines or control characters to a message,
+/// nor make it too long to send.
 fn one_line(value: &str) -> Cow<'_, str> {
-    if value.chars().any(char::is_control) {
-        Cow::Owned(
-            value
-                .chars()
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .collect(),
-        )
-    } else {
-        Cow::Borrowed(value)
+    let too_long = value.len() > VALUE_MAX_CHARS && value.chars().nth(VALUE_MAX_CHARS).is_some();
+    if !too_long && !value.chars().any(char::is_control) {
+        return Cow::Borrowed(value);
     }
+    let mut clean: String = value
+        .chars()
+        .take(VALUE_MAX_CHARS)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if too_long {
+        clean.push_str("... (truncated)");
+    }
+    Cow::Owned(clean)
 }
 
 fn local_time(finding: &Finding, settings: &Settings) -> Option<String> {
