@@ -413,7 +413,14 @@ pub fn ask(p: &mut dyn Prompter, known: Known) -> Result<Config, PromptError> {
     } = known;
 
     let trail = match (&args.trail, args.create_trail) {
-        (Some(name), _) => adopt_named(p, known, name),
+        (Some(name), _) => match found.trail(name) {
+            // The flag names a trail this account cannot change: say why and let the person choose.
+            Some(t) if !t.adoptable_by(found.account_id.as_deref()) => {
+                p.note(&not_adoptable(t));
+                ask_trail(p, known)?
+            }
+            _ => adopt_named(p, known, name),
+        },
         (None, true) => TrailPick::Create {
             region: create_region(known),
         },
@@ -1372,6 +1379,33 @@ mod tests {
             }
         );
         assert_eq!(config.region, "us-east-1");
+    }
+
+    #[test]
+    fn a_trail_flag_naming_another_accounts_organization_trail_asks_instead() {
+        let mut found = two_trails();
+        let mut org = trail("org-trail", "us-east-1", true, "999999999999");
+        org.trail.organization = true;
+        found.trails.push(org);
+        let args = InitArgs {
+            trail: Some("org-trail".into()),
+            emails: vec!["a@example.com".into()],
+            slack_webhook_url: Some(WEBHOOK.into()),
+            account_name: Some("x".into()),
+            timezone: Some("UTC".into()),
+            scope: Some(ScopeArg::All),
+            name_prefix: Some("la".into()),
+            ..Default::default()
+        };
+        let mut p = ScriptedPrompter::new([Answer::Select(0)]);
+        let config = ask(&mut p, known(&args, None, &found)).unwrap();
+        assert!(
+            p.notes[0].contains("owned by account 999999999999"),
+            "{:?}",
+            p.notes
+        );
+        assert_eq!(p.asked, [TRAIL_PROMPT]);
+        assert_eq!(config.trail.name.as_deref(), Some("audit-trail"));
     }
 
     #[test]
