@@ -686,3 +686,35 @@ async fn a_trail_with_our_name_but_not_our_tag_is_never_deleted() {
     );
     assert!(trail::read(&ctx).await.unwrap().trail.is_some());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trail_deleted_since_the_plan_fails_apply_clearly_and_counts_as_restored() {
+    let (account, ctx) = fixture(adopt(TRAIL)).await;
+    let arn = format!("arn:aws:cloudtrail:{HOME}:{}:trail/{TRAIL}", account.id);
+    let op = |forget: Vec<String>| trail::Op::Update {
+        name: TRAIL.into(),
+        arn: arn.clone(),
+        remember: None,
+        multi_region: Some(false),
+        global_events: None,
+        cloud_watch_logs: None,
+        bucket: None,
+        logging: None,
+        forget,
+    };
+    let err = trail::execute(&ctx, &op(Vec::new()))
+        .await
+        .expect_err("apply cannot adopt a vanished trail");
+    assert!(
+        matches!(
+            err.downcast_ref::<trail::TrailError>(),
+            Some(trail::TrailError::Gone { .. })
+        ),
+        "{err:#}"
+    );
+    assert!(format!("{err:#}").contains("no longer exists"), "{err:#}");
+    let restore = op(memo::ALL.iter().map(|k| k.to_string()).collect());
+    trail::execute(&ctx, &restore)
+        .await
+        .expect("nothing left to restore is success");
+}

@@ -85,6 +85,26 @@ pub enum TrailError {
     MemoDamaged { why: String },
     #[error("refusing to delete trail {name}: it has no {}={} tag, so login-alert did not create it", MANAGED_BY.0, MANAGED_BY.1)]
     NotOurs { name: String },
+    #[error(
+        "trail {name} no longer exists (deleted since the plan was made): check trail.name, or run `login-alert init` to pick a trail"
+    )]
+    Gone { name: String },
+}
+
+/// An SDK error as the caller should see it: a vanished trail as [`TrailError::Gone`] (a restore
+/// treats that as done), anything else explained with what was being done.
+fn failed<E, R>(err: SdkError<E, R>, name: &str, doing: String) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    if error_code(&err) == Some("TrailNotFoundException") {
+        return TrailError::Gone {
+            name: name.to_owned(),
+        }
+        .into();
+    }
+    explain(err).context(doing)
 }
 
 /// A trail as `DescribeTrails` and friends report it.
@@ -1049,32 +1069,48 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             logging,
             forget,
         } => {
-            if let Some(memo) = remember {
-                remember_originals(ctx, name, arn, memo).await?;
+            let result: Result<()> = async {
+                if let Some(memo) = remember {
+                    remember_originals(ctx, name, arn, memo).await?;
+                }
+                if multi_region.is_some()
+                    || global_events.is_some()
+                    || cloud_watch_logs.is_some()
+                    || bucket.is_some()
+                {
+                    update(
+                        ctx,
+                        name,
+                        arn,
+                        *multi_region,
+                        *global_events,
+                        cloud_watch_logs.as_ref(),
+                        bucket.as_deref(),
+                    )
+                    .await?;
+                }
+                if let Some(on) = logging {
+                    set_logging(ctx, name, *on).await?;
+                }
+                if !forget.is_empty() {
+                    forget_memo(ctx, name, arn, forget).await?;
+                }
+                Ok(())
             }
-            if multi_region.is_some()
-                || global_events.is_some()
-                || cloud_watch_logs.is_some()
-                || bucket.is_some()
-            {
-                update(
-                    ctx,
-                    name,
-                    arn,
-                    *multi_region,
-                    *global_events,
-                    cloud_watch_logs.as_ref(),
-                    bucket.as_deref(),
-                )
-                .await?;
+            .await;
+            match result {
+                // Restoring a trail someone deleted meanwhile: nothing is left to restore.
+                Err(err)
+                    if !forget.is_empty()
+                        && matches!(
+                            err.downcast_ref::<TrailError>(),
+                            Some(TrailError::Gone { .. })
+                        ) =>
+                {
+                    Ok(())
+                }
+                other => other,
             }
-            if let Some(on) = logging {
-                set_logging(ctx, name, *on).await?;
-            }
-            if !forget.is_empty() {
-                forget_memo(ctx, name, arn, forget).await?;
-            }
-            Ok(())
         }
         Op::Delete { name, arn } => delete(ctx, name, arn).await,
     }
@@ -1092,8 +1128,7 @@ async fn tags_of(ctx: &Ctx, name: &str, arn: &str) -> Result<HashMap<String, Str
         .resource_id_list(arn)
         .send()
         .await
-        .map_err(explain)
-        .with_context(|| format!("reading the tags of trail {name}"))?;
+        .map_err(|err| failed(err, name, format!("reading the tags of trail {name}")))?;
     Ok(out
         .resource_tag_list
         .unwrap_or_default()
@@ -1127,10 +1162,13 @@ async fn remember_originals(
         .set_tags_list(Some(missing))
         .send()
         .await
-        .map_err(explain)
-        .with_context(|| {
-            format!(
-                "saving the original settings of trail {name} as tags (nothing was changed yet)"
+        .map_err(|err| {
+            failed(
+                err,
+                name,
+                format!(
+                    "saving the original settings of trail {name} as tags (nothing was changed yet)"
+                ),
             )
         })?;
     Ok(())
@@ -1148,8 +1186,13 @@ async fn forget_memo(ctx: &Ctx, name: &str, arn: &str, keys: &[String]) -> Resul
         .set_tags_list(Some(tags))
         .send()
         .await
-        .map_err(explain)
-        .with_context(|| format!("removing login-alert's memo tags from trail {name} (its settings are already restored)"))?;
+        .map_err(|err| {
+            failed(
+                err,
+                name,
+                format!("removing login-alert's memo tags from trail {name} (its settings are already restored)"),
+            )
+        })?;
     Ok(())
 }
 
@@ -1179,6 +1222,7 @@ pub fn is_propagation<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool 
 /// Runs a call that sets CloudWatch Logs delivery, retrying while IAM propagates (bounded).
 async fn with_role_retry<T, E, F, Fut>(
     ctx: &Ctx,
+    name: &str,
     log_group_arn: &str,
     role_arn: &str,
     mut call: F,
@@ -1198,6 +1242,12 @@ where
             }
             _ => format!("setting CloudWatch Logs delivery to {log_group_arn}"),
         };
+        if error_code(&err) == Some("TrailNotFoundException") {
+            return TrailError::Gone {
+                name: name.to_owned(),
+            }
+            .into();
+        }
         explain(err).context(hint)
     };
     match call().await {
@@ -1264,7 +1314,7 @@ async fn create(
         .cloud_watch_logs_log_group_arn(log_group_arn)
         .cloud_watch_logs_role_arn(role_arn)
         .tags_list(tag(MANAGED_BY.0, MANAGED_BY.1)?);
-    let created = with_role_retry(ctx, log_group_arn, role_arn, || {
+    let created = with_role_retry(ctx, name, log_group_arn, role_arn, || {
         let request = request.clone();
         async move {
             match request.send().await {
@@ -1322,27 +1372,30 @@ async fn update(
             request = request
                 .cloud_watch_logs_log_group_arn(log_group_arn)
                 .cloud_watch_logs_role_arn(role_arn);
-            with_role_retry(ctx, log_group_arn, role_arn, || request.clone().send())
-                .await
-                .with_context(|| format!("updating trail {name}"))?;
+            with_role_retry(ctx, name, log_group_arn, role_arn, || {
+                request.clone().send()
+            })
+            .await
+            .with_context(|| format!("updating trail {name}"))?;
         }
         Some(CloudWatchLogs::Remove) => {
             // Empty strings for both is how UpdateTrail turns delivery off.
             request = request
                 .cloud_watch_logs_log_group_arn("")
                 .cloud_watch_logs_role_arn("");
-            request
-                .send()
-                .await
-                .map_err(explain)
-                .with_context(|| format!("removing CloudWatch Logs delivery from trail {name}"))?;
+            request.send().await.map_err(|err| {
+                failed(
+                    err,
+                    name,
+                    format!("removing CloudWatch Logs delivery from trail {name}"),
+                )
+            })?;
         }
         None => {
             request
                 .send()
                 .await
-                .map_err(explain)
-                .with_context(|| format!("updating trail {name}"))?;
+                .map_err(|err| failed(err, name, format!("updating trail {name}")))?;
         }
     }
     Ok(())
@@ -1350,28 +1403,20 @@ async fn update(
 
 async fn set_logging(ctx: &Ctx, name: &str, on: bool) -> Result<()> {
     let ct = &ctx.clients.cloudtrail;
-    let (result, what) = if on {
-        (
-            ct.start_logging()
-                .name(name)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(explain),
-            "starting",
-        )
+    if on {
+        ct.start_logging()
+            .name(name)
+            .send()
+            .await
+            .map_err(|err| failed(err, name, format!("starting logging on trail {name}")))?;
     } else {
-        (
-            ct.stop_logging()
-                .name(name)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(explain),
-            "stopping",
-        )
-    };
-    result.with_context(|| format!("{what} logging on trail {name}"))
+        ct.stop_logging()
+            .name(name)
+            .send()
+            .await
+            .map_err(|err| failed(err, name, format!("stopping logging on trail {name}")))?;
+    }
+    Ok(())
 }
 
 async fn delete(ctx: &Ctx, name: &str, arn: &str) -> Result<()> {
