@@ -98,8 +98,9 @@ fn unique_account_id() -> String {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_nanos() as u64;
-    let n =
-        nanos ^ (std::process::id() as u64) << 20 ^ COUNTER.fetch_add(1, Ordering::Relaxed) * 7919;
+    let n = nanos
+        ^ ((std::process::id() as u64) << 20)
+        ^ (COUNTER.fetch_add(1, Ordering::Relaxed) * 7919);
     format!("{:012}", 100_000_000_000 + n % 800_000_000_000)
 }
 
