@@ -393,10 +393,13 @@ fn role_name(arn: &str) -> String {
 
 async fn create(ctx: &Ctx, name: &str, config: &Config) -> Result<()> {
     let lambda = &ctx.clients.lambda;
-    let step = ctx.printer.step(format!("creating Lambda function {name}"));
-    let result = retry(
+    let result = patiently(
+        ctx,
         ctx.iam_bound,
-        Some(&step),
+        format!(
+            "waiting for IAM: Lambda cannot assume role {} yet",
+            config.role
+        ),
         "waiting for IAM to let Lambda assume the new role",
         |err: &aws_sdk_lambda::error::SdkError<_, _>| {
             is_role_not_assumable(error_code(err), error_message(err))
@@ -424,31 +427,23 @@ async fn create(ctx: &Ctx, name: &str, config: &Config) -> Result<()> {
     )
     .await;
     match result {
-        Ok(_) => {
-            step.done();
-            wait_ready(ctx, name).await
-        }
+        Ok(_) => wait_ready(ctx, name).await,
         // Created by an interrupted run after this plan read the account: converge it instead.
         Err(Stopped::Failed(err)) if is_busy(error_code(&err)) => {
-            step.done();
             update(ctx, name, true, Some(config)).await
         }
         Err(Stopped::Failed(err)) => {
-            step.failed();
             Err(explain(err)).with_context(|| format!("creating Lambda function {name}"))
         }
         Err(Stopped::TimedOut {
             attempts, waited, ..
-        }) => {
-            step.failed();
-            Err(FunctionError::RoleNotAssumable {
-                role: config.role.clone(),
-                role_name: role_name(&config.role),
-                attempts,
-                waited_secs: waited.as_secs(),
-            }
-            .into())
+        }) => Err(FunctionError::RoleNotAssumable {
+            role: config.role.clone(),
+            role_name: role_name(&config.role),
+            attempts,
+            waited_secs: waited.as_secs(),
         }
+        .into()),
     }
 }
 
@@ -518,17 +513,15 @@ where
         >,
     >,
 {
-    let step = ctx
-        .printer
-        .step(format!("{what} of Lambda function {name}"));
     let bound = if role.is_some() {
         longer(ctx.lambda_bound, ctx.iam_bound)
     } else {
         ctx.lambda_bound
     };
-    let result = retry(
+    let result = patiently(
+        ctx,
         bound,
-        Some(&step),
+        format!("{what} of Lambda function {name}: waiting for Lambda to accept it"),
         "waiting for Lambda to accept the update",
         |err: &aws_sdk_lambda::error::SdkError<E, _>| {
             is_busy(error_code(err))
@@ -538,12 +531,8 @@ where
     )
     .await;
     match result {
-        Ok(value) => {
-            step.done();
-            Ok(value)
-        }
+        Ok(value) => Ok(value),
         Err(Stopped::Failed(err)) => {
-            step.failed();
             Err(explain(err)).with_context(|| format!("{what} of Lambda function {name}"))
         }
         Err(Stopped::TimedOut {
@@ -551,7 +540,6 @@ where
             attempts,
             waited,
         }) => {
-            step.failed();
             let err = match role {
                 Some(role) if is_role_not_assumable(error_code(&last), error_message(&last)) => {
                     FunctionError::RoleNotAssumable {
@@ -571,6 +559,52 @@ where
     }
 }
 
+/// Calls `op` once; only if it fails with a `retryable` error does a progress line (`waiting`)
+/// appear while [`retry`] keeps trying within `bound`, so a call that succeeds at once prints nothing
+/// beside apply's own line. `attempts` in a timeout counts the first call too.
+pub(crate) async fn patiently<T, E, F, Fut>(
+    ctx: &Ctx,
+    bound: Bound,
+    waiting: String,
+    what: &str,
+    retryable: impl Fn(&E) -> bool,
+    mut op: F,
+) -> Result<T, Stopped<E>>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    match op().await {
+        Ok(value) => return Ok(value),
+        Err(err) if !retryable(&err) => return Err(Stopped::Failed(err)),
+        Err(_) => {}
+    }
+    let step = ctx.printer.step(waiting);
+    let result = retry(bound, Some(&step), what, &retryable, &mut op).await;
+    match result {
+        Ok(value) => {
+            step.done();
+            Ok(value)
+        }
+        Err(Stopped::TimedOut {
+            last,
+            attempts,
+            waited,
+        }) => {
+            step.failed();
+            Err(Stopped::TimedOut {
+                last,
+                attempts: attempts + 1,
+                waited,
+            })
+        }
+        Err(err) => {
+            step.failed();
+            Err(err)
+        }
+    }
+}
+
 fn longer(a: Bound, b: Bound) -> Bound {
     if a.total >= b.total { a } else { b }
 }
@@ -584,12 +618,10 @@ enum NotReady {
 /// Waits until `State=Active` and no update is in progress, so the next update is accepted.
 async fn wait_ready(ctx: &Ctx, name: &str) -> Result<()> {
     let lambda = &ctx.clients.lambda;
-    let step = ctx
-        .printer
-        .step(format!("waiting for Lambda function {name} to be ready"));
-    let result = retry(
+    let result = patiently(
+        ctx,
         ctx.lambda_bound,
-        Some(&step),
+        format!("waiting for Lambda function {name} to be ready"),
         "waiting for the function to become Active",
         |e: &NotReady| matches!(e, NotReady::Waiting { .. }),
         || async {
@@ -643,37 +675,27 @@ async fn wait_ready(ctx: &Ctx, name: &str) -> Result<()> {
     )
     .await;
     match result {
-        Ok(()) => {
-            step.done();
-            Ok(())
-        }
+        Ok(()) => Ok(()),
         Err(
             Stopped::Failed(NotReady::Failed(err))
             | Stopped::TimedOut {
                 last: NotReady::Failed(err),
                 ..
             },
-        ) => {
-            step.failed();
-            Err(err)
-        }
+        ) => Err(err),
         Err(Stopped::TimedOut {
             last: NotReady::Waiting { state, last_update },
             waited,
             ..
-        }) => {
-            step.failed();
-            Err(FunctionError::NotReady {
-                name: name.to_owned(),
-                state,
-                last_update,
-                waited_secs: waited.as_secs(),
-            }
-            .into())
+        }) => Err(FunctionError::NotReady {
+            name: name.to_owned(),
+            state,
+            last_update,
+            waited_secs: waited.as_secs(),
         }
+        .into()),
         // Not produced (`Waiting` is always retried), but typed as possible.
         Err(Stopped::Failed(NotReady::Waiting { state, last_update })) => {
-            step.failed();
             Err(FunctionError::NotReady {
                 name: name.to_owned(),
                 state,

@@ -4,11 +4,12 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::function::patiently;
 use super::trail::Delivery;
 use super::{Ctx, Op as AnyOp, Target, is_managed};
 use crate::aws::{error_code, error_message, explain};
 use crate::plan::{Action, Attr, Change, Plan};
-use crate::retry::{Stopped, retry};
+use crate::retry::Stopped;
 
 const KIND: &str = "Lambda permission";
 pub const PRINCIPAL: &str = "logs.amazonaws.com";
@@ -364,9 +365,10 @@ async fn add(
 ) -> Result<Added> {
     let lambda = &ctx.clients.lambda;
     // A conflict other than a duplicate id means the function is mid-update: wait it out.
-    let result = retry(
+    let result = patiently(
+        ctx,
         ctx.lambda_bound,
-        None,
+        format!("waiting for Lambda function {function} to accept the invoke permission"),
         "waiting for the function to accept the permission",
         |err: &aws_sdk_lambda::error::SdkError<_, _>| {
             error_code(err) == Some("ResourceConflictException")

@@ -3,11 +3,12 @@
 use anyhow::{Context, Result};
 use serde::Serialize;
 
+use super::function::patiently;
 use super::trail::Delivery;
 use super::{Ctx, Op as AnyOp, Target};
 use crate::aws::{error_code, error_message, explain};
 use crate::plan::{Action, Attr, Change, Plan};
-use crate::retry::{Stopped, retry};
+use crate::retry::Stopped;
 
 const KIND: &str = "subscription filter";
 
@@ -204,12 +205,10 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             pattern,
             destination_arn,
         } => {
-            let step = ctx
-                .printer
-                .step(format!("putting subscription filter {name} on {log_group}"));
-            let result = retry(
+            let result = patiently(
+                ctx,
                 ctx.iam_bound,
-                Some(&step),
+                format!("waiting for CloudWatch Logs to be allowed to invoke {destination_arn}"),
                 "waiting for the function's invoke permission to take effect",
                 |err: &aws_sdk_cloudwatchlogs::error::SdkError<_, _>| {
                     is_permission_not_visible_yet(error_code(err), error_message(err))
@@ -225,16 +224,12 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             )
             .await;
             match result {
-                Ok(_) => {
-                    step.done();
-                    Ok(())
-                }
+                Ok(_) => Ok(()),
                 Err(Stopped::TimedOut {
                     last,
                     attempts,
                     waited,
                 }) => {
-                    step.failed();
                     Err(explain(last)).with_context(|| {
                         format!(
                             "CloudWatch Logs still could not invoke {destination_arn} after {attempts} attempts over {}s: \
@@ -245,7 +240,6 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                     })
                 }
                 Err(Stopped::Failed(err)) => {
-                    step.failed();
                     let hint = match error_code(&err) {
                         Some("LimitExceededException") => {
                             " — the log group already has 2 subscription filters, the maximum: remove one of the filters login-alert did not create, then run apply again"

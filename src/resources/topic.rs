@@ -61,6 +61,17 @@ fn same_email(a: &str, b: &str) -> bool {
     a.trim().eq_ignore_ascii_case(b.trim())
 }
 
+/// The configured addresses, each once: one subscription per address is all SNS keeps anyway.
+fn unique(emails: &[String]) -> Vec<&str> {
+    let mut seen: Vec<&str> = Vec::new();
+    for email in emails {
+        if !seen.iter().any(|s| same_email(s, email)) {
+            seen.push(email);
+        }
+    }
+    seen
+}
+
 pub async fn read(ctx: &Ctx, topic_arn: &str) -> Result<Option<Current>> {
     let sns = &ctx.clients.sns;
     match sns.get_topic_attributes().topic_arn(topic_arn).send().await {
@@ -180,7 +191,7 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan)
             )
             .attr(Attr::set("arn", desired.arn.clone())),
         ));
-        for email in &desired.emails {
+        for email in unique(&desired.emails) {
             plan.push(Some(subscribe_change(&desired.arn, email)));
         }
         return;
@@ -199,7 +210,7 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan)
         ));
         return;
     }
-    for email in &desired.emails {
+    for email in unique(&desired.emails) {
         match current
             .subscriptions
             .iter()
@@ -391,6 +402,12 @@ mod tests {
         );
         assert_eq!(plan.changes[2].name, "b@example.com");
         assert!(plan.changes[1].notes[0].contains("confirmation link"));
+    }
+
+    #[test]
+    fn an_address_listed_twice_is_subscribed_once() {
+        let plan = apply_plan(None, &desired(&["a@example.com", "A@example.com"]));
+        assert_eq!(plan.changes.len(), 2);
     }
 
     #[test]
