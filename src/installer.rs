@@ -1,7 +1,6 @@
 //! The interactive `init`: discover the account, ask only what it cannot tell, summarise, write the config, offer plan and apply.
 
 use std::collections::VecDeque;
-use std::fmt::Write as _;
 use std::io;
 
 use anyhow::{Result, bail};
@@ -437,8 +436,7 @@ pub fn ask(p: &mut dyn Prompter, known: Known) -> Result<Config, PromptError> {
             .unwrap_or_default();
         let answer = p.input(EMAIL_PROMPT, Some(&default), &|text| {
             for email in split_emails(text) {
-                config::validate_email(email)
-                    .map_err(|problem| format!("{}: {}", problem.problem, problem.fix))?;
+                config::validate_email(email).map_err(explain)?;
             }
             Ok(())
         })?;
@@ -470,8 +468,7 @@ pub fn ask(p: &mut dyn Prompter, known: Known) -> Result<Config, PromptError> {
                     // No alias and no account ID known: alerts then show the account ID from each record.
                     return Ok(());
                 }
-                config::validate_account_name(text)
-                    .map_err(|problem| format!("{}: {}", problem.problem, problem.fix))
+                config::validate_account_name(text).map_err(explain)
             })?;
             // The account ID is what alerts show anyway; keeping it out of the file keeps the file portable.
             Some(answer).filter(|a| !a.is_empty() && Some(a) != found.account_id.as_ref())
@@ -485,8 +482,7 @@ pub fn ask(p: &mut dyn Prompter, known: Known) -> Result<Config, PromptError> {
                 .map(|c| c.timezone.clone())
                 .unwrap_or_else(init::system_timezone);
             p.input(TIMEZONE_PROMPT, Some(&default), &|text| {
-                config::validate_timezone(text)
-                    .map_err(|problem| format!("{}: {}", problem.problem, problem.fix))
+                config::validate_timezone(text).map_err(explain)
             })?
         }
     };
@@ -511,8 +507,7 @@ pub fn ask(p: &mut dyn Prompter, known: Known) -> Result<Config, PromptError> {
                 .map(|c| c.name_prefix.clone())
                 .unwrap_or_else(|| DEFAULT_PREFIX.into());
             p.input(PREFIX_PROMPT, Some(&default), &|text| {
-                config::validate_prefix(text)
-                    .map_err(|problem| format!("{}: {}", problem.problem, problem.fix))
+                config::validate_prefix(text).map_err(explain)
             })?
         }
     };
@@ -549,6 +544,11 @@ pub fn ask(p: &mut dyn Prompter, known: Known) -> Result<Config, PromptError> {
             slack_webhook_url,
         },
     })
+}
+
+/// A validation problem as the line shown before the question is asked again.
+fn explain(problem: config::Problem) -> String {
+    format!("{}: {}", problem.problem, problem.fix)
 }
 
 fn split_emails(text: &str) -> Vec<&str> {
@@ -738,8 +738,7 @@ fn ask_trail(p: &mut dyn Prompter, known: Known) -> Result<TrailPick, PromptErro
         }
         if choice == typed {
             let name = p.input(TYPED_TRAIL_PROMPT, None, &|text| {
-                config::validate_trail_name(text)
-                    .map_err(|problem| format!("{}: {}", problem.problem, problem.fix))
+                config::validate_trail_name(text).map_err(explain)
             })?;
             if let Some(t) = found.trail(&name)
                 && !t.adoptable_by(account)
@@ -969,7 +968,7 @@ pub async fn run(
     let step = printer.step(format!(
         "Reading the account and the trails in {regions} regions (read-only)"
     ));
-    let found = tokio::select! {
+    let mut found = tokio::select! {
         found = discovery::discover(&sdk, &start_region) => found,
         _ = interrupts.recv() => {
             step.failed();
@@ -977,7 +976,6 @@ pub async fn run(
         }
     };
     step.done();
-    let mut found = found;
     if found.region.is_none() {
         found.region = Some(start_region.clone());
     }
@@ -1070,13 +1068,10 @@ fn found_line(found: &Discovery) -> String {
         1 => "1 trail".to_owned(),
         n => format!("{n} trails"),
     };
-    let mut line = String::new();
-    let _ = write!(
-        line,
+    format!(
         "{account}, region {}: {trails} found",
         found.region.as_deref().unwrap_or("?")
-    );
-    line
+    )
 }
 
 #[cfg(test)]
