@@ -292,6 +292,28 @@ async fn an_update_in_progress_is_waited_out_then_code_and_configuration_are_upd
 }
 
 #[tokio::test]
+async fn a_failed_earlier_update_is_repaired_by_the_next_one() {
+    let state = mock!(Lambda::get_function_configuration)
+        .sequence()
+        .output(|| configuration(State::Active, Some(LastUpdateStatus::Failed)))
+        .output(|| configuration(State::Active, Some(LastUpdateStatus::Successful)))
+        .repeatedly()
+        .build();
+    let code = mock!(Lambda::update_function_code)
+        .then_output(|| UpdateFunctionCodeOutput::builder().build());
+    let ctx = ctx(|c| c.lambda = lambda(&[&state, &code]));
+    let op = function::Op::Update {
+        name: FUNCTION.into(),
+        code: true,
+        config: None,
+    };
+    function::execute(&ctx, &op)
+        .await
+        .expect("the new code replaces what failed");
+    assert_eq!((state.num_calls(), code.num_calls()), (2, 1));
+}
+
+#[tokio::test]
 async fn an_update_that_stays_busy_gives_up_naming_the_conflict() {
     let state = active();
     let config = mock!(Lambda::update_function_configuration)

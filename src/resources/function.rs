@@ -427,7 +427,7 @@ async fn create(ctx: &Ctx, name: &str, config: &Config) -> Result<()> {
     )
     .await;
     match result {
-        Ok(_) => wait_ready(ctx, name).await,
+        Ok(_) => wait_ready(ctx, name, After::Change).await,
         // Created by an interrupted run after this plan read the account: converge it instead.
         Err(Stopped::Failed(err)) if is_busy(error_code(&err)) => {
             update(ctx, name, true, Some(config)).await
@@ -450,7 +450,7 @@ async fn create(ctx: &Ctx, name: &str, config: &Config) -> Result<()> {
 async fn update(ctx: &Ctx, name: &str, code: bool, config: Option<&Config>) -> Result<()> {
     let lambda = &ctx.clients.lambda;
     // An earlier, interrupted run may have left an update in progress.
-    wait_ready(ctx, name).await?;
+    wait_ready(ctx, name, After::Nothing).await?;
     if code {
         let architecture = config.map_or(ARCHITECTURE, |c| c.architecture.as_str());
         busy_retry(ctx, name, "uploading the code", None, || {
@@ -462,7 +462,7 @@ async fn update(ctx: &Ctx, name: &str, code: bool, config: Option<&Config>) -> R
                 .send()
         })
         .await?;
-        wait_ready(ctx, name).await?;
+        wait_ready(ctx, name, After::Change).await?;
     }
     if let Some(config) = config {
         busy_retry(
@@ -485,7 +485,7 @@ async fn update(ctx: &Ctx, name: &str, code: bool, config: Option<&Config>) -> R
             },
         )
         .await?;
-        wait_ready(ctx, name).await?;
+        wait_ready(ctx, name, After::Change).await?;
     }
     Ok(())
 }
@@ -609,6 +609,13 @@ fn longer(a: Bound, b: Bound) -> Bound {
     if a.total >= b.total { a } else { b }
 }
 
+/// What `wait_ready` follows: nothing of ours (before an update), or a change just made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum After {
+    Nothing,
+    Change,
+}
+
 /// Why the function is not ready yet, or that it never will be.
 enum NotReady {
     Waiting { state: String, last_update: String },
@@ -616,7 +623,7 @@ enum NotReady {
 }
 
 /// Waits until `State=Active` and no update is in progress, so the next update is accepted.
-async fn wait_ready(ctx: &Ctx, name: &str) -> Result<()> {
+async fn wait_ready(ctx: &Ctx, name: &str, after: After) -> Result<()> {
     let lambda = &ctx.clients.lambda;
     let result = patiently(
         ctx,
@@ -638,7 +645,9 @@ async fn wait_ready(ctx: &Ctx, name: &str) -> Result<()> {
                 })?;
             let state = c.state.as_ref().map_or("", |s| s.as_str());
             let last_update = c.last_update_status.as_ref().map_or("", |s| s.as_str());
-            if state == "Failed" || last_update == "Failed" {
+            // A failed *earlier* update is what the coming update repairs; ours failing is final.
+            let update_failed = last_update == "Failed" && after == After::Change;
+            if state == "Failed" || update_failed {
                 let (code, reason) = if state == "Failed" {
                     (
                         c.state_reason_code.as_ref().map(|r| r.as_str().to_owned()),
@@ -661,8 +670,9 @@ async fn wait_ready(ctx: &Ctx, name: &str) -> Result<()> {
                     .into(),
                 ));
             }
-            // An absent state (older APIs, emulators) counts as ready.
-            let ready = (state.is_empty() || state == "Active") && last_update != "InProgress";
+            // An absent state (older APIs, emulators) counts as ready; so does Inactive (an idle
+            // function), which an update reactivates.
+            let ready = matches!(state, "" | "Active" | "Inactive") && last_update != "InProgress";
             if ready {
                 Ok(())
             } else {
