@@ -103,6 +103,16 @@ fn expect(session: &mut Session, text: &str) {
     }
 }
 
+/// Waits for `text` and returns everything the terminal showed up to and including it.
+fn read_until(session: &mut Session, text: &str) -> String {
+    match session.expect(text) {
+        Ok(found) => {
+            String::from_utf8_lossy(&[found.before(), found.as_bytes()].concat()).into_owned()
+        }
+        Err(err) => panic!("waiting for {text:?}: {err}"),
+    }
+}
+
 fn exit_code(session: &mut Session) -> i32 {
     let _ = session.expect(Eof);
     match session.get_process().wait().expect("wait") {
@@ -314,4 +324,71 @@ async fn without_credentials_discovery_problems_are_one_line_and_the_questions_s
     .unwrap();
     assert_eq!(code, 130);
     assert!(!dir.path().join("login-alert.toml").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_re_run_offers_the_config_as_defaults_then_shows_the_plan_and_applies_it() {
+    const WEBHOOK: &str = "https://hooks.slack.com/services/T000/B000/PTYSECRET";
+    let account = support::fresh_account().await;
+    two_trails(&account).await;
+    let dir = support::workdir();
+    let path = dir.path().join("login-alert.toml");
+    let before = format!(
+        "region = \"eu-west-1\"\nname_prefix = \"alerts\"\naccount_name = \"prod\"\ntimezone = \"Europe/Paris\"\n\
+         scope = \"root-only\"\nlog_retention_days = 30\n\n[trail]\nname = \"audit-trail\"\ncreate = false\n\n\
+         [notify]\nemails = [\"secops@example.com\"]\nslack_webhook_url = \"{WEBHOOK}\"\n"
+    );
+    std::fs::write(&path, &before).unwrap();
+    let expected = login_alert::config::Config::load(&path).unwrap();
+
+    let shown = tokio::task::spawn_blocking({
+        let account = account.clone();
+        let dir = dir.path().to_owned();
+        move || {
+            let mut s = spawn_init(&account, &dir);
+            let mut shown = read_until(&mut s, "login-alert.toml exists; its settings are the defaults this time");
+            for (question, default) in [
+                ("Which trail should deliver sign-in events?", "audit-trail (eu-west-1)"),
+                ("Email addresses to notify", "(secops@example.com)"),
+                ("Slack incoming-webhook URL (hidden; Enter keeps the current one, - removes it)", ""),
+                ("Name shown in alerts for this account", "(prod)"),
+                ("Time zone for times in alerts", "(Europe/Paris)"),
+                ("What should alert?", "Root activity only"),
+                ("Prefix for the names of the resources login-alert creates", "(alerts)"),
+            ] {
+                shown += &read_until(&mut s, question);
+                shown += &read_until(&mut s, default);
+                s.send("\r").unwrap();
+            }
+            shown += &read_until(&mut s, "Slack webhook (set)");
+            shown += &read_until(&mut s, "Write these settings to login-alert.toml?");
+            s.send("y").unwrap();
+            shown += &read_until(&mut s, "Show the plan now?");
+            s.send("y").unwrap();
+            shown += &read_until(&mut s, "Plan: 10 to add, 1 to change, 0 to destroy.");
+            shown += &read_until(&mut s, "Apply it?");
+            s.send("y").unwrap();
+            shown += &read_until(&mut s, "Apply complete! Resources: 10 added, 1 changed, 0 destroyed.");
+            assert_eq!(exit_code(&mut s), 0);
+            shown
+        }
+    })
+    .await
+    .unwrap();
+
+    assert!(
+        !shown.contains("PTYSECRET"),
+        "the webhook was shown:\n{shown}"
+    );
+    assert_eq!(
+        login_alert::config::Config::load(&path).unwrap(),
+        expected,
+        "Enter everywhere must keep every setting"
+    );
+    // What the installer applied is what `plan` now finds: nothing left to do.
+    account
+        .cli(dir.path())
+        .args(["plan", "--detailed-exitcode"])
+        .assert()
+        .code(0);
 }
