@@ -14,6 +14,8 @@ const KIND: &str = "subscription filter";
 
 /// CloudWatch Logs allows at most this many subscription filters per log group (a hard limit).
 pub const MAX_FILTERS: usize = 2;
+/// CloudWatch Logs' limit on a filter pattern's length.
+pub const MAX_PATTERN_LEN: usize = 1024;
 
 /// Selects every sign-in event and everything the root user does; the handler decides per scope
 /// what alerts. Kept to two plain terms so it can be checked by reading (moto never evaluates it).
@@ -108,7 +110,30 @@ pub fn desired(t: &Target, delivery: &Delivery) -> Desired {
     }
 }
 
+/// `arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME` (unqualified): moto accepts anything that
+/// names an existing function, AWS only a function ARN.
+pub fn is_function_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.split(':').collect();
+    parts.len() == 7
+        && parts[0] == "arn"
+        && !parts[1].is_empty()
+        && parts[2] == "lambda"
+        && !parts[3].is_empty()
+        && parts[4].len() == 12
+        && parts[4].chars().all(|c| c.is_ascii_digit())
+        && parts[5] == "function"
+        && !parts[6].is_empty()
+}
+
 pub fn plan_apply(current: &Current, desired: &Desired, plan: &mut Plan) {
+    if !is_function_arn(&desired.destination_arn) || desired.pattern.len() > MAX_PATTERN_LEN {
+        plan.block(format!(
+            "subscription filter {}: destination {} is not a Lambda function ARN or the pattern is longer than \
+             {MAX_PATTERN_LEN} characters: check name_prefix and assets/filter-pattern.txt",
+            desired.name, desired.destination_arn
+        ));
+        return;
+    }
     let put = || {
         AnyOp::SubscriptionFilter(Op::Put {
             log_group: desired.log_group.clone(),
@@ -379,6 +404,19 @@ mod tests {
     }
 
     #[test]
+    fn a_destination_that_is_not_a_function_arn_blocks_apply() {
+        assert!(is_function_arn(FUNCTION));
+        assert!(!is_function_arn("login-alert-handler"));
+        assert!(!is_function_arn(&format!("{FUNCTION}:$LATEST")));
+        let mut bad = desired();
+        bad.destination_arn = "arn:aws:lambda:us-east-1:123:function:x".into();
+        let mut plan = Plan::new(Mode::Apply, "123456789012", "us-east-1");
+        plan_apply(&current(vec![]), &bad, &mut plan);
+        assert!(!plan.has_changes());
+        assert_eq!(plan.blockers.len(), 1);
+    }
+
+    #[test]
     fn destroy_deletes_only_ours_by_name() {
         let mut plan = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
         plan_destroy(
@@ -423,7 +461,7 @@ mod tests {
     #[test]
     fn the_pattern_is_valid_json_pattern_syntax() {
         let p = pattern();
-        assert!(p.len() <= 1024, "pattern is {} chars", p.len());
+        assert!(p.len() <= MAX_PATTERN_LEN, "pattern is {} chars", p.len());
         assert!(!p.contains('\n'));
         let (mut braces, mut parens) = (0i32, 0i32);
         let mut in_quotes = false;
