@@ -383,7 +383,8 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_field() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut Config)>)> = vec![
+        type Breakage = Box<dyn Fn(&mut Config)>;
+        let cases: Vec<(&str, Breakage)> = vec![
             ("region", Box::new(|c| c.region = "us-east".into())),
             ("region", Box::new(|c| c.region = "US-EAST-1".into())),
             ("name_prefix", Box::new(|c| c.name_prefix = "Login_Alert".into())),
