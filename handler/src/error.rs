@@ -43,6 +43,10 @@ pub enum InputError {
         "the input is JSON but not a CloudWatch Logs event (`awslogs`), an EventBridge event (`detail`), a CloudTrail log file (`Records`) or a CloudTrail record (`eventName`, `userIdentity`): check you passed the right file"
     )]
     UnknownShape,
+    #[error(
+        "decoding the CloudWatch Logs payload stopped unexpectedly: this is a login-alert bug, please report it with the event"
+    )]
+    DecoderStopped,
 }
 
 /// One record cannot be read; the others of its batch are unaffected.

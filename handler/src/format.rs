@@ -3,6 +3,8 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+use chrono::{Datelike, Offset, Timelike};
+use chrono_tz::OffsetName;
 use serde::Serialize;
 
 use crate::classify::{Finding, Kind, Severity};
@@ -129,20 +131,42 @@ fn one_line(value: &str) -> Cow<'_, str> {
     Cow::Owned(clean)
 }
 
+/// `2024-06-03 15:23:22`; written by hand because a strftime pattern is re-parsed on every call, and a
+/// 20,000-record batch formats 35,000 times.
+fn write_clock<T: Datelike + Timelike>(out: &mut String, t: &T) {
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+}
+
 fn local_time(finding: &Finding, settings: &Settings) -> Option<String> {
-    let time = finding.time?;
-    let local = time.with_timezone(&settings.timezone);
-    Some(format!(
-        "{} ({})",
-        local.format("%Y-%m-%d %H:%M:%S %Z"),
-        settings.timezone.name()
-    ))
+    let local = finding.time?.with_timezone(&settings.timezone);
+    let mut out = String::with_capacity(48);
+    write_clock(&mut out, &local);
+    out.push(' ');
+    match local.offset().abbreviation() {
+        Some(abbreviation) => out.push_str(abbreviation),
+        None => {
+            let _ = write!(out, "{}", local.offset().fix());
+        }
+    }
+    let _ = write!(out, " ({})", settings.timezone.name());
+    Some(out)
 }
 
 fn utc_time(finding: &Finding) -> Option<String> {
-    finding
-        .time
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+    let time = finding.time?;
+    let mut out = String::with_capacity(24);
+    write_clock(&mut out, &time);
+    out.push_str(" UTC");
+    Some(out)
 }
 
 fn mfa_text(finding: &Finding) -> &'static str {

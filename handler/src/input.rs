@@ -91,15 +91,6 @@ struct AwsLogs<'a> {
     data: Text<'a>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct LogsData<'a> {
-    #[serde(default, borrow)]
-    message_type: Text<'a>,
-    #[serde(default, borrow)]
-    log_events: Vec<Object<LogEvent<'a>>>,
-}
-
 /// `id` is a string from AWS and an integer from moto; `Text` takes both.
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -226,40 +217,202 @@ fn for_each_log_event<F>(data: &str, mut each: F) -> Result<Shape, InputError>
 where
     F: FnMut(Item<'_>),
 {
-    let compressed = decode_base64(data)?;
-    let json = gunzip(&compressed)?;
-    let logs: LogsData = serde_json::from_slice(&json).map_err(InputError::LogsJson)?;
-    if logs.message_type.is("CONTROL_MESSAGE") {
-        return Ok(Shape::CloudWatchLogsControl);
-    }
-    for (index, event) in logs.log_events.iter().enumerate() {
-        let position = Position {
-            container: "logEvents",
-            index,
-        };
-        let Some(event) = event.get() else {
-            each(Item {
-                position,
-                record: Err(RecordError::NotAnObject),
-                timestamp_ms: None,
+    // Decoding (base64, gzip, the outer JSON with its escaped messages) runs on its own thread while this one
+    // parses, classifies and renders: on a large batch the two halves take about as long as each other.
+    std::thread::scope(|scope| {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<OwnedEvent>>(8);
+        let decoder = std::thread::Builder::new()
+            .name("awslogs-decoder".into())
+            .spawn_scoped(scope, move || {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                let shape = decode_log_events(data, &mut |index, event| {
+                    chunk.push(OwnedEvent::new(index, event));
+                    if chunk.len() == CHUNK {
+                        // A send fails only if the reader is gone, and then nobody needs the rest.
+                        let _ =
+                            sender.send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
+                    }
+                });
+                if !chunk.is_empty() {
+                    let _ = sender.send(chunk);
+                }
+                shape
             });
-            continue;
+        let decoder = match decoder {
+            Ok(decoder) => decoder,
+            // No thread to be had (a process limit): do it all here, one event after the other.
+            Err(_) => {
+                return decode_log_events(data, &mut |index, event| {
+                    let owned = OwnedEvent::new(index, event);
+                    owned.emit(&mut each);
+                });
+            }
+        };
+        for chunk in receiver {
+            for event in chunk {
+                event.emit(&mut each);
+            }
+        }
+        decoder.join().unwrap_or(Err(InputError::DecoderStopped))
+    })
+}
+
+/// Log events cross from the decoding thread in chunks of this many, so channel traffic stays negligible.
+const CHUNK: usize = 256;
+
+/// A log event detached from the decompressed buffer, so it can cross threads.
+struct OwnedEvent {
+    index: usize,
+    timestamp_ms: Option<i64>,
+    message: Result<String, RecordError>,
+}
+
+impl OwnedEvent {
+    fn new(index: usize, event: &Object<LogEvent<'_>>) -> Self {
+        let Some(event) = event.get() else {
+            return OwnedEvent {
+                index,
+                timestamp_ms: None,
+                message: Err(RecordError::NotAnObject),
+            };
         };
         let timestamp_ms = event
             .timestamp
             .get()
             .and_then(|t| t.trim().parse::<f64>().ok())
             .map(|t| t as i64);
-        match &event.message.0 {
-            Some(message) => each(parse_record(message.as_ref(), position, timestamp_ms)),
-            None => each(Item {
+        let message = match &event.message.0 {
+            // Messages are JSON, so their quotes are escaped and serde_json has already made them owned strings.
+            Some(message) => Ok(message.to_string()),
+            None => Err(RecordError::MissingMessage),
+        };
+        OwnedEvent {
+            index,
+            timestamp_ms,
+            message,
+        }
+    }
+
+    fn emit<F: FnMut(Item<'_>)>(self, each: &mut F) {
+        let position = Position {
+            container: "logEvents",
+            index: self.index,
+        };
+        match self.message {
+            Ok(message) => each(parse_record(&message, position, self.timestamp_ms)),
+            Err(err) => each(Item {
                 position,
-                record: Err(RecordError::MissingMessage),
-                timestamp_ms,
+                record: Err(err),
+                timestamp_ms: self.timestamp_ms,
             }),
         }
     }
-    Ok(Shape::CloudWatchLogs)
+}
+
+/// Decodes `awslogs.data` and hands every log event to `sink` in order.
+fn decode_log_events<S>(data: &str, sink: &mut S) -> Result<Shape, InputError>
+where
+    S: FnMut(usize, &Object<LogEvent<'_>>),
+{
+    let compressed = decode_base64(data)?;
+    let json = gunzip(&compressed)?;
+    drop(compressed);
+    let mut seed = LogsSeed {
+        sink,
+        control: false,
+    };
+    let mut deserializer = serde_json::Deserializer::from_slice(&json);
+    serde::de::DeserializeSeed::deserialize(&mut seed, &mut deserializer)
+        .map_err(InputError::LogsJson)?;
+    deserializer.end().map_err(InputError::LogsJson)?;
+    Ok(if seed.control {
+        Shape::CloudWatchLogsControl
+    } else {
+        Shape::CloudWatchLogs
+    })
+}
+
+/// Reads the CloudWatch Logs JSON and hands each log event on as soon as it is parsed, so a batch never holds
+/// all its messages at once. `messageType` normally comes first; if it does not, events are buffered until it is
+/// known, so a control message is never mistaken for records.
+struct LogsSeed<'f, S> {
+    sink: &'f mut S,
+    control: bool,
+}
+
+impl<'de, S: FnMut(usize, &Object<LogEvent<'_>>)> serde::de::DeserializeSeed<'de>
+    for &mut LogsSeed<'_, S>
+{
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, S: FnMut(usize, &Object<LogEvent<'_>>)> serde::de::Visitor<'de> for &mut LogsSeed<'_, S> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("the CloudWatch Logs payload object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut type_known = false;
+        let mut buffered: Option<Vec<Object<LogEvent<'de>>>> = None;
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+            match key.as_deref() {
+                Some("messageType") => {
+                    let kind: Text = map.next_value()?;
+                    self.control = kind.is("CONTROL_MESSAGE");
+                    type_known = true;
+                }
+                Some("logEvents") if type_known && self.control => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+                Some("logEvents") if type_known => {
+                    map.next_value_seed(EventsSeed {
+                        sink: &mut *self.sink,
+                    })?;
+                }
+                Some("logEvents") => buffered = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        if let (Some(events), false) = (buffered, self.control) {
+            for (index, event) in events.iter().enumerate() {
+                (self.sink)(index, event);
+            }
+        }
+        Ok(())
+    }
+}
+
+struct EventsSeed<'f, S> {
+    sink: &'f mut S,
+}
+
+impl<'de, S: FnMut(usize, &Object<LogEvent<'_>>)> serde::de::DeserializeSeed<'de>
+    for EventsSeed<'_, S>
+{
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, S: FnMut(usize, &Object<LogEvent<'_>>)> serde::de::Visitor<'de> for EventsSeed<'_, S> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of log events")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut index = 0;
+        while let Some(event) = seq.next_element::<Object<LogEvent<'de>>>()? {
+            (self.sink)(index, &event);
+            index += 1;
+        }
+        Ok(())
+    }
 }
 
 fn decode_base64(data: &str) -> Result<Vec<u8>, InputError> {

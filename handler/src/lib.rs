@@ -25,7 +25,7 @@ pub use deliver::{AwsDelivery, Deliver, SlackWebhook};
 pub use error::{DeliveryError, HandlerError, InputError, RecordError, SettingsError};
 pub use handler::{Outcome, handle, render_alerts};
 pub use input::{Shape, for_each_record};
-pub use preview::{Preview, PreviewFormat, preview};
+pub use preview::{Preview, PreviewError, PreviewFormat, PreviewSummary, preview, preview_to};
 pub use record::Record;
 pub use settings::Settings;
 

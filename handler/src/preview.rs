@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::fmt::Write as _;
+use std::io::Write;
 use std::str::FromStr;
 
 use crate::classify::{Finding, Kind};
@@ -70,13 +71,67 @@ pub struct Preview {
     pub alerts: usize,
 }
 
-/// Renders `input` (any shape the handler accepts) as the handler would, in `format`.
+/// Renders `input` (any shape the handler accepts) as the handler would, in `format`, into a string.
 pub fn preview(
     input: &[u8],
     settings: &Settings,
     format: PreviewFormat,
 ) -> Result<Preview, InputError> {
-    let mut output = String::new();
+    let mut bytes = Vec::new();
+    let summary = preview_to(input, settings, format, &mut bytes).map_err(|err| match err {
+        PreviewError::Input(err) => err,
+        // Writing to a Vec cannot fail.
+        PreviewError::Write(_) => InputError::Empty,
+    })?;
+    let output = String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    Ok(Preview {
+        output,
+        problems: summary.problems,
+        shape: summary.shape,
+        records: summary.records,
+        alerts: summary.alerts,
+    })
+}
+
+/// What `preview_to` wrote, apart from the output itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewSummary {
+    pub problems: Vec<String>,
+    pub shape: Shape,
+    pub records: usize,
+    pub alerts: usize,
+}
+
+/// `preview_to` failed: the input is unreadable, or the output could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum PreviewError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error("writing the preview failed: {0}")]
+    Write(#[source] std::io::Error),
+}
+
+/// Output is handed to the writer in blocks of about this size, so a 20,000-record batch never sits in memory whole.
+const FLUSH_AT: usize = 256 * 1024;
+
+/// Renders `input` as [`preview`] does, streaming the output to `out` (the CLI passes stdout).
+pub fn preview_to<W: Write>(
+    input: &[u8],
+    settings: &Settings,
+    format: PreviewFormat,
+    out: &mut W,
+) -> Result<PreviewSummary, PreviewError> {
+    let mut output = String::with_capacity(FLUSH_AT + 64 * 1024);
+    let mut write_error: Option<std::io::Error> = None;
+    let mut flush = |output: &mut String, write_error: &mut Option<std::io::Error>| {
+        if write_error.is_none()
+            && let Err(err) = out.write_all(output.as_bytes())
+        {
+            *write_error = Some(err);
+        }
+        output.clear();
+    };
     let mut problems = Vec::new();
     let (mut records, mut alerts, mut first) = (0usize, 0usize, true);
     if format == PreviewFormat::Json {
@@ -116,6 +171,9 @@ pub fn preview(
             PreviewFormat::Slack | PreviewFormat::Email => return,
         }
         first = false;
+        if output.len() >= FLUSH_AT {
+            flush(&mut output, &mut write_error);
+        }
     })?;
     match format {
         PreviewFormat::Json => output.push_str(if first { "]\n" } else { "\n]\n" }),
@@ -130,8 +188,11 @@ pub fn preview(
         }
         PreviewFormat::Slack | PreviewFormat::Email => {}
     }
-    Ok(Preview {
-        output,
+    flush(&mut output, &mut write_error);
+    if let Some(err) = write_error {
+        return Err(PreviewError::Write(err));
+    }
+    Ok(PreviewSummary {
         problems,
         shape,
         records,

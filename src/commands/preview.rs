@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use login_alert_handler::settings::parse_timezone;
-use login_alert_handler::{PreviewFormat as HandlerFormat, Scope, Settings, preview};
+use login_alert_handler::{PreviewFormat as HandlerFormat, Scope, Settings, preview_to};
 
 use super::ExitStatus;
 use crate::cli::{GlobalArgs, PreviewArgs, PreviewFormat};
@@ -27,14 +27,12 @@ pub async fn run(global: &GlobalArgs, args: &PreviewArgs, printer: &Printer) -> 
         PreviewFormat::Slack => HandlerFormat::Slack,
         PreviewFormat::Json => HandlerFormat::Json,
     };
-    let rendered = preview(&input, &settings, format)
-        .with_context(|| format!("cannot preview {}", args.file.display()))?;
-    // One write: a 20,000-record batch renders to tens of megabytes, and line-buffered printing would cost a syscall per line.
+    // Streamed: a 20,000-record batch renders to tens of megabytes, written in large blocks as it is produced.
     let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(rendered.output.as_bytes())
-        .context("writing the preview to stdout")?;
+    let rendered = preview_to(&input, &settings, format, &mut stdout)
+        .with_context(|| format!("cannot preview {}", args.file.display()))?;
     stdout.flush().context("writing the preview to stdout")?;
+    drop(stdout);
     for problem in &rendered.problems {
         printer.warn(problem);
     }

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The handler benchmark (run by hand, never by `cargo test`):
+#   1. the whole `login-alert preview --output slack` process on a 20,000-record CloudWatch Logs payload
+#      (~23 MB decompressed) against the straightforward Python handler in reference.py, with hyperfine;
+#   2. peak RSS of the same command on a ~1 MB batch, with /usr/bin/time -v.
+# Needs: hyperfine (apt-get install hyperfine), python3 >= 3.9, GNU time. Usage: handler/benches/run.sh [N]
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+n="${1:-20000}"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+cargo build --release -p login-alert --manifest-path "$root/Cargo.toml" >&2
+cli="$root/target/release/login-alert"
+# Run from an empty directory so no login-alert.toml changes the settings.
+cd "$work"
+
+python3 "$here/make_payload.py" "$work/big.json" "$n"
+# Both must say the same number of alerts before their times mean anything.
+rust_lines=$("$cli" preview "$work/big.json" --output slack --account-name prod --timezone Asia/Tokyo | wc -l)
+python_lines=$(python3 "$here/reference.py" "$work/big.json" Asia/Tokyo | wc -l)
+echo "alerts rendered: rust=$rust_lines python=$python_lines" >&2
+[ "$rust_lines" = "$python_lines" ] || { echo "the two disagree on what alerts" >&2; exit 1; }
+
+hyperfine --warmup 2 --runs 10 --export-json "$work/hyperfine.json" \
+  -n rust "$cli preview $work/big.json --output slack --account-name prod --timezone Asia/Tokyo > /dev/null" \
+  -n python "python3 $here/reference.py $work/big.json Asia/Tokyo > /dev/null"
+python3 - "$work/hyperfine.json" <<'PY'
+import json, sys
+r = {x["command"]: x["mean"] for x in json.load(open(sys.argv[1]))["results"]}
+print(f"mean: rust {r['rust']*1000:.1f} ms, python {r['python']*1000:.1f} ms, ratio {r['python']/r['rust']:.1f}x")
+PY
+
+# ~1 MB of CloudWatch Logs JSON is ~900 records.
+python3 "$here/make_payload.py" "$work/1mb.json" 900
+/usr/bin/time -v "$cli" preview "$work/1mb.json" --output slack > /dev/null 2> "$work/time.txt"
+grep -E "Maximum resident set size" "$work/time.txt"

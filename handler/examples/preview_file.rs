@@ -1,0 +1,23 @@
+//! Runs `preview` on a file and prints the output size: a profiling harness for the handler's hot path
+//! (`perf record cargo run --release --example preview_file -- FILE slack`).
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let (Some(path), format) = (args.next(), args.next().unwrap_or_else(|| "slack".into())) else {
+        eprintln!("usage: preview_file FILE [text|email|slack|json]");
+        std::process::exit(2);
+    };
+    let input = match std::fs::read(&path) {
+        Ok(input) => input,
+        Err(err) => {
+            eprintln!("cannot read {path}: {err}");
+            std::process::exit(1);
+        }
+    };
+    let format = format.parse().unwrap_or_default();
+    let settings = login_alert_handler::Settings::default();
+    match login_alert_handler::preview_to(&input, &settings, format, &mut std::io::sink()) {
+        Ok(summary) => eprintln!("{} records, {} alerts", summary.records, summary.alerts),
+        Err(err) => eprintln!("{err}"),
+    }
+}
