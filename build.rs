@@ -24,15 +24,20 @@ fn main() {
     println!("cargo:rerun-if-changed=Cargo.lock");
     println!("cargo:rerun-if-env-changed=LOGIN_ALERT_HANDLER_BOOTSTRAP");
 
-    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest_dir =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
 
     let bootstrap = match env::var_os("LOGIN_ALERT_HANDLER_BOOTSTRAP") {
         Some(path) => PathBuf::from(path),
         None => build_handler(&manifest_dir, &out_dir),
     };
-    let binary = fs::read(&bootstrap)
-        .unwrap_or_else(|err| panic!("cannot read the handler binary {}: {err}", bootstrap.display()));
+    let binary = fs::read(&bootstrap).unwrap_or_else(|err| {
+        panic!(
+            "cannot read the handler binary {}: {err}",
+            bootstrap.display()
+        )
+    });
     write_zip(&binary, &out_dir.join("bootstrap.zip"));
 }
 
@@ -50,7 +55,15 @@ fn build_handler(manifest_dir: &Path, out_dir: &Path) -> PathBuf {
     let target_dir = lambda_target_dir(out_dir);
     let mut cmd = Command::new(cargo);
     cmd.current_dir(manifest_dir)
-        .args(["build", "--profile", LAMBDA_PROFILE, "-p", "login-alert-handler", "--bin", "bootstrap"])
+        .args([
+            "build",
+            "--profile",
+            LAMBDA_PROFILE,
+            "-p",
+            "login-alert-handler",
+            "--bin",
+            "bootstrap",
+        ])
         .args(["--target", LAMBDA_TARGET])
         .arg("--target-dir")
         .arg(&target_dir)
@@ -80,13 +93,17 @@ fn build_handler(manifest_dir: &Path, out_dir: &Path) -> PathBuf {
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    target_dir.join(LAMBDA_TARGET).join(LAMBDA_PROFILE).join("bootstrap")
+    target_dir
+        .join(LAMBDA_TARGET)
+        .join(LAMBDA_PROFILE)
+        .join("bootstrap")
 }
 
 /// A zip whose bytes depend only on the binary (fixed timestamp and mode), so its SHA-256 — which Lambda
 /// reports as `CodeSha256` — says exactly whether the deployed code is ours.
 fn write_zip(binary: &[u8], path: &Path) {
-    let file = File::create(path).unwrap_or_else(|err| panic!("cannot create {}: {err}", path.display()));
+    let file =
+        File::create(path).unwrap_or_else(|err| panic!("cannot create {}: {err}", path.display()));
     let mut zip = zip::ZipWriter::new(file);
     let options = SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)

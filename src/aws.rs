@@ -34,7 +34,9 @@ pub async fn load(options: &AwsOptions) -> SdkConfig {
 pub fn region_of(sdk: &SdkConfig) -> Result<String> {
     match sdk.region() {
         Some(region) => Ok(region.to_string()),
-        None => bail!("no AWS region is set: pass --region REGION, set AWS_REGION, or give the profile a region"),
+        None => bail!(
+            "no AWS region is set: pass --region REGION, set AWS_REGION, or give the profile a region"
+        ),
     }
 }
 
@@ -55,7 +57,9 @@ pub struct Clients {
 impl Clients {
     pub fn new(sdk: &SdkConfig) -> Self {
         // A custom endpoint (an emulator, a VPC endpoint) cannot serve virtual-hosted bucket names.
-        let s3 = aws_sdk_s3::config::Builder::from(sdk).force_path_style(sdk.endpoint_url().is_some()).build();
+        let s3 = aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(sdk.endpoint_url().is_some())
+            .build();
         Clients {
             region: sdk.region().map(|r| r.to_string()).unwrap_or_default(),
             cloudtrail: aws_sdk_cloudtrail::Client::new(sdk),
@@ -71,14 +75,25 @@ impl Clients {
 
     /// The same credentials and settings, in another region (a trail's home region, say).
     pub fn in_region(sdk: &SdkConfig, region: &str) -> Self {
-        Clients::new(&sdk.to_builder().region(Region::new(region.to_owned())).build())
+        Clients::new(
+            &sdk.to_builder()
+                .region(Region::new(region.to_owned()))
+                .build(),
+        )
     }
 }
 
 /// The account the credentials belong to.
 pub async fn account_id(sts: &aws_sdk_sts::Client) -> Result<String> {
-    let identity = sts.get_caller_identity().send().await.map_err(explain).context("finding the AWS account")?;
-    identity.account.context("STS did not say which account these credentials belong to")
+    let identity = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(explain)
+        .context("finding the AWS account")?;
+    identity
+        .account
+        .context("STS did not say which account these credentials belong to")
 }
 
 /// The service's error code (`ResourceNotFoundException`, `NoSuchEntity`, …), if the service answered.
@@ -107,7 +122,10 @@ where
         let code = service.err().code().unwrap_or("Unknown");
         let message = service.err().message().unwrap_or("");
         let hint = match code {
-            "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "AuthorizationError" => {
+            "AccessDenied"
+            | "AccessDeniedException"
+            | "UnauthorizedOperation"
+            | "AuthorizationError" => {
                 " — the credentials lack this permission; see the operator policy in the README"
             }
             "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => {
@@ -130,7 +148,9 @@ where
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
             " — the AWS endpoint could not be reached; check the network, --region and --endpoint-url/AWS_ENDPOINT_URL"
         }
-        SdkError::ConstructionFailure(_) => " — the request could not be built; check --region and the credentials",
+        SdkError::ConstructionFailure(_) => {
+            " — the request could not be built; check --region and the credentials"
+        }
         _ => "",
     };
     anyhow::anyhow!("{}{hint}", chain(&err))
@@ -140,7 +160,10 @@ where
 fn caused_by_credentials(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut next = Some(err);
     while let Some(err) = next {
-        if err.downcast_ref::<aws_credential_types::provider::error::CredentialsError>().is_some() {
+        if err
+            .downcast_ref::<aws_credential_types::provider::error::CredentialsError>()
+            .is_some()
+        {
             return true;
         }
         next = err.source();

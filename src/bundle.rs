@@ -21,12 +21,21 @@ mod tests {
         assert_eq!(&HANDLER_ZIP[..4], b"PK\x03\x04");
         let name_len = u16::from_le_bytes([HANDLER_ZIP[26], HANDLER_ZIP[27]]) as usize;
         assert_eq!(&HANDLER_ZIP[30..30 + name_len], b"bootstrap");
-        assert!(HANDLER_ZIP.len() < 5 * 1024 * 1024, "zipped handler must stay under 5 MB");
+        assert!(
+            HANDLER_ZIP.len() < 5 * 1024 * 1024,
+            "zipped handler must stay under 5 MB"
+        );
     }
 
     #[test]
     fn code_hash_is_base64_sha256() {
         let hash = handler_sha256();
-        assert_eq!(base64::engine::general_purpose::STANDARD.decode(&hash).unwrap().len(), 32);
+        assert_eq!(
+            base64::engine::general_purpose::STANDARD
+                .decode(&hash)
+                .unwrap()
+                .len(),
+            32
+        );
     }
 }

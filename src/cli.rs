@@ -22,7 +22,12 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Config file to read (and, for `init`, to write).
-    #[arg(long, global = true, env = "LOGIN_ALERT_CONFIG", default_value = "login-alert.toml")]
+    #[arg(
+        long,
+        global = true,
+        env = "LOGIN_ALERT_CONFIG",
+        default_value = "login-alert.toml"
+    )]
     pub config: PathBuf,
 
     /// Named profile from ~/.aws/config and ~/.aws/credentials (default: the standard credential chain, AWS_PROFILE).
@@ -75,7 +80,12 @@ pub struct InitArgs {
     pub emails: Vec<String>,
 
     /// Slack incoming-webhook URL (https://hooks.slack.com/...); stored encrypted in SSM Parameter Store.
-    #[arg(long, value_name = "URL", env = "LOGIN_ALERT_SLACK_WEBHOOK_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "LOGIN_ALERT_SLACK_WEBHOOK_URL",
+        hide_env_values = true
+    )]
     pub slack_webhook_url: Option<String>,
 
     /// Name shown in alerts for this account (default: the account alias, else the account ID).

@@ -12,7 +12,8 @@ pub const DEFAULT_PREFIX: &str = "login-alert";
 pub const DEFAULT_RETENTION_DAYS: i32 = 90;
 /// The values CloudWatch Logs accepts for `retentionInDays`.
 pub const RETENTION_DAYS: [i32; 22] = [
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
 ];
 const MAX_PREFIX_LEN: usize = 24;
 const MAX_ACCOUNT_NAME_LEN: usize = 40;
@@ -88,11 +89,17 @@ pub enum ConfigError {
     #[error("no config file at {path}: run `login-alert init` to write one, or pass --config PATH")]
     Missing { path: PathBuf },
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} is not a valid login-alert config: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{}", invalid_message(.0))]
     Invalid(Vec<Problem>),
 }
@@ -108,8 +115,13 @@ fn invalid_message(problems: &[Problem]) -> String {
 impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| match source.kind() {
-            std::io::ErrorKind::NotFound => ConfigError::Missing { path: path.to_owned() },
-            _ => ConfigError::Read { path: path.to_owned(), source },
+            std::io::ErrorKind::NotFound => ConfigError::Missing {
+                path: path.to_owned(),
+            },
+            _ => ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            },
         })?;
         let config: Config = toml::from_str(&text).map_err(|err| ConfigError::Parse {
             path: path.to_owned(),
@@ -137,7 +149,10 @@ impl Config {
 
     /// Writes the file; readable by its owner only when it holds the Slack webhook secret.
     pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
-        let err = |source| ConfigError::Write { path: path.to_owned(), source };
+        let err = |source| ConfigError::Write {
+            path: path.to_owned(),
+            source,
+        };
         std::fs::write(path, self.to_toml()).map_err(err)?;
         #[cfg(unix)]
         if self.notify.slack_webhook_url.is_some() {
@@ -203,7 +218,11 @@ impl Config {
                 fix: "add notify.emails = [\"you@example.com\"] or notify.slack_webhook_url".into(),
             });
         }
-        if problems.is_empty() { Ok(()) } else { Err(ConfigError::Invalid(problems)) }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(problems))
+        }
     }
 }
 
@@ -212,8 +231,14 @@ pub fn validate_region(region: &str) -> Result<(), Problem> {
     let parts: Vec<&str> = region.split('-').collect();
     let ok = parts.len() >= 3
         && parts[0].len() == 2
-        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
-        && parts[..parts.len() - 1].iter().all(|p| p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| p.bytes().all(|b| b.is_ascii_lowercase()))
         && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit());
     if ok {
         Ok(())
@@ -235,24 +260,39 @@ pub fn validate_prefix(prefix: &str) -> Result<(), Problem> {
         ),
     };
     if prefix.is_empty() || prefix.len() > MAX_PREFIX_LEN {
-        return Err(problem(&format!("is not 1-{MAX_PREFIX_LEN} characters long")));
+        return Err(problem(&format!(
+            "is not 1-{MAX_PREFIX_LEN} characters long"
+        )));
     }
-    if !prefix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
-        return Err(problem("may hold only lowercase letters, digits and hyphens"));
+    if !prefix
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err(problem(
+            "may hold only lowercase letters, digits and hyphens",
+        ));
     }
-    if !prefix.as_bytes()[0].is_ascii_lowercase() || prefix.ends_with('-') || prefix.contains("--") {
-        return Err(problem("must start with a letter and not end with or repeat a hyphen"));
+    if !prefix.as_bytes()[0].is_ascii_lowercase() || prefix.ends_with('-') || prefix.contains("--")
+    {
+        return Err(problem(
+            "must start with a letter and not end with or repeat a hyphen",
+        ));
     }
     // SSM parameter names (used for the Slack secret) may not start with these.
     if prefix.starts_with("aws") || prefix.starts_with("ssm") {
-        return Err(problem("must not start with `aws` or `ssm` (reserved by AWS)"));
+        return Err(problem(
+            "must not start with `aws` or `ssm` (reserved by AWS)",
+        ));
     }
     Ok(())
 }
 
 pub fn validate_account_name(name: &str) -> Result<(), Problem> {
     // It goes into SNS subjects, which must be printable ASCII.
-    if name.is_empty() || name.len() > MAX_ACCOUNT_NAME_LEN || !name.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+    if name.is_empty()
+        || name.len() > MAX_ACCOUNT_NAME_LEN
+        || !name.bytes().all(|b| (0x20..0x7f).contains(&b))
+    {
         return Err(Problem {
             field: "account_name",
             problem: format!("`{name}` is not 1-{MAX_ACCOUNT_NAME_LEN} printable ASCII characters"),
@@ -263,11 +303,13 @@ pub fn validate_account_name(name: &str) -> Result<(), Problem> {
 }
 
 pub fn validate_timezone(zone: &str) -> Result<(), Problem> {
-    chrono_tz::Tz::from_str(zone).map(|_| ()).map_err(|_| Problem {
-        field: "timezone",
-        problem: format!("`{zone}` is not an IANA time zone"),
-        fix: "use a name from the tz database such as UTC, Asia/Tokyo or Europe/Paris".into(),
-    })
+    chrono_tz::Tz::from_str(zone)
+        .map(|_| ())
+        .map_err(|_| Problem {
+            field: "timezone",
+            problem: format!("`{zone}` is not an IANA time zone"),
+            fix: "use a name from the tz database such as UTC, Asia/Tokyo or Europe/Paris".into(),
+        })
 }
 
 pub fn validate_retention(days: i32) -> Result<(), Problem> {
@@ -301,7 +343,9 @@ pub fn validate_trail_name(name: &str) -> Result<(), Problem> {
         None => name,
     };
     let ok = (3..=128).contains(&bare.len())
-        && bare.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && bare
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
         && bare.as_bytes()[0].is_ascii_alphanumeric()
         && bare.as_bytes()[bare.len() - 1].is_ascii_alphanumeric();
     if ok {
@@ -333,14 +377,20 @@ pub fn validate_slack_webhook(raw: &str) -> Result<(), Problem> {
     let problem = |what: &str| Problem {
         field: "notify.slack_webhook_url",
         problem: what.into(),
-        fix: "paste the incoming-webhook URL Slack shows, https://hooks.slack.com/services/T…/B…/…".into(),
+        fix: "paste the incoming-webhook URL Slack shows, https://hooks.slack.com/services/T…/B…/…"
+            .into(),
     };
     let url = url::Url::parse(raw).map_err(|_| problem("is not a URL"))?;
     if url.scheme() != "https" {
         return Err(problem("must use https"));
     }
-    if !matches!(url.host_str(), Some("hooks.slack.com" | "hooks.slack-gov.com")) {
-        return Err(problem("is not a Slack webhook (host must be hooks.slack.com)"));
+    if !matches!(
+        url.host_str(),
+        Some("hooks.slack.com" | "hooks.slack-gov.com")
+    ) {
+        return Err(problem(
+            "is not a Slack webhook (host must be hooks.slack.com)",
+        ));
     }
     if url.path().len() <= 1 {
         return Err(problem("has no webhook path"));
@@ -360,8 +410,14 @@ mod tests {
             timezone: "Asia/Tokyo".into(),
             scope: Scope::All,
             log_retention_days: 90,
-            trail: TrailConfig { name: Some("audit-trail".into()), create: false },
-            notify: NotifyConfig { emails: vec!["secops@example.com".into()], slack_webhook_url: None },
+            trail: TrailConfig {
+                name: Some("audit-trail".into()),
+                create: false,
+            },
+            notify: NotifyConfig {
+                emails: vec!["secops@example.com".into()],
+                slack_webhook_url: None,
+            },
         }
     }
 
@@ -387,33 +443,70 @@ mod tests {
         let cases: Vec<(&str, Breakage)> = vec![
             ("region", Box::new(|c| c.region = "us-east".into())),
             ("region", Box::new(|c| c.region = "US-EAST-1".into())),
-            ("name_prefix", Box::new(|c| c.name_prefix = "Login_Alert".into())),
-            ("name_prefix", Box::new(|c| c.name_prefix = "a-very-long-prefix-that-is-too-long".into())),
-            ("name_prefix", Box::new(|c| c.name_prefix = "aws-alerts".into())),
+            (
+                "name_prefix",
+                Box::new(|c| c.name_prefix = "Login_Alert".into()),
+            ),
+            (
+                "name_prefix",
+                Box::new(|c| c.name_prefix = "a-very-long-prefix-that-is-too-long".into()),
+            ),
+            (
+                "name_prefix",
+                Box::new(|c| c.name_prefix = "aws-alerts".into()),
+            ),
             ("name_prefix", Box::new(|c| c.name_prefix = "-x".into())),
-            ("account_name", Box::new(|c| c.account_name = Some("本番".into()))),
+            (
+                "account_name",
+                Box::new(|c| c.account_name = Some("本番".into())),
+            ),
             ("timezone", Box::new(|c| c.timezone = "Tokyo".into())),
-            ("log_retention_days", Box::new(|c| c.log_retention_days = 10)),
+            (
+                "log_retention_days",
+                Box::new(|c| c.log_retention_days = 10),
+            ),
             ("trail", Box::new(|c| c.trail.create = true)),
             ("trail", Box::new(|c| c.trail.name = None)),
-            ("trail.name", Box::new(|c| c.trail.name = Some("a b".into()))),
-            ("trail.name", Box::new(|c| c.trail.name = Some("arn:aws:s3:::bucket".into()))),
-            ("notify.emails", Box::new(|c| c.notify.emails = vec!["secops@".into()])),
-            ("notify.slack_webhook_url", Box::new(|c| c.notify.slack_webhook_url = Some("http://hooks.slack.com/services/x".into()))),
-            ("notify.slack_webhook_url", Box::new(|c| c.notify.slack_webhook_url = Some("https://example.com/hook".into()))),
+            (
+                "trail.name",
+                Box::new(|c| c.trail.name = Some("a b".into())),
+            ),
+            (
+                "trail.name",
+                Box::new(|c| c.trail.name = Some("arn:aws:s3:::bucket".into())),
+            ),
+            (
+                "notify.emails",
+                Box::new(|c| c.notify.emails = vec!["secops@".into()]),
+            ),
+            (
+                "notify.slack_webhook_url",
+                Box::new(|c| {
+                    c.notify.slack_webhook_url = Some("http://hooks.slack.com/services/x".into())
+                }),
+            ),
+            (
+                "notify.slack_webhook_url",
+                Box::new(|c| c.notify.slack_webhook_url = Some("https://example.com/hook".into())),
+            ),
             ("notify", Box::new(|c| c.notify.emails.clear())),
         ];
         for (field, break_it) in cases {
             let mut config = valid();
             break_it(&mut config);
             let found = problems(&config);
-            assert!(found.iter().any(|p| p.field == field), "expected a problem with {field}, got {found:?}");
+            assert!(
+                found.iter().any(|p| p.field == field),
+                "expected a problem with {field}, got {found:?}"
+            );
         }
     }
 
     #[test]
     fn a_trail_arn_is_accepted() {
-        assert!(validate_trail_name("arn:aws:cloudtrail:eu-west-1:123456789012:trail/audit").is_ok());
+        assert!(
+            validate_trail_name("arn:aws:cloudtrail:eu-west-1:123456789012:trail/audit").is_ok()
+        );
     }
 
     #[test]
@@ -427,14 +520,20 @@ mod tests {
     fn unknown_fields_are_rejected_with_their_name() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");
-        std::fs::write(&path, "region = \"us-east-1\"\nregoin = 1\n[trail]\ncreate = true\n").unwrap();
+        std::fs::write(
+            &path,
+            "region = \"us-east-1\"\nregoin = 1\n[trail]\ncreate = true\n",
+        )
+        .unwrap();
         let err = Config::load(&path).unwrap_err().to_string();
         assert!(err.contains("regoin"), "{err}");
     }
 
     #[test]
     fn a_missing_file_says_to_run_init() {
-        let err = Config::load(Path::new("/nonexistent/login-alert.toml")).unwrap_err().to_string();
+        let err = Config::load(Path::new("/nonexistent/login-alert.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("login-alert init"), "{err}");
     }
 }

@@ -17,7 +17,9 @@ pub struct Names {
 
 impl Names {
     pub fn new(prefix: &str) -> Self {
-        Names { prefix: prefix.to_owned() }
+        Names {
+            prefix: prefix.to_owned(),
+        }
     }
     /// The log group the trail delivers to (when login-alert provides it).
     pub fn log_group(&self) -> String {
@@ -83,38 +85,63 @@ pub fn partition_of(region: &str) -> &'static str {
 
 impl Arns {
     pub fn new(account_id: &str, region: &str) -> Self {
-        Arns { partition: partition_of(region).to_owned(), account_id: account_id.to_owned(), region: region.to_owned() }
+        Arns {
+            partition: partition_of(region).to_owned(),
+            account_id: account_id.to_owned(),
+            region: region.to_owned(),
+        }
     }
     /// `arn:…:log-group:NAME` — what `DescribeLogGroups` calls `logGroupArn`.
     pub fn log_group(&self, name: &str) -> String {
-        format!("arn:{}:logs:{}:{}:log-group:{name}", self.partition, self.region, self.account_id)
+        format!(
+            "arn:{}:logs:{}:{}:log-group:{name}",
+            self.partition, self.region, self.account_id
+        )
     }
     /// `arn:…:log-group:NAME:*` — the form CloudTrail and Lambda permissions require.
     pub fn log_group_wildcard(&self, name: &str) -> String {
         format!("{}:*", self.log_group(name))
     }
     pub fn role(&self, name: &str) -> String {
-        format!("arn:{}:iam::{}:role/{name}", self.partition, self.account_id)
+        format!(
+            "arn:{}:iam::{}:role/{name}",
+            self.partition, self.account_id
+        )
     }
     pub fn topic(&self, name: &str) -> String {
-        format!("arn:{}:sns:{}:{}:{name}", self.partition, self.region, self.account_id)
+        format!(
+            "arn:{}:sns:{}:{}:{name}",
+            self.partition, self.region, self.account_id
+        )
     }
     pub fn function(&self, name: &str) -> String {
-        format!("arn:{}:lambda:{}:{}:function:{name}", self.partition, self.region, self.account_id)
+        format!(
+            "arn:{}:lambda:{}:{}:function:{name}",
+            self.partition, self.region, self.account_id
+        )
     }
     /// `name` starts with `/`.
     pub fn parameter(&self, name: &str) -> String {
-        format!("arn:{}:ssm:{}:{}:parameter{name}", self.partition, self.region, self.account_id)
+        format!(
+            "arn:{}:ssm:{}:{}:parameter{name}",
+            self.partition, self.region, self.account_id
+        )
     }
     pub fn trail(&self, name: &str) -> String {
-        format!("arn:{}:cloudtrail:{}:{}:trail/{name}", self.partition, self.region, self.account_id)
+        format!(
+            "arn:{}:cloudtrail:{}:{}:trail/{name}",
+            self.partition, self.region, self.account_id
+        )
     }
     pub fn bucket(&self, name: &str) -> String {
         format!("arn:{}:s3:::{name}", self.partition)
     }
     /// The AWS-managed KMS key SSM uses for SecureString parameters by default.
     pub fn ssm_default_key_alias(&self) -> String {
-        format!("arn:{}:kms:{}:{}:alias/aws/ssm", self.partition, self.region, self.account_id)
+        format!(
+            "arn:{}:kms:{}:{}:alias/aws/ssm",
+            self.partition, self.region, self.account_id
+        )
     }
 }
 
@@ -133,7 +160,10 @@ mod tests {
 
     #[test]
     fn partitions_follow_the_region() {
-        assert_eq!(Arns::new("123456789012", "cn-north-1").role("r"), "arn:aws-cn:iam::123456789012:role/r");
+        assert_eq!(
+            Arns::new("123456789012", "cn-north-1").role("r"),
+            "arn:aws-cn:iam::123456789012:role/r"
+        );
         assert_eq!(partition_of("us-gov-west-1"), "aws-us-gov");
         assert_eq!(partition_of("ap-northeast-1"), "aws");
     }

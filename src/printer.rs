@@ -19,12 +19,18 @@ impl Printer {
             console::set_colors_enabled(false);
             console::set_colors_enabled_stderr(false);
         }
-        Printer { stderr_tty: std::io::stderr().is_terminal(), quiet: false }
+        Printer {
+            stderr_tty: std::io::stderr().is_terminal(),
+            quiet: false,
+        }
     }
 
     /// A printer that shows no progress (for library use and tests).
     pub fn silent() -> Self {
-        Printer { stderr_tty: false, quiet: true }
+        Printer {
+            stderr_tty: false,
+            quiet: true,
+        }
     }
 
     /// A result line: stdout.
@@ -41,7 +47,11 @@ impl Printer {
 
     pub fn warn(&self, text: impl AsRef<str>) {
         if !self.quiet {
-            eprintln!("{} {}", console::style("warning:").yellow().bold().for_stderr(), text.as_ref());
+            eprintln!(
+                "{} {}",
+                console::style("warning:").yellow().bold().for_stderr(),
+                text.as_ref()
+            );
         }
     }
 
@@ -49,17 +59,32 @@ impl Printer {
     pub fn step(&self, message: impl Into<String>) -> Step {
         let message = message.into();
         if self.quiet {
-            return Step { bar: None, message, quiet: true };
+            return Step {
+                bar: None,
+                message,
+                quiet: true,
+            };
         }
         if self.stderr_tty {
             let bar = ProgressBar::new_spinner();
-            bar.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed:.dim}").expect("valid template"));
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg} {elapsed:.dim}")
+                    .expect("valid template"),
+            );
             bar.set_message(message.clone());
             bar.enable_steady_tick(Duration::from_millis(100));
-            Step { bar: Some(bar), message, quiet: false }
+            Step {
+                bar: Some(bar),
+                message,
+                quiet: false,
+            }
         } else {
             eprintln!("… {message}");
-            Step { bar: None, message, quiet: false }
+            Step {
+                bar: None,
+                message,
+                quiet: false,
+            }
         }
     }
 }
@@ -82,12 +107,20 @@ impl Step {
     }
 
     pub fn done(self) {
-        let line = format!("{} {}", console::style("✓").green().for_stderr(), self.message);
+        let line = format!(
+            "{} {}",
+            console::style("✓").green().for_stderr(),
+            self.message
+        );
         self.finish(line);
     }
 
     pub fn failed(self) {
-        let line = format!("{} {}", console::style("✗").red().for_stderr(), self.message);
+        let line = format!(
+            "{} {}",
+            console::style("✗").red().for_stderr(),
+            self.message
+        );
         self.finish(line);
     }
 

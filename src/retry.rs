@@ -16,18 +16,28 @@ pub struct Bound {
 
 impl Bound {
     /// IAM changes usually show within seconds; terraform-provider-aws allows minutes.
-    pub const IAM_PROPAGATION: Bound =
-        Bound { total: Duration::from_secs(120), first_delay: Duration::from_secs(1), max_delay: Duration::from_secs(10) };
+    pub const IAM_PROPAGATION: Bound = Bound {
+        total: Duration::from_secs(120),
+        first_delay: Duration::from_secs(1),
+        max_delay: Duration::from_secs(10),
+    };
     /// A function leaves `Pending` / `InProgress` within seconds to a minute.
-    pub const LAMBDA_READY: Bound =
-        Bound { total: Duration::from_secs(300), first_delay: Duration::from_millis(500), max_delay: Duration::from_secs(5) };
+    pub const LAMBDA_READY: Bound = Bound {
+        total: Duration::from_secs(300),
+        first_delay: Duration::from_millis(500),
+        max_delay: Duration::from_secs(5),
+    };
 }
 
 /// Why the loop stopped: the call's own final error, or the bound ran out on a retryable error.
 #[derive(Debug)]
 pub enum Stopped<E> {
     Failed(E),
-    TimedOut { last: E, attempts: u32, waited: Duration },
+    TimedOut {
+        last: E,
+        attempts: u32,
+        waited: Duration,
+    },
 }
 
 /// Calls `op` until it succeeds, fails with an error `retryable` rejects, or `bound` runs out.
@@ -53,10 +63,17 @@ where
             Err(err) => {
                 let waited = start.elapsed();
                 if waited + delay > bound.total {
-                    return Err(Stopped::TimedOut { last: err, attempts, waited });
+                    return Err(Stopped::TimedOut {
+                        last: err,
+                        attempts,
+                        waited,
+                    });
                 }
                 if let Some(step) = step {
-                    step.update(format!("{what} (attempt {attempts}, {}s so far)", waited.as_secs()));
+                    step.update(format!(
+                        "{what} (attempt {attempts}, {}s so far)",
+                        waited.as_secs()
+                    ));
                 }
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(bound.max_delay);
@@ -70,17 +87,26 @@ mod tests {
     use super::*;
     use std::cell::Cell;
 
-    const QUICK: Bound =
-        Bound { total: Duration::from_secs(10), first_delay: Duration::from_secs(1), max_delay: Duration::from_secs(4) };
+    const QUICK: Bound = Bound {
+        total: Duration::from_secs(10),
+        first_delay: Duration::from_secs(1),
+        max_delay: Duration::from_secs(4),
+    };
 
     #[tokio::test(start_paused = true)]
     async fn retries_a_retryable_error_until_success() {
         let calls = Cell::new(0);
-        let result: Result<u32, Stopped<&str>> = retry(QUICK, None, "waiting", |e| *e == "not yet", || {
-            calls.set(calls.get() + 1);
-            let n = calls.get();
-            async move { if n < 3 { Err("not yet") } else { Ok(n) } }
-        })
+        let result: Result<u32, Stopped<&str>> = retry(
+            QUICK,
+            None,
+            "waiting",
+            |e| *e == "not yet",
+            || {
+                calls.set(calls.get() + 1);
+                let n = calls.get();
+                async move { if n < 3 { Err("not yet") } else { Ok(n) } }
+            },
+        )
         .await;
         assert_eq!(result.unwrap(), 3);
     }
@@ -88,10 +114,16 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_final_error_stops_at_once() {
         let calls = Cell::new(0);
-        let result: Result<(), Stopped<&str>> = retry(QUICK, None, "waiting", |e| *e == "not yet", || {
-            calls.set(calls.get() + 1);
-            async { Err("malformed") }
-        })
+        let result: Result<(), Stopped<&str>> = retry(
+            QUICK,
+            None,
+            "waiting",
+            |e| *e == "not yet",
+            || {
+                calls.set(calls.get() + 1);
+                async { Err("malformed") }
+            },
+        )
         .await;
         assert!(matches!(result, Err(Stopped::Failed("malformed"))));
         assert_eq!(calls.get(), 1);
@@ -99,10 +131,18 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_bound_is_total_time() {
-        let result: Result<(), Stopped<&str>> =
-            retry(QUICK, None, "waiting", |_| true, || async { Err("not yet") }).await;
+        let result: Result<(), Stopped<&str>> = retry(
+            QUICK,
+            None,
+            "waiting",
+            |_| true,
+            || async { Err("not yet") },
+        )
+        .await;
         match result {
-            Err(Stopped::TimedOut { attempts, waited, .. }) => {
+            Err(Stopped::TimedOut {
+                attempts, waited, ..
+            }) => {
                 assert!(waited <= QUICK.total);
                 assert!((3..=6).contains(&attempts), "{attempts} attempts");
             }

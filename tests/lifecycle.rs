@@ -15,7 +15,11 @@ const HOME: &str = "eu-west-1";
 
 fn s3(account: &Account, region: &str) -> aws_sdk_s3::Client {
     let sdk = account.sdk(region);
-    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build())
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    )
 }
 
 /// The user's own set-up before login-alert: a single-region trail writing to their bucket.
@@ -33,18 +37,42 @@ async fn seed_single_region_trail(account: &Account) -> String {
         .await
         .expect("create bucket");
     let cloudtrail = aws_sdk_cloudtrail::Client::new(&account.sdk(HOME));
-    cloudtrail.create_trail().name(TRAIL).s3_bucket_name(&bucket).send().await.expect("create trail");
-    cloudtrail.start_logging().name(TRAIL).send().await.expect("start logging");
+    cloudtrail
+        .create_trail()
+        .name(TRAIL)
+        .s3_bucket_name(&bucket)
+        .send()
+        .await
+        .expect("create trail");
+    cloudtrail
+        .start_logging()
+        .name(TRAIL)
+        .send()
+        .await
+        .expect("start logging");
     bucket
 }
 
 fn writes_since(account: &Account, mark: usize) -> Vec<String> {
-    account.requests()[mark..].iter().filter(|r| r.is_write()).map(|r| format!("{}:{}", r.service, r.operation)).collect()
+    account.requests()[mark..]
+        .iter()
+        .filter(|r| r.is_write())
+        .map(|r| format!("{}:{}", r.service, r.operation))
+        .collect()
 }
 
 fn plan_json(account: &Account, dir: &Path, extra: &[&str]) -> Value {
-    let out = account.cli(dir).args(["plan", "--output", "json"]).args(extra).output().expect("run plan");
-    assert!(out.status.success(), "plan failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = account
+        .cli(dir)
+        .args(["plan", "--output", "json"])
+        .args(extra)
+        .output()
+        .expect("run plan");
+    assert!(
+        out.status.success(),
+        "plan failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("plan --output json prints JSON on stdout")
 }
 
@@ -67,9 +95,23 @@ async fn trail_state(account: &Account) -> aws_sdk_cloudtrail::types::Trail {
 async fn leftovers(account: &Account, region: &str) -> Vec<String> {
     let sdk = account.sdk(region);
     let mut found = Vec::new();
-    let roles = aws_sdk_iam::Client::new(&sdk).list_roles().send().await.expect("list roles").roles;
-    found.extend(roles.into_iter().filter(|r| r.role_name.starts_with("login-alert")).map(|r| format!("role {}", r.role_name)));
-    let groups = aws_sdk_cloudwatchlogs::Client::new(&sdk).describe_log_groups().send().await.expect("log groups");
+    let roles = aws_sdk_iam::Client::new(&sdk)
+        .list_roles()
+        .send()
+        .await
+        .expect("list roles")
+        .roles;
+    found.extend(
+        roles
+            .into_iter()
+            .filter(|r| r.role_name.starts_with("login-alert"))
+            .map(|r| format!("role {}", r.role_name)),
+    );
+    let groups = aws_sdk_cloudwatchlogs::Client::new(&sdk)
+        .describe_log_groups()
+        .send()
+        .await
+        .expect("log groups");
     found.extend(
         groups
             .log_groups
@@ -79,13 +121,45 @@ async fn leftovers(account: &Account, region: &str) -> Vec<String> {
             .filter(|n| n.contains("login-alert"))
             .map(|n| format!("log group {n}")),
     );
-    let topics = aws_sdk_sns::Client::new(&sdk).list_topics().send().await.expect("topics").topics.unwrap_or_default();
-    found.extend(topics.into_iter().filter_map(|t| t.topic_arn).map(|t| format!("topic {t}")));
-    let functions =
-        aws_sdk_lambda::Client::new(&sdk).list_functions().send().await.expect("functions").functions.unwrap_or_default();
-    found.extend(functions.into_iter().filter_map(|f| f.function_name).map(|f| format!("function {f}")));
-    let parameters = aws_sdk_ssm::Client::new(&sdk).describe_parameters().send().await.expect("parameters");
-    found.extend(parameters.parameters.unwrap_or_default().into_iter().filter_map(|p| p.name).map(|p| format!("parameter {p}")));
+    let topics = aws_sdk_sns::Client::new(&sdk)
+        .list_topics()
+        .send()
+        .await
+        .expect("topics")
+        .topics
+        .unwrap_or_default();
+    found.extend(
+        topics
+            .into_iter()
+            .filter_map(|t| t.topic_arn)
+            .map(|t| format!("topic {t}")),
+    );
+    let functions = aws_sdk_lambda::Client::new(&sdk)
+        .list_functions()
+        .send()
+        .await
+        .expect("functions")
+        .functions
+        .unwrap_or_default();
+    found.extend(
+        functions
+            .into_iter()
+            .filter_map(|f| f.function_name)
+            .map(|f| format!("function {f}")),
+    );
+    let parameters = aws_sdk_ssm::Client::new(&sdk)
+        .describe_parameters()
+        .send()
+        .await
+        .expect("parameters");
+    found.extend(
+        parameters
+            .parameters
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| p.name)
+            .map(|p| format!("parameter {p}")),
+    );
     found
 }
 
@@ -99,8 +173,22 @@ async fn adopting_a_single_region_trail_from_init_to_destroy() {
     // init finds the trail's home region (the CLI runs in us-east-1; the trail lives in eu-west-1).
     account
         .cli(dir)
-        .args(["init", "--yes", "--trail", TRAIL, "--email", "secops@example.com", "--account-name", "prod"])
-        .args(["--timezone", "Asia/Tokyo", "--slack-webhook-url", "https://hooks.slack.com/services/T0/B0/SECRETTOKEN"])
+        .args([
+            "init",
+            "--yes",
+            "--trail",
+            TRAIL,
+            "--email",
+            "secops@example.com",
+            "--account-name",
+            "prod",
+        ])
+        .args([
+            "--timezone",
+            "Asia/Tokyo",
+            "--slack-webhook-url",
+            "https://hooks.slack.com/services/T0/B0/SECRETTOKEN",
+        ])
         .assert()
         .success();
     let config = std::fs::read_to_string(dir.join("login-alert.toml")).unwrap();
@@ -115,11 +203,17 @@ async fn adopting_a_single_region_trail_from_init_to_destroy() {
         .code(2)
         .stdout(contains("~ trail audit-trail will be updated in place"))
         .stdout(contains("~ is_multi_region_trail = false -> true"))
-        .stdout(contains("+ Lambda function login-alert-handler will be created"))
+        .stdout(contains(
+            "+ Lambda function login-alert-handler will be created",
+        ))
         .stdout(contains("Plan: 10 to add, 1 to change, 0 to destroy."))
         .stdout(contains("SECRETTOKEN").not())
         .stderr(contains("SECRETTOKEN").not());
-    assert_eq!(writes_since(&account, mark), Vec::<String>::new(), "plan must only read");
+    assert_eq!(
+        writes_since(&account, mark),
+        Vec::<String>::new(),
+        "plan must only read"
+    );
 
     let json = plan_json(&account, dir, &[]);
     assert_eq!(json["changes_pending"], true);
@@ -128,23 +222,53 @@ async fn adopting_a_single_region_trail_from_init_to_destroy() {
 
     // No terminal and no --yes: refuses, changes nothing.
     let mark = account.requests().len();
-    account.cli(dir).arg("apply").assert().code(1).stderr(contains("--yes"));
+    account
+        .cli(dir)
+        .arg("apply")
+        .assert()
+        .code(1)
+        .stderr(contains("--yes"));
     assert_eq!(writes_since(&account, mark), Vec::<String>::new());
 
-    account.cli(dir).args(["apply", "--yes"]).assert().success().stdout(contains("Apply complete!"));
+    account
+        .cli(dir)
+        .args(["apply", "--yes"])
+        .assert()
+        .success()
+        .stdout(contains("Apply complete!"));
 
     let trail = trail_state(&account).await;
     assert_eq!(trail.is_multi_region_trail, Some(true));
     assert_eq!(
         trail.cloud_watch_logs_log_group_arn.as_deref(),
-        Some(format!("arn:aws:logs:eu-west-1:{}:log-group:/login-alert/cloudtrail:*", account.id).as_str())
+        Some(
+            format!(
+                "arn:aws:logs:eu-west-1:{}:log-group:/login-alert/cloudtrail:*",
+                account.id
+            )
+            .as_str()
+        )
     );
 
     // Converged: plan exit 0, and a second apply sends no write call at all.
-    account.cli(dir).args(["plan", "--detailed-exitcode"]).assert().code(0).stdout(contains("No changes."));
+    account
+        .cli(dir)
+        .args(["plan", "--detailed-exitcode"])
+        .assert()
+        .code(0)
+        .stdout(contains("No changes."));
     let mark = account.requests().len();
-    account.cli(dir).args(["apply", "--yes"]).assert().success().stdout(contains("No changes."));
-    assert_eq!(writes_since(&account, mark), Vec::<String>::new(), "a second apply must make zero write calls");
+    account
+        .cli(dir)
+        .args(["apply", "--yes"])
+        .assert()
+        .success()
+        .stdout(contains("No changes."));
+    assert_eq!(
+        writes_since(&account, mark),
+        Vec::<String>::new(),
+        "a second apply must make zero write calls"
+    );
 
     // Drift by hand: the filter deleted, the function's timeout changed, the topic's email unsubscribed.
     let sdk = account.sdk(HOME);
@@ -167,12 +291,28 @@ async fn adopting_a_single_region_trail_from_init_to_destroy() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| format!("{} {}", c["action"].as_str().unwrap(), c["kind"].as_str().unwrap()))
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["action"].as_str().unwrap(),
+                c["kind"].as_str().unwrap()
+            )
+        })
         .collect();
-    assert!(kinds.contains(&"create subscription filter".to_string()), "{kinds:?}");
-    assert!(kinds.contains(&"update Lambda function".to_string()), "{kinds:?}");
+    assert!(
+        kinds.contains(&"create subscription filter".to_string()),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&"update Lambda function".to_string()),
+        "{kinds:?}"
+    );
     account.cli(dir).args(["apply", "--yes"]).assert().success();
-    account.cli(dir).args(["plan", "--detailed-exitcode"]).assert().code(0);
+    account
+        .cli(dir)
+        .args(["plan", "--detailed-exitcode"])
+        .assert()
+        .code(0);
 
     // destroy: ours removed, the trail restored exactly, the user's bucket kept.
     account
@@ -183,17 +323,33 @@ async fn adopting_a_single_region_trail_from_init_to_destroy() {
         .stdout(contains("~ trail audit-trail will be updated in place"))
         .stdout(contains("Destroy complete!"));
     let trail = trail_state(&account).await;
-    assert_eq!(trail.is_multi_region_trail, Some(false), "the trail goes back to single-region");
+    assert_eq!(
+        trail.is_multi_region_trail,
+        Some(false),
+        "the trail goes back to single-region"
+    );
     // moto divergence: UpdateTrail with CloudWatchLogsLogGroupArn="" (AWS's way to remove delivery)
     // leaves "" in moto's DescribeTrails, where AWS omits the field. Both mean "no delivery".
     assert_eq!(
-        trail.cloud_watch_logs_log_group_arn.filter(|arn| !arn.is_empty()),
+        trail
+            .cloud_watch_logs_log_group_arn
+            .filter(|arn| !arn.is_empty()),
         None,
         "its CloudWatch Logs delivery is removed again"
     );
-    assert_eq!(trail.cloud_watch_logs_role_arn.filter(|arn| !arn.is_empty()), None);
+    assert_eq!(
+        trail
+            .cloud_watch_logs_role_arn
+            .filter(|arn| !arn.is_empty()),
+        None
+    );
     assert_eq!(trail.s3_bucket_name.as_deref(), Some(bucket.as_str()));
-    s3(&account, HOME).head_bucket().bucket(&bucket).send().await.expect("the user's bucket is kept");
+    s3(&account, HOME)
+        .head_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("the user's bucket is kept");
     let tags = aws_sdk_cloudtrail::Client::new(&account.sdk(HOME))
         .list_tags()
         .resource_id_list(trail.trail_arn.clone().unwrap())
@@ -207,12 +363,20 @@ async fn adopting_a_single_region_trail_from_init_to_destroy() {
         .flat_map(|r| r.tags_list.unwrap_or_default())
         .map(|t| t.key)
         .collect();
-    assert!(tag_keys.iter().all(|k| !k.starts_with("login-alert")), "memo tags removed: {tag_keys:?}");
+    assert!(
+        tag_keys.iter().all(|k| !k.starts_with("login-alert")),
+        "memo tags removed: {tag_keys:?}"
+    );
     assert_eq!(leftovers(&account, HOME).await, Vec::<String>::new());
 
     // A second destroy is a no-op.
     let mark = account.requests().len();
-    account.cli(dir).args(["destroy", "--yes"]).assert().success().stdout(contains("No changes."));
+    account
+        .cli(dir)
+        .args(["destroy", "--yes"])
+        .assert()
+        .success()
+        .stdout(contains("No changes."));
     assert_eq!(writes_since(&account, mark), Vec::<String>::new());
 }
 
@@ -223,7 +387,15 @@ async fn create_trail_on_an_empty_account() {
     let dir = dir.path();
     account
         .cli(dir)
-        .args(["init", "--yes", "--create-trail", "--email", "secops@example.com", "--region", "us-east-1"])
+        .args([
+            "init",
+            "--yes",
+            "--create-trail",
+            "--email",
+            "secops@example.com",
+            "--region",
+            "us-east-1",
+        ])
         .assert()
         .success();
     account
@@ -232,18 +404,47 @@ async fn create_trail_on_an_empty_account() {
         .assert()
         .code(2)
         .stdout(contains("+ trail login-alert-trail will be created"))
-        .stdout(contains(format!("login-alert-trail-{}-us-east-1", account.id)));
+        .stdout(contains(format!(
+            "login-alert-trail-{}-us-east-1",
+            account.id
+        )));
     account.cli(dir).args(["apply", "--yes"]).assert().success();
 
     let cloudtrail = aws_sdk_cloudtrail::Client::new(&account.sdk("us-east-1"));
-    let status = cloudtrail.get_trail_status().name("login-alert-trail").send().await.expect("our trail exists");
+    let status = cloudtrail
+        .get_trail_status()
+        .name("login-alert-trail")
+        .send()
+        .await
+        .expect("our trail exists");
     assert_eq!(status.is_logging, Some(true), "a new trail must be started");
-    let trail = cloudtrail.get_trail().name("login-alert-trail").send().await.unwrap().trail.unwrap();
+    let trail = cloudtrail
+        .get_trail()
+        .name("login-alert-trail")
+        .send()
+        .await
+        .unwrap()
+        .trail
+        .unwrap();
     assert_eq!(trail.is_multi_region_trail, Some(true));
 
-    account.cli(dir).args(["plan", "--detailed-exitcode"]).assert().code(0);
-    account.cli(dir).args(["destroy", "--yes"]).assert().success();
-    let trails = cloudtrail.describe_trails().send().await.unwrap().trail_list.unwrap_or_default();
+    account
+        .cli(dir)
+        .args(["plan", "--detailed-exitcode"])
+        .assert()
+        .code(0);
+    account
+        .cli(dir)
+        .args(["destroy", "--yes"])
+        .assert()
+        .success();
+    let trails = cloudtrail
+        .describe_trails()
+        .send()
+        .await
+        .unwrap()
+        .trail_list
+        .unwrap_or_default();
     assert!(trails.is_empty(), "our own trail is deleted: {trails:?}");
     assert_eq!(leftovers(&account, "us-east-1").await, Vec::<String>::new());
 }
@@ -255,38 +456,94 @@ async fn bad_configuration_is_rejected_before_any_aws_call() {
     let dir = dir.path();
     let base = "region = \"us-east-1\"\n[trail]\nname = \"audit-trail\"\n[notify]\nemails = [\"secops@example.com\"]\n";
     let cases: Vec<(String, &str)> = vec![
-        (base.replace("us-east-1", "us-east"), "region: `us-east` is not an AWS region code"),
-        (format!("name_prefix = \"Bad_Prefix\"\n{base}"), "name_prefix"),
-        (base.replace("secops@example.com", "secops-at-example"), "notify.emails: `secops-at-example` is not an email address"),
         (
-            base.replace("[notify]\n", "[notify]\nslack_webhook_url = \"http://hooks.slack.com/services/T/B/X\"\n"),
+            base.replace("us-east-1", "us-east"),
+            "region: `us-east` is not an AWS region code",
+        ),
+        (
+            format!("name_prefix = \"Bad_Prefix\"\n{base}"),
+            "name_prefix",
+        ),
+        (
+            base.replace("secops@example.com", "secops-at-example"),
+            "notify.emails: `secops-at-example` is not an email address",
+        ),
+        (
+            base.replace(
+                "[notify]\n",
+                "[notify]\nslack_webhook_url = \"http://hooks.slack.com/services/T/B/X\"\n",
+            ),
             "notify.slack_webhook_url: must use https",
         ),
-        (base.replace("audit-trail", "no spaces allowed"), "trail.name"),
+        (
+            base.replace("audit-trail", "no spaces allowed"),
+            "trail.name",
+        ),
         (format!("timezone = \"Mars/Olympus\"\n{base}"), "timezone"),
-        (format!("log_retention_days = 10\n{base}"), "log_retention_days"),
-        (base.replace("emails = [\"secops@example.com\"]", "emails = []"), "nobody would be told"),
-        (format!("{base}colour = \"red\"\n"), "unknown field `colour`"),
+        (
+            format!("log_retention_days = 10\n{base}"),
+            "log_retention_days",
+        ),
+        (
+            base.replace("emails = [\"secops@example.com\"]", "emails = []"),
+            "nobody would be told",
+        ),
+        (
+            format!("{base}colour = \"red\"\n"),
+            "unknown field `colour`",
+        ),
     ];
     for (text, expected) in cases {
         std::fs::write(dir.join("login-alert.toml"), &text).unwrap();
-        account.cli(dir).arg("plan").assert().code(1).stderr(contains(expected));
+        account
+            .cli(dir)
+            .arg("plan")
+            .assert()
+            .code(1)
+            .stderr(contains(expected));
     }
     // Flags are checked the same way, before discovery.
     account
         .cli(dir)
-        .args(["init", "--yes", "--trail", "audit-trail", "--email", "not-an-email", "--config", "other.toml"])
+        .args([
+            "init",
+            "--yes",
+            "--trail",
+            "audit-trail",
+            "--email",
+            "not-an-email",
+            "--config",
+            "other.toml",
+        ])
         .assert()
         .code(1)
         .stderr(contains("notify.emails"));
-    account.cli(dir).args(["init", "--yes", "--config", "other.toml"]).assert().code(1).stderr(contains("--trail NAME"));
+    account
+        .cli(dir)
+        .args(["init", "--yes", "--config", "other.toml"])
+        .assert()
+        .code(1)
+        .stderr(contains("--trail NAME"));
     assert!(!dir.join("other.toml").exists());
-    assert_eq!(account.requests(), vec![], "no request may reach AWS for bad input");
+    assert_eq!(
+        account.requests(),
+        vec![],
+        "no request may reach AWS for bad input"
+    );
 
     // An unknown trail is found out by reading, and said plainly.
     account
         .cli(dir)
-        .args(["init", "--yes", "--trail", "nonexistent-trail", "--email", "a@example.com", "--config", "x.toml"])
+        .args([
+            "init",
+            "--yes",
+            "--trail",
+            "nonexistent-trail",
+            "--email",
+            "a@example.com",
+            "--config",
+            "x.toml",
+        ])
         .assert()
         .code(1)
         .stderr(contains("no trail named nonexistent-trail"));
@@ -309,10 +566,25 @@ async fn an_apply_interrupted_after_any_step_is_finished_by_the_next() {
         seed_single_region_trail(&account).await;
         let dir = workdir();
         let dir = dir.path();
-        account.cli(dir).args(["init", "--yes", "--trail", TRAIL, "--email", "secops@example.com"]).assert().success();
+        account
+            .cli(dir)
+            .args([
+                "init",
+                "--yes",
+                "--trail",
+                TRAIL,
+                "--email",
+                "secops@example.com",
+            ])
+            .assert()
+            .success();
 
         let config = Config::load(&dir.join("login-alert.toml")).unwrap();
-        let ctx = Ctx::new(Clients::new(&account.sdk(HOME)), Target::new(&config, &account.id), Printer::silent());
+        let ctx = Ctx::new(
+            Clients::new(&account.sdk(HOME)),
+            Target::new(&config, &account.id),
+            Printer::silent(),
+        );
         let state = resources::read(&ctx).await.unwrap();
         let plan = resources::plan(&ctx.target, &state, Mode::Apply);
         steps.get_or_insert(plan.changes.len());
@@ -321,12 +593,33 @@ async fn an_apply_interrupted_after_any_step_is_finished_by_the_next() {
         }
 
         account.cli(dir).args(["apply", "--yes"]).assert().success();
-        account.cli(dir).args(["plan", "--detailed-exitcode"]).assert().code(0);
-        account.cli(dir).args(["destroy", "--yes"]).assert().success();
+        account
+            .cli(dir)
+            .args(["plan", "--detailed-exitcode"])
+            .assert()
+            .code(0);
+        account
+            .cli(dir)
+            .args(["destroy", "--yes"])
+            .assert()
+            .success();
         let trail = trail_state(&account).await;
-        assert_eq!(trail.is_multi_region_trail, Some(false), "interrupted after {k} steps: original restored");
-        assert_eq!(trail.cloud_watch_logs_log_group_arn.filter(|a| !a.is_empty()), None);
-        assert_eq!(leftovers(&account, HOME).await, Vec::<String>::new(), "interrupted after {k} steps");
+        assert_eq!(
+            trail.is_multi_region_trail,
+            Some(false),
+            "interrupted after {k} steps: original restored"
+        );
+        assert_eq!(
+            trail
+                .cloud_watch_logs_log_group_arn
+                .filter(|a| !a.is_empty()),
+            None
+        );
+        assert_eq!(
+            leftovers(&account, HOME).await,
+            Vec::<String>::new(),
+            "interrupted after {k} steps"
+        );
         k += 1;
     }
     assert!(steps.unwrap() >= 10, "the adopt plan has every resource");
@@ -341,12 +634,23 @@ async fn the_plan_reads_like_a_terraform_diff() {
     let dir = dir.path();
     account
         .cli(dir)
-        .args(["init", "--yes", "--trail", TRAIL, "--email", "secops@example.com", "--account-name", "prod"])
+        .args([
+            "init",
+            "--yes",
+            "--trail",
+            TRAIL,
+            "--email",
+            "secops@example.com",
+            "--account-name",
+            "prod",
+        ])
         .args(["--timezone", "Asia/Tokyo"])
         .assert()
         .success();
     let out = account.cli(dir).arg("plan").output().unwrap();
-    let text = String::from_utf8(out.stdout).unwrap().replace(&account.id, "ACCOUNT");
+    let text = String::from_utf8(out.stdout)
+        .unwrap()
+        .replace(&account.id, "ACCOUNT");
     let text = mask_code_hash(&text);
     insta::assert_snapshot!(text);
 }

@@ -13,14 +13,24 @@ pub async fn run(global: &GlobalArgs, args: &DestroyArgs, printer: &Printer) -> 
     let plan = compute_plan(&ctx, Mode::Destroy).await?;
     printer.out(render::text(&plan));
     if !plan.blockers.is_empty() {
-        bail!("nothing was changed: resolve the {} problem(s) listed under \"Cannot apply\" first", plan.blockers.len());
+        bail!(
+            "nothing was changed: resolve the {} problem(s) listed under \"Cannot apply\" first",
+            plan.blockers.len()
+        );
     }
     if !plan.has_changes() {
         return Ok(ExitStatus::Success);
     }
-    confirm(args.yes, "Do you really want to remove the login-alert pipeline?", "destroy")?;
+    confirm(
+        args.yes,
+        "Do you really want to remove the login-alert pipeline?",
+        "destroy",
+    )?;
     resources::apply(&ctx, &plan).await?;
     let s = plan.summary();
-    printer.out(format!("Destroy complete! Resources: {} destroyed, {} restored.", s.destroy, s.change));
+    printer.out(format!(
+        "Destroy complete! Resources: {} destroyed, {} restored.",
+        s.destroy, s.change
+    ));
     Ok(ExitStatus::Success)
 }

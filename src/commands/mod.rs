@@ -48,7 +48,10 @@ pub const CANCELLED_EXIT: u8 = 130;
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let printer = Printer::new(cli.global.no_color);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: cannot start the async runtime: {err}");
@@ -110,12 +113,20 @@ pub async fn context(global: &GlobalArgs, printer: &Printer) -> Result<Ctx> {
     let sdk = aws::load(&aws_options(global, Some(&config.region))).await;
     let clients = Clients::new(&sdk);
     let account = aws::account_id(&clients.sts).await?;
-    Ok(Ctx::new(clients, Target::new(&config, &account), printer.clone()))
+    Ok(Ctx::new(
+        clients,
+        Target::new(&config, &account),
+        printer.clone(),
+    ))
 }
 
 /// Reads the account and computes the plan, with a progress line while reading.
 pub async fn compute_plan(ctx: &Ctx, mode: Mode) -> Result<Plan> {
-    let step = ctx.printer.step(format!("Reading account {} in {}", ctx.target.account_id(), ctx.target.region()));
+    let step = ctx.printer.step(format!(
+        "Reading account {} in {}",
+        ctx.target.account_id(),
+        ctx.target.region()
+    ));
     match resources::read(ctx).await {
         Ok(state) => {
             step.done();
@@ -144,5 +155,9 @@ pub fn confirm(yes: bool, question: &str, command: &str) -> Result<()> {
         .allow_empty(true)
         .interact_text()
         .map_err(|_| Cancelled)?;
-    if answer.trim() == "yes" { Ok(()) } else { Err(Cancelled.into()) }
+    if answer.trim() == "yes" {
+        Ok(())
+    } else {
+        Err(Cancelled.into())
+    }
 }

@@ -39,7 +39,11 @@ pub struct Attr {
 
 impl Attr {
     pub fn new(name: &str, before: Option<Value>, after: Option<Value>) -> Self {
-        Attr { name: name.to_owned(), before, after }
+        Attr {
+            name: name.to_owned(),
+            before,
+            after,
+        }
     }
     /// A value being set on a new resource.
     pub fn set(name: &str, after: impl Into<Value>) -> Self {
@@ -79,7 +83,14 @@ pub struct Change {
 
 impl Change {
     pub fn new(kind: &str, name: impl Into<String>, action: Action, op: Op) -> Self {
-        Change { kind: kind.to_owned(), name: name.into(), action, attrs: Vec::new(), notes: Vec::new(), op }
+        Change {
+            kind: kind.to_owned(),
+            name: name.into(),
+            action,
+            attrs: Vec::new(),
+            notes: Vec::new(),
+            op,
+        }
     }
     pub fn attr(mut self, attr: Attr) -> Self {
         self.attrs.push(attr);
@@ -152,7 +163,11 @@ impl Plan {
 
     /// Terraform's count: a replacement is one to add and one to destroy.
     pub fn summary(&self) -> Summary {
-        let mut s = Summary { add: 0, change: 0, destroy: 0 };
+        let mut s = Summary {
+            add: 0,
+            change: 0,
+            destroy: 0,
+        };
         for change in &self.changes {
             match change.action {
                 Action::Create => s.add += 1,

@@ -55,7 +55,11 @@ pub fn summary_line(plan: &Plan) -> String {
             Mode::Destroy => "No changes. Nothing login-alert created is left.".into(),
         };
     }
-    let Summary { add, change, destroy } = plan.summary();
+    let Summary {
+        add,
+        change,
+        destroy,
+    } = plan.summary();
     format!("Plan: {add} to add, {change} to change, {destroy} to destroy.")
 }
 
@@ -93,13 +97,29 @@ fn change_text(change: &Change) -> String {
 
 fn attr_text(action: Action, attr: &Attr) -> String {
     match (&attr.before, &attr.after) {
-        (None, Some(after)) => format!("{} {} = {}", paint(Action::Create, "+"), attr.name, value(after)),
-        (Some(before), None) => format!("{} {} = {}", paint(Action::Delete, "-"), attr.name, value(before)),
+        (None, Some(after)) => format!(
+            "{} {} = {}",
+            paint(Action::Create, "+"),
+            attr.name,
+            value(after)
+        ),
+        (Some(before), None) => format!(
+            "{} {} = {}",
+            paint(Action::Delete, "-"),
+            attr.name,
+            value(before)
+        ),
         (Some(before), Some(after)) if action == Action::Delete || before == after => {
             format!("  {} = {}", attr.name, value(before))
         }
         (Some(before), Some(after)) => {
-            format!("{} {} = {} -> {}", paint(Action::Update, "~"), attr.name, value(before), value(after))
+            format!(
+                "{} {} = {} -> {}",
+                paint(Action::Update, "~"),
+                attr.name,
+                value(before),
+                value(after)
+            )
         }
         (None, None) => format!("  {} = (none)", attr.name),
     }
@@ -124,7 +144,12 @@ struct JsonPlan<'a> {
 
 /// The plan as one JSON document (stable field names; secrets already masked in the attributes).
 pub fn json(plan: &Plan) -> String {
-    let doc = JsonPlan { format_version: "1", plan, summary: plan.summary(), changes_pending: plan.has_changes() };
+    let doc = JsonPlan {
+        format_version: "1",
+        plan,
+        summary: plan.summary(),
+        changes_pending: plan.has_changes(),
+    };
     serde_json::to_string_pretty(&doc).expect("a plan always serializes")
 }
 
@@ -136,15 +161,25 @@ mod tests {
     fn sample() -> Plan {
         let mut plan = Plan::new(Mode::Apply, "123456789012", "us-east-1");
         plan.push(Some(
-            Change::new("log group", "/login-alert/cloudtrail", Action::Create, Op::Noop)
-                .attr(Attr::set("retention_days", 90)),
+            Change::new(
+                "log group",
+                "/login-alert/cloudtrail",
+                Action::Create,
+                Op::Noop,
+            )
+            .attr(Attr::set("retention_days", 90)),
         ));
         plan.push(Some(
             Change::new("trail", "audit-trail", Action::Update, Op::Noop)
                 .attr(Attr::change("is_multi_region_trail", false, true))
                 .note("destroy makes it single-region again"),
         ));
-        plan.push(Some(Change::new("Lambda function", "login-alert-handler", Action::Replace, Op::Noop)));
+        plan.push(Some(Change::new(
+            "Lambda function",
+            "login-alert-handler",
+            Action::Replace,
+            Op::Noop,
+        )));
         plan.notice("email a@example.com: awaiting confirmation");
         plan
     }
@@ -157,7 +192,11 @@ mod tests {
         assert!(text.contains("~ is_multi_region_trail = false -> true"));
         assert!(text.contains("-/+ Lambda function login-alert-handler will be replaced"));
         assert!(text.contains("! email a@example.com: awaiting confirmation"));
-        assert!(text.trim_end().ends_with("Plan: 2 to add, 1 to change, 1 to destroy."), "{text}");
+        assert!(
+            text.trim_end()
+                .ends_with("Plan: 2 to add, 1 to change, 1 to destroy."),
+            "{text}"
+        );
     }
 
     #[test]

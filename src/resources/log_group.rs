@@ -46,12 +46,24 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
         .find(|g| g.log_group_name.as_deref() == Some(name));
     let Some(group) = found else { return Ok(None) };
     let arn = ctx.target.arns.log_group(name);
-    let tags = match logs.list_tags_for_resource().resource_arn(&arn).send().await {
+    let tags = match logs
+        .list_tags_for_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+    {
         Ok(out) => out.tags.unwrap_or_default(),
         Err(err) if error_code(&err) == Some("ResourceNotFoundException") => return Ok(None),
-        Err(err) => return Err(explain(err)).with_context(|| format!("reading the tags of log group {name}")),
+        Err(err) => {
+            return Err(explain(err))
+                .with_context(|| format!("reading the tags of log group {name}"));
+        }
     };
-    Ok(Some(Current { name: name.to_owned(), retention_days: group.retention_in_days, managed: is_managed(&tags) }))
+    Ok(Some(Current {
+        name: name.to_owned(),
+        retention_days: group.retention_in_days,
+        managed: is_managed(&tags),
+    }))
 }
 
 pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan) {
@@ -61,7 +73,10 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan)
                 KIND,
                 &desired.name,
                 Action::Create,
-                AnyOp::LogGroup(Op::Create { name: desired.name.clone(), retention_days: desired.retention_days }),
+                AnyOp::LogGroup(Op::Create {
+                    name: desired.name.clone(),
+                    retention_days: desired.retention_days,
+                }),
             )
             .attr(Attr::set("retention_in_days", desired.retention_days)),
         ),
@@ -84,7 +99,11 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan)
             )
             .attr(Attr::new(
                 "retention_in_days",
-                Some(current.retention_days.map_or(serde_json::Value::Null, Into::into)),
+                Some(
+                    current
+                        .retention_days
+                        .map_or(serde_json::Value::Null, Into::into),
+                ),
                 Some(desired.retention_days.into()),
             )),
         ),
@@ -95,7 +114,14 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan)
 
 pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan) {
     if let Some(current) = current {
-        let change = Change::new(KIND, &current.name, Action::Delete, AnyOp::LogGroup(Op::Delete { name: current.name.clone() }));
+        let change = Change::new(
+            KIND,
+            &current.name,
+            Action::Delete,
+            AnyOp::LogGroup(Op::Delete {
+                name: current.name.clone(),
+            }),
+        );
         ours_or_notice(plan, current.managed, KIND, &current.name, change);
     }
 }
@@ -103,16 +129,30 @@ pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan) {
 pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
     let logs = &ctx.clients.logs;
     match op {
-        Op::Create { name, retention_days } => {
-            match logs.create_log_group().log_group_name(name).set_tags(Some(managed_tags())).send().await {
+        Op::Create {
+            name,
+            retention_days,
+        } => {
+            match logs
+                .create_log_group()
+                .log_group_name(name)
+                .set_tags(Some(managed_tags()))
+                .send()
+                .await
+            {
                 Ok(_) => {}
                 // Created by an interrupted run a moment ago: converge its retention below.
                 Err(err) if error_code(&err) == Some("ResourceAlreadyExistsException") => {}
-                Err(err) => return Err(explain(err)).with_context(|| format!("creating log group {name}")),
+                Err(err) => {
+                    return Err(explain(err)).with_context(|| format!("creating log group {name}"));
+                }
             }
             set_retention(ctx, name, *retention_days).await
         }
-        Op::SetRetention { name, retention_days } => set_retention(ctx, name, *retention_days).await,
+        Op::SetRetention {
+            name,
+            retention_days,
+        } => set_retention(ctx, name, *retention_days).await,
         Op::Delete { name } => match logs.delete_log_group().log_group_name(name).send().await {
             Ok(_) => Ok(()),
             Err(err) if error_code(&err) == Some("ResourceNotFoundException") => Ok(()),
@@ -140,11 +180,18 @@ mod tests {
     use crate::plan::Mode;
 
     fn desired() -> Desired {
-        Desired { name: "/login-alert/cloudtrail".into(), retention_days: 90 }
+        Desired {
+            name: "/login-alert/cloudtrail".into(),
+            retention_days: 90,
+        }
     }
 
     fn current(retention: Option<i32>, managed: bool) -> Current {
-        Current { name: "/login-alert/cloudtrail".into(), retention_days: retention, managed }
+        Current {
+            name: "/login-alert/cloudtrail".into(),
+            retention_days: retention,
+            managed,
+        }
     }
 
     fn apply_plan(current: Option<&Current>) -> Plan {
@@ -158,7 +205,13 @@ mod tests {
         let plan = apply_plan(None);
         assert_eq!(plan.changes.len(), 1);
         assert_eq!(plan.changes[0].action, Action::Create);
-        assert!(matches!(&plan.changes[0].op, AnyOp::LogGroup(Op::Create { retention_days: 90, .. })));
+        assert!(matches!(
+            &plan.changes[0].op,
+            AnyOp::LogGroup(Op::Create {
+                retention_days: 90,
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -170,7 +223,10 @@ mod tests {
     fn drifted_retention_is_updated_in_place() {
         let plan = apply_plan(Some(&current(None, true)));
         assert_eq!(plan.changes[0].action, Action::Update);
-        assert_eq!(plan.changes[0].attrs[0].before, Some(serde_json::Value::Null));
+        assert_eq!(
+            plan.changes[0].attrs[0].before,
+            Some(serde_json::Value::Null)
+        );
     }
 
     #[test]
@@ -184,7 +240,14 @@ mod tests {
     fn destroy_deletes_only_our_group() {
         let mut plan = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
         plan_destroy(Some(&current(Some(90), true)), &mut plan);
-        plan_destroy(Some(&Current { name: "/theirs".into(), retention_days: None, managed: false }), &mut plan);
+        plan_destroy(
+            Some(&Current {
+                name: "/theirs".into(),
+                retention_days: None,
+                managed: false,
+            }),
+            &mut plan,
+        );
         plan_destroy(None, &mut plan);
         assert_eq!(plan.changes.len(), 1);
         assert_eq!(plan.changes[0].action, Action::Delete);

@@ -92,7 +92,10 @@ impl Target {
             },
             emails: config.notify.emails.clone(),
             slack_webhook_url: config.notify.slack_webhook_url.clone().map(Secret::new),
-            account_name: config.account_name.clone().unwrap_or_else(|| account_id.to_owned()),
+            account_name: config
+                .account_name
+                .clone()
+                .unwrap_or_else(|| account_id.to_owned()),
             timezone: config.timezone.clone(),
             scope: config.scope,
             log_retention_days: config.log_retention_days,
@@ -114,7 +117,9 @@ impl Target {
 
     /// The SSM parameter exists only when a Slack webhook is configured.
     pub fn slack_parameter(&self) -> Option<String> {
-        self.slack_webhook_url.as_ref().map(|_| self.names.slack_parameter())
+        self.slack_webhook_url
+            .as_ref()
+            .map(|_| self.names.slack_parameter())
     }
 }
 
@@ -130,7 +135,13 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new(clients: Clients, target: Target, printer: Printer) -> Self {
-        Ctx { clients, target, printer, iam_bound: Bound::IAM_PROPAGATION, lambda_bound: Bound::LAMBDA_READY }
+        Ctx {
+            clients,
+            target,
+            printer,
+            iam_bound: Bound::IAM_PROPAGATION,
+            lambda_bound: Bound::LAMBDA_READY,
+        }
     }
 }
 
@@ -202,10 +213,24 @@ pub async fn read(ctx: &Ctx) -> Result<State> {
     let trail = trail::read(ctx).await?;
     let delivery = trail::delivery(&trail, t);
     let n = &t.names;
-    let (bucket_name, topic_arn) = (n.bucket(t.account_id(), t.region()), t.arns.topic(&n.topic()));
-    let (trail_group, trail_role, parameter_name) = (n.log_group(), n.cloudtrail_role(), n.slack_parameter());
-    let (function_role_name, function_group, function_name) = (n.function_role(), n.function_log_group(), n.function());
-    let (bucket, log_group, cloudtrail_role, topic, parameter, function_role, function_log_group, function) = tokio::try_join!(
+    let (bucket_name, topic_arn) = (
+        n.bucket(t.account_id(), t.region()),
+        t.arns.topic(&n.topic()),
+    );
+    let (trail_group, trail_role, parameter_name) =
+        (n.log_group(), n.cloudtrail_role(), n.slack_parameter());
+    let (function_role_name, function_group, function_name) =
+        (n.function_role(), n.function_log_group(), n.function());
+    let (
+        bucket,
+        log_group,
+        cloudtrail_role,
+        topic,
+        parameter,
+        function_role,
+        function_log_group,
+        function,
+    ) = tokio::try_join!(
         async {
             match &t.trail {
                 TrailChoice::Create => bucket::read(ctx, &bucket_name).await,
@@ -221,7 +246,9 @@ pub async fn read(ctx: &Ctx) -> Result<State> {
         function::read(ctx, &function_name),
     )?;
     let permission = match &function {
-        Some(_) => permission::read(ctx, &t.names.function(), &t.names.permission_statement()).await?,
+        Some(_) => {
+            permission::read(ctx, &t.names.function(), &t.names.permission_statement()).await?
+        }
         None => None,
     };
     let filters = subscription_filter::read(ctx, &delivery.log_group_name).await?;
@@ -245,9 +272,14 @@ pub async fn read(ctx: &Ctx) -> Result<State> {
 pub fn plan(target: &Target, state: &State, mode: Mode) -> Plan {
     let mut plan = Plan::new(mode, target.account_id(), target.region());
     let t = target;
-    let cloudtrail_log_group = log_group::Desired { name: t.names.log_group(), retention_days: t.log_retention_days };
-    let function_log_group =
-        log_group::Desired { name: t.names.function_log_group(), retention_days: t.log_retention_days };
+    let cloudtrail_log_group = log_group::Desired {
+        name: t.names.log_group(),
+        retention_days: t.log_retention_days,
+    };
+    let function_log_group = log_group::Desired {
+        name: t.names.function_log_group(),
+        retention_days: t.log_retention_days,
+    };
     match mode {
         Mode::Apply => {
             if t.trail == TrailChoice::Create {
@@ -255,7 +287,11 @@ pub fn plan(target: &Target, state: &State, mode: Mode) -> Plan {
             }
             if state.delivery.ours {
                 log_group::plan_apply(state.log_group.as_ref(), &cloudtrail_log_group, &mut plan);
-                role::plan_apply(state.cloudtrail_role.as_ref(), &policies::cloudtrail_role(t), &mut plan);
+                role::plan_apply(
+                    state.cloudtrail_role.as_ref(),
+                    &policies::cloudtrail_role(t),
+                    &mut plan,
+                );
             } else {
                 // The trail delivers to the user's own group: ours (from an earlier config) goes.
                 log_group::plan_destroy(state.log_group.as_ref(), &mut plan);
@@ -264,14 +300,34 @@ pub fn plan(target: &Target, state: &State, mode: Mode) -> Plan {
             trail::plan_apply(&state.trail, t, &state.delivery, &mut plan);
             topic::plan_apply(state.topic.as_ref(), &topic::desired(t), &mut plan);
             parameter::plan_apply(state.parameter.as_ref(), &parameter::desired(t), &mut plan);
-            role::plan_apply(state.function_role.as_ref(), &policies::function_role(t), &mut plan);
-            log_group::plan_apply(state.function_log_group.as_ref(), &function_log_group, &mut plan);
+            role::plan_apply(
+                state.function_role.as_ref(),
+                &policies::function_role(t),
+                &mut plan,
+            );
+            log_group::plan_apply(
+                state.function_log_group.as_ref(),
+                &function_log_group,
+                &mut plan,
+            );
             function::plan_apply(state.function.as_ref(), &function::desired(t), &mut plan);
-            permission::plan_apply(state.permission.as_ref(), &permission::desired(t, &state.delivery), &mut plan);
-            subscription_filter::plan_apply(&state.filters, &subscription_filter::desired(t, &state.delivery), &mut plan);
+            permission::plan_apply(
+                state.permission.as_ref(),
+                &permission::desired(t, &state.delivery),
+                &mut plan,
+            );
+            subscription_filter::plan_apply(
+                &state.filters,
+                &subscription_filter::desired(t, &state.delivery),
+                &mut plan,
+            );
         }
         Mode::Destroy => {
-            subscription_filter::plan_destroy(&state.filters, &t.names.subscription_filter(), &mut plan);
+            subscription_filter::plan_destroy(
+                &state.filters,
+                &t.names.subscription_filter(),
+                &mut plan,
+            );
             permission::plan_destroy(state.permission.as_ref(), &mut plan);
             function::plan_destroy(state.function.as_ref(), &mut plan);
             log_group::plan_destroy(state.function_log_group.as_ref(), &mut plan);
@@ -309,6 +365,8 @@ pub fn ours_or_notice(plan: &mut Plan, managed: bool, kind: &str, name: &str, ch
     if managed {
         plan.push(Some(change));
     } else {
-        plan.notice(format!("{kind} {name} was not created by login-alert (no managed-by tag): left as it is"));
+        plan.notice(format!(
+            "{kind} {name} was not created by login-alert (no managed-by tag): left as it is"
+        ));
     }
 }

@@ -88,7 +88,9 @@ fn normalize(v: &Value) -> Value {
             items.sort_by_key(|item| item.to_string());
             Value::Array(items)
         }
-        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), normalize(v))).collect()),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), normalize(v))).collect())
+        }
         other => other.clone(),
     }
 }
@@ -135,9 +137,16 @@ mod tests {
             timezone: "UTC".into(),
             scope: Default::default(),
             log_retention_days: 90,
-            trail: TrailConfig { name: Some("audit".into()), create: false },
+            trail: TrailConfig {
+                name: Some("audit".into()),
+                create: false,
+            },
             notify: NotifyConfig {
-                emails: if emails { vec!["a@example.com".into()] } else { vec![] },
+                emails: if emails {
+                    vec!["a@example.com".into()]
+                } else {
+                    vec![]
+                },
                 slack_webhook_url: slack.then(|| "https://hooks.slack.com/services/T/B/x".into()),
             },
         };
@@ -147,7 +156,10 @@ mod tests {
     #[test]
     fn cloudtrail_may_write_only_to_its_log_group_streams() {
         let role = cloudtrail_role(&target(true, false));
-        assert_eq!(role.trust["Statement"][0]["Principal"]["Service"], "cloudtrail.amazonaws.com");
+        assert_eq!(
+            role.trust["Statement"][0]["Principal"]["Service"],
+            "cloudtrail.amazonaws.com"
+        );
         assert_eq!(
             role.policy["Statement"][0]["Resource"],
             "arn:aws:logs:eu-west-1:123456789012:log-group:/login-alert/cloudtrail:log-stream:*"
@@ -158,9 +170,14 @@ mod tests {
     fn the_function_publishes_to_the_one_topic_never_star() {
         let role = function_role(&target(true, false));
         let text = role.policy.to_string();
-        assert!(text.contains("\"Resource\":\"arn:aws:sns:eu-west-1:123456789012:login-alert-alerts\""));
+        assert!(
+            text.contains("\"Resource\":\"arn:aws:sns:eu-west-1:123456789012:login-alert-alerts\"")
+        );
         assert!(!text.contains("\"Resource\":\"*\""));
-        assert!(!text.contains("ssm:GetParameter"), "no Slack, no parameter access");
+        assert!(
+            !text.contains("ssm:GetParameter"),
+            "no Slack, no parameter access"
+        );
     }
 
     #[test]
@@ -177,6 +194,9 @@ mod tests {
         let a = json!({"Statement": [{"Action": ["b", "a"], "Resource": ["x"]}]});
         let b = json!({"Statement": {"Resource": "x", "Action": ["a", "b"]}});
         assert!(same_policy(&a, &b));
-        assert!(!same_policy(&a, &json!({"Statement": [{"Action": "a", "Resource": "x"}]})));
+        assert!(!same_policy(
+            &a,
+            &json!({"Statement": [{"Action": "a", "Resource": "x"}]})
+        ));
     }
 }

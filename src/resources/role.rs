@@ -34,8 +34,17 @@ pub struct Current {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum Op {
-    Create { name: String, description: String, trust: Value, policy: Value },
-    Update { name: String, trust: Option<Value>, policy: Option<Value> },
+    Create {
+        name: String,
+        description: String,
+        trust: Value,
+        policy: Value,
+    },
+    Update {
+        name: String,
+        trust: Option<Value>,
+        policy: Option<Value>,
+    },
     /// Removes inline and attached policies first: IAM refuses to delete a role that has any.
     Delete { name: String },
 }
@@ -58,10 +67,19 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
         Some(doc) => decode(doc)?,
         None => Value::Null,
     };
-    let policy = match iam.get_role_policy().role_name(name).policy_name(INLINE_POLICY).send().await {
+    let policy = match iam
+        .get_role_policy()
+        .role_name(name)
+        .policy_name(INLINE_POLICY)
+        .send()
+        .await
+    {
         Ok(out) => Some(decode(&out.policy_document)?),
         Err(err) if error_code(&err) == Some("NoSuchEntity") => None,
-        Err(err) => return Err(explain(err)).with_context(|| format!("reading the inline policy of IAM role {name}")),
+        Err(err) => {
+            return Err(explain(err))
+                .with_context(|| format!("reading the inline policy of IAM role {name}"));
+        }
     };
     let tags = iam
         .list_role_tags()
@@ -71,8 +89,16 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
         .map_err(explain)
         .with_context(|| format!("reading the tags of IAM role {name}"))?
         .tags;
-    let managed = tags.iter().any(|t| t.key == MANAGED_BY.0 && t.value == MANAGED_BY.1);
-    Ok(Some(Current { name: name.to_owned(), arn: role.arn, trust, policy, managed }))
+    let managed = tags
+        .iter()
+        .any(|t| t.key == MANAGED_BY.0 && t.value == MANAGED_BY.1);
+    Ok(Some(Current {
+        name: name.to_owned(),
+        arn: role.arn,
+        trust,
+        policy,
+        managed,
+    }))
 }
 
 pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan) {
@@ -100,22 +126,40 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan)
             None
         }
         Some(current) => {
-            let trust = (!same_policy(&current.trust, &desired.trust)).then(|| desired.trust.clone());
+            let trust =
+                (!same_policy(&current.trust, &desired.trust)).then(|| desired.trust.clone());
             let policy = match &current.policy {
                 Some(p) if same_policy(p, &desired.policy) => None,
                 _ => Some(desired.policy.clone()),
             };
             let mut attrs = Vec::new();
             if trust.is_some() {
-                attrs.push(Attr::change("trusted_service", principal(&current.trust), principal(&desired.trust)));
+                attrs.push(Attr::change(
+                    "trusted_service",
+                    principal(&current.trust),
+                    principal(&desired.trust),
+                ));
             }
             if policy.is_some() {
                 let before = current.policy.as_ref().map(actions).map(Value::from);
-                attrs.push(Attr::new("policy", before, Some(actions(&desired.policy).into())));
+                attrs.push(Attr::new(
+                    "policy",
+                    before,
+                    Some(actions(&desired.policy).into()),
+                ));
             }
             (trust.is_some() || policy.is_some()).then(|| {
-                Change::new(KIND, &desired.name, Action::Update, AnyOp::Role(Op::Update { name: desired.name.clone(), trust, policy }))
-                    .attrs(attrs)
+                Change::new(
+                    KIND,
+                    &desired.name,
+                    Action::Update,
+                    AnyOp::Role(Op::Update {
+                        name: desired.name.clone(),
+                        trust,
+                        policy,
+                    }),
+                )
+                .attrs(attrs)
             })
         }
     };
@@ -124,14 +168,24 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan)
 
 pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan) {
     if let Some(current) = current {
-        let change = Change::new(KIND, &current.name, Action::Delete, AnyOp::Role(Op::Delete { name: current.name.clone() }));
+        let change = Change::new(
+            KIND,
+            &current.name,
+            Action::Delete,
+            AnyOp::Role(Op::Delete {
+                name: current.name.clone(),
+            }),
+        );
         ours_or_notice(plan, current.managed, KIND, &current.name, change);
     }
 }
 
 /// The trusted service, for the plan's one-line summary.
 fn principal(trust: &Value) -> String {
-    trust["Statement"][0]["Principal"]["Service"].as_str().unwrap_or("(custom)").to_owned()
+    trust["Statement"][0]["Principal"]["Service"]
+        .as_str()
+        .unwrap_or("(custom)")
+        .to_owned()
 }
 
 /// "action on resource" per statement, for the plan's summary of a policy.
@@ -144,7 +198,11 @@ fn actions(policy: &Value) -> String {
         .iter()
         .map(|s| {
             let list = |v: &Value| match v {
-                Value::Array(items) => items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","),
+                Value::Array(items) => items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
                 Value::String(s) => s.clone(),
                 _ => String::new(),
             };
@@ -157,8 +215,16 @@ fn actions(policy: &Value) -> String {
 pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
     let iam = &ctx.clients.iam;
     match op {
-        Op::Create { name, description, trust, policy } => {
-            let tag = aws_sdk_iam::types::Tag::builder().key(MANAGED_BY.0).value(MANAGED_BY.1).build()?;
+        Op::Create {
+            name,
+            description,
+            trust,
+            policy,
+        } => {
+            let tag = aws_sdk_iam::types::Tag::builder()
+                .key(MANAGED_BY.0)
+                .value(MANAGED_BY.1)
+                .build()?;
             match iam
                 .create_role()
                 .role_name(name)
@@ -170,12 +236,20 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             {
                 Ok(_) => {}
                 // Left by an interrupted run: make sure its trust is ours.
-                Err(err) if error_code(&err) == Some("EntityAlreadyExists") => update_trust(ctx, name, trust).await?,
-                Err(err) => return Err(explain(err)).with_context(|| format!("creating IAM role {name}")),
+                Err(err) if error_code(&err) == Some("EntityAlreadyExists") => {
+                    update_trust(ctx, name, trust).await?
+                }
+                Err(err) => {
+                    return Err(explain(err)).with_context(|| format!("creating IAM role {name}"));
+                }
             }
             put_policy(ctx, name, policy).await
         }
-        Op::Update { name, trust, policy } => {
+        Op::Update {
+            name,
+            trust,
+            policy,
+        } => {
             if let Some(trust) = trust {
                 update_trust(ctx, name, trust).await?;
             }
@@ -220,13 +294,25 @@ async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
     let inline = match iam.list_role_policies().role_name(name).send().await {
         Ok(out) => out.policy_names,
         Err(err) if error_code(&err) == Some("NoSuchEntity") => return Ok(()),
-        Err(err) => return Err(explain(err)).with_context(|| format!("listing the policies of IAM role {name}")),
+        Err(err) => {
+            return Err(explain(err))
+                .with_context(|| format!("listing the policies of IAM role {name}"));
+        }
     };
     for policy in inline {
-        match iam.delete_role_policy().role_name(name).policy_name(&policy).send().await {
+        match iam
+            .delete_role_policy()
+            .role_name(name)
+            .policy_name(&policy)
+            .send()
+            .await
+        {
             Ok(_) => {}
             Err(err) if error_code(&err) == Some("NoSuchEntity") => {}
-            Err(err) => return Err(explain(err)).with_context(|| format!("deleting policy {policy} of IAM role {name}")),
+            Err(err) => {
+                return Err(explain(err))
+                    .with_context(|| format!("deleting policy {policy} of IAM role {name}"));
+            }
         }
     }
     let attached = iam
@@ -271,7 +357,13 @@ mod tests {
 
     fn current_matching() -> Current {
         let d = desired();
-        Current { name: d.name, arn: "arn:aws:iam::1:role/login-alert-handler".into(), trust: d.trust, policy: Some(d.policy), managed: true }
+        Current {
+            name: d.name,
+            arn: "arn:aws:iam::1:role/login-alert-handler".into(),
+            trust: d.trust,
+            policy: Some(d.policy),
+            managed: true,
+        }
     }
 
     fn apply_plan(current: Option<&Current>) -> Plan {
@@ -284,7 +376,10 @@ mod tests {
     fn missing_role_is_created_with_its_policy() {
         let plan = apply_plan(None);
         assert_eq!(plan.changes[0].action, Action::Create);
-        assert_eq!(plan.changes[0].attrs[1].after, Some("sns:Publish on arn:aws:sns:us-east-1:1:t".into()));
+        assert_eq!(
+            plan.changes[0].attrs[1].after,
+            Some("sns:Publish on arn:aws:sns:us-east-1:1:t".into())
+        );
     }
 
     #[test]
@@ -297,10 +392,15 @@ mod tests {
         let mut current = current_matching();
         current.policy = Some(json!({"Statement": [{"Action": "sns:Publish", "Resource": "*"}]}));
         let plan = apply_plan(Some(&current));
-        let AnyOp::Role(Op::Update { trust, policy, .. }) = &plan.changes[0].op else { panic!("expected an update") };
+        let AnyOp::Role(Op::Update { trust, policy, .. }) = &plan.changes[0].op else {
+            panic!("expected an update")
+        };
         assert!(trust.is_none());
         assert_eq!(policy.as_ref(), Some(&desired().policy));
-        assert_eq!(plan.changes[0].attrs[0].before, Some("sns:Publish on *".into()));
+        assert_eq!(
+            plan.changes[0].attrs[0].before,
+            Some("sns:Publish on *".into())
+        );
     }
 
     #[test]
