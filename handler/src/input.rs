@@ -178,6 +178,124 @@ where
     Err(InputError::UnknownShape)
 }
 
+/// Like [`for_each_record`], but the work on each record runs on worker threads, a chunk of log events at a
+/// time: `map` folds a chunk's records into a `T`, and `collect` receives the chunks' results on the calling
+/// thread, in input order. Shapes other than a CloudWatch Logs batch are mapped on the calling thread, as one chunk.
+pub fn map_records<T, M, C>(input: &[u8], map: M, mut collect: C) -> Result<Shape, InputError>
+where
+    T: Default + Send,
+    M: Fn(&mut T, Item<'_>) + Sync,
+    C: FnMut(T),
+{
+    let Some(data) = std::str::from_utf8(input).ok().and_then(awslogs_data) else {
+        let mut chunk = T::default();
+        let shape = for_each_record(input, |item| map(&mut chunk, item))?;
+        collect(chunk);
+        return Ok(shape);
+    };
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 4);
+    let (chunk_sender, chunk_receiver) =
+        std::sync::mpsc::sync_channel::<(usize, Vec<OwnedEvent>)>(2 * workers + 2);
+    let chunk_receiver = std::sync::Mutex::new(chunk_receiver);
+    std::thread::scope(|scope| {
+        let decoder = std::thread::Builder::new()
+            .name("awslogs-decoder".into())
+            .spawn_scoped(scope, move || {
+                let (mut seq, mut chunk) = (0, Vec::with_capacity(CHUNK));
+                let shape = decode_log_events(data, &mut |index, event| {
+                    chunk.push(OwnedEvent::new(index, event));
+                    if chunk.len() == CHUNK {
+                        let _ = chunk_sender.send((
+                            seq,
+                            std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)),
+                        ));
+                        seq += 1;
+                    }
+                });
+                if !chunk.is_empty() {
+                    let _ = chunk_sender.send((seq, chunk));
+                }
+                shape
+            });
+        let Ok(decoder) = decoder else {
+            let mut chunk = T::default();
+            let shape = for_each_log_event(data, |item| map(&mut chunk, item))?;
+            collect(chunk);
+            return Ok(shape);
+        };
+        let (result_sender, result_receiver) = std::sync::mpsc::channel::<(usize, T)>();
+        let mut spawned = 0;
+        for n in 0..workers {
+            let (receiver, sender, map) = (&chunk_receiver, result_sender.clone(), &map);
+            let worker = std::thread::Builder::new()
+                .name(format!("awslogs-worker-{n}"))
+                .spawn_scoped(scope, move || {
+                    loop {
+                        // The lock is held only to take the next chunk; a poisoned lock or a closed channel ends the worker.
+                        let next = match receiver.lock() {
+                            Ok(receiver) => receiver.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok((seq, events)) = next else { return };
+                        let mut out = T::default();
+                        for event in events {
+                            event.emit(&mut |item| map(&mut out, item));
+                        }
+                        if sender.send((seq, out)).is_err() {
+                            return;
+                        }
+                    }
+                });
+            spawned += usize::from(worker.is_ok());
+        }
+        drop(result_sender);
+        if spawned == 0 {
+            // No worker thread to be had: map the chunks here, in order.
+            if let Ok(receiver) = chunk_receiver.lock() {
+                for (_, events) in receiver.iter() {
+                    let mut out = T::default();
+                    for event in events {
+                        event.emit(&mut |item| map(&mut out, item));
+                    }
+                    collect(out);
+                }
+            }
+        } else {
+            let mut pending = std::collections::BTreeMap::new();
+            let mut next = 0;
+            for (seq, out) in result_receiver {
+                pending.insert(seq, out);
+                while let Some(out) = pending.remove(&next) {
+                    collect(out);
+                    next += 1;
+                }
+            }
+        }
+        decoder.join().unwrap_or(Err(InputError::DecoderStopped))
+    })
+}
+
+/// `awslogs.data` when the input is a CloudWatch Logs subscription event, without reading anything else.
+fn awslogs_data(text: &str) -> Option<&str> {
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct Top<'a> {
+        #[serde(borrow)]
+        awslogs: Object<AwsLogs<'a>>,
+    }
+    if !text.trim_start().starts_with('{') {
+        return None;
+    }
+    let top: Top = serde_json::from_str(text).ok()?;
+    match top.awslogs.0?.data.0? {
+        Cow::Borrowed(data) => Some(data),
+        Cow::Owned(_) => None,
+    }
+}
+
 /// An element of `Records` or of a top-level array: a record, or an EventBridge event wrapping one.
 fn one_record(raw: &str, position: Position) -> Item<'_> {
     if raw.trim_start().starts_with('{') {
@@ -268,8 +386,8 @@ struct OwnedEvent {
 }
 
 impl OwnedEvent {
-    fn new(index: usize, event: &Object<LogEvent<'_>>) -> Self {
-        let Some(event) = event.get() else {
+    fn new(index: usize, event: Object<LogEvent<'_>>) -> Self {
+        let Some(event) = event.0 else {
             return OwnedEvent {
                 index,
                 timestamp_ms: None,
@@ -281,9 +399,9 @@ impl OwnedEvent {
             .get()
             .and_then(|t| t.trim().parse::<f64>().ok())
             .map(|t| t as i64);
-        let message = match &event.message.0 {
+        let message = match event.message.0 {
             // Messages are JSON, so their quotes are escaped and serde_json has already made them owned strings.
-            Some(message) => Ok(message.to_string()),
+            Some(message) => Ok(message.into_owned()),
             None => Err(RecordError::MissingMessage),
         };
         OwnedEvent {
@@ -312,7 +430,7 @@ impl OwnedEvent {
 /// Decodes `awslogs.data` and hands every log event to `sink` in order.
 fn decode_log_events<S>(data: &str, sink: &mut S) -> Result<Shape, InputError>
 where
-    S: FnMut(usize, &Object<LogEvent<'_>>),
+    S: FnMut(usize, Object<LogEvent<'_>>),
 {
     let compressed = decode_base64(data)?;
     let json = gunzip(&compressed)?;
@@ -340,7 +458,7 @@ struct LogsSeed<'f, S> {
     control: bool,
 }
 
-impl<'de, S: FnMut(usize, &Object<LogEvent<'_>>)> serde::de::DeserializeSeed<'de>
+impl<'de, S: FnMut(usize, Object<LogEvent<'_>>)> serde::de::DeserializeSeed<'de>
     for &mut LogsSeed<'_, S>
 {
     type Value = ();
@@ -349,7 +467,7 @@ impl<'de, S: FnMut(usize, &Object<LogEvent<'_>>)> serde::de::DeserializeSeed<'de
     }
 }
 
-impl<'de, S: FnMut(usize, &Object<LogEvent<'_>>)> serde::de::Visitor<'de> for &mut LogsSeed<'_, S> {
+impl<'de, S: FnMut(usize, Object<LogEvent<'_>>)> serde::de::Visitor<'de> for &mut LogsSeed<'_, S> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("the CloudWatch Logs payload object")
@@ -379,7 +497,7 @@ impl<'de, S: FnMut(usize, &Object<LogEvent<'_>>)> serde::de::Visitor<'de> for &m
             }
         }
         if let (Some(events), false) = (buffered, self.control) {
-            for (index, event) in events.iter().enumerate() {
+            for (index, event) in events.into_iter().enumerate() {
                 (self.sink)(index, event);
             }
         }
@@ -391,7 +509,7 @@ struct EventsSeed<'f, S> {
     sink: &'f mut S,
 }
 
-impl<'de, S: FnMut(usize, &Object<LogEvent<'_>>)> serde::de::DeserializeSeed<'de>
+impl<'de, S: FnMut(usize, Object<LogEvent<'_>>)> serde::de::DeserializeSeed<'de>
     for EventsSeed<'_, S>
 {
     type Value = ();
@@ -400,7 +518,7 @@ impl<'de, S: FnMut(usize, &Object<LogEvent<'_>>)> serde::de::DeserializeSeed<'de
     }
 }
 
-impl<'de, S: FnMut(usize, &Object<LogEvent<'_>>)> serde::de::Visitor<'de> for EventsSeed<'_, S> {
+impl<'de, S: FnMut(usize, Object<LogEvent<'_>>)> serde::de::Visitor<'de> for EventsSeed<'_, S> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an array of log events")
@@ -408,7 +526,7 @@ impl<'de, S: FnMut(usize, &Object<LogEvent<'_>>)> serde::de::Visitor<'de> for Ev
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let mut index = 0;
         while let Some(event) = seq.next_element::<Object<LogEvent<'de>>>()? {
-            (self.sink)(index, &event);
+            (self.sink)(index, event);
             index += 1;
         }
         Ok(())

@@ -112,83 +112,119 @@ pub enum PreviewError {
     Write(#[source] std::io::Error),
 }
 
-/// Output is handed to the writer in blocks of about this size, so a 20,000-record batch never sits in memory whole.
-const FLUSH_AT: usize = 256 * 1024;
+/// What one chunk of records rendered to, before it is written in input order.
+#[derive(Default)]
+struct Chunk {
+    text: String,
+    /// Items rendered (JSON objects, emails): separators go between items, also across chunks.
+    items: usize,
+    records: usize,
+    alerts: usize,
+    problems: Vec<String>,
+}
 
-/// Renders `input` as [`preview`] does, streaming the output to `out` (the CLI passes stdout).
+fn render(chunk: &mut Chunk, item: input::Item<'_>, settings: &Settings, format: PreviewFormat) {
+    chunk.records += 1;
+    let record = match item.record {
+        Ok(record) => record,
+        Err(err) => {
+            chunk
+                .problems
+                .push(format!("{}: skipped: {err}", item.position));
+            return;
+        }
+    };
+    let finding = Finding::new(record, settings.scope, item.timestamp_ms);
+    chunk.alerts += usize::from(finding.alert);
+    let out = &mut chunk.text;
+    match format {
+        PreviewFormat::Json => {
+            if chunk.items > 0 {
+                out.push(',');
+            }
+            out.push_str("\n  ");
+            if let Ok(json) = serde_json::to_string(&format::classification(&finding)) {
+                out.push_str(&json);
+            }
+        }
+        PreviewFormat::Text => format::text_line(&finding, settings, out),
+        PreviewFormat::Slack if finding.alert => {
+            format::write_slack(&finding, settings, out);
+            out.push('\n');
+        }
+        PreviewFormat::Email if finding.alert => {
+            if chunk.items > 0 {
+                out.push_str(EMAIL_SEPARATOR);
+            }
+            let email = format::email(&finding, settings);
+            let _ = write!(out, "Subject: {}\n\n{}", email.subject, email.body);
+        }
+        PreviewFormat::Slack | PreviewFormat::Email => return,
+    }
+    chunk.items += 1;
+}
+
+const EMAIL_SEPARATOR: &str =
+    "------------------------------------------------------------------------\n";
+
+/// Renders `input` as [`preview`] does, streaming the output to `out` (the CLI passes stdout). A large
+/// CloudWatch Logs batch is decoded and rendered on several threads; the output is the same, in input order.
 pub fn preview_to<W: Write>(
     input: &[u8],
     settings: &Settings,
     format: PreviewFormat,
     out: &mut W,
 ) -> Result<PreviewSummary, PreviewError> {
-    let mut output = String::with_capacity(FLUSH_AT + 64 * 1024);
     let mut write_error: Option<std::io::Error> = None;
-    let mut flush = |output: &mut String, write_error: &mut Option<std::io::Error>| {
+    let mut write = |bytes: &[u8], write_error: &mut Option<std::io::Error>| {
         if write_error.is_none()
-            && let Err(err) = out.write_all(output.as_bytes())
+            && let Err(err) = out.write_all(bytes)
         {
             *write_error = Some(err);
         }
-        output.clear();
     };
-    let mut problems = Vec::new();
-    let (mut records, mut alerts, mut first) = (0usize, 0usize, true);
+    let mut total = Chunk::default();
     if format == PreviewFormat::Json {
-        output.push('[');
+        write(b"[", &mut write_error);
     }
-    let shape = input::for_each_record(input, |item| {
-        records += 1;
-        let record = match item.record {
-            Ok(record) => record,
-            Err(err) => {
-                problems.push(format!("{}: skipped: {err}", item.position));
-                return;
-            }
-        };
-        let finding = Finding::new(record, settings.scope, item.timestamp_ms);
-        alerts += usize::from(finding.alert);
-        match format {
-            PreviewFormat::Json => {
-                output.push_str(if first { "\n  " } else { ",\n  " });
-                if let Ok(json) = serde_json::to_string(&format::classification(&finding)) {
-                    output.push_str(&json);
+    let shape = input::map_records(
+        input,
+        |chunk: &mut Chunk, item| render(chunk, item, settings, format),
+        |chunk: Chunk| {
+            if total.items > 0 && chunk.items > 0 {
+                match format {
+                    PreviewFormat::Json => write(b",", &mut write_error),
+                    PreviewFormat::Email => write(EMAIL_SEPARATOR.as_bytes(), &mut write_error),
+                    PreviewFormat::Text | PreviewFormat::Slack => {}
                 }
             }
-            PreviewFormat::Text => format::text_line(&finding, settings, &mut output),
-            PreviewFormat::Slack if finding.alert => {
-                format::write_slack(&finding, settings, &mut output);
-                output.push('\n');
-            }
-            PreviewFormat::Email if finding.alert => {
-                if !first {
-                    output.push_str(&"-".repeat(72));
-                    output.push('\n');
-                }
-                let email = format::email(&finding, settings);
-                let _ = write!(output, "Subject: {}\n\n{}", email.subject, email.body);
-            }
-            PreviewFormat::Slack | PreviewFormat::Email => return,
-        }
-        first = false;
-        if output.len() >= FLUSH_AT {
-            flush(&mut output, &mut write_error);
-        }
-    })?;
+            write(chunk.text.as_bytes(), &mut write_error);
+            total.items += chunk.items;
+            total.records += chunk.records;
+            total.alerts += chunk.alerts;
+            total.problems.extend(chunk.problems);
+        },
+    )?;
+    let Chunk {
+        items,
+        records,
+        alerts,
+        problems,
+        ..
+    } = total;
     match format {
-        PreviewFormat::Json => output.push_str(if first { "]\n" } else { "\n]\n" }),
+        PreviewFormat::Json => write(if items == 0 { b"]\n" } else { b"\n]\n" }, &mut write_error),
         PreviewFormat::Text => {
-            let _ = writeln!(
-                output,
-                "{records} record(s) in this {}: {alerts} alert(s) with scope `{}`, {} unreadable.",
+            let summary = format!(
+                "{records} record(s) in this {}: {alerts} alert(s) with scope `{}`, {} unreadable.\n",
                 shape.describe(),
                 settings.scope,
                 problems.len()
             );
+            write(summary.as_bytes(), &mut write_error);
         }
         PreviewFormat::Slack | PreviewFormat::Email => {}
     }
-    flush(&mut output, &mut write_error);
     if let Some(err) = write_error {
         return Err(PreviewError::Write(err));
     }
