@@ -250,7 +250,7 @@ fn mfa_of(record: &Record) -> Option<bool> {
         })
 }
 
-fn after_last<'s>(value: &'s str, separator: char) -> &'s str {
+fn after_last(value: &str, separator: char) -> &str {
     value.rsplit(separator).next().unwrap_or(value)
 }
 
