@@ -24,4 +24,4 @@ done
 echo "moto[server] listening on http://127.0.0.1:$port" >&2
 
 export LOGIN_ALERT_TEST_MOTO="http://127.0.0.1:$port"
-cargo test --workspace "$@"
+cargo test --workspace --no-fail-fast "$@"
