@@ -456,8 +456,21 @@ fn eventbridge_and_cloudwatch_logs_wrapping_give_the_same_classification() {
     }
 }
 
+/// Pretty JSON with keys sorted: `serde_json::Value` keeps insertion order when another crate in the
+/// workspace turns on serde_json's `preserve_order` (aws-smithy-http-client does), and sorted otherwise.
 fn pretty(json: &str) -> String {
-    serde_json::to_string_pretty(&serde_json::from_str::<Value>(json).unwrap()).unwrap()
+    fn sorted(value: Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+            }
+            Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+            other => other,
+        }
+    }
+    serde_json::to_string_pretty(&sorted(serde_json::from_str::<Value>(json).unwrap())).unwrap()
 }
 
 /// One representative of each situation a reader must tell apart.
