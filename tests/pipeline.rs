@@ -672,9 +672,20 @@ async fn seed_function_and_log_group(ctx: &Ctx) {
         .expect("create the trail's log group");
 }
 
+/// Our (or another) statement on the function, read the way `resources::read` does: function first.
+async fn read_permission(
+    ctx: &Ctx,
+    statement_id: &str,
+) -> anyhow::Result<Option<permission::Current>> {
+    let function = function::read(ctx, &ctx.target.names.function())
+        .await?
+        .expect("the function exists");
+    permission::read(ctx, &function, statement_id).await
+}
+
 async fn permission_plan(ctx: &Ctx, mode: Mode) -> Plan {
     let t = &ctx.target;
-    let current = permission::read(ctx, &t.names.function(), &t.names.permission_statement())
+    let current = read_permission(ctx, &t.names.permission_statement())
         .await
         .expect("read the permission");
     let mut plan = new_plan(ctx, mode);
@@ -700,7 +711,7 @@ async fn invoke_permission_converges_and_repairs() {
     assert_eq!(first.changes[0].action, Action::Create);
     apply(&ctx, &first).await;
 
-    let current = permission::read(&ctx, &t.names.function(), &t.names.permission_statement())
+    let current = read_permission(&ctx, &t.names.permission_statement())
         .await
         .unwrap()
         .expect("added");
@@ -798,16 +809,13 @@ async fn invoke_permission_converges_and_repairs() {
     assert_eq!(destroy.changes.len(), 1);
     apply(&ctx, &destroy).await;
     assert_eq!(
-        permission::read(&ctx, &t.names.function(), &t.names.permission_statement())
+        read_permission(&ctx, &t.names.permission_statement())
             .await
             .unwrap(),
         None
     );
     assert!(
-        permission::read(&ctx, &t.names.function(), "theirs")
-            .await
-            .unwrap()
-            .is_some(),
+        read_permission(&ctx, "theirs").await.unwrap().is_some(),
         "theirs is kept"
     );
     assert_converged(&permission_plan(&ctx, Mode::Destroy).await);
@@ -988,7 +996,7 @@ async fn all_plan(ctx: &Ctx, mode: Mode) -> Plan {
         .unwrap();
     let function = function::read(ctx, &t.names.function()).await.unwrap();
     let permission = match &function {
-        Some(_) => permission::read(ctx, &t.names.function(), &t.names.permission_statement())
+        Some(_) => read_permission(ctx, &t.names.permission_statement())
             .await
             .unwrap(),
         None => None,

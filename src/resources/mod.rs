@@ -246,9 +246,7 @@ pub async fn read(ctx: &Ctx) -> Result<State> {
         function::read(ctx, &function_name),
     )?;
     let permission = match &function {
-        Some(_) => {
-            permission::read(ctx, &t.names.function(), &t.names.permission_statement()).await?
-        }
+        Some(function) => permission::read(ctx, function, &t.names.permission_statement()).await?,
         None => None,
     };
     let filters = subscription_filter::read(ctx, &delivery.log_group_name).await?;

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::function::patiently;
 use super::trail::Delivery;
-use super::{Ctx, Op as AnyOp, Target, is_managed};
+use super::{Ctx, Op as AnyOp, Target};
 use crate::aws::{error_code, error_message, explain};
 use crate::plan::{Action, Attr, Change, Plan};
 use crate::retry::Stopped;
@@ -60,7 +60,15 @@ pub enum Op {
     },
 }
 
-pub async fn read(ctx: &Ctx, function: &str, statement_id: &str) -> Result<Option<Current>> {
+/// Reads our statement from the policy of `function`, as [`super::function::read`] found it (its
+/// tags already say whether the function is ours, so they are not read again here).
+pub async fn read(
+    ctx: &Ctx,
+    function: &super::function::Current,
+    statement_id: &str,
+) -> Result<Option<Current>> {
+    let function_managed = function.managed;
+    let function = function.name.as_str();
     let lambda = &ctx.clients.lambda;
     let policy = match lambda.get_policy().function_name(function).send().await {
         Ok(out) => out.policy.unwrap_or_default(),
@@ -77,15 +85,6 @@ pub async fn read(ctx: &Ctx, function: &str, statement_id: &str) -> Result<Optio
     })?;
     let Some(statement) = find_statement(&policy, statement_id) else {
         return Ok(None);
-    };
-    let arn = ctx.target.arns.function(function);
-    let function_managed = match lambda.list_tags().resource(&arn).send().await {
-        Ok(out) => is_managed(&out.tags.unwrap_or_default()),
-        Err(err) if error_code(&err) == Some("ResourceNotFoundException") => return Ok(None),
-        Err(err) => {
-            return Err(explain(err))
-                .with_context(|| format!("reading the tags of Lambda function {function}"));
-        }
     };
     Ok(Some(parse_statement(
         function,
