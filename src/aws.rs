@@ -56,6 +56,7 @@ pub struct Clients {
 
 impl Clients {
     pub fn new(sdk: &SdkConfig) -> Self {
+        let sdk = &bounded(sdk);
         // A custom endpoint (an emulator, a VPC endpoint) cannot serve virtual-hosted bucket names.
         let s3 = aws_sdk_s3::config::Builder::from(sdk)
             .force_path_style(sdk.endpoint_url().is_some())
@@ -183,4 +184,107 @@ fn chain(err: &(dyn std::error::Error + 'static)) -> String {
         next = err.source();
     }
     parts.join(": ")
+}
+
+/// At most this many AWS requests are in flight at once in this process: reads run concurrently,
+/// and a bound keeps a plan over many regions from bursting into the services' throttling limits.
+pub const MAX_IN_FLIGHT: usize = 16;
+
+/// The settings with their HTTP client wrapped so that every client built from them shares one
+/// bound of [`MAX_IN_FLIGHT`] requests (a no-op when the settings carry no HTTP client).
+pub fn bounded(sdk: &SdkConfig) -> SdkConfig {
+    static PERMITS: std::sync::OnceLock<std::sync::Arc<tokio::sync::Semaphore>> =
+        std::sync::OnceLock::new();
+    let Some(inner) = sdk.http_client() else {
+        return sdk.clone();
+    };
+    let permits = PERMITS
+        .get_or_init(|| std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)))
+        .clone();
+    sdk.to_builder()
+        .http_client(limit::Limited { inner, permits })
+        .build()
+}
+
+mod limit {
+    //! An HTTP client that waits for a permit before each request.
+
+    use std::sync::Arc;
+
+    use aws_smithy_runtime_api::client::http::{
+        HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+        SharedHttpConnector,
+    };
+    use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+    use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+    use tokio::sync::Semaphore;
+
+    #[derive(Debug, Clone)]
+    pub(super) struct Limited {
+        pub(super) inner: SharedHttpClient,
+        pub(super) permits: Arc<Semaphore>,
+    }
+
+    impl HttpClient for Limited {
+        fn http_connector(
+            &self,
+            settings: &HttpConnectorSettings,
+            components: &RuntimeComponents,
+        ) -> SharedHttpConnector {
+            SharedHttpConnector::new(Connector {
+                inner: self.inner.http_connector(settings, components),
+                permits: self.permits.clone(),
+            })
+        }
+    }
+
+    #[derive(Debug)]
+    struct Connector {
+        inner: SharedHttpConnector,
+        permits: Arc<Semaphore>,
+    }
+
+    impl HttpConnector for Connector {
+        fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+            let (inner, permits) = (self.inner.clone(), self.permits.clone());
+            HttpConnectorFuture::new(async move {
+                // The semaphore is never closed, so acquiring cannot fail.
+                let _permit = permits.acquire_owned().await.ok();
+                inner.call(request).await
+            })
+        }
+    }
+}
+
+/// The idioms every resource module shares when it calls AWS: "not found" becomes `None`,
+/// "already gone" becomes success, any other error is explained (see [`explain`]).
+pub trait SdkResultExt<T> {
+    /// `Ok(None)` when the service answers with one of `missing` (the thing does not exist).
+    fn found(self, missing: &[&str]) -> anyhow::Result<Option<T>>;
+    /// `Ok(())` when the service answers with one of `gone` (a delete of what is already gone).
+    fn gone(self, gone: &[&str]) -> anyhow::Result<()>;
+    /// Any error explained.
+    fn explained(self) -> anyhow::Result<T>;
+}
+
+impl<T, E, R> SdkResultExt<T> for Result<T, SdkError<E, R>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    fn found(self, missing: &[&str]) -> anyhow::Result<Option<T>> {
+        match self {
+            Ok(value) => Ok(Some(value)),
+            Err(err) if error_code(&err).is_some_and(|code| missing.contains(&code)) => Ok(None),
+            Err(err) => Err(explain(err)),
+        }
+    }
+
+    fn gone(self, gone: &[&str]) -> anyhow::Result<()> {
+        self.found(gone).map(|_| ())
+    }
+
+    fn explained(self) -> anyhow::Result<T> {
+        self.map_err(explain)
+    }
 }

@@ -3,17 +3,23 @@
 //! The CLI converges one account to a config file: a multi-region CloudTrail trail delivering to a
 //! CloudWatch Logs group, a subscription filter invoking the bundled Lambda handler, and SNS/Slack delivery.
 
+pub mod arn;
 pub mod aws;
 pub mod bundle;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod discovery;
+pub mod engine;
 pub mod installer;
+pub mod model;
 pub mod names;
+pub mod part;
 pub mod plan;
 pub mod printer;
+pub mod reach;
 pub mod resources;
 pub mod retry;
+pub mod tags;
 
 pub use commands::main;

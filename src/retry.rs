@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::printer::Step;
+use crate::printer::{Printer, Step};
 
 /// How long to keep trying and how to space the attempts.
 #[derive(Debug, Clone, Copy)]
@@ -78,6 +78,52 @@ where
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(bound.max_delay);
             }
+        }
+    }
+}
+
+/// Calls `op` once; only if it fails with a `retryable` error does a progress line (`waiting`)
+/// appear while [`retry`] keeps trying within `bound`, so a call that succeeds at once prints nothing
+/// beside apply's own line. `attempts` in a timeout counts the first call too.
+pub async fn patiently<T, E, F, Fut>(
+    printer: &Printer,
+    bound: Bound,
+    waiting: String,
+    what: &str,
+    retryable: impl Fn(&E) -> bool,
+    mut op: F,
+) -> Result<T, Stopped<E>>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    match op().await {
+        Ok(value) => return Ok(value),
+        Err(err) if !retryable(&err) => return Err(Stopped::Failed(err)),
+        Err(_) => {}
+    }
+    let step = printer.step(waiting);
+    let result = retry(bound, Some(&step), what, &retryable, &mut op).await;
+    match result {
+        Ok(value) => {
+            step.done();
+            Ok(value)
+        }
+        Err(Stopped::TimedOut {
+            last,
+            attempts,
+            waited,
+        }) => {
+            step.failed();
+            Err(Stopped::TimedOut {
+                last,
+                attempts: attempts + 1,
+                waited,
+            })
+        }
+        Err(err) => {
+            step.failed();
+            Err(err)
         }
     }
 }

@@ -555,9 +555,10 @@ async fn bad_configuration_is_rejected_before_any_aws_call() {
 async fn an_apply_interrupted_after_any_step_is_finished_by_the_next() {
     use login_alert::aws::Clients;
     use login_alert::config::Config;
+    use login_alert::engine;
+    use login_alert::model::{Ctx, Target};
     use login_alert::plan::Mode;
     use login_alert::printer::Printer;
-    use login_alert::resources::{self, Ctx, Target};
 
     let mut steps = None;
     let mut k = 0;
@@ -585,11 +586,11 @@ async fn an_apply_interrupted_after_any_step_is_finished_by_the_next() {
             Target::new(&config, &account.id),
             Printer::silent(),
         );
-        let state = resources::read(&ctx).await.unwrap();
-        let plan = resources::plan(&ctx.target, &state, Mode::Apply);
+        let state = engine::read(&ctx).await.unwrap();
+        let plan = engine::plan(&ctx.target, &state, Mode::Apply);
         steps.get_or_insert(plan.changes.len());
         for change in &plan.changes[..k] {
-            resources::execute(&ctx, &change.op).await.unwrap();
+            engine::execute(&ctx, &change.op).await.unwrap();
         }
 
         account.cli(dir).args(["apply", "--yes"]).assert().success();

@@ -30,12 +30,13 @@ use aws_sdk_ssm::types::ParameterType;
 use login_alert::aws::Clients;
 use login_alert::bundle::handler_sha256;
 use login_alert::config::{Config, NotifyConfig, TrailConfig};
+use login_alert::engine::{self, Op};
+use login_alert::model::{Ctx, Target};
 use login_alert::plan::{Action, Attr, Mode, Plan, SENSITIVE, render};
 use login_alert::printer::Printer;
 use login_alert::resources::trail::Delivery;
 use login_alert::resources::{
-    self, Ctx, Op, Target, function, log_group, parameter, permission, policies, role,
-    subscription_filter, topic,
+    function, log_group, parameter, permission, policies, role, subscription_filter, topic,
 };
 use login_alert::retry::Bound;
 use login_alert_handler::{ENV_SCOPE, ENV_SLACK_PARAMETER, ENV_TOPIC_ARN};
@@ -85,18 +86,18 @@ async fn fixture(emails: &[&str], slack: Option<&str>) -> (Account, Ctx) {
     (account, ctx)
 }
 
-fn new_plan(ctx: &Ctx, mode: Mode) -> Plan {
+fn new_plan(ctx: &Ctx, mode: Mode) -> Plan<Op> {
     Plan::new(mode, ctx.target.account_id(), ctx.target.region())
 }
 
-async fn apply(ctx: &Ctx, plan: &Plan) {
+async fn apply(ctx: &Ctx, plan: &Plan<Op>) {
     assert!(plan.blockers.is_empty(), "blocked: {:?}", plan.blockers);
-    resources::apply(ctx, plan)
+    engine::apply(ctx, plan)
         .await
         .unwrap_or_else(|e| panic!("apply failed: {e:#}"));
 }
 
-fn assert_converged(plan: &Plan) {
+fn assert_converged(plan: &Plan<Op>) {
     assert!(
         !plan.has_changes(),
         "expected no changes, got {:#?}",
@@ -114,7 +115,7 @@ fn delivery(ctx: &Ctx) -> Delivery {
 
 // ---------------------------------------------------------------- topic
 
-async fn topic_plan(ctx: &Ctx, mode: Mode) -> Plan {
+async fn topic_plan(ctx: &Ctx, mode: Mode) -> Plan<Op> {
     let d = topic::desired(&ctx.target);
     let current = topic::read(ctx, &d.arn).await.expect("read the topic");
     let mut plan = new_plan(ctx, mode);
@@ -242,7 +243,7 @@ async fn a_topic_with_our_name_but_not_ours_blocks_apply_and_survives_destroy() 
 
 // ---------------------------------------------------------------- parameter
 
-async fn parameter_plan(ctx: &Ctx, mode: Mode) -> Plan {
+async fn parameter_plan(ctx: &Ctx, mode: Mode) -> Plan<Op> {
     let current = parameter::read(ctx, &ctx.target.names.slack_parameter())
         .await
         .expect("read the parameter");
@@ -258,7 +259,7 @@ async fn parameter_plan(ctx: &Ctx, mode: Mode) -> Plan {
     plan
 }
 
-fn shown(plan: &Plan) -> String {
+fn shown(plan: &Plan<Op>) -> String {
     format!("{plan:?}\n{}\n{}", render::text(plan), render::json(plan))
 }
 
@@ -429,7 +430,7 @@ async fn seed_role(ctx: &Ctx) {
         .expect("create the function's role");
 }
 
-async fn function_plan(ctx: &Ctx, mode: Mode) -> Plan {
+async fn function_plan(ctx: &Ctx, mode: Mode) -> Plan<Op> {
     let current = function::read(ctx, &ctx.target.names.function())
         .await
         .expect("read the function");
@@ -644,7 +645,7 @@ async fn without_the_role_create_function_gives_up_and_names_the_trust_policy() 
     // (it is also what IAM propagation looks like), then names the likely cause.
     let (_account, ctx) = fixture(&["a@example.com"], None).await;
     let plan = function_plan(&ctx, Mode::Apply).await;
-    let err = resources::apply(&ctx, &plan).await.expect_err("no role");
+    let err = engine::apply(&ctx, &plan).await.expect_err("no role");
     let text = format!("{err:#}");
     assert!(
         text.contains("trust policy") && text.contains("lambda.amazonaws.com"),
@@ -683,7 +684,7 @@ async fn read_permission(
     permission::read(ctx, &function, statement_id).await
 }
 
-async fn permission_plan(ctx: &Ctx, mode: Mode) -> Plan {
+async fn permission_plan(ctx: &Ctx, mode: Mode) -> Plan<Op> {
     let t = &ctx.target;
     let current = read_permission(ctx, &t.names.permission_statement())
         .await
@@ -821,7 +822,7 @@ async fn invoke_permission_converges_and_repairs() {
     assert_converged(&permission_plan(&ctx, Mode::Destroy).await);
 }
 
-async fn filter_plan(ctx: &Ctx, mode: Mode) -> Plan {
+async fn filter_plan(ctx: &Ctx, mode: Mode) -> Plan<Op> {
     let d = delivery(ctx);
     let current = subscription_filter::read(ctx, &d.log_group_name)
         .await
@@ -985,7 +986,7 @@ async fn two_filters_of_theirs_block_the_plan_instead_of_failing_mid_apply() {
 // ---------------------------------------------------------------- the five together
 
 /// What `resources::plan` does for these five, in its order.
-async fn all_plan(ctx: &Ctx, mode: Mode) -> Plan {
+async fn all_plan(ctx: &Ctx, mode: Mode) -> Plan<Op> {
     let t = &ctx.target;
     let d = delivery(ctx);
     let topic = topic::read(ctx, &t.arns.topic(&t.names.topic()))

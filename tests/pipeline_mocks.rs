@@ -26,10 +26,11 @@ use aws_sdk_sns::types::{Subscription, Tag};
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use login_alert::aws::Clients;
 use login_alert::config::{Config, NotifyConfig, TrailConfig};
+use login_alert::model::{Ctx, Target};
 use login_alert::plan::{Mode, Plan};
 use login_alert::printer::Printer;
 use login_alert::resources::function::{self, FunctionError};
-use login_alert::resources::{Ctx, Target, permission, subscription_filter, topic};
+use login_alert::resources::{permission, subscription_filter, topic};
 use login_alert::retry::Bound;
 
 const ACCOUNT: &str = "123456789012";
@@ -509,7 +510,7 @@ async fn pending_subscriptions_are_a_notice_never_a_new_subscribe() {
             arn: None
         }
     );
-    let mut plan = Plan::new(Mode::Apply, ACCOUNT, "us-east-1");
+    let mut plan: Plan<topic::Op> = Plan::new(Mode::Apply, ACCOUNT, "us-east-1");
     topic::plan_apply(Some(&current), &topic::desired(&ctx.target), &mut plan);
     assert!(!plan.has_changes(), "no re-subscribe: {:?}", plan.changes);
     assert_eq!(plan.notices.len(), 2, "{:?}", plan.notices);

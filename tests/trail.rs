@@ -20,10 +20,12 @@ use std::time::Duration;
 
 use login_alert::aws::Clients;
 use login_alert::config::{Config, NotifyConfig, TrailConfig};
+use login_alert::engine::{self, Op};
+use login_alert::model::{Ctx, Target, TrailChoice};
 use login_alert::plan::{Action, Mode, Plan};
 use login_alert::printer::Printer;
+use login_alert::resources::bucket;
 use login_alert::resources::trail::{self, memo};
-use login_alert::resources::{self, Ctx, Op, Target, TrailChoice, bucket};
 use login_alert::retry::Bound;
 use support::{Account, fresh_account};
 
@@ -130,7 +132,7 @@ async fn seed_trail(
 }
 
 /// The trail (and, in create mode, bucket) part of `resources::plan`.
-async fn plan(ctx: &Ctx, mode: Mode) -> Plan {
+async fn plan(ctx: &Ctx, mode: Mode) -> Plan<Op> {
     let t = &ctx.target;
     let current = trail::read(ctx).await.expect("read the trail");
     let delivery = trail::delivery(&current, t);
@@ -157,10 +159,10 @@ async fn plan(ctx: &Ctx, mode: Mode) -> Plan {
     plan
 }
 
-async fn run(ctx: &Ctx, mode: Mode) -> Plan {
+async fn run(ctx: &Ctx, mode: Mode) -> Plan<Op> {
     let plan = plan(ctx, mode).await;
     assert!(plan.blockers.is_empty(), "blocked: {:?}", plan.blockers);
-    resources::apply(ctx, &plan).await.expect("apply the plan");
+    engine::apply(ctx, &plan).await.expect("apply the plan");
     plan
 }
 
@@ -451,7 +453,7 @@ async fn an_interrupted_apply_is_finished_and_destroy_restores_the_originals() {
         (remember, *multi_region, *logging),
         (&None, Some(true), Some(true))
     );
-    resources::apply(&ctx, &second)
+    engine::apply(&ctx, &second)
         .await
         .expect("finish the apply");
     let memo_tags = tags(&ctx, arn).await;

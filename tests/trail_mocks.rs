@@ -11,9 +11,9 @@ use aws_sdk_cloudtrail::operation::update_trail::UpdateTrailOutput;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use login_alert::aws::Clients;
 use login_alert::config::{Config, NotifyConfig, TrailConfig};
+use login_alert::model::{Ctx, Target};
 use login_alert::printer::Printer;
 use login_alert::resources::trail::{self, CloudWatchLogs, TrailError};
-use login_alert::resources::{Ctx, Target};
 use login_alert::retry::Bound;
 
 const ACCOUNT: &str = "123456789012";
@@ -287,7 +287,7 @@ async fn a_trail_homed_elsewhere_is_found_by_name_through_list_trails() {
         (by_name.num_calls(), listed.num_calls(), by_arn.num_calls()),
         (1, 1, 1)
     );
-    let mut plan =
+    let mut plan: login_alert::plan::Plan<trail::Op> =
         login_alert::plan::Plan::new(login_alert::plan::Mode::Apply, ACCOUNT, "eu-west-1");
     trail::plan_apply(
         &current,
@@ -319,14 +319,14 @@ async fn an_organization_trail_seen_from_a_member_account_blocks_apply() {
             RuleMode::MatchAny,
             [&describe]
         ));
-        ctx.target.trail = login_alert::resources::TrailChoice::Adopt(arn.into());
+        ctx.target.trail = login_alert::model::TrailChoice::Adopt(arn.into());
         ctx
     };
     let current = trail::read(&ctx)
         .await
         .expect("read sends only DescribeTrails (any other call has no mock and fails)");
     assert!(current.trail.as_ref().is_some_and(|t| t.organization));
-    let mut plan =
+    let mut plan: login_alert::plan::Plan<trail::Op> =
         login_alert::plan::Plan::new(login_alert::plan::Mode::Apply, ACCOUNT, "eu-west-1");
     trail::plan_apply(
         &current,
@@ -340,7 +340,7 @@ async fn an_organization_trail_seen_from_a_member_account_blocks_apply() {
         "{:?}",
         plan.blockers
     );
-    let mut plan =
+    let mut plan: login_alert::plan::Plan<trail::Op> =
         login_alert::plan::Plan::new(login_alert::plan::Mode::Destroy, ACCOUNT, "eu-west-1");
     trail::plan_destroy(&current, &ctx.target, &mut plan);
     assert!(

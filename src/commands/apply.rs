@@ -4,9 +4,10 @@ use anyhow::{Result, bail};
 
 use super::{ExitStatus, confirm, context};
 use crate::cli::{ApplyArgs, GlobalArgs, OutputFormat};
+use crate::engine::{self, Op};
+use crate::model::Ctx;
 use crate::plan::{Mode, Plan};
 use crate::printer::Printer;
-use crate::resources::{self, Ctx};
 
 pub async fn run(global: &GlobalArgs, args: &ApplyArgs, printer: &Printer) -> Result<ExitStatus> {
     let ctx = context(global, printer).await?;
@@ -26,8 +27,8 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs, printer: &Printer) -> Re
 }
 
 /// Executes a plan the user approved and reports the result (also the installer's "Apply it?").
-pub async fn execute(ctx: &Ctx, plan: &Plan) -> Result<()> {
-    resources::apply(ctx, plan).await?;
+pub async fn execute(ctx: &Ctx, plan: &Plan<Op>) -> Result<()> {
+    engine::apply(ctx, plan).await?;
     let s = plan.summary();
     ctx.printer.out(format!(
         "Apply complete! Resources: {} added, {} changed, {} destroyed.",

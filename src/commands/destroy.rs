@@ -4,9 +4,9 @@ use anyhow::{Result, bail};
 
 use super::{ExitStatus, compute_plan, confirm, context};
 use crate::cli::{DestroyArgs, GlobalArgs};
+use crate::engine;
 use crate::plan::{Mode, render};
 use crate::printer::Printer;
-use crate::resources;
 
 pub async fn run(global: &GlobalArgs, args: &DestroyArgs, printer: &Printer) -> Result<ExitStatus> {
     let ctx = context(global, printer).await?;
@@ -26,7 +26,7 @@ pub async fn run(global: &GlobalArgs, args: &DestroyArgs, printer: &Printer) -> 
         "Do you really want to remove the login-alert pipeline?",
         "destroy",
     )?;
-    resources::apply(&ctx, &plan).await?;
+    engine::apply(&ctx, &plan).await?;
     let s = plan.summary();
     printer.out(format!(
         "Destroy complete! Resources: {} destroyed, {} restored.",

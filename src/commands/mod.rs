@@ -15,9 +15,10 @@ use clap::Parser;
 use crate::aws::{self, AwsOptions, Clients};
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::config::Config;
+use crate::engine::{self, Op};
+use crate::model::{Ctx, Target};
 use crate::plan::{Mode, Plan};
 use crate::printer::Printer;
-use crate::resources::{self, Ctx, Target};
 
 /// How a command ended, as the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,16 +122,16 @@ pub async fn context(global: &GlobalArgs, printer: &Printer) -> Result<Ctx> {
 }
 
 /// Reads the account and computes the plan, with a progress line while reading.
-pub async fn compute_plan(ctx: &Ctx, mode: Mode) -> Result<Plan> {
+pub async fn compute_plan(ctx: &Ctx, mode: Mode) -> Result<Plan<Op>> {
     let step = ctx.printer.step(format!(
         "Reading account {} in {}",
         ctx.target.account_id(),
         ctx.target.region()
     ));
-    match resources::read(ctx).await {
+    match engine::read(ctx).await {
         Ok(state) => {
             step.done();
-            Ok(resources::plan(&ctx.target, &state, mode))
+            Ok(engine::plan(&ctx.target, &state, mode))
         }
         Err(err) => {
             step.failed();

@@ -4,9 +4,10 @@ use anyhow::{Result, bail};
 
 use super::{ExitStatus, compute_plan, context};
 use crate::cli::{GlobalArgs, OutputFormat, PlanArgs};
+use crate::engine::Op;
+use crate::model::Ctx;
 use crate::plan::{Mode, Plan, render};
 use crate::printer::Printer;
-use crate::resources::Ctx;
 
 pub async fn run(global: &GlobalArgs, args: &PlanArgs, printer: &Printer) -> Result<ExitStatus> {
     let ctx = context(global, printer).await?;
@@ -30,7 +31,7 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs, printer: &Printer) -> Res
 }
 
 /// Reads the account, prints the plan and returns it (also the installer's "Show the plan now?").
-pub async fn show(ctx: &Ctx, mode: Mode, output: OutputFormat) -> Result<Plan> {
+pub async fn show(ctx: &Ctx, mode: Mode, output: OutputFormat) -> Result<Plan<Op>> {
     let plan = compute_plan(ctx, mode).await?;
     match output {
         OutputFormat::Text => ctx.printer.out(render::text(&plan)),

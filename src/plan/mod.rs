@@ -1,11 +1,12 @@
 //! The plan: plain data saying exactly what `apply` or `destroy` will do, computed by reading only.
+//!
+//! It knows nothing of AWS resources: each change carries the operation `O` that `apply` runs for it
+//! opaquely, the way Terraform's plan carries a provider's data.
 
 pub mod render;
 
 use serde::Serialize;
 use serde_json::Value;
-
-use crate::resources::Op;
 
 /// What happens to one resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -65,7 +66,8 @@ pub const SENSITIVE: &str = "(sensitive)";
 /// One resource's change: what kind, which one, what happens, which attributes differ, and the
 /// operation `apply` will run for it.
 #[derive(Debug, Clone, Serialize)]
-pub struct Change {
+#[serde(bound(serialize = ""))]
+pub struct Change<O> {
     /// A short kind, e.g. "log group", "IAM role", "trail".
     pub kind: String,
     /// The resource's name (or ARN where the name alone is ambiguous).
@@ -78,11 +80,11 @@ pub struct Change {
     pub notes: Vec<String>,
     /// What apply runs; not part of the JSON output (it may carry a secret).
     #[serde(skip)]
-    pub op: Op,
+    pub op: O,
 }
 
-impl Change {
-    pub fn new(kind: &str, name: impl Into<String>, action: Action, op: Op) -> Self {
+impl<O> Change<O> {
+    pub fn new(kind: &str, name: impl Into<String>, action: Action, op: O) -> Self {
         Change {
             kind: kind.to_owned(),
             name: name.into(),
@@ -104,6 +106,17 @@ impl Change {
         self.notes.push(note.into());
         self
     }
+    /// The same change carrying its operation as another type (a resource's own op as the engine's).
+    pub fn map_op<P>(self, f: impl FnOnce(O) -> P) -> Change<P> {
+        Change {
+            kind: self.kind,
+            name: self.name,
+            action: self.action,
+            attrs: self.attrs,
+            notes: self.notes,
+            op: f(self.op),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -114,12 +127,13 @@ pub enum Mode {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Plan {
+#[serde(bound(serialize = ""))]
+pub struct Plan<O> {
     pub mode: Mode,
     pub account_id: String,
     pub region: String,
     /// In the order `apply` runs them (dependencies first; for destroy, dependents first).
-    pub changes: Vec<Change>,
+    pub changes: Vec<Change<O>>,
     /// Facts the reviewer should know that are not changes (e.g. subscriptions awaiting confirmation).
     pub notices: Vec<String>,
     /// Reasons `apply` must not run; the plan still shows everything else.
@@ -133,7 +147,7 @@ pub struct Summary {
     pub destroy: usize,
 }
 
-impl Plan {
+impl<O> Plan<O> {
     pub fn new(mode: Mode, account_id: &str, region: &str) -> Self {
         Plan {
             mode,
@@ -145,8 +159,35 @@ impl Plan {
         }
     }
 
-    pub fn push(&mut self, change: Option<Change>) {
-        self.changes.extend(change);
+    /// Adds a change, its operation turned into this plan's kind of operation.
+    pub fn push<P: Into<O>>(&mut self, change: Option<Change<P>>) {
+        self.changes.extend(change.map(|c| c.map_op(Into::into)));
+    }
+
+    /// A plan for the same account and mode with no changes yet (to plan one part on its own).
+    pub fn empty_like<P>(&self) -> Plan<P> {
+        Plan::new(self.mode, &self.account_id, &self.region)
+    }
+
+    /// Takes over another plan's changes (operations converted), notices and blockers, in order.
+    pub fn absorb<P: Into<O>>(&mut self, other: Plan<P>) {
+        self.changes
+            .extend(other.changes.into_iter().map(|c| c.map_op(Into::into)));
+        self.notices.extend(other.notices);
+        self.blockers.extend(other.blockers);
+    }
+
+    /// Adds a change only when login-alert created the resource (it carries the managed-by tag);
+    /// otherwise the plan says why the resource is left alone.
+    pub fn push_ours<P: Into<O>>(&mut self, managed: bool, change: Change<P>) {
+        if managed {
+            self.push(Some(change));
+        } else {
+            self.notice(format!(
+                "{} {} was not created by login-alert (no managed-by tag): left as it is",
+                change.kind, change.name
+            ));
+        }
     }
 
     pub fn notice(&mut self, text: impl Into<String>) {

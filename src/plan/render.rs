@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::{Action, Attr, Change, Mode, Plan, Summary};
 
 /// The plan as text, ending with the summary line.
-pub fn text(plan: &Plan) -> String {
+pub fn text<O>(plan: &Plan<O>) -> String {
     let mut out = String::new();
     let what = match plan.mode {
         Mode::Apply => "apply",
@@ -48,7 +48,7 @@ pub fn text(plan: &Plan) -> String {
     out
 }
 
-pub fn summary_line(plan: &Plan) -> String {
+pub fn summary_line<O>(plan: &Plan<O>) -> String {
     if !plan.has_changes() {
         return match plan.mode {
             Mode::Apply => "No changes. The account matches the configuration.".into(),
@@ -72,7 +72,7 @@ fn paint(action: Action, text: &str) -> String {
     }
 }
 
-fn change_text(change: &Change) -> String {
+fn change_text<O>(change: &Change<O>) -> String {
     let verb = match change.action {
         Action::Create => "will be created",
         Action::Update => "will be updated in place",
@@ -134,16 +134,17 @@ fn value(v: &Value) -> String {
 }
 
 #[derive(Serialize)]
-struct JsonPlan<'a> {
+#[serde(bound(serialize = ""))]
+struct JsonPlan<'a, O> {
     format_version: &'static str,
     #[serde(flatten)]
-    plan: &'a Plan,
+    plan: &'a Plan<O>,
     summary: Summary,
     changes_pending: bool,
 }
 
 /// The plan as one JSON document (stable field names; secrets already masked in the attributes).
-pub fn json(plan: &Plan) -> String {
+pub fn json<O>(plan: &Plan<O>) -> String {
     let doc = JsonPlan {
         format_version: "1",
         plan,
@@ -156,21 +157,15 @@ pub fn json(plan: &Plan) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resources::Op;
 
-    fn sample() -> Plan {
+    fn sample() -> Plan<()> {
         let mut plan = Plan::new(Mode::Apply, "123456789012", "us-east-1");
         plan.push(Some(
-            Change::new(
-                "log group",
-                "/login-alert/cloudtrail",
-                Action::Create,
-                Op::Noop,
-            )
-            .attr(Attr::set("retention_days", 90)),
+            Change::new("log group", "/login-alert/cloudtrail", Action::Create, ())
+                .attr(Attr::set("retention_days", 90)),
         ));
         plan.push(Some(
-            Change::new("trail", "audit-trail", Action::Update, Op::Noop)
+            Change::new("trail", "audit-trail", Action::Update, ())
                 .attr(Attr::change("is_multi_region_trail", false, true))
                 .note("destroy makes it single-region again"),
         ));
@@ -178,7 +173,7 @@ mod tests {
             "Lambda function",
             "login-alert-handler",
             Action::Replace,
-            Op::Noop,
+            (),
         )));
         plan.notice("email a@example.com: awaiting confirmation");
         plan
@@ -201,7 +196,7 @@ mod tests {
 
     #[test]
     fn an_empty_plan_says_no_changes() {
-        let plan = Plan::new(Mode::Apply, "123456789012", "us-east-1");
+        let plan: Plan<()> = Plan::new(Mode::Apply, "123456789012", "us-east-1");
         assert!(text(&plan).starts_with("No changes."));
     }
 

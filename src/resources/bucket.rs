@@ -7,20 +7,22 @@ use aws_sdk_s3::types::{
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::policies::{same_policy, trail_bucket};
-use super::{Ctx, Op as AnyOp, Target, ours_or_notice};
-use crate::aws::{error_code, explain};
+use crate::aws::{SdkResultExt, error_code, explain};
+use crate::model::{Ctx, Facts, Target, TrailChoice};
 use crate::names::MANAGED_BY;
+use crate::part::Part;
 use crate::plan::{Action, Attr, Change, Plan};
+use crate::tags;
 
 const KIND: &str = "S3 bucket";
 /// One `ListObjectsV2` page: enough to say "not empty" and roughly how full.
 const COUNT_PAGE: i32 = 1000;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Current {
     pub name: String,
     /// `false`: the name is taken by another account (bucket names are global).
@@ -41,7 +43,7 @@ pub struct Desired {
     pub policy: Value,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum Op {
     Create {
@@ -62,6 +64,33 @@ fn status<E>(err: &SdkError<E, HttpResponse>) -> Option<u16> {
     err.raw_response().map(|r| r.status().as_u16())
 }
 
+/// The bucket of login-alert's own trail: wanted with `trail.create = true`; read whatever the trail
+/// choice, so a switch to adopting a trail removes it (kept, with a notice, while it holds logs).
+pub struct OwnBucket;
+
+impl Part for OwnBucket {
+    type Current = Option<Current>;
+    type Op = Op;
+
+    async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
+        let t = &ctx.target;
+        read(ctx, &t.names.bucket(t.account_id(), t.region())).await
+    }
+
+    fn plan_apply(&self, current: &Option<Current>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
+        match t.trail {
+            TrailChoice::Create => plan_apply(current.as_ref(), &desired(t), plan),
+            // Left from an earlier `create = true`; a bucket of someone else's with this name is none of ours.
+            TrailChoice::Adopt(_) => plan_destroy(current.as_ref().filter(|c| c.managed), plan),
+        }
+    }
+
+    fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
+        plan_destroy(current.as_ref(), plan);
+    }
+}
+
+/// The bucket, then its tags, policy, public access block and a page of its objects at the same time.
 pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
     let s3 = &ctx.clients.s3;
     match s3.head_bucket().bucket(name).send().await {
@@ -80,50 +109,44 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
         }
         Err(err) => return Err(explain(err)).with_context(|| format!("reading S3 bucket {name}")),
     }
-    let tags = match s3.get_bucket_tagging().bucket(name).send().await {
-        Ok(out) => out.tag_set,
-        Err(err) if error_code(&err) == Some("NoSuchTagSet") => Vec::new(),
-        Err(err) => {
-            return Err(explain(err))
-                .with_context(|| format!("reading the tags of S3 bucket {name}"));
-        }
-    };
-    let managed = tags
-        .iter()
-        .any(|t| t.key == MANAGED_BY.0 && t.value == MANAGED_BY.1);
-    let policy = match s3.get_bucket_policy().bucket(name).send().await {
-        Ok(out) => match out.policy {
+    let (tags, policy, public_access, page) = tokio::join!(
+        s3.get_bucket_tagging().bucket(name).send(),
+        s3.get_bucket_policy().bucket(name).send(),
+        s3.get_public_access_block().bucket(name).send(),
+        s3.list_objects_v2()
+            .bucket(name)
+            .max_keys(COUNT_PAGE)
+            .send(),
+    );
+    let tags = tags
+        .found(&["NoSuchTagSet"])
+        .with_context(|| format!("reading the tags of S3 bucket {name}"))?
+        .map(|out| out.tag_set)
+        .unwrap_or_default();
+    let managed = tags::is_managed(&tags::to_map(tags.into_iter().map(|t| (t.key, t.value))));
+    let policy =
+        match policy
+            .found(&["NoSuchBucketPolicy"])
+            .with_context(|| format!("reading the policy of S3 bucket {name}"))?
+            .and_then(|out| out.policy)
+        {
             Some(text) => Some(serde_json::from_str(&text).with_context(|| {
                 format!("S3 returned a policy for bucket {name} that is not JSON")
             })?),
             None => None,
-        },
-        Err(err) if error_code(&err) == Some("NoSuchBucketPolicy") => None,
-        Err(err) => {
-            return Err(explain(err))
-                .with_context(|| format!("reading the policy of S3 bucket {name}"));
-        }
-    };
-    let public_access_blocked = match s3.get_public_access_block().bucket(name).send().await {
-        Ok(out) => out.public_access_block_configuration.is_some_and(|c| {
+        };
+    let public_access_blocked = public_access
+        .found(&["NoSuchPublicAccessBlockConfiguration"])
+        .with_context(|| format!("reading the public access block of S3 bucket {name}"))?
+        .and_then(|out| out.public_access_block_configuration)
+        .is_some_and(|c| {
             c.block_public_acls == Some(true)
                 && c.ignore_public_acls == Some(true)
                 && c.block_public_policy == Some(true)
                 && c.restrict_public_buckets == Some(true)
-        }),
-        Err(err) if error_code(&err) == Some("NoSuchPublicAccessBlockConfiguration") => false,
-        Err(err) => {
-            return Err(explain(err))
-                .with_context(|| format!("reading the public access block of S3 bucket {name}"));
-        }
-    };
-    let page = s3
-        .list_objects_v2()
-        .bucket(name)
-        .max_keys(COUNT_PAGE)
-        .send()
-        .await
-        .map_err(explain)
+        });
+    let page = page
+        .explained()
         .with_context(|| format!("counting the objects in S3 bucket {name}"))?;
     let objects = page.contents.as_ref().map_or(0, Vec::len);
     Ok(Some(Current {
@@ -163,18 +186,18 @@ fn summary(policy: &Value) -> String {
         .join("; ")
 }
 
-pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan) {
+pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<impl From<Op>>) {
     let change = match current {
         None => Some(
             Change::new(
                 KIND,
                 &desired.name,
                 Action::Create,
-                AnyOp::Bucket(Op::Create {
+                Op::Create {
                     name: desired.name.clone(),
                     region: desired.region.clone(),
                     policy: desired.policy.clone(),
-                }),
+                },
             )
             .attr(Attr::set("region", desired.region.clone()))
             .attr(Attr::set("block_public_access", true))
@@ -218,11 +241,11 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan)
                     KIND,
                     &desired.name,
                     Action::Update,
-                    AnyOp::Bucket(Op::Update {
+                    Op::Update {
                         name: desired.name.clone(),
                         policy,
                         block_public_access: block,
-                    }),
+                    },
                 )
                 .attrs(attrs)
             })
@@ -231,7 +254,7 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan)
     plan.push(change);
 }
 
-pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan) {
+pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
     let Some(current) = current else { return };
     if !current.owned {
         return;
@@ -255,11 +278,11 @@ pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan) {
         KIND,
         &current.name,
         Action::Delete,
-        AnyOp::Bucket(Op::Delete {
+        Op::Delete {
             name: current.name.clone(),
-        }),
+        },
     );
-    ours_or_notice(plan, current.managed, KIND, &current.name, change);
+    plan.push_ours(current.managed, change);
 }
 
 pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
@@ -343,7 +366,7 @@ async fn tag(ctx: &Ctx, name: &str) -> Result<()> {
         .tagging(tagging)
         .send()
         .await
-        .map_err(explain)
+        .explained()
         .with_context(|| format!("tagging S3 bucket {name}"))?;
     Ok(())
 }
@@ -362,7 +385,7 @@ async fn block_public_access(ctx: &Ctx, name: &str) -> Result<()> {
         .public_access_block_configuration(config)
         .send()
         .await
-        .map_err(explain)
+        .explained()
         .with_context(|| format!("blocking public access to S3 bucket {name}"))?;
     Ok(())
 }
@@ -375,7 +398,7 @@ async fn put_policy(ctx: &Ctx, name: &str, policy: &Value) -> Result<()> {
         .policy(policy.to_string())
         .send()
         .await
-        .map_err(explain)
+        .explained()
         .with_context(|| {
             format!(
                 "writing the policy of S3 bucket {name} (CloudTrail needs it to deliver log files)"
@@ -423,13 +446,13 @@ mod tests {
         }
     }
 
-    fn apply_plan(current: Option<&Current>) -> Plan {
+    fn apply_plan(current: Option<&Current>) -> Plan<Op> {
         let mut plan = Plan::new(Mode::Apply, "123456789012", "eu-west-1");
         plan_apply(current, &desired(&target()), &mut plan);
         plan
     }
 
-    fn destroy_plan(current: Option<&Current>) -> Plan {
+    fn destroy_plan(current: Option<&Current>) -> Plan<Op> {
         let mut plan = Plan::new(Mode::Destroy, "123456789012", "eu-west-1");
         plan_destroy(current, &mut plan);
         plan
@@ -464,9 +487,7 @@ mod tests {
     fn a_missing_bucket_is_created_private_with_the_policy() {
         let plan = apply_plan(None);
         assert_eq!(plan.changes[0].action, Action::Create);
-        assert!(
-            matches!(&plan.changes[0].op, AnyOp::Bucket(Op::Create { region, .. }) if region == "eu-west-1")
-        );
+        assert!(matches!(&plan.changes[0].op, Op::Create { region, .. } if region == "eu-west-1"));
     }
 
     #[test]
@@ -480,11 +501,11 @@ mod tests {
         c.policy = None;
         c.public_access_blocked = false;
         let plan = apply_plan(Some(&c));
-        let AnyOp::Bucket(Op::Update {
+        let Op::Update {
             policy,
             block_public_access,
             ..
-        }) = &plan.changes[0].op
+        } = &plan.changes[0].op
         else {
             panic!("update")
         };

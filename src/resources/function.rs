@@ -9,13 +9,16 @@ use aws_sdk_lambda::types::{Architecture, Environment, Runtime};
 use login_alert_handler::{
     ENV_ACCOUNT_NAME, ENV_SCOPE, ENV_SLACK_PARAMETER, ENV_TIMEZONE, ENV_TOPIC_ARN,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::{Ctx, Op as AnyOp, Target, is_managed, managed_tags, ours_or_notice};
-use crate::aws::{error_code, error_message, explain};
+use crate::arn::Arn;
+use crate::aws::{SdkResultExt, error_code, error_message, explain};
 use crate::bundle::{HANDLER_ZIP, handler_sha256};
+use crate::model::{Ctx, Facts, Target};
+use crate::part::Part;
 use crate::plan::{Action, Attr, Change, Plan};
-use crate::retry::{Bound, Stopped, retry};
+use crate::retry::{Bound, Stopped, patiently};
+use crate::tags;
 
 const KIND: &str = "Lambda function";
 pub const RUNTIME: &str = "provided.al2023";
@@ -70,7 +73,7 @@ pub enum FunctionError {
 }
 
 /// The settings login-alert controls, compared field by field with the live function.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Config {
     pub runtime: String,
     pub handler: String,
@@ -81,7 +84,7 @@ pub struct Config {
     pub environment: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Current {
     pub name: String,
     pub arn: String,
@@ -101,7 +104,7 @@ pub struct Desired {
     pub code_sha256: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum Op {
     Create {
@@ -120,20 +123,44 @@ pub enum Op {
     },
 }
 
+/// The function running the bundled handler. Read first: its invoke permission is planned only
+/// when the function is login-alert's.
+pub struct Function;
+
+impl Part for Function {
+    type Current = Option<Current>;
+    type Op = Op;
+    const FIRST: bool = true;
+
+    async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
+        read(ctx, &ctx.target.names.function()).await
+    }
+
+    fn learn(&self, current: &Option<Current>, _: &Target, facts: &mut Facts) {
+        facts.function_managed = current.as_ref().map(|f| f.managed);
+    }
+
+    fn plan_apply(&self, current: &Option<Current>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
+        plan_apply(current.as_ref(), &desired(t), plan);
+    }
+
+    fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
+        plan_destroy(current.as_ref(), plan);
+    }
+}
+
 pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
-    let out = match ctx
+    let Some(out) = ctx
         .clients
         .lambda
         .get_function()
         .function_name(name)
         .send()
         .await
-    {
-        Ok(out) => out,
-        Err(err) if error_code(&err) == Some("ResourceNotFoundException") => return Ok(None),
-        Err(err) => {
-            return Err(explain(err)).with_context(|| format!("reading Lambda function {name}"));
-        }
+        .found(&["ResourceNotFoundException"])
+        .with_context(|| format!("reading Lambda function {name}"))?
+    else {
+        return Ok(None);
     };
     let Some(c) = out.configuration else {
         return Ok(None);
@@ -169,7 +196,7 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
         code_sha256: c.code_sha256.clone().unwrap_or_default(),
         state: c.state.as_ref().map(|s| s.as_str().to_owned()),
         last_update_status: c.last_update_status.as_ref().map(|s| s.as_str().to_owned()),
-        managed: is_managed(&out.tags.unwrap_or_default()),
+        managed: tags::is_managed(&out.tags.unwrap_or_default()),
     }))
 }
 
@@ -253,7 +280,7 @@ fn config_diff(current: &Config, desired: &Config) -> Vec<Attr> {
     attrs
 }
 
-pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan) {
+pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<impl From<Op>>) {
     let change = match current {
         None => {
             let c = &desired.config;
@@ -276,10 +303,10 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan)
                     KIND,
                     &desired.name,
                     Action::Create,
-                    AnyOp::Function(Op::Create {
+                    Op::Create {
                         name: desired.name.clone(),
                         config: c.clone(),
-                    }),
+                    },
                 )
                 .attrs(attrs),
             )
@@ -317,11 +344,11 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan)
                     KIND,
                     &desired.name,
                     Action::Update,
-                    AnyOp::Function(Op::Update {
+                    Op::Update {
                         name: desired.name.clone(),
                         code,
                         config,
-                    }),
+                    },
                 )
                 .attrs(attrs)
             })
@@ -330,17 +357,17 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan)
     plan.push(change);
 }
 
-pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan) {
+pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
     if let Some(current) = current {
         let change = Change::new(
             KIND,
             &current.name,
             Action::Delete,
-            AnyOp::Function(Op::Delete {
+            Op::Delete {
                 name: current.name.clone(),
-            }),
+            },
         );
-        ours_or_notice(plan, current.managed, KIND, &current.name, change);
+        plan.push_ours(current.managed, change);
     }
 }
 
@@ -348,20 +375,15 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
     match op {
         Op::Create { name, config } => create(ctx, name, config).await,
         Op::Update { name, code, config } => update(ctx, name, *code, config.as_ref()).await,
-        Op::Delete { name } => match ctx
+        Op::Delete { name } => ctx
             .clients
             .lambda
             .delete_function()
             .function_name(name)
             .send()
             .await
-        {
-            Ok(_) => Ok(()),
-            Err(err) if error_code(&err) == Some("ResourceNotFoundException") => Ok(()),
-            Err(err) => {
-                Err(explain(err)).with_context(|| format!("deleting Lambda function {name}"))
-            }
-        },
+            .gone(&["ResourceNotFoundException"])
+            .with_context(|| format!("deleting Lambda function {name}")),
     }
 }
 
@@ -388,13 +410,13 @@ fn environment_of(config: &Config) -> Environment {
 }
 
 fn role_name(arn: &str) -> String {
-    arn.rsplit('/').next().unwrap_or(arn).to_owned()
+    Arn::parse(arn).map_or(arn, |a| a.last_name()).to_owned()
 }
 
 async fn create(ctx: &Ctx, name: &str, config: &Config) -> Result<()> {
     let lambda = &ctx.clients.lambda;
     let result = patiently(
-        ctx,
+        &ctx.printer,
         ctx.iam_bound,
         format!(
             "waiting for IAM: Lambda cannot assume role {} yet",
@@ -421,7 +443,7 @@ async fn create(ctx: &Ctx, name: &str, config: &Config) -> Result<()> {
                         .zip_file(Blob::new(HANDLER_ZIP))
                         .build(),
                 )
-                .set_tags(Some(managed_tags()))
+                .set_tags(Some(tags::managed()))
                 .send()
         },
     )
@@ -519,7 +541,7 @@ where
         ctx.lambda_bound
     };
     let result = patiently(
-        ctx,
+        &ctx.printer,
         bound,
         format!("{what} of Lambda function {name}: waiting for Lambda to accept it"),
         "waiting for Lambda to accept the update",
@@ -559,52 +581,6 @@ where
     }
 }
 
-/// Calls `op` once; only if it fails with a `retryable` error does a progress line (`waiting`)
-/// appear while [`retry`] keeps trying within `bound`, so a call that succeeds at once prints nothing
-/// beside apply's own line. `attempts` in a timeout counts the first call too.
-pub(crate) async fn patiently<T, E, F, Fut>(
-    ctx: &Ctx,
-    bound: Bound,
-    waiting: String,
-    what: &str,
-    retryable: impl Fn(&E) -> bool,
-    mut op: F,
-) -> Result<T, Stopped<E>>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, E>>,
-{
-    match op().await {
-        Ok(value) => return Ok(value),
-        Err(err) if !retryable(&err) => return Err(Stopped::Failed(err)),
-        Err(_) => {}
-    }
-    let step = ctx.printer.step(waiting);
-    let result = retry(bound, Some(&step), what, &retryable, &mut op).await;
-    match result {
-        Ok(value) => {
-            step.done();
-            Ok(value)
-        }
-        Err(Stopped::TimedOut {
-            last,
-            attempts,
-            waited,
-        }) => {
-            step.failed();
-            Err(Stopped::TimedOut {
-                last,
-                attempts: attempts + 1,
-                waited,
-            })
-        }
-        Err(err) => {
-            step.failed();
-            Err(err)
-        }
-    }
-}
-
 fn longer(a: Bound, b: Bound) -> Bound {
     if a.total >= b.total { a } else { b }
 }
@@ -626,7 +602,7 @@ enum NotReady {
 async fn wait_ready(ctx: &Ctx, name: &str, after: After) -> Result<()> {
     let lambda = &ctx.clients.lambda;
     let result = patiently(
-        ctx,
+        &ctx.printer,
         ctx.lambda_bound,
         format!("waiting for Lambda function {name} to be ready"),
         "waiting for the function to become Active",
@@ -755,13 +731,13 @@ mod tests {
         }
     }
 
-    fn apply_plan(current: Option<&Current>) -> Plan {
+    fn apply_plan(current: Option<&Current>) -> Plan<Op> {
         let mut plan = Plan::new(Mode::Apply, "123456789012", "us-east-1");
         plan_apply(current, &desired(), &mut plan);
         plan
     }
 
-    fn attr_names(plan: &Plan) -> Vec<&str> {
+    fn attr_names(plan: &Plan<Op>) -> Vec<&str> {
         plan.changes[0]
             .attrs
             .iter()
@@ -801,11 +777,11 @@ mod tests {
         assert_eq!(attr_names(&plan), ["code_sha256"]);
         assert!(matches!(
             &plan.changes[0].op,
-            AnyOp::Function(Op::Update {
+            Op::Update {
                 code: true,
                 config: None,
                 ..
-            })
+            }
         ));
     }
 
@@ -835,7 +811,7 @@ mod tests {
             plan.changes[0].attrs[2],
             Attr::unset("environment.EXTRA", "x")
         );
-        let AnyOp::Function(Op::Update { code, config, .. }) = &plan.changes[0].op else {
+        let Op::Update { code, config, .. } = &plan.changes[0].op else {
             panic!("expected an update")
         };
         assert!(!code);
@@ -861,11 +837,11 @@ mod tests {
         assert_eq!(attr_names(&plan), ["architecture"]);
         assert!(matches!(
             &plan.changes[0].op,
-            AnyOp::Function(Op::Update {
+            Op::Update {
                 code: true,
                 config: None,
                 ..
-            })
+            }
         ));
     }
 
@@ -877,7 +853,7 @@ mod tests {
         let plan = apply_plan(Some(&current));
         assert!(!plan.has_changes());
         assert_eq!(plan.blockers.len(), 1);
-        let mut plan = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
+        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
         plan_destroy(Some(&current), &mut plan);
         assert!(!plan.has_changes());
         assert_eq!(plan.notices.len(), 1);
@@ -885,7 +861,7 @@ mod tests {
 
     #[test]
     fn destroy_deletes_our_function() {
-        let mut plan = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
+        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
         plan_destroy(Some(&current_matching()), &mut plan);
         plan_destroy(None, &mut plan);
         assert_eq!(plan.changes.len(), 1);

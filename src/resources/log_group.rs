@@ -1,15 +1,19 @@
 //! CloudWatch Logs log groups: the trail's destination and the Lambda function's own log group.
 
 use anyhow::{Context, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::{Ctx, Op as AnyOp, is_managed, managed_tags, ours_or_notice};
-use crate::aws::{error_code, explain};
+use crate::aws::SdkResultExt;
+use crate::model::{Ctx, Facts, Target};
+use crate::part::Part;
 use crate::plan::{Action, Attr, Change, Plan};
+use crate::tags;
 
 const KIND: &str = "log group";
 
-#[derive(Debug, Clone, PartialEq)]
+const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Current {
     pub name: String,
     pub retention_days: Option<i32>,
@@ -22,7 +26,7 @@ pub struct Desired {
     pub retention_days: i32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum Op {
     Create { name: String, retention_days: i32 },
@@ -30,53 +34,112 @@ pub enum Op {
     Delete { name: String },
 }
 
+/// The log group the trail delivers to, when login-alert provides it; when the trail delivers to
+/// the user's own group, an earlier one of login-alert's is removed.
+pub struct TrailGroup;
+
+/// The function's own log group: created before the function so it has a retention and goes with destroy.
+pub struct FunctionGroup;
+
+impl Part for TrailGroup {
+    type Current = Option<Current>;
+    type Op = Op;
+
+    async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
+        read(ctx, &ctx.target.names.log_group()).await
+    }
+
+    fn plan_apply(
+        &self,
+        current: &Option<Current>,
+        t: &Target,
+        facts: &Facts,
+        plan: &mut Plan<Op>,
+    ) {
+        if facts.delivery.ours {
+            plan_apply(current.as_ref(), &desired(t.names.log_group(), t), plan);
+        } else {
+            plan_destroy(current.as_ref(), plan);
+        }
+    }
+
+    fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
+        plan_destroy(current.as_ref(), plan);
+    }
+}
+
+impl Part for FunctionGroup {
+    type Current = Option<Current>;
+    type Op = Op;
+
+    async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
+        read(ctx, &ctx.target.names.function_log_group()).await
+    }
+
+    fn plan_apply(&self, current: &Option<Current>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
+        plan_apply(
+            current.as_ref(),
+            &desired(t.names.function_log_group(), t),
+            plan,
+        );
+    }
+
+    fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
+        plan_destroy(current.as_ref(), plan);
+    }
+}
+
+/// A log group of login-alert's, kept as long as the config says.
+pub fn desired(name: String, t: &Target) -> Desired {
+    Desired {
+        name,
+        retention_days: t.log_retention_days,
+    }
+}
+
+/// The group and its tags, read at the same time.
 pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
     let logs = &ctx.clients.logs;
+    let arn = ctx.target.arns.log_group(name);
     // A prefix query returns the group and any whose names extend it; keep the exact match.
-    let found = logs
-        .describe_log_groups()
-        .log_group_name_prefix(name)
-        .send()
-        .await
-        .map_err(explain)
+    let (groups, tags) = tokio::join!(
+        logs.describe_log_groups()
+            .log_group_name_prefix(name)
+            .send(),
+        logs.list_tags_for_resource().resource_arn(&arn).send(),
+    );
+    let found = groups
+        .explained()
         .with_context(|| format!("reading log group {name}"))?
         .log_groups
         .unwrap_or_default()
         .into_iter()
         .find(|g| g.log_group_name.as_deref() == Some(name));
     let Some(group) = found else { return Ok(None) };
-    let arn = ctx.target.arns.log_group(name);
-    let tags = match logs
-        .list_tags_for_resource()
-        .resource_arn(&arn)
-        .send()
-        .await
-    {
-        Ok(out) => out.tags.unwrap_or_default(),
-        Err(err) if error_code(&err) == Some("ResourceNotFoundException") => return Ok(None),
-        Err(err) => {
-            return Err(explain(err))
-                .with_context(|| format!("reading the tags of log group {name}"));
-        }
+    let Some(tags) = tags
+        .found(NOT_FOUND)
+        .with_context(|| format!("reading the tags of log group {name}"))?
+    else {
+        return Ok(None);
     };
     Ok(Some(Current {
         name: name.to_owned(),
         retention_days: group.retention_in_days,
-        managed: is_managed(&tags),
+        managed: tags::is_managed(&tags.tags.unwrap_or_default()),
     }))
 }
 
-pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan) {
+pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<impl From<Op>>) {
     let change = match current {
         None => Some(
             Change::new(
                 KIND,
                 &desired.name,
                 Action::Create,
-                AnyOp::LogGroup(Op::Create {
+                Op::Create {
                     name: desired.name.clone(),
                     retention_days: desired.retention_days,
-                }),
+                },
             )
             .attr(Attr::set("retention_in_days", desired.retention_days)),
         ),
@@ -92,10 +155,10 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan)
                 KIND,
                 &desired.name,
                 Action::Update,
-                AnyOp::LogGroup(Op::SetRetention {
+                Op::SetRetention {
                     name: desired.name.clone(),
                     retention_days: desired.retention_days,
-                }),
+                },
             )
             .attr(Attr::new(
                 "retention_in_days",
@@ -112,17 +175,17 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan)
     plan.push(change);
 }
 
-pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan) {
+pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
     if let Some(current) = current {
         let change = Change::new(
             KIND,
             &current.name,
             Action::Delete,
-            AnyOp::LogGroup(Op::Delete {
+            Op::Delete {
                 name: current.name.clone(),
-            }),
+            },
         );
-        ours_or_notice(plan, current.managed, KIND, &current.name, change);
+        plan.push_ours(current.managed, change);
     }
 }
 
@@ -133,31 +196,27 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             name,
             retention_days,
         } => {
-            match logs
-                .create_log_group()
+            logs.create_log_group()
                 .log_group_name(name)
-                .set_tags(Some(managed_tags()))
+                .set_tags(Some(tags::managed()))
                 .send()
                 .await
-            {
-                Ok(_) => {}
                 // Created by an interrupted run a moment ago: converge its retention below.
-                Err(err) if error_code(&err) == Some("ResourceAlreadyExistsException") => {}
-                Err(err) => {
-                    return Err(explain(err)).with_context(|| format!("creating log group {name}"));
-                }
-            }
+                .found(&["ResourceAlreadyExistsException"])
+                .with_context(|| format!("creating log group {name}"))?;
             set_retention(ctx, name, *retention_days).await
         }
         Op::SetRetention {
             name,
             retention_days,
         } => set_retention(ctx, name, *retention_days).await,
-        Op::Delete { name } => match logs.delete_log_group().log_group_name(name).send().await {
-            Ok(_) => Ok(()),
-            Err(err) if error_code(&err) == Some("ResourceNotFoundException") => Ok(()),
-            Err(err) => Err(explain(err)).with_context(|| format!("deleting log group {name}")),
-        },
+        Op::Delete { name } => logs
+            .delete_log_group()
+            .log_group_name(name)
+            .send()
+            .await
+            .gone(NOT_FOUND)
+            .with_context(|| format!("deleting log group {name}")),
     }
 }
 
@@ -169,7 +228,7 @@ async fn set_retention(ctx: &Ctx, name: &str, days: i32) -> Result<()> {
         .retention_in_days(days)
         .send()
         .await
-        .map_err(explain)
+        .explained()
         .with_context(|| format!("setting the retention of log group {name} to {days} days"))?;
     Ok(())
 }
@@ -194,7 +253,7 @@ mod tests {
         }
     }
 
-    fn apply_plan(current: Option<&Current>) -> Plan {
+    fn apply_plan(current: Option<&Current>) -> Plan<Op> {
         let mut plan = Plan::new(Mode::Apply, "123456789012", "us-east-1");
         plan_apply(current, &desired(), &mut plan);
         plan
@@ -207,10 +266,10 @@ mod tests {
         assert_eq!(plan.changes[0].action, Action::Create);
         assert!(matches!(
             &plan.changes[0].op,
-            AnyOp::LogGroup(Op::Create {
+            Op::Create {
                 retention_days: 90,
                 ..
-            })
+            }
         ));
     }
 
@@ -238,7 +297,7 @@ mod tests {
 
     #[test]
     fn destroy_deletes_only_our_group() {
-        let mut plan = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
+        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
         plan_destroy(Some(&current(Some(90), true)), &mut plan);
         plan_destroy(
             Some(&Current {

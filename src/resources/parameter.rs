@@ -4,17 +4,20 @@ use anyhow::{Context, Result, bail};
 use aws_sdk_ssm::types::{ParameterType, ResourceTypeForTagging, Tag};
 use serde::Serialize;
 
-use super::{Ctx, Op as AnyOp, Secret, Target, ours_or_notice};
-use crate::aws::{error_code, explain};
+use crate::aws::{SdkResultExt, error_code, explain};
+use crate::model::{Ctx, Facts, Secret, Target};
 use crate::names::MANAGED_BY;
+use crate::part::Part;
 use crate::plan::{Action, Attr, Change, Plan, SENSITIVE};
+use crate::tags;
 
 const KIND: &str = "SSM parameter";
+const NOT_FOUND: &[&str] = &["ParameterNotFound"];
 const SECURE_STRING: &str = "SecureString";
 /// What the plan shows when the stored value differs from the configured one.
 pub const SENSITIVE_CHANGED: &str = "(sensitive value changed)";
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Current {
     pub name: String,
     /// `SecureString`, `String` or `StringList`.
@@ -53,27 +56,43 @@ pub enum Op {
     },
 }
 
+/// The SecureString holding the Slack webhook URL (only while Slack is configured).
+pub struct Parameter;
+
+impl Part for Parameter {
+    type Current = Option<Current>;
+    type Op = Op;
+
+    async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
+        read(ctx, &ctx.target.names.slack_parameter()).await
+    }
+
+    fn plan_apply(&self, current: &Option<Current>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
+        plan_apply(current.as_ref(), &desired(t), plan);
+    }
+
+    fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
+        plan_destroy(current.as_ref(), plan);
+    }
+}
+
+/// The parameter (decrypted) and its tags, read at the same time.
 pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
     let ssm = &ctx.clients.ssm;
-    let parameter = match ssm
-        .get_parameter()
-        .name(name)
-        .with_decryption(true)
-        .send()
-        .await
-    {
-        Ok(out) => out.parameter,
-        Err(err) if error_code(&err) == Some("ParameterNotFound") => return Ok(None),
-        Err(err) => {
-            return Err(explain(err)).with_context(|| {
-                format!("reading SSM parameter {name} (reading it needs ssm:GetParameter and kms:Decrypt on its key)")
-            });
-        }
-    };
-    let Some(parameter) = parameter else {
+    let (parameter, managed) = tokio::join!(
+        ssm.get_parameter().name(name).with_decryption(true).send(),
+        read_managed(ctx, name),
+    );
+    let Some(parameter) = parameter
+        .found(NOT_FOUND)
+        .with_context(|| {
+            format!("reading SSM parameter {name} (reading it needs ssm:GetParameter and kms:Decrypt on its key)")
+        })?
+        .and_then(|out| out.parameter)
+    else {
         return Ok(None);
     };
-    let Some(managed) = read_managed(ctx, name).await? else {
+    let Some(managed) = managed? else {
         return Ok(None);
     };
     Ok(Some(Current {
@@ -89,7 +108,7 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
 
 /// Whether the parameter carries our tag; `None` when it is gone.
 async fn read_managed(ctx: &Ctx, name: &str) -> Result<Option<bool>> {
-    match ctx
+    let tags = ctx
         .clients
         .ssm
         .list_tags_for_resource()
@@ -97,25 +116,16 @@ async fn read_managed(ctx: &Ctx, name: &str) -> Result<Option<bool>> {
         .resource_id(name)
         .send()
         .await
-    {
-        Ok(out) => Ok(Some(
+        .found(&["InvalidResourceId", "ParameterNotFound"])
+        .with_context(|| format!("reading the tags of SSM parameter {name}"))?;
+    Ok(tags.map(|out| {
+        tags::is_managed(&tags::to_map(
             out.tag_list
                 .unwrap_or_default()
-                .iter()
-                .any(|t| t.key == MANAGED_BY.0 && t.value == MANAGED_BY.1),
-        )),
-        Err(err)
-            if matches!(
-                error_code(&err),
-                Some("InvalidResourceId" | "ParameterNotFound")
-            ) =>
-        {
-            Ok(None)
-        }
-        Err(err) => {
-            Err(explain(err)).with_context(|| format!("reading the tags of SSM parameter {name}"))
-        }
-    }
+                .into_iter()
+                .map(|t| (t.key, t.value)),
+        ))
+    }))
 }
 
 pub fn desired(t: &Target) -> Desired {
@@ -125,7 +135,7 @@ pub fn desired(t: &Target) -> Desired {
     }
 }
 
-pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan) {
+pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<impl From<Op>>) {
     let change = match (current, &desired.value) {
         (None, None) => None,
         (Some(current), None) => {
@@ -137,10 +147,10 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan)
                 KIND,
                 &desired.name,
                 Action::Create,
-                AnyOp::Parameter(Op::Create {
+                Op::Create {
                     name: desired.name.clone(),
                     value: value.clone(),
-                }),
+                },
             )
             .attr(Attr::set("type", SECURE_STRING))
             .attr(Attr::set("value", SENSITIVE)),
@@ -157,10 +167,10 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan)
                 KIND,
                 &desired.name,
                 Action::Replace,
-                AnyOp::Parameter(Op::Replace {
+                Op::Replace {
                     name: desired.name.clone(),
                     value: value.clone(),
-                }),
+                },
             )
             .attr(Attr::change("type", current.kind.clone(), SECURE_STRING))
             .attr(if current.value == *value {
@@ -175,10 +185,10 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan)
                 KIND,
                 &desired.name,
                 Action::Update,
-                AnyOp::Parameter(Op::Overwrite {
+                Op::Overwrite {
                     name: desired.name.clone(),
                     value: value.clone(),
-                }),
+                },
             )
             .attr(value_changed()),
         ),
@@ -191,26 +201,20 @@ fn value_changed() -> Attr {
     Attr::change("value", SENSITIVE, SENSITIVE_CHANGED)
 }
 
-fn delete_change(current: &Current) -> Change {
+fn delete_change(current: &Current) -> Change<Op> {
     Change::new(
         KIND,
         &current.name,
         Action::Delete,
-        AnyOp::Parameter(Op::Delete {
+        Op::Delete {
             name: current.name.clone(),
-        }),
+        },
     )
 }
 
-pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan) {
+pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
     if let Some(current) = current {
-        ours_or_notice(
-            plan,
-            current.managed,
-            KIND,
-            &current.name,
-            delete_change(current),
-        );
+        plan.push_ours(current.managed, delete_change(current));
     }
 }
 
@@ -272,17 +276,20 @@ async fn overwrite(ctx: &Ctx, name: &str, value: &Secret) -> Result<()> {
         .overwrite(true)
         .send()
         .await
-        .map_err(explain)
+        .explained()
         .with_context(|| format!("updating SSM parameter {name}"))?;
     Ok(())
 }
 
 async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
-    match ctx.clients.ssm.delete_parameter().name(name).send().await {
-        Ok(_) => Ok(()),
-        Err(err) if error_code(&err) == Some("ParameterNotFound") => Ok(()),
-        Err(err) => Err(explain(err)).with_context(|| format!("deleting SSM parameter {name}")),
-    }
+    ctx.clients
+        .ssm
+        .delete_parameter()
+        .name(name)
+        .send()
+        .await
+        .gone(NOT_FOUND)
+        .with_context(|| format!("deleting SSM parameter {name}"))
 }
 
 #[cfg(test)]
@@ -309,14 +316,14 @@ mod tests {
         }
     }
 
-    fn apply_plan(current: Option<&Current>, desired: &Desired) -> Plan {
-        let mut plan = Plan::new(Mode::Apply, "123456789012", "us-east-1");
+    fn apply_plan(current: Option<&Current>, desired: &Desired) -> Plan<Op> {
+        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "us-east-1");
         plan_apply(current, desired, &mut plan);
         plan
     }
 
     /// Everything a reviewer or a log could see of the plan.
-    fn visible(plan: &Plan) -> String {
+    fn visible(plan: &Plan<Op>) -> String {
         format!(
             "{plan:?}\n{}\n{}",
             crate::plan::render::text(plan),
@@ -355,10 +362,7 @@ mod tests {
             &desired(Some(URL)),
         );
         assert_eq!(plan.changes[0].action, Action::Update);
-        assert!(matches!(
-            &plan.changes[0].op,
-            AnyOp::Parameter(Op::Overwrite { .. })
-        ));
+        assert!(matches!(&plan.changes[0].op, Op::Overwrite { .. }));
         assert_eq!(
             plan.changes[0].attrs[0],
             Attr::change("value", SENSITIVE, SENSITIVE_CHANGED)
@@ -397,11 +401,11 @@ mod tests {
         let plan = apply_plan(Some(&theirs), &desired(Some(URL)));
         assert_eq!(plan.blockers.len(), 1);
         assert!(!plan.has_changes());
-        let mut plan = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
+        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
         plan_destroy(Some(&theirs), &mut plan);
         assert!(!plan.has_changes());
         assert_eq!(plan.notices.len(), 1);
-        let mut plan = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
+        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
         plan_destroy(Some(&current(SECURE_STRING, URL, true)), &mut plan);
         assert_eq!(plan.changes[0].action, Action::Delete);
     }

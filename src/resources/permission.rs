@@ -1,21 +1,22 @@
 //! The statement in the function's resource policy that lets CloudWatch Logs (and only for our log group) invoke it.
 
 use anyhow::{Context, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::function::patiently;
-use super::trail::Delivery;
-use super::{Ctx, Op as AnyOp, Target};
-use crate::aws::{error_code, error_message, explain};
+use crate::arn::{Arn, is_account_id};
+use crate::aws::{SdkResultExt, error_code, error_message, explain};
+use crate::model::{Ctx, Delivery, Facts, Target};
+use crate::part::Part;
 use crate::plan::{Action, Attr, Change, Plan};
-use crate::retry::Stopped;
+use crate::retry::{Stopped, patiently};
 
 const KIND: &str = "Lambda permission";
+const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
 pub const PRINCIPAL: &str = "logs.amazonaws.com";
 pub const ACTION: &str = "lambda:InvokeFunction";
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Current {
     pub function: String,
     pub statement_id: String,
@@ -38,7 +39,7 @@ pub struct Desired {
     pub source_account: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum Op {
     Add {
@@ -60,6 +61,43 @@ pub enum Op {
     },
 }
 
+/// The statement letting CloudWatch Logs invoke the function, for the log group the trail delivers to.
+pub struct Permission;
+
+impl Part for Permission {
+    type Current = Option<Current>;
+    type Op = Op;
+
+    async fn read(&self, ctx: &Ctx, facts: &Facts) -> Result<Option<Current>> {
+        // Without the function there is no policy to read.
+        let Some(function_managed) = facts.function_managed else {
+            return Ok(None);
+        };
+        let t = &ctx.target;
+        read_statement(
+            ctx,
+            &t.names.function(),
+            &t.names.permission_statement(),
+            function_managed,
+        )
+        .await
+    }
+
+    fn plan_apply(
+        &self,
+        current: &Option<Current>,
+        t: &Target,
+        facts: &Facts,
+        plan: &mut Plan<Op>,
+    ) {
+        plan_apply(current.as_ref(), &desired(t, &facts.delivery), plan);
+    }
+
+    fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
+        plan_destroy(current.as_ref(), plan);
+    }
+}
+
 /// Reads our statement from the policy of `function`, as [`super::function::read`] found it (its
 /// tags already say whether the function is ours, so they are not read again here).
 pub async fn read(
@@ -67,22 +105,32 @@ pub async fn read(
     function: &super::function::Current,
     statement_id: &str,
 ) -> Result<Option<Current>> {
-    let function_managed = function.managed;
-    let function = function.name.as_str();
-    let lambda = &ctx.clients.lambda;
-    let policy = match lambda.get_policy().function_name(function).send().await {
-        Ok(out) => out.policy.unwrap_or_default(),
-        // No function, or a function without any resource policy.
-        Err(err) if error_code(&err) == Some("ResourceNotFoundException") => return Ok(None),
-        Err(err) => {
-            return Err(explain(err)).with_context(|| {
-                format!("reading the resource policy of Lambda function {function}")
-            });
-        }
+    read_statement(ctx, &function.name, statement_id, function.managed).await
+}
+
+async fn read_statement(
+    ctx: &Ctx,
+    function: &str,
+    statement_id: &str,
+    function_managed: bool,
+) -> Result<Option<Current>> {
+    // No function, or a function without any resource policy.
+    let Some(out) = ctx
+        .clients
+        .lambda
+        .get_policy()
+        .function_name(function)
+        .send()
+        .await
+        .found(NOT_FOUND)
+        .with_context(|| format!("reading the resource policy of Lambda function {function}"))?
+    else {
+        return Ok(None);
     };
-    let policy: Value = serde_json::from_str(&policy).with_context(|| {
-        format!("Lambda returned a resource policy for {function} that is not JSON")
-    })?;
+    let policy: Value =
+        serde_json::from_str(&out.policy.unwrap_or_default()).with_context(|| {
+            format!("Lambda returned a resource policy for {function} that is not JSON")
+        })?;
     let Some(statement) = find_statement(&policy, statement_id) else {
         return Ok(None);
     };
@@ -169,18 +217,14 @@ pub fn is_logs_principal(principal: &str) -> bool {
 
 /// `arn:PARTITION:logs:REGION:ACCOUNT:log-group:NAME:*` — the only SourceArn form that works.
 pub fn is_log_group_wildcard_arn(arn: &str) -> bool {
-    let parts: Vec<&str> = arn.splitn(7, ':').collect();
-    parts.len() == 7
-        && parts[0] == "arn"
-        && !parts[1].is_empty()
-        && parts[2] == "logs"
-        && !parts[3].is_empty()
-        && parts[4].len() == 12
-        && parts[4].chars().all(|c| c.is_ascii_digit())
-        && parts[5] == "log-group"
-        && parts[6]
-            .strip_suffix(":*")
-            .is_some_and(|name| !name.is_empty() && !name.contains(':'))
+    Arn::parse(arn).is_some_and(|a| {
+        a.service == "logs"
+            && !a.region.is_empty()
+            && is_account_id(a.account)
+            && a.resource_of("log-group")
+                .and_then(|rest| rest.strip_suffix(":*"))
+                .is_some_and(|name| !name.is_empty() && !name.contains(':'))
+    })
 }
 
 pub fn desired(t: &Target, delivery: &Delivery) -> Desired {
@@ -201,7 +245,7 @@ fn attrs_of(desired: &Desired) -> [(&'static str, String); 4] {
     ]
 }
 
-pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan) {
+pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<impl From<Op>>) {
     if !is_log_group_wildcard_arn(&desired.source_arn) {
         plan.block(format!(
             "the invoke permission's SourceArn {} is not a log group ARN ending in `:*`: check the trail's log group name",
@@ -226,12 +270,12 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan)
                     KIND,
                     name,
                     Action::Create,
-                    AnyOp::Permission(Op::Add {
+                    Op::Add {
                         function,
                         statement_id,
                         source_arn,
                         source_account,
-                    }),
+                    },
                 )
                 .attrs(attrs_of(desired).into_iter().map(|(k, v)| Attr::set(k, v))),
             )
@@ -273,12 +317,12 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan)
                     KIND,
                     name,
                     Action::Replace,
-                    AnyOp::Permission(Op::Replace {
+                    Op::Replace {
                         function,
                         statement_id,
                         source_arn,
                         source_account,
-                    }),
+                    },
                 )
                 .attrs(attrs)
             })
@@ -288,16 +332,16 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan)
 }
 
 /// Removes our statement from our function only; someone else's function keeps its policy.
-pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan) {
+pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
     if let Some(current) = current.filter(|c| c.function_managed) {
         plan.push(Some(Change::new(
             KIND,
             format!("{} on {}", current.statement_id, current.function),
             Action::Delete,
-            AnyOp::Permission(Op::Remove {
+            Op::Remove {
                 function: current.function.clone(),
                 statement_id: current.statement_id.clone(),
-            }),
+            },
         )));
     }
 }
@@ -365,7 +409,7 @@ async fn add(
     let lambda = &ctx.clients.lambda;
     // A conflict other than a duplicate id means the function is mid-update: wait it out.
     let result = patiently(
-        ctx,
+        &ctx.printer,
         ctx.lambda_bound,
         format!("waiting for Lambda function {function} to accept the invoke permission"),
         "waiting for the function to accept the permission",
@@ -395,21 +439,17 @@ async fn add(
 }
 
 async fn remove(ctx: &Ctx, function: &str, statement_id: &str) -> Result<()> {
-    match ctx
-        .clients
+    ctx.clients
         .lambda
         .remove_permission()
         .function_name(function)
         .statement_id(statement_id)
         .send()
         .await
-    {
-        Ok(_) => Ok(()),
-        Err(err) if error_code(&err) == Some("ResourceNotFoundException") => Ok(()),
-        Err(err) => Err(explain(err)).with_context(|| {
+        .gone(NOT_FOUND)
+        .with_context(|| {
             format!("removing statement {statement_id} from Lambda function {function}")
-        }),
-    }
+        })
 }
 
 #[cfg(test)]
@@ -453,8 +493,8 @@ mod tests {
         )
     }
 
-    fn apply_plan(current: Option<&Current>) -> Plan {
-        let mut plan = Plan::new(Mode::Apply, "123456789012", "us-east-1");
+    fn apply_plan(current: Option<&Current>) -> Plan<Op> {
+        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "us-east-1");
         plan_apply(current, &desired(), &mut plan);
         plan
     }
@@ -474,9 +514,7 @@ mod tests {
     fn missing_permission_is_added() {
         let plan = apply_plan(None);
         assert_eq!(plan.changes[0].action, Action::Create);
-        assert!(
-            matches!(&plan.changes[0].op, AnyOp::Permission(Op::Add { source_arn, .. }) if source_arn == SOURCE)
-        );
+        assert!(matches!(&plan.changes[0].op, Op::Add { source_arn, .. } if source_arn == SOURCE));
     }
 
     #[test]
@@ -539,7 +577,7 @@ mod tests {
         ));
         let mut bad = desired();
         bad.source_arn = "arn:aws:logs:us-east-1:123456789012:log-group:/x".into();
-        let mut plan = Plan::new(Mode::Apply, "123456789012", "us-east-1");
+        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "us-east-1");
         plan_apply(None, &bad, &mut plan);
         assert!(!plan.has_changes());
         assert_eq!(plan.blockers.len(), 1);
@@ -578,13 +616,13 @@ mod tests {
 
     #[test]
     fn destroy_removes_the_statement_only_from_our_function() {
-        let mut plan = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
+        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
         plan_destroy(Some(&current(&aws_statement())), &mut plan);
         assert_eq!(plan.changes.len(), 1);
         assert_eq!(plan.changes[0].action, Action::Delete);
         let mut theirs = current(&aws_statement());
         theirs.function_managed = false;
-        let mut plan = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
+        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
         plan_destroy(Some(&theirs), &mut plan);
         plan_destroy(None, &mut plan);
         assert!(!plan.has_changes());

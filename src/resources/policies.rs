@@ -2,8 +2,19 @@
 
 use serde_json::{Value, json};
 
-use super::Target;
-use super::role::Desired;
+use crate::model::Target;
+
+/// An IAM role as login-alert wants it: its trust policy and its one inline policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleDocuments {
+    pub name: String,
+    pub description: String,
+    pub trust: Value,
+    /// The inline policy named [`crate::names::INLINE_POLICY`].
+    pub policy: Value,
+}
+
+type Desired = RoleDocuments;
 
 fn trust(service: &str) -> Value {
     json!({

@@ -1,27 +1,25 @@
 //! IAM roles with one inline policy: the role CloudTrail uses to write logs, and the function's execution role.
 
 use anyhow::{Context, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::policies::same_policy;
-use super::{Ctx, Op as AnyOp, ours_or_notice};
-use crate::aws::{error_code, explain};
+use super::policies::{self, same_policy};
+use crate::aws::SdkResultExt;
+use crate::model::{Ctx, Facts, Target};
 use crate::names::{INLINE_POLICY, MANAGED_BY};
+use crate::part::Part;
 use crate::plan::{Action, Attr, Change, Plan};
+use crate::tags;
 
 const KIND: &str = "IAM role";
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Desired {
-    pub name: String,
-    pub description: String,
-    pub trust: Value,
-    /// The inline policy named [`INLINE_POLICY`].
-    pub policy: Value,
-}
+/// The role as login-alert wants it (the documents are written in [`policies`]).
+pub use super::policies::RoleDocuments as Desired;
 
-#[derive(Debug, Clone, PartialEq)]
+const NO_SUCH_ENTITY: &[&str] = &["NoSuchEntity"];
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Current {
     pub name: String,
     pub arn: String,
@@ -31,7 +29,7 @@ pub struct Current {
     pub managed: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum Op {
     Create {
@@ -55,65 +53,117 @@ fn decode(document: &str) -> Result<Value> {
     serde_json::from_str(&text).context("IAM returned a policy document that is not JSON")
 }
 
+/// The role CloudTrail assumes to write into login-alert's log group (only while the trail delivers there).
+pub struct CloudTrailRole;
+
+/// The function's execution role.
+pub struct FunctionRole;
+
+impl Part for CloudTrailRole {
+    type Current = Option<Current>;
+    type Op = Op;
+
+    async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
+        read(ctx, &ctx.target.names.cloudtrail_role()).await
+    }
+
+    fn plan_apply(
+        &self,
+        current: &Option<Current>,
+        t: &Target,
+        facts: &Facts,
+        plan: &mut Plan<Op>,
+    ) {
+        if facts.delivery.ours {
+            plan_apply(current.as_ref(), &policies::cloudtrail_role(t), plan);
+        } else {
+            // The trail delivers to the user's own group with the user's role: ours (from an earlier config) goes.
+            plan_destroy(current.as_ref(), plan);
+        }
+    }
+
+    fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
+        plan_destroy(current.as_ref(), plan);
+    }
+}
+
+impl Part for FunctionRole {
+    type Current = Option<Current>;
+    type Op = Op;
+
+    async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
+        read(ctx, &ctx.target.names.function_role()).await
+    }
+
+    fn plan_apply(&self, current: &Option<Current>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
+        plan_apply(current.as_ref(), &policies::function_role(t), plan);
+    }
+
+    fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
+        plan_destroy(current.as_ref(), plan);
+    }
+}
+
+/// The role, its inline policy and its tags, read at the same time.
 pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
     let iam = &ctx.clients.iam;
-    let role = match iam.get_role().role_name(name).send().await {
-        Ok(out) => out.role,
-        Err(err) if error_code(&err) == Some("NoSuchEntity") => return Ok(None),
-        Err(err) => return Err(explain(err)).with_context(|| format!("reading IAM role {name}")),
+    let (role, policy, tags) = tokio::join!(
+        iam.get_role().role_name(name).send(),
+        iam.get_role_policy()
+            .role_name(name)
+            .policy_name(INLINE_POLICY)
+            .send(),
+        iam.list_role_tags().role_name(name).send(),
+    );
+    let Some(role) = role
+        .found(NO_SUCH_ENTITY)
+        .with_context(|| format!("reading IAM role {name}"))?
+        .and_then(|out| out.role)
+    else {
+        return Ok(None);
     };
-    let Some(role) = role else { return Ok(None) };
     let trust = match role.assume_role_policy_document() {
         Some(doc) => decode(doc)?,
         None => Value::Null,
     };
-    let policy = match iam
-        .get_role_policy()
-        .role_name(name)
-        .policy_name(INLINE_POLICY)
-        .send()
-        .await
+    let policy = match policy
+        .found(NO_SUCH_ENTITY)
+        .with_context(|| format!("reading the inline policy of IAM role {name}"))?
     {
-        Ok(out) => Some(decode(&out.policy_document)?),
-        Err(err) if error_code(&err) == Some("NoSuchEntity") => None,
-        Err(err) => {
-            return Err(explain(err))
-                .with_context(|| format!("reading the inline policy of IAM role {name}"));
-        }
+        Some(out) => Some(decode(&out.policy_document)?),
+        None => None,
     };
-    let tags = iam
-        .list_role_tags()
-        .role_name(name)
-        .send()
-        .await
-        .map_err(explain)
+    // Deleted between the calls: as good as not there.
+    let Some(tags) = tags
+        .found(NO_SUCH_ENTITY)
         .with_context(|| format!("reading the tags of IAM role {name}"))?
-        .tags;
-    let managed = tags
-        .iter()
-        .any(|t| t.key == MANAGED_BY.0 && t.value == MANAGED_BY.1);
+    else {
+        return Ok(None);
+    };
     Ok(Some(Current {
         name: name.to_owned(),
         arn: role.arn,
         trust,
         policy,
-        managed,
+        managed: tags::is_managed(&tags::to_map(
+            tags.tags.into_iter().map(|t| (t.key, t.value)),
+        )),
     }))
 }
 
-pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan) {
+pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<impl From<Op>>) {
     let change = match current {
         None => Some(
             Change::new(
                 KIND,
                 &desired.name,
                 Action::Create,
-                AnyOp::Role(Op::Create {
+                Op::Create {
                     name: desired.name.clone(),
                     description: desired.description.clone(),
                     trust: desired.trust.clone(),
                     policy: desired.policy.clone(),
-                }),
+                },
             )
             .attr(Attr::set("trusted_service", principal(&desired.trust)))
             .attr(Attr::set("policy", actions(&desired.policy))),
@@ -153,11 +203,11 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan)
                     KIND,
                     &desired.name,
                     Action::Update,
-                    AnyOp::Role(Op::Update {
+                    Op::Update {
                         name: desired.name.clone(),
                         trust,
                         policy,
-                    }),
+                    },
                 )
                 .attrs(attrs)
             })
@@ -166,17 +216,17 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan)
     plan.push(change);
 }
 
-pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan) {
+pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
     if let Some(current) = current {
         let change = Change::new(
             KIND,
             &current.name,
             Action::Delete,
-            AnyOp::Role(Op::Delete {
+            Op::Delete {
                 name: current.name.clone(),
-            }),
+            },
         );
-        ours_or_notice(plan, current.managed, KIND, &current.name, change);
+        plan.push_ours(current.managed, change);
     }
 }
 
@@ -225,7 +275,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                 .key(MANAGED_BY.0)
                 .value(MANAGED_BY.1)
                 .build()?;
-            match iam
+            let created = iam
                 .create_role()
                 .role_name(name)
                 .description(description)
@@ -233,15 +283,11 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                 .tags(tag)
                 .send()
                 .await
-            {
-                Ok(_) => {}
+                .found(&["EntityAlreadyExists"])
+                .with_context(|| format!("creating IAM role {name}"))?;
+            if created.is_none() {
                 // Left by an interrupted run: make sure its trust is ours.
-                Err(err) if error_code(&err) == Some("EntityAlreadyExists") => {
-                    update_trust(ctx, name, trust).await?
-                }
-                Err(err) => {
-                    return Err(explain(err)).with_context(|| format!("creating IAM role {name}"));
-                }
+                update_trust(ctx, name, trust).await?;
             }
             put_policy(ctx, name, policy).await
         }
@@ -270,7 +316,7 @@ async fn update_trust(ctx: &Ctx, name: &str, trust: &Value) -> Result<()> {
         .policy_document(trust.to_string())
         .send()
         .await
-        .map_err(explain)
+        .explained()
         .with_context(|| format!("updating the trust policy of IAM role {name}"))?;
     Ok(())
 }
@@ -284,43 +330,38 @@ async fn put_policy(ctx: &Ctx, name: &str, policy: &Value) -> Result<()> {
         .policy_document(policy.to_string())
         .send()
         .await
-        .map_err(explain)
+        .explained()
         .with_context(|| format!("writing the inline policy of IAM role {name}"))?;
     Ok(())
 }
 
 async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
     let iam = &ctx.clients.iam;
-    let inline = match iam.list_role_policies().role_name(name).send().await {
-        Ok(out) => out.policy_names,
-        Err(err) if error_code(&err) == Some("NoSuchEntity") => return Ok(()),
-        Err(err) => {
-            return Err(explain(err))
-                .with_context(|| format!("listing the policies of IAM role {name}"));
-        }
+    let Some(inline) = iam
+        .list_role_policies()
+        .role_name(name)
+        .send()
+        .await
+        .found(NO_SUCH_ENTITY)
+        .with_context(|| format!("listing the policies of IAM role {name}"))?
+    else {
+        return Ok(());
     };
-    for policy in inline {
-        match iam
-            .delete_role_policy()
+    for policy in inline.policy_names {
+        iam.delete_role_policy()
             .role_name(name)
             .policy_name(&policy)
             .send()
             .await
-        {
-            Ok(_) => {}
-            Err(err) if error_code(&err) == Some("NoSuchEntity") => {}
-            Err(err) => {
-                return Err(explain(err))
-                    .with_context(|| format!("deleting policy {policy} of IAM role {name}"));
-            }
-        }
+            .gone(NO_SUCH_ENTITY)
+            .with_context(|| format!("deleting policy {policy} of IAM role {name}"))?;
     }
     let attached = iam
         .list_attached_role_policies()
         .role_name(name)
         .send()
         .await
-        .map_err(explain)
+        .explained()
         .with_context(|| format!("listing the managed policies of IAM role {name}"))?
         .attached_policies
         .unwrap_or_default();
@@ -330,14 +371,15 @@ async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
             .policy_arn(&policy)
             .send()
             .await
-            .map_err(explain)
+            .explained()
             .with_context(|| format!("detaching {policy} from IAM role {name}"))?;
     }
-    match iam.delete_role().role_name(name).send().await {
-        Ok(_) => Ok(()),
-        Err(err) if error_code(&err) == Some("NoSuchEntity") => Ok(()),
-        Err(err) => Err(explain(err)).with_context(|| format!("deleting IAM role {name}")),
-    }
+    iam.delete_role()
+        .role_name(name)
+        .send()
+        .await
+        .gone(NO_SUCH_ENTITY)
+        .with_context(|| format!("deleting IAM role {name}"))
 }
 
 #[cfg(test)]
@@ -366,7 +408,7 @@ mod tests {
         }
     }
 
-    fn apply_plan(current: Option<&Current>) -> Plan {
+    fn apply_plan(current: Option<&Current>) -> Plan<Op> {
         let mut plan = Plan::new(Mode::Apply, "123456789012", "us-east-1");
         plan_apply(current, &desired(), &mut plan);
         plan
@@ -392,7 +434,7 @@ mod tests {
         let mut current = current_matching();
         current.policy = Some(json!({"Statement": [{"Action": "sns:Publish", "Resource": "*"}]}));
         let plan = apply_plan(Some(&current));
-        let AnyOp::Role(Op::Update { trust, policy, .. }) = &plan.changes[0].op else {
+        let Op::Update { trust, policy, .. } = &plan.changes[0].op else {
             panic!("expected an update")
         };
         assert!(trust.is_none());
@@ -418,7 +460,7 @@ mod tests {
         let plan = apply_plan(Some(&current));
         assert!(!plan.has_changes());
         assert_eq!(plan.blockers.len(), 1);
-        let mut plan = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
+        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
         plan_destroy(Some(&current), &mut plan);
         assert!(!plan.has_changes());
     }

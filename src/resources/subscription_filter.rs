@@ -1,14 +1,15 @@
 //! The log group's subscription filter that sends sign-in and root events to the function.
 
 use anyhow::{Context, Result};
-use serde::Serialize;
+use futures::future::try_join_all;
+use serde::{Deserialize, Serialize};
 
-use super::function::patiently;
-use super::trail::Delivery;
-use super::{Ctx, Op as AnyOp, Target};
-use crate::aws::{error_code, error_message, explain};
+use crate::arn::{Arn, is_account_id};
+use crate::aws::{SdkResultExt, error_code, error_message, explain};
+use crate::model::{Ctx, Delivery, Facts, Target};
+use crate::part::Part;
 use crate::plan::{Action, Attr, Change, Plan};
-use crate::retry::Stopped;
+use crate::retry::{Stopped, patiently};
 
 const KIND: &str = "subscription filter";
 
@@ -27,7 +28,7 @@ pub fn pattern() -> &'static str {
 }
 
 /// One filter on the log group, ours or the user's.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Filter {
     pub name: String,
     pub pattern: String,
@@ -36,7 +37,7 @@ pub struct Filter {
 }
 
 /// Every subscription filter on the log group (ours and the user's: at most two per group).
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Current {
     pub log_group: String,
     pub filters: Vec<Filter>,
@@ -50,7 +51,7 @@ pub struct Desired {
     pub destination_arn: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum Op {
     /// Creates or updates (PutSubscriptionFilter replaces a filter of the same name).
@@ -64,6 +65,47 @@ pub enum Op {
         log_group: String,
         name: String,
     },
+}
+
+/// login-alert's filter, as a set: one instance per log group it may sit on — the group the trail
+/// delivers to (where it belongs) and login-alert's own group (where an earlier config put it).
+pub struct SubscriptionFilter;
+
+/// The filters of each log group login-alert's filter may sit on, the delivery group first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Groups(pub Vec<Current>);
+
+impl Part for SubscriptionFilter {
+    type Current = Groups;
+    type Op = Op;
+
+    async fn read(&self, ctx: &Ctx, facts: &Facts) -> Result<Groups> {
+        let mut groups = vec![facts.delivery.log_group_name.clone()];
+        let own = ctx.target.names.log_group();
+        if !groups.contains(&own) {
+            groups.push(own);
+        }
+        Ok(Groups(
+            try_join_all(groups.iter().map(|group| read(ctx, group))).await?,
+        ))
+    }
+
+    fn plan_apply(&self, current: &Groups, t: &Target, facts: &Facts, plan: &mut Plan<Op>) {
+        let desired = desired(t, &facts.delivery);
+        for group in &current.0 {
+            if group.log_group == desired.log_group {
+                plan_apply(group, &desired, plan);
+            } else {
+                plan_destroy(group, &desired.name, plan);
+            }
+        }
+    }
+
+    fn plan_destroy(&self, current: &Groups, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
+        for group in &current.0 {
+            plan_destroy(group, &t.names.subscription_filter(), plan);
+        }
+    }
 }
 
 /// Every filter on `log_group`; a group that does not exist yet has none.
@@ -113,19 +155,16 @@ pub fn desired(t: &Target, delivery: &Delivery) -> Desired {
 /// `arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME` (unqualified): moto accepts anything that
 /// names an existing function, AWS only a function ARN.
 pub fn is_function_arn(arn: &str) -> bool {
-    let parts: Vec<&str> = arn.split(':').collect();
-    parts.len() == 7
-        && parts[0] == "arn"
-        && !parts[1].is_empty()
-        && parts[2] == "lambda"
-        && !parts[3].is_empty()
-        && parts[4].len() == 12
-        && parts[4].chars().all(|c| c.is_ascii_digit())
-        && parts[5] == "function"
-        && !parts[6].is_empty()
+    Arn::parse(arn).is_some_and(|a| {
+        a.service == "lambda"
+            && !a.region.is_empty()
+            && is_account_id(a.account)
+            && a.resource_of("function")
+                .is_some_and(|name| !name.contains(':'))
+    })
 }
 
-pub fn plan_apply(current: &Current, desired: &Desired, plan: &mut Plan) {
+pub fn plan_apply(current: &Current, desired: &Desired, plan: &mut Plan<impl From<Op>>) {
     if !is_function_arn(&desired.destination_arn) || desired.pattern.len() > MAX_PATTERN_LEN {
         plan.block(format!(
             "subscription filter {}: destination {} is not a Lambda function ARN or the pattern is longer than \
@@ -134,13 +173,11 @@ pub fn plan_apply(current: &Current, desired: &Desired, plan: &mut Plan) {
         ));
         return;
     }
-    let put = || {
-        AnyOp::SubscriptionFilter(Op::Put {
-            log_group: desired.log_group.clone(),
-            name: desired.name.clone(),
-            pattern: desired.pattern.clone(),
-            destination_arn: desired.destination_arn.clone(),
-        })
+    let put = || Op::Put {
+        log_group: desired.log_group.clone(),
+        name: desired.name.clone(),
+        pattern: desired.pattern.clone(),
+        destination_arn: desired.destination_arn.clone(),
     };
     let label = format!("{} on {}", desired.name, desired.log_group);
     match current.filters.iter().find(|f| f.name == desired.name) {
@@ -197,16 +234,16 @@ pub fn plan_apply(current: &Current, desired: &Desired, plan: &mut Plan) {
 }
 
 /// Deletes our filter (found by its fixed name); the user's filters are never touched.
-pub fn plan_destroy(current: &Current, name: &str, plan: &mut Plan) {
+pub fn plan_destroy(current: &Current, name: &str, plan: &mut Plan<impl From<Op>>) {
     if current.filters.iter().any(|f| f.name == name) {
         plan.push(Some(Change::new(
             KIND,
             format!("{name} on {}", current.log_group),
             Action::Delete,
-            AnyOp::SubscriptionFilter(Op::Delete {
+            Op::Delete {
                 log_group: current.log_group.clone(),
                 name: name.to_owned(),
-            }),
+            },
         )));
     }
 }
@@ -231,7 +268,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             destination_arn,
         } => {
             let result = patiently(
-                ctx,
+                &ctx.printer,
                 ctx.iam_bound,
                 format!("waiting for CloudWatch Logs to be allowed to invoke {destination_arn}"),
                 "waiting for the function's invoke permission to take effect",
@@ -280,21 +317,16 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                 }
             }
         }
-        Op::Delete { log_group, name } => {
-            match logs
-                .delete_subscription_filter()
-                .log_group_name(log_group)
-                .filter_name(name)
-                .send()
-                .await
-            {
-                Ok(_) => Ok(()),
-                Err(err) if error_code(&err) == Some("ResourceNotFoundException") => Ok(()),
-                Err(err) => Err(explain(err)).with_context(|| {
-                    format!("deleting subscription filter {name} from log group {log_group}")
-                }),
-            }
-        }
+        Op::Delete { log_group, name } => logs
+            .delete_subscription_filter()
+            .log_group_name(log_group)
+            .filter_name(name)
+            .send()
+            .await
+            .gone(&["ResourceNotFoundException"])
+            .with_context(|| {
+                format!("deleting subscription filter {name} from log group {log_group}")
+            }),
     }
 }
 
@@ -341,8 +373,8 @@ mod tests {
         }
     }
 
-    fn apply_plan(current: &Current) -> Plan {
-        let mut plan = Plan::new(Mode::Apply, "123456789012", "us-east-1");
+    fn apply_plan(current: &Current) -> Plan<Op> {
+        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "us-east-1");
         plan_apply(current, &desired(), &mut plan);
         plan
     }
@@ -353,7 +385,7 @@ mod tests {
         assert_eq!(plan.changes.len(), 1);
         assert_eq!(plan.changes[0].action, Action::Create);
         assert!(
-            matches!(&plan.changes[0].op, AnyOp::SubscriptionFilter(Op::Put { name, .. }) if name == "login-alert-signin-events")
+            matches!(&plan.changes[0].op, Op::Put { name, .. } if name == "login-alert-signin-events")
         );
         assert!(plan.blockers.is_empty());
     }
@@ -410,7 +442,7 @@ mod tests {
         assert!(!is_function_arn(&format!("{FUNCTION}:$LATEST")));
         let mut bad = desired();
         bad.destination_arn = "arn:aws:lambda:us-east-1:123:function:x".into();
-        let mut plan = Plan::new(Mode::Apply, "123456789012", "us-east-1");
+        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "us-east-1");
         plan_apply(&current(vec![]), &bad, &mut plan);
         assert!(!plan.has_changes());
         assert_eq!(plan.blockers.len(), 1);
@@ -418,7 +450,7 @@ mod tests {
 
     #[test]
     fn destroy_deletes_only_ours_by_name() {
-        let mut plan = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
+        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
         plan_destroy(
             &current(vec![filter("splunk"), ours()]),
             "login-alert-signin-events",
@@ -426,9 +458,9 @@ mod tests {
         );
         assert_eq!(plan.changes.len(), 1);
         assert!(
-            matches!(&plan.changes[0].op, AnyOp::SubscriptionFilter(Op::Delete { name, .. }) if name == "login-alert-signin-events")
+            matches!(&plan.changes[0].op, Op::Delete { name, .. } if name == "login-alert-signin-events")
         );
-        let mut plan = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
+        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
         plan_destroy(
             &current(vec![filter("splunk")]),
             "login-alert-signin-events",

@@ -1,12 +1,15 @@
 //! The SNS topic alerts are published to, and its email subscriptions.
 
 use anyhow::{Context, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::{Ctx, Op as AnyOp, Target, ours_or_notice};
-use crate::aws::{error_code, explain};
+use crate::arn::Arn;
+use crate::aws::SdkResultExt;
+use crate::model::{Ctx, Facts, Target};
 use crate::names::MANAGED_BY;
+use crate::part::Part;
 use crate::plan::{Action, Attr, Change, Plan};
+use crate::tags;
 
 const KIND: &str = "SNS topic";
 const SUBSCRIPTION: &str = "email subscription";
@@ -14,7 +17,7 @@ const SUBSCRIPTION: &str = "email subscription";
 const PENDING: &str = "PendingConfirmation";
 
 /// One email subscription as SNS lists it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Subscription {
     pub email: String,
     /// `None` while the recipient has not clicked the confirmation link (such a subscription
@@ -22,7 +25,7 @@ pub struct Subscription {
     pub arn: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Current {
     pub name: String,
     pub arn: String,
@@ -38,7 +41,7 @@ pub struct Desired {
     pub emails: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum Op {
     Create {
@@ -72,43 +75,88 @@ fn unique(emails: &[String]) -> Vec<&str> {
     seen
 }
 
+/// The topic alerts are published to, with its email subscriptions (only while someone gets email).
+pub struct Topic;
+
+impl Part for Topic {
+    type Current = Option<Current>;
+    type Op = Op;
+
+    async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
+        let t = &ctx.target;
+        read(ctx, &t.arns.topic(&t.names.topic())).await
+    }
+
+    fn plan_apply(&self, current: &Option<Current>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
+        plan_apply(current.as_ref(), &desired(t), plan);
+    }
+
+    fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
+        plan_destroy(current.as_ref(), plan);
+    }
+}
+
+/// The topic, then its tags and its subscriptions at the same time.
 pub async fn read(ctx: &Ctx, topic_arn: &str) -> Result<Option<Current>> {
     let sns = &ctx.clients.sns;
-    match sns.get_topic_attributes().topic_arn(topic_arn).send().await {
-        Ok(_) => {}
-        Err(err) if is_not_found(error_code(&err)) => return Ok(None),
-        Err(err) => {
-            return Err(explain(err)).with_context(|| format!("reading SNS topic {topic_arn}"));
-        }
-    }
-    let tags = match sns
-        .list_tags_for_resource()
-        .resource_arn(topic_arn)
+    if sns
+        .get_topic_attributes()
+        .topic_arn(topic_arn)
         .send()
         .await
+        .found(NOT_FOUND)
+        .with_context(|| format!("reading SNS topic {topic_arn}"))?
+        .is_none()
     {
-        Ok(out) => out.tags.unwrap_or_default(),
-        Err(err) if is_not_found(error_code(&err)) => return Ok(None),
-        Err(err) => {
-            return Err(explain(err))
-                .with_context(|| format!("reading the tags of SNS topic {topic_arn}"));
-        }
+        return Ok(None);
+    }
+    let (tags, subscriptions) = tokio::join!(
+        sns.list_tags_for_resource().resource_arn(topic_arn).send(),
+        list_subscriptions(ctx, topic_arn),
+    );
+    // Deleted between the calls: as good as not there.
+    let Some(tags) = tags
+        .found(NOT_FOUND)
+        .with_context(|| format!("reading the tags of SNS topic {topic_arn}"))?
+    else {
+        return Ok(None);
     };
+    let Some(subscriptions) = subscriptions? else {
+        return Ok(None);
+    };
+    let name = Arn::parse(topic_arn)
+        .map_or(topic_arn, |a| a.last_name())
+        .to_owned();
+    let managed = tags::is_managed(&tags::to_map(
+        tags.tags
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| (t.key, t.value)),
+    ));
+    Ok(Some(Current {
+        name,
+        arn: topic_arn.to_owned(),
+        managed,
+        subscriptions,
+    }))
+}
+
+/// The email subscriptions, every page; `None` when the topic is gone.
+async fn list_subscriptions(ctx: &Ctx, topic_arn: &str) -> Result<Option<Vec<Subscription>>> {
     let mut subscriptions = Vec::new();
-    let mut pages = sns
+    let mut pages = ctx
+        .clients
+        .sns
         .list_subscriptions_by_topic()
         .topic_arn(topic_arn)
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page = match page {
-            Ok(page) => page,
-            Err(err) if is_not_found(error_code(&err)) => return Ok(None),
-            Err(err) => {
-                return Err(explain(err)).with_context(|| {
-                    format!("listing the subscriptions of SNS topic {topic_arn}")
-                });
-            }
+        let Some(page) = page
+            .found(NOT_FOUND)
+            .with_context(|| format!("listing the subscriptions of SNS topic {topic_arn}"))?
+        else {
+            return Ok(None);
         };
         for s in page.subscriptions.unwrap_or_default() {
             // Only email subscriptions are ours to manage; any other protocol someone added stays.
@@ -125,24 +173,16 @@ pub async fn read(ctx: &Ctx, topic_arn: &str) -> Result<Option<Current>> {
             subscriptions.push(Subscription { email, arn });
         }
     }
-    let name = topic_arn.rsplit(':').next().unwrap_or(topic_arn).to_owned();
-    let managed = tags
-        .iter()
-        .any(|t| t.key == MANAGED_BY.0 && t.value == MANAGED_BY.1);
-    Ok(Some(Current {
-        name,
-        arn: topic_arn.to_owned(),
-        managed,
-        subscriptions,
-    }))
+    Ok(Some(subscriptions))
 }
 
-fn is_not_found(code: Option<&str>) -> bool {
-    matches!(
-        code,
-        Some("NotFound" | "NotFoundException" | "ResourceNotFound" | "ResourceNotFoundException")
-    )
-}
+/// How SNS says a topic or subscription does not exist.
+const NOT_FOUND: &[&str] = &[
+    "NotFound",
+    "NotFoundException",
+    "ResourceNotFound",
+    "ResourceNotFoundException",
+];
 
 pub fn desired(t: &Target) -> Desired {
     let name = t.names.topic();
@@ -161,21 +201,21 @@ fn pending_notice(email: &str) -> String {
     )
 }
 
-fn subscribe_change(topic_arn: &str, email: &str) -> Change {
+fn subscribe_change(topic_arn: &str, email: &str) -> Change<Op> {
     Change::new(
         SUBSCRIPTION,
         email,
         Action::Create,
-        AnyOp::Topic(Op::Subscribe {
+        Op::Subscribe {
             topic_arn: topic_arn.to_owned(),
             email: email.to_owned(),
-        }),
+        },
     )
     .attr(Attr::set("topic", topic_arn))
     .note("AWS emails a confirmation link: alerts reach this address only after it is clicked")
 }
 
-pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan) {
+pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<impl From<Op>>) {
     let Some(current) = current else {
         if desired.emails.is_empty() {
             return;
@@ -185,9 +225,9 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan)
                 KIND,
                 &desired.name,
                 Action::Create,
-                AnyOp::Topic(Op::Create {
+                Op::Create {
                     name: desired.name.clone(),
-                }),
+                },
             )
             .attr(Attr::set("arn", desired.arn.clone())),
         ));
@@ -231,7 +271,7 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan)
                 SUBSCRIPTION,
                 &sub.email,
                 Action::Delete,
-                AnyOp::Topic(Op::Unsubscribe { subscription_arn: arn.clone(), email: sub.email.clone() }),
+                Op::Unsubscribe { subscription_arn: arn.clone(), email: sub.email.clone() },
             ))),
             None => plan.notice(format!(
                 "email {}: no longer configured, but its subscription is still pending confirmation; SNS cannot delete it \
@@ -242,14 +282,14 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan)
     }
 }
 
-fn delete_change(current: &Current) -> Change {
+fn delete_change(current: &Current) -> Change<Op> {
     let change = Change::new(
         KIND,
         &current.name,
         Action::Delete,
-        AnyOp::Topic(Op::Delete {
+        Op::Delete {
             arn: current.arn.clone(),
-        }),
+        },
     );
     if current.subscriptions.is_empty() {
         change
@@ -266,15 +306,9 @@ fn delete_change(current: &Current) -> Change {
     }
 }
 
-pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan) {
+pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
     if let Some(current) = current {
-        ours_or_notice(
-            plan,
-            current.managed,
-            KIND,
-            &current.name,
-            delete_change(current),
-        );
+        plan.push_ours(current.managed, delete_change(current));
     }
 }
 
@@ -292,7 +326,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                 .tags(tag)
                 .send()
                 .await
-                .map_err(explain)
+                .explained()
                 .with_context(|| format!("creating SNS topic {name}"))?;
             Ok(())
         }
@@ -304,7 +338,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                 .endpoint(email)
                 .send()
                 .await
-                .map_err(explain)
+                .explained()
                 .with_context(|| format!("subscribing {email} to SNS topic {topic_arn}"))?;
             // AWS answers "pending confirmation" instead of an ARN until the link is clicked.
             let confirmed = out
@@ -319,24 +353,20 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
         Op::Unsubscribe {
             subscription_arn,
             email,
-        } => {
-            match sns
-                .unsubscribe()
-                .subscription_arn(subscription_arn)
-                .send()
-                .await
-            {
-                Ok(_) => Ok(()),
-                Err(err) if is_not_found(error_code(&err)) => Ok(()),
-                Err(err) => Err(explain(err))
-                    .with_context(|| format!("unsubscribing {email} ({subscription_arn})")),
-            }
-        }
-        Op::Delete { arn } => match sns.delete_topic().topic_arn(arn).send().await {
-            Ok(_) => Ok(()),
-            Err(err) if is_not_found(error_code(&err)) => Ok(()),
-            Err(err) => Err(explain(err)).with_context(|| format!("deleting SNS topic {arn}")),
-        },
+        } => sns
+            .unsubscribe()
+            .subscription_arn(subscription_arn)
+            .send()
+            .await
+            .gone(NOT_FOUND)
+            .with_context(|| format!("unsubscribing {email} ({subscription_arn})")),
+        Op::Delete { arn } => sns
+            .delete_topic()
+            .topic_arn(arn)
+            .send()
+            .await
+            .gone(NOT_FOUND)
+            .with_context(|| format!("deleting SNS topic {arn}")),
     }
 }
 
@@ -378,8 +408,8 @@ mod tests {
         }
     }
 
-    fn apply_plan(current: Option<&Current>, desired: &Desired) -> Plan {
-        let mut plan = Plan::new(Mode::Apply, "123456789012", "us-east-1");
+    fn apply_plan(current: Option<&Current>, desired: &Desired) -> Plan<Op> {
+        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "us-east-1");
         plan_apply(current, desired, &mut plan);
         plan
     }
@@ -433,7 +463,7 @@ mod tests {
         );
         assert_eq!(plan.changes.len(), 1);
         assert!(
-            matches!(&plan.changes[0].op, AnyOp::Topic(Op::Subscribe { email, .. }) if email == "b@example.com")
+            matches!(&plan.changes[0].op, Op::Subscribe { email, .. } if email == "b@example.com")
         );
     }
 
@@ -466,7 +496,7 @@ mod tests {
         assert_eq!(plan.changes.len(), 1);
         assert_eq!(plan.changes[0].action, Action::Delete);
         assert!(
-            matches!(&plan.changes[0].op, AnyOp::Topic(Op::Unsubscribe { email, .. }) if email == "old@example.com")
+            matches!(&plan.changes[0].op, Op::Unsubscribe { email, .. } if email == "old@example.com")
         );
         assert_eq!(plan.notices.len(), 1);
         assert!(plan.notices[0].contains("gone@example.com") && plan.notices[0].contains("3 days"));
@@ -479,10 +509,7 @@ mod tests {
             &desired(&[]),
         );
         assert_eq!(plan.changes.len(), 1);
-        assert!(matches!(
-            &plan.changes[0].op,
-            AnyOp::Topic(Op::Delete { .. })
-        ));
+        assert!(matches!(&plan.changes[0].op, Op::Delete { .. }));
         assert!(!apply_plan(Some(&current(vec![], false)), &desired(&[])).has_changes());
     }
 
@@ -492,7 +519,7 @@ mod tests {
         let plan = apply_plan(Some(&theirs), &desired(&["a@example.com"]));
         assert!(!plan.has_changes());
         assert_eq!(plan.blockers.len(), 1);
-        let mut plan = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
+        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
         plan_destroy(Some(&theirs), &mut plan);
         plan_destroy(None, &mut plan);
         assert!(!plan.has_changes());
@@ -501,7 +528,7 @@ mod tests {
 
     #[test]
     fn destroy_deletes_our_topic() {
-        let mut plan = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
+        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
         plan_destroy(
             Some(&current(vec![confirmed("a@example.com")], true)),
             &mut plan,

@@ -1,0 +1,239 @@
+//! The engine: every part of the pipeline in one ordered list; read them all (concurrently), plan
+//! each, and apply the plan — creations in the list's order, deletions in reverse.
+
+use std::fmt;
+
+use anyhow::{Context, Result};
+use futures::future::{BoxFuture, try_join_all};
+use serde::Serialize;
+
+use crate::model::{Ctx, Facts, Target};
+use crate::part::Part;
+use crate::plan::{Action, Change, Mode, Plan};
+use crate::resources::{
+    bucket, function, log_group, parameter, permission, role, subscription_filter, topic, trail,
+};
+
+/// Every part of the pipeline, in the order `apply` creates them (what a part depends on comes
+/// before it); `destroy`, and the deletions within an `apply`, walk it backwards.
+static PIPELINE: [&dyn Stage; 12] = [
+    &bucket::OwnBucket,
+    &log_group::TrailGroup,
+    &role::CloudTrailRole,
+    &trail::Trail,
+    &trail::LeftoverTrail,
+    &topic::Topic,
+    &parameter::Parameter,
+    &role::FunctionRole,
+    &log_group::FunctionGroup,
+    &function::Function,
+    &permission::Permission,
+    &subscription_filter::SubscriptionFilter,
+];
+
+/// One planned operation: one resource kind's own operation.
+#[derive(Debug, Clone, Serialize, derive_more::From)]
+#[serde(tag = "resource", rename_all = "kebab-case")]
+pub enum Op {
+    Bucket(bucket::Op),
+    LogGroup(log_group::Op),
+    Role(role::Op),
+    Trail(trail::Op),
+    Topic(topic::Op),
+    Parameter(parameter::Op),
+    Function(function::Op),
+    Permission(permission::Op),
+    SubscriptionFilter(subscription_filter::Op),
+}
+
+/// Runs one planned operation with the module of its kind.
+pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
+    match op {
+        Op::Bucket(op) => bucket::execute(ctx, op).await,
+        Op::LogGroup(op) => log_group::execute(ctx, op).await,
+        Op::Role(op) => role::execute(ctx, op).await,
+        Op::Trail(op) => trail::execute(ctx, op).await,
+        Op::Topic(op) => topic::execute(ctx, op).await,
+        Op::Parameter(op) => parameter::execute(ctx, op).await,
+        Op::Function(op) => function::execute(ctx, op).await,
+        Op::Permission(op) => permission::execute(ctx, op).await,
+        Op::SubscriptionFilter(op) => subscription_filter::execute(ctx, op).await,
+    }
+}
+
+/// The live state of everything login-alert manages (or would), part by part in pipeline order.
+pub struct State {
+    /// What the parts read first told the others.
+    pub facts: Facts,
+    parts: Vec<Box<dyn Seen>>,
+}
+
+impl fmt::Debug for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("State")
+            .field("facts", &self.facts)
+            .field("parts", &self.parts)
+            .finish()
+    }
+}
+
+/// Reads the account. Only reads: `plan` calls nothing else. The parts the others depend on are
+/// read first, all at once; then every other part, all at once.
+pub async fn read(ctx: &Ctx) -> Result<State> {
+    let t = &ctx.target;
+    let mut facts = Facts::new(t);
+    let first = try_join_all(
+        PIPELINE
+            .iter()
+            .filter(|part| part.first())
+            .map(|part| part.read(ctx, &facts)),
+    )
+    .await?;
+    for seen in &first {
+        seen.learn(t, &mut facts);
+    }
+    let rest = try_join_all(
+        PIPELINE
+            .iter()
+            .filter(|part| !part.first())
+            .map(|part| part.read(ctx, &facts)),
+    )
+    .await?;
+    let (mut first, mut rest) = (first.into_iter(), rest.into_iter());
+    let parts = PIPELINE
+        .iter()
+        .map(|part| {
+            if part.first() {
+                first.next()
+            } else {
+                rest.next()
+            }
+            .expect("one read per part")
+        })
+        .collect();
+    Ok(State { facts, parts })
+}
+
+/// What `apply` (or `destroy`) would do, from the state read. Pure: no AWS calls.
+///
+/// Apply creates and updates in pipeline order, then deletes what the config no longer wants in
+/// reverse order (nothing is removed while something still points at it); destroy is the
+/// pipeline walked backwards.
+pub fn plan(target: &Target, state: &State, mode: Mode) -> Plan<Op> {
+    let mut plan = Plan::new(mode, target.account_id(), target.region());
+    let by_part: Vec<Plan<Op>> = state
+        .parts
+        .iter()
+        .map(|seen| seen.plan(target, &state.facts, mode))
+        .collect();
+    match mode {
+        Mode::Apply => {
+            let mut deletions: Vec<Vec<Change<Op>>> = Vec::new();
+            for mut part in by_part {
+                let (delete, keep) = part
+                    .changes
+                    .drain(..)
+                    .partition(|c| c.action == Action::Delete);
+                part.changes = keep;
+                deletions.push(delete);
+                plan.absorb(part);
+            }
+            plan.changes.extend(deletions.into_iter().rev().flatten());
+        }
+        Mode::Destroy => {
+            for part in by_part.into_iter().rev() {
+                plan.absorb(part);
+            }
+        }
+    }
+    plan
+}
+
+/// Runs the plan's operations in order, one progress line each; stops at the first failure
+/// (the next `apply` plans again from what exists, so it finishes the job).
+pub async fn apply(ctx: &Ctx, plan: &Plan<Op>) -> Result<()> {
+    for change in &plan.changes {
+        let label = format!("{} {} {}", change.action.symbol(), change.kind, change.name);
+        let step = ctx.printer.step(label.clone());
+        match execute(ctx, &change.op).await {
+            Ok(()) => step.done(),
+            Err(err) => {
+                step.failed();
+                return Err(err).with_context(|| format!("{label} failed"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A part with its types erased, so parts of every kind stand in one list.
+trait Stage: Sync {
+    fn first(&self) -> bool;
+    fn read<'a>(
+        &'static self,
+        ctx: &'a Ctx,
+        facts: &'a Facts,
+    ) -> BoxFuture<'a, Result<Box<dyn Seen>>>;
+}
+
+/// What one part read, able to say what it teaches the others and to plan itself.
+trait Seen: Send + Sync + fmt::Debug {
+    fn learn(&self, t: &Target, facts: &mut Facts);
+    fn plan(&self, t: &Target, facts: &Facts, mode: Mode) -> Plan<Op>;
+}
+
+impl<P> Stage for P
+where
+    P: Part + 'static,
+    Op: From<P::Op>,
+{
+    fn first(&self) -> bool {
+        P::FIRST
+    }
+
+    fn read<'a>(
+        &'static self,
+        ctx: &'a Ctx,
+        facts: &'a Facts,
+    ) -> BoxFuture<'a, Result<Box<dyn Seen>>> {
+        Box::pin(async move {
+            let current = Part::read(self, ctx, facts).await?;
+            Ok(Box::new(Read {
+                part: self,
+                current,
+            }) as Box<dyn Seen>)
+        })
+    }
+}
+
+struct Read<P: Part + 'static> {
+    part: &'static P,
+    current: P::Current,
+}
+
+impl<P: Part + 'static> fmt::Debug for Read<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.current.fmt(f)
+    }
+}
+
+impl<P> Seen for Read<P>
+where
+    P: Part + 'static,
+    Op: From<P::Op>,
+{
+    fn learn(&self, t: &Target, facts: &mut Facts) {
+        self.part.learn(&self.current, t, facts);
+    }
+
+    fn plan(&self, t: &Target, facts: &Facts, mode: Mode) -> Plan<Op> {
+        let mut own = Plan::new(mode, t.account_id(), t.region());
+        match mode {
+            Mode::Apply => self.part.plan_apply(&self.current, t, facts, &mut own),
+            Mode::Destroy => self.part.plan_destroy(&self.current, t, facts, &mut own),
+        }
+        let mut plan = Plan::new(mode, t.account_id(), t.region());
+        plan.absorb(own);
+        plan
+    }
+}

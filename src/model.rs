@@ -1,0 +1,166 @@
+//! The provisioner's shared vocabulary: the desired state ([`Target`]), secrets, the context every
+//! AWS operation gets ([`Ctx`]), and what the parts of the pipeline learn of each other ([`Facts`]).
+
+use std::fmt;
+
+use login_alert_handler::Scope;
+use serde::Serialize;
+
+use crate::aws::Clients;
+use crate::config::Config;
+use crate::names::{Arns, Names};
+use crate::plan::SENSITIVE;
+use crate::printer::Printer;
+use crate::retry::Bound;
+
+/// A value that must never be printed: Debug, Display and JSON show a placeholder.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(SENSITIVE)
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(SENSITIVE)
+    }
+}
+
+/// Which trail carries the events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TrailChoice {
+    /// The user's existing trail (name or ARN): changed, never deleted.
+    Adopt(String),
+    /// A trail login-alert creates (with its S3 bucket).
+    Create,
+}
+
+/// The desired state: the validated config plus what only the account can tell (its ID).
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub arns: Arns,
+    pub names: Names,
+    pub trail: TrailChoice,
+    pub emails: Vec<String>,
+    pub slack_webhook_url: Option<Secret>,
+    /// Shown in messages; the account ID when the config names none.
+    pub account_name: String,
+    pub timezone: String,
+    pub scope: Scope,
+    pub log_retention_days: i32,
+}
+
+impl Target {
+    pub fn new(config: &Config, account_id: &str) -> Self {
+        Target {
+            arns: Arns::new(account_id, &config.region),
+            names: Names::new(&config.name_prefix),
+            trail: match &config.trail.name {
+                Some(name) if !config.trail.create => TrailChoice::Adopt(name.clone()),
+                _ => TrailChoice::Create,
+            },
+            emails: config.notify.emails.clone(),
+            slack_webhook_url: config.notify.slack_webhook_url.clone().map(Secret::new),
+            account_name: config
+                .account_name
+                .clone()
+                .unwrap_or_else(|| account_id.to_owned()),
+            timezone: config.timezone.clone(),
+            scope: config.scope,
+            log_retention_days: config.log_retention_days,
+        }
+    }
+
+    pub fn account_id(&self) -> &str {
+        &self.arns.account_id
+    }
+
+    pub fn region(&self) -> &str {
+        &self.arns.region
+    }
+
+    /// The topic exists only when someone is notified by email.
+    pub fn topic_arn(&self) -> Option<String> {
+        (!self.emails.is_empty()).then(|| self.arns.topic(&self.names.topic()))
+    }
+
+    /// The SSM parameter exists only when a Slack webhook is configured.
+    pub fn slack_parameter(&self) -> Option<String> {
+        self.slack_webhook_url
+            .as_ref()
+            .map(|_| self.names.slack_parameter())
+    }
+}
+
+/// Everything an operation needs: clients in the pipeline's region, the target, output, retry bounds.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub clients: Clients,
+    pub target: Target,
+    pub printer: Printer,
+    pub iam_bound: Bound,
+    pub lambda_bound: Bound,
+}
+
+impl Ctx {
+    pub fn new(clients: Clients, target: Target, printer: Printer) -> Self {
+        Ctx {
+            clients,
+            target,
+            printer,
+            iam_bound: Bound::IAM_PROPAGATION,
+            lambda_bound: Bound::LAMBDA_READY,
+        }
+    }
+}
+
+/// Which log group the trail delivers to, and whether login-alert provides it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Delivery {
+    pub log_group_name: String,
+    /// `true`: login-alert's own group and CloudTrail role; `false`: the group the trail already used.
+    pub ours: bool,
+}
+
+impl Delivery {
+    /// login-alert's own log group (and the CloudTrail role writing to it).
+    pub fn ours(t: &Target) -> Self {
+        Delivery {
+            log_group_name: t.names.log_group(),
+            ours: true,
+        }
+    }
+}
+
+/// What the parts read first tell the others (see [`crate::part::Part::FIRST`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Facts {
+    /// Where the trail delivers: the log group the subscription filter and the invoke permission name.
+    pub delivery: Delivery,
+    /// Whether login-alert's function exists (`Some`) and carries the managed-by tag (`true`): its
+    /// resource policy is login-alert's to change only then.
+    pub function_managed: Option<bool>,
+}
+
+impl Facts {
+    /// Before anything is read: login-alert's own log group, no function.
+    pub fn new(t: &Target) -> Self {
+        Facts {
+            delivery: Delivery::ours(t),
+            function_managed: None,
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! The contract every part of the pipeline fulfils: a kind of AWS resource and the instances of it
+//! login-alert owns, read by their fixed names, planned by pure functions, changed by the engine.
+
+use std::fmt::Debug;
+use std::future::Future;
+
+use anyhow::Result;
+
+use crate::model::{Ctx, Facts, Target};
+use crate::plan::Plan;
+
+/// One part of the pipeline (a log group, the trail, the per-region rules, …).
+///
+/// A part may stand for one instance or a set of them (one per region, one per address): its
+/// `Current` then holds every instance and its plans cover each one. How each operation is run
+/// lives beside it in the same module (`execute`); the engine dispatches to it.
+pub trait Part: Sync {
+    /// What `read` found: the instance (`Option`), or every instance of a set.
+    type Current: Debug + Send + Sync + 'static;
+    /// One operation `apply` can run on this part.
+    type Op: Debug + Send + Sync + 'static;
+
+    /// Read before the other parts, because they depend on what [`Part::learn`] takes from it.
+    const FIRST: bool = false;
+
+    /// Reads the live state by the fixed names login-alert uses. Never writes.
+    fn read(&self, ctx: &Ctx, facts: &Facts) -> impl Future<Output = Result<Self::Current>> + Send;
+
+    /// What the other parts need to know of this one (e.g. where the trail delivers).
+    fn learn(&self, _current: &Self::Current, _t: &Target, _facts: &mut Facts) {}
+
+    /// What `apply` would change. Pure.
+    fn plan_apply(
+        &self,
+        current: &Self::Current,
+        t: &Target,
+        facts: &Facts,
+        plan: &mut Plan<Self::Op>,
+    );
+
+    /// What `destroy` would change. Pure.
+    fn plan_destroy(
+        &self,
+        current: &Self::Current,
+        t: &Target,
+        facts: &Facts,
+        plan: &mut Plan<Self::Op>,
+    );
+}

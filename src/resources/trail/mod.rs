@@ -1,0 +1,725 @@
+//! The CloudTrail trail: the user's adopted trail (its original settings remembered in tags and
+//! restored by `destroy`) or one login-alert creates, and login-alert's own trail left over when
+//! the config moves from creating a trail to adopting one.
+//!
+//! - [`read`]: a trail as CloudTrail reports it, and whether it can be changed from here;
+//! - [`memo`]: the `login-alert:original-*` tags;
+//! - [`adopt`]: adopt, remember, restore; [`own`]: create and delete login-alert's own trail;
+//! - [`op`] and [`execute`]: what apply does to a trail, and doing it.
+
+pub mod adopt;
+pub mod error;
+pub mod execute;
+pub mod memo;
+pub mod op;
+pub mod own;
+pub mod read;
+
+use anyhow::Result;
+
+pub use self::error::TrailError;
+pub use self::execute::{execute, is_propagation, validate_log_group_arn, validate_role_arn};
+use self::memo::Memo;
+pub use self::op::{CloudWatchLogs, Op};
+pub use self::read::{Current, Found, read};
+use crate::arn::log_group_name;
+pub use crate::model::Delivery;
+use crate::model::{Ctx, Facts, Target, TrailChoice};
+use crate::part::Part;
+use crate::plan::Plan;
+use crate::reach::Reach;
+
+/// The trail the config chooses. Read first: where it delivers decides the log group the filter
+/// and the invoke permission name, and whether login-alert's own group and role are wanted.
+pub struct Trail;
+
+impl Part for Trail {
+    type Current = Current;
+    type Op = Op;
+    const FIRST: bool = true;
+
+    async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Current> {
+        read(ctx).await
+    }
+
+    fn learn(&self, current: &Current, t: &Target, facts: &mut Facts) {
+        facts.delivery = delivery(current, t);
+    }
+
+    fn plan_apply(&self, current: &Current, t: &Target, facts: &Facts, plan: &mut Plan<Op>) {
+        plan_apply(current, t, &facts.delivery, plan);
+    }
+
+    fn plan_destroy(&self, current: &Current, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
+        plan_destroy(current, t, plan);
+    }
+}
+
+/// login-alert's own trail while the config adopts another one: left from an earlier
+/// `trail.create = true`, it would go on logging (and costing) unseen, so both apply and destroy delete it.
+pub struct LeftoverTrail;
+
+impl Part for LeftoverTrail {
+    type Current = Option<Found>;
+    type Op = Op;
+
+    async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Found>> {
+        let t = &ctx.target;
+        let own = t.names.trail();
+        match &t.trail {
+            // Adopting login-alert's own trail by name or ARN makes it the chosen trail, not a leftover.
+            TrailChoice::Adopt(name) if *name != own && *name != t.arns.trail(&own) => {
+                Ok(read::read_wanted(ctx, &own).await?.trail)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn plan_apply(&self, current: &Option<Found>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
+        plan_leftover(current.as_ref(), t, plan);
+    }
+
+    fn plan_destroy(&self, current: &Option<Found>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
+        plan_leftover(current.as_ref(), t, plan);
+    }
+}
+
+/// Deletes the leftover trail when it is login-alert's and can be changed from here; anything else
+/// with that name is none of login-alert's business.
+fn plan_leftover(found: Option<&Found>, t: &Target, plan: &mut Plan<Op>) {
+    if let Some(found) = found
+        && read::reach_of(found, t) == Reach::Here
+        && crate::tags::is_managed(&found.tags)
+    {
+        own::plan_delete(found, plan);
+    }
+}
+
+/// Where the trail delivers, as far as login-alert is concerned: its own group, unless the adopted
+/// trail already delivered to one of the user's before login-alert touched it.
+pub fn delivery(current: &Current, t: &Target) -> Delivery {
+    let ours = Delivery::ours(t);
+    let Some(found) = &current.trail else {
+        return ours;
+    };
+    if t.trail == TrailChoice::Create || read::reach_of(found, t) != Reach::Here {
+        return ours;
+    }
+    // What the trail delivered to before login-alert touched it: the memo once written, else now.
+    let original = match Memo::from_tags(&found.tags) {
+        Ok(Some(memo)) => memo.log_group_arn,
+        _ => found.log_group_arn.clone(),
+    };
+    match original.as_deref().and_then(log_group_name) {
+        Some(name) if name != t.names.log_group() => Delivery {
+            log_group_name: name.to_owned(),
+            ours: false,
+        },
+        _ => ours,
+    }
+}
+
+pub fn plan_apply(
+    current: &Current,
+    t: &Target,
+    delivery: &Delivery,
+    plan: &mut Plan<impl From<Op>>,
+) {
+    let mut own: Plan<Op> = plan.empty_like();
+    match &t.trail {
+        TrailChoice::Create => own::plan_apply(current, t, &mut own),
+        TrailChoice::Adopt(_) => adopt::plan_apply(current, t, delivery, &mut own),
+    }
+    plan.absorb(own);
+}
+
+pub fn plan_destroy(current: &Current, t: &Target, plan: &mut Plan<impl From<Op>>) {
+    let mut own: Plan<Op> = plan.empty_like();
+    plan_destroy_own(current, t, &mut own);
+    plan.absorb(own);
+}
+
+fn plan_destroy_own(current: &Current, t: &Target, plan: &mut Plan<Op>) {
+    let Some(found) = &current.trail else {
+        if let TrailChoice::Adopt(_) = t.trail {
+            plan.notice(format!(
+                "no trail named {} in {}: nothing to restore",
+                current.wanted,
+                t.region()
+            ));
+        }
+        return;
+    };
+    match read::reach_of(found, t) {
+        Reach::Here => {}
+        Reach::OtherAccount(owner) => {
+            plan.notice(format!(
+                "trail {} belongs to account {owner} (an organization trail): login-alert never changed it, left as it is",
+                found.name
+            ));
+            return;
+        }
+        Reach::OtherRegion(home) => {
+            plan.notice(format!(
+                "trail {} has its home region in {home}: login-alert running in {} never changed it and left it as it is \
+                 (if you applied with region = \"{home}\", run destroy with that region)",
+                found.name,
+                t.region()
+            ));
+            return;
+        }
+    }
+    match &t.trail {
+        TrailChoice::Create => own::plan_delete(found, plan),
+        TrailChoice::Adopt(_) => adopt::plan_restore(found, t, plan),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::config::{Config, NotifyConfig, TrailConfig};
+    use crate::plan::{Action, Mode};
+
+    const ACCOUNT: &str = "123456789012";
+    const OUR_GROUP: &str =
+        "arn:aws:logs:eu-west-1:123456789012:log-group:/login-alert/cloudtrail:*";
+    const OUR_ROLE: &str = "arn:aws:iam::123456789012:role/login-alert-cloudtrail-to-logs";
+    const THEIR_GROUP: &str = "arn:aws:logs:eu-west-1:123456789012:log-group:audit-events:*";
+    const THEIR_ROLE: &str = "arn:aws:iam::123456789012:role/audit-to-logs";
+
+    fn target(create: bool) -> Target {
+        let config = Config {
+            region: "eu-west-1".into(),
+            name_prefix: "login-alert".into(),
+            account_name: None,
+            timezone: "UTC".into(),
+            scope: Default::default(),
+            log_retention_days: 90,
+            trail: TrailConfig {
+                name: (!create).then(|| "audit".into()),
+                create,
+            },
+            notify: NotifyConfig {
+                emails: vec!["a@example.com".into()],
+                slack_webhook_url: None,
+            },
+        };
+        Target::new(&config, ACCOUNT)
+    }
+
+    /// A single-region, stopped trail without CloudWatch Logs: everything login-alert changes.
+    fn plain() -> Found {
+        Found {
+            name: "audit".into(),
+            arn: "arn:aws:cloudtrail:eu-west-1:123456789012:trail/audit".into(),
+            home_region: "eu-west-1".into(),
+            multi_region: false,
+            global_events: true,
+            log_group_arn: None,
+            role_arn: None,
+            logging: true,
+            bucket: Some("audit-bucket".into()),
+            organization: false,
+            custom_event_selectors: false,
+            tags: HashMap::new(),
+        }
+    }
+
+    fn converged(original: &Found) -> Found {
+        let mut found = original.clone();
+        found.multi_region = true;
+        found.global_events = true;
+        found.logging = true;
+        if original.log_group_arn.is_none() {
+            found.log_group_arn = Some(OUR_GROUP.into());
+            found.role_arn = Some(OUR_ROLE.into());
+        }
+        found.tags.extend(Memo::of(original).to_tags().unwrap());
+        found
+    }
+
+    fn current(found: Option<Found>) -> Current {
+        Current {
+            wanted: "audit".into(),
+            trail: found,
+        }
+    }
+
+    fn apply_plan(current: &Current, t: &Target) -> Plan<Op> {
+        let mut plan = Plan::new(Mode::Apply, ACCOUNT, "eu-west-1");
+        plan_apply(current, t, &delivery(current, t), &mut plan);
+        plan
+    }
+
+    fn destroy_plan(current: &Current, t: &Target) -> Plan<Op> {
+        let mut plan = Plan::new(Mode::Destroy, ACCOUNT, "eu-west-1");
+        plan_destroy(current, t, &mut plan);
+        plan
+    }
+
+    fn update_op(plan: &Plan<Op>) -> &Op {
+        match &plan.changes[0].op {
+            op @ Op::Update { .. } => op,
+            other => panic!("expected a trail update, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_adopted_single_region_trail_becomes_multi_region_and_delivers_to_our_group() {
+        let plan = apply_plan(&current(Some(plain())), &target(false));
+        assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
+        assert_eq!(plan.changes.len(), 1);
+        assert_eq!(plan.changes[0].action, Action::Update);
+        let Op::Update {
+            remember,
+            multi_region,
+            cloud_watch_logs,
+            logging,
+            forget,
+            ..
+        } = update_op(&plan)
+        else {
+            unreachable!()
+        };
+        assert_eq!(*multi_region, Some(true));
+        assert_eq!(*logging, None);
+        assert_eq!(
+            cloud_watch_logs,
+            &Some(CloudWatchLogs::Set {
+                log_group_arn: OUR_GROUP.into(),
+                role_arn: OUR_ROLE.into()
+            })
+        );
+        let remember = remember.as_ref().expect("the originals are remembered");
+        assert_eq!(remember[memo::MULTI_REGION], "false");
+        assert_eq!(remember[memo::LOG_GROUP], "none");
+        assert_eq!(remember[memo::ROLE], "none");
+        assert_eq!(remember[memo::LOGGING], "true");
+        assert!(forget.is_empty());
+        let names: Vec<&str> = plan.changes[0]
+            .attrs
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "is_multi_region_trail",
+                "cloud_watch_logs_log_group_arn",
+                "cloud_watch_logs_role_arn"
+            ]
+        );
+        assert!(
+            plan.changes[0]
+                .notes
+                .iter()
+                .any(|n| n.contains("destroy makes it single-region again"))
+        );
+    }
+
+    #[test]
+    fn a_stopped_trail_without_global_events_is_started_and_includes_them() {
+        let mut found = plain();
+        found.logging = false;
+        found.global_events = false;
+        let plan = apply_plan(&current(Some(found)), &target(false));
+        let Op::Update {
+            global_events,
+            logging,
+            remember,
+            ..
+        } = update_op(&plan)
+        else {
+            unreachable!()
+        };
+        assert_eq!((*global_events, *logging), (Some(true), Some(true)));
+        let remember = remember.as_ref().unwrap();
+        assert_eq!(
+            (
+                remember[memo::GLOBAL_EVENTS].as_str(),
+                remember[memo::LOGGING].as_str()
+            ),
+            ("false", "false")
+        );
+    }
+
+    #[test]
+    fn a_converged_adopted_trail_needs_nothing() {
+        let plan = apply_plan(&current(Some(converged(&plain()))), &target(false));
+        assert!(!plan.has_changes());
+        assert!(plan.blockers.is_empty());
+    }
+
+    #[test]
+    fn a_trail_delivering_to_the_users_group_keeps_it() {
+        let mut found = plain();
+        found.log_group_arn = Some(THEIR_GROUP.into());
+        found.role_arn = Some(THEIR_ROLE.into());
+        let t = target(false);
+        let d = delivery(&current(Some(found.clone())), &t);
+        assert_eq!(
+            d,
+            Delivery {
+                log_group_name: "audit-events".into(),
+                ours: false
+            }
+        );
+        let plan = apply_plan(&current(Some(found.clone())), &t);
+        let Op::Update {
+            cloud_watch_logs,
+            multi_region,
+            remember,
+            ..
+        } = update_op(&plan)
+        else {
+            unreachable!()
+        };
+        assert_eq!(*cloud_watch_logs, None, "the user's delivery is left alone");
+        assert_eq!(*multi_region, Some(true));
+        assert_eq!(
+            remember.as_ref().unwrap()[memo::LOG_GROUP],
+            THEIR_GROUP.trim_end_matches(":*")
+        );
+        // After apply the memo decides, and it still says "theirs".
+        let after = converged(&found);
+        assert!(!delivery(&current(Some(after.clone())), &t).ours);
+        assert!(!apply_plan(&current(Some(after)), &t).has_changes());
+    }
+
+    #[test]
+    fn an_interrupted_apply_is_finished_without_rewriting_the_memo() {
+        let original = plain();
+        let mut interrupted = original.clone();
+        interrupted
+            .tags
+            .extend(Memo::of(&original).to_tags().unwrap());
+        let plan = apply_plan(&current(Some(interrupted)), &target(false));
+        let Op::Update {
+            remember,
+            multi_region,
+            ..
+        } = update_op(&plan)
+        else {
+            unreachable!()
+        };
+        assert_eq!(*remember, None);
+        assert_eq!(*multi_region, Some(true));
+    }
+
+    #[test]
+    fn a_missing_adopted_trail_blocks_apply_but_only_notes_on_destroy() {
+        let t = target(false);
+        let plan = apply_plan(&current(None), &t);
+        assert!(
+            plan.blockers[0].contains("no trail named audit in eu-west-1"),
+            "{}",
+            plan.blockers[0]
+        );
+        assert!(plan.blockers[0].contains("login-alert init"));
+        let plan = destroy_plan(&current(None), &t);
+        assert!(plan.blockers.is_empty() && !plan.has_changes());
+        assert_eq!(plan.notices.len(), 1);
+    }
+
+    #[test]
+    fn a_trail_homed_elsewhere_names_the_region_to_set() {
+        let mut found = plain();
+        found.home_region = "us-east-2".into();
+        found.arn = "arn:aws:cloudtrail:us-east-2:123456789012:trail/audit".into();
+        found.multi_region = true;
+        let t = target(false);
+        let plan = apply_plan(&current(Some(found.clone())), &t);
+        assert!(
+            plan.blockers[0].contains("set region = \"us-east-2\""),
+            "{}",
+            plan.blockers[0]
+        );
+        let plan = destroy_plan(&current(Some(found)), &t);
+        assert!(plan.blockers.is_empty() && !plan.has_changes());
+        assert_eq!(plan.notices.len(), 1);
+    }
+
+    #[test]
+    fn an_organization_trail_seen_from_a_member_account_is_a_clear_error() {
+        let mut found = plain();
+        found.organization = true;
+        found.multi_region = true;
+        found.arn = "arn:aws:cloudtrail:eu-west-1:999999999999:trail/org".into();
+        let t = target(false);
+        let plan = apply_plan(&current(Some(found.clone())), &t);
+        assert!(!plan.has_changes());
+        assert!(
+            plan.blockers[0].contains("management account 999999999999"),
+            "{}",
+            plan.blockers[0]
+        );
+        assert!(delivery(&current(Some(found.clone())), &t).ours);
+        let plan = destroy_plan(&current(Some(found)), &t);
+        assert!(!plan.has_changes() && plan.blockers.is_empty());
+    }
+
+    #[test]
+    fn an_organization_trail_of_this_account_is_changed_with_a_note() {
+        let mut found = plain();
+        found.organization = true;
+        let plan = apply_plan(&current(Some(found)), &target(false));
+        assert!(
+            plan.changes[0]
+                .notes
+                .iter()
+                .any(|n| n.contains("organization"))
+        );
+    }
+
+    #[test]
+    fn destroy_restores_exactly_the_originals_and_forgets_the_memo() {
+        let mut original = plain();
+        original.logging = false;
+        original.global_events = false;
+        let plan = destroy_plan(&current(Some(converged(&original))), &target(false));
+        let Op::Update {
+            multi_region,
+            global_events,
+            cloud_watch_logs,
+            logging,
+            forget,
+            remember,
+            ..
+        } = update_op(&plan)
+        else {
+            unreachable!()
+        };
+        assert_eq!(*remember, None);
+        assert_eq!(
+            (*multi_region, *global_events, *logging),
+            (Some(false), Some(false), Some(false))
+        );
+        assert_eq!(*cloud_watch_logs, Some(CloudWatchLogs::Remove));
+        assert_eq!(forget.len(), memo::ALL.len());
+    }
+
+    #[test]
+    fn destroy_points_the_trail_back_at_its_earlier_group_when_it_was_changed() {
+        let mut original = plain();
+        original.log_group_arn = Some(THEIR_GROUP.into());
+        original.role_arn = Some(THEIR_ROLE.into());
+        let mut now = converged(&original);
+        // Someone pointed it at our group since: destroy still puts back the original.
+        now.log_group_arn = Some(OUR_GROUP.into());
+        now.role_arn = Some(OUR_ROLE.into());
+        let plan = destroy_plan(&current(Some(now)), &target(false));
+        let Op::Update {
+            cloud_watch_logs, ..
+        } = update_op(&plan)
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            *cloud_watch_logs,
+            Some(CloudWatchLogs::Set {
+                log_group_arn: THEIR_GROUP.into(),
+                role_arn: THEIR_ROLE.into()
+            })
+        );
+    }
+
+    #[test]
+    fn destroy_keeps_the_users_delivery_and_only_removes_the_memo_when_nothing_else_changed() {
+        let mut original = plain();
+        original.multi_region = true;
+        original.log_group_arn = Some(THEIR_GROUP.into());
+        original.role_arn = Some(THEIR_ROLE.into());
+        let plan = destroy_plan(&current(Some(converged(&original))), &target(false));
+        let Op::Update {
+            multi_region,
+            cloud_watch_logs,
+            logging,
+            forget,
+            ..
+        } = update_op(&plan)
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            (*multi_region, cloud_watch_logs, *logging),
+            (None, &None, None)
+        );
+        assert_eq!(forget.len(), 5);
+        assert!(plan.changes[0].attrs.is_empty());
+    }
+
+    #[test]
+    fn destroy_without_memo_leaves_the_trail_alone_unless_it_delivers_to_our_group() {
+        let t = target(false);
+        assert!(!destroy_plan(&current(Some(plain())), &t).has_changes());
+        let mut found = plain();
+        found.log_group_arn = Some(OUR_GROUP.into());
+        found.role_arn = Some(OUR_ROLE.into());
+        let plan = destroy_plan(&current(Some(found)), &t);
+        let Op::Update {
+            cloud_watch_logs,
+            multi_region,
+            ..
+        } = update_op(&plan)
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            (cloud_watch_logs, *multi_region),
+            (&Some(CloudWatchLogs::Remove), None)
+        );
+    }
+
+    #[test]
+    fn damaged_memo_tags_block_apply_and_destroy() {
+        let mut found = converged(&plain());
+        found.tags.remove(memo::ROLE);
+        let t = target(false);
+        assert!(
+            apply_plan(&current(Some(found.clone())), &t).blockers[0]
+                .contains("memo tags are damaged")
+        );
+        assert!(destroy_plan(&current(Some(found)), &t).blockers[0].contains(memo::ROLE));
+    }
+
+    #[test]
+    fn too_many_tags_block_before_anything_changes() {
+        let mut found = plain();
+        found.tags = (0..48).map(|i| (format!("k{i}"), "v".to_owned())).collect();
+        let plan = apply_plan(&current(Some(found)), &target(false));
+        assert!(!plan.has_changes());
+        assert!(
+            plan.blockers[0].contains("CloudTrail allows 50"),
+            "{}",
+            plan.blockers[0]
+        );
+    }
+
+    #[test]
+    fn a_memo_value_that_does_not_fit_blocks_apply() {
+        let mut found = plain();
+        found.log_group_arn = Some(format!(
+            "arn:aws:logs:eu-west-1:123456789012:log-group:{}:*",
+            "g".repeat(250)
+        ));
+        found.role_arn = Some(THEIR_ROLE.into());
+        let plan = apply_plan(&current(Some(found)), &target(false));
+        assert!(!plan.has_changes());
+        assert!(
+            plan.blockers[0].contains(memo::LOG_GROUP),
+            "{}",
+            plan.blockers[0]
+        );
+    }
+
+    #[test]
+    fn our_trail_is_created_multi_region_with_delivery_and_logging() {
+        let t = target(true);
+        let plan = apply_plan(
+            &Current {
+                wanted: "login-alert-trail".into(),
+                trail: None,
+            },
+            &t,
+        );
+        let Op::Create {
+            name,
+            bucket,
+            log_group_arn,
+            role_arn,
+            arn,
+        } = &plan.changes[0].op
+        else {
+            panic!("expected a create")
+        };
+        assert_eq!(name, "login-alert-trail");
+        assert_eq!(
+            arn,
+            "arn:aws:cloudtrail:eu-west-1:123456789012:trail/login-alert-trail"
+        );
+        assert_eq!(bucket, "login-alert-trail-123456789012-eu-west-1");
+        assert_eq!(
+            (log_group_arn.as_str(), role_arn.as_str()),
+            (OUR_GROUP, OUR_ROLE)
+        );
+        assert!(plan.changes[0].attrs.iter().any(|a| a.name == "is_logging"));
+    }
+
+    fn ours() -> Found {
+        Found {
+            name: "login-alert-trail".into(),
+            arn: "arn:aws:cloudtrail:eu-west-1:123456789012:trail/login-alert-trail".into(),
+            multi_region: true,
+            log_group_arn: Some(OUR_GROUP.into()),
+            role_arn: Some(OUR_ROLE.into()),
+            bucket: Some("login-alert-trail-123456789012-eu-west-1".into()),
+            tags: crate::tags::managed(),
+            ..plain()
+        }
+    }
+
+    #[test]
+    fn our_trail_converged_needs_nothing_and_drift_is_updated() {
+        let t = target(true);
+        let cur = |f: Found| Current {
+            wanted: "login-alert-trail".into(),
+            trail: Some(f),
+        };
+        assert!(!apply_plan(&cur(ours()), &t).has_changes());
+        let mut drifted = ours();
+        drifted.logging = false;
+        drifted.log_group_arn = None;
+        drifted.role_arn = None;
+        let plan = apply_plan(&cur(drifted), &t);
+        let Op::Update {
+            logging,
+            cloud_watch_logs,
+            remember,
+            ..
+        } = update_op(&plan)
+        else {
+            unreachable!()
+        };
+        assert_eq!(*logging, Some(true));
+        assert!(cloud_watch_logs.is_some());
+        assert_eq!(*remember, None, "our own trail needs no memo");
+    }
+
+    #[test]
+    fn a_foreign_trail_with_our_name_blocks_create_and_is_never_deleted() {
+        let t = target(true);
+        let mut theirs = ours();
+        theirs.tags.clear();
+        let cur = Current {
+            wanted: "login-alert-trail".into(),
+            trail: Some(theirs),
+        };
+        let plan = apply_plan(&cur, &t);
+        assert!(!plan.has_changes() && plan.blockers.len() == 1);
+        let plan = destroy_plan(&cur, &t);
+        assert!(!plan.has_changes() && plan.notices.len() == 1);
+    }
+
+    #[test]
+    fn destroy_deletes_our_trail_only() {
+        let t = target(true);
+        let plan = destroy_plan(
+            &Current {
+                wanted: "login-alert-trail".into(),
+                trail: Some(ours()),
+            },
+            &t,
+        );
+        assert!(
+            matches!(&plan.changes[0].op, Op::Delete { name, .. } if name == "login-alert-trail")
+        );
+        // An adopted trail is never deleted, whatever its tags say.
+        let mut adopted = converged(&plain());
+        adopted.tags.extend(crate::tags::managed());
+        let plan = destroy_plan(&current(Some(adopted)), &target(false));
+        assert!(plan.changes.iter().all(|c| c.action != Action::Delete));
+    }
+}

@@ -1,0 +1,79 @@
+//! login-alert's own trail (`trail.create = true`): created multi-region with its bucket and log
+//! group, put back as configured, and deleted by `destroy` — only ever when it carries the managed-by tag.
+
+use super::op::{CloudWatchLogs, Diff, KIND, Op, our_cloud_watch_logs};
+use super::read::{Current, Found, reachable_or_block};
+use crate::model::Target;
+use crate::plan::{Action, Attr, Change, Plan};
+use crate::tags;
+
+/// Creates login-alert's trail, or puts it back as configured.
+pub fn plan_apply(current: &Current, t: &Target, plan: &mut Plan<Op>) {
+    let bucket = t.names.bucket(t.account_id(), t.region());
+    let logs = our_cloud_watch_logs(t);
+    let Some(found) = &current.trail else {
+        let CloudWatchLogs::Set {
+            log_group_arn,
+            role_arn,
+        } = logs
+        else {
+            return;
+        };
+        let name = t.names.trail();
+        let change = Change::new(
+            KIND,
+            &name,
+            Action::Create,
+            Op::Create {
+                name: name.clone(),
+                arn: t.arns.trail(&name),
+                bucket: bucket.clone(),
+                log_group_arn: log_group_arn.clone(),
+                role_arn: role_arn.clone(),
+            },
+        )
+        .attr(Attr::set("is_multi_region_trail", true))
+        .attr(Attr::set("include_global_service_events", true))
+        .attr(Attr::set("s3_bucket_name", bucket))
+        .attr(Attr::set("cloud_watch_logs_log_group_arn", log_group_arn))
+        .attr(Attr::set("cloud_watch_logs_role_arn", role_arn))
+        .attr(Attr::set("is_logging", true))
+        .note("records management events in every region; a second trail recording them costs $2.00 per 100,000 events");
+        plan.push(Some(change));
+        return;
+    };
+    if !reachable_or_block(found, &current.wanted, t, plan) {
+        return;
+    }
+    if !tags::is_managed(&found.tags) {
+        plan.block(format!(
+            "{KIND} {} already exists and was not created by login-alert: adopt it with trail.name = \"{}\" instead of trail.create, \
+             or choose another name_prefix",
+            found.name, found.name
+        ));
+        return;
+    }
+    let diff = Diff::new(found, true, true, Some(logs), Some(&bucket), true);
+    if diff.is_empty() {
+        return;
+    }
+    let (op, attrs) = diff.into_op(found, None, Vec::new());
+    plan.push(Some(
+        Change::new(KIND, &found.name, Action::Update, op)
+            .attrs(attrs)
+            .note("puts login-alert's trail back as configured"),
+    ));
+}
+/// Deletes login-alert's trail; a trail with its name that it did not create is left alone, with a notice.
+pub fn plan_delete(found: &Found, plan: &mut Plan<Op>) {
+    let change = Change::new(
+        KIND,
+        &found.name,
+        Action::Delete,
+        Op::Delete {
+            name: found.name.clone(),
+            arn: found.arn.clone(),
+        },
+    );
+    plan.push_ours(tags::is_managed(&found.tags), change);
+}
