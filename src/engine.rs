@@ -77,41 +77,53 @@ impl fmt::Debug for State {
     }
 }
 
-/// Reads the account. Only reads: `plan` calls nothing else. The parts the others depend on are
-/// read first, all at once; then every other part, all at once.
+/// Reads the account. Only reads: `plan` calls nothing else. Every part is read at once, except
+/// those that need what the teaching parts learn: they follow as soon as those are read.
 pub async fn read(ctx: &Ctx) -> Result<State> {
     let t = &ctx.target;
     let mut facts = Facts::new(t);
-    let first = try_join_all(
-        PIPELINE
-            .iter()
-            .filter(|part| part.first())
-            .map(|part| part.read(ctx, &facts)),
-    )
-    .await?;
-    for seen in &first {
+    let (teachers, free) = tokio::try_join!(
+        read_parts(ctx, &facts, |part| part.teaches()),
+        read_parts(ctx, &facts, |part| !part.teaches() && !part.needs_facts()),
+    )?;
+    for seen in &teachers {
         seen.learn(t, &mut facts);
     }
-    let rest = try_join_all(
-        PIPELINE
-            .iter()
-            .filter(|part| !part.first())
-            .map(|part| part.read(ctx, &facts)),
-    )
-    .await?;
-    let (mut first, mut rest) = (first.into_iter(), rest.into_iter());
+    let dependents = read_parts(ctx, &facts, |part| part.needs_facts()).await?;
+    let (mut teachers, mut free, mut dependents) = (
+        teachers.into_iter(),
+        free.into_iter(),
+        dependents.into_iter(),
+    );
     let parts = PIPELINE
         .iter()
         .map(|part| {
-            if part.first() {
-                first.next()
+            if part.teaches() {
+                teachers.next()
+            } else if part.needs_facts() {
+                dependents.next()
             } else {
-                rest.next()
+                free.next()
             }
             .expect("one read per part")
         })
         .collect();
     Ok(State { facts, parts })
+}
+
+/// Reads the parts `pick` chooses, all at once.
+async fn read_parts(
+    ctx: &Ctx,
+    facts: &Facts,
+    pick: fn(&dyn Stage) -> bool,
+) -> Result<Vec<Box<dyn Seen>>> {
+    try_join_all(
+        PIPELINE
+            .iter()
+            .filter(|part| pick(**part))
+            .map(|part| part.read(ctx, facts)),
+    )
+    .await
 }
 
 /// What `apply` (or `destroy`) would do, from the state read. Pure: no AWS calls.
@@ -168,7 +180,8 @@ pub async fn apply(ctx: &Ctx, plan: &Plan<Op>) -> Result<()> {
 
 /// A part with its types erased, so parts of every kind stand in one list.
 trait Stage: Sync {
-    fn first(&self) -> bool;
+    fn teaches(&self) -> bool;
+    fn needs_facts(&self) -> bool;
     fn read<'a>(
         &'static self,
         ctx: &'a Ctx,
@@ -187,8 +200,12 @@ where
     P: Part + 'static,
     Op: From<P::Op>,
 {
-    fn first(&self) -> bool {
-        P::FIRST
+    fn teaches(&self) -> bool {
+        P::TEACHES
+    }
+
+    fn needs_facts(&self) -> bool {
+        P::NEEDS_FACTS
     }
 
     fn read<'a>(

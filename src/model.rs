@@ -145,7 +145,7 @@ impl Delivery {
     }
 }
 
-/// What the parts read first tell the others (see [`crate::part::Part::FIRST`]).
+/// What some parts, once read, tell the others (see [`crate::part::Part::TEACHES`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Facts {
     /// Where the trail delivers: the log group the subscription filter and the invoke permission name.

@@ -20,8 +20,11 @@ pub trait Part: Sync {
     /// One operation `apply` can run on this part.
     type Op: Debug + Send + Sync + 'static;
 
-    /// Read before the other parts, because they depend on what [`Part::learn`] takes from it.
-    const FIRST: bool = false;
+    /// Other parts depend on what [`Part::learn`] takes from this one.
+    const TEACHES: bool = false;
+    /// Its `read` uses the [`Facts`] the teaching parts learned, so it waits for them; every other
+    /// part is read at once, beside the teaching ones, and must not look at the facts it is given.
+    const NEEDS_FACTS: bool = false;
 
     /// Reads the live state by the fixed names login-alert uses. Never writes.
     fn read(&self, ctx: &Ctx, facts: &Facts) -> impl Future<Output = Result<Self::Current>> + Send;

@@ -666,3 +666,101 @@ fn mask_code_hash(text: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// A user who first let login-alert create its own trail and then adopts their trail instead: the
+/// plan removes login-alert's trail and its (empty) bucket, and destroy then leaves nothing tagged.
+#[tokio::test(flavor = "multi_thread")]
+async fn switching_from_creating_a_trail_to_adopting_one_removes_the_own_trail() {
+    let account = fresh_account().await;
+    let bucket = seed_single_region_trail(&account).await;
+    let dir = workdir();
+    let dir = dir.path();
+    account
+        .cli(dir)
+        .args([
+            "init",
+            "--yes",
+            "--create-trail",
+            "--email",
+            "secops@example.com",
+        ])
+        .args(["--region", HOME])
+        .assert()
+        .success();
+    account.cli(dir).args(["apply", "--yes"]).assert().success();
+    let own_bucket = format!("login-alert-trail-{}-{HOME}", account.id);
+    let created = account.tagged(HOME).await;
+    assert!(
+        created
+            .iter()
+            .any(|r| r.ends_with(":trail/login-alert-trail"))
+            && created.contains(&format!("bucket {own_bucket}")),
+        "{created:?}"
+    );
+
+    // The config now adopts the user's trail.
+    account
+        .cli(dir)
+        .args(["init", "--yes", "--trail", TRAIL])
+        .assert()
+        .success();
+    let plan = plan_json(&account, dir, &[]);
+    let changes: Vec<(String, String, String)> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["kind"].as_str().unwrap().to_owned(),
+                c["name"].as_str().unwrap().to_owned(),
+                c["action"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for expected in [
+        ("trail", TRAIL, "update"),
+        ("trail", "login-alert-trail", "delete"),
+        ("S3 bucket", own_bucket.as_str(), "delete"),
+    ] {
+        let expected = (
+            expected.0.to_owned(),
+            expected.1.to_owned(),
+            expected.2.to_owned(),
+        );
+        assert!(changes.contains(&expected), "{expected:?} in {changes:?}");
+    }
+    // The own trail goes only once the adopted one delivers, and before its bucket.
+    let position = |name: &str| changes.iter().position(|c| c.1 == name).unwrap();
+    assert!(position(TRAIL) < position("login-alert-trail"));
+    assert!(position("login-alert-trail") < position(&own_bucket));
+
+    account.cli(dir).args(["apply", "--yes"]).assert().success();
+    account
+        .cli(dir)
+        .args(["plan", "--detailed-exitcode"])
+        .assert()
+        .code(0);
+    let after = account.tagged(HOME).await;
+    assert!(
+        !after
+            .iter()
+            .any(|r| r.contains("login-alert-trail") || r.contains(&own_bucket)),
+        "{after:?}"
+    );
+
+    account
+        .cli(dir)
+        .args(["destroy", "--yes"])
+        .assert()
+        .success();
+    assert_eq!(account.tagged(HOME).await, Vec::<String>::new());
+    let trail = trail_state(&account).await;
+    assert_eq!(trail.is_multi_region_trail, Some(false), "restored");
+    assert_eq!(
+        trail
+            .cloud_watch_logs_log_group_arn
+            .filter(|arn| !arn.is_empty()),
+        None
+    );
+    assert_eq!(trail.s3_bucket_name.as_deref(), Some(bucket.as_str()));
+}

@@ -123,14 +123,14 @@ pub enum Op {
     },
 }
 
-/// The function running the bundled handler. Read first: its invoke permission is planned only
-/// when the function is login-alert's.
+/// The function running the bundled handler. It teaches whether it exists and is login-alert's:
+/// its invoke permission is login-alert's to change only then.
 pub struct Function;
 
 impl Part for Function {
     type Current = Option<Current>;
     type Op = Op;
-    const FIRST: bool = true;
+    const TEACHES: bool = true;
 
     async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
         read(ctx, &ctx.target.names.function()).await

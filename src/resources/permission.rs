@@ -68,17 +68,15 @@ impl Part for Permission {
     type Current = Option<Current>;
     type Op = Op;
 
-    async fn read(&self, ctx: &Ctx, facts: &Facts) -> Result<Option<Current>> {
-        // Without the function there is no policy to read.
-        let Some(function_managed) = facts.function_managed else {
-            return Ok(None);
-        };
+    /// Read beside the function (a missing function reads as no statement); whether the function
+    /// is login-alert's comes from what the function part teaches, at plan time.
+    async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
         let t = &ctx.target;
         read_statement(
             ctx,
             &t.names.function(),
             &t.names.permission_statement(),
-            function_managed,
+            false,
         )
         .await
     }
@@ -90,12 +88,27 @@ impl Part for Permission {
         facts: &Facts,
         plan: &mut Plan<Op>,
     ) {
+        let current = with_function(current, facts);
         plan_apply(current.as_ref(), &desired(t, &facts.delivery), plan);
     }
 
-    fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
-        plan_destroy(current.as_ref(), plan);
+    fn plan_destroy(
+        &self,
+        current: &Option<Current>,
+        _: &Target,
+        facts: &Facts,
+        plan: &mut Plan<Op>,
+    ) {
+        plan_destroy(with_function(current, facts).as_ref(), plan);
     }
+}
+
+/// The statement as read, with what the function part taught: whether the function is ours.
+fn with_function(current: &Option<Current>, facts: &Facts) -> Option<Current> {
+    current.clone().map(|mut c| {
+        c.function_managed = facts.function_managed == Some(true);
+        c
+    })
 }
 
 /// Reads our statement from the policy of `function`, as [`super::function::read`] found it (its

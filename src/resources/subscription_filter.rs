@@ -78,6 +78,7 @@ pub struct Groups(pub Vec<Current>);
 impl Part for SubscriptionFilter {
     type Current = Groups;
     type Op = Op;
+    const NEEDS_FACTS: bool = true;
 
     async fn read(&self, ctx: &Ctx, facts: &Facts) -> Result<Groups> {
         let mut groups = vec![facts.delivery.log_group_name.clone()];

@@ -274,3 +274,169 @@ pub fn workdir() -> tempfile::TempDir {
 pub fn read_to_string(path: PathBuf) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
+
+impl Account {
+    /// Everything in `region` (and IAM) that carries the tag managed-by = login-alert, as
+    /// "kind name" lines: what `destroy` must leave empty whatever the trail choice was.
+    pub async fn tagged(&self, region: &str) -> Vec<String> {
+        let sdk = self.sdk(region);
+        let ours = |key: &str, value: &str| key == "managed-by" && value == "login-alert";
+        let mut found = Vec::new();
+
+        let cloudtrail = aws_sdk_cloudtrail::Client::new(&sdk);
+        let trails = cloudtrail
+            .describe_trails()
+            .send()
+            .await
+            .expect("describe trails")
+            .trail_list
+            .unwrap_or_default();
+        for trail in trails {
+            let arn = trail.trail_arn.unwrap_or_default();
+            let tags = cloudtrail
+                .list_tags()
+                .resource_id_list(&arn)
+                .send()
+                .await
+                .expect("trail tags");
+            if tags
+                .resource_tag_list
+                .unwrap_or_default()
+                .into_iter()
+                .flat_map(|r| r.tags_list.unwrap_or_default())
+                .any(|t| ours(&t.key, t.value.as_deref().unwrap_or("")))
+            {
+                found.push(format!("trail {arn}"));
+            }
+        }
+
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&sdk)
+                .force_path_style(true)
+                .build(),
+        );
+        for bucket in s3
+            .list_buckets()
+            .send()
+            .await
+            .expect("list buckets")
+            .buckets
+            .unwrap_or_default()
+        {
+            let name = bucket.name.unwrap_or_default();
+            if let Ok(tags) = s3.get_bucket_tagging().bucket(&name).send().await
+                && tags.tag_set.iter().any(|t| ours(&t.key, &t.value))
+            {
+                found.push(format!("bucket {name}"));
+            }
+        }
+
+        let iam = aws_sdk_iam::Client::new(&sdk);
+        for role in iam.list_roles().send().await.expect("list roles").roles {
+            let tags = iam
+                .list_role_tags()
+                .role_name(&role.role_name)
+                .send()
+                .await
+                .expect("role tags");
+            if tags.tags.iter().any(|t| ours(&t.key, &t.value)) {
+                found.push(format!("role {}", role.role_name));
+            }
+        }
+
+        let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
+        for group in logs
+            .describe_log_groups()
+            .send()
+            .await
+            .expect("log groups")
+            .log_groups
+            .unwrap_or_default()
+        {
+            let name = group.log_group_name.unwrap_or_default();
+            let arn = format!("arn:aws:logs:{region}:{}:log-group:{name}", self.id);
+            let tags = logs
+                .list_tags_for_resource()
+                .resource_arn(&arn)
+                .send()
+                .await
+                .expect("log group tags")
+                .tags
+                .unwrap_or_default();
+            if tags.iter().any(|(k, v)| ours(k, v)) {
+                found.push(format!("log group {name}"));
+            }
+        }
+
+        let sns = aws_sdk_sns::Client::new(&sdk);
+        for topic in sns
+            .list_topics()
+            .send()
+            .await
+            .expect("topics")
+            .topics
+            .unwrap_or_default()
+        {
+            let arn = topic.topic_arn.unwrap_or_default();
+            let tags = sns
+                .list_tags_for_resource()
+                .resource_arn(&arn)
+                .send()
+                .await
+                .expect("topic tags")
+                .tags
+                .unwrap_or_default();
+            if tags.iter().any(|t| ours(&t.key, &t.value)) {
+                found.push(format!("topic {arn}"));
+            }
+        }
+
+        let lambda = aws_sdk_lambda::Client::new(&sdk);
+        for function in lambda
+            .list_functions()
+            .send()
+            .await
+            .expect("functions")
+            .functions
+            .unwrap_or_default()
+        {
+            let name = function.function_name.unwrap_or_default();
+            let tags = lambda
+                .get_function()
+                .function_name(&name)
+                .send()
+                .await
+                .expect("function")
+                .tags
+                .unwrap_or_default();
+            if tags.iter().any(|(k, v)| ours(k, v)) {
+                found.push(format!("function {name}"));
+            }
+        }
+
+        let ssm = aws_sdk_ssm::Client::new(&sdk);
+        for parameter in ssm
+            .describe_parameters()
+            .send()
+            .await
+            .expect("parameters")
+            .parameters
+            .unwrap_or_default()
+        {
+            let name = parameter.name.unwrap_or_default();
+            let tags = ssm
+                .list_tags_for_resource()
+                .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Parameter)
+                .resource_id(&name)
+                .send()
+                .await
+                .expect("parameter tags")
+                .tag_list
+                .unwrap_or_default();
+            if tags.iter().any(|t| ours(&t.key, &t.value)) {
+                found.push(format!("parameter {name}"));
+            }
+        }
+        found
+    }
+}

@@ -36,7 +36,7 @@ pub struct Trail;
 impl Part for Trail {
     type Current = Current;
     type Op = Op;
-    const FIRST: bool = true;
+    const TEACHES: bool = true;
 
     async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Current> {
         read(ctx).await
@@ -69,7 +69,9 @@ impl Part for LeftoverTrail {
         match &t.trail {
             // Adopting login-alert's own trail by name or ARN makes it the chosen trail, not a leftover.
             TrailChoice::Adopt(name) if *name != own && *name != t.arns.trail(&own) => {
-                Ok(read::read_wanted(ctx, &own).await?.trail)
+                Ok(read::read_wanted(ctx, &own, read::Search::Here)
+                    .await?
+                    .trail)
             }
             _ => Ok(None),
         }

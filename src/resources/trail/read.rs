@@ -62,16 +62,25 @@ pub fn wanted(t: &Target) -> String {
     }
 }
 
-/// The trail the config chooses.
+/// The trail the config chooses, wherever it lives.
 pub async fn read(ctx: &Ctx) -> Result<Current> {
-    read_wanted(ctx, &wanted(&ctx.target)).await
+    read_wanted(ctx, &wanted(&ctx.target), Search::Everywhere).await
+}
+
+/// Where a trail named by name is looked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Search {
+    /// Its home region may be another one (to say which region to set).
+    Everywhere,
+    /// Only the pipeline's region (login-alert's own trail, which it creates nowhere else).
+    Here,
 }
 
 /// The trail named `wanted` (a name or an ARN), with its status and tags when it can be changed from here.
-pub async fn read_wanted(ctx: &Ctx, wanted: &str) -> Result<Current> {
+pub async fn read_wanted(ctx: &Ctx, wanted: &str, search: Search) -> Result<Current> {
     let wanted = wanted.to_owned();
     let mut trail = describe(ctx, &wanted).await?;
-    if trail.is_none() && !wanted.starts_with("arn:") {
+    if trail.is_none() && !wanted.starts_with("arn:") && search == Search::Everywhere {
         // By name, DescribeTrails sees only this region's trails; ListTrails finds the trail's ARN
         // in any region, and DescribeTrails by ARN then describes it (to say which region to use).
         if let Some(arn) = list_arn(ctx, &wanted).await? {
