@@ -135,8 +135,10 @@ pub enum OutputFormat {
     /// A Terraform-style diff for people.
     #[default]
     Text,
-    /// The plan as JSON on stdout, for scripts.
+    /// The plan as JSON on stdout, for scripts (the contract is in the README).
     Json,
+    /// The plan as Markdown, for a pull-request comment or a CI summary.
+    Markdown,
 }
 
 #[derive(Debug, Clone, Default, Args)]
@@ -152,6 +154,10 @@ pub struct PlanArgs {
     /// Plan the removal that `destroy` would do instead.
     #[arg(long)]
     pub destroy: bool,
+
+    /// Also save the plan to FILE (owner-readable only, no secrets), for review and `login-alert apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Args)]
@@ -159,6 +165,11 @@ pub struct ApplyArgs {
     /// Apply without asking (required when stdin is not a terminal).
     #[arg(long, short = 'y', alias = "auto-approve")]
     pub yes: bool,
+
+    /// A plan saved by `login-alert plan --out FILE`: apply exactly it, asking nothing, or refuse it
+    /// (changing nothing) when the config, the binary or the account changed since.
+    #[arg(value_name = "FILE")]
+    pub plan_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Args)]

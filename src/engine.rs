@@ -3,12 +3,13 @@
 
 use std::fmt;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, anyhow};
 use futures::future::{BoxFuture, try_join_all};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::{Ctx, Facts, Target};
 use crate::part::Part;
+use crate::plan::saved::{PartState, fingerprint};
 use crate::plan::{Action, Change, Mode, Plan};
 use crate::resources::{
     bucket, function, log_group, parameter, permission, role, subscription_filter, topic, trail,
@@ -32,7 +33,7 @@ static PIPELINE: [&dyn Stage; 12] = [
 ];
 
 /// One planned operation: one resource kind's own operation.
-#[derive(Debug, Clone, Serialize, derive_more::From)]
+#[derive(Debug, Clone, Serialize, Deserialize, derive_more::From)]
 #[serde(tag = "resource", rename_all = "kebab-case")]
 pub enum Op {
     Bucket(bucket::Op),
@@ -61,6 +62,23 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
     }
 }
 
+impl Op {
+    /// The operation with the secrets the config holds put back (a saved plan holds placeholders).
+    pub fn with_secrets(mut self, t: &Target) -> Result<Op> {
+        if let Op::Parameter(
+            parameter::Op::Create { name, value }
+            | parameter::Op::Overwrite { name, value }
+            | parameter::Op::Replace { name, value },
+        ) = &mut self
+        {
+            *value = t.secret_of(name).cloned().ok_or_else(|| {
+                anyhow!("the plan writes SSM parameter {name}, but the config holds no value for it: run `login-alert plan` again")
+            })?;
+        }
+        Ok(self)
+    }
+}
+
 /// The live state of everything login-alert manages (or would), part by part in pipeline order.
 pub struct State {
     /// What the parts read first told the others.
@@ -74,6 +92,20 @@ impl fmt::Debug for State {
             .field("facts", &self.facts)
             .field("parts", &self.parts)
             .finish()
+    }
+}
+
+impl State {
+    /// Every part, in pipeline order, with a fingerprint of what was read.
+    pub fn fingerprints(&self) -> Vec<PartState> {
+        self.parts
+            .iter()
+            .zip(PIPELINE.iter())
+            .map(|(seen, part)| PartState {
+                part: part.name().to_owned(),
+                fingerprint: seen.fingerprint(),
+            })
+            .collect()
     }
 }
 
@@ -180,6 +212,7 @@ pub async fn apply(ctx: &Ctx, plan: &Plan<Op>) -> Result<()> {
 
 /// A part with its types erased, so parts of every kind stand in one list.
 trait Stage: Sync {
+    fn name(&self) -> &'static str;
     fn teaches(&self) -> bool;
     fn needs_facts(&self) -> bool;
     fn read<'a>(
@@ -191,6 +224,7 @@ trait Stage: Sync {
 
 /// What one part read, able to say what it teaches the others and to plan itself.
 trait Seen: Send + Sync + fmt::Debug {
+    fn fingerprint(&self) -> String;
     fn learn(&self, t: &Target, facts: &mut Facts);
     fn plan(&self, t: &Target, facts: &Facts, mode: Mode) -> Plan<Op>;
 }
@@ -200,6 +234,10 @@ where
     P: Part + 'static,
     Op: From<P::Op>,
 {
+    fn name(&self) -> &'static str {
+        P::NAME
+    }
+
     fn teaches(&self) -> bool {
         P::TEACHES
     }
@@ -239,6 +277,10 @@ where
     P: Part + 'static,
     Op: From<P::Op>,
 {
+    fn fingerprint(&self) -> String {
+        fingerprint(&self.current)
+    }
+
     fn learn(&self, t: &Target, facts: &mut Facts) {
         self.part.learn(&self.current, t, facts);
     }

@@ -4,7 +4,8 @@
 use std::fmt;
 
 use login_alert_handler::Scope;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::aws::Clients;
 use crate::config::Config;
@@ -32,9 +33,27 @@ impl fmt::Debug for Secret {
     }
 }
 
+impl Secret {
+    /// For `serialize_with`: the value as `sha256:…`, for a fingerprint that changes with it.
+    pub fn serialize_digest<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!(
+            "sha256:{}",
+            hex::encode(Sha256::digest(self.0.as_bytes()))
+        ))
+    }
+}
+
 impl Serialize for Secret {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(SENSITIVE)
+    }
+}
+
+/// A secret read back from a saved plan holds only the placeholder: whoever applies the plan puts
+/// the value back from the config (see [`Target::secret_of`]).
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret)
     }
 }
 
@@ -95,6 +114,13 @@ impl Target {
     /// The topic exists only when someone is notified by email.
     pub fn topic_arn(&self) -> Option<String> {
         (!self.emails.is_empty()).then(|| self.arns.topic(&self.names.topic()))
+    }
+
+    /// The secret the config holds for the SSM parameter `name` (a saved plan carries none).
+    pub fn secret_of(&self, parameter: &str) -> Option<&Secret> {
+        self.slack_webhook_url
+            .as_ref()
+            .filter(|_| parameter == self.names.slack_parameter())
     }
 
     /// The SSM parameter exists only when a Slack webhook is configured.

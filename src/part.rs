@@ -5,6 +5,7 @@ use std::fmt::Debug;
 use std::future::Future;
 
 use anyhow::Result;
+use serde::Serialize;
 
 use crate::model::{Ctx, Facts, Target};
 use crate::plan::Plan;
@@ -15,8 +16,11 @@ use crate::plan::Plan;
 /// `Current` then holds every instance and its plans cover each one. How each operation is run
 /// lives beside it in the same module (`execute`); the engine dispatches to it.
 pub trait Part: Sync {
-    /// What `read` found: the instance (`Option`), or every instance of a set.
-    type Current: Debug + Send + Sync + 'static;
+    /// What the part is called in messages about it ("the trail", "the subscription filter").
+    const NAME: &'static str;
+    /// What `read` found: the instance (`Option`), or every instance of a set. Serialized only as a
+    /// fingerprint (a saved plan is refused once it changes), so a secret in it appears as a digest.
+    type Current: Debug + Serialize + Send + Sync + 'static;
     /// One operation `apply` can run on this part.
     type Op: Debug + Send + Sync + 'static;
 

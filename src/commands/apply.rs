@@ -1,15 +1,23 @@
-//! `login-alert apply`: show the plan, ask, then execute exactly that plan.
+//! `login-alert apply`: show the plan, ask, then execute exactly that plan; or execute a plan saved
+//! by `plan --out` after checking that nothing it rests on has changed.
+
+use std::path::Path;
 
 use anyhow::{Result, bail};
 
-use super::{ExitStatus, confirm, context};
+use super::plan::{basis, config_digest};
+use super::{ExitStatus, confirm, context, read_and_plan};
 use crate::cli::{ApplyArgs, GlobalArgs, OutputFormat};
 use crate::engine::{self, Op};
 use crate::model::Ctx;
-use crate::plan::{Mode, Plan};
+use crate::plan::saved::{Basis, Saved};
+use crate::plan::{Mode, Plan, render};
 use crate::printer::Printer;
 
 pub async fn run(global: &GlobalArgs, args: &ApplyArgs, printer: &Printer) -> Result<ExitStatus> {
+    if let Some(path) = &args.plan_file {
+        return apply_saved(global, path, printer).await;
+    }
     let ctx = context(global, printer).await?;
     let plan = super::plan::show(&ctx, Mode::Apply, OutputFormat::Text).await?;
     if !plan.blockers.is_empty() {
@@ -30,13 +38,110 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs, printer: &Printer) -> Re
 pub async fn execute(ctx: &Ctx, plan: &Plan<Op>) -> Result<()> {
     engine::apply(ctx, plan).await?;
     let s = plan.summary();
-    ctx.printer.out(format!(
-        "Apply complete! Resources: {} added, {} changed, {} destroyed.",
-        s.add, s.change, s.destroy
-    ));
-    if !ctx.target.emails.is_empty() {
-        ctx.printer
-            .out("Each new email address receives a message from AWS Notifications: click its link to start getting alerts.");
+    match plan.mode {
+        Mode::Apply => {
+            ctx.printer.out(format!(
+                "Apply complete! Resources: {} added, {} changed, {} destroyed.",
+                s.add, s.change, s.destroy
+            ));
+            if !ctx.target.emails.is_empty() {
+                ctx.printer.out("Each new email address receives a message from AWS Notifications: click its link to start getting alerts.");
+            }
+        }
+        Mode::Destroy => ctx.printer.out(format!(
+            "Destroy complete! Resources: {} destroyed, {} restored.",
+            s.destroy, s.change
+        )),
     }
     Ok(())
+}
+
+/// `apply FILE`: the review was the confirmation, so nothing is asked; anything the plan rests on
+/// that changed since (binary, config, account, any resource's state, the file itself) refuses it
+/// before a single write.
+async fn apply_saved(global: &GlobalArgs, path: &Path, printer: &Printer) -> Result<ExitStatus> {
+    let saved: Saved<Op> = Saved::read(path)?;
+    let then = &saved.computed_from;
+    let mut changed = Vec::new();
+    let (version, handler) = (env!("CARGO_PKG_VERSION"), crate::bundle::handler_sha256());
+    if then.login_alert_version != version || then.handler_sha256 != handler {
+        changed.push(format!(
+            "it was made by login-alert {} (handler {}), this is login-alert {version} (handler {handler})",
+            then.login_alert_version, then.handler_sha256
+        ));
+    }
+    if then.config_digest != config_digest(global)? {
+        changed.push(format!(
+            "the config {} changed since",
+            global.config.display()
+        ));
+    }
+    if changed.is_empty() {
+        let ctx = context(global, printer).await?;
+        let (state, fresh) = read_and_plan(&ctx, saved.plan.mode).await?;
+        let now = basis(&ctx, then.config_digest.clone(), &state);
+        changed = differences(then, &now);
+        if changed.is_empty() {
+            // Same inputs, same state: the plan computed now is the one saved, unless the file was
+            // rewritten with a valid digest.
+            let same = serde_json::to_value(&fresh.changes)?
+                == serde_json::to_value(&saved.plan.changes)?
+                && fresh.blockers == saved.plan.blockers;
+            if !same {
+                bail!(
+                    "the changes in {} are not the plan this config and account give (the file was edited): nothing was changed. \
+                     Run `login-alert plan --out {}` again and review that plan",
+                    path.display(),
+                    path.display()
+                );
+            }
+            return execute_saved(&ctx, saved.plan).await;
+        }
+    }
+    bail!(
+        "the plan in {path} is stale: {}. Nothing was changed: run `login-alert plan --out {path}` again, review it, and apply that",
+        changed.join("; "),
+        path = path.display()
+    )
+}
+
+/// What differs between what a saved plan rests on and what is there now.
+fn differences(then: &Basis, now: &Basis) -> Vec<String> {
+    let mut changed = Vec::new();
+    if (&then.account_id, &then.region) != (&now.account_id, &now.region) {
+        changed.push(format!(
+            "it was made for account {} in {}, these credentials and config reach account {} in {}",
+            then.account_id, then.region, now.account_id, now.region
+        ));
+        return changed;
+    }
+    for part in &now.state {
+        match then.state.iter().find(|p| p.part == part.part) {
+            Some(was) if was.fingerprint == part.fingerprint => {}
+            Some(_) => changed.push(format!("{} changed since the plan was made", part.part)),
+            None => changed.push(format!("{} was not part of the plan", part.part)),
+        }
+    }
+    changed
+}
+
+async fn execute_saved(ctx: &Ctx, plan: Plan<Op>) -> Result<ExitStatus> {
+    if !plan.blockers.is_empty() {
+        bail!(
+            "nothing was changed: the saved plan lists {} problem(s) under \"Cannot apply\"",
+            plan.blockers.len()
+        );
+    }
+    ctx.printer.out(render::text(&plan));
+    if !plan.has_changes() {
+        return Ok(ExitStatus::Success);
+    }
+    let mut ready = Plan::new(plan.mode, &plan.account_id, &plan.region);
+    for change in plan.changes {
+        let op = change.op.clone().with_secrets(&ctx.target)?;
+        ready.push(Some(change.map_op(|_| op)));
+    }
+    ready.notices = plan.notices;
+    execute(ctx, &ready).await?;
+    Ok(ExitStatus::Success)
 }

@@ -4,7 +4,6 @@ use anyhow::{Result, bail};
 
 use super::{ExitStatus, compute_plan, confirm, context};
 use crate::cli::{DestroyArgs, GlobalArgs};
-use crate::engine;
 use crate::plan::{Mode, render};
 use crate::printer::Printer;
 
@@ -26,11 +25,6 @@ pub async fn run(global: &GlobalArgs, args: &DestroyArgs, printer: &Printer) -> 
         "Do you really want to remove the login-alert pipeline?",
         "destroy",
     )?;
-    engine::apply(&ctx, &plan).await?;
-    let s = plan.summary();
-    printer.out(format!(
-        "Destroy complete! Resources: {} destroyed, {} restored.",
-        s.destroy, s.change
-    ));
+    super::apply::execute(&ctx, &plan).await?;
     Ok(ExitStatus::Success)
 }

@@ -15,7 +15,7 @@ use clap::Parser;
 use crate::aws::{self, AwsOptions, Clients};
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::config::Config;
-use crate::engine::{self, Op};
+use crate::engine::{self, Op, State};
 use crate::model::{Ctx, Target};
 use crate::plan::{Mode, Plan};
 use crate::printer::Printer;
@@ -123,6 +123,11 @@ pub async fn context(global: &GlobalArgs, printer: &Printer) -> Result<Ctx> {
 
 /// Reads the account and computes the plan, with a progress line while reading.
 pub async fn compute_plan(ctx: &Ctx, mode: Mode) -> Result<Plan<Op>> {
+    Ok(read_and_plan(ctx, mode).await?.1)
+}
+
+/// The state read (for the fingerprints of a saved plan) and the plan computed from it.
+pub async fn read_and_plan(ctx: &Ctx, mode: Mode) -> Result<(State, Plan<Op>)> {
     let step = ctx.printer.step(format!(
         "Reading account {} in {}",
         ctx.target.account_id(),
@@ -131,7 +136,8 @@ pub async fn compute_plan(ctx: &Ctx, mode: Mode) -> Result<Plan<Op>> {
     match engine::read(ctx).await {
         Ok(state) => {
             step.done();
-            Ok(engine::plan(&ctx.target, &state, mode))
+            let plan = engine::plan(&ctx.target, &state, mode);
+            Ok((state, plan))
         }
         Err(err) => {
             step.failed();

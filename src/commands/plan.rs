@@ -1,11 +1,15 @@
-//! `login-alert plan`: read the account and print what `apply` (or `destroy`) would do.
+//! `login-alert plan`: read the account and print what `apply` (or `destroy`) would do; `--out`
+//! saves it for review and `login-alert apply FILE`.
 
 use anyhow::{Result, bail};
 
-use super::{ExitStatus, compute_plan, context};
+use super::{ExitStatus, context, read_and_plan};
+use crate::bundle::handler_sha256;
 use crate::cli::{GlobalArgs, OutputFormat, PlanArgs};
-use crate::engine::Op;
+use crate::config::Config;
+use crate::engine::{Op, State};
 use crate::model::Ctx;
+use crate::plan::saved::{Basis, Saved, fingerprint};
 use crate::plan::{Mode, Plan, render};
 use crate::printer::Printer;
 
@@ -16,12 +20,26 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs, printer: &Printer) -> Res
     } else {
         Mode::Apply
     };
-    let plan = show(&ctx, mode, args.output).await?;
+    let (state, plan) = read_and_plan(&ctx, mode).await?;
+    print(&ctx, &plan, args.output);
     if !plan.blockers.is_empty() {
         bail!(
-            "{} problem(s) must be resolved before apply can run (listed under \"Cannot apply\")",
-            plan.blockers.len()
+            "{} problem(s) must be resolved before apply can run (listed under \"Cannot apply\"){}",
+            plan.blockers.len(),
+            if args.out.is_some() {
+                "; the plan was not saved"
+            } else {
+                ""
+            }
         );
+    }
+    if let Some(path) = &args.out {
+        let basis = basis(&ctx, config_digest(global)?, &state);
+        Saved::new(plan.clone(), basis).write(path)?;
+        printer.info(format!(
+            "Saved the plan to {path}. After review, `login-alert apply {path}` applies exactly this plan (and refuses it if anything changed meanwhile).",
+            path = path.display()
+        ));
     }
     Ok(if args.detailed_exitcode && plan.has_changes() {
         ExitStatus::ChangesPending
@@ -32,10 +50,32 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs, printer: &Printer) -> Res
 
 /// Reads the account, prints the plan and returns it (also the installer's "Show the plan now?").
 pub async fn show(ctx: &Ctx, mode: Mode, output: OutputFormat) -> Result<Plan<Op>> {
-    let plan = compute_plan(ctx, mode).await?;
-    match output {
-        OutputFormat::Text => ctx.printer.out(render::text(&plan)),
-        OutputFormat::Json => ctx.printer.out(render::json(&plan)),
-    }
+    let (_, plan) = read_and_plan(ctx, mode).await?;
+    print(ctx, &plan, output);
     Ok(plan)
+}
+
+fn print(ctx: &Ctx, plan: &Plan<Op>, output: OutputFormat) {
+    match output {
+        OutputFormat::Text => ctx.printer.out(render::text(plan)),
+        OutputFormat::Json => ctx.printer.out(render::json(plan)),
+        OutputFormat::Markdown => ctx.printer.out(render::markdown(plan)),
+    }
+}
+
+/// `sha256:…` of the config as loaded now.
+pub fn config_digest(global: &GlobalArgs) -> Result<String> {
+    Ok(fingerprint(&Config::load(&global.config)?))
+}
+
+/// What a plan computed now, from this state, rests on.
+pub fn basis(ctx: &Ctx, config_digest: String, state: &State) -> Basis {
+    Basis {
+        login_alert_version: env!("CARGO_PKG_VERSION").to_owned(),
+        handler_sha256: handler_sha256(),
+        config_digest,
+        account_id: ctx.target.account_id().to_owned(),
+        region: ctx.target.region().to_owned(),
+        state: state.fingerprints(),
+    }
 }

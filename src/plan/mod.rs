@@ -4,12 +4,13 @@
 //! opaquely, the way Terraform's plan carries a provider's data.
 
 pub mod render;
+pub mod saved;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// What happens to one resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     Create,
@@ -31,7 +32,7 @@ impl Action {
 }
 
 /// One attribute's value before and after (`None` = absent). Secrets are shown as `(sensitive)`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attr {
     pub name: String,
     pub before: Option<Value>,
@@ -65,8 +66,7 @@ pub const SENSITIVE: &str = "(sensitive)";
 
 /// One resource's change: what kind, which one, what happens, which attributes differ, and the
 /// operation `apply` will run for it.
-#[derive(Debug, Clone, Serialize)]
-#[serde(bound(serialize = ""))]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Change<O> {
     /// A short kind, e.g. "log group", "IAM role", "trail".
     pub kind: String,
@@ -76,10 +76,10 @@ pub struct Change<O> {
     #[serde(rename = "attributes")]
     pub attrs: Vec<Attr>,
     /// Plain-words remarks for the reviewer (e.g. "restores the trail to single-region").
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
-    /// What apply runs; not part of the JSON output (it may carry a secret).
-    #[serde(skip)]
+    /// What apply runs. Serialized only into a saved plan; a secret in it serializes as `(sensitive)`
+    /// and is taken from the config again when the saved plan is applied.
     pub op: O,
 }
 
@@ -119,15 +119,14 @@ impl<O> Change<O> {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
     Apply,
     Destroy,
 }
 
-#[derive(Debug, Clone, Serialize)]
-#[serde(bound(serialize = ""))]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Plan<O> {
     pub mode: Mode,
     pub account_id: String,
@@ -140,7 +139,7 @@ pub struct Plan<O> {
     pub blockers: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub add: usize,
     pub change: usize,

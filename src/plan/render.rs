@@ -133,21 +133,161 @@ fn value(v: &Value) -> String {
     }
 }
 
+/// The plan as Markdown, for a pull-request comment or a CI summary: a headline with the counts, a
+/// table of the resources and actions, each change's attributes before → after, notices, blockers.
+pub fn markdown<O>(plan: &Plan<O>) -> String {
+    let what = match plan.mode {
+        Mode::Apply => "apply",
+        Mode::Destroy => "destroy",
+    };
+    let mut out = format!(
+        "### login-alert {what} plan for account `{}` ({})\n\n**{}**\n\n",
+        plan.account_id,
+        plan.region,
+        summary_line(plan)
+    );
+    if plan.has_changes() {
+        out.push_str("| | Resource | Name | Action |\n|---|---|---|---|\n");
+        for change in &plan.changes {
+            out.push_str(&format!(
+                "| `{}` | {} | {} | {} |\n",
+                change.action.symbol(),
+                cell(&change.kind),
+                code(&change.name),
+                verb(change.action)
+            ));
+        }
+        out.push('\n');
+        for change in plan
+            .changes
+            .iter()
+            .filter(|c| !c.attrs.is_empty() || !c.notes.is_empty())
+        {
+            out.push_str(&format!(
+                "#### `{}` {} {}\n\n",
+                change.action.symbol(),
+                cell(&change.kind),
+                code(&change.name)
+            ));
+            if !change.attrs.is_empty() {
+                out.push_str("| Attribute | Before | After |\n|---|---|---|\n");
+                for attr in &change.attrs {
+                    let side =
+                        |v: &Option<Value>| v.as_ref().map_or(String::new(), |v| code(&plain(v)));
+                    let before = if change.action == Action::Create {
+                        String::new()
+                    } else {
+                        side(&attr.before)
+                    };
+                    out.push_str(&format!(
+                        "| {} | {} | {} |\n",
+                        code(&attr.name),
+                        before,
+                        side(&attr.after)
+                    ));
+                }
+                out.push('\n');
+            }
+            for note in &change.notes {
+                out.push_str(&format!("- {}\n", cell(note)));
+            }
+            if !change.notes.is_empty() {
+                out.push('\n');
+            }
+        }
+    }
+    if !plan.notices.is_empty() {
+        out.push_str("**Notices**\n\n");
+        for notice in &plan.notices {
+            out.push_str(&format!("- {}\n", cell(notice)));
+        }
+        out.push('\n');
+    }
+    if !plan.blockers.is_empty() {
+        out.push_str("**Cannot apply**\n\n");
+        for blocker in &plan.blockers {
+            out.push_str(&format!("- :x: {}\n", cell(blocker)));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// A value as a reader writes it: strings without quotes or escapes.
+fn plain(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "(none)".into(),
+        other => other.to_string(),
+    }
+}
+
+fn verb(action: Action) -> &'static str {
+    match action {
+        Action::Create => "create",
+        Action::Update => "update in place",
+        Action::Delete => "destroy",
+        Action::Replace => "replace",
+    }
+}
+
+/// Text safe inside a Markdown table cell or list item: no line breaks, no column separators.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+/// Text as inline code; backticks inside it would end the span, so they become quotes.
+fn code(text: &str) -> String {
+    format!("`{}`", cell(&text.replace('`', "'")))
+}
+
+/// The version of the plan's JSON contract (`--output json` and the saved plan; see the README).
+pub const FORMAT_VERSION: &str = "1";
+
+/// The plan as `--output json` prints it: everything a reviewer reads, not the operations.
 #[derive(Serialize)]
-#[serde(bound(serialize = ""))]
-struct JsonPlan<'a, O> {
+struct JsonPlan<'a> {
     format_version: &'static str,
-    #[serde(flatten)]
-    plan: &'a Plan<O>,
+    mode: Mode,
+    account_id: &'a str,
+    region: &'a str,
+    changes: Vec<JsonChange<'a>>,
+    notices: &'a [String],
+    blockers: &'a [String],
     summary: Summary,
     changes_pending: bool,
+}
+
+#[derive(Serialize)]
+struct JsonChange<'a> {
+    kind: &'a str,
+    name: &'a str,
+    action: Action,
+    attributes: &'a [Attr],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    notes: &'a [String],
 }
 
 /// The plan as one JSON document (stable field names; secrets already masked in the attributes).
 pub fn json<O>(plan: &Plan<O>) -> String {
     let doc = JsonPlan {
-        format_version: "1",
-        plan,
+        format_version: FORMAT_VERSION,
+        mode: plan.mode,
+        account_id: &plan.account_id,
+        region: &plan.region,
+        changes: plan
+            .changes
+            .iter()
+            .map(|c| JsonChange {
+                kind: &c.kind,
+                name: &c.name,
+                action: c.action,
+                attributes: &c.attrs,
+                notes: &c.notes,
+            })
+            .collect(),
+        notices: &plan.notices,
+        blockers: &plan.blockers,
         summary: plan.summary(),
         changes_pending: plan.has_changes(),
     };

@@ -31,9 +31,17 @@ pub struct Current {
     pub policy: Option<Value>,
     pub public_access_blocked: bool,
     /// Objects counted, up to one page ([`COUNT_PAGE`]).
+    /// In a fingerprint only "empty or not": the trail adds log files all the time, and only
+    /// emptiness changes a plan.
+    #[serde(rename = "holds_objects", serialize_with = "nonzero")]
     pub objects: usize,
     /// More objects than were counted.
+    #[serde(skip)]
     pub more_objects: bool,
+}
+
+fn nonzero<S: serde::Serializer>(count: &usize, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bool(*count > 0)
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -69,6 +77,7 @@ fn status<E>(err: &SdkError<E, HttpResponse>) -> Option<u16> {
 pub struct OwnBucket;
 
 impl Part for OwnBucket {
+    const NAME: &'static str = "login-alert's S3 bucket";
     type Current = Option<Current>;
     type Op = Op;
 

@@ -91,7 +91,10 @@ pub struct Current {
     pub config: Config,
     /// Base64 SHA-256 of the deployed package.
     pub code_sha256: String,
+    /// Not in a fingerprint: they move on their own (Pending → Active) and no plan depends on them.
+    #[serde(skip)]
     pub state: Option<String>,
+    #[serde(skip)]
     pub last_update_status: Option<String>,
     pub managed: bool,
 }
@@ -128,6 +131,7 @@ pub enum Op {
 pub struct Function;
 
 impl Part for Function {
+    const NAME: &'static str = "the function";
     type Current = Option<Current>;
     type Op = Op;
     const TEACHES: bool = true;

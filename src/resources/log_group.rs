@@ -42,6 +42,7 @@ pub struct TrailGroup;
 pub struct FunctionGroup;
 
 impl Part for TrailGroup {
+    const NAME: &'static str = "the trail's log group";
     type Current = Option<Current>;
     type Op = Op;
 
@@ -69,6 +70,7 @@ impl Part for TrailGroup {
 }
 
 impl Part for FunctionGroup {
+    const NAME: &'static str = "the function's log group";
     type Current = Option<Current>;
     type Op = Op;
 

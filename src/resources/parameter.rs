@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_ssm::types::{ParameterType, ResourceTypeForTagging, Tag};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::aws::{SdkResultExt, error_code, explain};
 use crate::model::{Ctx, Facts, Secret, Target};
@@ -22,7 +22,9 @@ pub struct Current {
     pub name: String,
     /// `SecureString`, `String` or `StringList`.
     pub kind: String,
-    /// Decrypted, to compare with the configured URL; its `Debug` is masked.
+    /// Decrypted, to compare with the configured URL; its `Debug` is masked and it serializes
+    /// only as a digest.
+    #[serde(serialize_with = "Secret::serialize_digest")]
     pub value: Secret,
     pub managed: bool,
 }
@@ -34,7 +36,7 @@ pub struct Desired {
     pub value: Option<Secret>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum Op {
     Create {
@@ -60,6 +62,7 @@ pub enum Op {
 pub struct Parameter;
 
 impl Part for Parameter {
+    const NAME: &'static str = "the Slack parameter";
     type Current = Option<Current>;
     type Op = Op;
 

@@ -65,6 +65,7 @@ pub enum Op {
 pub struct Permission;
 
 impl Part for Permission {
+    const NAME: &'static str = "the invoke permission";
     type Current = Option<Current>;
     type Op = Op;
 

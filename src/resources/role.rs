@@ -60,6 +60,7 @@ pub struct CloudTrailRole;
 pub struct FunctionRole;
 
 impl Part for CloudTrailRole {
+    const NAME: &'static str = "the CloudTrail role";
     type Current = Option<Current>;
     type Op = Op;
 
@@ -88,6 +89,7 @@ impl Part for CloudTrailRole {
 }
 
 impl Part for FunctionRole {
+    const NAME: &'static str = "the function's role";
     type Current = Option<Current>;
     type Op = Op;
 

@@ -76,6 +76,7 @@ pub struct SubscriptionFilter;
 pub struct Groups(pub Vec<Current>);
 
 impl Part for SubscriptionFilter {
+    const NAME: &'static str = "the subscription filter";
     type Current = Groups;
     type Op = Op;
     const NEEDS_FACTS: bool = true;

@@ -79,6 +79,7 @@ fn unique(emails: &[String]) -> Vec<&str> {
 pub struct Topic;
 
 impl Part for Topic {
+    const NAME: &'static str = "the SNS topic";
     type Current = Option<Current>;
     type Op = Op;
 

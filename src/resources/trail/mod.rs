@@ -34,6 +34,7 @@ use crate::reach::Reach;
 pub struct Trail;
 
 impl Part for Trail {
+    const NAME: &'static str = "the trail";
     type Current = Current;
     type Op = Op;
     const TEACHES: bool = true;
@@ -60,6 +61,7 @@ impl Part for Trail {
 pub struct LeftoverTrail;
 
 impl Part for LeftoverTrail {
+    const NAME: &'static str = "login-alert's own trail";
     type Current = Option<Found>;
     type Op = Op;
 

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use anyhow::{Context, Result};
+use serde::Serialize;
 
 use crate::arn::Arn;
 use crate::aws::SdkResultExt;
@@ -15,7 +16,7 @@ use crate::tags;
 const NOT_FOUND: &[&str] = &["TrailNotFoundException"];
 
 /// A trail as `DescribeTrails` and friends report it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct Found {
     pub name: String,
     pub arn: String,
@@ -35,7 +36,7 @@ pub struct Found {
 }
 
 /// The trail as found (or not found).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct Current {
     /// What was looked for: the configured name or ARN, or the name of login-alert's own trail.
     pub wanted: String,

@@ -1,0 +1,268 @@
+//! A plan saved for review (`plan --out FILE`) and read back by `apply FILE`: the changes with the
+//! operations apply will run, what the plan was computed from, and a digest that shows any edit.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::render::FORMAT_VERSION;
+use super::{Plan, Summary};
+
+/// A saved plan is small (a few kilobytes per change); anything larger is not one.
+pub const MAX_SIZE: u64 = 16 * 1024 * 1024;
+
+/// What a plan was computed from. `apply FILE` refuses the plan when any of it differs now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Basis {
+    pub login_alert_version: String,
+    /// The bundled handler's code hash (base64 SHA-256, as Lambda reports it).
+    pub handler_sha256: String,
+    /// `sha256:…` of the config as loaded (the file's secrets are in it only as part of the digest).
+    pub config_digest: String,
+    pub account_id: String,
+    pub region: String,
+    /// Every part of the pipeline, in order, with a fingerprint of the state that was read.
+    pub state: Vec<PartState>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartState {
+    pub part: String,
+    /// `sha256:…` of the part's state as read.
+    pub fingerprint: String,
+}
+
+/// The document `plan --out` writes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Saved<O> {
+    pub format_version: String,
+    #[serde(flatten)]
+    pub plan: Plan<O>,
+    pub summary: Summary,
+    pub changes_pending: bool,
+    pub computed_from: Basis,
+    /// `sha256:…` of the document without this field: any edit after `plan --out` shows.
+    pub digest: String,
+}
+
+/// Why a saved plan cannot be used, each naming what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum SavedError {
+    #[error("cannot read the plan file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot write the plan file {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "{path} is larger than {} MiB: it is not a plan written by `login-alert plan --out`",
+        MAX_SIZE / 1024 / 1024
+    )]
+    TooLarge { path: String },
+    #[error(
+        "{path} is not a plan written by `login-alert plan --out` ({why}): run `login-alert plan --out {path}` again"
+    )]
+    NotAPlan { path: String, why: String },
+    #[error(
+        "{path} was edited after `login-alert plan --out` wrote it (its digest no longer matches): nothing was applied. \
+         Run `login-alert plan --out {path}` again and review that plan"
+    )]
+    Edited { path: String },
+}
+
+impl<O: Serialize + DeserializeOwned> Saved<O> {
+    /// The plan with what it was computed from, sealed with its digest.
+    pub fn new(plan: Plan<O>, computed_from: Basis) -> Self {
+        let mut saved = Saved {
+            format_version: FORMAT_VERSION.to_owned(),
+            summary: plan.summary(),
+            changes_pending: plan.has_changes(),
+            plan,
+            computed_from,
+            digest: String::new(),
+        };
+        saved.digest = saved.own_digest();
+        saved
+    }
+
+    fn own_digest(&self) -> String {
+        let mut value = serde_json::to_value(self).expect("a plan always serializes");
+        if let Value::Object(map) = &mut value {
+            map.remove("digest");
+        }
+        fingerprint(&value)
+    }
+
+    /// Writes the plan readable by its owner only, from the first byte (a temporary file in the
+    /// same directory, renamed into place).
+    pub fn write(&self, path: &Path) -> Result<(), SavedError> {
+        let err = |source| SavedError::Write {
+            path: path.display().to_string(),
+            source,
+        };
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        // tempfile creates the file with mode 0600.
+        let mut file = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+        let text = serde_json::to_string_pretty(self).expect("a plan always serializes");
+        file.write_all(text.as_bytes()).map_err(err)?;
+        file.write_all(b"\n").map_err(err)?;
+        file.persist(path).map_err(|e| err(e.error))?;
+        Ok(())
+    }
+
+    /// Reads a saved plan, refusing anything that is not one or that was edited since.
+    pub fn read(path: &Path) -> Result<Self, SavedError> {
+        let shown = path.display().to_string();
+        let file = std::fs::File::open(path).map_err(|source| SavedError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let mut text = String::new();
+        file.take(MAX_SIZE + 1)
+            .read_to_string(&mut text)
+            .map_err(|source| SavedError::Read {
+                path: shown.clone(),
+                source,
+            })?;
+        if text.len() as u64 > MAX_SIZE {
+            return Err(SavedError::TooLarge { path: shown });
+        }
+        let not_a_plan = |why: String| SavedError::NotAPlan {
+            path: shown.clone(),
+            why,
+        };
+        let value: Value =
+            serde_json::from_str(&text).map_err(|e| not_a_plan(format!("not JSON: {e}")))?;
+        match value.get("format_version").and_then(Value::as_str) {
+            Some(FORMAT_VERSION) => {}
+            Some(other) => {
+                return Err(not_a_plan(format!(
+                    "format_version {other}, this login-alert reads {FORMAT_VERSION}"
+                )));
+            }
+            None => return Err(not_a_plan("no format_version".into())),
+        }
+        let saved: Saved<O> =
+            serde_json::from_value(value).map_err(|e| not_a_plan(e.to_string()))?;
+        if saved.digest != saved.own_digest() {
+            return Err(SavedError::Edited { path: shown });
+        }
+        Ok(saved)
+    }
+}
+
+/// `sha256:…` of a value's canonical JSON (object keys sorted at every level), so the same state
+/// always gives the same fingerprint whatever order a service returned it in.
+pub fn fingerprint(value: &impl Serialize) -> String {
+    let value = serde_json::to_value(value).expect("state always serializes");
+    let text = canonical(&value).to_string();
+    format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())))
+}
+
+fn canonical(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k.clone(), canonical(v)))
+                    .collect::<Map<String, Value>>(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Action, Attr, Change, Mode};
+
+    fn sample() -> Saved<String> {
+        let mut plan = Plan::new(Mode::Apply, "123456789012", "eu-west-1");
+        plan.push(Some(
+            Change::new("log group", "/x", Action::Create, "create /x".to_owned())
+                .attr(Attr::set("retention_in_days", 90)),
+        ));
+        Saved::new(
+            plan,
+            Basis {
+                login_alert_version: "0.1.0".into(),
+                handler_sha256: "abc=".into(),
+                config_digest: fingerprint(&"config"),
+                account_id: "123456789012".into(),
+                region: "eu-west-1".into(),
+                state: vec![PartState {
+                    part: "log group".into(),
+                    fingerprint: fingerprint(&Option::<u8>::None),
+                }],
+            },
+        )
+    }
+
+    #[test]
+    fn a_written_plan_reads_back_and_is_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        sample().write(&path).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        let back: Saved<String> = Saved::read(&path).unwrap();
+        assert_eq!(back.plan.changes[0].op, "create /x");
+        assert_eq!(back.computed_from, sample().computed_from);
+    }
+
+    #[test]
+    fn any_edit_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        sample().write(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(
+            &path,
+            text.replace("\"retention_in_days\"", "\"retention\""),
+        )
+        .unwrap();
+        let err = Saved::<String>::read(&path).unwrap_err();
+        assert!(matches!(err, SavedError::Edited { .. }), "{err}");
+        std::fs::write(&path, "{\"format_version\": \"9\"}").unwrap();
+        assert!(
+            Saved::<String>::read(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("format_version 9")
+        );
+        std::fs::write(&path, "not json").unwrap();
+        assert!(matches!(
+            Saved::<String>::read(&path).unwrap_err(),
+            SavedError::NotAPlan { .. }
+        ));
+    }
+
+    #[test]
+    fn fingerprints_ignore_key_order() {
+        let a: Value = serde_json::from_str(r#"{"b": 1, "a": {"y": 2, "x": [1, 2]}}"#).unwrap();
+        let b: Value = serde_json::from_str(r#"{"a": {"x": [1, 2], "y": 2}, "b": 1}"#).unwrap();
+        assert_eq!(fingerprint(&a), fingerprint(&b));
+        let c: Value = serde_json::from_str(r#"{"a": {"x": [2, 1], "y": 2}, "b": 1}"#).unwrap();
+        assert_ne!(fingerprint(&a), fingerprint(&c));
+    }
+}
