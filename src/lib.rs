@@ -13,6 +13,9 @@ pub mod installer;
 pub mod names;
 pub mod plan;
 pub mod printer;
+pub mod reach;
+pub mod regions;
+pub mod resolve;
 pub mod resources;
 pub mod retry;
 

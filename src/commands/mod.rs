@@ -14,7 +14,8 @@ use clap::Parser;
 
 use crate::aws::{self, AwsOptions, Clients};
 use crate::cli::{Cli, Command, GlobalArgs};
-use crate::config::Config;
+use crate::config::{self, Config};
+use crate::installer::TerminalPrompter;
 use crate::plan::{Mode, Plan};
 use crate::printer::Printer;
 use crate::resources::{self, Ctx, Target};
@@ -91,17 +92,27 @@ fn print_error(err: &anyhow::Error) {
 }
 
 /// The SDK options from the global flags (`region` overridden by the caller when the config fixes it).
-pub fn aws_options(global: &GlobalArgs, region: Option<&str>) -> AwsOptions {
-    AwsOptions {
+/// A `--region` AWS does not have is an error here, before any call.
+pub fn aws_options(global: &GlobalArgs, region: Option<&str>) -> Result<AwsOptions> {
+    if let Some(flag) = &global.region
+        && let Err(problem) = config::validate_region(flag)
+    {
+        bail!("--region: {} ({})", problem.problem, problem.fix);
+    }
+    Ok(AwsOptions {
         profile: global.profile.clone(),
         region: region.map(str::to_owned).or_else(|| global.region.clone()),
         endpoint_url: global.endpoint_url.clone(),
-    }
+    })
 }
 
 /// Loads the config and builds the context for the pipeline's region. Validation happens before any AWS call.
 pub async fn context(global: &GlobalArgs, printer: &Printer) -> Result<Ctx> {
     let config = Config::load(&global.config)?;
+    if let Some(warning) = config.exposure(&global.config) {
+        printer.warn(warning);
+    }
+    let options = aws_options(global, Some(&config.region))?;
     if let Some(region) = &global.region
         && region != &config.region
     {
@@ -110,7 +121,7 @@ pub async fn context(global: &GlobalArgs, printer: &Printer) -> Result<Ctx> {
             config.region
         ));
     }
-    let sdk = aws::load(&aws_options(global, Some(&config.region))).await;
+    let sdk = aws::load(&options).await?;
     let clients = Clients::new(&sdk);
     let account = aws::account_id(&clients.sts).await?;
     Ok(Ctx::new(
@@ -139,21 +150,27 @@ pub async fn compute_plan(ctx: &Ctx, mode: Mode) -> Result<Plan> {
     }
 }
 
-/// Terraform's confirmation: only `yes` proceeds; no terminal and no `--yes` refuses.
+/// Terraform's confirmation: only `yes` proceeds; no terminal and no `--yes` refuses; Esc or
+/// Ctrl-C is "cancelled" (exit 130), not death by SIGINT.
 pub fn confirm(yes: bool, question: &str, command: &str) -> Result<()> {
     if yes {
         return Ok(());
     }
-    if !std::io::stdin().is_terminal() {
+    let missing = if !std::io::stdin().is_terminal() {
+        Some("stdin")
+    } else if !std::io::stderr().is_terminal() {
+        Some("stderr")
+    } else {
+        None
+    };
+    if let Some(stream) = missing {
         bail!(
-            "refusing to {command} without confirmation: stdin is not a terminal. Review with `login-alert plan`, then run `login-alert {command} --yes`"
+            "refusing to {command} without confirmation: {stream} is not a terminal. Review with `login-alert plan`, then run `login-alert {command} --yes`"
         );
     }
     eprintln!("\n{question}\n  Only 'yes' will be accepted to approve.\n");
-    let answer: String = dialoguer::Input::new()
-        .with_prompt("  Enter a value")
-        .allow_empty(true)
-        .interact_text()
+    let answer = TerminalPrompter::default()
+        .line("  Enter a value: ")
         .map_err(|_| Cancelled)?;
     if answer.trim() == "yes" {
         Ok(())

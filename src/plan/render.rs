@@ -49,6 +49,10 @@ pub fn text(plan: &Plan) -> String {
 }
 
 pub fn summary_line(plan: &Plan) -> String {
+    if !plan.has_changes() && !plan.blockers.is_empty() {
+        // "No changes" would read as "all is well" next to the problems listed above it.
+        return "No changes can be applied until the problems above are resolved.".into();
+    }
     if !plan.has_changes() {
         return match plan.mode {
             Mode::Apply => "No changes. The account matches the configuration.".into(),
@@ -203,6 +207,20 @@ mod tests {
     fn an_empty_plan_says_no_changes() {
         let plan = Plan::new(Mode::Apply, "123456789012", "us-east-1");
         assert!(text(&plan).starts_with("No changes."));
+    }
+
+    #[test]
+    fn a_plan_with_blockers_never_says_the_account_matches() {
+        let mut plan = Plan::new(Mode::Apply, "123456789012", "us-east-1");
+        plan.block("trail audit is an organization trail of the management account 999999999999");
+        let text = text(&plan);
+        assert!(!text.contains("No changes."), "{text}");
+        assert!(!text.contains("matches the configuration"), "{text}");
+        assert!(
+            text.trim_end()
+                .ends_with("No changes can be applied until the problems above are resolved."),
+            "{text}"
+        );
     }
 
     #[test]
