@@ -95,10 +95,11 @@ impl fmt::Display for Problem {
 pub enum ConfigError {
     #[error("no config file at {path}: run `login-alert init` to write one, or pass --config PATH")]
     Missing { path: PathBuf },
-    #[error("cannot read {path}: {source}")]
+    // `cause`, not `source`: the message already says it, a "caused by" line would repeat it.
+    #[error("cannot read {path}: {cause} (check --config and the file's permissions)")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error(
         "{path} is larger than {} KiB, far more than a login-alert config holds: check that --config names the config file",
@@ -115,10 +116,10 @@ pub enum ConfigError {
         line: Option<usize>,
         message: String,
     },
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {cause}")]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("cannot write {path}: it is not a regular file; pass --config with the path of a file")]
     NotAFile { path: PathBuf },
@@ -260,7 +261,7 @@ pub fn validate_region(region: &str) -> Result<(), Problem> {
         field: "region",
         problem: format!("`{region}` is not an AWS region code"),
         fix: if near.is_empty() {
-            "use a region code such as us-east-1 or ap-northeast-1 (the adopted trail's home region)"
+            "use a region code such as us-east-1 or ap-northeast-1; for an adopted trail, its home region"
                 .into()
         } else {
             format!("did you mean {}?", regions::or_list(&near))
@@ -343,6 +344,18 @@ pub fn validate_retention(days: i32) -> Result<(), Problem> {
 
 /// A trail name (3-128 of letters, digits, `.`, `_`, `-`, starting and ending with a letter or digit) or a trail ARN.
 pub fn validate_trail_name(name: &str) -> Result<(), Problem> {
+    if let Some(["cloudtrail", region, ..]) = name
+        .strip_prefix("arn:")
+        .map(|rest| rest.splitn(5, ':').skip(1).collect::<Vec<_>>())
+        .as_deref()
+        && let Err(problem) = validate_region(region)
+    {
+        return Err(Problem {
+            field: "trail.name",
+            problem: format!("the region in the trail ARN `{name}`: {}", problem.problem),
+            fix: problem.fix,
+        });
+    }
     let bare = match name.strip_prefix("arn:") {
         Some(rest) => {
             let parts: Vec<&str> = rest.splitn(5, ':').collect();
@@ -417,13 +430,13 @@ pub fn validate_slack_webhook(raw: &str) -> Result<(), Problem> {
 
 /// The file's text, read to at most [`MAX_CONFIG_BYTES`].
 fn read_bounded(path: &Path) -> Result<String, ConfigError> {
-    let read_error = |source: std::io::Error| match source.kind() {
+    let read_error = |cause: std::io::Error| match cause.kind() {
         std::io::ErrorKind::NotFound => ConfigError::Missing {
             path: path.to_owned(),
         },
         _ => ConfigError::Read {
             path: path.to_owned(),
-            source,
+            cause,
         },
     };
     let mut bytes = Vec::new();
@@ -444,46 +457,61 @@ fn read_bounded(path: &Path) -> Result<String, ConfigError> {
 
 /// A TOML or schema error with its line, in words a user can act on.
 fn parse_error(path: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
+    let message = err.message().trim();
+    // A missing field has no line of its own (serde points at the table's start).
     let line = err
         .span()
+        .filter(|_| !message.starts_with("missing field"))
         .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+    // toml's own messages ("duplicate key") do not say which: the text at the error does.
+    let at = err
+        .span()
+        .and_then(|span| text.get(span))
+        .map(str::trim)
+        .filter(|at| {
+            !at.is_empty() && at.len() <= 60 && !at.contains('\n') && !message.contains('`')
+        });
+    let mut message = parse_message(message);
+    if let Some(at) = at {
+        message = message.replacen(": correct it", &format!(" (at `{at}`): correct it"), 1);
+    }
     ConfigError::Parse {
         path: path.to_owned(),
         line,
-        message: parse_message(err.message()),
+        message,
     }
 }
 
 fn parse_message(message: &str) -> String {
-    let message = message.trim();
     // serde's wording: "unknown field `x`, expected one of `a`, `b`" (or "expected `a`").
     let quoted: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
-    let nearest = |typed: &str, known: &[&str]| {
+    let known = quoted.get(1..).unwrap_or_default();
+    let nearest = |typed: &str| {
         known
             .iter()
             .min_by_key(|k| strsim::levenshtein(typed, k))
-            .map(|k| format!("did you mean `{k}`? "))
-            .unwrap_or_default()
+            .copied()
     };
     if message.starts_with("unknown field `")
-        && let [key, known @ ..] = quoted.as_slice()
+        && let Some(key) = quoted.first()
     {
-        let listed = if known.is_empty() {
-            "this table has no fields".to_owned()
-        } else {
-            format!("the fields here are {}", known.join(", "))
+        return match nearest(key) {
+            Some(near) => format!(
+                "unknown field `{key}` (the nearest known field is `{near}`): correct or remove it; the fields here are {}",
+                known.join(", ")
+            ),
+            None => format!("unknown field `{key}`: remove it (this table holds no fields)"),
         };
-        return format!(
-            "unknown field `{key}`: {}Correct or remove it ({listed})",
-            nearest(key, known)
-        );
     }
     if message.starts_with("unknown variant `")
-        && let [value, known @ ..] = quoted.as_slice()
+        && let Some(value) = quoted.first()
     {
+        let hint = nearest(value)
+            .filter(|near| strsim::levenshtein(value, near) <= 3)
+            .map(|near| format!(" (did you mean `{near}`?)"))
+            .unwrap_or_default();
         return format!(
-            "`{value}` is not an allowed value: {}The values allowed are {}",
-            nearest(value, known),
+            "`{value}` is not an allowed value{hint}: use one of {}",
             known.join(", ")
         );
     }
@@ -497,7 +525,8 @@ fn parse_message(message: &str) -> String {
     }
     let message = message.lines().map(str::trim).collect::<Vec<_>>().join(" ");
     let message = [
-        ("expected i32", "expected a whole number"),
+        // log_retention_days is the only number.
+        ("expected i32", "expected a number of days such as 90"),
         (
             "expected a sequence",
             "expected a list such as [\"a@example.com\"]",
@@ -523,9 +552,9 @@ pub fn backup_path(path: &Path) -> PathBuf {
 /// Copies the file to [`backup_path`] (owner-only, as it may hold the webhook secret) and returns that path.
 pub fn back_up(path: &Path) -> Result<PathBuf, ConfigError> {
     let backup = backup_path(path);
-    let mut file = File::open(path).map_err(|source| ConfigError::Read {
+    let mut file = File::open(path).map_err(|cause| ConfigError::Read {
         path: path.to_owned(),
-        source,
+        cause,
     })?;
     write_private(&backup, &mut file)?;
     Ok(backup)
@@ -534,9 +563,9 @@ pub fn back_up(path: &Path) -> Result<PathBuf, ConfigError> {
 /// Writes to a temporary file in the same directory, created 0600, then renames it over `path`:
 /// the file is never readable by others, nor half-written, at any moment.
 fn write_private(path: &Path, contents: &mut dyn Read) -> Result<(), ConfigError> {
-    let err = |source| ConfigError::Write {
+    let err = |cause| ConfigError::Write {
         path: path.to_owned(),
-        source,
+        cause,
     };
     // Write through a symlink to the file it names; never replace a device or a directory.
     let path = match std::fs::metadata(path) {
@@ -696,6 +725,98 @@ mod tests {
         .unwrap();
         let err = Config::load(&path).unwrap_err().to_string();
         assert!(err.contains("regoin"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_field_is_named_with_its_line_and_the_nearest_known_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "region = \"us-east-1\"\n[trail]\ncreate = true\n[notify]\nemial = [\"a@example.com\"]\n",
+        )
+        .unwrap();
+        let err = Config::read(&path).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "{} line 5: unknown field `emial` (the nearest known field is `emails`): correct or remove it; the fields here are emails, slack_webhook_url",
+                path.display()
+            )
+        );
+    }
+
+    #[test]
+    fn the_file_is_read_only_up_to_its_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.toml");
+        std::fs::write(&path, vec![b'#'; MAX_CONFIG_BYTES as usize + 1]).unwrap();
+        assert!(matches!(
+            Config::read(&path),
+            Err(ConfigError::TooLarge { .. })
+        ));
+        // Exactly at the bound is still read (and is a comment, so `region` is missing).
+        std::fs::write(&path, vec![b'#'; MAX_CONFIG_BYTES as usize]).unwrap();
+        assert!(matches!(
+            Config::read(&path),
+            Err(ConfigError::Parse { .. })
+        ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn saving_writes_owner_only_through_a_temporary_file_and_leaves_nothing_else() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("login-alert.toml");
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        std::fs::write(&path, "old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let backup = back_up(&path).unwrap();
+        assert_eq!(std::fs::read_to_string(&backup).unwrap(), "old");
+        assert_eq!(mode(&backup), 0o600);
+
+        let mut config = valid();
+        config.notify.slack_webhook_url =
+            Some("https://hooks.slack.com/services/T/B/SECRET".into());
+        config.save(&path).unwrap();
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(Config::load(&path).unwrap(), config);
+        let mut names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["login-alert.toml", "login-alert.toml.bak"]);
+        assert_eq!(config.exposure(&path), None);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o604)).unwrap();
+        assert!(
+            config
+                .exposure(&path)
+                .unwrap()
+                .contains("its mode 0604 lets other users read it: run `chmod 600")
+        );
+        config.notify.slack_webhook_url = None;
+        assert_eq!(
+            config.exposure(&path),
+            None,
+            "no secret, nothing to warn about"
+        );
+
+        // A symlink is written through; a device is never replaced.
+        let link = dir.path().join("link.toml");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        config.save(&link).unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert!(matches!(
+            config.save(Path::new("/dev/null")),
+            Err(ConfigError::NotAFile { .. })
+        ));
     }
 
     #[test]

@@ -159,6 +159,19 @@ async fn unattended(
             missing.join(", ")
         );
     }
+    // Every value but an adopted trail's region is known too: a bad one stops here, not after the reads.
+    if let Some(config) = known.config()
+        && let Err(ConfigError::Invalid(problems)) = config.validate()
+    {
+        let adopting = matches!(known.trail.value, Some(TrailPick::Adopt { .. }));
+        let early: Vec<_> = problems
+            .into_iter()
+            .filter(|p| !(adopting && p.field == "region"))
+            .collect();
+        if !early.is_empty() {
+            return Err(ConfigError::Invalid(early).into());
+        }
+    }
     let (sdk, region) = connect(options, existing).await?;
     let found = look_up(&sdk, &region, &known, printer).await?;
     let resolved = resolve(flags, existing, &found);
