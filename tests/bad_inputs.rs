@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::path::Path;
 use std::process::Command;
 
 const CONFIG: &str = "region = \"us-east-1\"\n\n[trail]\nname = \"audit-trail\"\n\n[notify]\nemails = [\"secops@example.com\"]\n";
@@ -352,17 +351,5 @@ async fn an_endpoint_answering_404_is_named_with_its_status() {
     assert_eq!(
         result.2,
         "error: finding the AWS account\n  caused by: the endpoint ENDPOINT answered HTTP 404, which is not an AWS API answer: check --endpoint-url / AWS_ENDPOINT_URL"
-    );
-}
-
-#[test]
-fn the_config_is_never_read_past_its_bound() {
-    // Directly, not through the table: what the cap is for.
-    let err = login_alert::config::Config::load(Path::new("/dev/zero"))
-        .unwrap_err()
-        .to_string();
-    assert_eq!(
-        err,
-        "/dev/zero is larger than 1024 KiB, far more than a login-alert config holds: check that --config names the config file"
     );
 }
