@@ -14,8 +14,7 @@ use clap::Parser;
 
 use crate::aws::{self, AwsOptions, Clients};
 use crate::cli::{Cli, Command, GlobalArgs};
-use crate::config::{self, Config};
-use crate::installer::TerminalPrompter;
+use crate::config::Config;
 use crate::plan::{Mode, Plan};
 use crate::printer::Printer;
 use crate::resources::{self, Ctx, Target};
@@ -95,7 +94,7 @@ fn print_error(err: &anyhow::Error) {
 /// A `--region` AWS does not have is an error here, before any call.
 pub fn aws_options(global: &GlobalArgs, region: Option<&str>) -> Result<AwsOptions> {
     if let Some(flag) = &global.region
-        && let Err(problem) = config::validate_region(flag)
+        && let Err(problem) = crate::config::validate_region(flag)
     {
         bail!("--region: {} ({})", problem.problem, problem.fix);
     }
@@ -169,7 +168,7 @@ pub fn confirm(yes: bool, question: &str, command: &str) -> Result<()> {
         );
     }
     eprintln!("\n{question}\n  Only 'yes' will be accepted to approve.\n");
-    let answer = TerminalPrompter::default()
+    let answer = crate::installer::TerminalPrompter::default()
         .line("  Enter a value: ")
         .map_err(|_| Cancelled)?;
     if answer.trim() == "yes" {

@@ -49,12 +49,12 @@ pub fn text(plan: &Plan) -> String {
 }
 
 pub fn summary_line(plan: &Plan) -> String {
-    if !plan.has_changes() && !plan.blockers.is_empty() {
-        // "No changes" would read as "all is well" next to the problems listed above it.
-        return "No changes can be applied until the problems above are resolved.".into();
-    }
     if !plan.has_changes() {
         return match plan.mode {
+            // "No changes" would read as "all is well" next to the problems listed above it.
+            _ if !plan.blockers.is_empty() => {
+                "No changes can be applied until the problems above are resolved.".into()
+            }
             Mode::Apply => "No changes. The account matches the configuration.".into(),
             Mode::Destroy => "No changes. Nothing login-alert created is left.".into(),
         };
