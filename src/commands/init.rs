@@ -44,7 +44,7 @@ pub async fn run(global: &GlobalArgs, args: &InitArgs, printer: &Printer) -> Res
 }
 
 /// Checks every flag that needs no AWS call.
-pub fn check_flags(args: &InitArgs) -> Result<()> {
+fn check_flags(args: &InitArgs) -> Result<()> {
     let mut problems = Vec::new();
     let mut check = |r: Result<(), config::Problem>| {
         if let Err(p) = r {
