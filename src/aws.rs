@@ -1,9 +1,14 @@
 //! One bundle of SDK clients built from one `SdkConfig`: credentials chain, profile, region, endpoint, retries.
 
+use std::sync::OnceLock;
+
 use anyhow::{Context, Result, bail};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::regions;
 
 /// What the user chose on the command line; everything else comes from the standard chain
 /// (environment, `~/.aws/config`, SSO, IMDS/CloudShell container credentials, `AWS_ENDPOINT_URL`).
@@ -14,9 +19,16 @@ pub struct AwsOptions {
     pub endpoint_url: Option<String>,
 }
 
+/// The endpoint every call goes to when the user set one (`--endpoint-url`, AWS_ENDPOINT_URL), so
+/// an error that is the endpoint's and not AWS's can name it.
+static CUSTOM_ENDPOINT: OnceLock<String> = OnceLock::new();
+
 /// Loads the shared configuration. Throttling and 5xx are retried by the SDK's standard retry mode
 /// (3 attempts unless `AWS_MAX_ATTEMPTS` / `AWS_RETRY_MODE` or the profile say otherwise).
-pub async fn load(options: &AwsOptions) -> SdkConfig {
+/// A profile no file defines is an error here, by name: the SDK would otherwise go on to other
+/// credentials, or fail later listing every provider it tried.
+pub async fn load(options: &AwsOptions) -> Result<SdkConfig> {
+    check_profile(options.profile.as_deref()).await?;
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(profile) = &options.profile {
         loader = loader.profile_name(profile);
@@ -27,17 +39,72 @@ pub async fn load(options: &AwsOptions) -> SdkConfig {
     if let Some(url) = &options.endpoint_url {
         loader = loader.endpoint_url(url);
     }
-    loader.load().await
+    let sdk = loader.load().await;
+    if let Some(url) = sdk.endpoint_url() {
+        let _ = CUSTOM_ENDPOINT.set(url.to_owned());
+    }
+    Ok(sdk)
+}
+
+/// The profile `--profile` or AWS_PROFILE names must exist in the shared config or credentials file.
+async fn check_profile(flag: Option<&str>) -> Result<()> {
+    let env_profile = std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty());
+    let (name, from) = match (flag, env_profile) {
+        (Some(name), _) => (name.to_owned(), "--profile"),
+        (None, Some(name)) => (name, "AWS_PROFILE"),
+        (None, None) => return Ok(()),
+    };
+    // "default" needs no file: environment keys or an instance role serve it.
+    if name == "default" {
+        return Ok(());
+    }
+    let profiles = aws_config::profile::load(
+        &aws_types::os_shim_internal::Fs::real(),
+        &aws_types::os_shim_internal::Env::real(),
+        &Default::default(),
+        None,
+    )
+    .await;
+    let file = |var: &str, default: &str| std::env::var(var).unwrap_or_else(|_| default.into());
+    let files = format!(
+        "{} or {}",
+        file("AWS_CONFIG_FILE", "~/.aws/config"),
+        file("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")
+    );
+    match profiles {
+        Ok(set) if set.get_profile(&name).is_some() => Ok(()),
+        Ok(_) => bail!(
+            "the AWS profile `{name}` (from {from}) is not defined in {files}: check its name with `aws configure list-profiles`, or create it with `aws configure --profile {name}`"
+        ),
+        Err(err) => bail!(
+            "cannot read the AWS profiles in {files} (looking for `{name}`, from {from}): {err}"
+        ),
+    }
 }
 
 /// The region the configuration resolved to, or an error that says how to set one.
 pub fn region_of(sdk: &SdkConfig) -> Result<String> {
-    match sdk.region() {
-        Some(region) => Ok(region.to_string()),
-        None => bail!(
-            "no AWS region is set: pass --region REGION, set AWS_REGION, or give the profile a region"
-        ),
+    let Some(region) = sdk.region().map(|r| r.to_string()) else {
+        bail!(
+            "no AWS region is set: pass --region REGION, set AWS_REGION, or give the profile a region (`aws configure set region REGION`)"
+        );
+    };
+    if regions::is_known(&region) {
+        return Ok(region);
     }
+    let from = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .into_iter()
+        .find(|var| std::env::var(var).is_ok_and(|v| v == region))
+        .unwrap_or("the profile's region");
+    let near = regions::nearest(&region);
+    let hint = if near.is_empty() {
+        String::new()
+    } else {
+        format!(" (did you mean {}?)", regions::or_list(&near))
+    };
+    bail!(
+        "{from} is `{region}`, which is not an AWS region code{hint}: set it to a region such as us-east-1, or pass --region REGION"
+    )
 }
 
 /// Clients for every service login-alert uses, all in one region.
@@ -120,7 +187,14 @@ where
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     if let SdkError::ServiceError(service) = &err {
-        let code = service.err().code().unwrap_or("Unknown");
+        let Some(code) = service.err().code() else {
+            // Something answered that is not an AWS API: say what answered, and how.
+            let raw: &dyn std::any::Any = service.raw();
+            return not_aws(
+                raw.downcast_ref::<HttpResponse>()
+                    .map(|r| r.status().as_u16()),
+            );
+        };
         let message = service.err().message().unwrap_or("");
         let hint = match code {
             "AccessDenied"
@@ -155,6 +229,19 @@ where
         _ => "",
     };
     anyhow::anyhow!("{}{hint}", chain(&err))
+}
+
+/// An HTTP answer without an AWS error code, naming the endpoint and the status.
+fn not_aws(status: Option<u16>) -> anyhow::Error {
+    let status = status.map_or("an HTTP error".to_owned(), |s| format!("HTTP {s}"));
+    match CUSTOM_ENDPOINT.get() {
+        Some(endpoint) => anyhow::anyhow!(
+            "the endpoint {endpoint} answered {status}, which is not an AWS API answer: check --endpoint-url / AWS_ENDPOINT_URL"
+        ),
+        None => anyhow::anyhow!(
+            "the AWS endpoint answered {status} without an AWS error: something between here and AWS (a proxy, a firewall) may be answering; check HTTPS_PROXY and the network, then retry"
+        ),
+    }
 }
 
 /// Whether the credential chain (not the service) is what failed.

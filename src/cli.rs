@@ -67,6 +67,10 @@ pub struct InitArgs {
     #[arg(long, short = 'y')]
     pub yes: bool,
 
+    /// Start from defaults when the existing config cannot be read (it is kept as FILE.bak).
+    #[arg(long)]
+    pub force: bool,
+
     /// Name or ARN of the existing trail to adopt (it is made multi-region and sent to CloudWatch Logs).
     #[arg(long, value_name = "NAME", conflicts_with = "create_trail")]
     pub trail: Option<String>,

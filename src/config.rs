@@ -1,12 +1,16 @@
 //! The desired settings (`login-alert.toml`): loading, saving, and validation before any AWS call.
 
 use std::fmt;
+use std::fs::File;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use email_address::EmailAddress;
 use login_alert_handler::Scope;
 use serde::{Deserialize, Serialize};
+
+use crate::regions;
 
 pub const DEFAULT_PREFIX: &str = "login-alert";
 pub const DEFAULT_RETENTION_DAYS: i32 = 90;
@@ -15,6 +19,9 @@ pub const RETENTION_DAYS: [i32; 22] = [
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
     3288, 3653,
 ];
+/// A config is a few hundred bytes (a few thousand emails fit in 100 KiB); the bound keeps
+/// `--config /dev/zero`, or a wrong file, from filling memory.
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 const MAX_PREFIX_LEN: usize = 24;
 const MAX_ACCOUNT_NAME_LEN: usize = 40;
 
@@ -88,18 +95,34 @@ impl fmt::Display for Problem {
 pub enum ConfigError {
     #[error("no config file at {path}: run `login-alert init` to write one, or pass --config PATH")]
     Missing { path: PathBuf },
-    #[error("cannot read {path}: {source}")]
+    // `cause`, not `source`: the message already says it, a "caused by" line would repeat it.
+    #[error("cannot read {path}: {cause} (check --config and the file's permissions)")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("{path} is not a valid login-alert config: {message}")]
-    Parse { path: PathBuf, message: String },
-    #[error("cannot write {path}: {source}")]
+    #[error(
+        "{path} is larger than {} KiB, far more than a login-alert config holds: check that --config names the config file",
+        MAX_CONFIG_BYTES / 1024
+    )]
+    TooLarge { path: PathBuf },
+    #[error(
+        "{path} is not a text file (it is not UTF-8): check that --config names the config file"
+    )]
+    NotText { path: PathBuf },
+    #[error("{path}{}: {message}", line.map(|n| format!(" line {n}")).unwrap_or_default())]
+    Parse {
+        path: PathBuf,
+        line: Option<usize>,
+        message: String,
+    },
+    #[error("cannot write {path}: {cause}")]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
+    #[error("cannot write {path}: it is not a regular file; pass --config with the path of a file")]
+    NotAFile { path: PathBuf },
     #[error("{}", invalid_message(.0))]
     Invalid(Vec<Problem>),
 }
@@ -113,25 +136,20 @@ fn invalid_message(problems: &[Problem]) -> String {
 }
 
 impl Config {
+    /// Reads and validates the file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| match source.kind() {
-            std::io::ErrorKind::NotFound => ConfigError::Missing {
-                path: path.to_owned(),
-            },
-            _ => ConfigError::Read {
-                path: path.to_owned(),
-                source,
-            },
-        })?;
-        let config: Config = toml::from_str(&text).map_err(|err| ConfigError::Parse {
-            path: path.to_owned(),
-            message: err.to_string().trim_end().to_owned(),
-        })?;
+        let config = Config::read(path)?;
         config.validate()?;
         Ok(config)
     }
 
-    /// Loads the file if it exists (for `init` to offer its values as defaults).
+    /// Reads the file without validating its values (`init` offers them as defaults, and the answers fix them).
+    pub fn read(path: &Path) -> Result<Config, ConfigError> {
+        let text = read_bounded(path)?;
+        toml::from_str(&text).map_err(|err| parse_error(path, &text, &err))
+    }
+
+    /// Loads the file if it exists (for `preview` to take its settings).
     pub fn load_if_exists(path: &Path) -> Result<Option<Config>, ConfigError> {
         match Config::load(path) {
             Ok(config) => Ok(Some(config)),
@@ -147,19 +165,26 @@ impl Config {
         )
     }
 
-    /// Writes the file; readable by its owner only when it holds the Slack webhook secret.
+    /// Writes the file, readable by its owner only from its first byte (it may hold the Slack webhook secret).
     pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
-        let err = |source| ConfigError::Write {
-            path: path.to_owned(),
-            source,
-        };
-        std::fs::write(path, self.to_toml()).map_err(err)?;
+        write_private(path, &mut self.to_toml().as_bytes())
+    }
+
+    /// A warning when the file holds a secret (the Slack webhook URL) and other users may read it.
+    pub fn exposure(&self, path: &Path) -> Option<String> {
+        self.notify.slack_webhook_url.as_ref()?;
         #[cfg(unix)]
-        if self.notify.slack_webhook_url.is_some() {
+        {
             use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(err)?;
+            let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+            if mode & 0o044 != 0 {
+                return Some(format!(
+                    "{path} holds the Slack webhook URL, a secret, but its mode {mode:04o} lets other users read it: run `chmod 600 {path}`",
+                    path = path.display()
+                ));
+            }
         }
-        Ok(())
+        None
     }
 
     /// Every problem at once, so one edit fixes them all.
@@ -226,29 +251,22 @@ impl Config {
     }
 }
 
+/// A region of a partition login-alert knows; a near miss is answered with the region meant.
 pub fn validate_region(region: &str) -> Result<(), Problem> {
-    // Partition-agnostic shape: us-east-1, eu-central-2, us-gov-west-1, cn-north-1, ap-southeast-7.
-    let parts: Vec<&str> = region.split('-').collect();
-    let ok = parts.len() >= 3
-        && parts[0].len() == 2
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
-        && parts[..parts.len() - 1]
-            .iter()
-            .all(|p| p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit());
-    if ok {
-        Ok(())
-    } else {
-        Err(Problem {
-            field: "region",
-            problem: format!("`{region}` is not an AWS region code"),
-            fix: "use a region code such as us-east-1 or ap-northeast-1 (the adopted trail's home region)".into(),
-        })
+    if regions::is_known(region) {
+        return Ok(());
     }
+    let near = regions::nearest(region);
+    Err(Problem {
+        field: "region",
+        problem: format!("`{region}` is not an AWS region code"),
+        fix: if near.is_empty() {
+            "use a region code such as us-east-1 or ap-northeast-1; for an adopted trail, its home region"
+                .into()
+        } else {
+            format!("did you mean {}?", regions::or_list(&near))
+        },
+    })
 }
 
 pub fn validate_prefix(prefix: &str) -> Result<(), Problem> {
@@ -326,6 +344,18 @@ pub fn validate_retention(days: i32) -> Result<(), Problem> {
 
 /// A trail name (3-128 of letters, digits, `.`, `_`, `-`, starting and ending with a letter or digit) or a trail ARN.
 pub fn validate_trail_name(name: &str) -> Result<(), Problem> {
+    if let Some(["cloudtrail", region, ..]) = name
+        .strip_prefix("arn:")
+        .map(|rest| rest.splitn(5, ':').skip(1).collect::<Vec<_>>())
+        .as_deref()
+        && let Err(problem) = validate_region(region)
+    {
+        return Err(Problem {
+            field: "trail.name",
+            problem: format!("the region in the trail ARN `{name}`: {}", problem.problem),
+            fix: problem.fix,
+        });
+    }
     let bare = match name.strip_prefix("arn:") {
         Some(rest) => {
             let parts: Vec<&str> = rest.splitn(5, ':').collect();
@@ -395,6 +425,174 @@ pub fn validate_slack_webhook(raw: &str) -> Result<(), Problem> {
     if url.path().len() <= 1 {
         return Err(problem("has no webhook path"));
     }
+    Ok(())
+}
+
+/// The file's text, read to at most [`MAX_CONFIG_BYTES`].
+fn read_bounded(path: &Path) -> Result<String, ConfigError> {
+    let read_error = |cause: std::io::Error| match cause.kind() {
+        std::io::ErrorKind::NotFound => ConfigError::Missing {
+            path: path.to_owned(),
+        },
+        _ => ConfigError::Read {
+            path: path.to_owned(),
+            cause,
+        },
+    };
+    let mut bytes = Vec::new();
+    File::open(path)
+        .map_err(read_error)?
+        .take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(ConfigError::TooLarge {
+            path: path.to_owned(),
+        });
+    }
+    String::from_utf8(bytes).map_err(|_| ConfigError::NotText {
+        path: path.to_owned(),
+    })
+}
+
+/// A TOML or schema error with its line, in words a user can act on.
+fn parse_error(path: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
+    let message = err.message().trim();
+    // A missing field has no line of its own (serde points at the table's start).
+    let line = err
+        .span()
+        .filter(|_| !message.starts_with("missing field"))
+        .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+    // toml's own messages ("duplicate key") do not say which: the text at the error does.
+    let at = err
+        .span()
+        .and_then(|span| text.get(span))
+        .map(str::trim)
+        .filter(|at| {
+            !at.is_empty() && at.len() <= 60 && !at.contains('\n') && !message.contains('`')
+        });
+    let mut message = parse_message(message);
+    if let Some(at) = at {
+        message = message.replacen(": correct it", &format!(" (at `{at}`): correct it"), 1);
+    }
+    ConfigError::Parse {
+        path: path.to_owned(),
+        line,
+        message,
+    }
+}
+
+fn parse_message(message: &str) -> String {
+    // serde's wording: "unknown field `x`, expected one of `a`, `b`" (or "expected `a`").
+    let quoted: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
+    let known = quoted.get(1..).unwrap_or_default();
+    let nearest = |typed: &str| {
+        known
+            .iter()
+            .min_by_key(|k| strsim::levenshtein(typed, k))
+            .copied()
+    };
+    if message.starts_with("unknown field `")
+        && let Some(key) = quoted.first()
+    {
+        return match nearest(key) {
+            Some(near) => format!(
+                "unknown field `{key}` (the nearest known field is `{near}`): correct or remove it; the fields here are {}",
+                known.join(", ")
+            ),
+            None => format!("unknown field `{key}`: remove it (this table holds no fields)"),
+        };
+    }
+    if message.starts_with("unknown variant `")
+        && let Some(value) = quoted.first()
+    {
+        let hint = nearest(value)
+            .filter(|near| strsim::levenshtein(value, near) <= 3)
+            .map(|near| format!(" (did you mean `{near}`?)"))
+            .unwrap_or_default();
+        return format!(
+            "`{value}` is not an allowed value{hint}: use one of {}",
+            known.join(", ")
+        );
+    }
+    if let Some(field) = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'))
+    {
+        return format!(
+            "missing field `{field}`: add it (`login-alert init` writes a complete file)"
+        );
+    }
+    let message = message.lines().map(str::trim).collect::<Vec<_>>().join(" ");
+    let message = [
+        // log_retention_days is the only number.
+        ("expected i32", "expected a number of days such as 90"),
+        (
+            "expected a sequence",
+            "expected a list such as [\"a@example.com\"]",
+        ),
+        ("expected struct TrailConfig", "expected the table [trail]"),
+        (
+            "expected struct NotifyConfig",
+            "expected the table [notify]",
+        ),
+    ]
+    .iter()
+    .fold(message, |m, (from, to)| m.replace(from, to));
+    format!("{message}: correct it (the README's config section shows every field)")
+}
+
+/// Where `init --force` keeps a file it could not read: `FILE.bak`.
+pub fn backup_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".bak");
+    PathBuf::from(name)
+}
+
+/// Copies the file to [`backup_path`] (owner-only, as it may hold the webhook secret) and returns that path.
+pub fn back_up(path: &Path) -> Result<PathBuf, ConfigError> {
+    let backup = backup_path(path);
+    let mut file = File::open(path).map_err(|cause| ConfigError::Read {
+        path: path.to_owned(),
+        cause,
+    })?;
+    write_private(&backup, &mut file)?;
+    Ok(backup)
+}
+
+/// Writes to a temporary file in the same directory, created 0600, then renames it over `path`:
+/// the file is never readable by others, nor half-written, at any moment.
+fn write_private(path: &Path, contents: &mut dyn Read) -> Result<(), ConfigError> {
+    let err = |cause| ConfigError::Write {
+        path: path.to_owned(),
+        cause,
+    };
+    // Write through a symlink to the file it names; never replace a device or a directory.
+    let path = match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => {
+            return Err(ConfigError::NotAFile {
+                path: path.to_owned(),
+            });
+        }
+        Ok(_) => std::fs::canonicalize(path).map_err(err)?,
+        Err(_) => path.to_owned(),
+    };
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".login-alert-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o600));
+    }
+    let mut file = builder.tempfile_in(dir).map_err(err)?;
+    std::io::copy(contents, &mut file).map_err(err)?;
+    file.flush().map_err(err)?;
+    file.as_file().sync_all().map_err(err)?;
+    file.persist(&path).map_err(|e| err(e.error))?;
     Ok(())
 }
 
@@ -527,6 +725,98 @@ mod tests {
         .unwrap();
         let err = Config::load(&path).unwrap_err().to_string();
         assert!(err.contains("regoin"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_field_is_named_with_its_line_and_the_nearest_known_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "region = \"us-east-1\"\n[trail]\ncreate = true\n[notify]\nemial = [\"a@example.com\"]\n",
+        )
+        .unwrap();
+        let err = Config::read(&path).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "{} line 5: unknown field `emial` (the nearest known field is `emails`): correct or remove it; the fields here are emails, slack_webhook_url",
+                path.display()
+            )
+        );
+    }
+
+    #[test]
+    fn the_file_is_read_only_up_to_its_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.toml");
+        std::fs::write(&path, vec![b'#'; MAX_CONFIG_BYTES as usize + 1]).unwrap();
+        assert!(matches!(
+            Config::read(&path),
+            Err(ConfigError::TooLarge { .. })
+        ));
+        // Exactly at the bound is still read (and is a comment, so `region` is missing).
+        std::fs::write(&path, vec![b'#'; MAX_CONFIG_BYTES as usize]).unwrap();
+        assert!(matches!(
+            Config::read(&path),
+            Err(ConfigError::Parse { .. })
+        ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn saving_writes_owner_only_through_a_temporary_file_and_leaves_nothing_else() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("login-alert.toml");
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        std::fs::write(&path, "old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let backup = back_up(&path).unwrap();
+        assert_eq!(std::fs::read_to_string(&backup).unwrap(), "old");
+        assert_eq!(mode(&backup), 0o600);
+
+        let mut config = valid();
+        config.notify.slack_webhook_url =
+            Some("https://hooks.slack.com/services/T/B/SECRET".into());
+        config.save(&path).unwrap();
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(Config::load(&path).unwrap(), config);
+        let mut names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["login-alert.toml", "login-alert.toml.bak"]);
+        assert_eq!(config.exposure(&path), None);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o604)).unwrap();
+        assert!(
+            config
+                .exposure(&path)
+                .unwrap()
+                .contains("its mode 0604 lets other users read it: run `chmod 600")
+        );
+        config.notify.slack_webhook_url = None;
+        assert_eq!(
+            config.exposure(&path),
+            None,
+            "no secret, nothing to warn about"
+        );
+
+        // A symlink is written through; a device is never replaced.
+        let link = dir.path().join("link.toml");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        config.save(&link).unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert!(matches!(
+            config.save(Path::new("/dev/null")),
+            Err(ConfigError::NotAFile { .. })
+        ));
     }
 
     #[test]

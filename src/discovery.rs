@@ -5,50 +5,8 @@ use aws_config::SdkConfig;
 use futures::future::join_all;
 
 use crate::aws::{Clients, explain};
-use crate::names::partition_of;
-
-/// The regions to look in, per partition (opt-in regions that are not enabled answer with an error we skip).
-pub fn regions_for(region: &str) -> &'static [&'static str] {
-    match partition_of(region) {
-        "aws-cn" => &["cn-north-1", "cn-northwest-1"],
-        "aws-us-gov" => &["us-gov-west-1", "us-gov-east-1"],
-        _ => &[
-            "us-east-1",
-            "us-east-2",
-            "us-west-1",
-            "us-west-2",
-            "af-south-1",
-            "ap-east-1",
-            "ap-east-2",
-            "ap-south-1",
-            "ap-south-2",
-            "ap-northeast-1",
-            "ap-northeast-2",
-            "ap-northeast-3",
-            "ap-southeast-1",
-            "ap-southeast-2",
-            "ap-southeast-3",
-            "ap-southeast-4",
-            "ap-southeast-5",
-            "ap-southeast-7",
-            "ca-central-1",
-            "ca-west-1",
-            "eu-central-1",
-            "eu-central-2",
-            "eu-west-1",
-            "eu-west-2",
-            "eu-west-3",
-            "eu-south-1",
-            "eu-south-2",
-            "eu-north-1",
-            "il-central-1",
-            "me-south-1",
-            "me-central-1",
-            "mx-central-1",
-            "sa-east-1",
-        ],
-    }
-}
+use crate::reach::{Reach, reach};
+use crate::regions::{self, regions_for};
 
 /// A trail as `DescribeTrails` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +24,16 @@ impl TrailInfo {
     /// The account that owns the trail (from its ARN).
     pub fn owner_account(&self) -> Option<&str> {
         self.arn.split(':').nth(4)
+    }
+
+    /// Whether `account_id` can change the trail once the pipeline is in the trail's home region
+    /// (where `init` puts it): only another account's organization trail is out of reach.
+    /// An unknown account gets the benefit of the doubt; `plan` checks again.
+    pub fn reach_from(&self, account_id: Option<&str>) -> Reach {
+        match account_id {
+            Some(account) => reach(&self.arn, &self.home_region, account, &self.home_region),
+            None => Reach::Here,
+        }
     }
 
     /// The log group name when the trail delivers to CloudWatch Logs.
@@ -187,13 +155,6 @@ pub struct TrailDetails {
     pub subscription_filters: Option<usize>,
 }
 
-impl TrailDetails {
-    /// Whether this account may change the trail: an organization trail only from the account that owns it.
-    pub fn adoptable_by(&self, account_id: Option<&str>) -> bool {
-        !self.trail.organization || account_id.is_none() || self.trail.owner_account() == account_id
-    }
-}
-
 /// Everything `init` reads before it asks; what could not be read is a line in `problems`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Discovery {
@@ -251,27 +212,6 @@ pub async fn subscription_filter_count(
     Ok(out.subscription_filters.map_or(0, |f| f.len()))
 }
 
-/// Regions that must be enabled by the account owner first; while disabled, they reject every
-/// request as if the credentials were invalid, which is not worth a warning.
-const OPT_IN_REGIONS: [&str; 16] = [
-    "af-south-1",
-    "ap-east-1",
-    "ap-east-2",
-    "ap-south-2",
-    "ap-southeast-3",
-    "ap-southeast-4",
-    "ap-southeast-5",
-    "ap-southeast-7",
-    "ca-west-1",
-    "eu-central-2",
-    "eu-south-1",
-    "eu-south-2",
-    "il-central-1",
-    "me-south-1",
-    "me-central-1",
-    "mx-central-1",
-];
-
 /// Reads the account, its alias and every trail (with status and filter count) concurrently; never writes.
 ///
 /// Nothing here fails: what could not be read becomes a line in [`Discovery::problems`] and the
@@ -326,7 +266,7 @@ pub async fn discover(sdk: &SdkConfig, start_region: &str) -> Discovery {
             Err(err) => {
                 // The cause without our "listing trails in REGION" context, so regions can be grouped.
                 let message = brief(err.chain().last().unwrap_or(err.as_ref()));
-                let disabled = OPT_IN_REGIONS.contains(&region)
+                let disabled = regions::OPT_IN.contains(&region)
                     && ["UnrecognizedClientException", "InvalidClientTokenId"]
                         .iter()
                         .any(|c| message.contains(c));
@@ -351,12 +291,10 @@ pub async fn discover(sdk: &SdkConfig, start_region: &str) -> Discovery {
         let account_id = account_id.clone();
         async move {
             let mut problems = Vec::new();
-            let foreign = trail.organization && account_id.is_some() && trail.owner_account() != account_id.as_deref();
-            if foreign {
+            if let Reach::OtherAccount(owner) = trail.reach_from(account_id.as_deref()) {
                 problems.push(format!(
-                    "trail {} is an organization trail owned by account {}: only that management account (or a delegated administrator) can change it, so it cannot be used from here",
+                    "trail {} is an organization trail owned by account {owner}: only that management account (or a delegated administrator) can change it, so it cannot be used from here",
                     trail.name,
-                    trail.owner_account().unwrap_or("?")
                 ));
                 return (TrailDetails { trail, logging: None, subscription_filters: None }, problems);
             }
@@ -508,23 +446,29 @@ mod tests {
     }
 
     #[test]
-    fn only_other_accounts_organization_trails_are_not_adoptable() {
-        let trail = |organization, arn: &str| TrailDetails {
-            trail: TrailInfo {
-                name: "t".into(),
-                arn: arn.into(),
-                home_region: "us-east-1".into(),
-                multi_region: true,
-                organization,
-                log_group_arn: None,
-            },
-            logging: Some(true),
-            subscription_filters: None,
+    fn only_other_accounts_trails_are_out_of_reach() {
+        let trail = |organization, arn: &str| TrailInfo {
+            name: "t".into(),
+            arn: arn.into(),
+            home_region: "us-east-1".into(),
+            multi_region: true,
+            organization,
+            log_group_arn: None,
         };
         let mine = "arn:aws:cloudtrail:us-east-1:111111111111:trail/t";
         let theirs = "arn:aws:cloudtrail:us-east-1:222222222222:trail/t";
-        assert!(trail(false, theirs).adoptable_by(Some("111111111111")));
-        assert!(trail(true, mine).adoptable_by(Some("111111111111")));
-        assert!(!trail(true, theirs).adoptable_by(Some("111111111111")));
+        assert_eq!(
+            trail(false, mine).reach_from(Some("111111111111")),
+            Reach::Here
+        );
+        assert_eq!(
+            trail(true, mine).reach_from(Some("111111111111")),
+            Reach::Here
+        );
+        assert_eq!(
+            trail(true, theirs).reach_from(Some("111111111111")),
+            Reach::OtherAccount("222222222222".into())
+        );
+        assert_eq!(trail(true, theirs).reach_from(None), Reach::Here);
     }
 }

@@ -1,24 +1,17 @@
-//! The interactive `init`: discover the account, ask only what it cannot tell, summarise, write the config, offer plan and apply.
+//! The installer's questions: what `init` asks a person on a terminal, and what it shows them; answers only, no actions.
 
-use std::collections::VecDeque;
 use std::io;
 
-use anyhow::{Result, bail};
 use console::{Key, Term};
 use dialoguer::theme::{ColorfulTheme, Theme};
 use dialoguer::{Confirm, Select};
 use login_alert_handler::Scope;
 
-use crate::aws;
-use crate::cli::{GlobalArgs, InitArgs, OutputFormat};
-use crate::commands::{Cancelled, ExitStatus, apply, aws_options, context, init, plan};
-use crate::config::{
-    self, Config, DEFAULT_PREFIX, DEFAULT_RETENTION_DAYS, NotifyConfig, TrailConfig,
-};
-use crate::discovery::{self, Discovery, TrailDetails};
+use crate::config::{self, Config};
+use crate::discovery::{Discovery, TrailDetails};
 use crate::names::Names;
-use crate::plan::Mode;
-use crate::printer::Printer;
+use crate::reach::Reach;
+use crate::resolve::{Refused, Resolved, Setting, Source, TrailPick};
 use crate::resources::subscription_filter::MAX_FILTERS;
 
 /// Why a question got no answer.
@@ -137,6 +130,13 @@ impl TerminalPrompter {
         Ok(line)
     }
 
+    /// Asks for one line after a plain prompt (no theme): Esc and Ctrl-C cancel instead of killing the process.
+    pub fn line(&self, prompt: &str) -> Result<String, PromptError> {
+        let line = self.read_line(prompt, false)?;
+        self.term.write_line("").map_err(PromptError::Terminal)?;
+        Ok(line)
+    }
+
     /// Replaces the question line with its answer when it fits on one line (else leaves what was typed).
     fn report(&self, asked: &str, typed: &str, prompt: &str, shown: &str) -> io::Result<()> {
         let width = console::measure_text_width(asked) + console::measure_text_width(typed);
@@ -246,6 +246,7 @@ impl Prompter for TerminalPrompter {
 }
 
 /// One scripted answer.
+#[cfg(test)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
     /// Press Enter: take the default.
@@ -259,9 +260,10 @@ pub enum Answer {
 }
 
 /// Answers questions from a script and records what was asked (for tests of the question flow).
+#[cfg(test)]
 #[derive(Debug, Default)]
 pub struct ScriptedPrompter {
-    answers: VecDeque<Answer>,
+    answers: std::collections::VecDeque<Answer>,
     /// Every prompt, in order, each time it was asked (a re-asked question appears twice).
     pub asked: Vec<String>,
     /// The items of every `select`, in order.
@@ -271,6 +273,7 @@ pub struct ScriptedPrompter {
     pub errors: Vec<String>,
 }
 
+#[cfg(test)]
 impl ScriptedPrompter {
     pub fn new(answers: impl IntoIterator<Item = Answer>) -> Self {
         ScriptedPrompter {
@@ -317,6 +320,7 @@ impl ScriptedPrompter {
     }
 }
 
+#[cfg(test)]
 impl Prompter for ScriptedPrompter {
     fn note(&mut self, line: &str) {
         self.notes.push(line.to_owned());
@@ -367,16 +371,6 @@ impl Prompter for ScriptedPrompter {
     }
 }
 
-/// What the questions start from: the flags, the existing config and what discovery found.
-#[derive(Debug, Clone, Copy)]
-pub struct Known<'a> {
-    pub args: &'a InitArgs,
-    /// The global `--region`, which fixes where a new trail goes.
-    pub region_flag: Option<&'a str>,
-    pub existing: Option<&'a Config>,
-    pub found: &'a Discovery,
-}
-
 pub const TRAIL_PROMPT: &str = "Which trail should deliver sign-in events?";
 pub const EMAIL_PROMPT: &str = "Email addresses to notify (comma-separated)";
 pub const SLACK_PROMPT: &str = "Slack incoming-webhook URL";
@@ -395,45 +389,28 @@ pub fn scope_label(scope: Scope) -> &'static str {
     }
 }
 
-/// The trail as chosen: the name stored in the config and the region the pipeline goes to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum TrailPick {
-    Adopt { name: String, region: String },
-    Create { region: String },
-}
-
-/// Asks every question the flags did not answer and returns the config to write (nothing is written here).
-pub fn ask(p: &mut dyn Prompter, known: Known) -> Result<Config, PromptError> {
-    let Known {
-        args,
-        existing,
-        found,
-        ..
-    } = known;
-
-    let trail = match (&args.trail, args.create_trail) {
-        (Some(name), _) => match found.trail(name) {
-            // The flag names a trail this account cannot change: say why and let the person choose.
-            Some(t) if !t.adoptable_by(found.account_id.as_deref()) => {
-                p.note(&not_adoptable(t));
-                ask_trail(p, known)?
+/// Asks every question no flag answered, each offering its resolved value as the default, and
+/// returns the config to write (nothing is written here).
+pub fn ask(p: &mut dyn Prompter, r: &Resolved, found: &Discovery) -> Result<Config, PromptError> {
+    if let Some(refused) = &r.refused {
+        // The flag named a trail this account cannot change: say why and let the person choose.
+        p.note(&not_adoptable(refused));
+    }
+    let trail = match &r.trail {
+        Setting {
+            value: Some(pick),
+            from: Source::Flag,
+        } => {
+            if let TrailPick::Adopt { name, region } = pick {
+                note_unseen(p, found, name, region);
             }
-            _ => adopt_named(p, known, name),
-        },
-        (None, true) => TrailPick::Create {
-            region: create_region(known),
-        },
-        (None, false) => ask_trail(p, known)?,
+            pick.clone()
+        }
+        _ => ask_trail(p, r, found)?,
     };
 
-    let slack_given = args.slack_webhook_url.clone();
-    let existing_slack = existing.and_then(|c| c.notify.slack_webhook_url.clone());
-    let emails = if !args.emails.is_empty() {
-        args.emails.clone()
-    } else {
-        let default = existing
-            .map(|c| c.notify.emails.join(", "))
-            .unwrap_or_default();
+    let emails = if r.emails.asked() {
+        let default = r.emails.value.join(", ");
         let answer = p.input(EMAIL_PROMPT, Some(&default), &|text| {
             for email in split_emails(text) {
                 config::validate_email(email).map_err(explain)?;
@@ -444,106 +421,61 @@ pub fn ask(p: &mut dyn Prompter, known: Known) -> Result<Config, PromptError> {
             .into_iter()
             .map(str::to_owned)
             .collect()
+    } else {
+        r.emails.value.clone()
     };
 
-    let slack_webhook_url = match slack_given {
-        Some(url) => Some(url),
-        None => ask_slack(p, emails.is_empty(), existing_slack)?,
-    };
+    let mut answers = r.clone();
+    if r.slack_webhook_url.asked() {
+        answers.slack_webhook_url.value =
+            ask_slack(p, emails.is_empty(), r.slack_webhook_url.value.clone())?;
+    }
 
-    let account_name = match &args.account_name {
-        Some(name) => Some(name.clone()),
-        None => {
-            let default = existing
-                .and_then(|c| c.account_name.clone())
-                .or_else(|| {
-                    found
-                        .alias
-                        .clone()
-                        .filter(|a| config::validate_account_name(a).is_ok())
-                })
-                .or_else(|| found.account_id.clone());
-            let answer = p.input(NAME_PROMPT, default.as_deref(), &|text| {
-                if text.is_empty() {
-                    // No alias and no account ID known: alerts then show the account ID from each record.
-                    return Ok(());
-                }
-                config::validate_account_name(text).map_err(explain)
-            })?;
-            // The account ID is what alerts show anyway; keeping it out of the file keeps the file portable.
-            Some(answer).filter(|a| !a.is_empty() && Some(a) != found.account_id.as_ref())
-        }
-    };
+    if r.account_name.asked() {
+        let default = r
+            .account_name
+            .value
+            .clone()
+            .or_else(|| found.account_id.clone());
+        let answer = p.input(NAME_PROMPT, default.as_deref(), &|text| {
+            if text.is_empty() {
+                // No alias and no account ID known: alerts then show the account ID from each record.
+                return Ok(());
+            }
+            config::validate_account_name(text).map_err(explain)
+        })?;
+        // The account ID is what alerts show anyway; keeping it out of the file keeps the file portable.
+        answers.account_name.value =
+            Some(answer).filter(|a| !a.is_empty() && Some(a) != found.account_id.as_ref());
+    }
 
-    let timezone = match &args.timezone {
-        Some(zone) => zone.clone(),
-        None => {
-            let default = existing
-                .map(|c| c.timezone.clone())
-                .unwrap_or_else(init::system_timezone);
-            p.input(TIMEZONE_PROMPT, Some(&default), &|text| {
-                config::validate_timezone(text).map_err(explain)
-            })?
-        }
-    };
+    if r.timezone.asked() {
+        answers.timezone.value = p.input(TIMEZONE_PROMPT, Some(&r.timezone.value), &|text| {
+            config::validate_timezone(text).map_err(explain)
+        })?;
+    }
 
-    let scope = match args.scope {
-        Some(scope) => scope.into(),
-        None => {
-            let items: Vec<String> = Scope::ALL
-                .iter()
-                .map(|s| scope_label(*s).to_owned())
-                .collect();
-            let current = existing.map(|c| c.scope).unwrap_or_default();
-            let default = Scope::ALL.iter().position(|s| *s == current).unwrap_or(0);
-            Scope::ALL[p.select(SCOPE_PROMPT, &items, default)?]
-        }
-    };
+    if r.scope.asked() {
+        let items: Vec<String> = Scope::ALL
+            .iter()
+            .map(|s| scope_label(*s).to_owned())
+            .collect();
+        let default = Scope::ALL
+            .iter()
+            .position(|s| *s == r.scope.value)
+            .unwrap_or(0);
+        answers.scope.value = Scope::ALL[p.select(SCOPE_PROMPT, &items, default)?];
+    }
 
-    let name_prefix = match &args.name_prefix {
-        Some(prefix) => prefix.clone(),
-        None => {
-            let default = existing
-                .map(|c| c.name_prefix.clone())
-                .unwrap_or_else(|| DEFAULT_PREFIX.into());
-            p.input(PREFIX_PROMPT, Some(&default), &|text| {
+    if r.name_prefix.asked() {
+        answers.name_prefix.value =
+            p.input(PREFIX_PROMPT, Some(&r.name_prefix.value), &|text| {
                 config::validate_prefix(text).map_err(explain)
-            })?
-        }
-    };
+            })?;
+    }
 
-    let (region, trail) = match trail {
-        TrailPick::Adopt { name, region } => (
-            region,
-            TrailConfig {
-                name: Some(name),
-                create: false,
-            },
-        ),
-        TrailPick::Create { region } => (
-            region,
-            TrailConfig {
-                name: None,
-                create: true,
-            },
-        ),
-    };
-    Ok(Config {
-        region,
-        name_prefix,
-        account_name,
-        timezone,
-        scope,
-        log_retention_days: args
-            .log_retention_days
-            .or_else(|| existing.map(|c| c.log_retention_days))
-            .unwrap_or(DEFAULT_RETENTION_DAYS),
-        trail,
-        notify: NotifyConfig {
-            emails,
-            slack_webhook_url,
-        },
-    })
+    let (region, trail) = trail.into_config();
+    Ok(answers.config_with(region, trail, emails))
 }
 
 /// A validation problem as the line shown before the question is asked again.
@@ -597,48 +529,12 @@ fn ask_slack(
     })
 }
 
-/// Where a new trail goes: `--region`, the config's region when it already created one, else the current region.
-fn create_region(known: Known) -> String {
-    known
-        .region_flag
-        .map(str::to_owned)
-        .or_else(|| {
-            known
-                .existing
-                .filter(|c| c.trail.create)
-                .map(|c| c.region.clone())
-        })
-        .or_else(|| known.found.region.clone())
-        .unwrap_or_else(|| "us-east-1".into())
-}
-
-/// A trail named by flag or typed: its home region from discovery, the ARN, the existing config, or the current region.
-fn adopt_named(p: &mut dyn Prompter, known: Known, name: &str) -> TrailPick {
-    if let Some(found) = known.found.trail(name) {
-        return TrailPick::Adopt {
-            name: name.to_owned(),
-            region: found.trail.home_region.clone(),
-        };
-    }
-    let region = name
-        .strip_prefix("arn:")
-        .and_then(|rest| rest.split(':').nth(2))
-        .map(str::to_owned)
-        .or_else(|| {
-            known
-                .existing
-                .filter(|c| c.trail.name.as_deref() == Some(name))
-                .map(|c| c.region.clone())
-        })
-        .or_else(|| known.region_flag.map(str::to_owned))
-        .or_else(|| known.found.region.clone())
-        .unwrap_or_else(|| "us-east-1".into());
-    p.note(&format!(
-        "Trail {name} was not among the trails that could be read: assuming it lives in {region} (`login-alert plan` checks)."
-    ));
-    TrailPick::Adopt {
-        name: name.to_owned(),
-        region,
+/// A trail the person named that discovery did not see: where it is assumed to live is said.
+fn note_unseen(p: &mut dyn Prompter, found: &Discovery, name: &str, region: &str) {
+    if found.trail(name).is_none() {
+        p.note(&format!(
+            "Trail {name} was not among the trails that could be read: assuming it lives in {region} (`login-alert plan` checks)."
+        ));
     }
 }
 
@@ -652,13 +548,11 @@ pub fn trail_line(t: &TrailDetails, account_id: Option<&str>) -> String {
         "single-region → will be made multi-region".into()
     });
     if info.organization {
-        facts.push(if t.adoptable_by(account_id) {
-            "organization trail".to_owned()
-        } else {
-            format!(
-                "organization trail of account {} (cannot be changed from here)",
-                info.owner_account().unwrap_or("?")
-            )
+        facts.push(match info.reach_from(account_id) {
+            Reach::OtherAccount(owner) => {
+                format!("organization trail of account {owner} (cannot be changed from here)")
+            }
+            _ => "organization trail".to_owned(),
         });
     }
     if t.logging == Some(false) {
@@ -674,40 +568,22 @@ pub fn trail_line(t: &TrailDetails, account_id: Option<&str>) -> String {
     format!("{} ({}): {}", info.name, info.home_region, facts.join(", "))
 }
 
-/// The trail list's default: the config's choice, else the trail that needs the fewest changes, else a new trail.
-fn default_trail(known: Known, listed: &[&TrailDetails], create: usize) -> usize {
-    if let Some(existing) = known.existing {
-        if existing.trail.create {
-            return create;
-        }
-        if let Some(name) = &existing.trail.name
-            && let Some(i) = listed
-                .iter()
-                .position(|t| &t.trail.name == name || &t.trail.arn == name)
-        {
-            return i;
-        }
+/// The list's default: the resolved trail (from the config, else the one needing the fewest changes), else a new trail.
+fn default_trail(r: &Resolved, listed: &[&TrailDetails], create: usize) -> usize {
+    match &r.trail.value {
+        Some(TrailPick::Create { .. }) | None => create,
+        Some(TrailPick::Adopt { name, .. }) => listed
+            .iter()
+            .position(|t| &t.trail.name == name || &t.trail.arn == name)
+            .unwrap_or(create),
     }
-    let account = known.found.account_id.as_deref();
-    listed
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| {
-            t.adoptable_by(account) && t.subscription_filters.unwrap_or(0) < MAX_FILTERS
-        })
-        .max_by_key(|(i, t)| {
-            (
-                t.trail.multi_region,
-                t.logging == Some(true),
-                t.trail.log_group_arn.is_some(),
-                usize::MAX - i,
-            )
-        })
-        .map_or(create, |(i, _)| i)
 }
 
-fn ask_trail(p: &mut dyn Prompter, known: Known) -> Result<TrailPick, PromptError> {
-    let found = known.found;
+fn ask_trail(
+    p: &mut dyn Prompter,
+    r: &Resolved,
+    found: &Discovery,
+) -> Result<TrailPick, PromptError> {
     let account = found.account_id.as_deref();
     let listed: Vec<&TrailDetails> = found.trails.iter().collect();
     let mut items: Vec<String> = listed.iter().map(|t| trail_line(t, account)).collect();
@@ -715,15 +591,16 @@ fn ask_trail(p: &mut dyn Prompter, known: Known) -> Result<TrailPick, PromptErro
     items.push("Create a new multi-region trail (and its S3 bucket) for login-alert".into());
     let typed = items.len();
     items.push("Another trail: type its name or ARN".into());
+    let mut default = default_trail(r, &listed, create);
     // A trail the config names that discovery did not see stays the default, typed in for the user.
-    let mut default = default_trail(known, &listed, create);
-    let existing_unseen = known
-        .existing
-        .and_then(|c| c.trail.name.clone())
-        .filter(|name| {
-            !known.existing.is_some_and(|c| c.trail.create) && found.trail(name).is_none()
-        });
-    if let Some(name) = &existing_unseen {
+    let unseen = match &r.trail {
+        Setting {
+            value: Some(pick @ TrailPick::Adopt { name, .. }),
+            from: Source::Config,
+        } if found.trail(name).is_none() => Some(pick.clone()),
+        _ => None,
+    };
+    if let Some(TrailPick::Adopt { name, .. }) = &unseen {
         items.push(format!(
             "{name} (from the config; not among the trails that could be read)"
         ));
@@ -731,45 +608,45 @@ fn ask_trail(p: &mut dyn Prompter, known: Known) -> Result<TrailPick, PromptErro
     }
     loop {
         let choice = p.select(TRAIL_PROMPT, &items, default)?;
-        if choice == create {
-            return Ok(TrailPick::Create {
-                region: create_region(known),
-            });
-        }
-        if choice == typed {
+        let pick = if choice == create {
+            r.places.create()
+        } else if choice == typed {
             let name = p.input(TYPED_TRAIL_PROMPT, None, &|text| {
                 config::validate_trail_name(text).map_err(explain)
             })?;
-            if let Some(t) = found.trail(&name)
-                && !t.adoptable_by(account)
+            r.places.adopt(&name, found)
+        } else if choice > typed {
+            unseen.clone().unwrap_or_else(|| r.places.create())
+        } else {
+            TrailPick::Adopt {
+                name: listed[choice].trail.name.clone(),
+                region: listed[choice].trail.home_region.clone(),
+            }
+        };
+        if let TrailPick::Adopt { name, region } = &pick {
+            let seen = listed.get(choice).filter(|_| choice < create).copied();
+            if let Some(t) = seen.or_else(|| found.trail(name))
+                && let Reach::OtherAccount(owner) = t.trail.reach_from(account)
             {
-                p.note(&not_adoptable(t));
+                p.note(&not_adoptable(&Refused {
+                    trail: t.trail.name.clone(),
+                    owner,
+                }));
+                if choice < create {
+                    default = create;
+                }
                 continue;
             }
-            return Ok(adopt_named(p, known, &name));
+            note_unseen(p, found, name, region);
         }
-        if choice > typed {
-            let name = existing_unseen.clone().unwrap_or_default();
-            return Ok(adopt_named(p, known, &name));
-        }
-        let t = listed[choice];
-        if !t.adoptable_by(account) {
-            p.note(&not_adoptable(t));
-            default = create;
-            continue;
-        }
-        return Ok(TrailPick::Adopt {
-            name: t.trail.name.clone(),
-            region: t.trail.home_region.clone(),
-        });
+        return Ok(pick);
     }
 }
 
-fn not_adoptable(t: &TrailDetails) -> String {
+fn not_adoptable(refused: &Refused) -> String {
     format!(
         "{} is an organization trail owned by account {}: only that management account (or a delegated administrator) can change it. Choose another trail or create one.",
-        t.trail.name,
-        t.trail.owner_account().unwrap_or("?")
+        refused.trail, refused.owner
     )
 }
 
@@ -893,7 +770,7 @@ fn join_and(parts: &[String]) -> String {
 }
 
 /// The config as shown on re-runs, with the secret replaced.
-fn redacted(config: &Config) -> String {
+pub fn redacted(config: &Config) -> String {
     let mut shown = config.clone();
     if shown.notify.slack_webhook_url.is_some() {
         shown.notify.slack_webhook_url = Some("(set)".into());
@@ -905,159 +782,8 @@ fn redacted(config: &Config) -> String {
         .join("\n")
 }
 
-/// Ctrl-C while the installer runs. Listening replaces the default "kill the process", so a
-/// Ctrl-C inside a prompt becomes an interrupted read (console raises SIGINT) that we report as
-/// "cancelled", and a Ctrl-C outside one is seen here.
-struct Interrupts {
-    #[cfg(unix)]
-    signal: tokio::signal::unix::Signal,
-}
-
-impl Interrupts {
-    fn listen() -> io::Result<Self> {
-        Ok(Interrupts {
-            #[cfg(unix)]
-            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?,
-        })
-    }
-
-    async fn recv(&mut self) {
-        #[cfg(unix)]
-        self.signal.recv().await;
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
-    }
-}
-
-fn cancel(err: PromptError) -> anyhow::Error {
-    match err {
-        PromptError::Cancelled => Cancelled.into(),
-        PromptError::Terminal(err) => {
-            anyhow::Error::new(err).context("the installer cannot use the terminal")
-        }
-    }
-}
-
-/// The installer on a terminal: validate flags → discover → ask → summarise → write → plan → apply.
-pub async fn run(
-    global: &GlobalArgs,
-    args: &InitArgs,
-    existing: Option<&Config>,
-    printer: &Printer,
-) -> Result<ExitStatus> {
-    init::check_flags(args)?;
-    let mut interrupts = Interrupts::listen()?;
-    let mut prompter = TerminalPrompter::default();
-    let path = global.config.display().to_string();
-
-    if let Some(existing) = existing {
-        printer.info(format!(
-            "{path} exists; its settings are the defaults this time:\n{}\n",
-            redacted(existing)
-        ));
-    }
-
-    let sdk = aws::load(&aws_options(global, None)).await;
-    let start_region = global
-        .region
-        .clone()
-        .or_else(|| discovery::current_region(&sdk))
-        .or_else(|| existing.map(|c| c.region.clone()))
-        .unwrap_or_else(|| "us-east-1".into());
-    let regions = discovery::regions_for(&start_region).len();
-    let step = printer.step(format!(
-        "Reading the account and the trails in {regions} regions (read-only)"
-    ));
-    let mut found = tokio::select! {
-        found = discovery::discover(&sdk, &start_region) => found,
-        _ = interrupts.recv() => {
-            step.failed();
-            return Err(Cancelled.into());
-        }
-    };
-    step.done();
-    if found.region.is_none() {
-        found.region = Some(start_region.clone());
-    }
-    printer.info(found_line(&found));
-    for problem in &found.problems {
-        printer.warn(problem);
-    }
-
-    let known = Known {
-        args,
-        region_flag: global.region.as_deref(),
-        existing,
-        found: &found,
-    };
-    let config = ask(&mut prompter, known).map_err(cancel)?;
-    config.validate()?;
-
-    printer.info("");
-    for line in summary(&config, &found) {
-        printer.info(line);
-    }
-    printer.info("");
-    if !prompter
-        .confirm(&format!("Write these settings to {path}?"), true)
-        .map_err(cancel)?
-    {
-        return Err(Cancelled.into());
-    }
-    config.save(&global.config)?;
-    printer.info(format!("Wrote {path}."));
-
-    // From here the file exists: a cancel says so, and AWS is still untouched until "Apply it?".
-    let written = |err: PromptError| {
-        if matches!(err, PromptError::Cancelled) {
-            printer.info(format!("{path} is written; nothing was changed in AWS."));
-        }
-        cancel(err)
-    };
-    let next = "Next: `login-alert plan` to review the changes, then `login-alert apply`.";
-    if !prompter
-        .confirm("Show the plan now?", true)
-        .map_err(written)?
-    {
-        printer.info(next);
-        return Ok(ExitStatus::Success);
-    }
-    let shown = async {
-        let ctx = context(global, printer).await?;
-        let plan = plan::show(&ctx, Mode::Apply, OutputFormat::Text).await?;
-        anyhow::Ok((ctx, plan))
-    };
-    let (ctx, plan) = tokio::select! {
-        shown = shown => shown?,
-        _ = interrupts.recv() => {
-            printer.info(format!("{path} is written; nothing was changed in AWS."));
-            return Err(Cancelled.into());
-        }
-    };
-    if !plan.blockers.is_empty() {
-        printer.warn(format!(
-            "apply cannot run until the {} problem(s) listed under \"Cannot apply\" are resolved; then run `login-alert apply`",
-            plan.blockers.len()
-        ));
-        return Ok(ExitStatus::Success);
-    }
-    if !plan.has_changes() {
-        return Ok(ExitStatus::Success);
-    }
-    if !prompter.confirm("Apply it?", false).map_err(written)? {
-        printer.info("Nothing was changed in AWS. Run `login-alert apply` when you are ready.");
-        return Ok(ExitStatus::Success);
-    }
-    tokio::select! {
-        applied = apply::execute(&ctx, &plan) => applied?,
-        _ = interrupts.recv() => bail!(
-            "interrupted: apply stopped part-way. Run `login-alert apply` to finish (it continues from what exists) or `login-alert destroy` to remove what was created"
-        ),
-    }
-    Ok(ExitStatus::Success)
-}
-
-fn found_line(found: &Discovery) -> String {
+/// What discovery found, in one line.
+pub fn found_line(found: &Discovery) -> String {
     let account = match (&found.account_id, &found.alias) {
         (Some(id), Some(alias)) => format!("Account {id} ({alias})"),
         (Some(id), None) => format!("Account {id}"),
@@ -1077,8 +803,10 @@ fn found_line(found: &Discovery) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::ScopeArg;
+    use crate::cli::{InitArgs, ScopeArg};
+    use crate::config::{DEFAULT_PREFIX, DEFAULT_RETENTION_DAYS, NotifyConfig, TrailConfig};
     use crate::discovery::TrailInfo;
+    use crate::resolve::{Flags, resolve};
 
     const ACCOUNT: &str = "123456789012";
     const WEBHOOK: &str = "https://hooks.slack.com/services/T000/B000/SECRETSECRET";
@@ -1115,17 +843,15 @@ mod tests {
         Answer::Text(s.into())
     }
 
-    fn known<'a>(
-        args: &'a InitArgs,
-        existing: Option<&'a Config>,
-        found: &'a Discovery,
-    ) -> Known<'a> {
-        Known {
-            args,
-            region_flag: None,
-            existing,
-            found,
-        }
+    /// Resolves as `init` does (flags, then the existing config, then discovery) and asks.
+    fn ask_with(
+        p: &mut ScriptedPrompter,
+        args: &InitArgs,
+        existing: Option<&Config>,
+        found: &Discovery,
+    ) -> Result<Config, PromptError> {
+        let flags = Flags { args, region: None };
+        ask(p, &resolve(flags, existing, found), found)
     }
 
     #[test]
@@ -1145,7 +871,7 @@ mod tests {
             text("Login_Alert"),
             Answer::Enter,
         ]);
-        let config = ask(&mut p, known(&args, None, &found)).unwrap();
+        let config = ask_with(&mut p, &args, None, &found).unwrap();
         assert!(p.finished());
         assert_eq!(
             p.asked,
@@ -1217,7 +943,7 @@ mod tests {
             name_prefix: Some("la".into()),
             ..args
         };
-        let config = ask(&mut p, known(&args, None, &found)).unwrap();
+        let config = ask_with(&mut p, &args, None, &found).unwrap();
         assert_eq!(
             p.lists[0],
             [
@@ -1250,7 +976,7 @@ mod tests {
             ..Default::default()
         };
         let mut p = ScriptedPrompter::new([]);
-        let config = ask(&mut p, known(&args, None, &found)).unwrap();
+        let config = ask_with(&mut p, &args, None, &found).unwrap();
         assert!(p.asked.is_empty(), "{:?}", p.asked);
         assert_eq!(config.region, "us-east-1");
         assert_eq!(config.scope, Scope::RootOnly);
@@ -1279,7 +1005,7 @@ mod tests {
         };
         let args = InitArgs::default();
         let mut p = ScriptedPrompter::new(std::iter::repeat_n(Answer::Enter, 7));
-        let config = ask(&mut p, known(&args, Some(&existing), &found)).unwrap();
+        let config = ask_with(&mut p, &args, Some(&existing), &found).unwrap();
         assert!(p.finished());
         assert_eq!(config, existing);
         assert_eq!(
@@ -1297,7 +1023,7 @@ mod tests {
             Answer::Enter,
             Answer::Enter,
         ]);
-        let config = ask(&mut p, known(&args, Some(&existing), &found)).unwrap();
+        let config = ask_with(&mut p, &args, Some(&existing), &found).unwrap();
         assert_eq!(
             config.notify,
             NotifyConfig {
@@ -1323,7 +1049,7 @@ mod tests {
             Answer::Enter,
             Answer::Enter,
         ]);
-        let config = ask(&mut p, known(&args, None, &found)).unwrap();
+        let config = ask_with(&mut p, &args, None, &found).unwrap();
         assert_eq!(
             p.asked[1],
             "Slack incoming-webhook URL (hidden; required, as no email address was given)"
@@ -1354,7 +1080,7 @@ mod tests {
             name_prefix: Some("la".into()),
             ..args
         };
-        let config = ask(&mut p, known(&args, None, &found)).unwrap();
+        let config = ask_with(&mut p, &args, None, &found).unwrap();
         assert_eq!(
             p.lists[0][2],
             "org-trail (us-east-1): multi-region, organization trail of account 999999999999 (cannot be changed from here)"
@@ -1393,7 +1119,7 @@ mod tests {
             ..Default::default()
         };
         let mut p = ScriptedPrompter::new([Answer::Select(0)]);
-        let config = ask(&mut p, known(&args, None, &found)).unwrap();
+        let config = ask_with(&mut p, &args, None, &found).unwrap();
         assert!(
             p.notes[0].contains("owned by account 999999999999"),
             "{:?}",
@@ -1424,7 +1150,7 @@ mod tests {
             Answer::Enter,
             Answer::Enter,
         ]);
-        let config = ask(&mut p, known(&args, None, &found)).unwrap();
+        let config = ask_with(&mut p, &args, None, &found).unwrap();
         assert_eq!(p.lists[0].len(), 2);
         assert_eq!(config.trail.name.as_deref(), Some(arn));
         assert_eq!(config.region, "ap-northeast-1");
@@ -1443,12 +1169,8 @@ mod tests {
         let args = InitArgs::default();
         let mut p = ScriptedPrompter::new([Answer::Enter, text("a@example.com"), Answer::Cancel]);
         assert!(matches!(
-            ask(&mut p, known(&args, None, &found)),
+            ask_with(&mut p, &args, None, &found),
             Err(PromptError::Cancelled)
-        ));
-        assert!(matches!(
-            cancel(PromptError::Cancelled).downcast::<Cancelled>(),
-            Ok(Cancelled)
         ));
     }
 

@@ -18,6 +18,8 @@ pub mod part;
 pub mod plan;
 pub mod printer;
 pub mod reach;
+pub mod regions;
+pub mod resolve;
 pub mod resources;
 pub mod retry;
 pub mod tags;

@@ -92,17 +92,27 @@ fn print_error(err: &anyhow::Error) {
 }
 
 /// The SDK options from the global flags (`region` overridden by the caller when the config fixes it).
-pub fn aws_options(global: &GlobalArgs, region: Option<&str>) -> AwsOptions {
-    AwsOptions {
+/// A `--region` AWS does not have is an error here, before any call.
+pub fn aws_options(global: &GlobalArgs, region: Option<&str>) -> Result<AwsOptions> {
+    if let Some(flag) = &global.region
+        && let Err(problem) = crate::config::validate_region(flag)
+    {
+        bail!("--region: {} ({})", problem.problem, problem.fix);
+    }
+    Ok(AwsOptions {
         profile: global.profile.clone(),
         region: region.map(str::to_owned).or_else(|| global.region.clone()),
         endpoint_url: global.endpoint_url.clone(),
-    }
+    })
 }
 
 /// Loads the config and builds the context for the pipeline's region. Validation happens before any AWS call.
 pub async fn context(global: &GlobalArgs, printer: &Printer) -> Result<Ctx> {
     let config = Config::load(&global.config)?;
+    if let Some(warning) = config.exposure(&global.config) {
+        printer.warn(warning);
+    }
+    let options = aws_options(global, Some(&config.region))?;
     if let Some(region) = &global.region
         && region != &config.region
     {
@@ -111,7 +121,7 @@ pub async fn context(global: &GlobalArgs, printer: &Printer) -> Result<Ctx> {
             config.region
         ));
     }
-    let sdk = aws::load(&aws_options(global, Some(&config.region))).await;
+    let sdk = aws::load(&options).await?;
     let clients = Clients::new(&sdk);
     let account = aws::account_id(&clients.sts).await?;
     Ok(Ctx::new(
@@ -146,21 +156,27 @@ pub async fn read_and_plan(ctx: &Ctx, mode: Mode) -> Result<(State, Plan<Op>)> {
     }
 }
 
-/// Terraform's confirmation: only `yes` proceeds; no terminal and no `--yes` refuses.
+/// Terraform's confirmation: only `yes` proceeds; no terminal and no `--yes` refuses; Esc or
+/// Ctrl-C is "cancelled" (exit 130), not death by SIGINT.
 pub fn confirm(yes: bool, question: &str, command: &str) -> Result<()> {
     if yes {
         return Ok(());
     }
-    if !std::io::stdin().is_terminal() {
+    let missing = if !std::io::stdin().is_terminal() {
+        Some("stdin")
+    } else if !std::io::stderr().is_terminal() {
+        Some("stderr")
+    } else {
+        None
+    };
+    if let Some(stream) = missing {
         bail!(
-            "refusing to {command} without confirmation: stdin is not a terminal. Review with `login-alert plan`, then run `login-alert {command} --yes`"
+            "refusing to {command} without confirmation: {stream} is not a terminal. Review with `login-alert plan`, then run `login-alert {command} --yes`"
         );
     }
     eprintln!("\n{question}\n  Only 'yes' will be accepted to approve.\n");
-    let answer: String = dialoguer::Input::new()
-        .with_prompt("  Enter a value")
-        .allow_empty(true)
-        .interact_text()
+    let answer = crate::installer::TerminalPrompter::default()
+        .line("  Enter a value: ")
         .map_err(|_| Cancelled)?;
     if answer.trim() == "yes" {
         Ok(())

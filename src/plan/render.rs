@@ -51,6 +51,10 @@ pub fn text<O>(plan: &Plan<O>) -> String {
 pub fn summary_line<O>(plan: &Plan<O>) -> String {
     if !plan.has_changes() {
         return match plan.mode {
+            // "No changes" would read as "all is well" next to the problems listed above it.
+            _ if !plan.blockers.is_empty() => {
+                "No changes can be applied until the problems above are resolved.".into()
+            }
             Mode::Apply => "No changes. The account matches the configuration.".into(),
             Mode::Destroy => "No changes. Nothing login-alert created is left.".into(),
         };
@@ -338,6 +342,23 @@ mod tests {
     fn an_empty_plan_says_no_changes() {
         let plan: Plan<()> = Plan::new(Mode::Apply, "123456789012", "us-east-1");
         assert!(text(&plan).starts_with("No changes."));
+    }
+
+    #[test]
+    fn a_plan_with_blockers_never_says_the_account_matches() {
+        // From `sample()` so the plan's type needs no naming here.
+        let mut plan = sample();
+        plan.changes.clear();
+        plan.notices.clear();
+        plan.block("trail audit is an organization trail of the management account 999999999999");
+        let text = text(&plan);
+        assert!(!text.contains("No changes."), "{text}");
+        assert!(!text.contains("matches the configuration"), "{text}");
+        assert!(
+            text.trim_end()
+                .ends_with("No changes can be applied until the problems above are resolved."),
+            "{text}"
+        );
     }
 
     #[test]
