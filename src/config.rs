@@ -10,6 +10,7 @@ use email_address::EmailAddress;
 use login_alert_handler::Scope;
 use serde::{Deserialize, Serialize};
 
+use crate::arn::Arn;
 use crate::regions;
 
 pub const DEFAULT_PREFIX: &str = "login-alert";
@@ -344,11 +345,9 @@ pub fn validate_retention(days: i32) -> Result<(), Problem> {
 
 /// A trail name (3-128 of letters, digits, `.`, `_`, `-`, starting and ending with a letter or digit) or a trail ARN.
 pub fn validate_trail_name(name: &str) -> Result<(), Problem> {
-    if let Some(["cloudtrail", region, ..]) = name
-        .strip_prefix("arn:")
-        .map(|rest| rest.splitn(5, ':').skip(1).collect::<Vec<_>>())
-        .as_deref()
-        && let Err(problem) = validate_region(region)
+    let arn = Arn::parse(name).filter(|arn| arn.service == "cloudtrail");
+    if let Some(arn) = arn
+        && let Err(problem) = validate_region(arn.region)
     {
         return Err(Problem {
             field: "trail.name",
@@ -356,21 +355,12 @@ pub fn validate_trail_name(name: &str) -> Result<(), Problem> {
             fix: problem.fix,
         });
     }
-    let bare = match name.strip_prefix("arn:") {
-        Some(rest) => {
-            let parts: Vec<&str> = rest.splitn(5, ':').collect();
-            match parts.as_slice() {
-                [_, "cloudtrail", region, account, resource]
-                    if validate_region(region).is_ok()
-                        && account.len() == 12
-                        && account.bytes().all(|b| b.is_ascii_digit()) =>
-                {
-                    resource.strip_prefix("trail/").unwrap_or("")
-                }
-                _ => "",
-            }
+    let bare = match (name.starts_with("arn:"), arn) {
+        (false, _) => name,
+        (true, Some(arn)) if validate_region(arn.region).is_ok() && arn.has_account_id() => {
+            arn.resource_of("trail").unwrap_or("")
         }
-        None => name,
+        (true, _) => "",
     };
     let ok = (3..=128).contains(&bare.len())
         && bare

@@ -4,6 +4,7 @@ use anyhow::{Context, Result, bail};
 use aws_config::SdkConfig;
 use futures::future::join_all;
 
+use crate::arn::Arn;
 use crate::aws::{Clients, explain};
 use crate::reach::{Reach, reach};
 use crate::regions::{self, regions_for};
@@ -23,7 +24,7 @@ pub struct TrailInfo {
 impl TrailInfo {
     /// The account that owns the trail (from its ARN).
     pub fn owner_account(&self) -> Option<&str> {
-        self.arn.split(':').nth(4)
+        Arn::parse(&self.arn).map(|arn| arn.account)
     }
 
     /// Whether `account_id` can change the trail once the pipeline is in the trail's home region
@@ -105,11 +106,8 @@ pub async fn find_trail(
     name_or_arn: &str,
 ) -> Result<TrailInfo> {
     let matches = |t: &TrailInfo| t.name == name_or_arn || t.arn == name_or_arn;
-    let first = match name_or_arn
-        .strip_prefix("arn:")
-        .and_then(|rest| rest.split(':').nth(2))
-    {
-        Some(region) => region.to_owned(),
+    let first = match Arn::parse(name_or_arn) {
+        Some(arn) => arn.region.to_owned(),
         None => start_region.to_owned(),
     };
     if let Ok(trails) = trails_in(sdk, &first).await

@@ -2,6 +2,7 @@
 
 use login_alert_handler::Scope;
 
+use crate::arn::Arn;
 use crate::cli::InitArgs;
 use crate::config::{
     self, Config, DEFAULT_PREFIX, DEFAULT_RETENTION_DAYS, NotifyConfig, TrailConfig,
@@ -118,11 +119,7 @@ impl Places {
         let region = found
             .trail(name)
             .map(|t| t.trail.home_region.clone())
-            .or_else(|| {
-                name.strip_prefix("arn:")
-                    .and_then(|rest| rest.split(':').nth(2))
-                    .map(str::to_owned)
-            })
+            .or_else(|| Arn::parse(name).map(|arn| arn.region.to_owned()))
             .or_else(|| {
                 self.config_trail
                     .as_ref()
