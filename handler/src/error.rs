@@ -29,7 +29,7 @@ pub enum InputError {
         "`awslogs.data` is not valid gzip ({0}): CloudWatch Logs gzips the payload before base64-encoding it; re-encode it that way"
     )]
     Gzip(#[source] std::io::Error),
-    #[error("the decompressed `awslogs.data` is larger than {} MiB: split the batch", crate::input::MAX_DECOMPRESSED / 1024 / 1024)]
+    #[error("the decompressed `awslogs.data` is larger than {} MiB: split the batch", crate::limits::MAX_DECOMPRESSED / 1024 / 1024)]
     TooLarge,
     #[error(
         "the decompressed `awslogs.data` is not the CloudWatch Logs JSON (messageType, logEvents) ({0}): check what produced the payload"

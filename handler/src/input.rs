@@ -11,11 +11,8 @@ use serde_json::value::RawValue;
 
 use crate::error::{InputError, RecordError};
 use crate::lenient::{Object, Text};
+use crate::limits::MAX_DECOMPRESSED;
 use crate::record::Record;
-
-/// A decompressed CloudWatch Logs payload larger than this is refused rather than risk running out of memory.
-/// Lambda's own payload limit keeps real payloads far below it (a 1 MB batch is at most a few MB unzipped).
-pub const MAX_DECOMPRESSED: u64 = 512 * 1024 * 1024;
 
 /// Which shape the input had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

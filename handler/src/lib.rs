@@ -15,6 +15,7 @@ pub mod format;
 pub mod handler;
 pub mod input;
 mod lenient;
+pub mod limits;
 pub mod log;
 pub mod preview;
 pub mod record;
