@@ -269,7 +269,7 @@ fn log_store_error(err: &crate::error::StoreError) {
 #[allow(clippy::too_many_arguments)]
 fn render_group(
     first: &Alert,
-    rest: &Summary,
+    members: &Summary,
     carried: &Summary,
     session: Option<&RootSession>,
     digest: &str,
@@ -277,7 +277,7 @@ fn render_group(
     channels: &[Channel],
 ) -> Option<(Rendered, String)> {
     // Alone, with nothing to add, the first pass already shaped it.
-    if rest.is_empty() && carried.is_empty() && session.is_none() {
+    if members.count <= 1 && carried.is_empty() && session.is_none() {
         return first.rendered.clone().map(|r| (r, first.subject.clone()));
     }
     let raw = first.raw.as_deref()?;
@@ -291,8 +291,8 @@ fn render_group(
     if let Some(session) = session {
         finding.attach_root_session(session.clone());
     }
-    let message = message::group(&finding, rest, carried, settings);
-    let mut all = rest.clone();
+    let message = message::group(&finding, members, carried, settings);
+    let mut all = members.clone();
     all.merge(carried);
     let rendered = Rendered::new(&message, channels, || {
         render::webhook(&finding, settings, Some((digest, &all)))
@@ -591,13 +591,13 @@ pub async fn invoke<S: Store>(
                 writes.push(claim(&a.event_id, &id));
             }
         }
-        let Some((first, rest)) = in_message.split_first() else {
+        let Some(first) = in_message.first().copied() else {
             continue;
         };
         // The first record with its JSON kept stands for the group (the batch's first one, unless a retry
         // finds it reported elsewhere).
         let first = if first.raw.is_some() {
-            *first
+            first
         } else {
             members
                 .iter()
@@ -605,7 +605,7 @@ pub async fn invoke<S: Store>(
                 .find(|a| a.raw.is_some())
                 .unwrap_or(first)
         };
-        let rest_summary = summary_of(rest.iter().copied());
+        let members_summary = summary_of(in_message.iter().copied());
         let carried = current
             .as_ref()
             .filter(|g| g.opener == id)
@@ -614,7 +614,7 @@ pub async fn invoke<S: Store>(
         let session = first.access_key.as_deref().and_then(|k| sessions.get(k));
         let Some((rendered, subject)) = render_group(
             first,
-            &rest_summary,
+            &members_summary,
             &carried,
             session,
             &digest,
@@ -718,6 +718,8 @@ pub struct Delivered {
     /// Sends attempted in this invocation.
     pub attempted: usize,
     pub failures: Vec<DeliveryError>,
+    /// The delivery lines logged for test records (see [`testevent::test_delivered_line`]).
+    pub test_lines: Vec<String>,
 }
 
 /// Sends every message to every destination it has not reached yet: destinations in parallel, each with its own
@@ -787,8 +789,10 @@ pub async fn deliver<D: Deliver, S: Store>(
         }
         if let Some(id) = &m.test_event {
             let names: Vec<&str> = channels.iter().map(|c| c.as_str()).collect();
+            let line = testevent::test_delivered_line(id, &names);
             // Printed as is (not through the log formatter): `login-alert test` matches this exact line.
-            println!("{}", testevent::test_delivered_line(id, &names));
+            println!("{line}");
+            delivered.test_lines.push(line);
         }
         if let (Some(finish), Some(s)) = (&m.finish, store) {
             match s

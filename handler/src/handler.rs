@@ -29,6 +29,8 @@ pub struct Outcome {
     pub summarised: usize,
     /// Records an earlier invocation already reported.
     pub duplicates: usize,
+    /// The lines logged for delivered test records (`login-alert test <eventID> delivered to …`).
+    pub test_lines: Vec<String>,
 }
 
 /// Handles one event without state: records are grouped within the invocation, nothing is deduplicated.
@@ -86,6 +88,7 @@ pub async fn handle_with<D: Deliver, S: Store>(
     outcome.duplicates = plan.duplicates;
     let delivered = engine::deliver(&plan, deliver, store, deadline).await;
     outcome.deliveries = delivered.attempted;
+    outcome.test_lines = delivered.test_lines;
     info!(
         records = outcome.records,
         unreadable = outcome.unreadable,

@@ -642,17 +642,17 @@ fn summary_facts<'s>(summary: &Summary, settings: &'s Settings, records: String)
     facts
 }
 
-/// The message for a group in one invocation: its first record in full, then the rest summarised. `carried`
-/// holds records of an earlier window that no digest reported yet; they are summarised here too.
+/// The message for a group in one invocation: its first record in full, then what all its records add up to.
+/// `carried` holds records of an earlier window that no digest reported yet; they are summarised here too.
 pub fn group<'s>(
     first: &'s Finding,
-    rest: &Summary,
+    members: &Summary,
     carried: &Summary,
     settings: &'s Settings,
 ) -> Message<'s> {
     let mut message = single(first, settings);
     let language = settings.language;
-    let more = rest.count + carried.count;
+    let more = members.count.saturating_sub(1) + carried.count;
     if more == 0 {
         return message;
     }
@@ -665,21 +665,18 @@ pub fn group<'s>(
         Language::En => format!("{}{english_more}", message.title),
         Language::Ja => format!("{} ほか{more}件", message.title),
     };
-    let mut all = rest.clone();
+    let mut all = members.clone();
     all.merge(carried);
     let records = match (language, carried.count) {
-        (Language::En, 0) => format!(
-            "{} in this group (the first is shown above)",
-            rest.count + 1
-        ),
+        (Language::En, 0) => format!("{} in this group (the first is shown above)", members.count),
         (Language::En, c) => format!(
             "{} in this group (the first is shown above), and {c} from before that no digest reported yet",
-            rest.count + 1
+            members.count
         ),
-        (Language::Ja, 0) => format!("このグループで{}件（最初の1件を上に表示）", rest.count + 1),
+        (Language::Ja, 0) => format!("このグループで{}件（最初の1件を上に表示）", members.count),
         (Language::Ja, c) => format!(
             "このグループで{}件（最初の1件を上に表示）、ほかに未報告だった以前の{c}件",
-            rest.count + 1
+            members.count
         ),
     };
     message.facts.extend(summary_facts(&all, settings, records));
