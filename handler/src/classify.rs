@@ -223,7 +223,22 @@ impl<'a> Finding<'a> {
         let success = success_of(&record);
         let mfa = mfa_of(&record);
         let mfa_type = mfa_type_of(&record);
-        let identity = identity_of(&record);
+        // The caller of `AssumeRoot` is named by role and session (`Admin/alice`), not the session alone.
+        let identity = match &assume_root {
+            Some(_) => record
+                .identity()
+                .and_then(|u| u.arn.0.clone())
+                .and_then(|arn| match arn {
+                    Cow::Borrowed(a) => a
+                        .split_once(":assumed-role/")
+                        .map(|(_, r)| Cow::Borrowed(r)),
+                    Cow::Owned(a) => a
+                        .split_once(":assumed-role/")
+                        .map(|(_, r)| Cow::Owned(r.to_owned())),
+                })
+                .or_else(|| identity_of(&record)),
+            None => identity_of(&record),
+        };
         let time = record
             .event_time
             .get()

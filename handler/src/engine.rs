@@ -75,7 +75,7 @@ pub struct Alert {
     pub rendered: Option<Rendered>,
     /// The subject line of that message, for logs.
     pub subject: String,
-    /// The record's JSON (kept for a group's first record, to render the group's message).
+    /// The record's JSON (kept for grouped records, to render the group's message).
     pub raw: Option<String>,
     pub head: Option<Head>,
     pub timestamp_ms: Option<i64>,
@@ -186,11 +186,9 @@ fn to_alert(chunk: &mut Chunk, item: input::Item<'_>, settings: &Settings, chann
             .map(|m| m.subject.clone())
             .unwrap_or_default(),
         rendered,
-        raw: (first && group_key.is_some()).then(|| item.raw.to_owned()),
-        head: match (first, class) {
-            (true, Some(c)) => Some(Head::of(&finding, c)),
-            _ => None,
-        },
+        // Any record of a group may end up heading its message (a retry, a replay), so each keeps its JSON.
+        raw: group_key.is_some().then(|| item.raw.to_owned()),
+        head: class.map(|c| Head::of(&finding, c)),
         group_key,
         timestamp_ms: item.timestamp_ms,
         envelope_region: envelope.and_then(|e| e.region.get()).map(str::to_owned),
@@ -277,8 +275,12 @@ fn render_group(
     channels: &[Channel],
 ) -> Option<(Rendered, String)> {
     // Alone, with nothing to add, the first pass already shaped it.
-    if members.count <= 1 && carried.is_empty() && session.is_none() {
-        return first.rendered.clone().map(|r| (r, first.subject.clone()));
+    if members.count <= 1
+        && carried.is_empty()
+        && session.is_none()
+        && let Some(rendered) = &first.rendered
+    {
+        return Some((rendered.clone(), first.subject.clone()));
     }
     let raw = first.raw.as_deref()?;
     let record = Record::parse(raw).ok()?;

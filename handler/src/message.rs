@@ -296,6 +296,11 @@ pub fn headline(finding: &Finding, language: Language) -> String {
                 return event.to_owned();
             };
             let what = target_label(tamper.target, language);
+            // A trail ARN reads better as the trail's name; the Resource fact keeps the whole ARN.
+            let resource = tamper
+                .resource
+                .rsplit_once(":trail/")
+                .map_or(tamper.resource.as_ref(), |(_, name)| name);
             match (tamper.by_login_alert, en) {
                 (false, true) => {
                     format!("TAMPERING: {event}{failed} on {what} {}", tamper.resource)
@@ -370,6 +375,14 @@ fn mfa_text(finding: &Finding, language: Language) -> &'static str {
     if finding.in_root_session() && finding.mfa != Some(true) {
         return word(language, Phrase::MfaNoneInRootSession);
     }
+    // The caller's own session: whether it signed in with MFA is what the record says.
+    if finding.assume_root.is_some() {
+        return match finding.mfa {
+            Some(true) => word(language, Phrase::MfaUsed),
+            Some(false) => word(language, Phrase::MfaCallerSessionWithout),
+            None => word(language, Phrase::MfaNotRecorded),
+        };
+    }
     match finding.mfa {
         Some(true) => word(language, Phrase::MfaUsed),
         Some(false) if finding.mfa_skipped() => word(language, Phrase::MfaNotUsedWarning),
@@ -390,6 +403,10 @@ fn mfa_type_text<'f>(mfa_type: &'f MfaType, language: Language) -> Cow<'f, str> 
 
 /// A link to the event in the CloudTrail console's event history of the region that recorded it.
 pub fn console_link(finding: &Finding) -> Option<String> {
+    // The test record never reaches CloudTrail's event history.
+    if finding.kind == Kind::Test {
+        return None;
+    }
     let region = finding.region()?;
     let id = finding.record.event_id.get()?;
     let safe = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');

@@ -133,6 +133,7 @@ pub enum Phrase {
     MfaAtIdentityProvider,
     MfaNotRecorded,
     MfaNoneInRootSession,
+    MfaCallerSessionWithout,
     SecurityKey,
     AuthenticatorApp,
     HardwareToken,
@@ -166,6 +167,7 @@ pub fn phrase(language: Language, phrase: Phrase) -> &'static str {
             MfaNoneInRootSession => {
                 "none: a root session opened with sts:AssumeRoot has no MFA of its own"
             }
+            MfaCallerSessionWithout => "not used in the caller's session",
             SecurityKey => "security key or passkey (FIDO)",
             AuthenticatorApp => "authenticator app (virtual MFA device)",
             HardwareToken => "hardware TOTP token",
@@ -213,6 +215,7 @@ pub fn phrase(language: Language, phrase: Phrase) -> &'static str {
             MfaNoneInRootSession => {
                 "なし（sts:AssumeRootで開いたルートセッションには独自のMFAがありません）"
             }
+            MfaCallerSessionWithout => "実行者のセッションでは未使用",
             SecurityKey => "セキュリティキーまたはパスキー（FIDO）",
             AuthenticatorApp => "認証アプリ（仮想MFAデバイス）",
             HardwareToken => "ハードウェアTOTPトークン",

@@ -137,7 +137,7 @@ const EXPECTED: &[Expect] = &[
         "aws-iam-ug-privileged__assume-root",
         "root-activity",
         Some("assume-root"),
-        Some("JohnRole1"),
+        Some("JohnDoe/JohnRole1"),
         None,
         N,
         ALL,

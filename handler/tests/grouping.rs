@@ -90,11 +90,16 @@ async fn a_storm_of_500_root_calls_and_3_sign_ins_make_4_messages() {
         .await
         .unwrap();
     assert_eq!((outcome.records, outcome.alerts), (503, 503));
-    assert_eq!(outcome.messages, 4, "three sign-ins and one for the session");
+    assert_eq!(
+        outcome.messages, 4,
+        "three sign-ins and one for the session"
+    );
     let subjects: Vec<String> = recorder.emails().into_iter().map(|(s, _)| s).collect();
     assert_eq!(subjects.len(), 4, "{subjects:?}");
     assert!(
-        subjects.contains(&"[prod] Root user activity: ListBuckets without MFA and 499 more".to_owned()),
+        subjects.contains(
+            &"[prod] Root user activity: ListBuckets without MFA and 499 more".to_owned()
+        ),
         "{subjects:?}"
     );
     let (_, body) = recorder
@@ -134,15 +139,30 @@ async fn later_records_of_an_alerted_group_wait_for_one_digest_when_the_window_c
         }
     };
 
-    let first = run(&root_session(100, 0, t0()), &recorder, &store, t0()).await.unwrap();
+    let first = run(&root_session(100, 0, t0()), &recorder, &store, t0())
+        .await
+        .unwrap();
     assert_eq!((first.messages, first.summarised), (1, 0));
 
     let minute = |m| t0() + TimeDelta::minutes(m);
-    let later = run(&root_session(50, 100, minute(5)), &recorder, &store, minute(5))
-        .await
-        .unwrap();
-    assert_eq!((later.messages, later.summarised), (0, 50), "quiet within the window");
-    assert_eq!(tick(minute(10)).await.messages, 0, "the window is still open");
+    let later = run(
+        &root_session(50, 100, minute(5)),
+        &recorder,
+        &store,
+        minute(5),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (later.messages, later.summarised),
+        (0, 50),
+        "quiet within the window"
+    );
+    assert_eq!(
+        tick(minute(10)).await.messages,
+        0,
+        "the window is still open"
+    );
 
     let digest = tick(minute(16)).await;
     assert_eq!(digest.messages, 1);
@@ -156,9 +176,14 @@ async fn later_records_of_an_alerted_group_wait_for_one_digest_when_the_window_c
     assert_eq!(tick(minute(21)).await.messages, 0, "a digest goes out once");
 
     // After the window the next record opens a new one with a message of its own.
-    let again = run(&root_session(10, 150, minute(25)), &recorder, &store, minute(25))
-        .await
-        .unwrap();
+    let again = run(
+        &root_session(10, 150, minute(25)),
+        &recorder,
+        &store,
+        minute(25),
+    )
+    .await
+    .unwrap();
     assert_eq!(again.messages, 1);
     assert!(
         recorder.emails().pop().unwrap().0.ends_with("and 9 more"),
@@ -172,13 +197,22 @@ async fn later_records_of_an_alerted_group_wait_for_one_digest_when_the_window_c
 async fn records_no_digest_reported_yet_are_carried_into_the_next_windows_message() {
     let store = MemoryStore::new();
     let recorder = Recorder::default();
-    run(&root_session(3, 0, t0()), &recorder, &store, t0()).await.unwrap();
-    let minute = |m| t0() + TimeDelta::minutes(m);
-    run(&root_session(7, 3, minute(2)), &recorder, &store, minute(2)).await.unwrap();
-    // No scheduled run happened (the digest rule was late): the next message reports the 7 as well.
-    let next = run(&root_session(1, 10, minute(20)), &recorder, &store, minute(20))
+    run(&root_session(3, 0, t0()), &recorder, &store, t0())
         .await
         .unwrap();
+    let minute = |m| t0() + TimeDelta::minutes(m);
+    run(&root_session(7, 3, minute(2)), &recorder, &store, minute(2))
+        .await
+        .unwrap();
+    // No scheduled run happened (the digest rule was late): the next message reports the 7 as well.
+    let next = run(
+        &root_session(1, 10, minute(20)),
+        &recorder,
+        &store,
+        minute(20),
+    )
+    .await
+    .unwrap();
     assert_eq!(next.messages, 1);
     let (subject, body) = recorder.emails().pop().unwrap();
     assert!(subject.ends_with("and 7 more"), "{subject}");
@@ -209,7 +243,11 @@ async fn a_retry_re_sends_only_what_failed_and_nothing_twice() {
         .unwrap();
     assert_eq!(retry.deliveries, 1, "{retry:?}");
     assert_eq!((recorder.emails().len(), recorder.slack().len()), (4, 4));
-    assert!(recorder.slack()[3].contains("and 39 more"), "{}", recorder.slack()[3]);
+    assert!(
+        recorder.slack()[3].contains("and 39 more"),
+        "{}",
+        recorder.slack()[3]
+    );
 
     // A third delivery of the event (or a late duplicate) sends nothing at all.
     let third = run(&records, &recorder, &store, t0() + TimeDelta::minutes(2))
@@ -274,7 +312,10 @@ async fn the_same_event_by_eventbridge_and_then_cloudwatch_logs_is_reported_once
     .unwrap();
     assert_eq!(first.messages, 1);
     // Minutes later CloudWatch Logs delivers the same record with another one.
-    let batch = [login, fixture_records("aws-ct-ug__iam-user-success-mfa").remove(0)];
+    let batch = [
+        login,
+        fixture_records("aws-ct-ug__iam-user-success-mfa").remove(0),
+    ];
     let second = run(&batch, &recorder, &store, t0() + TimeDelta::minutes(5))
         .await
         .unwrap();
@@ -292,7 +333,8 @@ async fn the_same_event_by_eventbridge_and_then_cloudwatch_logs_is_reported_once
 #[tokio::test]
 async fn a_root_session_opened_with_assume_root_is_named_as_such_in_the_same_batch_and_later() {
     let assume = fixture_records("aws-iam-ug-privileged__assume-root").remove(0);
-    let action = fixture_records("aws-iam-ug-privileged__root-session-delete-bucket-policy").remove(0);
+    let action =
+        fixture_records("aws-iam-ug-privileged__root-session-delete-bucket-policy").remove(0);
     let mut names = std::collections::BTreeMap::new();
     names.insert("222222222222".to_owned(), "sandbox".to_owned());
     names.insert("111111111111".to_owned(), "management".to_owned());
@@ -333,7 +375,7 @@ async fn a_root_session_opened_with_assume_root_is_named_as_such_in_the_same_bat
         assert_eq!(emails.len(), 2, "split: {split}");
         assert_eq!(
             emails[0].0,
-            "[management] Root session opened in account 222222222222 by JohnRole1"
+            "[management] Root session opened in account 222222222222 by JohnDoe/JohnRole1"
         );
         let (subject, body) = &emails[1];
         assert_eq!(
@@ -347,7 +389,10 @@ async fn a_root_session_opened_with_assume_root_is_named_as_such_in_the_same_bat
             "no root password and no root MFA were used",
             "sandbox (222222222222)",
         ] {
-            assert!(body.contains(fact), "split {split}: `{fact}` missing:\n{body}");
+            assert!(
+                body.contains(fact),
+                "split {split}: `{fact}` missing:\n{body}"
+            );
         }
         assert!(!body.contains("without MFA"), "{body}");
     }
@@ -376,9 +421,14 @@ async fn the_test_record_always_alerts_says_so_and_logs_its_delivery_line() {
     );
     let (subject, body) = recorder.emails().remove(0);
     assert_eq!(subject, "[prod] Test alert from login-alert");
-    assert!(body.contains("This is a test sent by `login-alert test`"), "{body}");
     assert!(
-        body.contains("Sent via:   PutLogEvents to /login-alert/cloudtrail (stream login-alert-test)"),
+        body.contains("This is a test sent by `login-alert test`"),
+        "{body}"
+    );
+    assert!(
+        body.contains(
+            "Sent via:   PutLogEvents to /login-alert/cloudtrail (stream login-alert-test)"
+        ),
         "{body}"
     );
 

@@ -41,7 +41,10 @@ fn root_session(n: usize, first: usize, start: DateTime<Utc>) -> Vec<String> {
         .collect()
 }
 
-async fn items(client: &aws_sdk_dynamodb::Client, table: &str) -> Vec<HashMap<String, AttributeValue>> {
+async fn items(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Vec<HashMap<String, AttributeValue>> {
     client
         .scan()
         .table_name(table)
@@ -100,21 +103,42 @@ async fn groups_digests_and_retries_work_against_the_dynamodb_table() {
     assert_eq!((later.messages, later.summarised), (0, 25));
 
     // The scheduled run before the window closes finds nothing; after it, one digest (found by a Scan).
-    let early = handle_with(&schedule, &settings, &recorder, Some(&store), None, minute(10))
-        .await
-        .unwrap();
+    let early = handle_with(
+        &schedule,
+        &settings,
+        &recorder,
+        Some(&store),
+        None,
+        minute(10),
+    )
+    .await
+    .unwrap();
     assert_eq!(early.messages, 0);
-    let due = handle_with(&schedule, &settings, &recorder, Some(&store), None, minute(16))
-        .await
-        .unwrap();
+    let due = handle_with(
+        &schedule,
+        &settings,
+        &recorder,
+        Some(&store),
+        None,
+        minute(16),
+    )
+    .await
+    .unwrap();
     assert_eq!(due.messages, 1);
     assert_eq!(
         recorder.emails().pop().unwrap().0,
         "[prod] Root user activity continued: 25 more record(s)"
     );
-    let again = handle_with(&schedule, &settings, &recorder, Some(&store), None, minute(21))
-        .await
-        .unwrap();
+    let again = handle_with(
+        &schedule,
+        &settings,
+        &recorder,
+        Some(&store),
+        None,
+        minute(21),
+    )
+    .await
+    .unwrap();
     assert_eq!(again.messages, 0, "the digest went out once");
 
     // The item layout: prefixed keys, a TTL on every item, the attributes each kind carries.
@@ -140,7 +164,10 @@ async fn groups_digests_and_retries_work_against_the_dynamodb_table() {
     }
     assert_eq!(kinds["event"], 85, "{kinds:?}");
     assert_eq!(kinds["group"], 1, "{kinds:?}");
-    assert_eq!(kinds["sent"], 2, "the group's message and the digest: {kinds:?}");
+    assert_eq!(
+        kinds["sent"], 2,
+        "the group's message and the digest: {kinds:?}"
+    );
     let sent = all
         .iter()
         .find(|i| i["pk"].as_s().unwrap().starts_with("sent#g:"))
@@ -156,7 +183,10 @@ async fn account_names_come_from_the_config_item_the_cli_writes() {
     let table = unique("names");
     let client = moto.state_table(&table).await;
     let store = DynamoStore::new(client.clone(), table.clone());
-    assert!(store.account_names().await.unwrap().is_empty(), "no item yet");
+    assert!(
+        store.account_names().await.unwrap().is_empty(),
+        "no item yet"
+    );
     client
         .put_item()
         .table_name(&table)
@@ -165,7 +195,10 @@ async fn account_names_come_from_the_config_item_the_cli_writes() {
             "names",
             AttributeValue::M(HashMap::from([
                 ("111122223333".to_owned(), AttributeValue::S("prod".into())),
-                ("222222222222".to_owned(), AttributeValue::S("sandbox".into())),
+                (
+                    "222222222222".to_owned(),
+                    AttributeValue::S("sandbox".into()),
+                ),
             ])),
         )
         .item("expires_at", AttributeValue::N("4102444800".into()))
@@ -173,7 +206,10 @@ async fn account_names_come_from_the_config_item_the_cli_writes() {
         .await
         .unwrap();
     let names = store.account_names().await.unwrap();
-    assert_eq!(names.get("222222222222").map(String::as_str), Some("sandbox"));
+    assert_eq!(
+        names.get("222222222222").map(String::as_str),
+        Some("sandbox")
+    );
     let settings = Settings {
         account_names: names,
         ..Settings::default()

@@ -48,10 +48,18 @@ async fn teams_gets_an_adaptive_card_and_the_json_webhook_the_classification() {
     let delivery = AwsDelivery::new(
         None,
         vec![
-            Webhook::with_url(Channel::Teams, &format!("{}/teams", server.uri()), unused_ssm())
-                .unwrap(),
-            Webhook::with_url(Channel::Webhook, &format!("{}/json", server.uri()), unused_ssm())
-                .unwrap(),
+            Webhook::with_url(
+                Channel::Teams,
+                &format!("{}/teams", server.uri()),
+                unused_ssm(),
+            )
+            .unwrap(),
+            Webhook::with_url(
+                Channel::Webhook,
+                &format!("{}/json", server.uri()),
+                unused_ssm(),
+            )
+            .unwrap(),
         ],
     );
     let records = [
@@ -71,10 +79,16 @@ async fn teams_gets_an_adaptive_card_and_the_json_webhook_the_classification() {
     assert_eq!(teams.len(), 2);
     let card = &teams[0]["attachments"][0];
     assert_eq!(teams[0]["type"], "message");
-    assert_eq!(card["contentType"], "application/vnd.microsoft.card.adaptive");
+    assert_eq!(
+        card["contentType"],
+        "application/vnd.microsoft.card.adaptive"
+    );
     assert_eq!(card["content"]["type"], "AdaptiveCard");
     let body = card["content"]["body"].as_array().unwrap();
-    assert_eq!(body[0]["text"], "Root console sign-in succeeded without MFA");
+    assert_eq!(
+        body[0]["text"],
+        "Root console sign-in succeeded without MFA"
+    );
     assert_eq!(body[0]["color"], "Attention");
     let facts = body
         .iter()
@@ -82,7 +96,11 @@ async fn teams_gets_an_adaptive_card_and_the_json_webhook_the_classification() {
         .expect("a fact set")["facts"]
         .as_array()
         .unwrap();
-    assert!(facts.iter().any(|f| f["title"] == "Source IP" && f["value"] == "192.0.2.0"));
+    assert!(
+        facts
+            .iter()
+            .any(|f| f["title"] == "Source IP" && f["value"] == "192.0.2.0")
+    );
     assert_eq!(
         card["content"]["actions"][0]["url"],
         "https://us-east-1.console.aws.amazon.com/cloudtrailv2/home?region=us-east-1#/events/deb1e1f9-c99b-4612-8e9f-21f93b5d79c0"
@@ -90,7 +108,10 @@ async fn teams_gets_an_adaptive_card_and_the_json_webhook_the_classification() {
     let tamper_title = teams[1]["attachments"][0]["content"]["body"][0]["text"]
         .as_str()
         .unwrap();
-    assert!(tamper_title.starts_with("TAMPERING: StopLogging on trail"), "{tamper_title}");
+    assert!(
+        tamper_title.starts_with("TAMPERING: StopLogging on trail"),
+        "{tamper_title}"
+    );
 
     let json = bodies(&server, "/json").await;
     assert_eq!(json.len(), 2);
@@ -115,10 +136,9 @@ async fn a_group_reaches_the_json_webhook_with_its_summary() {
         None,
         vec![Webhook::with_url(Channel::Webhook, &server.uri(), unused_ssm()).unwrap()],
     );
-    let base: Value = serde_json::from_str(
-        &fixture_records("panther-root-activity__put-bucket-versioning")[0],
-    )
-    .unwrap();
+    let base: Value =
+        serde_json::from_str(&fixture_records("panther-root-activity__put-bucket-versioning")[0])
+            .unwrap();
     let records: Vec<String> = (0..3)
         .map(|i| {
             let mut r = base.clone();
@@ -127,9 +147,13 @@ async fn a_group_reaches_the_json_webhook_with_its_summary() {
             r.to_string()
         })
         .collect();
-    handle(&cloudwatch_event(&records, false), &Settings::default(), &delivery)
-        .await
-        .unwrap();
+    handle(
+        &cloudwatch_event(&records, false),
+        &Settings::default(),
+        &delivery,
+    )
+    .await
+    .unwrap();
     let json = bodies(&server, "/").await;
     assert_eq!(json.len(), 1);
     assert_eq!(json[0]["kind"], "root-activity");
@@ -179,7 +203,13 @@ async fn a_429_whose_wait_outlasts_the_function_fails_at_once_for_the_retry() {
         .await
         .expect_err("30 s do not fit in 10");
     assert!(
-        matches!(err, DeliveryError::RateLimited { retry_after_secs: 30, .. }),
+        matches!(
+            err,
+            DeliveryError::RateLimited {
+                retry_after_secs: 30,
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert!(started.elapsed() < Duration::from_secs(5));
