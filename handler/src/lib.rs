@@ -20,6 +20,7 @@ mod lenient;
 pub mod limits;
 pub mod log;
 pub mod message;
+pub mod patterns;
 pub mod preview;
 pub mod record;
 pub mod render;

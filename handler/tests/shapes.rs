@@ -99,9 +99,15 @@ fn an_event_forwarded_from_another_region_keeps_the_region_where_it_happened() {
     let (_, got) = classify(&forwarded);
     assert_eq!(got["region"], "us-east-2");
     let email = preview(&forwarded, &Settings::default(), PreviewFormat::Email).unwrap();
-    assert!(email.output.contains("Region:     us-east-2"), "{}", email.output);
     assert!(
-        email.output.contains("https://us-east-2.console.aws.amazon.com/cloudtrailv2/home?region=us-east-2#/events/"),
+        email.output.contains("Region:     us-east-2"),
+        "{}",
+        email.output
+    );
+    assert!(
+        email.output.contains(
+            "https://us-east-2.console.aws.amazon.com/cloudtrailv2/home?region=us-east-2#/events/"
+        ),
         "{}",
         email.output
     );
