@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use login_alert_handler::Scope;
+use login_alert_handler::{Language, Scope};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -188,10 +188,14 @@ pub enum PreviewFormat {
     /// A short human summary per record.
     #[default]
     Text,
-    /// The SNS email (subject and body) per alerting record.
+    /// The SNS email (subject and body) per message.
     Email,
-    /// The Slack webhook JSON per alerting record.
+    /// The Slack webhook JSON per message, one per line.
     Slack,
+    /// The Microsoft Teams (Workflows webhook) Adaptive Card JSON per message, one per line.
+    Teams,
+    /// The generic JSON webhook body per message, one per line.
+    Webhook,
     /// The classification of every record as a JSON array.
     Json,
 }
@@ -217,6 +221,10 @@ pub struct PreviewArgs {
     /// IANA time zone for times (default: the config's, else UTC).
     #[arg(long, value_name = "ZONE")]
     pub timezone: Option<String>,
+
+    /// Language of the messages: en or ja (default: the config's, else en). Email subjects stay English.
+    #[arg(long, value_name = "LANG")]
+    pub language: Option<Language>,
 }
 
 #[cfg(test)]

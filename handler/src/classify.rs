@@ -1,4 +1,5 @@
-//! What a record means: its kind, who did it, whether it succeeded, whether MFA was used, and whether the scope alerts on it.
+//! What a record means: its kind, who did it, whether it succeeded, whether MFA was used (and which kind), and
+//! whether the scope alerts on it.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -7,12 +8,17 @@ use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde::Serialize;
 
 use crate::Scope;
+use crate::input::EventInfo;
 use crate::record::Record;
+use crate::settings::Settings;
+use crate::tamper::{Tamper, tamper_of};
+use crate::testevent;
 
 const SIGNIN_SOURCE: &str = "signin.amazonaws.com";
 
-/// The kinds of record login-alert tells apart (the `kind` of `preview --output json`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// The kinds of record login-alert tells apart (the `kind` of `preview --output json`). A public contract:
+/// kinds are only ever added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     ConsoleLoginSuccess,
@@ -20,10 +26,25 @@ pub enum Kind {
     SwitchRole,
     RootActivity,
     OtherSignin,
+    /// A change that would blind login-alert (its trail, the trail's log group, its own resources).
+    Tamper,
+    /// The synthetic record `login-alert test` sends through the pipeline.
+    Test,
     Ignore,
 }
 
 impl Kind {
+    pub const ALL: [Kind; 8] = [
+        Kind::ConsoleLoginSuccess,
+        Kind::ConsoleLoginFailure,
+        Kind::SwitchRole,
+        Kind::RootActivity,
+        Kind::OtherSignin,
+        Kind::Tamper,
+        Kind::Test,
+        Kind::Ignore,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::ConsoleLoginSuccess => "console-login-success",
@@ -31,6 +52,8 @@ impl Kind {
             Kind::SwitchRole => "switch-role",
             Kind::RootActivity => "root-activity",
             Kind::OtherSignin => "other-signin",
+            Kind::Tamper => "tamper",
+            Kind::Test => "test",
             Kind::Ignore => "ignore",
         }
     }
@@ -42,12 +65,104 @@ impl fmt::Display for Kind {
     }
 }
 
-/// How loudly a message speaks: root activity first, then failures and skipped MFA, then routine sign-ins.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// A finer reading of a root-activity record (the `subkind` of `preview --output json`; tamper records carry
+/// their target there instead). Only ever added to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Subkind {
+    /// `sts:AssumeRoot`: a management-account principal opens a root session in a member account.
+    AssumeRoot,
+    /// An action of a root session opened with `sts:AssumeRoot` (no root password involved).
+    RootSession,
+    PasswordRecoveryRequested,
+    PasswordRecoveryCompleted,
+    EmailChange,
+    PasswordChange,
+    MfaAdded,
+    MfaRemoved,
+    AccessKeyCreated,
+}
+
+impl Subkind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Subkind::AssumeRoot => "assume-root",
+            Subkind::RootSession => "root-session",
+            Subkind::PasswordRecoveryRequested => "password-recovery-requested",
+            Subkind::PasswordRecoveryCompleted => "password-recovery-completed",
+            Subkind::EmailChange => "email-change",
+            Subkind::PasswordChange => "password-change",
+            Subkind::MfaAdded => "mfa-added",
+            Subkind::MfaRemoved => "mfa-removed",
+            Subkind::AccessKeyCreated => "access-key-created",
+        }
+    }
+
+    /// Changes to the root user's own credentials, each with a title of its own.
+    pub fn is_security_change(self) -> bool {
+        !matches!(self, Subkind::AssumeRoot | Subkind::RootSession)
+    }
+}
+
+/// How loudly a message speaks: root activity and tampering first, then failures and skipped MFA, then the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
     Info,
     Warning,
     Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// The kind of second factor a record names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MfaType<'a> {
+    /// A FIDO security key or a passkey (`u2f` in the device ARN, `U2F MFA`).
+    SecurityKey,
+    /// A TOTP authenticator app (a virtual MFA device, `…:mfa/NAME`).
+    AuthenticatorApp,
+    /// A hardware TOTP token (named by its serial number).
+    HardwareToken,
+    /// What the record says, when it is none of the above.
+    Other(Cow<'a, str>),
+}
+
+impl MfaType<'_> {
+    pub fn as_str(&self) -> &str {
+        match self {
+            MfaType::SecurityKey => "security-key",
+            MfaType::AuthenticatorApp => "authenticator-app",
+            MfaType::HardwareToken => "hardware-token",
+            MfaType::Other(other) => other,
+        }
+    }
+}
+
+/// What an `sts:AssumeRoot` call asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssumeRootCall<'a> {
+    /// The member account (or its root principal ARN).
+    pub target: Option<Cow<'a, str>>,
+    /// The task policy that scopes the session.
+    pub task_policy: Option<Cow<'a, str>>,
+    /// The session's access key: the member account's records of the session carry it.
+    pub session_key: Option<Cow<'a, str>>,
+}
+
+/// Who opened a root session with `sts:AssumeRoot`, when the call is known (same batch, or the state table).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct RootSession {
+    pub caller: String,
+    pub caller_account: Option<String>,
+    pub task_policy: Option<String>,
 }
 
 /// A classified record: the record itself plus what login-alert concluded about it.
@@ -55,44 +170,141 @@ pub enum Severity {
 pub struct Finding<'a> {
     pub record: Record<'a>,
     pub kind: Kind,
+    pub subkind: Option<Subkind>,
     pub identity: Option<Cow<'a, str>>,
     pub success: Option<bool>,
     pub mfa: Option<bool>,
+    pub mfa_type: Option<MfaType<'a>>,
     pub alert: bool,
     /// When the record happened; falls back to the CloudWatch Logs timestamp when `eventTime` is unreadable.
     pub time: Option<DateTime<Utc>>,
+    /// Where it happened: the record's `awsRegion`, else the EventBridge envelope's region.
+    pub region: Option<Cow<'a, str>>,
+    /// The account it happened in: `recipientAccountId`, the identity's account, else the envelope's.
+    pub account_id: Option<Cow<'a, str>>,
+    pub tamper: Option<Tamper<'a>>,
+    pub assume_root: Option<AssumeRootCall<'a>>,
+    /// Set when the record is an action of a root session whose `AssumeRoot` call is known.
+    pub root_session: Option<RootSession>,
+    /// How a `test` record was sent (`PutLogEvents …`, `PutEvents …`).
+    pub sent_via: Option<Cow<'a, str>>,
 }
 
 impl<'a> Finding<'a> {
     /// Classifies one record; `fallback_time_ms` is the log event's timestamp when there is one.
-    pub fn new(record: Record<'a>, scope: Scope, fallback_time_ms: Option<i64>) -> Self {
-        let kind = kind_of(&record);
+    pub fn new(record: Record<'a>, settings: &Settings, fallback_time_ms: Option<i64>) -> Self {
+        Self::with_envelope(record, settings, fallback_time_ms, None)
+    }
+
+    /// Like [`Finding::new`], for a record that came in an EventBridge envelope.
+    pub fn with_envelope(
+        record: Record<'a>,
+        settings: &Settings,
+        fallback_time_ms: Option<i64>,
+        envelope: Option<&EventInfo<'a>>,
+    ) -> Self {
+        let test = testevent::is_test(&record);
+        let tamper = if test {
+            None
+        } else {
+            tamper_of(&record, &settings.pipeline)
+        };
+        let assume_root = assume_root_of(&record);
+        let subkind = subkind_of(&record, assume_root.is_some());
+        let kind = if test {
+            Kind::Test
+        } else if tamper.is_some() {
+            Kind::Tamper
+        } else if assume_root.is_some() {
+            Kind::RootActivity
+        } else {
+            kind_of(&record, subkind)
+        };
         let success = success_of(&record);
         let mfa = mfa_of(&record);
-        let identity = identity_of(&record);
+        let mfa_type = mfa_type_of(&record);
+        // The caller of `AssumeRoot` is named by role and session (`Admin/alice`), not the session alone.
+        let identity = match &assume_root {
+            Some(_) => record
+                .identity()
+                .and_then(|u| u.arn.0.clone())
+                .and_then(|arn| match arn {
+                    Cow::Borrowed(a) => a
+                        .split_once(":assumed-role/")
+                        .map(|(_, r)| Cow::Borrowed(r)),
+                    Cow::Owned(a) => a
+                        .split_once(":assumed-role/")
+                        .map(|(_, r)| Cow::Owned(r.to_owned())),
+                })
+                .or_else(|| identity_of(&record)),
+            None => identity_of(&record),
+        };
         let time = record
             .event_time
             .get()
             .and_then(parse_time)
             .or_else(|| fallback_time_ms.and_then(|ms| Utc.timestamp_millis_opt(ms).single()));
-        let alert = alerts(scope, kind, record.is_root(), success);
+        let region =
+            cow_of(&record.aws_region).or_else(|| envelope.and_then(|e| cow_of(&e.region)));
+        let account_id = cow_of(&record.recipient_account_id)
+            .or_else(|| record.identity().and_then(|u| cow_of(&u.account_id)))
+            .or_else(|| envelope.and_then(|e| cow_of(&e.account)));
+        let root = record.is_root() || assume_root.is_some();
+        let alert = alerts(settings.scope, kind, root, success);
+        let sent_via = test.then(|| testevent::sent_via(&record)).flatten();
         Finding {
             record,
             kind,
+            subkind: if kind == Kind::RootActivity {
+                subkind
+            } else {
+                None
+            },
             identity,
             success,
             mfa,
+            mfa_type,
             alert,
             time,
+            region,
+            account_id,
+            tamper,
+            assume_root,
+            root_session: None,
+            sent_via,
         }
     }
 
+    /// The root user acted, or a principal opened a root session: both are root activity to the reader.
     pub fn is_root(&self) -> bool {
-        self.record.is_root()
+        self.record.is_root() || self.assume_root.is_some()
+    }
+
+    pub fn account_id(&self) -> Option<&str> {
+        self.account_id.as_deref()
+    }
+
+    pub fn region(&self) -> Option<&str> {
+        self.region.as_deref()
+    }
+
+    /// Ties this root record to a known `AssumeRoot` call: it is then a root session, not a root sign-in.
+    pub fn attach_root_session(&mut self, session: RootSession) {
+        if self.kind == Kind::RootActivity && self.record.is_root() {
+            if self.subkind.is_none() {
+                self.subkind = Some(Subkind::RootSession);
+            }
+            self.root_session = Some(session);
+        }
+    }
+
+    /// A root record from a session `AssumeRoot` opened, by correlation or by the record's own marker.
+    pub fn in_root_session(&self) -> bool {
+        self.root_session.is_some() || self.subkind == Some(Subkind::RootSession)
     }
 
     /// MFA is set up per IAM user and for root; SSO, SAML and federated sessions do their MFA at the identity
-    /// provider, so CloudTrail's "No" means nothing there.
+    /// provider, so CloudTrail's "No" means nothing there. A root session opened with `AssumeRoot` has none.
     pub fn mfa_capable(&self) -> bool {
         let user_type = self.record.user_type();
         (user_type.eq_ignore_ascii_case("IAMUser") || user_type.eq_ignore_ascii_case("Root"))
@@ -101,15 +313,49 @@ impl<'a> Finding<'a> {
                 .additional_event_data
                 .get("SamlProviderArn")
                 .is_none()
+            && !self.in_root_session()
     }
 
-    /// MFA was possible and the record says it was not used, on an attempt that got past the password.
+    /// MFA was possible and the record says it was not used, on a sign-in that got past the password or in a
+    /// session the record shows was opened by a console sign-in. Root API activity without such evidence may be a
+    /// root session opened with `AssumeRoot`, which has no MFA of its own, so it is not called "without MFA".
     pub fn mfa_skipped(&self) -> bool {
-        self.mfa_capable() && self.mfa == Some(false) && self.success != Some(false)
+        if !(self.mfa_capable() && self.mfa == Some(false) && self.success != Some(false)) {
+            return false;
+        }
+        match self.kind {
+            Kind::ConsoleLoginSuccess | Kind::ConsoleLoginFailure | Kind::OtherSignin => true,
+            _ => self.console_session(),
+        }
+    }
+
+    /// The record shows a person in a browser: the console invoked the call, or a browser sent it.
+    fn console_session(&self) -> bool {
+        self.record.session_credential_from_console.is("true")
+            || self
+                .record
+                .identity()
+                .and_then(|u| u.invoked_by.get())
+                .is_some_and(|by| by.trim().eq_ignore_ascii_case(SIGNIN_SOURCE))
+            || self
+                .record
+                .user_agent
+                .get()
+                .is_some_and(|agent| agent.starts_with("Mozilla"))
     }
 
     pub fn severity(&self) -> Severity {
-        if self.is_root() {
+        if self.kind == Kind::Ignore {
+            Severity::Info
+        } else if self.kind == Kind::Tamper {
+            if self.tamper.as_ref().is_some_and(|t| t.by_login_alert) {
+                Severity::Info
+            } else {
+                Severity::Critical
+            }
+        } else if self.kind == Kind::Test {
+            Severity::Info
+        } else if self.is_root() {
             Severity::Critical
         } else if self.success == Some(false) || self.mfa_skipped() {
             Severity::Warning
@@ -142,6 +388,10 @@ impl<'a> Finding<'a> {
     }
 }
 
+fn cow_of<'a>(text: &crate::lenient::Text<'a>) -> Option<Cow<'a, str>> {
+    text.0.clone().filter(|s| !s.trim().is_empty())
+}
+
 fn is_signin(record: &Record) -> bool {
     record.event_source.is(SIGNIN_SOURCE)
 }
@@ -159,7 +409,7 @@ fn is_sso_role(record: &Record) -> bool {
             .is_some_and(|a| a.contains(":assumed-role/AWSReservedSSO_"))
 }
 
-fn kind_of(record: &Record) -> Kind {
+fn kind_of(record: &Record, subkind: Option<Subkind>) -> Kind {
     let name = record.event_name.get().unwrap_or("");
     if name.eq_ignore_ascii_case("ConsoleLogin") {
         return if success_of(record) == Some(false) {
@@ -171,6 +421,13 @@ fn kind_of(record: &Record) -> Kind {
     if name.eq_ignore_ascii_case("SwitchRole") && is_signin(record) {
         return Kind::SwitchRole;
     }
+    // Password recovery exists only for the root user; its records need not say `Root`.
+    if matches!(
+        subkind,
+        Some(Subkind::PasswordRecoveryRequested | Subkind::PasswordRecoveryCompleted)
+    ) {
+        return Kind::RootActivity;
+    }
     if record.is_root() && root_is_human(record) {
         return Kind::RootActivity;
     }
@@ -178,6 +435,102 @@ fn kind_of(record: &Record) -> Kind {
         return Kind::OtherSignin;
     }
     Kind::Ignore
+}
+
+/// `sts:AssumeRoot`, with what it asked for.
+fn assume_root_of<'a>(record: &Record<'a>) -> Option<AssumeRootCall<'a>> {
+    if !record.event_name.is("AssumeRoot") || !record.event_source.is("sts.amazonaws.com") {
+        return None;
+    }
+    let pair = |pairs: &crate::lenient::Pairs<'a>, key: &str| -> Option<Cow<'a, str>> {
+        pairs
+            .0
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.clone())
+            .filter(|v| !v.trim().is_empty())
+    };
+    Some(AssumeRootCall {
+        target: pair(&record.request_parameters, "targetPrincipal"),
+        task_policy: pair(&record.request_parameters, "taskPolicyArn.arn")
+            .or_else(|| pair(&record.request_parameters, "taskPolicyArn")),
+        session_key: pair(&record.response_elements, "credentials.accessKeyId"),
+    })
+}
+
+/// The root user's changes to its own credentials, and root sessions the record itself marks.
+fn subkind_of(record: &Record, assume_root: bool) -> Option<Subkind> {
+    if assume_root {
+        return Some(Subkind::AssumeRoot);
+    }
+    let name = record.event_name.get().unwrap_or("").trim();
+    let source = record.event_source.get().unwrap_or("").trim();
+    let signin = source.eq_ignore_ascii_case(SIGNIN_SOURCE);
+    match name {
+        "PasswordRecoveryRequested" if signin => return Some(Subkind::PasswordRecoveryRequested),
+        "PasswordRecoveryCompleted" if signin => return Some(Subkind::PasswordRecoveryCompleted),
+        _ => {}
+    }
+    if !record.is_root() {
+        return None;
+    }
+    let iam = source.eq_ignore_ascii_case("iam.amazonaws.com");
+    // An IAM call by root about another user (`userName` of an IAM user) is not a change to root's credentials.
+    let about_root = record
+        .request_parameters
+        .get("userName")
+        .is_none_or(|user| user.eq_ignore_ascii_case("AWS ROOT USER"));
+    let change = match name {
+        "EmailUpdated" if signin => Some(Subkind::EmailChange),
+        "UpdateAccountEmailAddress" if iam => Some(Subkind::EmailChange),
+        "PasswordUpdated" if signin => Some(Subkind::PasswordChange),
+        "ChangePassword" if iam => Some(Subkind::PasswordChange),
+        "EnableMFADevice" | "CreateVirtualMFADevice" if iam && about_root => {
+            Some(Subkind::MfaAdded)
+        }
+        "DeactivateMFADevice" | "DeleteVirtualMFADevice" if iam && about_root => {
+            Some(Subkind::MfaRemoved)
+        }
+        "CreateAccessKey" if iam && about_root => Some(Subkind::AccessKeyCreated),
+        _ => None,
+    };
+    change.or_else(|| {
+        record
+            .identity()
+            .and_then(|u| u.session_context.get())
+            .is_some_and(|s| s.assumed_root.is("true"))
+            .then_some(Subkind::RootSession)
+    })
+}
+
+/// The MFA device kind a sign-in names: `MFAIdentifier` (a device ARN or a token serial) or `MfaType`.
+fn mfa_type_of<'a>(record: &Record<'a>) -> Option<MfaType<'a>> {
+    let data = &record.additional_event_data;
+    if let Some(id) = data.get("MFAIdentifier") {
+        let id = id.trim();
+        return Some(if id.contains(":u2f/") {
+            MfaType::SecurityKey
+        } else if id.contains(":mfa/") {
+            MfaType::AuthenticatorApp
+        } else if !id.starts_with("arn:") {
+            MfaType::HardwareToken
+        } else {
+            MfaType::Other(Cow::Owned(id.to_owned()))
+        });
+    }
+    let value = data.get("MfaType")?.trim();
+    let lower = value.to_ascii_lowercase();
+    Some(
+        if lower.contains("u2f") || lower.contains("fido") || lower.contains("passkey") {
+            MfaType::SecurityKey
+        } else if lower.contains("virtual") || lower.contains("totp") || lower.contains("app") {
+            MfaType::AuthenticatorApp
+        } else if lower.contains("hardware") {
+            MfaType::HardwareToken
+        } else {
+            MfaType::Other(Cow::Owned(value.to_owned()))
+        },
+    )
 }
 
 /// CIS root-usage logic: not invoked by an AWS service and not a service event. The console itself
@@ -320,13 +673,15 @@ fn identity_of<'a>(record: &Record<'a>) -> Option<Cow<'a, str>> {
 }
 
 fn alerts(scope: Scope, kind: Kind, root: bool, success: Option<bool>) -> bool {
-    if kind == Kind::Ignore {
-        return false;
-    }
-    match scope {
-        Scope::All => true,
-        Scope::FailuresAndRoot => root || kind == Kind::RootActivity || success == Some(false),
-        Scope::RootOnly => root || kind == Kind::RootActivity,
+    match kind {
+        Kind::Ignore => false,
+        // Tampering and the pipeline's own test always speak, whatever the scope.
+        Kind::Tamper | Kind::Test => true,
+        _ => match scope {
+            Scope::All => true,
+            Scope::FailuresAndRoot => root || kind == Kind::RootActivity || success == Some(false),
+            Scope::RootOnly => root || kind == Kind::RootActivity,
+        },
     }
 }
 
@@ -392,7 +747,11 @@ mod tests {
     }
 
     fn classify(json: &str, scope: Scope) -> (Kind, bool) {
-        let finding = Finding::new(Record::parse(json).unwrap(), scope, None);
+        let settings = Settings {
+            scope,
+            ..Settings::default()
+        };
+        let finding = Finding::new(Record::parse(json).unwrap(), &settings, None);
         (finding.kind, finding.alert)
     }
 
@@ -401,12 +760,17 @@ mod tests {
         let service = r#"{"eventName":"AssumeRole","eventSource":"sts.amazonaws.com","eventType":"AwsApiCall",
             "userIdentity":{"type":"Root","invokedBy":"config.amazonaws.com"}}"#;
         assert_eq!(classify(service, Scope::All), (Kind::Ignore, false));
-        let console = r#"{"eventName":"DeleteTrail","eventSource":"cloudtrail.amazonaws.com","eventType":"AwsApiCall",
+        let console = r#"{"eventName":"DeleteBucket","eventSource":"s3.amazonaws.com","eventType":"AwsApiCall",
             "userIdentity":{"type":"Root","invokedBy":"signin.amazonaws.com"}}"#;
         assert_eq!(
             classify(console, Scope::RootOnly),
             (Kind::RootActivity, true)
         );
+        // Deleting a trail blinds login-alert: tamper, whoever does it, in every scope.
+        let trail = console
+            .replace("DeleteBucket", "DeleteTrail")
+            .replace("s3.amazonaws.com", "cloudtrail.amazonaws.com");
+        assert_eq!(classify(&trail, Scope::RootOnly), (Kind::Tamper, true));
         let service_event =
             r#"{"eventName":"X","eventType":"AWSServiceEvent","userIdentity":{"type":"Root"}}"#;
         assert_eq!(classify(service_event, Scope::All), (Kind::Ignore, false));

@@ -29,7 +29,7 @@ pub enum InputError {
         "`awslogs.data` is not valid gzip ({0}): CloudWatch Logs gzips the payload before base64-encoding it; re-encode it that way"
     )]
     Gzip(#[source] std::io::Error),
-    #[error("the decompressed `awslogs.data` is larger than {} MiB: split the batch", crate::input::MAX_DECOMPRESSED / 1024 / 1024)]
+    #[error("the decompressed `awslogs.data` is larger than {} MiB: split the batch", crate::limits::MAX_DECOMPRESSED / 1024 / 1024)]
     TooLarge,
     #[error(
         "the decompressed `awslogs.data` is not the CloudWatch Logs JSON (messageType, logEvents) ({0}): check what produced the payload"
@@ -68,14 +68,14 @@ pub enum SettingsError {
     )]
     TimeZone { var: &'static str, value: String },
     #[error("{var}: {message}")]
-    Scope { var: &'static str, message: String },
+    Invalid { var: &'static str, message: String },
     #[error(
         "{var} is not set: Lambda sets it for every function; outside Lambda set AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials)"
     )]
     MissingEnvironment { var: &'static str },
 }
 
-/// Delivering one alert failed.
+/// Delivering one message to one destination failed.
 #[derive(Debug, Error)]
 pub enum DeliveryError {
     #[error(
@@ -83,28 +83,73 @@ pub enum DeliveryError {
     )]
     Sns { topic: String, message: String },
     #[error(
-        "reading the Slack webhook URL from SSM parameter `{parameter}` failed: {message}. Check that the SecureString exists and the function's role allows ssm:GetParameter on it and kms:Decrypt"
+        "reading the {channel} webhook URL from SSM parameter `{parameter}` failed: {message}. Check that the SecureString exists and the function's role allows ssm:GetParameter on it and kms:Decrypt"
     )]
-    SlackParameter { parameter: String, message: String },
+    Parameter {
+        channel: &'static str,
+        parameter: String,
+        message: String,
+    },
     #[error(
-        "the Slack webhook URL in SSM parameter `{parameter}` is not a valid http(s) URL: store the full https://hooks.slack.com/services/... URL"
+        "the {channel} webhook URL in SSM parameter `{parameter}` is not a valid http(s) URL: store the full https://... URL the service gave you"
     )]
-    SlackUrl { parameter: String },
+    Url {
+        channel: &'static str,
+        parameter: String,
+    },
     #[error(
-        "Slack webhook POST failed: {0}. Check the network path from the function to hooks.slack.com"
+        "{channel} webhook POST failed: {message}. Check the network path from the function to the webhook's host"
     )]
-    SlackTransport(String),
+    Transport {
+        channel: &'static str,
+        message: String,
+    },
     #[error(
-        "Slack webhook answered HTTP {status}: {body}. Check that the webhook is still active (Slack app settings)"
+        "{channel} webhook answered HTTP {status}: {body}. Check that the webhook is still active (the service's app or workflow settings)"
     )]
-    SlackStatus { status: u16, body: String },
+    Status {
+        channel: &'static str,
+        status: u16,
+        body: String,
+    },
+    #[error(
+        "{channel} webhook is rate limiting (HTTP 429) and asks to wait {retry_after_secs}s, longer than the function has left; the retry will send it"
+    )]
+    RateLimited {
+        channel: &'static str,
+        retry_after_secs: u64,
+    },
 }
 
-/// Some alerts of an invocation could not be delivered; Lambda retries the whole event.
+/// The state table could not be read or written; the handler then delivers as if it had no state.
 #[derive(Debug, Error)]
-#[error("{failed} of {attempted} deliveries failed (first: {first}); Lambda will retry the event")]
+#[error(
+    "DynamoDB {operation} on table `{table}` failed: {message}. Check that the table exists and the function's role allows dynamodb:{operation} on it"
+)]
+pub struct StoreError {
+    pub operation: &'static str,
+    pub table: String,
+    pub message: String,
+}
+
+/// Some messages of an invocation could not be delivered; Lambda retries the event, and only those are sent again.
+#[derive(Debug, Error)]
+#[error(
+    "{failed} of {attempted} deliveries failed (first: {first}); Lambda will retry the event{}",
+    retry_note(.exactly_once)
+)]
 pub struct HandlerError {
     pub failed: usize,
     pub attempted: usize,
     pub first: DeliveryError,
+    /// With the state table, what went out is recorded and the retry sends only the rest.
+    pub exactly_once: bool,
+}
+
+fn retry_note(exactly_once: &bool) -> &'static str {
+    if *exactly_once {
+        " and send only what failed"
+    } else {
+        ""
+    }
 }

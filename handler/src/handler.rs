@@ -1,13 +1,16 @@
-//! One invocation: read every record, classify it, and deliver each alert, failing only after all were attempted.
+//! One Lambda invocation: read and classify the records, decide the messages against the state, deliver them,
+//! and fail (so Lambda retries) only when some delivery failed.
 
-use tracing::{error, info, warn};
+use chrono::{DateTime, Utc};
+use tokio::time::Instant;
+use tracing::{error, info};
 
-use crate::classify::Finding;
 use crate::deliver::Deliver;
-use crate::error::{DeliveryError, HandlerError};
-use crate::format;
-use crate::input::{self, Shape};
+use crate::engine::{self, Collected, Plan};
+use crate::error::HandlerError;
+use crate::input::Shape;
 use crate::settings::Settings;
+use crate::store::{MemoryStore, Store};
 
 /// What an invocation did, for its log line and for tests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -16,105 +19,94 @@ pub struct Outcome {
     pub shape: Option<Shape>,
     pub records: usize,
     pub unreadable: usize,
+    /// Records that alert.
     pub alerts: usize,
+    /// Messages this invocation had to send (groups and digests count once).
+    pub messages: usize,
+    /// Sends attempted (message × destination), not counting those an earlier attempt already made.
     pub deliveries: usize,
+    /// Records added to a group's digest instead of a message of their own.
+    pub summarised: usize,
+    /// Records an earlier invocation already reported.
+    pub duplicates: usize,
+    /// The lines logged for delivered test records (`login-alert test <eventID> delivered to …`).
+    pub test_lines: Vec<String>,
 }
 
-/// A rendered alert waiting to be sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pending {
-    pub position: String,
-    pub email: Option<format::Email>,
-    pub slack: Option<String>,
-}
-
-/// Reads, classifies and renders; no I/O. Renders only the channels that will be used.
-pub fn render_alerts(
-    input: &[u8],
-    settings: &Settings,
-    email: bool,
-    slack: bool,
-) -> (Outcome, Vec<Pending>) {
-    let mut outcome = Outcome::default();
-    let mut pending = Vec::new();
-    let shape = input::for_each_record(input, |item| {
-        outcome.records += 1;
-        let record = match item.record {
-            Ok(record) => record,
-            Err(err) => {
-                outcome.unreadable += 1;
-                warn!(position = %item.position, error = %err, "skipped a record that cannot be read");
-                return;
-            }
-        };
-        let finding = Finding::new(record, settings.scope, item.timestamp_ms);
-        if !finding.alert {
-            return;
-        }
-        outcome.alerts += 1;
-        pending.push(Pending {
-            position: item.position.to_string(),
-            email: email.then(|| format::email(&finding, settings)),
-            slack: slack.then(|| format::slack(&finding, settings)),
-        });
-    });
-    match shape {
-        Ok(shape) => outcome.shape = Some(shape),
-        Err(err) => error!(error = %err, "the event cannot be read; nothing to deliver"),
-    }
-    (outcome, pending)
-}
-
-/// Handles one Lambda event. Every alert is attempted; if any delivery failed the result is an error, so
-/// Lambda's asynchronous retry sends the event again (alerts that did go out may then arrive twice).
+/// Handles one event without state: records are grouped within the invocation, nothing is deduplicated.
 pub async fn handle<D: Deliver>(
     input: &[u8],
     settings: &Settings,
     deliver: &D,
 ) -> Result<Outcome, HandlerError> {
-    let (mut outcome, pending) = render_alerts(
+    handle_with(
         input,
         settings,
-        deliver.wants_email(),
-        deliver.wants_slack(),
-    );
-    let mut failures: Vec<DeliveryError> = Vec::new();
-    for alert in &pending {
-        if let Some(email) = &alert.email {
-            outcome.deliveries += 1;
-            match deliver.email(&email.subject, &email.body).await {
-                Ok(()) => info!(position = %alert.position, subject = %email.subject, "emailed"),
-                Err(err) => {
-                    error!(position = %alert.position, error = %err, "email failed");
-                    failures.push(err);
-                }
-            }
+        deliver,
+        None::<&MemoryStore>,
+        None,
+        Utc::now(),
+    )
+    .await
+}
+
+/// Handles one event: a batch of records, or EventBridge's scheduled event (then the digests that are due).
+/// Every message is attempted; if a delivery failed the result is an error, so Lambda retries the event, and with
+/// a `store` the retry sends only what did not go out.
+pub async fn handle_with<D: Deliver, S: Store>(
+    input: &[u8],
+    settings: &Settings,
+    deliver: &D,
+    store: Option<&S>,
+    deadline: Option<Instant>,
+    now: DateTime<Utc>,
+) -> Result<Outcome, HandlerError> {
+    let channels = deliver.channels();
+    let collected = match engine::collect(input, settings, &channels) {
+        Ok(collected) => collected,
+        Err(err) => {
+            error!(error = %err, "the event cannot be read; nothing to deliver");
+            Collected::default()
         }
-        if let Some(payload) = &alert.slack {
-            outcome.deliveries += 1;
-            match deliver.slack(payload).await {
-                Ok(()) => info!(position = %alert.position, "posted to Slack"),
-                Err(err) => {
-                    error!(position = %alert.position, error = %err, "Slack post failed");
-                    failures.push(err);
-                }
-            }
+    };
+    let mut outcome = Outcome {
+        shape: collected.shape,
+        records: collected.records,
+        unreadable: collected.unreadable,
+        alerts: collected.alerts.len(),
+        ..Outcome::default()
+    };
+    let plan: Plan = match (collected.shape, store) {
+        (Some(Shape::Schedule), Some(store)) => {
+            engine::digests(settings, &channels, store, now).await
         }
-    }
+        (Some(Shape::Schedule), None) => Plan::default(),
+        _ => engine::invoke(collected, settings, &channels, store, now).await,
+    };
+    outcome.messages = plan.messages.len();
+    outcome.summarised = plan.summarised;
+    outcome.duplicates = plan.duplicates;
+    let delivered = engine::deliver(&plan, deliver, store, deadline).await;
+    outcome.deliveries = delivered.attempted;
+    outcome.test_lines = delivered.test_lines;
     info!(
         records = outcome.records,
         unreadable = outcome.unreadable,
         alerts = outcome.alerts,
+        messages = outcome.messages,
+        summarised = outcome.summarised,
+        duplicates = outcome.duplicates,
         deliveries = outcome.deliveries,
-        failed = failures.len(),
+        failed = delivered.failures.len(),
         "done"
     );
-    let failed = failures.len();
-    match failures.into_iter().next() {
+    let failed = delivered.failures.len();
+    match delivered.failures.into_iter().next() {
         Some(first) => Err(HandlerError {
             failed,
             attempted: outcome.deliveries,
             first,
+            exactly_once: plan.stateful,
         }),
         None => Ok(outcome),
     }

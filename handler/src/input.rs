@@ -11,11 +11,8 @@ use serde_json::value::RawValue;
 
 use crate::error::{InputError, RecordError};
 use crate::lenient::{Object, Text};
+use crate::limits::MAX_DECOMPRESSED;
 use crate::record::Record;
-
-/// A decompressed CloudWatch Logs payload larger than this is refused rather than risk running out of memory.
-/// Lambda's own payload limit keeps real payloads far below it (a 1 MB batch is at most a few MB unzipped).
-pub const MAX_DECOMPRESSED: u64 = 512 * 1024 * 1024;
 
 /// Which shape the input had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +23,8 @@ pub enum Shape {
     LogFile,
     Array,
     Record,
+    /// EventBridge's `Scheduled Event`: no records; time to send the digests of groups whose window closed.
+    Schedule,
 }
 
 impl Shape {
@@ -37,6 +36,7 @@ impl Shape {
             Shape::LogFile => "CloudTrail log file",
             Shape::Array => "JSON array of records",
             Shape::Record => "CloudTrail record",
+            Shape::Schedule => "EventBridge scheduled event",
         }
     }
 }
@@ -63,6 +63,32 @@ pub struct Item<'a> {
     pub position: Position,
     pub record: Result<Record<'a>, RecordError>,
     pub timestamp_ms: Option<i64>,
+    /// The EventBridge envelope around the record, when it came in one.
+    pub envelope: Option<EventInfo<'a>>,
+    /// The record's JSON text (empty when there is none).
+    pub raw: &'a str,
+}
+
+/// What an EventBridge envelope says about its event. `region` and `account` are where the event happened, also
+/// after a rule forwarded it to another region's bus; the record's own `awsRegion` still comes first.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct EventInfo<'a> {
+    #[serde(borrow)]
+    pub source: Text<'a>,
+    #[serde(borrow, rename = "detail-type")]
+    pub detail_type: Text<'a>,
+    #[serde(borrow)]
+    pub region: Text<'a>,
+    #[serde(borrow)]
+    pub account: Text<'a>,
+}
+
+impl EventInfo<'_> {
+    /// EventBridge's own scheduled event, which carries no record.
+    pub fn is_schedule(&self) -> bool {
+        self.source.is("aws.events") && self.detail_type.is("Scheduled Event")
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -72,6 +98,14 @@ struct Envelope<'a> {
     awslogs: Object<AwsLogs<'a>>,
     #[serde(borrow)]
     detail: Option<&'a RawValue>,
+    #[serde(borrow)]
+    source: Text<'a>,
+    #[serde(borrow, rename = "detail-type")]
+    detail_type: Text<'a>,
+    #[serde(borrow)]
+    region: Text<'a>,
+    #[serde(borrow)]
+    account: Text<'a>,
     #[serde(borrow, rename = "Records")]
     records: Option<&'a RawValue>,
     #[serde(rename = "eventName")]
@@ -150,14 +184,25 @@ where
         return Ok(Shape::LogFile);
     }
     if let Some(detail) = envelope.detail {
-        each(parse_record(
+        let info = EventInfo {
+            source: envelope.source,
+            detail_type: envelope.detail_type,
+            region: envelope.region,
+            account: envelope.account,
+        };
+        if info.is_schedule() {
+            return Ok(Shape::Schedule);
+        }
+        let mut item = parse_record(
             detail.get(),
             Position {
                 container: "detail",
                 index: 0,
             },
             None,
-        ));
+        );
+        item.envelope = Some(info);
+        each(item);
         return Ok(Shape::EventBridge);
     }
     if envelope.event_name.is_some()
@@ -306,13 +351,32 @@ fn one_record(raw: &str, position: Position) -> Item<'_> {
             detail: Option<&'a RawValue>,
             #[serde(rename = "eventName")]
             event_name: Option<IgnoredAny>,
+            #[serde(borrow)]
+            source: Text<'a>,
+            #[serde(borrow, rename = "detail-type")]
+            detail_type: Text<'a>,
+            #[serde(borrow)]
+            region: Text<'a>,
+            #[serde(borrow)]
+            account: Text<'a>,
         }
         if let Ok(Detail {
             detail: Some(detail),
             event_name: None,
+            source,
+            detail_type,
+            region,
+            account,
         }) = serde_json::from_str::<Detail>(raw)
         {
-            return parse_record(detail.get(), position, None);
+            let mut item = parse_record(detail.get(), position, None);
+            item.envelope = Some(EventInfo {
+                source,
+                detail_type,
+                region,
+                account,
+            });
+            return item;
         }
     }
     parse_record(raw, position, None)
@@ -328,6 +392,8 @@ fn parse_record(json: &str, position: Position, timestamp_ms: Option<i64>) -> It
         position,
         record,
         timestamp_ms,
+        envelope: None,
+        raw: json,
     }
 }
 
@@ -422,6 +488,8 @@ impl OwnedEvent {
                 position,
                 record: Err(err),
                 timestamp_ms: self.timestamp_ms,
+                envelope: None,
+                raw: "",
             }),
         }
     }

@@ -140,7 +140,9 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
     }
 }
 
-/// The scalar members of a free-form object (`responseElements`, `additionalEventData`, …); nested values are skipped.
+/// The scalar members of a free-form object (`responseElements`, `additionalEventData`, …) and of the objects
+/// directly inside it, the latter under dotted keys (`credentials.accessKeyId`, `taskPolicyArn.arn`); deeper
+/// values and arrays are skipped.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Pairs<'a>(pub Vec<(Cow<'a, str>, Cow<'a, str>)>);
 
@@ -155,58 +157,154 @@ impl Pairs<'_> {
     }
 }
 
-struct PairsVisitor;
+/// How deep `Pairs` looks: the object itself and the objects directly inside it.
+const PAIRS_DEPTH: u8 = 2;
 
-impl<'de> Visitor<'de> for PairsVisitor {
-    type Value = Pairs<'de>;
+struct PairsVisitor<'p, 'de> {
+    out: &'p mut Vec<(Cow<'de, str>, Cow<'de, str>)>,
+    prefix: Option<Cow<'de, str>>,
+    depth: u8,
+}
+
+impl<'de> Visitor<'de> for PairsVisitor<'_, 'de> {
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("any JSON value")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut pairs = Vec::new();
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
-            let Text(value) = map.next_value::<Text<'de>>()?;
-            if let (Some(k), Some(v)) = (key, value) {
-                pairs.push((k, v));
-            }
+            let Some(key) = key else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            let key = match &self.prefix {
+                Some(prefix) => Cow::Owned(format!("{prefix}.{key}")),
+                None => key,
+            };
+            map.next_value_seed(PairSeed {
+                out: &mut *self.out,
+                key,
+                depth: self.depth,
+            })?;
         }
-        Ok(Pairs(pairs))
+        Ok(())
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Pairs::default())
+        Ok(())
     }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Pairs::default())
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
     }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Pairs::default())
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
     }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Pairs::default())
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
     }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Pairs::default())
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
     }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Pairs::default())
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
     }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Pairs::default())
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
     }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(Pairs::default())
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+/// One member's value: a scalar is kept under `key`, an object is read one level further (within the depth).
+struct PairSeed<'p, 'de> {
+    out: &'p mut Vec<(Cow<'de, str>, Cow<'de, str>)>,
+    key: Cow<'de, str>,
+    depth: u8,
+}
+
+impl<'de> de::DeserializeSeed<'de> for PairSeed<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PairSeed<'_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        if self.depth <= 1 {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            return Ok(());
+        }
+        PairsVisitor {
+            out: self.out,
+            prefix: Some(self.key),
+            depth: self.depth - 1,
+        }
+        .visit_map(map)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<(), E> {
+        self.out.push((self.key, Cow::Borrowed(v)));
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.out.push((self.key, Cow::Owned(v.to_owned())));
+        Ok(())
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<(), E> {
+        self.out.push((self.key, Cow::Owned(v)));
+        Ok(())
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.out
+            .push((self.key, Cow::Borrowed(if v { "true" } else { "false" })));
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.out.push((self.key, Cow::Owned(v.to_string())));
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.out.push((self.key, Cow::Owned(v.to_string())));
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.out.push((self.key, Cow::Owned(v.to_string())));
+        Ok(())
     }
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for Pairs<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let Pairs(pairs) = d.deserialize_any(PairsVisitor)?;
-        Ok(Pairs(pairs))
+        let mut out = Vec::new();
+        d.deserialize_any(PairsVisitor {
+            out: &mut out,
+            prefix: None,
+            depth: PAIRS_DEPTH,
+        })?;
+        Ok(Pairs(out))
     }
 }
 
@@ -247,5 +345,17 @@ mod tests {
         assert_eq!(probe.pairs.get("MFAUsed"), Some("YES"));
         assert_eq!(probe.pairs.get("flag"), Some("true"));
         assert_eq!(probe.pairs.get("nested"), None);
+        assert_eq!(probe.pairs.get("nested.x"), Some("1"));
+    }
+
+    #[test]
+    fn nested_objects_are_read_one_level_deep_and_no_further() {
+        let probe: Probe = serde_json::from_str(
+            r#"{"pairs": {"credentials": {"accessKeyId": "ASIA", "deeper": {"x": "no"}}, "list": [{"a": 1}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(probe.pairs.get("credentials.accessKeyId"), Some("ASIA"));
+        assert_eq!(probe.pairs.get("credentials.deeper.x"), None);
+        assert_eq!(probe.pairs.0.len(), 1);
     }
 }

@@ -1,15 +1,26 @@
-//! `login-alert preview`: exactly what the handler would send for an input, without sending it.
+//! `login-alert preview`: exactly what the handler would send for an input given an empty state, without sending.
+//!
+//! A CloudWatch Logs event is one invocation, as Lambda would get it. A CloudTrail log file, a JSON array or a
+//! single record is replayed as EventBridge would deliver it: each record arriving at its `eventTime`, so groups
+//! open windows, later records wait in them, and digests go out when the windows close.
 
 use std::fmt;
 use std::fmt::Write as _;
 use std::io::Write;
 use std::str::FromStr;
 
+use chrono::{DateTime, Utc};
+
 use crate::classify::{Finding, Kind};
+use crate::deliver::Channel;
+use crate::engine::{self, Alert, Collected, Outgoing};
 use crate::error::InputError;
-use crate::format;
+use crate::group;
 use crate::input::{self, Shape};
+use crate::message;
+use crate::render;
 use crate::settings::Settings;
+use crate::store::{MemoryStore, Store};
 
 /// The `--output` of `preview`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -21,15 +32,21 @@ pub enum PreviewFormat {
     Email,
     /// Each Slack webhook payload, one JSON document per line.
     Slack,
+    /// Each Microsoft Teams (Workflows webhook) payload, one JSON document per line.
+    Teams,
+    /// Each generic JSON webhook body, one JSON document per line.
+    Webhook,
     /// The classification of every record, as a JSON array.
     Json,
 }
 
 impl PreviewFormat {
-    pub const ALL: [PreviewFormat; 4] = [
+    pub const ALL: [PreviewFormat; 6] = [
         PreviewFormat::Text,
         PreviewFormat::Email,
         PreviewFormat::Slack,
+        PreviewFormat::Teams,
+        PreviewFormat::Webhook,
         PreviewFormat::Json,
     ];
 
@@ -38,7 +55,20 @@ impl PreviewFormat {
             PreviewFormat::Text => "text",
             PreviewFormat::Email => "email",
             PreviewFormat::Slack => "slack",
+            PreviewFormat::Teams => "teams",
+            PreviewFormat::Webhook => "webhook",
             PreviewFormat::Json => "json",
+        }
+    }
+
+    /// The destination whose messages this format shows.
+    pub fn channel(self) -> Option<Channel> {
+        match self {
+            PreviewFormat::Email => Some(Channel::Email),
+            PreviewFormat::Slack => Some(Channel::Slack),
+            PreviewFormat::Teams => Some(Channel::Teams),
+            PreviewFormat::Webhook => Some(Channel::Webhook),
+            PreviewFormat::Text | PreviewFormat::Json => None,
         }
     }
 }
@@ -55,7 +85,9 @@ impl FromStr for PreviewFormat {
         PreviewFormat::ALL
             .into_iter()
             .find(|f| f.as_str() == s)
-            .ok_or_else(|| format!("unknown output `{s}`: use one of text, email, slack, json"))
+            .ok_or_else(|| {
+                format!("unknown output `{s}`: use one of text, email, slack, teams, webhook, json")
+            })
     }
 }
 
@@ -69,6 +101,8 @@ pub struct Preview {
     pub shape: Shape,
     pub records: usize,
     pub alerts: usize,
+    /// Messages that would be sent (groups and digests count once).
+    pub messages: usize,
 }
 
 /// Renders `input` (any shape the handler accepts) as the handler would, in `format`, into a string.
@@ -91,6 +125,7 @@ pub fn preview(
         shape: summary.shape,
         records: summary.records,
         alerts: summary.alerts,
+        messages: summary.messages,
     })
 }
 
@@ -101,6 +136,7 @@ pub struct PreviewSummary {
     pub shape: Shape,
     pub records: usize,
     pub alerts: usize,
+    pub messages: usize,
 }
 
 /// `preview_to` failed: the input is unreadable, or the output could not be written.
@@ -112,18 +148,20 @@ pub enum PreviewError {
     Write(#[source] std::io::Error),
 }
 
-/// What one chunk of records rendered to, before it is written in input order.
+const EMAIL_SEPARATOR: &str =
+    "------------------------------------------------------------------------\n";
+
+/// One record's line (text) or object (JSON), rendered on a worker thread.
 #[derive(Default)]
 struct Chunk {
     text: String,
-    /// Items rendered (JSON objects, emails): separators go between items, also across chunks.
     items: usize,
     records: usize,
     alerts: usize,
     problems: Vec<String>,
 }
 
-fn render(chunk: &mut Chunk, item: input::Item<'_>, settings: &Settings, format: PreviewFormat) {
+fn render_record(chunk: &mut Chunk, item: input::Item<'_>, settings: &Settings, json: bool) {
     chunk.records += 1;
     let record = match item.record {
         Ok(record) => record,
@@ -134,114 +172,187 @@ fn render(chunk: &mut Chunk, item: input::Item<'_>, settings: &Settings, format:
             return;
         }
     };
-    let finding = Finding::new(record, settings.scope, item.timestamp_ms);
+    let finding =
+        Finding::with_envelope(record, settings, item.timestamp_ms, item.envelope.as_ref());
     chunk.alerts += usize::from(finding.alert);
-    let out = &mut chunk.text;
-    match format {
-        PreviewFormat::Json => {
-            if chunk.items > 0 {
-                out.push(',');
-            }
-            out.push_str("\n  ");
-            if let Ok(json) = serde_json::to_string(&format::classification(&finding)) {
-                out.push_str(&json);
-            }
+    if json {
+        let group = finding
+            .alert
+            .then(|| group::class_of(&finding))
+            .flatten()
+            .map(|class| group::digest(&group::key_of(&finding, class)));
+        if chunk.items > 0 {
+            chunk.text.push(',');
         }
-        PreviewFormat::Text => format::text_line(&finding, settings, out),
-        PreviewFormat::Slack if finding.alert => {
-            format::write_slack(&finding, settings, out);
-            out.push('\n');
+        chunk.text.push_str("\n  ");
+        if let Ok(json) = serde_json::to_string(&render::classification(
+            &finding,
+            settings,
+            group.as_deref(),
+        )) {
+            chunk.text.push_str(&json);
         }
-        PreviewFormat::Email if finding.alert => {
-            if chunk.items > 0 {
-                out.push_str(EMAIL_SEPARATOR);
-            }
-            let email = format::email(&finding, settings);
-            let _ = write!(out, "Subject: {}\n\n{}", email.subject, email.body);
-        }
-        PreviewFormat::Slack | PreviewFormat::Email => return,
+    } else {
+        let headline = message::headline(&finding, crate::Language::En);
+        let subject = message::subject_line(
+            message::account_label(finding.account_id(), settings),
+            &headline,
+        );
+        render::text_line(&finding, settings, &subject, &mut chunk.text);
     }
     chunk.items += 1;
 }
 
-const EMAIL_SEPARATOR: &str =
-    "------------------------------------------------------------------------\n";
+/// The messages an input makes, in the order they would go out (see the module comment).
+fn messages_of(collected: Collected, settings: &Settings, channels: &[Channel]) -> Vec<Outgoing> {
+    futures::executor::block_on(async {
+        let store = MemoryStore::new();
+        let mut out = Vec::new();
+        if collected.shape == Some(Shape::CloudWatchLogs) {
+            let now = engine::latest_time(&collected.alerts);
+            let plan = engine::invoke(collected, settings, channels, Some(&store), now).await;
+            out.extend(plan.messages);
+            return out;
+        }
+        let mut alerts: Vec<Alert> = collected.alerts;
+        alerts.sort_by_key(|a| (a.time, a.index));
+        let mut now: DateTime<Utc> = alerts
+            .iter()
+            .find_map(|a| a.time)
+            .unwrap_or_else(|| engine::latest_time(&[]));
+        for alert in alerts {
+            now = now.max(alert.time.unwrap_or(now));
+            out.extend(due_digests(settings, channels, &store, now).await);
+            let one = Collected {
+                alerts: vec![alert],
+                ..Collected::default()
+            };
+            out.extend(
+                engine::invoke(one, settings, channels, Some(&store), now)
+                    .await
+                    .messages,
+            );
+        }
+        let after = now + settings.group_window() + chrono::TimeDelta::seconds(1);
+        out.extend(due_digests(settings, channels, &store, after).await);
+        out
+    })
+}
 
-/// Renders `input` as [`preview`] does, streaming the output to `out` (the CLI passes stdout). A large
-/// CloudWatch Logs batch is decoded and rendered on several threads; the output is the same, in input order.
+/// The digests due at `now`, marked as sent (a preview delivers nothing, so it finishes them itself).
+async fn due_digests(
+    settings: &Settings,
+    channels: &[Channel],
+    store: &MemoryStore,
+    now: DateTime<Utc>,
+) -> Vec<Outgoing> {
+    let plan = engine::digests(settings, channels, store, now).await;
+    for m in &plan.messages {
+        if let Some(finish) = &m.finish {
+            let _ = store
+                .put_group(
+                    &finish.item_key,
+                    &finish.state,
+                    Some(finish.expected_version),
+                )
+                .await;
+        }
+    }
+    plan.messages
+}
+
+/// Renders `input` as [`preview`] does, writing the output to `out` (the CLI passes stdout). Nothing is written
+/// when the input cannot be read, so `--output json` prints valid JSON or nothing.
 pub fn preview_to<W: Write>(
     input: &[u8],
     settings: &Settings,
     format: PreviewFormat,
     out: &mut W,
 ) -> Result<PreviewSummary, PreviewError> {
-    let mut write_error: Option<std::io::Error> = None;
-    let mut write = |bytes: &[u8], write_error: &mut Option<std::io::Error>| {
-        if write_error.is_none()
-            && let Err(err) = out.write_all(bytes)
-        {
-            *write_error = Some(err);
+    let write = |out: &mut W, bytes: &[u8]| out.write_all(bytes).map_err(PreviewError::Write);
+    if let Some(channel) = format.channel() {
+        let collected = engine::collect(input, settings, &[channel])?;
+        let shape = collected.shape.unwrap_or(Shape::Record);
+        let (records, alerts) = (collected.records, collected.alerts.len());
+        let problems = collected.problems.clone();
+        let messages = messages_of(collected, settings, &[channel]);
+        let mut text = String::with_capacity(messages.len() * 1600);
+        for (i, m) in messages.iter().enumerate() {
+            match &m.rendered.payload(channel) {
+                Some(crate::deliver::Payload::Email { subject, body }) => {
+                    if i > 0 {
+                        text.push_str(EMAIL_SEPARATOR);
+                    }
+                    let _ = write!(text, "Subject: {subject}\n\n{body}");
+                }
+                Some(crate::deliver::Payload::Json(json)) => {
+                    text.push_str(json);
+                    text.push('\n');
+                }
+                None => {}
+            }
+            if text.len() > 1 << 20 {
+                write(out, text.as_bytes())?;
+                text.clear();
+            }
         }
-    };
-    let mut total = Chunk::default();
-    if format == PreviewFormat::Json {
-        write(b"[", &mut write_error);
+        write(out, text.as_bytes())?;
+        return Ok(PreviewSummary {
+            problems,
+            shape,
+            records,
+            alerts,
+            messages: messages.len(),
+        });
     }
+    let json = format == PreviewFormat::Json;
+    let mut total = Chunk::default();
+    let mut body = String::new();
     let shape = input::map_records(
         input,
-        |chunk: &mut Chunk, item| render(chunk, item, settings, format),
+        |chunk: &mut Chunk, item| render_record(chunk, item, settings, json),
         |chunk: Chunk| {
-            if total.items > 0 && chunk.items > 0 {
-                match format {
-                    PreviewFormat::Json => write(b",", &mut write_error),
-                    PreviewFormat::Email => write(EMAIL_SEPARATOR.as_bytes(), &mut write_error),
-                    PreviewFormat::Text | PreviewFormat::Slack => {}
-                }
+            if json && total.items > 0 && chunk.items > 0 {
+                body.push(',');
             }
-            write(chunk.text.as_bytes(), &mut write_error);
+            body.push_str(&chunk.text);
             total.items += chunk.items;
             total.records += chunk.records;
             total.alerts += chunk.alerts;
             total.problems.extend(chunk.problems);
         },
     )?;
-    let Chunk {
-        items,
-        records,
-        alerts,
-        problems,
-        ..
-    } = total;
-    match format {
-        PreviewFormat::Json => write(if items == 0 { b"]\n" } else { b"\n]\n" }, &mut write_error),
-        PreviewFormat::Text => {
-            let summary = format!(
-                "{records} record(s) in this {}: {alerts} alert(s) with scope `{}`, {} unreadable.\n",
-                shape.describe(),
-                settings.scope,
-                problems.len()
-            );
-            write(summary.as_bytes(), &mut write_error);
-        }
-        PreviewFormat::Slack | PreviewFormat::Email => {}
-    }
-    if let Some(err) = write_error {
-        return Err(PreviewError::Write(err));
+    let messages = if json {
+        0
+    } else {
+        let collected = engine::collect(input, settings, &[])?;
+        messages_of(collected, settings, &[]).len()
+    };
+    if json {
+        write(out, b"[")?;
+        write(out, body.as_bytes())?;
+        write(out, if total.items == 0 { b"]\n" } else { b"\n]\n" })?;
+    } else {
+        write(out, body.as_bytes())?;
+        let summary = format!(
+            "{} record(s) in this {}: {} alert(s) with scope `{}`, {} unreadable; they make {} message(s).\n",
+            total.records,
+            shape.describe(),
+            total.alerts,
+            settings.scope,
+            total.problems.len(),
+            messages,
+        );
+        write(out, summary.as_bytes())?;
     }
     Ok(PreviewSummary {
-        problems,
+        problems: total.problems,
         shape,
-        records,
-        alerts,
+        records: total.records,
+        alerts: total.alerts,
+        messages,
     })
 }
 
 /// Every kind, for documentation and tests.
-pub const KINDS: [Kind; 6] = [
-    Kind::ConsoleLoginSuccess,
-    Kind::ConsoleLoginFailure,
-    Kind::SwitchRole,
-    Kind::RootActivity,
-    Kind::OtherSignin,
-    Kind::Ignore,
-];
+pub const KINDS: [Kind; 8] = Kind::ALL;

@@ -33,11 +33,16 @@ pub struct Record<'a> {
     #[serde(borrow)]
     pub user_identity: Object<UserIdentity<'a>>,
     #[serde(borrow)]
+    pub request_parameters: Pairs<'a>,
+    #[serde(borrow)]
     pub response_elements: Pairs<'a>,
     #[serde(borrow)]
     pub additional_event_data: Pairs<'a>,
     #[serde(borrow)]
     pub service_event_details: Pairs<'a>,
+    /// `"true"` when the session's credentials came from a console sign-in.
+    #[serde(borrow)]
+    pub session_credential_from_console: Text<'a>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -54,6 +59,8 @@ pub struct UserIdentity<'a> {
     #[serde(borrow)]
     pub user_name: Text<'a>,
     #[serde(borrow)]
+    pub access_key_id: Text<'a>,
+    #[serde(borrow)]
     pub invoked_by: Text<'a>,
     #[serde(borrow)]
     pub session_context: Object<SessionContext<'a>>,
@@ -68,6 +75,9 @@ pub struct SessionContext<'a> {
     pub attributes: Pairs<'a>,
     #[serde(borrow)]
     pub session_issuer: Pairs<'a>,
+    /// `"true"` on the session of a principal that called `sts:AssumeRoot`.
+    #[serde(borrow)]
+    pub assumed_root: Text<'a>,
 }
 
 impl<'a> Record<'a> {
@@ -99,6 +109,11 @@ impl<'a> Record<'a> {
         self.identity()
             .and_then(|u| u.session_context.get())
             .and_then(|s| s.attributes.get(key))
+    }
+
+    /// The access key that signed the request: one per session, so it ties a session's records together.
+    pub fn access_key(&self) -> Option<&str> {
+        self.identity().and_then(|u| u.access_key_id.get())
     }
 
     pub fn session_issuer(&self, key: &str) -> Option<&str> {

@@ -159,7 +159,8 @@ async fn bootstrap_under_the_lambda_emulator_emails_through_sns_and_posts_to_sla
         serde_json::from_str(stdout.trim()).expect("the handler returns JSON");
     assert_eq!(
         result,
-        serde_json::json!({"records": 3, "unreadable": 1, "alerts": 1, "deliveries": 2})
+        serde_json::json!({"records": 3, "unreadable": 1, "alerts": 1, "messages": 1,
+            "summarised": 0, "duplicates": 0, "deliveries": 2})
     );
 
     let arrived = moto.drain(&queue_url, Duration::from_secs(20)).await;

@@ -2,54 +2,10 @@
 
 mod common;
 
-use std::sync::Mutex;
-
 use base64::Engine;
-use login_alert_handler::{
-    Deliver, DeliveryError, PreviewFormat, Settings, Shape, handle, preview,
-};
+use login_alert_handler::{PreviewFormat, Settings, Shape, handle, preview};
 
 use common::*;
-
-/// Records what would have been sent; fails deliveries whose text contains `fail_on`.
-#[derive(Default)]
-struct Recorder {
-    emails: Mutex<Vec<(String, String)>>,
-    slack: Mutex<Vec<String>>,
-    fail_on: Option<&'static str>,
-}
-
-impl Deliver for Recorder {
-    fn wants_email(&self) -> bool {
-        true
-    }
-    fn wants_slack(&self) -> bool {
-        true
-    }
-    async fn email(&self, subject: &str, body: &str) -> Result<(), DeliveryError> {
-        if self.fail_on.is_some_and(|f| subject.contains(f)) {
-            return Err(DeliveryError::Sns {
-                topic: "arn:aws:sns:us-east-1:123456789012:t".into(),
-                message: "throttled".into(),
-            });
-        }
-        self.emails
-            .lock()
-            .unwrap()
-            .push((subject.to_owned(), body.to_owned()));
-        Ok(())
-    }
-    async fn slack(&self, payload: &str) -> Result<(), DeliveryError> {
-        if self.fail_on.is_some_and(|f| payload.contains(f)) {
-            return Err(DeliveryError::SlackStatus {
-                status: 500,
-                body: "oops".into(),
-            });
-        }
-        self.slack.lock().unwrap().push(payload.to_owned());
-        Ok(())
-    }
-}
 
 fn good(name: &str) -> String {
     fixture_records(name).remove(0)
@@ -114,8 +70,22 @@ fn cases() -> Vec<(&'static str, Vec<u8>, Want)> {
         let full = gzip(br#"{"messageType":"DATA_MESSAGE","logEvents":[]}"#);
         full[..full.len() / 2].to_vec()
     };
+    // 33 MiB of spaces gzip to about 33 KB: a small payload that would unpack past the 32 MiB the function allows.
+    let bomb = {
+        let mut json = b"{\"messageType\":\"DATA_MESSAGE\",\"logEvents\":[]}".to_vec();
+        json.resize(33 * 1024 * 1024, b' ');
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &json).unwrap();
+        gz.finish().unwrap()
+    };
+    let schedule = std::fs::read(
+        fixtures_dir().join("events/awslabs-lambda-events__eventbridge-schedule.json"),
+    )
+    .expect("schedule fixture");
     vec![
         ("empty input", b"".to_vec(), Refused("empty")),
+        ("gzip that unpacks past the cap", awslogs_data(&b64(&bomb)), Refused("larger than 32 MiB")),
+        ("EventBridge scheduled event (no records)", schedule, Read { records: 0, unreadable: 0, alerts: 0 }),
         ("only whitespace", b"  \n\t ".to_vec(), Refused("empty")),
         ("not JSON", b"hello".to_vec(), Refused("not valid JSON")),
         ("truncated log file", br#"{"Records":[{"eventName":"#.to_vec(), Refused("not valid JSON")),
@@ -193,7 +163,7 @@ async fn malformed_inputs_never_panic_and_never_lose_good_siblings() {
                     err.contains(message),
                     "{name}: `{err}` should mention `{message}`"
                 );
-                assert!(recorder.emails.lock().unwrap().is_empty(), "{name}");
+                assert!(recorder.emails().is_empty(), "{name}");
             }
             Want::Read {
                 records,
@@ -205,13 +175,15 @@ async fn malformed_inputs_never_panic_and_never_lose_good_siblings() {
                     (records, unreadable, alerts),
                     "{name}"
                 );
+                // The good records of these cases are unrelated to each other: one message each.
+                assert_eq!(outcome.messages, alerts, "{name}");
                 assert_eq!(
-                    recorder.emails.lock().unwrap().len(),
+                    recorder.emails().len(),
                     alerts,
                     "{name}: every good alert is emailed"
                 );
                 assert_eq!(
-                    recorder.slack.lock().unwrap().len(),
+                    recorder.slack().len(),
                     alerts,
                     "{name}: every good alert is posted"
                 );
@@ -221,7 +193,7 @@ async fn malformed_inputs_never_panic_and_never_lose_good_siblings() {
                     unreadable,
                     "{name}: each unreadable record is reported"
                 );
-                for (subject, body) in recorder.emails.lock().unwrap().iter() {
+                for (subject, body) in recorder.emails().iter() {
                     assert!(
                         subject.is_ascii() && subject.len() < 100 && !subject.contains('\n'),
                         "{name}: {subject}"
@@ -250,22 +222,13 @@ async fn one_failed_delivery_still_attempts_the_rest_and_fails_the_invocation_fo
         &[iam_failure(), root_login(), good("aws-ct-ug__root-failure")],
         false,
     );
-    let recorder = Recorder {
-        fail_on: Some("Root console sign-in succeeded"),
-        ..Recorder::default()
-    };
+    let recorder = Recorder::failing("Root console sign-in succeeded", None);
     let err = handle(&input, &Settings::default(), &recorder)
         .await
         .expect_err("a failed delivery fails the invocation");
     assert_eq!((err.failed, err.attempted), (2, 6), "{err}");
     assert!(err.to_string().contains("Lambda will retry"), "{err}");
-    let emailed: Vec<String> = recorder
-        .emails
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(s, _)| s.clone())
-        .collect();
+    let emailed: Vec<String> = recorder.emails().into_iter().map(|(s, _)| s).collect();
     assert_eq!(
         emailed.len(),
         2,

@@ -2,7 +2,7 @@
 
 mod support;
 
-use login_alert_handler::{DeliveryError, SlackWebhook};
+use login_alert_handler::{Channel, DeliveryError, Webhook};
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -28,10 +28,14 @@ async fn posts_the_payload_as_json() {
         .expect(1)
         .mount(&server)
         .await;
-    let webhook =
-        SlackWebhook::with_url(&format!("{}{SECRET_PATH}", server.uri()), unused_ssm()).unwrap();
+    let webhook = Webhook::with_url(
+        Channel::Slack,
+        &format!("{}{SECRET_PATH}", server.uri()),
+        unused_ssm(),
+    )
+    .unwrap();
     webhook
-        .post(r#"{"text":"hello"}"#)
+        .post(r#"{"text":"hello"}"#, None)
         .await
         .expect("Slack accepted it");
     server.verify().await;
@@ -44,11 +48,18 @@ async fn a_refused_post_says_why_without_the_url() {
         .respond_with(ResponseTemplate::new(403).set_body_string("invalid_token"))
         .mount(&server)
         .await;
-    let webhook =
-        SlackWebhook::with_url(&format!("{}{SECRET_PATH}", server.uri()), unused_ssm()).unwrap();
-    let err = webhook.post("{}").await.expect_err("403 is a failure");
+    let webhook = Webhook::with_url(
+        Channel::Slack,
+        &format!("{}{SECRET_PATH}", server.uri()),
+        unused_ssm(),
+    )
+    .unwrap();
+    let err = webhook
+        .post("{}", None)
+        .await
+        .expect_err("403 is a failure");
     assert!(
-        matches!(err, DeliveryError::SlackStatus { status: 403, .. }),
+        matches!(err, DeliveryError::Status { status: 403, .. }),
         "{err:?}"
     );
     let text = err.to_string();
@@ -65,13 +76,14 @@ async fn a_refused_post_says_why_without_the_url() {
 #[tokio::test]
 async fn an_unreachable_webhook_fails_without_the_url() {
     let port = support::free_port();
-    let webhook = SlackWebhook::with_url(
+    let webhook = Webhook::with_url(
+        Channel::Slack,
         &format!("http://127.0.0.1:{port}{SECRET_PATH}"),
         unused_ssm(),
     )
     .unwrap();
     let err = webhook
-        .post("{}")
+        .post("{}", None)
         .await
         .expect_err("nothing listens there")
         .to_string();
@@ -101,8 +113,8 @@ async fn reads_the_url_from_an_ssm_secure_string_once() {
         .send()
         .await
         .unwrap();
-    let webhook = SlackWebhook::new(parameter.clone(), moto.ssm()).unwrap();
-    webhook.post("{}").await.unwrap();
+    let webhook = Webhook::new(Channel::Slack, parameter.clone(), moto.ssm()).unwrap();
+    webhook.post("{}", None).await.unwrap();
     // Changing the parameter does not change this container's webhook: it was read once.
     moto.ssm()
         .delete_parameter()
@@ -111,14 +123,14 @@ async fn reads_the_url_from_an_ssm_secure_string_once() {
         .await
         .unwrap();
     webhook
-        .post("{}")
+        .post("{}", None)
         .await
         .expect("the URL was kept from the first read");
     server.verify().await;
 
-    let missing = SlackWebhook::new(format!("{parameter}-missing"), moto.ssm()).unwrap();
+    let missing = Webhook::new(Channel::Slack, format!("{parameter}-missing"), moto.ssm()).unwrap();
     let err = missing
-        .post("{}")
+        .post("{}", None)
         .await
         .expect_err("no such parameter")
         .to_string();

@@ -1,11 +1,13 @@
 //! `login-alert preview`: what the handler would send for the records in a file, without sending anything.
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use login_alert_handler::settings::parse_timezone;
-use login_alert_handler::{PreviewFormat as HandlerFormat, Scope, Settings, preview_to};
+use login_alert_handler::limits::MAX_INPUT;
+use login_alert_handler::settings::{Pipeline, parse_timezone, parse_window};
+use login_alert_handler::{Language, PreviewFormat as HandlerFormat, Scope, Settings, preview_to};
 
 use super::ExitStatus;
 use crate::cli::{GlobalArgs, PreviewArgs, PreviewFormat};
@@ -19,15 +21,20 @@ pub async fn run(global: &GlobalArgs, args: &PreviewArgs, printer: &Printer) -> 
             global.config.display()
         )
     })?;
-    let settings = settings(args, config.as_ref())?;
+    let extras = match &config {
+        Some(_) => config_extras(&global.config)?,
+        None => Extras::default(),
+    };
+    let settings = settings(args, config.as_ref(), extras)?;
     let input = read_input(&args.file)?;
     let format = match args.output {
         PreviewFormat::Text => HandlerFormat::Text,
         PreviewFormat::Email => HandlerFormat::Email,
         PreviewFormat::Slack => HandlerFormat::Slack,
+        PreviewFormat::Teams => HandlerFormat::Teams,
+        PreviewFormat::Webhook => HandlerFormat::Webhook,
         PreviewFormat::Json => HandlerFormat::Json,
     };
-    // Streamed: a 20,000-record batch renders to tens of megabytes, written in large blocks as it is produced.
     let mut stdout = std::io::stdout().lock();
     let rendered = preview_to(&input, &settings, format, &mut stdout)
         .with_context(|| format!("cannot preview {}", args.file.display()))?;
@@ -36,7 +43,7 @@ pub async fn run(global: &GlobalArgs, args: &PreviewArgs, printer: &Printer) -> 
     for problem in &rendered.problems {
         printer.warn(problem);
     }
-    if matches!(args.output, PreviewFormat::Email | PreviewFormat::Slack) && rendered.alerts == 0 {
+    if format.channel().is_some() && rendered.alerts == 0 {
         printer.info(format!(
             "No alert: none of the {} record(s) is in scope `{}` ({}).",
             rendered.records,
@@ -47,8 +54,54 @@ pub async fn run(global: &GlobalArgs, args: &PreviewArgs, printer: &Printer) -> 
     Ok(ExitStatus::Success)
 }
 
-/// Flags first, then the config file, then the handler's defaults (all scopes, the record's account ID, UTC).
-fn settings(args: &PreviewArgs, config: Option<&Config>) -> Result<Settings> {
+/// Settings the config file will carry (`language`, `group_window_minutes`, `[account_names]`), read from its
+/// text so that `preview` uses them whatever the typed config knows of them yet.
+#[derive(Debug, Default)]
+struct Extras {
+    language: Option<Language>,
+    group_window_minutes: Option<u32>,
+    account_names: BTreeMap<String, String>,
+}
+
+fn config_extras(path: &Path) -> Result<Extras> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading {} for the preview defaults", path.display()))?;
+    let table: toml::Table =
+        toml::from_str(&text).with_context(|| format!("{} is not valid TOML", path.display()))?;
+    let language = match table.get("language").and_then(|v| v.as_str()) {
+        Some(value) => Some(
+            value
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("{}: language: {e}", path.display()))?,
+        ),
+        None => None,
+    };
+    let group_window_minutes = match table.get("group_window_minutes") {
+        Some(value) => Some(
+            parse_window(&value.to_string())
+                .map_err(|e| anyhow::anyhow!("{}: group_window_minutes: {e}", path.display()))?,
+        ),
+        None => None,
+    };
+    let account_names = table
+        .get("account_names")
+        .and_then(|v| v.as_table())
+        .map(|names| {
+            names
+                .iter()
+                .filter_map(|(id, name)| Some((id.clone(), name.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Extras {
+        language,
+        group_window_minutes,
+        account_names,
+    })
+}
+
+/// Flags first, then the config file, then the handler's defaults (all scopes, the record's account ID, UTC, en).
+fn settings(args: &PreviewArgs, config: Option<&Config>, extras: Extras) -> Result<Settings> {
     let scope = match (args.scope, config) {
         (Some(scope), _) => Scope::from(scope),
         (None, Some(config)) => config.scope,
@@ -68,24 +121,51 @@ fn settings(args: &PreviewArgs, config: Option<&Config>) -> Result<Settings> {
             "`{zone}` is not an IANA time zone: pass --timezone with a name like UTC or Asia/Tokyo"
         );
     };
+    let defaults = Settings::default();
     Ok(Settings {
         account_name,
+        account_names: extras.account_names,
         timezone,
         scope,
+        language: args.language.or(extras.language).unwrap_or_default(),
+        group_window_minutes: extras
+            .group_window_minutes
+            .unwrap_or(defaults.group_window_minutes),
+        pipeline: Pipeline {
+            name_prefix: config.map(|c| c.name_prefix.clone()),
+            trail_name: config.and_then(|c| c.trail.name.clone()),
+            trail_log_group: None,
+        },
+        ..defaults
     })
 }
 
+/// Reads the whole input, refusing more than `MAX_INPUT` bytes so `/dev/zero` cannot exhaust memory.
 fn read_input(file: &Path) -> Result<Vec<u8>> {
+    let limit = MAX_INPUT;
     let mut input = Vec::new();
-    if file == Path::new("-") {
+    let what = if file == Path::new("-") {
         std::io::stdin()
             .lock()
+            .take(limit + 1)
             .read_to_end(&mut input)
             .context("reading the event from stdin")?;
+        "stdin".to_owned()
     } else {
-        input = std::fs::read(file).with_context(|| {
+        let opened = std::fs::File::open(file).with_context(|| {
             format!("cannot read {}: pass a file holding a CloudWatch Logs event, EventBridge event, CloudTrail log file or record", file.display())
         })?;
+        opened
+            .take(limit + 1)
+            .read_to_end(&mut input)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        file.display().to_string()
+    };
+    if input.len() as u64 > limit {
+        bail!(
+            "{what} holds more than {} MiB: preview reads at most that much. Pass one event or log file (a Lambda event is at most 1 MB), or split a large log file into smaller ones",
+            limit / 1024 / 1024
+        );
     }
     Ok(input)
 }

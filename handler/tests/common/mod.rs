@@ -71,3 +71,119 @@ pub fn wrap_awslogs(json: &[u8]) -> Vec<u8> {
         .to_string()
         .into_bytes()
 }
+
+/// The `Deliver` test double: records what would have been sent, per destination, and fails the sends whose
+/// text (email subject or JSON body) contains `fail_on`, on `fail_channel` or on every destination.
+pub struct Recorder {
+    pub channels: Vec<login_alert_handler::Channel>,
+    pub sent: std::sync::Mutex<Vec<Sent>>,
+    pub fail_on: std::sync::Mutex<Option<&'static str>>,
+    pub fail_channel: Option<login_alert_handler::Channel>,
+}
+
+/// One send the recorder saw: the destination, the email subject (or the JSON body) and the email body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub channel: login_alert_handler::Channel,
+    pub text: String,
+    pub body: String,
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Recorder::with(&[
+            login_alert_handler::Channel::Email,
+            login_alert_handler::Channel::Slack,
+        ])
+    }
+}
+
+impl Recorder {
+    pub fn with(channels: &[login_alert_handler::Channel]) -> Self {
+        Recorder {
+            channels: channels.to_vec(),
+            sent: std::sync::Mutex::new(Vec::new()),
+            fail_on: std::sync::Mutex::new(None),
+            fail_channel: None,
+        }
+    }
+
+    pub fn failing(needle: &'static str, channel: Option<login_alert_handler::Channel>) -> Self {
+        let recorder = Recorder {
+            fail_channel: channel,
+            ..Recorder::default()
+        };
+        *recorder.fail_on.lock().unwrap() = Some(needle);
+        recorder
+    }
+
+    /// Stops failing (the "next attempt" of a retry test).
+    pub fn heal(&self) {
+        *self.fail_on.lock().unwrap() = None;
+    }
+
+    pub fn of(&self, channel: login_alert_handler::Channel) -> Vec<Sent> {
+        self.sent
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.channel == channel)
+            .cloned()
+            .collect()
+    }
+
+    /// `(subject, body)` of every email.
+    pub fn emails(&self) -> Vec<(String, String)> {
+        self.of(login_alert_handler::Channel::Email)
+            .into_iter()
+            .map(|s| (s.text, s.body))
+            .collect()
+    }
+
+    pub fn slack(&self) -> Vec<String> {
+        self.of(login_alert_handler::Channel::Slack)
+            .into_iter()
+            .map(|s| s.text)
+            .collect()
+    }
+}
+
+impl login_alert_handler::Deliver for Recorder {
+    fn channels(&self) -> Vec<login_alert_handler::Channel> {
+        self.channels.clone()
+    }
+
+    async fn send(
+        &self,
+        channel: login_alert_handler::Channel,
+        payload: login_alert_handler::Payload<'_>,
+        _deadline: Option<tokio::time::Instant>,
+    ) -> Result<(), login_alert_handler::DeliveryError> {
+        let (text, body) = match payload {
+            login_alert_handler::Payload::Email { subject, body } => (subject, body),
+            login_alert_handler::Payload::Json(json) => (json, ""),
+        };
+        let fail_on = *self.fail_on.lock().unwrap();
+        let fails = fail_on.is_some_and(|needle| text.contains(needle))
+            && self.fail_channel.is_none_or(|c| c == channel);
+        if fails {
+            return Err(match channel {
+                login_alert_handler::Channel::Email => login_alert_handler::DeliveryError::Sns {
+                    topic: "arn:aws:sns:us-east-1:123456789012:t".into(),
+                    message: "throttled".into(),
+                },
+                other => login_alert_handler::DeliveryError::Status {
+                    channel: other.display(),
+                    status: 500,
+                    body: "oops".into(),
+                },
+            });
+        }
+        self.sent.lock().unwrap().push(Sent {
+            channel,
+            text: text.to_owned(),
+            body: body.to_owned(),
+        });
+        Ok(())
+    }
+}

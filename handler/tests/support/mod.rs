@@ -108,6 +108,60 @@ impl Moto {
         aws_sdk_ssm::Client::from_conf(config)
     }
 
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodb::config::Region::new(REGION))
+            .credentials_provider(Moto::credentials())
+            .endpoint_url(&self.url)
+            .build();
+        aws_sdk_dynamodb::Client::from_conf(config)
+    }
+
+    /// A state table as the CLI creates it: on demand, partition key `pk` (S), TTL on `expires_at`.
+    pub async fn state_table(&self, name: &str) -> aws_sdk_dynamodb::Client {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+            TimeToLiveSpecification,
+        };
+        let client = self.dynamodb();
+        client
+            .create_table()
+            .table_name(name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .expect("create the state table");
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .enabled(true)
+                    .attribute_name("expires_at")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .expect("enable TTL");
+        client
+    }
+
     /// One SQS call in the JSON protocol (moto does not check signatures).
     pub async fn sqs(&self, action: &str, body: Value) -> Value {
         let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();

@@ -1,0 +1,399 @@
+//! The state in DynamoDB (the table the CLI creates: on demand, partition key `pk` (S), TTL on `expires_at`).
+//!
+//! Item layout, by key prefix (every item also has `pk` and `expires_at`, epoch seconds):
+//! - `event#<eventID>`: `message` (S): the message that reported the record, or `pending` (its group's digest).
+//! - `group#<digest>`: `state` (S, JSON of [`GroupState`]), `version` (N), `window_end` (N), `pending_count` (N).
+//! - `sent#<message id>`: `channels` (SS): the destinations the message reached.
+//! - `session#<access key>`: `caller` (S), `caller_account` (S), `task_policy` (S): who opened a root session.
+//! - `config#account-names`: `names` (M of S): account ID -> name, written by the CLI at `apply`.
+//!
+//! Calls: GetItem (the names), BatchGetItem, BatchWriteItem, PutItem (conditional, groups), UpdateItem (sent),
+//! Scan (the scheduled digest finds due groups).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, WriteRequest};
+use futures::StreamExt;
+
+use crate::classify::RootSession;
+use crate::deliver::Channel;
+use crate::error::StoreError;
+use crate::store::{ACCOUNT_NAMES_KEY, GROUP_TTL_AFTER_WINDOW_SECS, GroupState, StateItem, Store};
+
+/// BatchGetItem takes at most 100 keys, BatchWriteItem 25 items.
+const GET_BATCH: usize = 100;
+const WRITE_BATCH: usize = 25;
+/// Batches in flight at once.
+const CONCURRENCY: usize = 8;
+/// Unprocessed keys or items (throttling) are retried this many times, with a growing pause.
+const UNPROCESSED_RETRIES: u32 = 5;
+/// Pages of a digest scan; far more than a table of short-lived items holds.
+const MAX_SCAN_PAGES: usize = 100;
+
+/// The state table.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn get_s<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> Option<&'a str> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+}
+
+fn get_n(item: &HashMap<String, AttributeValue>, name: &str) -> Option<i64> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: String) -> Self {
+        DynamoStore { client, table }
+    }
+
+    fn error(&self, operation: &'static str, err: impl std::error::Error) -> StoreError {
+        StoreError {
+            operation,
+            table: self.table.clone(),
+            message: DisplayErrorContext(err).to_string(),
+        }
+    }
+
+    fn to_item(key: &str, item: &StateItem) -> HashMap<String, AttributeValue> {
+        let mut out = HashMap::from([("pk".to_owned(), s(key))]);
+        match item {
+            StateItem::Event {
+                message,
+                expires_at,
+            } => {
+                out.insert("message".into(), s(message));
+                out.insert("expires_at".into(), n(*expires_at));
+            }
+            StateItem::Group(state) => {
+                out.insert(
+                    "state".into(),
+                    s(serde_json::to_string(state).unwrap_or_default()),
+                );
+                out.insert("version".into(), n(state.version as i64));
+                out.insert("window_end".into(), n(state.window_end));
+                out.insert("pending_count".into(), n(state.pending.count as i64));
+                out.insert(
+                    "expires_at".into(),
+                    n(state.window_end + GROUP_TTL_AFTER_WINDOW_SECS),
+                );
+            }
+            StateItem::Sent {
+                channels,
+                expires_at,
+            } => {
+                out.insert(
+                    "channels".into(),
+                    AttributeValue::Ss(channels.iter().map(|c| c.as_str().to_owned()).collect()),
+                );
+                out.insert("expires_at".into(), n(*expires_at));
+            }
+            StateItem::Session {
+                session,
+                expires_at,
+            } => {
+                out.insert("caller".into(), s(&session.caller));
+                if let Some(account) = &session.caller_account {
+                    out.insert("caller_account".into(), s(account));
+                }
+                if let Some(policy) = &session.task_policy {
+                    out.insert("task_policy".into(), s(policy));
+                }
+                out.insert("expires_at".into(), n(*expires_at));
+            }
+        }
+        out
+    }
+
+    fn from_item(item: &HashMap<String, AttributeValue>) -> Option<(String, StateItem)> {
+        let key = get_s(item, "pk")?.to_owned();
+        let expires_at = get_n(item, "expires_at").unwrap_or(0);
+        let state = if key.starts_with("event#") {
+            StateItem::Event {
+                message: get_s(item, "message")?.to_owned(),
+                expires_at,
+            }
+        } else if key.starts_with("group#") {
+            StateItem::Group(serde_json::from_str::<GroupState>(get_s(item, "state")?).ok()?)
+        } else if key.starts_with("sent#") {
+            let channels = item
+                .get("channels")
+                .and_then(|v| v.as_ss().ok())
+                .map(|ss| ss.iter().filter_map(|c| Channel::from_str_opt(c)).collect())
+                .unwrap_or_else(BTreeSet::new);
+            StateItem::Sent {
+                channels,
+                expires_at,
+            }
+        } else if key.starts_with("session#") {
+            StateItem::Session {
+                session: RootSession {
+                    caller: get_s(item, "caller")?.to_owned(),
+                    caller_account: get_s(item, "caller_account").map(str::to_owned),
+                    task_policy: get_s(item, "task_policy").map(str::to_owned),
+                },
+                expires_at,
+            }
+        } else {
+            return None;
+        };
+        Some((key, state))
+    }
+
+    async fn get_batch(
+        &self,
+        keys: Vec<String>,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let mut pending: Vec<HashMap<String, AttributeValue>> = keys
+            .into_iter()
+            .map(|k| HashMap::from([("pk".to_owned(), s(k))]))
+            .collect();
+        let mut found = Vec::new();
+        for attempt in 0..=UNPROCESSED_RETRIES {
+            if pending.is_empty() {
+                break;
+            }
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+            }
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| self.error("BatchGetItem", e))?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(|e| self.error("BatchGetItem", e))?;
+            if let Some(mut responses) = out.responses {
+                found.extend(responses.remove(&self.table).unwrap_or_default());
+            }
+            pending = out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table))
+                .map(|k| k.keys)
+                .unwrap_or_default();
+        }
+        if !pending.is_empty() {
+            return Err(StoreError {
+                operation: "BatchGetItem",
+                table: self.table.clone(),
+                message: format!("{} keys stayed unprocessed (throttled)", pending.len()),
+            });
+        }
+        Ok(found)
+    }
+
+    async fn write_batch(
+        &self,
+        items: Vec<HashMap<String, AttributeValue>>,
+    ) -> Result<(), StoreError> {
+        let mut pending: Vec<WriteRequest> = items
+            .into_iter()
+            .filter_map(|item| {
+                let put = PutRequest::builder().set_item(Some(item)).build().ok()?;
+                Some(WriteRequest::builder().put_request(put).build())
+            })
+            .collect();
+        for attempt in 0..=UNPROCESSED_RETRIES {
+            if pending.is_empty() {
+                return Ok(());
+            }
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+            }
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, std::mem::take(&mut pending))
+                .send()
+                .await
+                .map_err(|e| self.error("BatchWriteItem", e))?;
+            pending = out
+                .unprocessed_items
+                .and_then(|mut u| u.remove(&self.table))
+                .unwrap_or_default();
+        }
+        if pending.is_empty() {
+            Ok(())
+        } else {
+            Err(StoreError {
+                operation: "BatchWriteItem",
+                table: self.table.clone(),
+                message: format!("{} items stayed unprocessed (throttled)", pending.len()),
+            })
+        }
+    }
+}
+
+impl Store for DynamoStore {
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, StateItem>, StoreError> {
+        let unique: BTreeSet<&String> = keys.iter().collect();
+        let chunks: Vec<Vec<String>> = unique
+            .into_iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .chunks(GET_BATCH)
+            .map(<[String]>::to_vec)
+            .collect();
+        let results: Vec<Result<Vec<HashMap<String, AttributeValue>>, StoreError>> =
+            futures::stream::iter(chunks)
+                .map(|chunk| self.get_batch(chunk))
+                .buffer_unordered(CONCURRENCY)
+                .collect()
+                .await;
+        let mut out = HashMap::new();
+        for result in results {
+            for item in result? {
+                if let Some((key, state)) = Self::from_item(&item) {
+                    out.insert(key, state);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn put_all(&self, items: Vec<(String, StateItem)>) -> Result<(), StoreError> {
+        // BatchWriteItem refuses a request that names one key twice: the last write of a key wins.
+        let unique: BTreeMap<String, StateItem> = items.into_iter().collect();
+        let items: Vec<HashMap<String, AttributeValue>> =
+            unique.iter().map(|(k, v)| Self::to_item(k, v)).collect();
+        let chunks: Vec<Vec<HashMap<String, AttributeValue>>> =
+            items.chunks(WRITE_BATCH).map(<[_]>::to_vec).collect();
+        let results: Vec<Result<(), StoreError>> = futures::stream::iter(chunks)
+            .map(|chunk| self.write_batch(chunk))
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        results.into_iter().collect()
+    }
+
+    async fn put_group(
+        &self,
+        key: &str,
+        state: &GroupState,
+        expected: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        let mut request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(Self::to_item(key, &StateItem::Group(state.clone()))));
+        request = match expected {
+            None => request.condition_expression("attribute_not_exists(pk)"),
+            Some(version) => request
+                .condition_expression("version = :v")
+                .expression_attribute_values(":v", n(version as i64)),
+        };
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(self.error("PutItem", err)),
+        }
+    }
+
+    async fn mark_sent(
+        &self,
+        message: &str,
+        channel: Channel,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(crate::store::sent_key(message)))
+            .update_expression("ADD channels :c SET expires_at = :e")
+            .expression_attribute_values(
+                ":c",
+                AttributeValue::Ss(vec![channel.as_str().to_owned()]),
+            )
+            .expression_attribute_values(":e", n(expires_at))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.error("UpdateItem", e))
+    }
+
+    async fn due_groups(&self, now: i64) -> Result<Vec<(String, GroupState)>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        for _ in 0..MAX_SCAN_PAGES {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression(
+                    "begins_with(pk, :g) AND pending_count > :zero AND window_end <= :now",
+                )
+                .expression_attribute_values(":g", s("group#"))
+                .expression_attribute_values(":zero", n(0))
+                .expression_attribute_values(":now", n(now))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| self.error("Scan", e))?;
+            for item in page.items.unwrap_or_default() {
+                if let Some((key, StateItem::Group(state))) = Self::from_item(&item) {
+                    out.push((key, state));
+                }
+            }
+            match page.last_evaluated_key {
+                Some(next) if !next.is_empty() => start = Some(next),
+                _ => break,
+            }
+        }
+        out.sort_by(|a, b| a.1.window_end.cmp(&b.1.window_end).then(a.0.cmp(&b.0)));
+        Ok(out)
+    }
+
+    async fn account_names(&self) -> Result<BTreeMap<String, String>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(ACCOUNT_NAMES_KEY))
+            .send()
+            .await
+            .map_err(|e| self.error("GetItem", e))?;
+        let names = out
+            .item
+            .as_ref()
+            .and_then(|item| item.get("names"))
+            .and_then(|v| v.as_m().ok())
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(id, name)| Some((id.clone(), name.as_s().ok()?.clone())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(names)
+    }
+}

@@ -1,0 +1,826 @@
+//! One invocation's logic, shared by the Lambda and `preview`: read and classify every record (on worker threads),
+//! decide which messages to send given the state (group windows, what was already reported and sent), and
+//! deliver them concurrently, recording each delivery so a retry sends only what failed.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use chrono::{DateTime, TimeZone, Utc};
+use futures::StreamExt;
+use tokio::time::Instant;
+use tracing::{error, info, warn};
+
+use crate::classify::{Finding, Kind, RootSession};
+use crate::deliver::{Channel, Deliver, Payload};
+use crate::error::{DeliveryError, InputError};
+use crate::group::{self, Class, Head, Summary};
+use crate::input::{self, EventInfo, Shape};
+use crate::message::{self, Message};
+use crate::record::Record;
+use crate::render::{self, Email};
+use crate::settings::Settings;
+use crate::store::{
+    self, EVENT_TTL_SECS, GroupState, PENDING, SENT_TTL_SECS, SESSION_TTL_SECS, StateItem, Store,
+};
+use crate::testevent;
+
+/// A message shaped for each channel it goes to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rendered {
+    pub email: Option<Email>,
+    pub slack: Option<String>,
+    pub teams: Option<String>,
+    pub webhook: Option<String>,
+}
+
+impl Rendered {
+    /// Shapes `message` for `channels`; `webhook` builds the generic webhook's body only when it is wanted.
+    pub fn new(message: &Message, channels: &[Channel], webhook: impl FnOnce() -> String) -> Self {
+        let wants = |c| channels.contains(&c);
+        Rendered {
+            email: wants(Channel::Email).then(|| render::email(message)),
+            slack: wants(Channel::Slack).then(|| render::slack(message)),
+            teams: wants(Channel::Teams).then(|| render::teams(message)),
+            webhook: wants(Channel::Webhook).then(webhook),
+        }
+    }
+
+    pub fn payload(&self, channel: Channel) -> Option<Payload<'_>> {
+        match channel {
+            Channel::Email => self.email.as_ref().map(|e| Payload::Email {
+                subject: &e.subject,
+                body: &e.body,
+            }),
+            Channel::Slack => self.slack.as_deref().map(Payload::Json),
+            Channel::Teams => self.teams.as_deref().map(Payload::Json),
+            Channel::Webhook => self.webhook.as_deref().map(Payload::Json),
+        }
+    }
+}
+
+/// One alerting record, detached from the input so it can outlive the pass that read it.
+#[derive(Debug, Clone)]
+pub struct Alert {
+    /// Position in the input.
+    pub index: usize,
+    pub event_id: String,
+    pub kind: Kind,
+    /// `None`: a message of its own.
+    pub class: Option<Class>,
+    pub group_key: Option<String>,
+    pub event_name: String,
+    pub time: Option<DateTime<Utc>>,
+    pub region: Option<String>,
+    pub failed: bool,
+    /// The message of a single record, or of a group's first record alone, shaped for the wanted channels.
+    pub rendered: Option<Rendered>,
+    /// The subject line of that message, for logs.
+    pub subject: String,
+    /// The record's JSON (kept for grouped records, to render the group's message).
+    pub raw: Option<String>,
+    pub head: Option<Head>,
+    pub timestamp_ms: Option<i64>,
+    pub envelope_region: Option<String>,
+    pub envelope_account: Option<String>,
+    /// For `AssumeRoot`: the session's access key and who opened it.
+    pub session_opened: Option<(String, RootSession)>,
+    /// For a root record: the access key of its session.
+    pub access_key: Option<String>,
+    /// The test record's event ID (its delivery is logged).
+    pub test_event: Option<String>,
+}
+
+/// Everything the first pass learned from the input.
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub shape: Option<Shape>,
+    pub records: usize,
+    pub unreadable: usize,
+    pub alerts: Vec<Alert>,
+    /// One line per record that could not be read (`logEvents[3]: skipped: …`).
+    pub problems: Vec<String>,
+}
+
+#[derive(Default)]
+struct Chunk {
+    records: usize,
+    unreadable: usize,
+    alerts: Vec<Alert>,
+    problems: Vec<String>,
+    first_of_group: HashSet<String>,
+}
+
+/// A record without an `eventID` is known by a digest of its text, the same on every retry.
+fn event_id_of(finding: &Finding, raw: &str) -> String {
+    match finding.record.event_id.get() {
+        Some(id) => id.trim().to_owned(),
+        None => format!("sha-{}", group::digest(raw)),
+    }
+}
+
+fn to_alert(chunk: &mut Chunk, item: input::Item<'_>, settings: &Settings, channels: &[Channel]) {
+    chunk.records += 1;
+    let index = item.position.index;
+    let record = match item.record {
+        Ok(record) => record,
+        Err(err) => {
+            chunk.unreadable += 1;
+            warn!(position = %item.position, error = %err, "skipped a record that cannot be read");
+            chunk
+                .problems
+                .push(format!("{}: skipped: {err}", item.position));
+            return;
+        }
+    };
+    let finding =
+        Finding::with_envelope(record, settings, item.timestamp_ms, item.envelope.as_ref());
+    if !finding.alert {
+        return;
+    }
+    let class = group::class_of(&finding);
+    let group_key = class.map(|c| group::key_of(&finding, c));
+    // A group's first record (in this chunk) is rendered as if alone: most groups in a batch are one record.
+    let first = match &group_key {
+        Some(key) => chunk.first_of_group.insert(key.clone()),
+        None => true,
+    };
+    let message = first.then(|| message::single(&finding, settings));
+    let rendered = message.as_ref().map(|m| {
+        Rendered::new(m, channels, || {
+            render::webhook(&finding, settings, None::<(&str, &Summary)>)
+        })
+    });
+    let session_opened = finding.assume_root.as_ref().and_then(|call| {
+        let key = call.session_key.as_deref()?;
+        Some((
+            key.to_owned(),
+            RootSession {
+                caller: finding
+                    .record
+                    .identity()
+                    .and_then(|u| u.arn.get())
+                    .or(finding.identity.as_deref())
+                    .unwrap_or("unknown caller")
+                    .to_owned(),
+                caller_account: finding.account_id().map(str::to_owned),
+                task_policy: call.task_policy.as_deref().map(str::to_owned),
+            },
+        ))
+    });
+    let envelope = item.envelope.as_ref();
+    chunk.alerts.push(Alert {
+        index,
+        event_id: event_id_of(&finding, item.raw),
+        kind: finding.kind,
+        class,
+        event_name: finding
+            .record
+            .event_name
+            .get()
+            .unwrap_or("unnamed event")
+            .to_owned(),
+        time: finding.time,
+        region: finding.region().map(str::to_owned),
+        failed: finding.success == Some(false),
+        subject: message
+            .as_ref()
+            .map(|m| m.subject.clone())
+            .unwrap_or_default(),
+        rendered,
+        // Any record of a group may end up heading its message (a retry, a replay), so each keeps its JSON.
+        raw: group_key.is_some().then(|| item.raw.to_owned()),
+        head: class.map(|c| Head::of(&finding, c)),
+        group_key,
+        timestamp_ms: item.timestamp_ms,
+        envelope_region: envelope.and_then(|e| e.region.get()).map(str::to_owned),
+        envelope_account: envelope.and_then(|e| e.account.get()).map(str::to_owned),
+        session_opened,
+        access_key: finding
+            .record
+            .is_root()
+            .then(|| finding.record.access_key().map(str::to_owned))
+            .flatten(),
+        test_event: (finding.kind == Kind::Test).then(|| event_id_of(&finding, item.raw)),
+    });
+}
+
+/// Reads `input`, classifying each record on worker threads and shaping single messages for `channels` there too.
+pub fn collect(
+    input: &[u8],
+    settings: &Settings,
+    channels: &[Channel],
+) -> Result<Collected, InputError> {
+    let mut collected = Collected::default();
+    let shape = input::map_records(
+        input,
+        |chunk: &mut Chunk, item| to_alert(chunk, item, settings, channels),
+        |chunk: Chunk| {
+            collected.records += chunk.records;
+            collected.unreadable += chunk.unreadable;
+            collected.problems.extend(chunk.problems);
+            collected.alerts.extend(chunk.alerts);
+        },
+    )?;
+    collected.shape = Some(shape);
+    Ok(collected)
+}
+
+/// What to do after a message reached every destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finish {
+    pub item_key: String,
+    pub expected_version: u64,
+    pub state: GroupState,
+}
+
+/// A message to deliver.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// Stable across retries: `e:<eventID>` for a record, `g:<group>:<eventID>` for a group, `d:…` for a digest.
+    pub id: String,
+    pub subject: String,
+    pub rendered: Rendered,
+    /// Destinations that already got it (an earlier attempt).
+    pub sent: BTreeSet<Channel>,
+    pub test_event: Option<String>,
+    pub finish: Option<Finish>,
+    /// How many records the message reports.
+    pub records: u64,
+}
+
+/// The messages an invocation sends, and what it did with the other records.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub messages: Vec<Outgoing>,
+    /// Records added to a group's pending summary (the digest reports them).
+    pub summarised: usize,
+    /// Records already reported by an earlier invocation (a retry, or the same event by another path).
+    pub duplicates: usize,
+    /// Whether the state was used (the retry then sends only what failed).
+    pub stateful: bool,
+}
+
+fn log_store_error(err: &crate::error::StoreError) {
+    error!(error = %err, "state table unavailable; delivering as if it had no state");
+}
+
+/// Renders a group's message: its first record in full (re-read from its JSON), the rest summarised.
+#[allow(clippy::too_many_arguments)]
+fn render_group(
+    first: &Alert,
+    members: &Summary,
+    carried: &Summary,
+    session: Option<&RootSession>,
+    digest: &str,
+    settings: &Settings,
+    channels: &[Channel],
+) -> Option<(Rendered, String)> {
+    // Alone, with nothing to add, the first pass already shaped it.
+    if members.count <= 1
+        && carried.is_empty()
+        && session.is_none()
+        && let Some(rendered) = &first.rendered
+    {
+        return Some((rendered.clone(), first.subject.clone()));
+    }
+    let raw = first.raw.as_deref()?;
+    let record = Record::parse(raw).ok()?;
+    let envelope = EventInfo {
+        region: crate::lenient::Text(first.envelope_region.clone().map(Into::into)),
+        account: crate::lenient::Text(first.envelope_account.clone().map(Into::into)),
+        ..EventInfo::default()
+    };
+    let mut finding = Finding::with_envelope(record, settings, first.timestamp_ms, Some(&envelope));
+    if let Some(session) = session {
+        finding.attach_root_session(session.clone());
+    }
+    let message = message::group(&finding, members, carried, settings);
+    let mut all = members.clone();
+    all.merge(carried);
+    let rendered = Rendered::new(&message, channels, || {
+        render::webhook(&finding, settings, Some((digest, &all)))
+    });
+    Some((rendered, message.subject))
+}
+
+fn summary_of<'a>(alerts: impl Iterator<Item = &'a Alert>) -> Summary {
+    let mut summary = Summary::default();
+    for a in alerts {
+        summary.add(&a.event_name, a.time, a.region.as_deref(), a.failed);
+    }
+    summary
+}
+
+/// What one group does in this invocation.
+enum Decision {
+    /// Open a new window with message `id` holding these items.
+    Open { id: String },
+    /// Re-send message `id` of an earlier attempt (a retry), with these items.
+    Resume { id: String, accept_new: bool },
+    /// The window is open: add new items to the pending summary.
+    Late,
+}
+
+/// Decides the messages of one invocation at `now`, reading and writing state through `store` when there is one.
+pub async fn invoke<S: Store>(
+    collected: Collected,
+    settings: &Settings,
+    channels: &[Channel],
+    store: Option<&S>,
+    now: DateTime<Utc>,
+) -> Plan {
+    let mut alerts = collected.alerts;
+    alerts.sort_by_key(|a| a.index);
+    let mut seen = HashSet::new();
+    let before = alerts.len();
+    alerts.retain(|a| seen.insert(a.event_id.clone()));
+    let mut plan = Plan {
+        duplicates: before - alerts.len(),
+        ..Plan::default()
+    };
+    let now_s = now.timestamp();
+    let window = settings.group_window().num_seconds();
+
+    // Groups in order of first appearance.
+    let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut group_pos: HashMap<String, usize> = HashMap::new();
+    for (i, a) in alerts.iter().enumerate() {
+        if let Some(key) = &a.group_key {
+            let pos = *group_pos.entry(key.clone()).or_insert_with(|| {
+                groups.push((key.clone(), Vec::new()));
+                groups.len() - 1
+            });
+            groups[pos].1.push(i);
+        }
+    }
+    let mut sessions: HashMap<String, RootSession> = alerts
+        .iter()
+        .filter_map(|a| a.session_opened.clone())
+        .collect();
+
+    // State, read once: what was reported, the groups' windows, the root sessions opened earlier.
+    let mut state: HashMap<String, StateItem> = HashMap::new();
+    let mut store = store;
+    if let Some(s) = store {
+        let mut keys: Vec<String> = alerts
+            .iter()
+            .map(|a| store::event_key(&a.event_id))
+            .collect();
+        keys.extend(
+            groups
+                .iter()
+                .map(|(k, _)| store::group_key(&group::digest(k))),
+        );
+        keys.extend(
+            alerts
+                .iter()
+                .filter_map(|a| a.access_key.as_deref())
+                .filter(|k| !sessions.contains_key(*k))
+                .map(store::session_key)
+                .collect::<BTreeSet<_>>(),
+        );
+        match s.load(&keys).await {
+            Ok(items) => state = items,
+            Err(err) => {
+                log_store_error(&err);
+                store = None;
+            }
+        }
+    }
+    plan.stateful = store.is_some();
+    for (key, item) in &state {
+        if let (Some(access), StateItem::Session { session, .. }) =
+            (key.strip_prefix("session#"), item)
+        {
+            sessions
+                .entry(access.to_owned())
+                .or_insert_with(|| session.clone());
+        }
+    }
+    let claim_of = |id: &str| match state.get(&store::event_key(id)) {
+        Some(StateItem::Event { message, .. }) => Some(message.clone()),
+        _ => None,
+    };
+
+    let mut writes: Vec<(String, StateItem)> = Vec::new();
+    let claim = |id: &str, message: &str| {
+        (
+            store::event_key(id),
+            StateItem::Event {
+                message: message.to_owned(),
+                expires_at: now_s + EVENT_TTL_SECS,
+            },
+        )
+    };
+    // Messages with the position of their first record, to send in input order.
+    let mut out: Vec<(usize, Outgoing)> = Vec::new();
+
+    for a in alerts.iter().filter(|a| a.group_key.is_none()) {
+        let id = format!("e:{}", a.event_id);
+        match claim_of(&a.event_id) {
+            Some(existing) if existing != id => {
+                plan.duplicates += 1;
+                continue;
+            }
+            Some(_) => {}
+            None => writes.push(claim(&a.event_id, &id)),
+        }
+        if let Some((key, session)) = &a.session_opened {
+            writes.push((
+                store::session_key(key),
+                StateItem::Session {
+                    session: session.clone(),
+                    expires_at: now_s + SESSION_TTL_SECS,
+                },
+            ));
+        }
+        let Some(rendered) = a.rendered.clone() else {
+            continue;
+        };
+        out.push((
+            a.index,
+            Outgoing {
+                id,
+                subject: a.subject.clone(),
+                rendered,
+                sent: BTreeSet::new(),
+                test_event: a.test_event.clone(),
+                finish: None,
+                records: 1,
+            },
+        ));
+    }
+
+    for (key, members) in &groups {
+        let digest = group::digest(key);
+        let item_key = store::group_key(&digest);
+        let members: Vec<&Alert> = members.iter().map(|&i| &alerts[i]).collect();
+        let mut current = match state.get(&item_key) {
+            Some(StateItem::Group(g)) => Some(g.clone()),
+            _ => None,
+        };
+        // Records reported before (a retry, or the same event by another path) keep the message they went to.
+        let mut fresh = Vec::new();
+        let mut mine: Vec<(&Alert, String)> = Vec::new();
+        for a in &members {
+            match claim_of(&a.event_id) {
+                None => fresh.push(*a),
+                Some(m) if m.starts_with(&format!("g:{digest}:")) => mine.push((*a, m)),
+                Some(_) => plan.duplicates += 1,
+            }
+        }
+        let mut attempts = 0;
+        let (decision, in_message, pending) = loop {
+            attempts += 1;
+            let earlier = mine.first().map(|(_, m)| m.clone());
+            let open_window = current.as_ref().filter(|g| g.window_end > now_s);
+            let decision = match (&earlier, open_window) {
+                (Some(id), _) => Decision::Resume {
+                    id: id.clone(),
+                    // New records may join only a message that reached nobody yet.
+                    accept_new: !state.contains_key(&store::sent_key(id)),
+                },
+                (None, Some(_)) if store.is_some() => Decision::Late,
+                (None, _) => match fresh.first() {
+                    Some(first) => Decision::Open {
+                        id: format!("g:{digest}:{}", first.event_id),
+                    },
+                    None => break (None, Vec::new(), Vec::new()),
+                },
+            };
+            let (in_message, pending): (Vec<&Alert>, Vec<&Alert>) = match &decision {
+                Decision::Open { .. } => (fresh.clone(), Vec::new()),
+                Decision::Resume { id, accept_new } => {
+                    let mut in_message: Vec<&Alert> = mine
+                        .iter()
+                        .filter(|(_, m)| m == id)
+                        .map(|(a, _)| *a)
+                        .collect();
+                    if *accept_new {
+                        in_message.extend(fresh.iter().copied());
+                        in_message.sort_by_key(|a| a.index);
+                        (in_message, Vec::new())
+                    } else {
+                        (in_message, fresh.clone())
+                    }
+                }
+                Decision::Late => (Vec::new(), fresh.clone()),
+            };
+            let Some(s) = store else {
+                break (Some(decision), in_message, pending);
+            };
+            // The group's new state, written only over the version read.
+            let expected = current.as_ref().map(|g| g.version);
+            let next = match &decision {
+                Decision::Open { id } => {
+                    let head = members
+                        .iter()
+                        .find_map(|a| a.head.clone())
+                        .unwrap_or_default();
+                    // Records of a closed window that no digest reported yet are carried into this message.
+                    let carried = current
+                        .as_ref()
+                        .map(|g| g.pending.clone())
+                        .unwrap_or_default();
+                    Some(GroupState {
+                        key: key.clone(),
+                        head: Head {
+                            root_session: members
+                                .first()
+                                .and_then(|a| a.access_key.as_deref())
+                                .and_then(|k| sessions.get(k))
+                                .cloned(),
+                            ..head
+                        },
+                        window_start: now_s,
+                        window_end: now_s + window,
+                        opener: id.clone(),
+                        carried,
+                        pending: Summary::default(),
+                        version: expected.unwrap_or(0) + 1,
+                    })
+                }
+                _ if pending.is_empty() => None,
+                _ => current.clone().map(|mut g| {
+                    g.pending.merge(&summary_of(pending.iter().copied()));
+                    g.version += 1;
+                    g
+                }),
+            };
+            let Some(next) = next else {
+                break (Some(decision), in_message, pending);
+            };
+            match s.put_group(&item_key, &next, expected).await {
+                Ok(true) => {
+                    current = Some(next);
+                    break (Some(decision), in_message, pending);
+                }
+                Ok(false) if attempts < 3 => {
+                    // Another invocation changed the group first: read it again and decide again.
+                    match s.load(std::slice::from_ref(&item_key)).await {
+                        Ok(items) => {
+                            current = match items.get(&item_key) {
+                                Some(StateItem::Group(g)) => Some(g.clone()),
+                                _ => None,
+                            };
+                        }
+                        Err(err) => {
+                            log_store_error(&err);
+                            break (Some(decision), in_message, pending);
+                        }
+                    }
+                }
+                Ok(false) => {
+                    warn!(group = %digest, "the group kept changing under this invocation; sending its message anyway");
+                    break (Some(decision), in_message, pending);
+                }
+                Err(err) => {
+                    log_store_error(&err);
+                    break (Some(decision), in_message, pending);
+                }
+            }
+        };
+        let Some(decision) = decision else { continue };
+        for a in &pending {
+            writes.push(claim(&a.event_id, PENDING));
+        }
+        plan.summarised += pending.len();
+        let id = match decision {
+            Decision::Open { id } | Decision::Resume { id, .. } => id,
+            Decision::Late => continue,
+        };
+        for a in &in_message {
+            if claim_of(&a.event_id).is_none() {
+                writes.push(claim(&a.event_id, &id));
+            }
+        }
+        let Some(first) = in_message.first().copied() else {
+            continue;
+        };
+        // The first record with its JSON kept stands for the group (the batch's first one, unless a retry
+        // finds it reported elsewhere).
+        let first = if first.raw.is_some() {
+            first
+        } else {
+            members
+                .iter()
+                .copied()
+                .find(|a| a.raw.is_some())
+                .unwrap_or(first)
+        };
+        let members_summary = summary_of(in_message.iter().copied());
+        let carried = current
+            .as_ref()
+            .filter(|g| g.opener == id)
+            .map(|g| g.carried.clone())
+            .unwrap_or_default();
+        let session = first.access_key.as_deref().and_then(|k| sessions.get(k));
+        let Some((rendered, subject)) = render_group(
+            first,
+            &members_summary,
+            &carried,
+            session,
+            &digest,
+            settings,
+            channels,
+        ) else {
+            warn!(group = %digest, "the group's first record could not be read again; its records stay counted");
+            continue;
+        };
+        out.push((
+            first.index,
+            Outgoing {
+                id,
+                subject,
+                rendered,
+                sent: BTreeSet::new(),
+                test_event: None,
+                finish: None,
+                records: in_message.len() as u64 + carried.count,
+            },
+        ));
+    }
+
+    out.sort_by_key(|(index, _)| *index);
+    plan.messages = out.into_iter().map(|(_, o)| o).collect();
+    if let Some(s) = store {
+        if let Err(err) = s.put_all(writes).await {
+            log_store_error(&err);
+        }
+        mark_already_sent(s, &mut plan.messages).await;
+    }
+    plan
+}
+
+/// Fills in which destinations each message already reached (an earlier attempt).
+async fn mark_already_sent<S: Store>(store: &S, messages: &mut [Outgoing]) {
+    let keys: Vec<String> = messages.iter().map(|m| store::sent_key(&m.id)).collect();
+    if keys.is_empty() {
+        return;
+    }
+    match store.load(&keys).await {
+        Ok(items) => {
+            for m in messages.iter_mut() {
+                if let Some(StateItem::Sent { channels, .. }) = items.get(&store::sent_key(&m.id)) {
+                    m.sent = channels.clone();
+                }
+            }
+        }
+        Err(err) => log_store_error(&err),
+    }
+}
+
+/// The digests due at `now`: one per group whose window closed with records pending.
+pub async fn digests<S: Store>(
+    settings: &Settings,
+    channels: &[Channel],
+    store: &S,
+    now: DateTime<Utc>,
+) -> Plan {
+    let mut plan = Plan {
+        stateful: true,
+        ..Plan::default()
+    };
+    let due = match store.due_groups(now.timestamp()).await {
+        Ok(due) => due,
+        Err(err) => {
+            log_store_error(&err);
+            return plan;
+        }
+    };
+    for (item_key, group) in due {
+        let digest = item_key.trim_start_matches("group#").to_owned();
+        let message = message::digest(&group.head, &group.pending, settings);
+        let rendered = Rendered::new(&message, channels, || {
+            render::webhook_digest(&group.head, &digest, &group.pending, settings)
+        });
+        let mut done = group.clone();
+        done.pending = Summary::default();
+        done.version += 1;
+        plan.messages.push(Outgoing {
+            id: format!("d:{digest}:{}:{}", group.window_end, group.pending.count),
+            subject: message.subject.clone(),
+            rendered,
+            sent: BTreeSet::new(),
+            test_event: None,
+            records: group.pending.count,
+            finish: Some(Finish {
+                item_key,
+                expected_version: group.version,
+                state: done,
+            }),
+        });
+    }
+    mark_already_sent(store, &mut plan.messages).await;
+    plan
+}
+
+/// What delivery did.
+#[derive(Debug, Default)]
+pub struct Delivered {
+    /// Sends attempted in this invocation.
+    pub attempted: usize,
+    pub failures: Vec<DeliveryError>,
+    /// The delivery lines logged for test records (see [`testevent::test_delivered_line`]).
+    pub test_lines: Vec<String>,
+}
+
+/// Sends every message to every destination it has not reached yet: destinations in parallel, each with its own
+/// bound on messages in flight. Each success is recorded at once, so a retry re-sends only what failed.
+pub async fn deliver<D: Deliver, S: Store>(
+    plan: &Plan,
+    deliver: &D,
+    store: Option<&S>,
+    deadline: Option<Instant>,
+) -> Delivered {
+    let now_s = Utc::now().timestamp();
+    let channels = deliver.channels();
+    let per_channel = channels.iter().map(|&channel| {
+        let jobs = plan.messages.iter().enumerate().filter_map(move |(i, m)| {
+            if m.sent.contains(&channel) {
+                return None;
+            }
+            m.rendered.payload(channel).map(|p| (i, m, p))
+        });
+        futures::stream::iter(jobs)
+            .map(move |(i, m, payload)| async move {
+                let result = deliver.send(channel, payload, deadline).await;
+                match &result {
+                    Ok(()) => {
+                        info!(message = %m.id, channel = channel.as_str(), subject = %m.subject, "delivered");
+                        if let Some(s) = store
+                            && let Err(err) = s.mark_sent(&m.id, channel, now_s + SENT_TTL_SECS).await
+                        {
+                            log_store_error(&err);
+                        }
+                    }
+                    Err(err) => {
+                        error!(message = %m.id, channel = channel.as_str(), error = %err, "delivery failed")
+                    }
+                }
+                (i, channel, result)
+            })
+            .buffer_unordered(channel.concurrency())
+            .collect::<Vec<_>>()
+    });
+    let results: Vec<(usize, Channel, Result<(), DeliveryError>)> =
+        futures::future::join_all(per_channel)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+    let mut reached: Vec<BTreeSet<Channel>> =
+        plan.messages.iter().map(|m| m.sent.clone()).collect();
+    let mut delivered = Delivered {
+        attempted: results.len(),
+        ..Delivered::default()
+    };
+    for (i, channel, result) in results {
+        match result {
+            Ok(()) => {
+                reached[i].insert(channel);
+            }
+            Err(err) => delivered.failures.push(err),
+        }
+    }
+    for (m, reached) in plan.messages.iter().zip(&reached) {
+        let complete = channels
+            .iter()
+            .all(|c| reached.contains(c) || m.rendered.payload(*c).is_none());
+        if !complete {
+            continue;
+        }
+        if let Some(id) = &m.test_event {
+            let names: Vec<&str> = channels.iter().map(|c| c.as_str()).collect();
+            let line = testevent::test_delivered_line(id, &names);
+            // Printed as is (not through the log formatter): `login-alert test` matches this exact line.
+            println!("{line}");
+            delivered.test_lines.push(line);
+        }
+        if let (Some(finish), Some(s)) = (&m.finish, store) {
+            match s
+                .put_group(
+                    &finish.item_key,
+                    &finish.state,
+                    Some(finish.expected_version),
+                )
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => {
+                    warn!(group = %finish.item_key, "the group changed while its digest was sent; the next run reports the rest")
+                }
+                Err(err) => log_store_error(&err),
+            }
+        }
+    }
+    delivered
+}
+
+/// The time an invocation of `preview` happens at: when its last record happened, so output is reproducible.
+pub fn latest_time(alerts: &[Alert]) -> DateTime<Utc> {
+    alerts
+        .iter()
+        .filter_map(|a| a.time)
+        .max()
+        .unwrap_or_else(|| Utc.timestamp_opt(0, 0).single().unwrap_or_default())
+}

@@ -1,0 +1,229 @@
+//! The state kept across invocations (the DynamoDB table, or memory for `preview` and tests): which records were
+//! already reported, each group's window and pending summary, which message reached which destination, and the
+//! root sessions `AssumeRoot` opened.
+//!
+//! Every item's key is prefixed by what it is: `event#<eventID>`, `group#<digest>`, `sent#<message id>`,
+//! `session#<access key>`, `config#account-names`; every item has an `expires_at` (epoch seconds, the TTL).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::classify::RootSession;
+use crate::deliver::Channel;
+use crate::error::StoreError;
+use crate::group::{Head, Summary};
+
+/// The key of the item the CLI writes at `apply`: `names` maps account IDs to names.
+pub const ACCOUNT_NAMES_KEY: &str = "config#account-names";
+
+/// How long each kind of item is kept (DynamoDB's TTL deletes it within a few days after).
+pub const EVENT_TTL_SECS: i64 = 24 * 3600;
+pub const SENT_TTL_SECS: i64 = 48 * 3600;
+/// `AssumeRoot` sessions last at most 15 minutes; CloudWatch Logs delivers their records within minutes more.
+pub const SESSION_TTL_SECS: i64 = 3600;
+/// A group's item outlives its window by a day, so a late digest still finds it.
+pub const GROUP_TTL_AFTER_WINDOW_SECS: i64 = 24 * 3600;
+
+pub fn event_key(event_id: &str) -> String {
+    format!("event#{event_id}")
+}
+pub fn group_key(digest: &str) -> String {
+    format!("group#{digest}")
+}
+pub fn sent_key(message_id: &str) -> String {
+    format!("sent#{message_id}")
+}
+pub fn session_key(access_key: &str) -> String {
+    format!("session#{access_key}")
+}
+
+/// Where a reported record went: into a message (its ID) or into its group's pending summary.
+pub const PENDING: &str = "pending";
+
+/// A group's window: which message opened it, what it carried, and what arrived since (for the digest).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupState {
+    /// The full group key (class|account|principal|session|ip), for people reading the table.
+    pub key: String,
+    pub head: Head,
+    pub window_start: i64,
+    pub window_end: i64,
+    /// The message that opened the window; a retry of that invocation finds it here and re-sends only what failed.
+    pub opener: String,
+    /// Records of an earlier window that no digest had reported, summarised in the opener.
+    pub carried: Summary,
+    /// Records that arrived within the window after the opener: the next digest reports them.
+    pub pending: Summary,
+    /// Bumped on every write; a write succeeds only over the version it read.
+    pub version: u64,
+}
+
+/// One item of state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateItem {
+    /// A record already reported: in message `message`, or `pending` in its group.
+    Event {
+        message: String,
+        expires_at: i64,
+    },
+    Group(GroupState),
+    /// The destinations a message reached.
+    Sent {
+        channels: BTreeSet<Channel>,
+        expires_at: i64,
+    },
+    Session {
+        session: RootSession,
+        expires_at: i64,
+    },
+}
+
+/// Where state lives. Generic so `preview` and tests run the handler's logic on memory.
+pub trait Store: Sync {
+    /// The items under `keys` that exist.
+    fn load(
+        &self,
+        keys: &[String],
+    ) -> impl Future<Output = Result<HashMap<String, StateItem>, StoreError>> + Send;
+    /// Writes items whatever was there (event claims, sessions).
+    fn put_all(
+        &self,
+        items: Vec<(String, StateItem)>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Writes a group's state if it is still at `expected` (`None`: if it does not exist); `false` when another
+    /// invocation changed it first.
+    fn put_group(
+        &self,
+        key: &str,
+        state: &GroupState,
+        expected: Option<u64>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Records that `message` reached `channel`.
+    fn mark_sent(
+        &self,
+        message: &str,
+        channel: Channel,
+        expires_at: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Groups whose window closed by `now` with records pending.
+    fn due_groups(
+        &self,
+        now: i64,
+    ) -> impl Future<Output = Result<Vec<(String, GroupState)>, StoreError>> + Send;
+    /// The account names the CLI stored at `apply`.
+    fn account_names(
+        &self,
+    ) -> impl Future<Output = Result<BTreeMap<String, String>, StoreError>> + Send;
+}
+
+/// State in memory: `preview` starts from an empty one; tests inspect it.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    items: Mutex<HashMap<String, StateItem>>,
+    names: BTreeMap<String, String>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn with_account_names(names: BTreeMap<String, String>) -> Self {
+        MemoryStore {
+            items: Mutex::default(),
+            names,
+        }
+    }
+
+    /// A copy of every item, for tests.
+    pub fn snapshot(&self) -> HashMap<String, StateItem> {
+        self.items.lock().map(|i| i.clone()).unwrap_or_default()
+    }
+
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut HashMap<String, StateItem>) -> T,
+    ) -> Result<T, StoreError> {
+        let mut items = self.items.lock().map_err(|_| StoreError {
+            operation: "memory",
+            table: "(memory)".into(),
+            message: "a previous writer panicked".into(),
+        })?;
+        Ok(f(&mut items))
+    }
+}
+
+impl Store for MemoryStore {
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, StateItem>, StoreError> {
+        self.with(|items| {
+            keys.iter()
+                .filter_map(|k| items.get(k).map(|v| (k.clone(), v.clone())))
+                .collect()
+        })
+    }
+
+    async fn put_all(&self, new: Vec<(String, StateItem)>) -> Result<(), StoreError> {
+        self.with(|items| items.extend(new))
+    }
+
+    async fn put_group(
+        &self,
+        key: &str,
+        state: &GroupState,
+        expected: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        self.with(|items| {
+            let current = match items.get(key) {
+                Some(StateItem::Group(g)) => Some(g.version),
+                _ => None,
+            };
+            if current != expected {
+                return false;
+            }
+            items.insert(key.to_owned(), StateItem::Group(state.clone()));
+            true
+        })
+    }
+
+    async fn mark_sent(
+        &self,
+        message: &str,
+        channel: Channel,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        self.with(|items| {
+            let entry = items
+                .entry(sent_key(message))
+                .or_insert_with(|| StateItem::Sent {
+                    channels: BTreeSet::new(),
+                    expires_at,
+                });
+            if let StateItem::Sent { channels, .. } = entry {
+                channels.insert(channel);
+            }
+        })
+    }
+
+    async fn due_groups(&self, now: i64) -> Result<Vec<(String, GroupState)>, StoreError> {
+        self.with(|items| {
+            let mut due: Vec<(String, GroupState)> = items
+                .iter()
+                .filter_map(|(k, v)| match v {
+                    StateItem::Group(g) if !g.pending.is_empty() && g.window_end <= now => {
+                        Some((k.clone(), g.clone()))
+                    }
+                    _ => None,
+                })
+                .collect();
+            due.sort_by(|a, b| a.1.window_end.cmp(&b.1.window_end).then(a.0.cmp(&b.0)));
+            due
+        })
+    }
+
+    async fn account_names(&self) -> Result<BTreeMap<String, String>, StoreError> {
+        Ok(self.names.clone())
+    }
+}
