@@ -111,7 +111,11 @@ pub fn region_of(sdk: &SdkConfig) -> Result<String> {
 #[derive(Debug, Clone)]
 pub struct Clients {
     pub region: String,
+    /// The settings the clients were built from, for clients in other regions.
+    sdk: SdkConfig,
+    pub account: aws_sdk_account::Client,
     pub cloudtrail: aws_sdk_cloudtrail::Client,
+    pub events: aws_sdk_eventbridge::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub iam: aws_sdk_iam::Client,
     pub lambda: aws_sdk_lambda::Client,
@@ -130,7 +134,10 @@ impl Clients {
             .build();
         Clients {
             region: sdk.region().map(|r| r.to_string()).unwrap_or_default(),
+            sdk: sdk.clone(),
+            account: aws_sdk_account::Client::new(sdk),
             cloudtrail: aws_sdk_cloudtrail::Client::new(sdk),
+            events: aws_sdk_eventbridge::Client::new(sdk),
             logs: aws_sdk_cloudwatchlogs::Client::new(sdk),
             iam: aws_sdk_iam::Client::new(sdk),
             lambda: aws_sdk_lambda::Client::new(sdk),
@@ -139,6 +146,20 @@ impl Clients {
             s3: aws_sdk_s3::Client::from_conf(s3),
             sts: aws_sdk_sts::Client::new(sdk),
         }
+    }
+
+    /// EventBridge in `region` (the home region's client when it is that one).
+    pub fn events_in(&self, region: &str) -> aws_sdk_eventbridge::Client {
+        if region == self.region {
+            return self.events.clone();
+        }
+        aws_sdk_eventbridge::Client::new(
+            &self
+                .sdk
+                .to_builder()
+                .region(Region::new(region.to_owned()))
+                .build(),
+        )
     }
 
     /// The same credentials and settings, in another region (a trail's home region, say).

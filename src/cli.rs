@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use login_alert_handler::{Language, Scope};
 
+use crate::config::Route;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "login-alert",
@@ -111,6 +113,30 @@ pub struct InitArgs {
     /// Days CloudWatch Logs keeps the trail's events in the log group login-alert creates.
     #[arg(long, value_name = "DAYS")]
     pub log_retention_days: Option<i32>,
+
+    /// How events reach the alert function (default: cloudwatch-logs).
+    #[arg(long, value_enum)]
+    pub mode: Option<ModeArg>,
+}
+
+/// How events reach the function, as a flag value (the config uses [`Route`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// Trail → CloudWatch Logs → subscription filter: alerts in about 5 minutes, durable; every
+    /// management event is also kept (and billed) in a log group.
+    CloudwatchLogs,
+    /// EventBridge rules in every enabled region: alerts within seconds, no log ingestion cost;
+    /// AWS delivers CloudTrail events to EventBridge on a best-effort basis.
+    Eventbridge,
+}
+
+impl From<ModeArg> for Route {
+    fn from(arg: ModeArg) -> Self {
+        match arg {
+            ModeArg::CloudwatchLogs => Route::CloudwatchLogs,
+            ModeArg::Eventbridge => Route::Eventbridge,
+        }
+    }
 }
 
 /// The alert scope as a flag value (the config and the handler use [`Scope`]).

@@ -42,9 +42,48 @@ pub struct Config {
     pub scope: Scope,
     #[serde(default = "default_retention")]
     pub log_retention_days: i32,
+    /// How events reach the function; a config without it keeps meaning CloudWatch Logs.
+    #[serde(default, skip_serializing_if = "Route::is_default")]
+    pub mode: Route,
     pub trail: TrailConfig,
     #[serde(default)]
     pub notify: NotifyConfig,
+}
+
+/// How the trail's events reach the function (`mode` in the config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Route {
+    /// CloudWatch Logs, then a subscription filter: minutes, durable; every event is also kept in a log group.
+    #[default]
+    CloudwatchLogs,
+    /// EventBridge rules in every enabled region: seconds, no log ingestion cost, best effort.
+    Eventbridge,
+}
+
+impl Route {
+    pub const ALL: [Route; 2] = [Route::CloudwatchLogs, Route::Eventbridge];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Route::CloudwatchLogs => "cloudwatch-logs",
+            Route::Eventbridge => "eventbridge",
+        }
+    }
+
+    fn is_default(&self) -> bool {
+        *self == Route::default()
+    }
+
+    /// Whether the trail delivers to CloudWatch Logs and a subscription filter invokes the function.
+    pub fn uses_logs(self) -> bool {
+        self == Route::CloudwatchLogs
+    }
+
+    /// Whether EventBridge rules invoke the function.
+    pub fn uses_eventbridge(self) -> bool {
+        self == Route::Eventbridge
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -598,6 +637,7 @@ mod tests {
             timezone: "Asia/Tokyo".into(),
             scope: Scope::All,
             log_retention_days: 90,
+            mode: Default::default(),
             trail: TrailConfig {
                 name: Some("audit-trail".into()),
                 create: false,

@@ -12,12 +12,14 @@ use crate::part::Part;
 use crate::plan::saved::{PartState, fingerprint};
 use crate::plan::{Action, Change, Mode, Plan};
 use crate::resources::{
-    bucket, function, log_group, parameter, permission, role, subscription_filter, topic, trail,
+    bucket, enabled_regions, function, log_group, parameter, permission, role, rule,
+    subscription_filter, topic, trail,
 };
 
 /// Every part of the pipeline, in the order `apply` creates them (what a part depends on comes
 /// before it); `destroy`, and the deletions within an `apply`, walk it backwards.
-static PIPELINE: [&dyn Stage; 12] = [
+static PIPELINE: [&dyn Stage; 16] = [
+    &enabled_regions::EnabledRegions,
     &bucket::OwnBucket,
     &log_group::TrailGroup,
     &role::CloudTrailRole,
@@ -29,6 +31,9 @@ static PIPELINE: [&dyn Stage; 12] = [
     &log_group::FunctionGroup,
     &function::Function,
     &permission::Permission,
+    &role::EventsRole,
+    &rule::HomeRule,
+    &rule::ForwardRules,
     &subscription_filter::SubscriptionFilter,
 ];
 
@@ -44,7 +49,15 @@ pub enum Op {
     Parameter(parameter::Op),
     Function(function::Op),
     Permission(permission::Op),
+    Rule(rule::Op),
     SubscriptionFilter(subscription_filter::Op),
+}
+
+/// A part that reads and teaches but never changes anything plans no operation.
+impl From<std::convert::Infallible> for Op {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
+    }
 }
 
 /// Runs one planned operation with the module of its kind.
@@ -58,6 +71,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
         Op::Parameter(op) => parameter::execute(ctx, op).await,
         Op::Function(op) => function::execute(ctx, op).await,
         Op::Permission(op) => permission::execute(ctx, op).await,
+        Op::Rule(op) => rule::execute(ctx, op).await,
         Op::SubscriptionFilter(op) => subscription_filter::execute(ctx, op).await,
     }
 }
@@ -190,7 +204,34 @@ pub fn plan(target: &Target, state: &State, mode: Mode) -> Plan<Op> {
             }
         }
     }
+    if mode == Mode::Apply {
+        plan.coverage = Some(coverage(target, &state.facts));
+    }
     plan
+}
+
+/// Where alerts come from once the plan is applied, and how fast they arrive.
+fn coverage(t: &Target, facts: &Facts) -> String {
+    if t.route.uses_logs() {
+        return "every region the multi-region trail records, through CloudWatch Logs: alerts arrive in about 5 minutes \
+                (CloudTrail's delivery to CloudWatch Logs; durable)"
+            .to_owned();
+    }
+    let Some(regions) = &facts.regions else {
+        return "the enabled regions, through EventBridge (not read yet)".to_owned();
+    };
+    let mut text = format!(
+        "{} enabled regions ({}), through EventBridge: alerts arrive within seconds (CloudTrail delivers to EventBridge on a best-effort basis)",
+        regions.enabled.len(),
+        regions.enabled.join(", ")
+    );
+    if !regions.skipped.is_empty() {
+        text.push_str(&format!(
+            "; not enabled for this account, so not covered: {}",
+            regions.skipped.join(", ")
+        ));
+    }
+    text
 }
 
 /// Runs the plan's operations in order, one progress line each; stops at the first failure

@@ -7,7 +7,7 @@ use dialoguer::theme::{ColorfulTheme, Theme};
 use dialoguer::{Confirm, Select};
 use login_alert_handler::Scope;
 
-use crate::config::{self, Config};
+use crate::config::{self, Config, Route};
 use crate::discovery::{Discovery, TrailDetails};
 use crate::names::Names;
 use crate::reach::Reach;
@@ -379,6 +379,19 @@ pub const TIMEZONE_PROMPT: &str = "Time zone for times in alerts";
 pub const SCOPE_PROMPT: &str = "What should alert?";
 pub const PREFIX_PROMPT: &str = "Prefix for the names of the resources login-alert creates";
 pub const TYPED_TRAIL_PROMPT: &str = "Trail name or ARN";
+pub const MODE_PROMPT: &str = "How should events reach the alert function?";
+
+/// The mode choices, each with its trade-off in one line, in the order they are listed.
+pub fn mode_label(mode: Route) -> &'static str {
+    match mode {
+        Route::CloudwatchLogs => {
+            "CloudWatch Logs: alerts in about 5 minutes, durable; the events are also kept (and billed) in a log group"
+        }
+        Route::Eventbridge => {
+            "EventBridge: alerts within seconds, no log ingestion cost; AWS delivers CloudTrail events to EventBridge on a best-effort basis"
+        }
+    }
+}
 
 /// The scope choices, in the order they are listed.
 pub fn scope_label(scope: Scope) -> &'static str {
@@ -472,6 +485,18 @@ pub fn ask(p: &mut dyn Prompter, r: &Resolved, found: &Discovery) -> Result<Conf
             p.input(PREFIX_PROMPT, Some(&r.name_prefix.value), &|text| {
                 config::validate_prefix(text).map_err(explain)
             })?;
+    }
+
+    if r.mode.asked() {
+        let items: Vec<String> = Route::ALL
+            .iter()
+            .map(|m| mode_label(*m).to_owned())
+            .collect();
+        let default = Route::ALL
+            .iter()
+            .position(|m| *m == r.mode.value)
+            .unwrap_or(0);
+        answers.mode.value = Route::ALL[p.select(MODE_PROMPT, &items, default)?];
     }
 
     let (region, trail) = trail.into_config();
@@ -671,6 +696,7 @@ pub fn summary(config: &Config, found: &Discovery) -> Vec<String> {
         "  Trail:     {}",
         trail_sentence(config, found, &names)
     ));
+    lines.push(format!("  Delivery:  {}", mode_label(config.mode)));
     lines.push(format!("  Alerts:    {}", scope_label(config.scope)));
     let mut notify = Vec::new();
     if !config.notify.emails.is_empty() {
@@ -684,10 +710,16 @@ pub fn summary(config: &Config, found: &Discovery) -> Vec<String> {
     }
     lines.push(format!("  Notify:    {}", notify.join("; ")));
     lines.push(format!("  Times in:  {}", config.timezone));
-    lines.push(format!(
-        "  Resources: named {}-*, in {}; the trail's events are kept {} days in CloudWatch Logs",
-        config.name_prefix, config.region, config.log_retention_days
-    ));
+    lines.push(match config.mode {
+        Route::CloudwatchLogs => format!(
+            "  Resources: named {}-*, in {}; the trail's events are kept {} days in CloudWatch Logs",
+            config.name_prefix, config.region, config.log_retention_days
+        ),
+        Route::Eventbridge => format!(
+            "  Resources: named {}-*, in {} and an EventBridge rule in every enabled region",
+            config.name_prefix, config.region
+        ),
+    });
     lines
 }
 
@@ -803,7 +835,7 @@ pub fn found_line(found: &Discovery) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::{InitArgs, ScopeArg};
+    use crate::cli::{InitArgs, ModeArg, ScopeArg};
     use crate::config::{DEFAULT_PREFIX, DEFAULT_RETENTION_DAYS, NotifyConfig, TrailConfig};
     use crate::discovery::TrailInfo;
     use crate::resolve::{Flags, resolve};
@@ -870,6 +902,7 @@ mod tests {
             Answer::Select(1),
             text("Login_Alert"),
             Answer::Enter,
+            Answer::Select(1),
         ]);
         let config = ask_with(&mut p, &args, None, &found).unwrap();
         assert!(p.finished());
@@ -887,6 +920,7 @@ mod tests {
                 SCOPE_PROMPT,
                 PREFIX_PROMPT,
                 PREFIX_PROMPT,
+                MODE_PROMPT,
             ]
         );
         assert_eq!(p.errors.len(), 4, "{:?}", p.errors);
@@ -914,6 +948,7 @@ mod tests {
                 timezone: "Asia/Tokyo".into(),
                 scope: Scope::FailuresAndRoot,
                 log_retention_days: DEFAULT_RETENTION_DAYS,
+                mode: Route::Eventbridge,
                 trail: TrailConfig {
                     name: Some("audit-trail".into()),
                     create: false
@@ -934,6 +969,7 @@ mod tests {
         let mut p = ScriptedPrompter::new([
             Answer::Enter,
             text("a@example.com"),
+            Answer::Enter,
             Answer::Enter,
             Answer::Enter,
         ]);
@@ -973,11 +1009,13 @@ mod tests {
             scope: Some(ScopeArg::RootOnly),
             name_prefix: Some("alerts".into()),
             log_retention_days: Some(30),
+            mode: Some(ModeArg::Eventbridge),
             ..Default::default()
         };
         let mut p = ScriptedPrompter::new([]);
         let config = ask_with(&mut p, &args, None, &found).unwrap();
         assert!(p.asked.is_empty(), "{:?}", p.asked);
+        assert_eq!(config.mode, Route::Eventbridge);
         assert_eq!(config.region, "us-east-1");
         assert_eq!(config.scope, Scope::RootOnly);
         assert_eq!(config.log_retention_days, 30);
@@ -994,6 +1032,7 @@ mod tests {
             timezone: "Asia/Tokyo".into(),
             scope: Scope::RootOnly,
             log_retention_days: 365,
+            mode: Default::default(),
             trail: TrailConfig {
                 name: Some("audit-trail".into()),
                 create: false,
@@ -1004,7 +1043,7 @@ mod tests {
             },
         };
         let args = InitArgs::default();
-        let mut p = ScriptedPrompter::new(std::iter::repeat_n(Answer::Enter, 7));
+        let mut p = ScriptedPrompter::new(std::iter::repeat_n(Answer::Enter, 8));
         let config = ask_with(&mut p, &args, Some(&existing), &found).unwrap();
         assert!(p.finished());
         assert_eq!(config, existing);
@@ -1018,6 +1057,7 @@ mod tests {
             Answer::Enter,
             text("b@example.com"),
             text("-"),
+            Answer::Enter,
             Answer::Enter,
             Answer::Enter,
             Answer::Enter,
@@ -1048,6 +1088,7 @@ mod tests {
             Answer::Enter,
             Answer::Enter,
             Answer::Enter,
+            Answer::Enter,
         ]);
         let config = ask_with(&mut p, &args, None, &found).unwrap();
         assert_eq!(
@@ -1071,7 +1112,7 @@ mod tests {
             emails: vec!["a@example.com".into()],
             ..Default::default()
         };
-        let mut p = ScriptedPrompter::new([Answer::Select(2), Answer::Enter]);
+        let mut p = ScriptedPrompter::new([Answer::Select(2), Answer::Enter, Answer::Enter]);
         let args = InitArgs {
             slack_webhook_url: Some(WEBHOOK.into()),
             account_name: Some("x".into()),
@@ -1118,14 +1159,14 @@ mod tests {
             name_prefix: Some("la".into()),
             ..Default::default()
         };
-        let mut p = ScriptedPrompter::new([Answer::Select(0)]);
+        let mut p = ScriptedPrompter::new([Answer::Select(0), Answer::Enter]);
         let config = ask_with(&mut p, &args, None, &found).unwrap();
         assert!(
             p.notes[0].contains("owned by account 999999999999"),
             "{:?}",
             p.notes
         );
-        assert_eq!(p.asked, [TRAIL_PROMPT]);
+        assert_eq!(p.asked, [TRAIL_PROMPT, MODE_PROMPT]);
         assert_eq!(config.trail.name.as_deref(), Some("audit-trail"));
     }
 
@@ -1146,6 +1187,7 @@ mod tests {
             text("not a trail"),
             text(arn),
             Answer::Enter, // no alias, no account ID: no name
+            Answer::Enter,
             Answer::Enter,
             Answer::Enter,
             Answer::Enter,
@@ -1184,6 +1226,7 @@ mod tests {
             timezone: "UTC".into(),
             scope: Scope::All,
             log_retention_days: 90,
+            mode: Default::default(),
             trail: TrailConfig {
                 name: Some("audit-trail".into()),
                 create: false,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::aws::Clients;
-use crate::config::Config;
+use crate::config::{Config, Route};
 use crate::names::{Arns, Names};
 use crate::plan::SENSITIVE;
 use crate::printer::Printer;
@@ -80,6 +80,8 @@ pub struct Target {
     pub timezone: String,
     pub scope: Scope,
     pub log_retention_days: i32,
+    /// How events reach the function.
+    pub route: Route,
 }
 
 impl Target {
@@ -100,6 +102,7 @@ impl Target {
             timezone: config.timezone.clone(),
             scope: config.scope,
             log_retention_days: config.log_retention_days,
+            route: config.mode,
         }
     }
 
@@ -179,6 +182,18 @@ pub struct Facts {
     /// Whether login-alert's function exists (`Some`) and carries the managed-by tag (`true`): its
     /// resource policy is login-alert's to change only then.
     pub function_managed: Option<bool>,
+    /// Where EventBridge rules go: read in EventBridge mode, or while login-alert's rules remain
+    /// from it (so a switch back or `destroy` finds them); `None` otherwise.
+    pub regions: Option<Regions>,
+}
+
+/// The account's regions, as EventBridge mode sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Regions {
+    /// Enabled (by default or opted in), home region included.
+    pub enabled: Vec<String>,
+    /// The partition's other regions: not enabled, so no rule can be placed or reached there.
+    pub skipped: Vec<String>,
 }
 
 impl Facts {
@@ -187,6 +202,7 @@ impl Facts {
         Facts {
             delivery: Delivery::ours(t),
             function_managed: None,
+            regions: None,
         }
     }
 }

@@ -47,6 +47,22 @@ impl Names {
     pub fn subscription_filter(&self) -> String {
         format!("{}-signin-events", self.prefix)
     }
+    /// The EventBridge rule in the home region that sends the events to the function.
+    pub fn events_rule(&self) -> String {
+        format!("{}-events", self.prefix)
+    }
+    /// The EventBridge rule in every other enabled region that forwards the events home.
+    pub fn forward_rule(&self) -> String {
+        format!("{}-forward", self.prefix)
+    }
+    /// The role EventBridge assumes to put forwarded events on the home region's bus.
+    pub fn events_role(&self) -> String {
+        format!("{}-events-forward", self.prefix)
+    }
+    /// The invoke permission's statement for EventBridge.
+    pub fn events_permission_statement(&self) -> String {
+        format!("{}-eventbridge", self.prefix)
+    }
     pub fn slack_parameter(&self) -> String {
         format!("/{}/slack-webhook-url", self.prefix)
     }
@@ -135,6 +151,20 @@ impl Arns {
     }
     pub fn bucket(&self, name: &str) -> String {
         format!("arn:{}:s3:::{name}", self.partition)
+    }
+    /// A rule on the default event bus of `region`.
+    pub fn rule(&self, region: &str, name: &str) -> String {
+        format!(
+            "arn:{}:events:{region}:{}:rule/{name}",
+            self.partition, self.account_id
+        )
+    }
+    /// The default event bus of this (the home) region.
+    pub fn default_bus(&self) -> String {
+        format!(
+            "arn:{}:events:{}:{}:event-bus/default",
+            self.partition, self.region, self.account_id
+        )
     }
     /// The AWS-managed KMS key SSM uses for SecureString parameters by default.
     pub fn ssm_default_key_alias(&self) -> String {

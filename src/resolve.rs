@@ -5,7 +5,7 @@ use login_alert_handler::Scope;
 use crate::arn::Arn;
 use crate::cli::InitArgs;
 use crate::config::{
-    self, Config, DEFAULT_PREFIX, DEFAULT_RETENTION_DAYS, NotifyConfig, TrailConfig,
+    self, Config, DEFAULT_PREFIX, DEFAULT_RETENTION_DAYS, NotifyConfig, Route, TrailConfig,
 };
 use crate::discovery::{Discovery, TrailDetails};
 use crate::reach::Reach;
@@ -74,6 +74,7 @@ pub struct Resolved {
     pub scope: Setting<Scope>,
     pub name_prefix: Setting<String>,
     pub log_retention_days: Setting<i32>,
+    pub mode: Setting<Route>,
     /// Where a trail chosen later (in the installer's list) puts the pipeline.
     pub places: Places,
 }
@@ -200,6 +201,11 @@ pub fn resolve(flags: Flags, existing: Option<&Config>, found: &Discovery) -> Re
             existing.map(|c| c.log_retention_days),
             || DEFAULT_RETENTION_DAYS,
         ),
+        mode: first(
+            args.mode.map(Into::into),
+            existing.map(|c| c.mode),
+            Route::default,
+        ),
     }
 }
 
@@ -321,6 +327,7 @@ impl Resolved {
             timezone: self.timezone.value.clone(),
             scope: self.scope.value,
             log_retention_days: self.log_retention_days.value,
+            mode: self.mode.value,
             trail,
             notify: NotifyConfig {
                 emails,
@@ -375,6 +382,7 @@ mod tests {
             timezone: "Asia/Tokyo".into(),
             scope: Scope::RootOnly,
             log_retention_days: 365,
+            mode: Default::default(),
             trail: TrailConfig {
                 name: Some("audit-trail".into()),
                 create: false,

@@ -158,6 +158,9 @@ async fn a_person_answers_with_keystrokes_and_the_config_is_written() {
             s.send("\r").unwrap();
             expect(&mut s, "Prefix for the names of the resources login-alert creates (login-alert)");
             s.send("\r").unwrap();
+            expect(&mut s, "How should events reach the alert function?");
+            expect(&mut s, "CloudWatch Logs: alerts in about 5 minutes");
+            s.send("\r").unwrap();
             expect(&mut s, "audit-trail (eu-west-1) is single-region: it will be made multi-region and sent to CloudWatch Logs; destroy puts it back");
             expect(&mut s, "Write these settings to login-alert.toml?");
             s.send("y").unwrap();
@@ -355,6 +358,7 @@ async fn a_re_run_offers_the_config_as_defaults_then_shows_the_plan_and_applies_
                 ("Time zone for times in alerts", "(Europe/Paris)"),
                 ("What should alert?", "Root activity only"),
                 ("Prefix for the names of the resources login-alert creates", "(alerts)"),
+                ("How should events reach the alert function?", "CloudWatch Logs: alerts in about 5 minutes"),
             ] {
                 shown += &read_until(&mut s, question);
                 shown += &read_until(&mut s, default);

@@ -58,6 +58,7 @@ fn config(emails: &[&str], slack: Option<&str>) -> Config {
         timezone: "Europe/Paris".into(),
         scope: Default::default(),
         log_retention_days: 90,
+        mode: Default::default(),
         trail: TrailConfig {
             name: Some("audit".into()),
             create: false,
@@ -893,7 +894,7 @@ async fn subscription_filter_converges_repairs_and_keeps_theirs() {
         .iter()
         .find(|f| f.name == ours)
         .expect("ours is there");
-    assert_eq!(mine.pattern, subscription_filter::pattern());
+    assert_eq!(mine.pattern, subscription_filter::pattern(&ctx.target));
     assert_eq!(
         mine.destination_arn,
         ctx.target.arns.function(&ctx.target.names.function())

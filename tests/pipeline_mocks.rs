@@ -47,6 +47,13 @@ const QUICK: Bound = Bound {
     first_delay: Duration::from_millis(5),
     max_delay: Duration::from_millis(50),
 };
+/// For retries that must succeed: on a loaded machine each debug-build CreateFunction with the
+/// bundled zip can take most of a second, so the bound is wide (success returns at once anyway).
+const PATIENT: Bound = Bound {
+    total: Duration::from_secs(60),
+    first_delay: Duration::from_millis(5),
+    max_delay: Duration::from_millis(50),
+};
 
 fn target() -> Target {
     let config = Config {
@@ -56,6 +63,7 @@ fn target() -> Target {
         timezone: "UTC".into(),
         scope: Default::default(),
         log_retention_days: 90,
+        mode: Default::default(),
         trail: TrailConfig {
             name: Some("audit".into()),
             create: false,
@@ -125,7 +133,8 @@ async fn create_function_is_retried_while_the_new_role_propagates() {
         .output(|| CreateFunctionOutput::builder().build())
         .build();
     let ready = active();
-    let ctx = ctx(|c| c.lambda = lambda(&[&create, &ready]));
+    let mut ctx = ctx(|c| c.lambda = lambda(&[&create, &ready]));
+    ctx.iam_bound = PATIENT;
     function::execute(&ctx, &create_op())
         .await
         .expect("created once IAM has propagated");
@@ -412,7 +421,8 @@ async fn the_subscription_filter_waits_for_the_new_permission_to_take_effect() {
         mock!(Logs::put_subscription_filter)
             .match_requests(|req| {
                 req.role_arn().is_none()
-                    && req.filter_pattern() == Some(subscription_filter::pattern())
+                    && req.filter_pattern()
+                        == Some(subscription_filter::pattern(&target()).as_str())
             })
             .sequence()
             .http_status(400, Some(NOT_YET.into()))
@@ -423,7 +433,7 @@ async fn the_subscription_filter_waits_for_the_new_permission_to_take_effect() {
     let op = subscription_filter::Op::Put {
         log_group: "/login-alert/cloudtrail".into(),
         name: "login-alert-signin-events".into(),
-        pattern: subscription_filter::pattern().into(),
+        pattern: subscription_filter::pattern(&target()).into(),
         destination_arn: format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:{FUNCTION}"),
     };
 

@@ -40,6 +40,7 @@ fn config(region: &str, trail: TrailConfig) -> Config {
         timezone: "UTC".into(),
         scope: Default::default(),
         log_retention_days: 90,
+        mode: Default::default(),
         trail,
         notify: NotifyConfig {
             emails: vec!["secops@example.com".into()],

@@ -43,6 +43,7 @@ fn ctx(cloudtrail: Client) -> Ctx {
         timezone: "UTC".into(),
         scope: Default::default(),
         log_retention_days: 90,
+        mode: Default::default(),
         trail: TrailConfig {
             name: Some("audit".into()),
             create: false,
@@ -125,8 +126,10 @@ async fn create_trail_is_retried_while_the_new_role_propagates_then_logging_star
         name: "login-alert-trail".into(),
         arn: format!("arn:aws:cloudtrail:eu-west-1:{ACCOUNT}:trail/login-alert-trail"),
         bucket: "login-alert-trail-123456789012-eu-west-1".into(),
-        log_group_arn: GROUP.into(),
-        role_arn: ROLE.into(),
+        cloud_watch_logs: Some(CloudWatchLogs::Set {
+            log_group_arn: GROUP.into(),
+            role_arn: ROLE.into(),
+        }),
     };
     trail::execute(&ctx, &op)
         .await

@@ -137,6 +137,9 @@ pub struct Plan<O> {
     pub notices: Vec<String>,
     /// Reasons `apply` must not run; the plan still shows everything else.
     pub blockers: Vec<String>,
+    /// Where alerts come from once applied, and how fast they arrive (apply plans).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,6 +158,7 @@ impl<O> Plan<O> {
             changes: Vec::new(),
             notices: Vec::new(),
             blockers: Vec::new(),
+            coverage: None,
         }
     }
 

@@ -36,6 +36,9 @@ pub fn text<O>(plan: &Plan<O>) -> String {
         }
         out.push('\n');
     }
+    if let Some(coverage) = &plan.coverage {
+        out.push_str(&format!("Coverage: {coverage}\n\n"));
+    }
     if !plan.blockers.is_empty() {
         out.push_str(&format!("{}\n", style("Cannot apply:").red().bold()));
         for blocker in &plan.blockers {
@@ -150,6 +153,9 @@ pub fn markdown<O>(plan: &Plan<O>) -> String {
         plan.region,
         summary_line(plan)
     );
+    if let Some(coverage) = &plan.coverage {
+        out.push_str(&format!("Coverage: {}\n\n", cell(coverage)));
+    }
     if plan.has_changes() {
         out.push_str("| | Resource | Name | Action |\n|---|---|---|---|\n");
         for change in &plan.changes {
@@ -258,6 +264,8 @@ struct JsonPlan<'a> {
     changes: Vec<JsonChange<'a>>,
     notices: &'a [String],
     blockers: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    coverage: Option<&'a str>,
     summary: Summary,
     changes_pending: bool,
 }
@@ -292,6 +300,7 @@ pub fn json<O>(plan: &Plan<O>) -> String {
             .collect(),
         notices: &plan.notices,
         blockers: &plan.blockers,
+        coverage: plan.coverage.as_deref(),
         summary: plan.summary(),
         changes_pending: plan.has_changes(),
     };

@@ -430,6 +430,7 @@ mod tests {
             timezone: "UTC".into(),
             scope: Default::default(),
             log_retention_days: 90,
+            mode: Default::default(),
             trail: TrailConfig {
                 name: None,
                 create: true,

@@ -897,6 +897,7 @@ mod tests {
             timezone: "Asia/Tokyo".into(),
             scope: login_alert_handler::Scope::RootOnly,
             log_retention_days: 90,
+            mode: Default::default(),
             trail: crate::config::TrailConfig {
                 name: Some("audit".into()),
                 create: false,

@@ -35,7 +35,7 @@ pub enum Op {
 }
 
 /// The log group the trail delivers to, when login-alert provides it; when the trail delivers to
-/// the user's own group, an earlier one of login-alert's is removed.
+/// the user's own group, or in EventBridge mode, an earlier one of login-alert's is removed.
 pub struct TrailGroup;
 
 /// The function's own log group: created before the function so it has a retention and goes with destroy.
@@ -57,7 +57,7 @@ impl Part for TrailGroup {
         facts: &Facts,
         plan: &mut Plan<Op>,
     ) {
-        if facts.delivery.ours {
+        if t.route.uses_logs() && facts.delivery.ours {
             plan_apply(current.as_ref(), &desired(t.names.log_group(), t), plan);
         } else {
             plan_destroy(current.as_ref(), plan);

@@ -6,12 +6,14 @@
 //! [`crate::part::Part`] that ties them into the pipeline. The order of the parts lives in the engine.
 
 pub mod bucket;
+pub mod enabled_regions;
 pub mod function;
 pub mod log_group;
 pub mod parameter;
 pub mod permission;
 pub mod policies;
 pub mod role;
+pub mod rule;
 pub mod subscription_filter;
 pub mod topic;
 pub mod trail;

@@ -90,7 +90,11 @@ impl Part for Permission {
         plan: &mut Plan<Op>,
     ) {
         let current = with_function(current, facts);
-        plan_apply(current.as_ref(), &desired(t, &facts.delivery), plan);
+        if t.route.uses_logs() {
+            plan_apply(current.as_ref(), &desired(t, &facts.delivery), plan);
+        } else {
+            plan_destroy(current.as_ref(), plan);
+        }
     }
 
     fn plan_destroy(
@@ -606,6 +610,7 @@ mod tests {
             timezone: "UTC".into(),
             scope: Default::default(),
             log_retention_days: 90,
+            mode: Default::default(),
             trail: crate::config::TrailConfig {
                 name: Some("audit".into()),
                 create: false,

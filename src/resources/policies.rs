@@ -46,6 +46,26 @@ pub fn cloudtrail_role(t: &Target) -> Desired {
     }
 }
 
+/// The role EventBridge assumes in every other region to put the forwarded events on the home
+/// region's default bus: that one bus, PutEvents only.
+pub fn events_role(t: &Target) -> Desired {
+    Desired {
+        name: t.names.events_role(),
+        description:
+            "login-alert: lets EventBridge forward sign-in events to the home region's bus".into(),
+        trust: trust("events.amazonaws.com"),
+        policy: json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Sid": "ForwardToHomeBus",
+                "Effect": "Allow",
+                "Action": "events:PutEvents",
+                "Resource": t.arns.default_bus()
+            }]
+        }),
+    }
+}
+
 /// The function's execution role: its own log group, publish to the one topic, read the one parameter.
 pub fn function_role(t: &Target) -> Desired {
     let mut statements = vec![json!({
@@ -148,6 +168,7 @@ mod tests {
             timezone: "UTC".into(),
             scope: Default::default(),
             log_retention_days: 90,
+            mode: Default::default(),
             trail: TrailConfig {
                 name: Some("audit".into()),
                 create: false,

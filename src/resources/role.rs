@@ -75,10 +75,11 @@ impl Part for CloudTrailRole {
         facts: &Facts,
         plan: &mut Plan<Op>,
     ) {
-        if facts.delivery.ours {
+        if t.route.uses_logs() && facts.delivery.ours {
             plan_apply(current.as_ref(), &policies::cloudtrail_role(t), plan);
         } else {
-            // The trail delivers to the user's own group with the user's role: ours (from an earlier config) goes.
+            // The trail delivers to the user's own group with the user's role, or not to CloudWatch
+            // Logs at all (EventBridge mode): ours, from an earlier config, goes.
             plan_destroy(current.as_ref(), plan);
         }
     }
@@ -99,6 +100,31 @@ impl Part for FunctionRole {
 
     fn plan_apply(&self, current: &Option<Current>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
         plan_apply(current.as_ref(), &policies::function_role(t), plan);
+    }
+
+    fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
+        plan_destroy(current.as_ref(), plan);
+    }
+}
+
+/// The role EventBridge uses to forward events home (EventBridge mode only).
+pub struct EventsRole;
+
+impl Part for EventsRole {
+    const NAME: &'static str = "the EventBridge forwarding role";
+    type Current = Option<Current>;
+    type Op = Op;
+
+    async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
+        read(ctx, &ctx.target.names.events_role()).await
+    }
+
+    fn plan_apply(&self, current: &Option<Current>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
+        if t.route.uses_eventbridge() {
+            plan_apply(current.as_ref(), &policies::events_role(t), plan);
+        } else {
+            plan_destroy(current.as_ref(), plan);
+        }
     }
 
     fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {

@@ -10,6 +10,7 @@ use crate::model::{Ctx, Delivery, Facts, Target};
 use crate::part::Part;
 use crate::plan::{Action, Attr, Change, Plan};
 use crate::retry::{Stopped, patiently};
+use login_alert_handler::patterns::{PatternVars, filter_pattern};
 
 const KIND: &str = "subscription filter";
 
@@ -20,11 +21,15 @@ pub const MAX_PATTERN_LEN: usize = 1024;
 
 /// Selects every sign-in event and everything the root user does; the handler decides per scope
 /// what alerts. Kept to two plain terms so it can be checked by reading (moto never evaluates it).
-pub const PATTERN: &str = include_str!("../../assets/filter-pattern.txt");
-
-/// The pattern as sent to CloudWatch Logs (the file may end with a newline).
-pub fn pattern() -> &'static str {
-    PATTERN.trim()
+/// The pattern as sent to CloudWatch Logs for this installation: `assets/filter-pattern.txt` with
+/// the names login-alert gives its resources filled in (its tamper terms name them).
+pub fn pattern(t: &Target) -> String {
+    filter_pattern(&PatternVars {
+        prefix: &t.names.prefix,
+        partition: &t.arns.partition,
+        region: t.region(),
+        account: t.account_id(),
+    })
 }
 
 /// One filter on the log group, ours or the user's.
@@ -95,7 +100,7 @@ impl Part for SubscriptionFilter {
     fn plan_apply(&self, current: &Groups, t: &Target, facts: &Facts, plan: &mut Plan<Op>) {
         let desired = desired(t, &facts.delivery);
         for group in &current.0 {
-            if group.log_group == desired.log_group {
+            if t.route.uses_logs() && group.log_group == desired.log_group {
                 plan_apply(group, &desired, plan);
             } else {
                 plan_destroy(group, &desired.name, plan);
@@ -149,7 +154,7 @@ pub fn desired(t: &Target, delivery: &Delivery) -> Desired {
     Desired {
         log_group: delivery.log_group_name.clone(),
         name: t.names.subscription_filter(),
-        pattern: pattern().to_owned(),
+        pattern: pattern(t),
         destination_arn: t.arns.function(&t.names.function()),
     }
 }
@@ -344,7 +349,7 @@ mod tests {
         Desired {
             log_group: GROUP.into(),
             name: "login-alert-signin-events".into(),
-            pattern: pattern().into(),
+            pattern: "{ $.eventSource = \"signin.amazonaws.com\" }".into(),
             destination_arn: FUNCTION.into(),
         }
     }
@@ -490,13 +495,14 @@ mod tests {
         ));
     }
 
-    /// The pattern must be valid for CloudWatch Logs, which moto never checks: a JSON pattern of
-    /// `($.field = "value")` terms joined by `||`/`&&`, in braces, at most 1024 characters.
+    /// The pattern as sent must be one line within CloudWatch Logs' limit, its braces, parentheses
+    /// and quotes balanced (moto never checks a pattern; the handler crate's pattern tests check
+    /// which records it selects).
     #[test]
-    fn the_pattern_is_valid_json_pattern_syntax() {
-        let p = pattern();
+    fn the_filled_pattern_fits_and_is_balanced() {
+        let p = pattern(&target_in("eu-west-1"));
         assert!(p.len() <= MAX_PATTERN_LEN, "pattern is {} chars", p.len());
-        assert!(!p.contains('\n'));
+        assert!(!p.contains('\n') && !p.contains("${"), "{p}");
         let (mut braces, mut parens) = (0i32, 0i32);
         let mut in_quotes = false;
         for c in p.chars() {
@@ -514,61 +520,30 @@ mod tests {
             !in_quotes && braces == 0 && parens == 0,
             "unbalanced pattern: {p}"
         );
-        let body = p
-            .strip_prefix('{')
-            .and_then(|s| s.strip_suffix('}'))
-            .expect("a JSON pattern is wrapped in { }")
-            .trim();
-        let terms: Vec<&str> = body
-            .split("||")
-            .flat_map(|t| t.split("&&"))
-            .map(str::trim)
-            .collect();
-        for term in &terms {
-            let inner = term
-                .strip_prefix('(')
-                .and_then(|s| s.strip_suffix(')'))
-                .expect("each term in parentheses")
-                .trim();
-            let (selector, value) = inner.split_once(" = ").expect("selector = value");
-            assert!(
-                selector.starts_with("$.")
-                    && selector[2..]
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
-            );
-            assert!(
-                value.len() > 2
-                    && value.starts_with('"')
-                    && value.ends_with('"')
-                    && !value[1..value.len() - 1].contains('"')
-            );
-        }
-        assert_eq!(
-            terms,
-            [
-                "($.eventSource = \"signin.amazonaws.com\")",
-                "($.userIdentity.type = \"Root\")"
-            ]
-        );
+        assert!(p.contains("login-alert-handler"), "names the function: {p}");
     }
 
-    #[test]
-    fn the_destination_is_our_function_and_the_filter_is_on_the_delivery_group() {
+    fn target_in(region: &str) -> Target {
         let config = crate::config::Config {
-            region: "eu-west-1".into(),
+            region: region.into(),
             name_prefix: "login-alert".into(),
             account_name: None,
             timezone: "UTC".into(),
             scope: Default::default(),
             log_retention_days: 90,
+            mode: Default::default(),
             trail: crate::config::TrailConfig {
                 name: Some("audit".into()),
                 create: false,
             },
             notify: Default::default(),
         };
-        let t = Target::new(&config, "123456789012");
+        Target::new(&config, "123456789012")
+    }
+
+    #[test]
+    fn the_destination_is_our_function_and_the_filter_is_on_the_delivery_group() {
+        let t = target_in("eu-west-1");
         let d = desired_for(&t);
         assert_eq!(
             d.destination_arn,

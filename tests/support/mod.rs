@@ -414,6 +414,8 @@ impl Account {
             }
         }
 
+        found.extend(self.tagged_rules(region).await);
+
         let ssm = aws_sdk_ssm::Client::new(&sdk);
         for parameter in ssm
             .describe_parameters()
@@ -435,6 +437,39 @@ impl Account {
                 .unwrap_or_default();
             if tags.iter().any(|t| ours(&t.key, &t.value)) {
                 found.push(format!("parameter {name}"));
+            }
+        }
+        found
+    }
+}
+
+impl Account {
+    /// login-alert's EventBridge rules (tagged managed-by = login-alert) on the default bus of `region`.
+    pub async fn tagged_rules(&self, region: &str) -> Vec<String> {
+        let events = aws_sdk_eventbridge::Client::new(&self.sdk(region));
+        let rules = events
+            .list_rules()
+            .send()
+            .await
+            .expect("list rules")
+            .rules
+            .unwrap_or_default();
+        let mut found = Vec::new();
+        for rule in rules {
+            let arn = rule.arn.unwrap_or_default();
+            let tags = events
+                .list_tags_for_resource()
+                .resource_arn(&arn)
+                .send()
+                .await
+                .expect("rule tags")
+                .tags
+                .unwrap_or_default();
+            if tags
+                .iter()
+                .any(|t| t.key == "managed-by" && t.value == "login-alert")
+            {
+                found.push(format!("rule {}", rule.name.unwrap_or_default()));
             }
         }
         found

@@ -2,7 +2,7 @@
 //! to CloudWatch Logs, its settings remembered first; and restored exactly by `destroy`.
 
 use super::memo::{ALL, MAX_TAGS, Memo};
-use super::op::{CloudWatchLogs, Diff, KIND, Op, our_cloud_watch_logs};
+use super::op::{CloudWatchLogs, Diff, KIND, Op, wanted_logs};
 use super::read::{Current, Found, reachable_or_block};
 use crate::arn::{log_group_name, strip_wildcard};
 use crate::model::{Delivery, Target};
@@ -34,7 +34,9 @@ pub fn plan_apply(current: &Current, t: &Target, delivery: &Delivery, plan: &mut
             found.name
         ));
     }
-    let want_logs = delivery.ours.then(|| our_cloud_watch_logs(t));
+    // The user's own delivery is never touched; login-alert's is set (CloudWatch Logs mode) or, left
+    // from that mode, removed (EventBridge mode).
+    let want_logs = delivery.ours.then(|| wanted_logs(t));
     let diff = Diff::new(found, true, true, want_logs, None, true);
     if diff.is_empty() {
         return;
@@ -66,17 +68,24 @@ pub fn plan_apply(current: &Current, t: &Target, delivery: &Delivery, plan: &mut
     if diff.global_events.is_some() {
         notes.push("starts recording global service events (a multi-region trail must); destroy turns them off again".to_owned());
     }
-    if diff.cloud_watch_logs.is_some() {
-        let before = match &found.log_group_arn {
-            Some(arn) => format!("destroy points it back at {}", strip_wildcard(arn)),
-            None => "destroy removes the delivery again".to_owned(),
-        };
-        notes.push(format!(
-            "delivers to CloudWatch Logs group {}; {before}",
-            delivery.log_group_name
-        ));
+    match &diff.cloud_watch_logs {
+        Some(CloudWatchLogs::Set { .. }) => {
+            let before = match &found.log_group_arn {
+                Some(arn) => format!("destroy points it back at {}", strip_wildcard(arn)),
+                None => "destroy removes the delivery again".to_owned(),
+            };
+            notes.push(format!(
+                "delivers to CloudWatch Logs group {}; {before}",
+                delivery.log_group_name
+            ));
+        }
+        Some(CloudWatchLogs::Remove) => notes.push(
+            "stops delivering to login-alert's CloudWatch Logs group: EventBridge mode needs none"
+                .to_owned(),
+        ),
+        None => {}
     }
-    if !delivery.ours {
+    if !delivery.ours && t.route.uses_logs() {
         notes.push(format!(
             "keeps delivering to your log group {}: login-alert adds its subscription filter there and leaves the trail's CloudWatch Logs settings alone",
             delivery.log_group_name

@@ -25,9 +25,8 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             name,
             arn,
             bucket,
-            log_group_arn,
-            role_arn,
-        } => create(ctx, name, arn, bucket, log_group_arn, role_arn).await,
+            cloud_watch_logs,
+        } => create(ctx, name, arn, bucket, cloud_watch_logs.as_ref()).await,
         Op::Update {
             name,
             arn,
@@ -244,10 +243,8 @@ async fn create(
     name: &str,
     arn: &str,
     bucket: &str,
-    log_group_arn: &str,
-    role_arn: &str,
+    logs: Option<&CloudWatchLogs>,
 ) -> Result<()> {
-    check_delivery(arn, log_group_arn, role_arn)?;
     let request = ctx
         .clients
         .cloudtrail
@@ -256,34 +253,39 @@ async fn create(
         .s3_bucket_name(bucket)
         .is_multi_region_trail(true)
         .include_global_service_events(true)
-        .cloud_watch_logs_log_group_arn(log_group_arn)
-        .cloud_watch_logs_role_arn(role_arn)
         .tags_list(tag(MANAGED_BY.0, MANAGED_BY.1)?);
-    let created = with_role_retry(ctx, name, log_group_arn, role_arn, || {
-        let request = request.clone();
-        async move {
-            match request.send().await {
-                Ok(_) => Ok(true),
-                Err(err) if error_code(&err) == Some("TrailAlreadyExistsException") => Ok(false),
-                Err(err) => Err(err),
-            }
+    let send = |request: aws_sdk_cloudtrail::operation::create_trail::builders::CreateTrailFluentBuilder| async move {
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(err) if error_code(&err) == Some("TrailAlreadyExistsException") => Ok(false),
+            Err(err) => Err(err),
         }
-    })
-    .await
+    };
+    let created = match logs {
+        Some(CloudWatchLogs::Set {
+            log_group_arn,
+            role_arn,
+        }) => {
+            check_delivery(arn, log_group_arn, role_arn)?;
+            let request = request
+                .cloud_watch_logs_log_group_arn(log_group_arn)
+                .cloud_watch_logs_role_arn(role_arn);
+            with_role_retry(ctx, name, log_group_arn, role_arn, || send(request.clone())).await
+        }
+        _ => send(request)
+            .await
+            .map_err(|err| failed(err, name, format!("creating trail {name}"))),
+    }
     .with_context(|| format!("creating trail {name} (bucket {bucket})"))?;
     if !created {
         // Left by an interrupted run: converge it instead.
-        let logs = CloudWatchLogs::Set {
-            log_group_arn: log_group_arn.to_owned(),
-            role_arn: role_arn.to_owned(),
-        };
         update(
             ctx,
             name,
             arn,
             Some(true),
             Some(true),
-            Some(&logs),
+            Some(logs.unwrap_or(&CloudWatchLogs::Remove)),
             Some(bucket),
         )
         .await?;

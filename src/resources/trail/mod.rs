@@ -202,6 +202,7 @@ mod tests {
             timezone: "UTC".into(),
             scope: Default::default(),
             log_retention_days: 90,
+            mode: Default::default(),
             trail: TrailConfig {
                 name: (!create).then(|| "audit".into()),
                 create,
@@ -632,8 +633,7 @@ mod tests {
         let Op::Create {
             name,
             bucket,
-            log_group_arn,
-            role_arn,
+            cloud_watch_logs,
             arn,
         } = &plan.changes[0].op
         else {
@@ -646,8 +646,11 @@ mod tests {
         );
         assert_eq!(bucket, "login-alert-trail-123456789012-eu-west-1");
         assert_eq!(
-            (log_group_arn.as_str(), role_arn.as_str()),
-            (OUR_GROUP, OUR_ROLE)
+            cloud_watch_logs,
+            &Some(CloudWatchLogs::Set {
+                log_group_arn: OUR_GROUP.into(),
+                role_arn: OUR_ROLE.into()
+            })
         );
         assert!(plan.changes[0].attrs.iter().any(|a| a.name == "is_logging"));
     }

@@ -28,13 +28,14 @@ pub enum CloudWatchLogs {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum Op {
-    /// login-alert's own trail: create it (multi-region, management events, CloudWatch Logs), then start logging.
+    /// login-alert's own trail: create it (multi-region, management events, CloudWatch Logs delivery
+    /// in CloudWatch Logs mode), then start logging.
     Create {
         name: String,
         arn: String,
         bucket: String,
-        log_group_arn: String,
-        role_arn: String,
+        /// `Set` or `None` (EventBridge mode needs no delivery).
+        cloud_watch_logs: Option<CloudWatchLogs>,
     },
     /// Changes to an existing trail, run in this order: remember the originals (only tags not yet
     /// present), one `UpdateTrail`, start/stop logging, forget the memo tags.
@@ -52,6 +53,16 @@ pub enum Op {
     /// Only login-alert's own trail (checked again before the call).
     Delete { name: String, arn: String },
 }
+/// The delivery login-alert wants the trail to have when the trail has none of the user's: its own
+/// group and role in CloudWatch Logs mode; none (its own removed) in EventBridge mode.
+pub fn wanted_logs(t: &Target) -> CloudWatchLogs {
+    if t.route.uses_logs() {
+        our_cloud_watch_logs(t)
+    } else {
+        CloudWatchLogs::Remove
+    }
+}
+
 /// login-alert's own log group and CloudTrail role, as one delivery.
 pub fn our_cloud_watch_logs(t: &Target) -> CloudWatchLogs {
     CloudWatchLogs::Set {

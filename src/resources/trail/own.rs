@@ -1,7 +1,7 @@
 //! login-alert's own trail (`trail.create = true`): created multi-region with its bucket and log
 //! group, put back as configured, and deleted by `destroy` — only ever when it carries the managed-by tag.
 
-use super::op::{CloudWatchLogs, Diff, KIND, Op, our_cloud_watch_logs};
+use super::op::{CloudWatchLogs, Diff, KIND, Op, wanted_logs};
 use super::read::{Current, Found, reachable_or_block};
 use crate::model::Target;
 use crate::plan::{Action, Attr, Change, Plan};
@@ -10,17 +10,10 @@ use crate::tags;
 /// Creates login-alert's trail, or puts it back as configured.
 pub fn plan_apply(current: &Current, t: &Target, plan: &mut Plan<Op>) {
     let bucket = t.names.bucket(t.account_id(), t.region());
-    let logs = our_cloud_watch_logs(t);
+    let logs = wanted_logs(t);
     let Some(found) = &current.trail else {
-        let CloudWatchLogs::Set {
-            log_group_arn,
-            role_arn,
-        } = logs
-        else {
-            return;
-        };
         let name = t.names.trail();
-        let change = Change::new(
+        let mut change = Change::new(
             KIND,
             &name,
             Action::Create,
@@ -28,17 +21,24 @@ pub fn plan_apply(current: &Current, t: &Target, plan: &mut Plan<Op>) {
                 name: name.clone(),
                 arn: t.arns.trail(&name),
                 bucket: bucket.clone(),
-                log_group_arn: log_group_arn.clone(),
-                role_arn: role_arn.clone(),
+                cloud_watch_logs: Some(logs.clone()).filter(|l| *l != CloudWatchLogs::Remove),
             },
         )
         .attr(Attr::set("is_multi_region_trail", true))
         .attr(Attr::set("include_global_service_events", true))
-        .attr(Attr::set("s3_bucket_name", bucket))
-        .attr(Attr::set("cloud_watch_logs_log_group_arn", log_group_arn))
-        .attr(Attr::set("cloud_watch_logs_role_arn", role_arn))
-        .attr(Attr::set("is_logging", true))
-        .note("records management events in every region; a second trail recording them costs $2.00 per 100,000 events");
+        .attr(Attr::set("s3_bucket_name", bucket));
+        if let CloudWatchLogs::Set {
+            log_group_arn,
+            role_arn,
+        } = logs
+        {
+            change = change
+                .attr(Attr::set("cloud_watch_logs_log_group_arn", log_group_arn))
+                .attr(Attr::set("cloud_watch_logs_role_arn", role_arn));
+        }
+        let change = change
+            .attr(Attr::set("is_logging", true))
+            .note("records management events in every region; a second trail recording them costs $2.00 per 100,000 events");
         plan.push(Some(change));
         return;
     };

@@ -1,0 +1,568 @@
+//! EventBridge rules on the default bus: in the home region one that sends sign-in, root and tamper
+//! events to the function; in every other enabled region one that forwards them to the home bus
+//! (EventBridge sees only its own region's events).
+
+use anyhow::{Context, Result, bail};
+use aws_sdk_eventbridge::types::{RuleState, Tag, Target as EventsTarget};
+use futures::future::try_join_all;
+use login_alert_handler::patterns::{PatternVars, event_pattern};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::aws::SdkResultExt;
+use crate::model::{Ctx, Facts, Target};
+use crate::names::MANAGED_BY;
+use crate::part::Part;
+use crate::plan::{Action, Attr, Change, Plan};
+use crate::tags;
+
+const KIND: &str = "EventBridge rule";
+const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
+/// Read-only management calls (Get/List/Describe: most of what a console session does) reach only
+/// rules in this state.
+pub const STATE: &str = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS";
+/// The ids login-alert gives its targets.
+pub const FUNCTION_TARGET: &str = "login-alert-function";
+pub const HOME_BUS_TARGET: &str = "login-alert-home-bus";
+const PATTERN_SUMMARY: &str =
+    "sign-ins, root activity, AssumeRoot, tamper calls, login-alert's test event";
+
+/// One target of a rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleTarget {
+    pub id: String,
+    pub arn: String,
+    /// EventBridge assumes it to deliver (needed to put events on another region's bus).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+}
+
+/// A rule as EventBridge reports it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Current {
+    pub region: String,
+    pub name: String,
+    /// Parsed, so that key order and spacing do not count as a change.
+    pub pattern: Option<Value>,
+    pub state: String,
+    pub managed: bool,
+    pub targets: Vec<RuleTarget>,
+}
+
+/// One rule's instance in a set: the region, and the rule when it exists.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Instance {
+    pub region: String,
+    pub rule: Option<Current>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Desired {
+    pub region: String,
+    pub name: String,
+    pub description: String,
+    /// Compact JSON.
+    pub pattern: String,
+    pub target: RuleTarget,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum Op {
+    /// PutRule (tagged when it creates the rule), PutTargets with login-alert's one target, then
+    /// RemoveTargets for any other target someone added.
+    Put {
+        region: String,
+        name: String,
+        description: String,
+        pattern: String,
+        create: bool,
+        target: RuleTarget,
+        remove_targets: Vec<String>,
+    },
+    /// Removes every target, then the rule.
+    Delete { region: String, name: String },
+}
+
+/// The home region's rule, sending the events (its own and those forwarded to it) to the function.
+pub struct HomeRule;
+
+/// The forwarding rules: one in every enabled region other than the home region.
+pub struct ForwardRules;
+
+impl Part for HomeRule {
+    const NAME: &'static str = "the home EventBridge rule";
+    type Current = Option<Current>;
+    type Op = Op;
+
+    async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
+        let t = &ctx.target;
+        read(ctx, t.region(), &t.names.events_rule()).await
+    }
+
+    fn plan_apply(&self, current: &Option<Current>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
+        if t.route.uses_eventbridge() {
+            plan_apply(current.as_ref(), &home(t), plan);
+        } else {
+            plan_destroy(current.as_ref(), plan);
+        }
+    }
+
+    fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
+        plan_destroy(current.as_ref(), plan);
+    }
+}
+
+impl Part for ForwardRules {
+    const NAME: &'static str = "the forwarding EventBridge rules";
+    type Current = Vec<Instance>;
+    type Op = Op;
+    const NEEDS_FACTS: bool = true;
+
+    /// Every enabled region but the home region, all at once (the SDK's in-flight bound applies).
+    async fn read(&self, ctx: &Ctx, facts: &Facts) -> Result<Vec<Instance>> {
+        let Some(regions) = &facts.regions else {
+            return Ok(Vec::new());
+        };
+        let t = &ctx.target;
+        let name = t.names.forward_rule();
+        try_join_all(
+            regions
+                .enabled
+                .iter()
+                .filter(|region| region.as_str() != t.region())
+                .map(|region| async {
+                    Ok(Instance {
+                        region: region.clone(),
+                        rule: read(ctx, region, &name).await?,
+                    })
+                }),
+        )
+        .await
+    }
+
+    fn plan_apply(&self, current: &Vec<Instance>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
+        for instance in current {
+            if t.route.uses_eventbridge() {
+                plan_apply(instance.rule.as_ref(), &forward(t, &instance.region), plan);
+            } else {
+                plan_destroy(instance.rule.as_ref(), plan);
+            }
+        }
+    }
+
+    fn plan_destroy(&self, current: &Vec<Instance>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
+        for instance in current {
+            plan_destroy(instance.rule.as_ref(), plan);
+        }
+    }
+}
+
+/// The event pattern every rule uses, filled in for this installation (its tamper terms name
+/// login-alert's resources).
+pub fn pattern(t: &Target) -> String {
+    event_pattern(&PatternVars {
+        prefix: &t.names.prefix,
+        partition: &t.arns.partition,
+        region: t.region(),
+        account: t.account_id(),
+    })
+}
+
+/// The home rule: the function is its target (the function's resource policy lets EventBridge invoke it).
+pub fn home(t: &Target) -> Desired {
+    Desired {
+        region: t.region().to_owned(),
+        name: t.names.events_rule(),
+        description: "login-alert: sign-in, root and tamper events (this region's and those forwarded here) to the alert function".into(),
+        pattern: pattern(t),
+        target: RuleTarget {
+            id: FUNCTION_TARGET.into(),
+            arn: t.arns.function(&t.names.function()),
+            role_arn: None,
+        },
+    }
+}
+
+/// A forwarding rule in `region`: the home region's default bus is its target, through login-alert's role.
+pub fn forward(t: &Target, region: &str) -> Desired {
+    Desired {
+        region: region.to_owned(),
+        name: t.names.forward_rule(),
+        description: format!(
+            "login-alert: sign-in, root and tamper events to {}, where the alert function runs",
+            t.region()
+        ),
+        pattern: pattern(t),
+        target: RuleTarget {
+            id: HOME_BUS_TARGET.into(),
+            arn: t.arns.default_bus(),
+            role_arn: Some(t.arns.role(&t.names.events_role())),
+        },
+    }
+}
+
+/// The rule `name` in `region`, with its targets and tags, read at the same time.
+pub async fn read(ctx: &Ctx, region: &str, name: &str) -> Result<Option<Current>> {
+    let events = ctx.clients.events_in(region);
+    let arn = ctx.target.arns.rule(region, name);
+    let (rule, targets, tag_list) = tokio::join!(
+        events.describe_rule().name(name).send(),
+        events.list_targets_by_rule().rule(name).send(),
+        events.list_tags_for_resource().resource_arn(&arn).send(),
+    );
+    let Some(rule) = rule
+        .found(NOT_FOUND)
+        .with_context(|| format!("reading EventBridge rule {name} in {region}"))?
+    else {
+        return Ok(None);
+    };
+    // Deleted between the calls: as good as not there.
+    let (Some(targets), Some(tag_list)) = (
+        targets.found(NOT_FOUND).with_context(|| {
+            format!("reading the targets of EventBridge rule {name} in {region}")
+        })?,
+        tag_list
+            .found(NOT_FOUND)
+            .with_context(|| format!("reading the tags of EventBridge rule {name} in {region}"))?,
+    ) else {
+        return Ok(None);
+    };
+    let pattern = match rule.event_pattern() {
+        Some(text) => Some(serde_json::from_str(text).with_context(|| {
+            format!("EventBridge returned a pattern for rule {name} in {region} that is not JSON")
+        })?),
+        None => None,
+    };
+    Ok(Some(Current {
+        region: region.to_owned(),
+        name: name.to_owned(),
+        pattern,
+        state: rule
+            .state()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
+        managed: tags::is_managed(&tags::to_map(
+            tag_list
+                .tags
+                .unwrap_or_default()
+                .into_iter()
+                .map(|t| (t.key, t.value)),
+        )),
+        targets: targets
+            .targets
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| RuleTarget {
+                id: t.id,
+                arn: t.arn,
+                role_arn: t.role_arn,
+            })
+            .collect(),
+    }))
+}
+
+fn label(region: &str, name: &str) -> String {
+    format!("{name} in {region}")
+}
+
+pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<impl From<Op>>) {
+    let put = |create: bool, remove_targets: Vec<String>| Op::Put {
+        region: desired.region.clone(),
+        name: desired.name.clone(),
+        description: desired.description.clone(),
+        pattern: desired.pattern.clone(),
+        create,
+        target: desired.target.clone(),
+        remove_targets,
+    };
+    let name = label(&desired.region, &desired.name);
+    let Some(current) = current else {
+        let mut change = Change::new(KIND, name, Action::Create, put(true, Vec::new()))
+            .attr(Attr::set("event_pattern", PATTERN_SUMMARY))
+            .attr(Attr::set("state", STATE))
+            .attr(Attr::set("target", desired.target.arn.clone()));
+        if let Some(role) = &desired.target.role_arn {
+            change = change.attr(Attr::set("target_role", role.clone()));
+        }
+        plan.push(Some(change));
+        return;
+    };
+    if !current.managed {
+        plan.block(format!(
+            "{KIND} {name} already exists and was not created by login-alert: delete or rename it, or choose another name_prefix"
+        ));
+        return;
+    }
+    let mut attrs = Vec::new();
+    let wanted: Option<Value> = serde_json::from_str(&desired.pattern).ok();
+    if current.pattern != wanted {
+        attrs.push(Attr::change("event_pattern", "(differs)", PATTERN_SUMMARY));
+    }
+    if current.state != STATE {
+        attrs.push(Attr::change("state", current.state.clone(), STATE));
+    }
+    match current.targets.iter().find(|t| t.id == desired.target.id) {
+        Some(ours) if *ours == desired.target => {}
+        Some(ours) => attrs.push(Attr::change(
+            "target",
+            ours.arn.clone(),
+            desired.target.arn.clone(),
+        )),
+        None => attrs.push(Attr::set("target", desired.target.arn.clone())),
+    }
+    let foreign: Vec<&RuleTarget> = current
+        .targets
+        .iter()
+        .filter(|t| t.id != desired.target.id)
+        .collect();
+    for target in &foreign {
+        attrs.push(Attr::unset(
+            &format!("target.{}", target.id),
+            target.arn.clone(),
+        ));
+    }
+    if attrs.is_empty() {
+        return;
+    }
+    let mut change = Change::new(
+        KIND,
+        name,
+        Action::Update,
+        put(false, foreign.iter().map(|t| t.id.clone()).collect()),
+    )
+    .attrs(attrs);
+    if !foreign.is_empty() {
+        change = change.note("targets login-alert did not add are removed: events of this rule go only where login-alert sends them");
+    }
+    plan.push(Some(change));
+}
+
+pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
+    if let Some(current) = current {
+        plan.push_ours(
+            current.managed,
+            Change::new(
+                KIND,
+                label(&current.region, &current.name),
+                Action::Delete,
+                Op::Delete {
+                    region: current.region.clone(),
+                    name: current.name.clone(),
+                },
+            ),
+        );
+    }
+}
+
+pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
+    match op {
+        Op::Put {
+            region,
+            name,
+            description,
+            pattern,
+            create,
+            target,
+            remove_targets,
+        } => {
+            let events = ctx.clients.events_in(region);
+            let mut rule = events
+                .put_rule()
+                .name(name)
+                .description(description)
+                .event_pattern(pattern)
+                .state(RuleState::from(STATE));
+            if *create {
+                rule = rule.tags(
+                    Tag::builder()
+                        .key(MANAGED_BY.0)
+                        .value(MANAGED_BY.1)
+                        .build()?,
+                );
+            }
+            rule.send()
+                .await
+                .explained()
+                .with_context(|| format!("putting EventBridge rule {name} in {region}"))?;
+            let put = events
+                .put_targets()
+                .rule(name)
+                .targets(
+                    EventsTarget::builder()
+                        .id(&target.id)
+                        .arn(&target.arn)
+                        .set_role_arn(target.role_arn.clone())
+                        .build()?,
+                )
+                .send()
+                .await
+                .explained()
+                .with_context(|| {
+                    format!("setting the target of EventBridge rule {name} in {region}")
+                })?;
+            if put.failed_entry_count > 0 {
+                let why: Vec<String> = put
+                    .failed_entries
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|e| {
+                        format!(
+                            "{}: {}",
+                            e.error_code.unwrap_or_default(),
+                            e.error_message.unwrap_or_default()
+                        )
+                    })
+                    .collect();
+                bail!(
+                    "EventBridge refused target {} of rule {name} in {region} ({}): run `login-alert apply` again",
+                    target.arn,
+                    why.join("; ")
+                );
+            }
+            if !remove_targets.is_empty() {
+                remove(ctx, region, name, remove_targets).await?;
+            }
+            Ok(())
+        }
+        Op::Delete { region, name } => {
+            let events = ctx.clients.events_in(region);
+            let Some(targets) = events
+                .list_targets_by_rule()
+                .rule(name)
+                .send()
+                .await
+                .found(NOT_FOUND)
+                .with_context(|| {
+                    format!("reading the targets of EventBridge rule {name} in {region}")
+                })?
+            else {
+                return Ok(());
+            };
+            let ids: Vec<String> = targets
+                .targets
+                .unwrap_or_default()
+                .into_iter()
+                .map(|t| t.id)
+                .collect();
+            if !ids.is_empty() {
+                remove(ctx, region, name, &ids).await?;
+            }
+            events
+                .delete_rule()
+                .name(name)
+                .send()
+                .await
+                .gone(NOT_FOUND)
+                .with_context(|| format!("deleting EventBridge rule {name} in {region}"))
+        }
+    }
+}
+
+async fn remove(ctx: &Ctx, region: &str, name: &str, ids: &[String]) -> Result<()> {
+    ctx.clients
+        .events_in(region)
+        .remove_targets()
+        .rule(name)
+        .set_ids(Some(ids.to_vec()))
+        .send()
+        .await
+        .gone(NOT_FOUND)
+        .with_context(|| format!("removing targets from EventBridge rule {name} in {region}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Mode;
+
+    fn desired() -> Desired {
+        Desired {
+            region: "us-east-2".into(),
+            name: "login-alert-forward".into(),
+            description: "d".into(),
+            pattern: r#"{"source":["aws.signin"]}"#.into(),
+            target: RuleTarget {
+                id: HOME_BUS_TARGET.into(),
+                arn: "arn:aws:events:eu-west-1:123456789012:event-bus/default".into(),
+                role_arn: Some("arn:aws:iam::123456789012:role/login-alert-events-forward".into()),
+            },
+        }
+    }
+
+    fn current() -> Current {
+        let d = desired();
+        Current {
+            region: d.region,
+            name: d.name,
+            // Another key order and spacing: the same pattern.
+            pattern: Some(serde_json::json!({ "source": ["aws.signin"] })),
+            state: STATE.into(),
+            managed: true,
+            targets: vec![d.target],
+        }
+    }
+
+    fn apply_plan(current: Option<&Current>) -> Plan<Op> {
+        let mut plan = Plan::new(Mode::Apply, "123456789012", "eu-west-1");
+        plan_apply(current, &desired(), &mut plan);
+        plan
+    }
+
+    #[test]
+    fn a_missing_rule_is_created_tagged_with_its_one_target() {
+        let plan = apply_plan(None);
+        assert_eq!(plan.changes[0].action, Action::Create);
+        assert_eq!(plan.changes[0].name, "login-alert-forward in us-east-2");
+        let Op::Put { create, target, .. } = &plan.changes[0].op else {
+            panic!("a put")
+        };
+        assert!(*create);
+        assert!(target.role_arn.is_some());
+    }
+
+    #[test]
+    fn a_matching_rule_needs_nothing() {
+        assert!(!apply_plan(Some(&current())).has_changes());
+    }
+
+    #[test]
+    fn a_disabled_rule_a_changed_pattern_and_a_foreign_target_are_put_back() {
+        let mut c = current();
+        c.state = "DISABLED".into();
+        c.pattern = Some(serde_json::json!({ "source": ["aws.s3"] }));
+        c.targets.push(RuleTarget {
+            id: "exfil".into(),
+            arn: "arn:aws:sqs:us-east-2:999999999999:theirs".into(),
+            role_arn: None,
+        });
+        let plan = apply_plan(Some(&c));
+        let names: Vec<&str> = plan.changes[0]
+            .attrs
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
+        assert_eq!(names, ["event_pattern", "state", "target.exfil"]);
+        let Op::Put {
+            create,
+            remove_targets,
+            ..
+        } = &plan.changes[0].op
+        else {
+            panic!("a put")
+        };
+        assert!(!create);
+        assert_eq!(remove_targets, &["exfil"]);
+    }
+
+    #[test]
+    fn a_rule_that_is_not_ours_blocks_apply_and_survives_destroy() {
+        let mut c = current();
+        c.managed = false;
+        let plan = apply_plan(Some(&c));
+        assert!(!plan.has_changes() && plan.blockers.len() == 1);
+        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "eu-west-1");
+        plan_destroy(Some(&c), &mut plan);
+        assert!(!plan.has_changes() && plan.notices.len() == 1);
+    }
+}
