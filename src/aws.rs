@@ -45,12 +45,14 @@ pub fn region_of(sdk: &SdkConfig) -> Result<String> {
 pub struct Clients {
     pub region: String,
     pub cloudtrail: aws_sdk_cloudtrail::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub iam: aws_sdk_iam::Client,
     pub lambda: aws_sdk_lambda::Client,
     pub sns: aws_sdk_sns::Client,
     pub ssm: aws_sdk_ssm::Client,
     pub s3: aws_sdk_s3::Client,
+    pub sqs: aws_sdk_sqs::Client,
     pub sts: aws_sdk_sts::Client,
 }
 
@@ -64,12 +66,14 @@ impl Clients {
         Clients {
             region: sdk.region().map(|r| r.to_string()).unwrap_or_default(),
             cloudtrail: aws_sdk_cloudtrail::Client::new(sdk),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
             logs: aws_sdk_cloudwatchlogs::Client::new(sdk),
             iam: aws_sdk_iam::Client::new(sdk),
             lambda: aws_sdk_lambda::Client::new(sdk),
             sns: aws_sdk_sns::Client::new(sdk),
             ssm: aws_sdk_ssm::Client::new(sdk),
             s3: aws_sdk_s3::Client::from_conf(s3),
+            sqs: aws_sdk_sqs::Client::new(sdk),
             sts: aws_sdk_sts::Client::new(sdk),
         }
     }
