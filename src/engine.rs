@@ -7,16 +7,18 @@ use anyhow::{Context, Result};
 use futures::future::{BoxFuture, try_join_all};
 use serde::Serialize;
 
+use crate::check::Check;
 use crate::model::{Ctx, Facts, Target};
 use crate::part::Part;
 use crate::plan::{Action, Change, Mode, Plan};
 use crate::resources::{
-    bucket, function, log_group, parameter, permission, role, subscription_filter, topic, trail,
+    alarm, bucket, function, invoke_config, log_group, parameter, permission, queue, role,
+    subscription_filter, test_stream, topic, trail,
 };
 
 /// Every part of the pipeline, in the order `apply` creates them (what a part depends on comes
 /// before it); `destroy`, and the deletions within an `apply`, walk it backwards.
-static PIPELINE: [&dyn Stage; 12] = [
+static PIPELINE: [&dyn Stage; 16] = [
     &bucket::OwnBucket,
     &log_group::TrailGroup,
     &role::CloudTrailRole,
@@ -24,11 +26,15 @@ static PIPELINE: [&dyn Stage; 12] = [
     &trail::LeftoverTrail,
     &topic::Topic,
     &parameter::Parameter,
+    &queue::Queue,
     &role::FunctionRole,
     &log_group::FunctionGroup,
     &function::Function,
+    &invoke_config::InvokeConfig,
     &permission::Permission,
     &subscription_filter::SubscriptionFilter,
+    &test_stream::TestStream,
+    &alarm::Alarms,
 ];
 
 /// One planned operation: one resource kind's own operation.
@@ -44,6 +50,10 @@ pub enum Op {
     Function(function::Op),
     Permission(permission::Op),
     SubscriptionFilter(subscription_filter::Op),
+    Queue(queue::Op),
+    InvokeConfig(invoke_config::Op),
+    TestStream(test_stream::Op),
+    Alarm(alarm::Op),
 }
 
 /// Runs one planned operation with the module of its kind.
@@ -58,6 +68,10 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
         Op::Function(op) => function::execute(ctx, op).await,
         Op::Permission(op) => permission::execute(ctx, op).await,
         Op::SubscriptionFilter(op) => subscription_filter::execute(ctx, op).await,
+        Op::Queue(op) => queue::execute(ctx, op).await,
+        Op::InvokeConfig(op) => invoke_config::execute(ctx, op).await,
+        Op::TestStream(op) => test_stream::execute(ctx, op).await,
+        Op::Alarm(op) => alarm::execute(ctx, op).await,
     }
 }
 
@@ -178,6 +192,19 @@ pub async fn apply(ctx: &Ctx, plan: &Plan<Op>) -> Result<()> {
     Ok(())
 }
 
+/// What every part says about its link of an alert's path (`status`), asked all at once; in
+/// pipeline order (see [`crate::check::in_path_order`] for the path's).
+pub async fn checks(ctx: &Ctx, state: &State) -> Result<Vec<Check>> {
+    let each = try_join_all(
+        state
+            .parts
+            .iter()
+            .map(|seen| seen.checks(ctx, &state.facts)),
+    )
+    .await?;
+    Ok(each.into_iter().flatten().collect())
+}
+
 /// A part with its types erased, so parts of every kind stand in one list.
 trait Stage: Sync {
     fn teaches(&self) -> bool;
@@ -193,6 +220,7 @@ trait Stage: Sync {
 trait Seen: Send + Sync + fmt::Debug {
     fn learn(&self, t: &Target, facts: &mut Facts);
     fn plan(&self, t: &Target, facts: &Facts, mode: Mode) -> Plan<Op>;
+    fn checks<'a>(&'a self, ctx: &'a Ctx, facts: &'a Facts) -> BoxFuture<'a, Result<Vec<Check>>>;
 }
 
 impl<P> Stage for P
@@ -252,5 +280,9 @@ where
         let mut plan = Plan::new(mode, t.account_id(), t.region());
         plan.absorb(own);
         plan
+    }
+
+    fn checks<'a>(&'a self, ctx: &'a Ctx, facts: &'a Facts) -> BoxFuture<'a, Result<Vec<Check>>> {
+        Box::pin(self.part.checks(ctx, &self.current, facts))
     }
 }
