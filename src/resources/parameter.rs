@@ -5,6 +5,7 @@ use aws_sdk_ssm::types::{ParameterType, ResourceTypeForTagging, Tag};
 use serde::Serialize;
 
 use crate::aws::{SdkResultExt, error_code, explain};
+use crate::check::{Check, Link};
 use crate::model::{Ctx, Facts, Secret, Target};
 use crate::names::MANAGED_BY;
 use crate::part::Part;
@@ -74,6 +75,58 @@ impl Part for Parameter {
     fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
         plan_destroy(current.as_ref(), plan);
     }
+
+    async fn checks(&self, ctx: &Ctx, current: &Option<Current>, _: &Facts) -> Result<Vec<Check>> {
+        Ok(check(current.as_ref(), &desired(&ctx.target))
+            .into_iter()
+            .collect())
+    }
+}
+
+/// What `status` says of Slack delivery (nothing when Slack is not configured). Never shows the URL.
+pub fn check(current: Option<&Current>, desired: &Desired) -> Option<Check> {
+    const NAME: &str = "Slack webhook parameter";
+    let value = desired.value.as_ref()?;
+    Some(match current {
+        None => Check::failing(
+            Link::Destinations,
+            NAME,
+            format!(
+                "SSM parameter {} does not exist: the function cannot post to Slack",
+                desired.name
+            ),
+            "run `login-alert apply`",
+        ),
+        Some(c) if !c.managed => Check::failing(
+            Link::Destinations,
+            NAME,
+            format!(
+                "SSM parameter {} was not created by login-alert",
+                desired.name
+            ),
+            "delete or rename it, or choose another name_prefix, then run `login-alert apply`",
+        ),
+        Some(c) if c.value != *value => Check::warning(
+            Link::Destinations,
+            NAME,
+            format!("{} holds another webhook URL than the config", desired.name),
+            "run `login-alert apply` to store the configured one",
+        ),
+        Some(c) if c.kind != SECURE_STRING => Check::warning(
+            Link::Destinations,
+            NAME,
+            format!("{} is stored unencrypted ({})", desired.name, c.kind),
+            "run `login-alert apply` to store it as a SecureString",
+        ),
+        Some(_) => Check::ok(
+            Link::Destinations,
+            NAME,
+            format!(
+                "{} holds the configured webhook URL (encrypted)",
+                desired.name
+            ),
+        ),
+    })
 }
 
 /// The parameter (decrypted) and its tags, read at the same time.
