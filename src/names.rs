@@ -58,7 +58,7 @@ impl Names {
     pub fn failed_events_queue(&self) -> String {
         format!("{}-failed-events", self.prefix)
     }
-    /// The CloudWatch alarm on `what` (`function-errors`, `trail-silent`, …).
+    /// The CloudWatch alarm on `what` (`function-errors`, `no-trail-events`, …).
     pub fn alarm(&self, what: &str) -> String {
         format!("{}-{what}", self.prefix)
     }

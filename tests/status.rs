@@ -134,7 +134,7 @@ async fn status_is_ok_after_apply_and_names_each_broken_link_and_its_fix() {
             "alarm login-alert-function-errors",
             "alarm login-alert-function-throttles",
             "alarm login-alert-failed-events",
-            "alarm login-alert-trail-silent",
+            "alarm login-alert-no-trail-events",
         ],
         "the path, link by link"
     );
@@ -387,7 +387,7 @@ async fn the_self_monitoring_resources_exist_with_their_targets_converge_and_go_
                 "notBreaching"
             ),
             row(
-                "login-alert-trail-silent",
+                "login-alert-no-trail-events",
                 "AWS/Logs IncomingLogEvents",
                 "LogGroupName=/login-alert/cloudtrail",
                 "Sum LessThanOrEqualToThreshold 0",
@@ -397,7 +397,7 @@ async fn the_self_monitoring_resources_exist_with_their_targets_converge_and_go_
     );
     let silent = alarms
         .iter()
-        .find(|a| a.alarm_name() == Some("login-alert-trail-silent"))
+        .find(|a| a.alarm_name() == Some("login-alert-no-trail-events"))
         .unwrap();
     assert_eq!(
         (
@@ -428,7 +428,7 @@ async fn the_self_monitoring_resources_exist_with_their_targets_converge_and_go_
         "alarm login-alert-function-errors",
         "alarm login-alert-function-throttles",
         "alarm login-alert-failed-events",
-        "alarm login-alert-trail-silent",
+        "alarm login-alert-no-trail-events",
     ] {
         assert!(
             tagged.contains(&expected.to_owned()),
@@ -492,7 +492,7 @@ async fn the_self_monitoring_resources_exist_with_their_targets_converge_and_go_
         .assert()
         .success()
         .stdout(contains(
-            "- CloudWatch alarm login-alert-trail-silent will be destroyed",
+            "- CloudWatch alarm login-alert-no-trail-events will be destroyed",
         ))
         .stdout(contains(
             "- SQS queue login-alert-failed-events will be destroyed",

@@ -168,17 +168,18 @@ async fn the_record_lands_on_login_alerts_stream_and_without_proof_the_function_
     assert_ne!(records[1]["eventID"], records[0]["eventID"]);
 }
 
-/// Runs `login-alert test` in the background, answers its record as the handler would with
-/// `answer(id)`, and returns the exit code and stdout.
+/// Runs `login-alert test --timeout SECONDS` in the background, answers its record as the
+/// handler would with `answer(id)`, and returns the exit code and stdout.
 async fn test_answered(
     account: &Account,
     dir: &Path,
+    timeout: &str,
     answer: impl Fn(&str) -> String,
 ) -> (i32, String) {
     let before = test_records(account).await.len();
     let child = account
         .command(dir)
-        .args(["test", "--timeout", "60"])
+        .args(["test", "--timeout", timeout])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -211,7 +212,7 @@ async fn delivery_is_proven_only_by_the_functions_line_naming_every_destination(
     let dir = dir.path();
 
     // Email reached, Slack not: not proven.
-    let (code, stdout) = test_answered(&account, dir, |id| {
+    let (code, stdout) = test_answered(&account, dir, "60", |id| {
         format!("login-alert test {id} delivered to email")
     })
     .await;
@@ -222,7 +223,7 @@ async fn delivery_is_proven_only_by_the_functions_line_naming_every_destination(
     );
 
     // Both: proven.
-    let (code, stdout) = test_answered(&account, dir, |id| {
+    let (code, stdout) = test_answered(&account, dir, "60", |id| {
         format!("login-alert test {id} delivered to email,slack")
     })
     .await;
@@ -235,7 +236,7 @@ async fn delivery_is_proven_only_by_the_functions_line_naming_every_destination(
     assert!(stdout.contains("Delivery proven"), "{stdout}");
 
     // Another event's line proves nothing.
-    let (code, stdout) = test_answered(&account, dir, |_| {
+    let (code, stdout) = test_answered(&account, dir, "8", |_| {
         "login-alert test 00000000-0000-4000-8000-000000000000 delivered to email,slack".to_owned()
     })
     .await;

@@ -250,7 +250,8 @@ async fn filter_hop(ctx: &Ctx, log_group: &str, record: &str) -> Result<Hop> {
         Err(err) => Hop::passed(
             ROUTE,
             format!(
-                "{name} on {log_group} sends to the function (its pattern was not checked: {})",
+                "{name} on {log_group} sends to the function (its pattern was not checked against the record: \
+                 TestMetricFilter failed: {})",
                 explain(err)
             ),
         ),

@@ -22,13 +22,13 @@ const NOT_FOUND: &[&str] = &["ResourceNotFound", "ResourceNotFoundException"];
 pub const FUNCTION_ERRORS: &str = "function-errors";
 pub const FUNCTION_THROTTLES: &str = "function-throttles";
 pub const FAILED_EVENTS: &str = "failed-events";
-pub const TRAIL_SILENT: &str = "trail-silent";
+pub const NO_TRAIL_EVENTS: &str = "no-trail-events";
 /// Every alarm login-alert may own, whichever the config wants now (the rest are removed).
 pub const ALL: [&str; 4] = [
     FUNCTION_ERRORS,
     FUNCTION_THROTTLES,
     FAILED_EVENTS,
-    TRAIL_SILENT,
+    NO_TRAIL_EVENTS,
 ];
 
 /// How long the trail's log group may receive nothing before the alarm fires: a quiet account
@@ -179,7 +179,7 @@ pub fn desired(t: &Target, facts: &Facts) -> Vec<Definition> {
             // No datapoint at all is what a dark trail looks like.
             treat_missing_data: "breaching".to_owned(),
             ..define(
-                TRAIL_SILENT,
+                NO_TRAIL_EVENTS,
                 format!(
                     "login-alert: no CloudTrail events reached {group} for {SILENT_HOURS} hours: the trail stopped logging or \
                      delivering (run `login-alert status`)"
@@ -403,7 +403,7 @@ pub fn checks(current: &[Found], desired: &[Definition], t: &Target) -> Vec<Chec
             };
             match found.state.as_str() {
                 "ALARM" => {
-                    let status = if want.name == t.names.alarm(TRAIL_SILENT) {
+                    let status = if want.name == t.names.alarm(NO_TRAIL_EVENTS) {
                         // The trail gone dark: no alert can arrive.
                         Status::Failing
                     } else {
@@ -542,7 +542,7 @@ mod tests {
                 "login-alert-function-errors",
                 "login-alert-function-throttles",
                 "login-alert-failed-events",
-                "login-alert-trail-silent"
+                "login-alert-no-trail-events"
             ]
         );
         for d in &wanted {
@@ -605,7 +605,7 @@ mod tests {
         assert_eq!(plan.changes.last().unwrap().action, Action::Delete);
         assert_eq!(
             plan.changes.last().unwrap().name,
-            "login-alert-trail-silent"
+            "login-alert-no-trail-events"
         );
     }
 
@@ -635,7 +635,7 @@ mod tests {
                 .fix
                 .as_deref()
                 .unwrap()
-                .contains("describe-alarm-history --alarm-name login-alert-trail-silent")
+                .contains("describe-alarm-history --alarm-name login-alert-no-trail-events")
         );
     }
 }

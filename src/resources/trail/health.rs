@@ -15,7 +15,7 @@ use crate::reach::Reach;
 pub const GRACE: TimeDelta = TimeDelta::minutes(15);
 /// No delivery for this long is worth a look; an active account delivers every few minutes.
 pub const STALE: TimeDelta = TimeDelta::hours(1);
-/// No delivery for this long means the trail has gone dark (the trail-silent alarm's window).
+/// No delivery for this long means the trail has gone dark (the no-trail-events alarm's window).
 pub const DARK: TimeDelta = TimeDelta::hours(6);
 
 /// What CloudTrail and CloudWatch Logs say about the delivery, beyond what the trail part read.
