@@ -136,10 +136,10 @@ impl From<ScopeArg> for Scope {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum OutputFormat {
-    /// A Terraform-style diff for people.
+    /// For people (a plan as a Terraform-style diff).
     #[default]
     Text,
-    /// The plan as JSON on stdout, for scripts.
+    /// JSON on stdout, for scripts.
     Json,
 }
 

@@ -2,8 +2,8 @@
 //! that proves it was delivered.
 //!
 //! The handler crate owns this contract (`login_alert_handler::testevent`, being written beside
-//! this): until the CLI can import it, the same shape and the same line are written here, in this
-//! one module, and `tests/status_test.rs` pins both. Swap these for the handler's when it lands.
+//! this): until the CLI can import it, the same record shape and the same line are written here,
+//! in this one module, and its tests pin both. Swap these for the handler's when it lands.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 

@@ -375,6 +375,36 @@ mod tests {
         plan
     }
 
+    #[test]
+    fn status_checks_the_parameter_only_with_slack_and_never_shows_the_url() {
+        use crate::check::Status;
+        assert!(check(None, &desired(None)).is_none());
+        let status = |c: Option<&Current>| check(c, &desired(Some(URL))).unwrap();
+        assert_eq!(
+            status(Some(&current(SECURE_STRING, URL, true))).status,
+            Status::Ok
+        );
+        assert_eq!(status(None).status, Status::Failing);
+        assert_eq!(
+            status(Some(&current(SECURE_STRING, URL, false))).status,
+            Status::Failing
+        );
+        let other = status(Some(&current(
+            SECURE_STRING,
+            "https://hooks.slack.com/services/x",
+            true,
+        )));
+        assert_eq!(other.status, Status::Warning);
+        assert_eq!(
+            status(Some(&current("String", URL, true))).status,
+            Status::Warning
+        );
+        assert!(
+            !format!("{other:?}").contains("very-secret-token")
+                && !other.detail.contains("services/x")
+        );
+    }
+
     /// Everything a reviewer or a log could see of the plan.
     fn visible(plan: &Plan<Op>) -> String {
         format!(

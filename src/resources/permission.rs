@@ -596,6 +596,30 @@ mod tests {
     }
 
     #[test]
+    fn status_fails_on_what_apply_would_change_and_names_it() {
+        use crate::check::Status;
+        assert_eq!(
+            check(&apply_plan(Some(&current(&aws_statement()))), &desired()).status,
+            Status::Ok
+        );
+        let missing = check(&apply_plan(None), &desired());
+        assert_eq!(missing.status, Status::Failing);
+        assert!(
+            missing
+                .detail
+                .contains("login-alert-cloudwatch-logs on login-alert-handler is missing")
+        );
+        let mut s = aws_statement();
+        s["Principal"] = json!("*");
+        let widened = check(&apply_plan(Some(&current(&s))), &desired());
+        assert!(
+            widened.detail.contains("differs (principal)"),
+            "{}",
+            widened.detail
+        );
+    }
+
+    #[test]
     fn a_source_arn_without_the_wildcard_is_replaced() {
         let mut s = aws_statement();
         s["Condition"]["ArnLike"]["AWS:SourceArn"] =

@@ -432,6 +432,38 @@ mod tests {
     }
 
     #[test]
+    fn status_warns_of_a_missing_queue_and_of_failures_waiting_in_it() {
+        use crate::check::Status;
+        let config = crate::config::Config {
+            region: "eu-west-1".into(),
+            name_prefix: "login-alert".into(),
+            account_name: None,
+            timezone: "UTC".into(),
+            scope: Default::default(),
+            log_retention_days: 90,
+            trail: crate::config::TrailConfig {
+                name: Some("audit".into()),
+                create: false,
+            },
+            notify: Default::default(),
+        };
+        let t = Target::new(&config, "123456789012");
+        assert_eq!(check(Some(&current()), &t).status, Status::Ok);
+        assert!(check(None, &t).detail.contains("is lost"));
+        let mut full = current();
+        full.waiting = 2;
+        let waiting = check(Some(&full), &t);
+        assert_eq!(waiting.status, Status::Warning);
+        assert!(waiting.detail.starts_with("2 failed invocation(s) waiting"));
+        assert!(
+            waiting
+                .fix
+                .unwrap()
+                .contains("aws sqs purge-queue --queue-url https://sqs.eu-west-1.amazonaws.com/")
+        );
+    }
+
+    #[test]
     fn destroy_says_when_failed_invocations_go_with_the_queue() {
         let mut full = current();
         full.waiting = 3;

@@ -469,6 +469,33 @@ mod tests {
     }
 
     #[test]
+    fn status_fails_without_our_filter_or_its_destination_and_warns_on_its_pattern() {
+        use crate::check::Status;
+        assert_eq!(
+            check(Some(&current(vec![filter("theirs"), ours()])), &desired()).status,
+            Status::Ok
+        );
+        let gone = check(Some(&current(vec![filter("theirs")])), &desired());
+        assert_eq!(gone.status, Status::Failing);
+        assert!(gone.detail.starts_with(
+            "login-alert-signin-events is missing from log group /login-alert/cloudtrail"
+        ));
+        assert_eq!(check(None, &desired()).status, Status::Failing);
+        let mut elsewhere = ours();
+        elsewhere.destination_arn = "arn:aws:lambda:us-east-1:123456789012:function:other".into();
+        assert_eq!(
+            check(Some(&current(vec![elsewhere])), &desired()).status,
+            Status::Failing
+        );
+        let mut narrowed = ours();
+        narrowed.pattern = "{ $.eventName = \"ConsoleLogin\" }".into();
+        assert_eq!(
+            check(Some(&current(vec![narrowed])), &desired()).status,
+            Status::Warning
+        );
+    }
+
+    #[test]
     fn two_filters_of_theirs_block_apply_and_are_named() {
         let plan = apply_plan(&current(vec![filter("splunk"), filter("datadog")]));
         assert!(!plan.has_changes());

@@ -39,6 +39,8 @@ pub async fn checks(ctx: &Ctx, current: &Current, facts: &Facts) -> Result<Vec<C
         return Ok(vec![check]);
     }
     let mut checks = recording(found);
+    // CloudWatch Logs mode (the only one so far): the trail's entrance is its log group. A mode
+    // delivering through EventBridge reports its rules from their own part instead.
     let probe = probe(ctx, found, &facts.delivery).await?;
     checks.push(delivery(found, &facts.delivery, &probe, Utc::now()));
     Ok(checks)
