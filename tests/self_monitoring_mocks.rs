@@ -153,3 +153,52 @@ async fn past_the_bound_the_error_names_the_permission_the_role_needs() {
         "{text}"
     );
 }
+
+/// Without cloudwatch:GetMetricData, `status` still shows the rest of the path: the metrics become
+/// a warning that says what to allow.
+#[tokio::test]
+async fn unreadable_metrics_are_a_warning_not_a_failed_status() {
+    use login_alert::check::Status;
+    use login_alert::model::Facts;
+    use login_alert::part::Part;
+    use login_alert::resources::function;
+
+    let denied = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
+        .sequence()
+        .http_status(
+            403,
+            Some("<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User is not authorized to perform: cloudwatch:GetMetricData</Message></Error></ErrorResponse>".into()),
+        )
+        .repeatedly()
+        .build();
+    let ctx =
+        ctx(|c| c.cloudwatch = mock_client!(aws_sdk_cloudwatch, RuleMode::Sequential, [&denied]));
+    let desired = function::desired(&ctx.target);
+    let current = function::Current {
+        name: desired.name.clone(),
+        arn: "arn:aws:lambda:eu-west-1:123456789012:function:login-alert-handler".into(),
+        config: desired.config.clone(),
+        code_sha256: desired.code_sha256.clone(),
+        state: Some("Active".into()),
+        last_update_status: Some("Successful".into()),
+        managed: true,
+    };
+    let checks = function::Function
+        .checks(&ctx, &Some(current), &Facts::new(&ctx.target))
+        .await
+        .expect("status goes on");
+    let statuses: Vec<(&str, Status)> =
+        checks.iter().map(|c| (c.name.as_str(), c.status)).collect();
+    assert_eq!(
+        statuses,
+        [
+            ("function", Status::Ok),
+            ("function errors and throttles (24 h)", Status::Warning)
+        ]
+    );
+    assert!(
+        checks[1].detail.contains("AccessDenied"),
+        "{}",
+        checks[1].detail
+    );
+}

@@ -163,12 +163,22 @@ impl Part for Function {
             ("FunctionName", &function.name),
             Duration::from_secs(24 * 3600),
         )
-        .await?;
-        Ok(vec![
-            state_check(Some(function), t),
-            errors_check(totals[0], t),
-            throttles_check(totals[1], t),
-        ])
+        .await;
+        let mut checks = vec![state_check(Some(function), t)];
+        match totals {
+            Ok(totals) => {
+                checks.push(errors_check(totals[0], t));
+                checks.push(throttles_check(totals[1], t));
+            }
+            // Metrics only tell the past: without them the rest of the path is still worth showing.
+            Err(err) => checks.push(Check::warning(
+                Link::Function,
+                "function errors and throttles (24 h)",
+                format!("could not be read: {err:#}"),
+                "allow cloudwatch:GetMetricData (see the operator policy in the README)",
+            )),
+        }
+        Ok(checks)
     }
 }
 
