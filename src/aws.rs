@@ -116,12 +116,14 @@ pub struct Clients {
     pub account: aws_sdk_account::Client,
     pub cloudtrail: aws_sdk_cloudtrail::Client,
     pub events: aws_sdk_eventbridge::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub iam: aws_sdk_iam::Client,
     pub lambda: aws_sdk_lambda::Client,
     pub sns: aws_sdk_sns::Client,
     pub ssm: aws_sdk_ssm::Client,
     pub s3: aws_sdk_s3::Client,
+    pub sqs: aws_sdk_sqs::Client,
     pub sts: aws_sdk_sts::Client,
 }
 
@@ -138,12 +140,14 @@ impl Clients {
             account: aws_sdk_account::Client::new(sdk),
             cloudtrail: aws_sdk_cloudtrail::Client::new(sdk),
             events: aws_sdk_eventbridge::Client::new(sdk),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
             logs: aws_sdk_cloudwatchlogs::Client::new(sdk),
             iam: aws_sdk_iam::Client::new(sdk),
             lambda: aws_sdk_lambda::Client::new(sdk),
             sns: aws_sdk_sns::Client::new(sdk),
             ssm: aws_sdk_ssm::Client::new(sdk),
             s3: aws_sdk_s3::Client::from_conf(s3),
+            sqs: aws_sdk_sqs::Client::new(sdk),
             sts: aws_sdk_sts::Client::new(sdk),
         }
     }

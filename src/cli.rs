@@ -61,6 +61,10 @@ pub enum Command {
     Destroy(DestroyArgs),
     /// Show exactly what the handler would send for CloudTrail records in FILE.
     Preview(PreviewArgs),
+    /// Check every link of an alert's path, reading only (exit 0 ok, 2 needs attention, 3 broken).
+    Status(StatusArgs),
+    /// Send a test alert through the live pipeline and wait for proof of its delivery.
+    Test(TestArgs),
 }
 
 #[derive(Debug, Clone, Default, Args)]
@@ -162,10 +166,10 @@ impl From<ScopeArg> for Scope {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum OutputFormat {
-    /// A Terraform-style diff for people.
+    /// For people (a plan as a Terraform-style diff).
     #[default]
     Text,
-    /// The plan as JSON on stdout, for scripts (the contract is in the README).
+    /// JSON on stdout, for scripts (a plan's contract is in the README).
     Json,
     /// The plan as Markdown, for a pull-request comment or a CI summary.
     Markdown,
@@ -207,6 +211,29 @@ pub struct DestroyArgs {
     /// Destroy without asking (required when stdin is not a terminal).
     #[arg(long, short = 'y', alias = "auto-approve")]
     pub yes: bool,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct StatusArgs {
+    /// How to print the checks (`json`: {"checks": [{"name", "status", "detail", "fix"}]}).
+    #[arg(long, value_enum, default_value_t = StatusFormat::Text)]
+    pub output: StatusFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum StatusFormat {
+    /// One line per check, for people.
+    #[default]
+    Text,
+    /// JSON on stdout, for scripts.
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TestArgs {
+    /// Seconds to wait for the function to confirm delivery before the test fails.
+    #[arg(long, value_name = "SECONDS", default_value_t = 180)]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]

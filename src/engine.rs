@@ -7,18 +7,19 @@ use anyhow::{Context, Result, anyhow};
 use futures::future::{BoxFuture, try_join_all};
 use serde::{Deserialize, Serialize};
 
+use crate::check::Check;
 use crate::model::{Ctx, Facts, Target};
 use crate::part::Part;
 use crate::plan::saved::{PartState, fingerprint};
 use crate::plan::{Action, Change, Mode, Plan};
 use crate::resources::{
-    bucket, enabled_regions, function, log_group, parameter, permission, role, rule,
-    subscription_filter, topic, trail,
+    alarm, bucket, enabled_regions, function, invoke_config, log_group, parameter, permission,
+    queue, role, rule, subscription_filter, test_stream, topic, trail,
 };
 
 /// Every part of the pipeline, in the order `apply` creates them (what a part depends on comes
 /// before it); `destroy`, and the deletions within an `apply`, walk it backwards.
-static PIPELINE: [&dyn Stage; 16] = [
+static PIPELINE: [&dyn Stage; 20] = [
     &enabled_regions::EnabledRegions,
     &bucket::OwnBucket,
     &log_group::TrailGroup,
@@ -27,14 +28,18 @@ static PIPELINE: [&dyn Stage; 16] = [
     &trail::LeftoverTrail,
     &topic::Topic,
     &parameter::Parameter,
+    &queue::Queue,
     &role::FunctionRole,
     &log_group::FunctionGroup,
     &function::Function,
+    &invoke_config::InvokeConfig,
     &permission::Permission,
     &role::EventsRole,
     &rule::HomeRule,
     &rule::ForwardRules,
     &subscription_filter::SubscriptionFilter,
+    &test_stream::TestStream,
+    &alarm::Alarms,
 ];
 
 /// One planned operation: one resource kind's own operation.
@@ -51,6 +56,10 @@ pub enum Op {
     Permission(permission::Op),
     Rule(rule::Op),
     SubscriptionFilter(subscription_filter::Op),
+    Queue(queue::Op),
+    InvokeConfig(invoke_config::Op),
+    TestStream(test_stream::Op),
+    Alarm(alarm::Op),
 }
 
 /// A part that reads and teaches but never changes anything plans no operation.
@@ -73,6 +82,10 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
         Op::Permission(op) => permission::execute(ctx, op).await,
         Op::Rule(op) => rule::execute(ctx, op).await,
         Op::SubscriptionFilter(op) => subscription_filter::execute(ctx, op).await,
+        Op::Queue(op) => queue::execute(ctx, op).await,
+        Op::InvokeConfig(op) => invoke_config::execute(ctx, op).await,
+        Op::TestStream(op) => test_stream::execute(ctx, op).await,
+        Op::Alarm(op) => alarm::execute(ctx, op).await,
     }
 }
 
@@ -251,6 +264,19 @@ pub async fn apply(ctx: &Ctx, plan: &Plan<Op>) -> Result<()> {
     Ok(())
 }
 
+/// What every part says about its link of an alert's path (`status`), asked all at once; in
+/// pipeline order (see [`crate::check::in_path_order`] for the path's).
+pub async fn checks(ctx: &Ctx, state: &State) -> Result<Vec<Check>> {
+    let each = try_join_all(
+        state
+            .parts
+            .iter()
+            .map(|seen| seen.checks(ctx, &state.facts)),
+    )
+    .await?;
+    Ok(each.into_iter().flatten().collect())
+}
+
 /// A part with its types erased, so parts of every kind stand in one list.
 trait Stage: Sync {
     fn name(&self) -> &'static str;
@@ -268,6 +294,7 @@ trait Seen: Send + Sync + fmt::Debug {
     fn fingerprint(&self) -> String;
     fn learn(&self, t: &Target, facts: &mut Facts);
     fn plan(&self, t: &Target, facts: &Facts, mode: Mode) -> Plan<Op>;
+    fn checks<'a>(&'a self, ctx: &'a Ctx, facts: &'a Facts) -> BoxFuture<'a, Result<Vec<Check>>>;
 }
 
 impl<P> Stage for P
@@ -335,5 +362,9 @@ where
         let mut plan = Plan::new(mode, t.account_id(), t.region());
         plan.absorb(own);
         plan
+    }
+
+    fn checks<'a>(&'a self, ctx: &'a Ctx, facts: &'a Facts) -> BoxFuture<'a, Result<Vec<Check>>> {
+        Box::pin(self.part.checks(ctx, &self.current, facts))
     }
 }

@@ -6,12 +6,14 @@
 pub mod arn;
 pub mod aws;
 pub mod bundle;
+pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod discovery;
 pub mod engine;
 pub mod installer;
+pub mod metrics;
 pub mod model;
 pub mod names;
 pub mod part;

@@ -70,6 +70,18 @@ impl Names {
     pub fn trail(&self) -> String {
         format!("{}-trail", self.prefix)
     }
+    /// The SQS queue the function's failed asynchronous invocations go to.
+    pub fn failed_events_queue(&self) -> String {
+        format!("{}-failed-events", self.prefix)
+    }
+    /// The CloudWatch alarm on `what` (`function-errors`, `no-trail-events`, …).
+    pub fn alarm(&self, what: &str) -> String {
+        format!("{}-{what}", self.prefix)
+    }
+    /// The log stream `login-alert test` writes its record to, in the group the trail delivers to.
+    pub fn test_stream(&self) -> String {
+        format!("{}-test", self.prefix)
+    }
     /// The bucket of the created trail; account and region make it globally unique.
     pub fn bucket(&self, account_id: &str, region: &str) -> String {
         format!("{}-trail-{account_id}-{region}", self.prefix)
@@ -166,6 +178,18 @@ impl Arns {
             self.partition, self.region, self.account_id
         )
     }
+    pub fn queue(&self, name: &str) -> String {
+        format!(
+            "arn:{}:sqs:{}:{}:{name}",
+            self.partition, self.region, self.account_id
+        )
+    }
+    pub fn alarm(&self, name: &str) -> String {
+        format!(
+            "arn:{}:cloudwatch:{}:{}:alarm:{name}",
+            self.partition, self.region, self.account_id
+        )
+    }
     /// The AWS-managed KMS key SSM uses for SecureString parameters by default.
     pub fn ssm_default_key_alias(&self) -> String {
         format!(
@@ -206,5 +230,8 @@ mod tests {
         assert!(names.topic().len() <= 256);
         assert!(names.bucket("123456789012", "ap-southeast-7").len() <= 63);
         assert!(names.subscription_filter().len() <= 512);
+        assert!(names.failed_events_queue().len() <= 80);
+        assert!(names.alarm("function-throttles").len() <= 255);
+        assert!(names.test_stream().len() <= 512);
     }
 }

@@ -7,6 +7,7 @@ use std::future::Future;
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::check::Check;
 use crate::model::{Ctx, Facts, Target};
 use crate::plan::Plan;
 
@@ -53,4 +54,16 @@ pub trait Part: Sync {
         facts: &Facts,
         plan: &mut Plan<Self::Op>,
     );
+
+    /// What `status` says about this part's link of an alert's path, from what `read` found and,
+    /// where that is not enough, further reads (delivery status, metrics). Never writes. Parts
+    /// that carry no alert themselves report nothing.
+    fn checks(
+        &self,
+        _ctx: &Ctx,
+        _current: &Self::Current,
+        _facts: &Facts,
+    ) -> impl Future<Output = Result<Vec<Check>>> + Send {
+        async { Ok(Vec::new()) }
+    }
 }

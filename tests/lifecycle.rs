@@ -8,57 +8,14 @@ use std::path::Path;
 use predicates::prelude::*;
 use predicates::str::contains;
 use serde_json::Value;
-use support::{Account, fresh_account, workdir};
+use support::{Account, fresh_account, s3, workdir};
 
 const TRAIL: &str = "audit-trail";
 const HOME: &str = "eu-west-1";
 
-fn s3(account: &Account, region: &str) -> aws_sdk_s3::Client {
-    let sdk = account.sdk(region);
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(true)
-            .build(),
-    )
-}
-
 /// The user's own set-up before login-alert: a single-region trail writing to their bucket.
 async fn seed_single_region_trail(account: &Account) -> String {
-    let bucket = format!("audit-logs-{}", account.id);
-    s3(account, HOME)
-        .create_bucket()
-        .bucket(&bucket)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(HOME))
-                .build(),
-        )
-        .send()
-        .await
-        .expect("create bucket");
-    let cloudtrail = aws_sdk_cloudtrail::Client::new(&account.sdk(HOME));
-    cloudtrail
-        .create_trail()
-        .name(TRAIL)
-        .s3_bucket_name(&bucket)
-        .send()
-        .await
-        .expect("create trail");
-    cloudtrail
-        .start_logging()
-        .name(TRAIL)
-        .send()
-        .await
-        .expect("start logging");
-    bucket
-}
-
-fn writes_since(account: &Account, mark: usize) -> Vec<String> {
-    account.requests()[mark..]
-        .iter()
-        .filter(|r| r.is_write())
-        .map(|r| format!("{}:{}", r.service, r.operation))
-        .collect()
+    support::seed_trail(account, HOME, TRAIL).await
 }
 
 fn plan_json(account: &Account, dir: &Path, extra: &[&str]) -> Value {
@@ -206,18 +163,18 @@ async fn adopting_a_single_region_trail_from_init_to_destroy() {
         .stdout(contains(
             "+ Lambda function login-alert-handler will be created",
         ))
-        .stdout(contains("Plan: 10 to add, 1 to change, 0 to destroy."))
+        .stdout(contains("Plan: 17 to add, 1 to change, 0 to destroy."))
         .stdout(contains("SECRETTOKEN").not())
         .stderr(contains("SECRETTOKEN").not());
     assert_eq!(
-        writes_since(&account, mark),
+        account.writes_since(mark),
         Vec::<String>::new(),
         "plan must only read"
     );
 
     let json = plan_json(&account, dir, &[]);
     assert_eq!(json["changes_pending"], true);
-    assert_eq!(json["summary"]["add"], 10);
+    assert_eq!(json["summary"]["add"], 17);
     assert!(!json.to_string().contains("SECRETTOKEN"));
 
     // No terminal and no --yes: refuses, changes nothing.
@@ -228,7 +185,7 @@ async fn adopting_a_single_region_trail_from_init_to_destroy() {
         .assert()
         .code(1)
         .stderr(contains("--yes"));
-    assert_eq!(writes_since(&account, mark), Vec::<String>::new());
+    assert_eq!(account.writes_since(mark), Vec::<String>::new());
 
     account
         .cli(dir)
@@ -265,7 +222,7 @@ async fn adopting_a_single_region_trail_from_init_to_destroy() {
         .success()
         .stdout(contains("No changes."));
     assert_eq!(
-        writes_since(&account, mark),
+        account.writes_since(mark),
         Vec::<String>::new(),
         "a second apply must make zero write calls"
     );
@@ -377,7 +334,7 @@ async fn adopting_a_single_region_trail_from_init_to_destroy() {
         .assert()
         .success()
         .stdout(contains("No changes."));
-    assert_eq!(writes_since(&account, mark), Vec::<String>::new());
+    assert_eq!(account.writes_since(mark), Vec::<String>::new());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -5,6 +5,8 @@ pub mod destroy;
 pub mod init;
 pub mod plan;
 pub mod preview;
+pub mod status;
+pub mod test;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -27,13 +29,18 @@ pub enum ExitStatus {
     Success,
     /// 2: `plan --detailed-exitcode` found changes pending.
     ChangesPending,
+    /// 2: `status` found something that needs attention (alerts still arrive).
+    NeedsAttention,
+    /// 3: `status` found a link broken, or a hop of `test` failed: an alert would not arrive now.
+    Broken,
 }
 
 impl From<ExitStatus> for ExitCode {
     fn from(status: ExitStatus) -> Self {
         match status {
             ExitStatus::Success => ExitCode::SUCCESS,
-            ExitStatus::ChangesPending => ExitCode::from(2),
+            ExitStatus::ChangesPending | ExitStatus::NeedsAttention => ExitCode::from(2),
+            ExitStatus::Broken => ExitCode::from(3),
         }
     }
 }
@@ -79,6 +86,8 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
         Command::Apply(args) => apply::run(&cli.global, args, printer).await,
         Command::Destroy(args) => destroy::run(&cli.global, args, printer).await,
         Command::Preview(args) => preview::run(&cli.global, args, printer).await,
+        Command::Status(args) => status::run(&cli.global, args, printer).await,
+        Command::Test(args) => test::run(&cli.global, args, printer).await,
     }
 }
 

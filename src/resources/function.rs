@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use aws_sdk_lambda::primitives::Blob;
@@ -14,6 +15,8 @@ use serde::{Deserialize, Serialize};
 use crate::arn::Arn;
 use crate::aws::{SdkResultExt, error_code, error_message, explain};
 use crate::bundle::{HANDLER_ZIP, handler_sha256};
+use crate::check::{Check, Link};
+use crate::metrics;
 use crate::model::{Ctx, Facts, Target};
 use crate::part::Part;
 use crate::plan::{Action, Attr, Change, Plan};
@@ -150,6 +153,132 @@ impl Part for Function {
 
     fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
         plan_destroy(current.as_ref(), plan);
+    }
+
+    async fn checks(&self, ctx: &Ctx, current: &Option<Current>, _: &Facts) -> Result<Vec<Check>> {
+        let t = &ctx.target;
+        let Some(function) = current else {
+            return Ok(vec![state_check(None, t)]);
+        };
+        let totals = metrics::sums(
+            ctx,
+            "AWS/Lambda",
+            &["Errors", "Throttles"],
+            ("FunctionName", &function.name),
+            Duration::from_secs(24 * 3600),
+        )
+        .await;
+        let mut checks = vec![state_check(Some(function), t)];
+        match totals {
+            Ok(totals) => {
+                checks.push(errors_check(totals[0], t));
+                checks.push(throttles_check(totals[1], t));
+            }
+            // Metrics only tell the past: without them the rest of the path is still worth showing.
+            Err(err) => checks.push(Check::warning(
+                Link::Function,
+                "function errors and throttles (24 h)",
+                format!("could not be read: {err:#}"),
+                "allow cloudwatch:GetMetricData (see the operator policy in the README)",
+            )),
+        }
+        Ok(checks)
+    }
+}
+
+/// What `status` says of the function itself: there, login-alert's, and able to run.
+pub fn state_check(current: Option<&Current>, t: &Target) -> Check {
+    const NAME: &str = "function";
+    let name = t.names.function();
+    let Some(f) = current else {
+        return Check::failing(
+            Link::Function,
+            NAME,
+            format!("Lambda function {name} does not exist: no alert can be sent"),
+            "run `login-alert apply`",
+        );
+    };
+    if !f.managed {
+        return Check::failing(
+            Link::Function,
+            NAME,
+            format!("Lambda function {name} was not created by login-alert"),
+            "delete or rename it, or choose another name_prefix, then run `login-alert apply`",
+        );
+    }
+    let state = f.state.as_deref().unwrap_or("");
+    let last_update = f.last_update_status.as_deref().unwrap_or("");
+    match (state, last_update) {
+        ("Failed", _) | (_, "Failed") => Check::failing(
+            Link::Function,
+            NAME,
+            format!("{name} is in state {state}, last update {last_update}: it cannot run"),
+            format!(
+                "`aws lambda get-function-configuration --function-name {name} --region {}` says why; `login-alert apply` deploys it again",
+                t.region()
+            ),
+        ),
+        ("Pending", _) | (_, "InProgress") => Check::warning(
+            Link::Function,
+            NAME,
+            format!("{name} is still being deployed (state {state}, last update {last_update})"),
+            "wait a minute and run `login-alert status` again",
+        ),
+        _ if f.code_sha256 != handler_sha256() => Check::warning(
+            Link::Function,
+            NAME,
+            format!("{name} runs another handler build than this login-alert carries"),
+            "run `login-alert apply` to deploy this one",
+        ),
+        _ => Check::ok(
+            Link::Function,
+            NAME,
+            format!(
+                "{name} is {}",
+                if state.is_empty() { "ready" } else { state }
+            ),
+        ),
+    }
+}
+
+/// Errors in the last 24 hours: alerts that failed at least once (Lambda retried them).
+pub fn errors_check(errors: f64, t: &Target) -> Check {
+    const NAME: &str = "function errors (24 h)";
+    if errors > 0.0 {
+        Check::warning(
+            Link::Function,
+            NAME,
+            format!("{errors} failed invocation(s) in the last 24 hours"),
+            format!(
+                "see why with `aws logs tail {} --since 24h --region {}`; what failed for good is in the failed-event queue",
+                t.names.function_log_group(),
+                t.region()
+            ),
+        )
+    } else {
+        Check::ok(Link::Function, NAME, "none")
+    }
+}
+
+/// Throttles in the last 24 hours: alerts delayed because the account ran out of concurrency.
+pub fn throttles_check(throttles: f64, t: &Target) -> Check {
+    const NAME: &str = "function throttles (24 h)";
+    if throttles > 0.0 {
+        Check::warning(
+            Link::Function,
+            NAME,
+            format!(
+                "{throttles} throttled invocation(s) in the last 24 hours: alerts were delayed"
+            ),
+            format!(
+                "other functions use up the account's concurrency: see `aws lambda get-account-settings --region {}`, or reserve \
+                 concurrency for {}",
+                t.region(),
+                t.names.function()
+            ),
+        )
+    } else {
+        Check::ok(Link::Function, NAME, "none")
     }
 }
 
@@ -921,6 +1050,65 @@ mod tests {
             "arn:aws:iam::123456789012:role/login-alert-handler"
         );
         assert_eq!(d.code_sha256, handler_sha256());
+    }
+
+    fn prod_target() -> Target {
+        let config = crate::config::Config {
+            region: "eu-west-1".into(),
+            name_prefix: "login-alert".into(),
+            account_name: None,
+            timezone: "UTC".into(),
+            scope: Default::default(),
+            log_retention_days: 90,
+            mode: Default::default(),
+            trail: crate::config::TrailConfig {
+                name: Some("audit".into()),
+                create: false,
+            },
+            notify: Default::default(),
+        };
+        Target::new(&config, "123456789012")
+    }
+
+    #[test]
+    fn status_says_whether_the_function_can_run() {
+        use crate::check::Status;
+        let t = prod_target();
+        let mut f = current_matching();
+        f.code_sha256 = handler_sha256();
+        assert_eq!(state_check(Some(&f), &t).status, Status::Ok);
+        assert_eq!(state_check(None, &t).status, Status::Failing);
+        let mut failed = f.clone();
+        failed.state = Some("Failed".into());
+        assert_eq!(state_check(Some(&failed), &t).status, Status::Failing);
+        let mut pending = f.clone();
+        pending.state = Some("Pending".into());
+        assert_eq!(state_check(Some(&pending), &t).status, Status::Warning);
+        let mut old = f.clone();
+        old.code_sha256 = "old=".into();
+        assert!(
+            state_check(Some(&old), &t)
+                .detail
+                .contains("another handler build")
+        );
+        let mut theirs = f;
+        theirs.managed = false;
+        assert_eq!(state_check(Some(&theirs), &t).status, Status::Failing);
+    }
+
+    #[test]
+    fn errors_and_throttles_of_the_last_day_need_attention() {
+        use crate::check::Status;
+        let t = prod_target();
+        assert_eq!(errors_check(0.0, &t).status, Status::Ok);
+        let errors = errors_check(3.0, &t);
+        assert_eq!(errors.status, Status::Warning);
+        assert!(errors.detail.starts_with("3 failed invocation(s)"));
+        assert!(errors.fix.unwrap().contains(
+            "aws logs tail /aws/lambda/login-alert-handler --since 24h --region eu-west-1"
+        ));
+        assert_eq!(throttles_check(0.0, &t).status, Status::Ok);
+        assert_eq!(throttles_check(1.0, &t).status, Status::Warning);
     }
 
     #[test]

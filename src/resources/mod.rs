@@ -5,15 +5,19 @@
 //! (runs one planned operation idempotently: "already there" / "already gone" is success), and the
 //! [`crate::part::Part`] that ties them into the pipeline. The order of the parts lives in the engine.
 
+pub mod alarm;
 pub mod bucket;
 pub mod enabled_regions;
 pub mod function;
+pub mod invoke_config;
 pub mod log_group;
 pub mod parameter;
 pub mod permission;
 pub mod policies;
+pub mod queue;
 pub mod role;
 pub mod rule;
 pub mod subscription_filter;
+pub mod test_stream;
 pub mod topic;
 pub mod trail;

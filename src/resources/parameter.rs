@@ -5,6 +5,7 @@ use aws_sdk_ssm::types::{ParameterType, ResourceTypeForTagging, Tag};
 use serde::{Deserialize, Serialize};
 
 use crate::aws::{SdkResultExt, error_code, explain};
+use crate::check::{Check, Link};
 use crate::model::{Ctx, Facts, Secret, Target};
 use crate::names::MANAGED_BY;
 use crate::part::Part;
@@ -77,6 +78,58 @@ impl Part for Parameter {
     fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
         plan_destroy(current.as_ref(), plan);
     }
+
+    async fn checks(&self, ctx: &Ctx, current: &Option<Current>, _: &Facts) -> Result<Vec<Check>> {
+        Ok(check(current.as_ref(), &desired(&ctx.target))
+            .into_iter()
+            .collect())
+    }
+}
+
+/// What `status` says of Slack delivery (nothing when Slack is not configured). Never shows the URL.
+pub fn check(current: Option<&Current>, desired: &Desired) -> Option<Check> {
+    const NAME: &str = "Slack webhook parameter";
+    let value = desired.value.as_ref()?;
+    Some(match current {
+        None => Check::failing(
+            Link::Destinations,
+            NAME,
+            format!(
+                "SSM parameter {} does not exist: the function cannot post to Slack",
+                desired.name
+            ),
+            "run `login-alert apply`",
+        ),
+        Some(c) if !c.managed => Check::failing(
+            Link::Destinations,
+            NAME,
+            format!(
+                "SSM parameter {} was not created by login-alert",
+                desired.name
+            ),
+            "delete or rename it, or choose another name_prefix, then run `login-alert apply`",
+        ),
+        Some(c) if c.value != *value => Check::warning(
+            Link::Destinations,
+            NAME,
+            format!("{} holds another webhook URL than the config", desired.name),
+            "run `login-alert apply` to store the configured one",
+        ),
+        Some(c) if c.kind != SECURE_STRING => Check::warning(
+            Link::Destinations,
+            NAME,
+            format!("{} is stored unencrypted ({})", desired.name, c.kind),
+            "run `login-alert apply` to store it as a SecureString",
+        ),
+        Some(_) => Check::ok(
+            Link::Destinations,
+            NAME,
+            format!(
+                "{} holds the configured webhook URL (encrypted)",
+                desired.name
+            ),
+        ),
+    })
 }
 
 /// The parameter (decrypted) and its tags, read at the same time.
@@ -323,6 +376,36 @@ mod tests {
         let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "us-east-1");
         plan_apply(current, desired, &mut plan);
         plan
+    }
+
+    #[test]
+    fn status_checks_the_parameter_only_with_slack_and_never_shows_the_url() {
+        use crate::check::Status;
+        assert!(check(None, &desired(None)).is_none());
+        let status = |c: Option<&Current>| check(c, &desired(Some(URL))).unwrap();
+        assert_eq!(
+            status(Some(&current(SECURE_STRING, URL, true))).status,
+            Status::Ok
+        );
+        assert_eq!(status(None).status, Status::Failing);
+        assert_eq!(
+            status(Some(&current(SECURE_STRING, URL, false))).status,
+            Status::Failing
+        );
+        let other = status(Some(&current(
+            SECURE_STRING,
+            "https://hooks.slack.com/services/x",
+            true,
+        )));
+        assert_eq!(other.status, Status::Warning);
+        assert_eq!(
+            status(Some(&current("String", URL, true))).status,
+            Status::Warning
+        );
+        assert!(
+            !format!("{other:?}").contains("very-secret-token")
+                && !other.detail.contains("services/x")
+        );
     }
 
     /// Everything a reviewer or a log could see of the plan.

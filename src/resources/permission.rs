@@ -6,9 +6,10 @@ use serde_json::Value;
 
 use crate::arn::{Arn, is_account_id};
 use crate::aws::{SdkResultExt, error_code, error_message, explain};
+use crate::check::{Check, Link};
 use crate::model::{Ctx, Delivery, Facts, Target};
 use crate::part::Part;
-use crate::plan::{Action, Attr, Change, Plan};
+use crate::plan::{Action, Attr, Change, Mode, Plan};
 use crate::retry::{Stopped, patiently};
 
 const KIND: &str = "Lambda permission";
@@ -106,6 +107,62 @@ impl Part for Permission {
     ) {
         plan_destroy(with_function(current, facts).as_ref(), plan);
     }
+
+    async fn checks(
+        &self,
+        ctx: &Ctx,
+        current: &Option<Current>,
+        facts: &Facts,
+    ) -> Result<Vec<Check>> {
+        // Without login-alert's function there is nothing to invoke: the function's check says so.
+        if facts.function_managed != Some(true) || !ctx.target.route.uses_logs() {
+            return Ok(Vec::new());
+        }
+        let desired = desired(&ctx.target, &facts.delivery);
+        let mut plan: Plan<Op> =
+            Plan::new(Mode::Apply, ctx.target.account_id(), ctx.target.region());
+        plan_apply(with_function(current, facts).as_ref(), &desired, &mut plan);
+        Ok(vec![check(&plan, &desired)])
+    }
+}
+
+/// What `status` says: the statement is as apply would leave it (what apply would change is what is wrong).
+fn check(plan: &Plan<Op>, desired: &Desired) -> Check {
+    const NAME: &str = "invoke permission";
+    let Some(change) = plan.changes.first() else {
+        if let Some(blocker) = plan.blockers.first() {
+            return Check::failing(
+                Link::Invoke,
+                NAME,
+                blocker.clone(),
+                "see `login-alert plan`",
+            );
+        }
+        return Check::ok(
+            Link::Invoke,
+            NAME,
+            format!(
+                "CloudWatch Logs may invoke {} for {}",
+                desired.function, desired.source_arn
+            ),
+        );
+    };
+    let what = match change.action {
+        Action::Create => "is missing".to_owned(),
+        _ => {
+            let fields: Vec<&str> = change.attrs.iter().map(|a| a.name.as_str()).collect();
+            format!("differs ({})", fields.join(", "))
+        }
+    };
+    Check::failing(
+        Link::Invoke,
+        NAME,
+        format!(
+            "statement {} on {} {what}: CloudWatch Logs cannot invoke the function, so no alert can arrive",
+            desired.statement_id, desired.function
+        ),
+        "run `login-alert apply`",
+    )
 }
 
 /// The statement as read, with what the function part taught: whether the function is ours.
@@ -541,6 +598,30 @@ mod tests {
         let mut regional = aws_statement();
         regional["Principal"] = json!({"Service": "logs.us-east-1.amazonaws.com"});
         assert!(!apply_plan(Some(&current(&regional))).has_changes());
+    }
+
+    #[test]
+    fn status_fails_on_what_apply_would_change_and_names_it() {
+        use crate::check::Status;
+        assert_eq!(
+            check(&apply_plan(Some(&current(&aws_statement()))), &desired()).status,
+            Status::Ok
+        );
+        let missing = check(&apply_plan(None), &desired());
+        assert_eq!(missing.status, Status::Failing);
+        assert!(
+            missing
+                .detail
+                .contains("login-alert-cloudwatch-logs on login-alert-handler is missing")
+        );
+        let mut s = aws_statement();
+        s["Principal"] = json!("*");
+        let widened = check(&apply_plan(Some(&current(&s))), &desired());
+        assert!(
+            widened.detail.contains("differs (principal)"),
+            "{}",
+            widened.detail
+        );
     }
 
     #[test]

@@ -66,7 +66,8 @@ pub fn events_role(t: &Target) -> Desired {
     }
 }
 
-/// The function's execution role: its own log group, publish to the one topic, read the one parameter.
+/// The function's execution role: its own log group, publish to the one topic, read the one
+/// parameter, and send to the one failed-event queue (Lambda sends on-failure records as the function).
 pub fn function_role(t: &Target) -> Desired {
     let mut statements = vec![json!({
         "Sid": "WriteOwnLogs",
@@ -74,6 +75,12 @@ pub fn function_role(t: &Target) -> Desired {
         "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
         "Resource": t.arns.log_group_wildcard(&t.names.function_log_group())
     })];
+    statements.push(json!({
+        "Sid": "KeepFailedEvents",
+        "Effect": "Allow",
+        "Action": "sqs:SendMessage",
+        "Resource": t.arns.queue(&t.names.failed_events_queue())
+    }));
     if let Some(topic) = t.topic_arn() {
         statements.push(json!({
             "Sid": "PublishAlerts",
@@ -209,6 +216,21 @@ mod tests {
         assert!(
             !text.contains("ssm:GetParameter"),
             "no Slack, no parameter access"
+        );
+    }
+
+    #[test]
+    fn failed_invocations_may_go_to_the_one_queue_only() {
+        let role = function_role(&target(false, true));
+        let statement = role.policy["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Action"] == "sqs:SendMessage")
+            .expect("a statement for the failed-event queue");
+        assert_eq!(
+            statement["Resource"],
+            "arn:aws:sqs:eu-west-1:123456789012:login-alert-failed-events"
         );
     }
 

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::aws::SdkResultExt;
+use crate::check::{Check, Link};
 use crate::model::{Ctx, Facts, Target};
 use crate::names::MANAGED_BY;
 use crate::part::Part;
@@ -111,6 +112,18 @@ impl Part for HomeRule {
     fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
         plan_destroy(current.as_ref(), plan);
     }
+
+    async fn checks(&self, ctx: &Ctx, current: &Option<Current>, _: &Facts) -> Result<Vec<Check>> {
+        let t = &ctx.target;
+        if !t.route.uses_eventbridge() {
+            return Ok(Vec::new());
+        }
+        Ok(vec![check(
+            "home EventBridge rule",
+            current.as_ref(),
+            &home(t),
+        )])
+    }
 }
 
 impl Part for ForwardRules {
@@ -154,6 +167,91 @@ impl Part for ForwardRules {
     fn plan_destroy(&self, current: &Vec<Instance>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
         for instance in current {
             plan_destroy(instance.rule.as_ref(), plan);
+        }
+    }
+
+    /// One check for all the forwarding rules, naming the regions whose rule is missing or wrong.
+    async fn checks(
+        &self,
+        ctx: &Ctx,
+        current: &Vec<Instance>,
+        facts: &Facts,
+    ) -> Result<Vec<Check>> {
+        let t = &ctx.target;
+        if !t.route.uses_eventbridge() {
+            return Ok(Vec::new());
+        }
+        const NAME: &str = "forwarding EventBridge rules";
+        let broken: Vec<String> = current
+            .iter()
+            .map(|i| check(NAME, i.rule.as_ref(), &forward(t, &i.region)))
+            .filter(|c| c.status != crate::check::Status::Ok)
+            .map(|c| c.detail)
+            .collect();
+        let skipped = facts.regions.as_ref().map_or(0, |r| r.skipped.len());
+        Ok(vec![if broken.is_empty() {
+            Check::ok(
+                Link::Route,
+                NAME,
+                format!(
+                    "{} in every other enabled region ({}), each sending to the home region's bus{}",
+                    t.names.forward_rule(),
+                    current.len(),
+                    if skipped > 0 {
+                        format!("; {skipped} regions are not enabled and not covered")
+                    } else {
+                        String::new()
+                    }
+                ),
+            )
+        } else {
+            Check::failing(
+                Link::Route,
+                NAME,
+                format!(
+                    "{}: events recorded there do not reach the function",
+                    broken.join("; ")
+                ),
+                "run `login-alert apply` to put them back",
+            )
+        }])
+    }
+}
+
+/// What `status` says of one rule: it exists, is login-alert's, enabled for every management event,
+/// with its pattern and its one target as apply leaves them.
+fn check(name: &str, current: Option<&Current>, desired: &Desired) -> Check {
+    let label = label(&desired.region, &desired.name);
+    let Some(current) = current else {
+        return Check::failing(
+            Link::Route,
+            name,
+            format!("{label} is missing"),
+            "run `login-alert apply` to put it back",
+        );
+    };
+    let mut plan: Plan<Op> = Plan::new(crate::plan::Mode::Apply, "", "");
+    plan_apply(Some(current), desired, &mut plan);
+    if let Some(blocker) = plan.blockers.first() {
+        return Check::failing(Link::Route, name, blocker.clone(), "see `login-alert plan`");
+    }
+    match plan.changes.first() {
+        None => Check::ok(
+            Link::Route,
+            name,
+            format!("{label} sends matching events to {}", desired.target.arn),
+        ),
+        Some(change) => {
+            let what: Vec<&str> = change.attrs.iter().map(|a| a.name.as_str()).collect();
+            Check::failing(
+                Link::Route,
+                name,
+                format!(
+                    "{label} differs from what login-alert set ({})",
+                    what.join(", ")
+                ),
+                "run `login-alert apply` to put it back, and find out who changed it",
+            )
         }
     }
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::arn::{Arn, is_account_id};
 use crate::aws::{SdkResultExt, error_code, error_message, explain};
+use crate::check::{Check, Link};
 use crate::model::{Ctx, Delivery, Facts, Target};
 use crate::part::Part;
 use crate::plan::{Action, Attr, Change, Plan};
@@ -113,6 +114,62 @@ impl Part for SubscriptionFilter {
             plan_destroy(group, &t.names.subscription_filter(), plan);
         }
     }
+
+    async fn checks(&self, ctx: &Ctx, current: &Groups, facts: &Facts) -> Result<Vec<Check>> {
+        if !ctx.target.route.uses_logs() {
+            return Ok(Vec::new());
+        }
+        let desired = desired(&ctx.target, &facts.delivery);
+        let on_group = current.0.iter().find(|g| g.log_group == desired.log_group);
+        Ok(vec![check(on_group, &desired)])
+    }
+}
+
+/// What `status` says: login-alert's filter is on the group the trail delivers to, sending to the function.
+pub fn check(current: Option<&Current>, desired: &Desired) -> Check {
+    const NAME: &str = "subscription filter";
+    let ours = current.and_then(|c| c.filters.iter().find(|f| f.name == desired.name));
+    let Some(ours) = ours else {
+        return Check::failing(
+            Link::Route,
+            NAME,
+            format!(
+                "{} is missing from log group {}: no event reaches the function, so no alert can arrive",
+                desired.name, desired.log_group
+            ),
+            "run `login-alert apply` to put it back",
+        );
+    };
+    if ours.destination_arn != desired.destination_arn {
+        return Check::failing(
+            Link::Route,
+            NAME,
+            format!(
+                "{} on {} sends to {}, not to {}",
+                desired.name, desired.log_group, ours.destination_arn, desired.destination_arn
+            ),
+            "run `login-alert apply` to point it at the function again",
+        );
+    }
+    if ours.pattern != desired.pattern {
+        return Check::warning(
+            Link::Route,
+            NAME,
+            format!(
+                "{} on {} has another pattern than this login-alert's: some events may not reach the function",
+                desired.name, desired.log_group
+            ),
+            "run `login-alert apply` to put the pattern back",
+        );
+    }
+    Check::ok(
+        Link::Route,
+        NAME,
+        format!(
+            "{} on {} sends matching events to the function",
+            desired.name, desired.log_group
+        ),
+    )
 }
 
 /// Every filter on `log_group`; a group that does not exist yet has none.
@@ -418,6 +475,33 @@ mod tests {
             .map(|a| a.name.as_str())
             .collect();
         assert_eq!(names, ["filter_pattern", "destination_arn", "role_arn"]);
+    }
+
+    #[test]
+    fn status_fails_without_our_filter_or_its_destination_and_warns_on_its_pattern() {
+        use crate::check::Status;
+        assert_eq!(
+            check(Some(&current(vec![filter("theirs"), ours()])), &desired()).status,
+            Status::Ok
+        );
+        let gone = check(Some(&current(vec![filter("theirs")])), &desired());
+        assert_eq!(gone.status, Status::Failing);
+        assert!(gone.detail.starts_with(
+            "login-alert-signin-events is missing from log group /login-alert/cloudtrail"
+        ));
+        assert_eq!(check(None, &desired()).status, Status::Failing);
+        let mut elsewhere = ours();
+        elsewhere.destination_arn = "arn:aws:lambda:us-east-1:123456789012:function:other".into();
+        assert_eq!(
+            check(Some(&current(vec![elsewhere])), &desired()).status,
+            Status::Failing
+        );
+        let mut narrowed = ours();
+        narrowed.pattern = "{ $.eventName = \"ConsoleLogin\" }".into();
+        assert_eq!(
+            check(Some(&current(vec![narrowed])), &desired()).status,
+            Status::Warning
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::arn::Arn;
 use crate::aws::SdkResultExt;
+use crate::check::{Check, Link};
 use crate::model::{Ctx, Facts, Target};
 use crate::names::MANAGED_BY;
 use crate::part::Part;
@@ -95,6 +96,77 @@ impl Part for Topic {
     fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
         plan_destroy(current.as_ref(), plan);
     }
+
+    async fn checks(&self, ctx: &Ctx, current: &Option<Current>, _: &Facts) -> Result<Vec<Check>> {
+        Ok(check(current.as_ref(), &ctx.target).into_iter().collect())
+    }
+}
+
+/// What `status` says of email delivery (nothing when no address is configured): every address
+/// confirmed, or which still wait for a click.
+pub fn check(current: Option<&Current>, t: &Target) -> Option<Check> {
+    const NAME: &str = "email subscriptions";
+    if t.emails.is_empty() {
+        return None;
+    }
+    let topic = t.names.topic();
+    let Some(current) = current.filter(|c| c.managed) else {
+        let detail = match current {
+            None => format!("SNS topic {topic} does not exist: no email alert can be sent"),
+            Some(_) => format!("SNS topic {topic} was not created by login-alert"),
+        };
+        return Some(Check::failing(
+            Link::Destinations,
+            NAME,
+            detail,
+            "run `login-alert apply` (see `login-alert plan` first if the topic is someone else's)",
+        ));
+    };
+    let (mut confirmed, mut pending, mut missing) = (Vec::new(), Vec::new(), Vec::new());
+    for email in unique(&t.emails) {
+        match current
+            .subscriptions
+            .iter()
+            .find(|s| same_email(&s.email, email))
+        {
+            Some(Subscription { arn: Some(_), .. }) => confirmed.push(email),
+            Some(Subscription { arn: None, .. }) => pending.push(email),
+            None => missing.push(email),
+        }
+    }
+    if pending.is_empty() && missing.is_empty() {
+        return Some(Check::ok(
+            Link::Destinations,
+            NAME,
+            format!("confirmed: {}", confirmed.join(", ")),
+        ));
+    }
+    let mut detail = Vec::new();
+    let mut fix = Vec::new();
+    if !pending.is_empty() {
+        detail.push(format!(
+            "pending confirmation (no alert reaches them yet): {}",
+            pending.join(", ")
+        ));
+        fix.push(
+            "click the link in the email from AWS Notifications (subject \"AWS Notification - Subscription Confirmation\"); \
+             after 3 days the link expires: run `login-alert apply` then for a new one"
+                .to_owned(),
+        );
+    }
+    if !missing.is_empty() {
+        detail.push(format!("not subscribed: {}", missing.join(", ")));
+        fix.push("run `login-alert apply` to subscribe them".to_owned());
+    }
+    if !confirmed.is_empty() {
+        detail.push(format!("confirmed: {}", confirmed.join(", ")));
+    }
+    Some(Check::warning(
+        Link::Destinations,
+        NAME,
+        detail.join("; "),
+        fix.join("; "),
+    ))
 }
 
 /// The topic, then its tags and its subscriptions at the same time.
@@ -413,6 +485,72 @@ mod tests {
         let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "us-east-1");
         plan_apply(current, desired, &mut plan);
         plan
+    }
+
+    fn target(emails: &[&str]) -> Target {
+        let config = crate::config::Config {
+            region: "us-east-1".into(),
+            name_prefix: "login-alert".into(),
+            account_name: None,
+            timezone: "UTC".into(),
+            scope: Default::default(),
+            log_retention_days: 90,
+            mode: Default::default(),
+            trail: crate::config::TrailConfig {
+                name: Some("audit".into()),
+                create: false,
+            },
+            notify: crate::config::NotifyConfig {
+                emails: emails.iter().map(|e| e.to_string()).collect(),
+                slack_webhook_url: None,
+            },
+        };
+        Target::new(&config, "123456789012")
+    }
+
+    #[test]
+    fn status_names_pending_and_missing_addresses_and_fails_without_the_topic() {
+        use crate::check::Status;
+        let t = target(&["a@example.com", "b@example.com", "c@example.com"]);
+        let c = current(
+            vec![confirmed("a@example.com"), pending("B@example.com")],
+            true,
+        );
+        let check = check(Some(&c), &t).unwrap();
+        assert_eq!(check.status, Status::Warning);
+        assert_eq!(
+            check.detail,
+            "pending confirmation (no alert reaches them yet): b@example.com; not subscribed: c@example.com; confirmed: a@example.com"
+        );
+        assert!(
+            check
+                .fix
+                .as_deref()
+                .unwrap()
+                .contains("run `login-alert apply` to subscribe them")
+        );
+        let all = current(
+            vec![
+                confirmed("a@example.com"),
+                confirmed("b@example.com"),
+                confirmed("c@example.com"),
+            ],
+            true,
+        );
+        assert_eq!(check_status(Some(&all), &t), Status::Ok);
+        assert_eq!(check_status(None, &t), Status::Failing);
+        assert_eq!(
+            check_status(Some(&current(vec![], false)), &t),
+            Status::Failing
+        );
+        assert!(
+            super::check(None, &target(&[])).is_none(),
+            "no email, no check"
+        );
+    }
+
+    fn check_status(c: Option<&Current>, t: &Target) -> crate::check::Status {
+        super::check(c, t).unwrap().status
     }
 
     #[test]

@@ -158,8 +158,12 @@ impl Account {
 
     /// The real `login-alert` binary, pointed at moto as this account, in `dir`.
     pub fn cli(&self, dir: &std::path::Path) -> assert_cmd::Command {
-        let mut cmd =
-            assert_cmd::Command::cargo_bin("login-alert").expect("the login-alert binary");
+        assert_cmd::Command::from_std(self.command(dir))
+    }
+
+    /// The same as [`Account::cli`], as a plain process (to run it in the background).
+    pub fn command(&self, dir: &std::path::Path) -> Process {
+        let mut cmd = Process::new(assert_cmd::cargo::cargo_bin("login-alert"));
         cmd.current_dir(dir)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -415,6 +419,52 @@ impl Account {
         }
 
         found.extend(self.tagged_rules(region).await);
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        for url in sqs
+            .list_queues()
+            .send()
+            .await
+            .expect("queues")
+            .queue_urls
+            .unwrap_or_default()
+        {
+            let tags = sqs
+                .list_queue_tags()
+                .queue_url(&url)
+                .send()
+                .await
+                .expect("queue tags")
+                .tags
+                .unwrap_or_default();
+            if tags.iter().any(|(k, v)| ours(k, v)) {
+                found.push(format!("queue {}", url.rsplit('/').next().unwrap_or(&url)));
+            }
+        }
+
+        let cloudwatch = aws_sdk_cloudwatch::Client::new(&sdk);
+        for alarm in cloudwatch
+            .describe_alarms()
+            .send()
+            .await
+            .expect("alarms")
+            .metric_alarms
+            .unwrap_or_default()
+        {
+            let tags = cloudwatch
+                .list_tags_for_resource()
+                .resource_arn(alarm.alarm_arn().unwrap_or_default())
+                .send()
+                .await
+                .expect("alarm tags")
+                .tags
+                .unwrap_or_default();
+            if tags
+                .iter()
+                .any(|t| ours(t.key().unwrap_or_default(), t.value().unwrap_or_default()))
+            {
+                found.push(format!("alarm {}", alarm.alarm_name().unwrap_or_default()));
+            }
+        }
 
         let ssm = aws_sdk_ssm::Client::new(&sdk);
         for parameter in ssm
@@ -473,5 +523,57 @@ impl Account {
             }
         }
         found
+    }
+}
+
+/// S3 through moto (path-style: moto serves no virtual-hosted bucket names).
+pub fn s3(account: &Account, region: &str) -> aws_sdk_s3::Client {
+    let sdk = account.sdk(region);
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// The user's own set-up before login-alert: a single-region trail `name` homed in `region`,
+/// logging into a bucket of theirs (returned).
+pub async fn seed_trail(account: &Account, region: &str, name: &str) -> String {
+    let bucket = format!("audit-logs-{}", account.id);
+    let mut create = s3(account, region).create_bucket().bucket(&bucket);
+    // us-east-1 is the one region S3 takes no location constraint for.
+    if region != "us-east-1" {
+        create = create.create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region))
+                .build(),
+        );
+    }
+    create.send().await.expect("create bucket");
+    let cloudtrail = aws_sdk_cloudtrail::Client::new(&account.sdk(region));
+    cloudtrail
+        .create_trail()
+        .name(name)
+        .s3_bucket_name(&bucket)
+        .send()
+        .await
+        .expect("create trail");
+    cloudtrail
+        .start_logging()
+        .name(name)
+        .send()
+        .await
+        .expect("start logging");
+    bucket
+}
+
+impl Account {
+    /// The write calls recorded for this account since `mark` (a count of [`Account::requests`]).
+    pub fn writes_since(&self, mark: usize) -> Vec<String> {
+        self.requests()[mark..]
+            .iter()
+            .filter(|r| r.is_write())
+            .map(|r| format!("{}:{}", r.service, r.operation))
+            .collect()
     }
 }

@@ -5,11 +5,13 @@
 //! - [`read`]: a trail as CloudTrail reports it, and whether it can be changed from here;
 //! - [`memo`]: the `login-alert:original-*` tags;
 //! - [`adopt`]: adopt, remember, restore; [`own`]: create and delete login-alert's own trail;
-//! - [`op`] and [`execute`]: what apply does to a trail, and doing it.
+//! - [`op`] and [`execute`]: what apply does to a trail, and doing it;
+//! - [`health`]: what `status` says of it.
 
 pub mod adopt;
 pub mod error;
 pub mod execute;
+pub mod health;
 pub mod memo;
 pub mod op;
 pub mod own;
@@ -23,6 +25,7 @@ use self::memo::Memo;
 pub use self::op::{CloudWatchLogs, Op};
 pub use self::read::{Current, Found, read};
 use crate::arn::log_group_name;
+use crate::check::Check;
 pub use crate::model::Delivery;
 use crate::model::{Ctx, Facts, Target, TrailChoice};
 use crate::part::Part;
@@ -53,6 +56,10 @@ impl Part for Trail {
 
     fn plan_destroy(&self, current: &Current, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
         plan_destroy(current, t, plan);
+    }
+
+    async fn checks(&self, ctx: &Ctx, current: &Current, facts: &Facts) -> Result<Vec<Check>> {
+        health::checks(ctx, current, facts).await
     }
 }
 
