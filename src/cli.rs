@@ -5,10 +5,19 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use login_alert_handler::Scope;
 
+/// `--version`: the release, and the code hash of the handler it deploys (what `plan` shows as `code_sha256`
+/// and Lambda reports as `CodeSha256`), so a deployed function can be matched to the binary that deployed it.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (handler code_sha256 ",
+    env!("LOGIN_ALERT_HANDLER_SHA256"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "login-alert",
-    version,
+    version = VERSION,
     about = "Get an alert within minutes whenever anyone signs in to the AWS console or uses the root user, in every region.",
     long_about = None,
 )]
@@ -59,6 +68,8 @@ pub enum Command {
     Destroy(DestroyArgs),
     /// Show exactly what the handler would send for CloudTrail records in FILE.
     Preview(PreviewArgs),
+    /// Print the shell completion script for SHELL (see the README's "Install").
+    Completions(CompletionsArgs),
 }
 
 #[derive(Debug, Clone, Default, Args)]
@@ -202,6 +213,13 @@ pub struct PreviewArgs {
     /// IANA time zone for times (default: the config's, else UTC).
     #[arg(long, value_name = "ZONE")]
     pub timezone: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[cfg(test)]
