@@ -4,9 +4,9 @@
 # (`sha256sum -c` format). Prints the archive's path on stdout; progress goes to stderr.
 #
 # Static glibc (`+crt-static`, as build.rs builds `bootstrap`) needs nothing from the host at run time: no
-# libc.so, no dynamic loader, no NSS modules (glibc >= 2.34 resolves `files` and `dns` inside libc), so the
+# libc.so, no dynamic loader, no NSS module for `files` or `dns` (glibc >= 2.34 has both inside libc), so the
 # binary runs on Amazon Linux 2023 (CloudShell) whatever glibc built it. The release workflow and the test
-# command (tests/empty_root.rs) both call this script, so what is tested is what ships.
+# command (tests/empty_root/) both call this script, so what is tested is what ships.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
