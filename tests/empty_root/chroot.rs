@@ -12,6 +12,7 @@ const HOSTS: &str = "127.0.0.1\tlocalhost moto.test runtime.test slack.test\n";
 /// Nothing answers DNS there: a name outside `/etc/hosts` cannot resolve.
 const RESOLV_CONF: &str = "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n";
 const NSSWITCH_CONF: &str = "hosts: files dns\n";
+
 /// Where a root's CA certificates are, if anywhere.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Trust {

@@ -20,11 +20,10 @@ use sha2::{Digest, Sha256};
 
 use chroot::{Root, Running, Trust, run, text};
 use stubs::{
-    Destinations, Ended, cloudwatch_logs_event, destinations, ended, pki, runtime_api, tls_front,
+    Destinations, Ended, REGION, cloudwatch_logs_event, destinations, ended, pki, runtime_api,
+    tls_front,
 };
 use support::{Account, fresh_account, moto};
-
-const REGION: &str = "us-east-1";
 
 /// The release CLI, unpacked from the archive `scripts/dist.sh` writes (built once per test run).
 fn dist_cli() -> &'static [u8] {

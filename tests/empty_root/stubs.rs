@@ -11,9 +11,10 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::REGION;
 use crate::chroot::Running;
 use crate::support::{Account, moto};
+
+pub const REGION: &str = "us-east-1";
 
 /// A test CA and a certificate it signed for the names in `/etc/hosts`.
 pub struct Pki {
