@@ -7,11 +7,13 @@
 //! (for hosts that cannot build a static x86_64 Linux binary, e.g. with `cargo lambda build`).
 
 use std::env;
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
+use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use base64::Engine;
+use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
 
 const LAMBDA_TARGET: &str = "x86_64-unknown-linux-gnu";
@@ -38,14 +40,25 @@ fn main() {
             bootstrap.display()
         )
     });
-    write_zip(&binary, &out_dir.join("bootstrap.zip"));
+    let zip = write_zip(&binary, &out_dir.join("bootstrap.zip"));
+    // `--version` names it: the same value `plan` shows and Lambda reports as `CodeSha256`.
+    println!(
+        "cargo:rustc-env=LOGIN_ALERT_HANDLER_SHA256={}",
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&zip))
+    );
 }
 
-/// `OUT_DIR` is `<target>/<profile>/build/<pkg>-<hash>/out`; the handler gets `<target>/lambda`.
+/// `OUT_DIR` is `<target>[/<triple>]/<profile>/build/<pkg>-<hash>/out`; the handler gets `<target>/lambda`,
+/// the same directory whether or not the outer build names a `--target` (as `scripts/dist.sh` does), so the
+/// test build and the release build share one handler build.
 fn lambda_target_dir(out_dir: &Path) -> PathBuf {
-    out_dir
-        .ancestors()
-        .nth(4)
+    let mut target = out_dir.ancestors().nth(4);
+    if let (Some(dir), Ok(triple)) = (target, env::var("TARGET"))
+        && dir.file_name().is_some_and(|name| *name == *triple)
+    {
+        target = dir.parent();
+    }
+    target
         .map(|target| target.join("lambda"))
         .unwrap_or_else(|| out_dir.join("lambda"))
 }
@@ -100,16 +113,16 @@ fn build_handler(manifest_dir: &Path, out_dir: &Path) -> PathBuf {
 }
 
 /// A zip whose bytes depend only on the binary (fixed timestamp and mode), so its SHA-256 — which Lambda
-/// reports as `CodeSha256` — says exactly whether the deployed code is ours.
-fn write_zip(binary: &[u8], path: &Path) {
-    let file =
-        File::create(path).unwrap_or_else(|err| panic!("cannot create {}: {err}", path.display()));
-    let mut zip = zip::ZipWriter::new(file);
+/// reports as `CodeSha256` — says exactly whether the deployed code is ours. Returns the zip's bytes.
+fn write_zip(binary: &[u8], path: &Path) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let options = SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
         .unix_permissions(0o755)
         .last_modified_time(zip::DateTime::default());
     zip.start_file("bootstrap", options).expect("zip entry");
     zip.write_all(binary).expect("zip write");
-    zip.finish().expect("zip finish");
+    let bytes = zip.finish().expect("zip finish").into_inner();
+    fs::write(path, &bytes).unwrap_or_else(|err| panic!("cannot write {}: {err}", path.display()));
+    bytes
 }

@@ -2,6 +2,8 @@
 # The test command: installs the test bed (moto[server], cargo-lambda), starts moto on a free loopback
 # port with request recording on, runs every test of the workspace against it, and stops it.
 # Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p login-alert-handler`).
+# tests/empty_root builds the release archive with scripts/dist.sh (one release build) and runs both binaries
+# in a chroot: that needs root, passwordless sudo, or user namespaces.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -7,10 +7,19 @@ use login_alert_handler::{Language, Scope};
 
 use crate::config::Route;
 
+/// `--version`: the release, and the code hash of the handler it deploys (what `plan` shows as `code_sha256`
+/// and Lambda reports as `CodeSha256`), so a deployed function can be matched to the binary that deployed it.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (handler code_sha256 ",
+    env!("LOGIN_ALERT_HANDLER_SHA256"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "login-alert",
-    version,
+    version = VERSION,
     about = "Get an alert within minutes whenever anyone signs in to the AWS console or uses the root user, in every region.",
     long_about = None,
 )]
@@ -65,6 +74,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Send a test alert through the live pipeline and wait for proof of its delivery.
     Test(TestArgs),
+    /// Print the shell completion script for SHELL (see the README's "Install").
+    Completions(CompletionsArgs),
 }
 
 #[derive(Debug, Clone, Default, Args)]
@@ -278,6 +289,13 @@ pub struct PreviewArgs {
     /// Language of the messages: en or ja (default: the config's, else en). Email subjects stay English.
     #[arg(long, value_name = "LANG")]
     pub language: Option<Language>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[cfg(test)]

@@ -539,7 +539,7 @@ async fn function_is_created_from_the_bundle_and_updated_only_where_it_differs()
 
     // Drift: other code deployed by hand → only the code is uploaded again.
     let other = {
-        let mut zip = login_alert::bundle::HANDLER_ZIP.to_vec();
+        let mut zip = login_alert::bundle::handler_zip().to_vec();
         zip.extend_from_slice(b"tampered");
         zip
     };
@@ -626,7 +626,7 @@ async fn a_function_with_our_name_but_not_ours_is_never_touched() {
         .role(ctx.target.arns.role(&ctx.target.names.function_role()))
         .code(
             aws_sdk_lambda::types::FunctionCode::builder()
-                .zip_file(Blob::new(login_alert::bundle::HANDLER_ZIP))
+                .zip_file(Blob::new(login_alert::bundle::handler_zip()))
                 .build(),
         )
         .send()

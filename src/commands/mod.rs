@@ -1,6 +1,7 @@
 //! The commands, one file each, and the entry point that maps their outcome to an exit code.
 
 pub mod apply;
+pub mod completions;
 pub mod destroy;
 pub mod init;
 pub mod plan;
@@ -15,6 +16,7 @@ use anyhow::{Result, bail};
 use clap::Parser;
 
 use crate::aws::{self, AwsOptions, Clients};
+use crate::bundle;
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::config::Config;
 use crate::engine::{self, Op, State};
@@ -80,6 +82,14 @@ pub fn main() -> ExitCode {
 }
 
 pub async fn run(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
+    bundle::load()?;
+    if let Some(path) = bundle::override_path() {
+        printer.warn(format!(
+            "deploying the handler package {} ({}), not the one bundled in this binary",
+            path.display(),
+            bundle::OVERRIDE_ENV
+        ));
+    }
     match &cli.command {
         Command::Init(args) => init::run(&cli.global, args, printer).await,
         Command::Plan(args) => plan::run(&cli.global, args, printer).await,
@@ -88,6 +98,7 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
         Command::Preview(args) => preview::run(&cli.global, args, printer).await,
         Command::Status(args) => status::run(&cli.global, args, printer).await,
         Command::Test(args) => test::run(&cli.global, args, printer).await,
+        Command::Completions(args) => completions::run(args),
     }
 }
 

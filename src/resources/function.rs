@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::arn::Arn;
 use crate::aws::{SdkResultExt, error_code, error_message, explain};
-use crate::bundle::{HANDLER_ZIP, handler_sha256};
+use crate::bundle::{handler_sha256, handler_zip};
 use crate::check::{Check, Link};
 use crate::metrics;
 use crate::model::{Ctx, Facts, Target};
@@ -106,7 +106,7 @@ pub struct Current {
 pub struct Desired {
     pub name: String,
     pub config: Config,
-    /// Of [`HANDLER_ZIP`], the package `execute` uploads.
+    /// Of [`handler_zip`], the package `execute` uploads.
     pub code_sha256: String,
 }
 
@@ -573,7 +573,7 @@ async fn create(ctx: &Ctx, name: &str, config: &Config) -> Result<()> {
                 .environment(environment_of(config))
                 .code(
                     aws_sdk_lambda::types::FunctionCode::builder()
-                        .zip_file(Blob::new(HANDLER_ZIP))
+                        .zip_file(Blob::new(handler_zip()))
                         .build(),
                 )
                 .set_tags(Some(tags::managed()))
@@ -612,7 +612,7 @@ async fn update(ctx: &Ctx, name: &str, code: bool, config: Option<&Config>) -> R
             lambda
                 .update_function_code()
                 .function_name(name)
-                .zip_file(Blob::new(HANDLER_ZIP))
+                .zip_file(Blob::new(handler_zip()))
                 .architectures(Architecture::from(architecture))
                 .send()
         })
