@@ -155,7 +155,7 @@ async fn topic_and_email_subscriptions_converge_and_repair() {
     let mut emails: Vec<&str> = current
         .subscriptions
         .iter()
-        .map(|s| s.email.as_str())
+        .map(|s| s.endpoint.as_str())
         .collect();
     emails.sort();
     assert_eq!(emails, ["a@example.com", "b@example.com"]);
@@ -168,7 +168,7 @@ async fn topic_and_email_subscriptions_converge_and_repair() {
     let b = current
         .subscriptions
         .iter()
-        .find(|s| s.email == "b@example.com")
+        .find(|s| s.endpoint == "b@example.com")
         .and_then(|s| s.arn.clone())
         .unwrap();
     ctx.clients
@@ -673,30 +673,38 @@ async fn seed_function_and_log_group(ctx: &Ctx) {
         .expect("create the trail's log group");
 }
 
-/// Our (or another) statement on the function, read the way `resources::read` does: function first.
+/// Every statement of the function's resource policy, read the way the engine does: function first.
+async fn read_statements(ctx: &Ctx) -> anyhow::Result<Vec<permission::Current>> {
+    let function = function::read(ctx, &ctx.target.names.function())
+        .await?
+        .expect("the function exists");
+    permission::read(ctx, &function).await
+}
+
+/// Our (or another) statement on the function.
 async fn read_permission(
     ctx: &Ctx,
     statement_id: &str,
 ) -> anyhow::Result<Option<permission::Current>> {
-    let function = function::read(ctx, &ctx.target.names.function())
+    Ok(read_statements(ctx)
         .await?
-        .expect("the function exists");
-    permission::read(ctx, &function, statement_id).await
+        .into_iter()
+        .find(|s| s.statement_id == statement_id))
 }
 
 async fn permission_plan(ctx: &Ctx, mode: Mode) -> Plan<Op> {
     let t = &ctx.target;
-    let current = read_permission(ctx, &t.names.permission_statement())
-        .await
-        .expect("read the permission");
+    let statements = read_statements(ctx).await.expect("read the permission");
     let mut plan = new_plan(ctx, mode);
     match mode {
         Mode::Apply => permission::plan_apply(
-            current.as_ref(),
+            &statements,
             &permission::desired(t, &delivery(ctx)),
             &mut plan,
         ),
-        Mode::Destroy => permission::plan_destroy(current.as_ref(), &mut plan),
+        Mode::Destroy => {
+            permission::plan_destroy(&statements, &t.names.permission_statement(), &mut plan)
+        }
     }
     plan
 }
@@ -997,10 +1005,8 @@ async fn all_plan(ctx: &Ctx, mode: Mode) -> Plan<Op> {
         .unwrap();
     let function = function::read(ctx, &t.names.function()).await.unwrap();
     let permission = match &function {
-        Some(_) => read_permission(ctx, &t.names.permission_statement())
-            .await
-            .unwrap(),
-        None => None,
+        Some(_) => read_statements(ctx).await.unwrap(),
+        None => Vec::new(),
     };
     let filters = subscription_filter::read(ctx, &d.log_group_name)
         .await
@@ -1011,7 +1017,7 @@ async fn all_plan(ctx: &Ctx, mode: Mode) -> Plan<Op> {
             topic::plan_apply(topic.as_ref(), &topic::desired(t), &mut plan);
             parameter::plan_apply(parameter.as_ref(), &parameter::desired(t), &mut plan);
             function::plan_apply(function.as_ref(), &function::desired(t), &mut plan);
-            permission::plan_apply(permission.as_ref(), &permission::desired(t, &d), &mut plan);
+            permission::plan_apply(&permission, &permission::desired(t, &d), &mut plan);
             subscription_filter::plan_apply(
                 &filters,
                 &subscription_filter::desired(t, &d),
@@ -1020,7 +1026,7 @@ async fn all_plan(ctx: &Ctx, mode: Mode) -> Plan<Op> {
         }
         Mode::Destroy => {
             subscription_filter::plan_destroy(&filters, &t.names.subscription_filter(), &mut plan);
-            permission::plan_destroy(permission.as_ref(), &mut plan);
+            permission::plan_destroy(&permission, &t.names.permission_statement(), &mut plan);
             function::plan_destroy(function.as_ref(), &mut plan);
             parameter::plan_destroy(parameter.as_ref(), &mut plan);
             topic::plan_destroy(topic.as_ref(), &mut plan);
