@@ -1,7 +1,7 @@
 //! Security drift through the real `login-alert` binary against moto: after `apply`, the changes an
 //! intruder would make to what login-alert owns — an outside HTTPS subscription on its topic, a
 //! topic policy open to everyone, a Lambda permission for `Principal: "*"`, a second inline policy
-//! and an attached admin policy on the function's role, a widened trust on the CloudTrail role —
+//! and an attached admin policy on the function's role, a widened trust on both roles —
 //! each show in `plan` as a `-` line naming what goes; `apply` puts back exactly the declared state;
 //! a second `apply` makes zero write calls (counted by moto's recorder).
 //!
@@ -124,6 +124,18 @@ async fn tamper(account: &Account) {
         .send()
         .await
         .expect("widen the CloudTrail role's trust");
+    iam.update_assume_role_policy()
+        .role_name("login-alert-handler")
+        .policy_document(
+            json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"},
+                {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .expect("let EC2 instances use the function's role");
 }
 
 fn init_and_apply(account: &Account, dir: &Path) {
@@ -176,6 +188,9 @@ async fn security_drift_is_shown_removed_and_then_left_alone() {
             "~ IAM role login-alert-handler will be updated in place",
         ))
         .stdout(contains("- inline_policy = \"backdoor: iam:* on *\""))
+        .stdout(contains(
+            "- trust = \"Allow Service:ec2.amazonaws.com sts:AssumeRole\"",
+        ))
         .stdout(contains(format!(
             "- managed_policy = \"arn:aws:iam::{id}:policy/Admin\""
         )))
@@ -266,17 +281,22 @@ async fn security_drift_is_shown_removed_and_then_left_alone() {
         .attached_policies
         .unwrap_or_default();
     assert!(attached.is_empty(), "{attached:?}");
-    let trust = iam
-        .get_role()
-        .role_name("login-alert-cloudtrail-to-logs")
-        .send()
-        .await
-        .unwrap()
-        .role
-        .unwrap()
-        .assume_role_policy_document
-        .unwrap();
-    assert!(!trust.contains("999999999999"), "{trust}");
+    for (role, intruder) in [
+        ("login-alert-cloudtrail-to-logs", "999999999999"),
+        ("login-alert-handler", "ec2.amazonaws.com"),
+    ] {
+        let trust = iam
+            .get_role()
+            .role_name(role)
+            .send()
+            .await
+            .unwrap()
+            .role
+            .unwrap()
+            .assume_role_policy_document
+            .unwrap();
+        assert!(!trust.contains(intruder), "{role}: {trust}");
+    }
 
     // Nothing left to do: a second apply writes nothing.
     let mark = account.requests().len();

@@ -241,6 +241,48 @@ async fn a_topic_with_our_name_but_not_ours_blocks_apply_and_survives_destroy() 
     );
 }
 
+/// Many addresses: every page of ListSubscriptionsByTopic is read (moto pages by 100), an address
+/// is matched whatever its case, order or repetition in the config, and only the difference is planned.
+#[tokio::test(flavor = "multi_thread")]
+async fn many_addresses_are_planned_one_to_one_across_every_page() {
+    let emails: Vec<String> = (0..250).map(|i| format!("user{i}@example.com")).collect();
+    let refs: Vec<&str> = emails.iter().map(String::as_str).collect();
+    let (account, ctx) = fixture(&refs, None).await;
+    let first = topic_plan(&ctx, Mode::Apply).await;
+    assert_eq!(
+        first.changes.len(),
+        251,
+        "the topic and one subscription per address"
+    );
+    apply(&ctx, &first).await;
+
+    // The same addresses, reversed, in capitals and each listed twice: nothing to do.
+    let shuffled: Vec<String> = emails
+        .iter()
+        .rev()
+        .flat_map(|e| [e.to_uppercase(), e.clone()])
+        .collect();
+    let shuffled: Vec<&str> = shuffled.iter().map(String::as_str).collect();
+    let same = ctx_for(&account, &config(&shuffled, None));
+    let again = topic_plan(&same, Mode::Apply).await;
+    assert_converged(&again);
+    assert!(again.notices.is_empty(), "{:?}", again.notices);
+
+    // The first 100 stay: the other 150 go, and nothing is subscribed.
+    let fewer = ctx_for(&account, &config(&refs[..100], None));
+    let plan = topic_plan(&fewer, Mode::Apply).await;
+    assert_eq!(plan.changes.len(), 150);
+    assert!(
+        plan.changes
+            .iter()
+            .all(|c| c.action == Action::Delete && c.kind == "email subscription")
+    );
+    assert!(plan.changes.iter().any(|c| c.name == "user249@example.com"));
+    assert!(!plan.changes.iter().any(|c| c.name == "user99@example.com"));
+    apply(&fewer, &plan).await;
+    assert_converged(&topic_plan(&fewer, Mode::Apply).await);
+}
+
 // ---------------------------------------------------------------- parameter
 
 async fn parameter_plan(ctx: &Ctx, mode: Mode) -> Plan<Op> {
