@@ -34,47 +34,12 @@ enum Mode {
     AdoptTrail,
 }
 
-/// The user's own set-up for adopting: a single-region trail writing to their bucket.
-async fn seed_single_region_trail(account: &Account) {
-    let sdk = account.sdk(HOME);
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(true)
-            .build(),
-    );
-    let bucket = format!("audit-logs-{}", account.id);
-    s3.create_bucket()
-        .bucket(&bucket)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(HOME))
-                .build(),
-        )
-        .send()
-        .await
-        .expect("create bucket");
-    let cloudtrail = aws_sdk_cloudtrail::Client::new(&sdk);
-    cloudtrail
-        .create_trail()
-        .name(TRAIL)
-        .s3_bucket_name(&bucket)
-        .send()
-        .await
-        .expect("create trail");
-    cloudtrail
-        .start_logging()
-        .name(TRAIL)
-        .send()
-        .await
-        .expect("start logging");
-}
-
 async fn configured(mode: Mode, dir: &Path) -> Account {
     let account = fresh_account_in(private_moto()).await;
     let init = match mode {
         Mode::CreateTrail => vec!["--create-trail", "--region", HOME],
         Mode::AdoptTrail => {
-            seed_single_region_trail(&account).await;
+            account.seed_single_region_trail(HOME, TRAIL).await;
             vec!["--trail", TRAIL]
         }
     };

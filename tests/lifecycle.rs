@@ -13,44 +13,9 @@ use support::{Account, fresh_account, workdir};
 const TRAIL: &str = "audit-trail";
 const HOME: &str = "eu-west-1";
 
-fn s3(account: &Account, region: &str) -> aws_sdk_s3::Client {
-    let sdk = account.sdk(region);
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(true)
-            .build(),
-    )
-}
-
 /// The user's own set-up before login-alert: a single-region trail writing to their bucket.
 async fn seed_single_region_trail(account: &Account) -> String {
-    let bucket = format!("audit-logs-{}", account.id);
-    s3(account, HOME)
-        .create_bucket()
-        .bucket(&bucket)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(HOME))
-                .build(),
-        )
-        .send()
-        .await
-        .expect("create bucket");
-    let cloudtrail = aws_sdk_cloudtrail::Client::new(&account.sdk(HOME));
-    cloudtrail
-        .create_trail()
-        .name(TRAIL)
-        .s3_bucket_name(&bucket)
-        .send()
-        .await
-        .expect("create trail");
-    cloudtrail
-        .start_logging()
-        .name(TRAIL)
-        .send()
-        .await
-        .expect("start logging");
-    bucket
+    account.seed_single_region_trail(HOME, TRAIL).await
 }
 
 fn writes_since(account: &Account, mark: usize) -> Vec<String> {
@@ -344,7 +309,8 @@ async fn adopting_a_single_region_trail_from_init_to_destroy() {
         None
     );
     assert_eq!(trail.s3_bucket_name.as_deref(), Some(bucket.as_str()));
-    s3(&account, HOME)
+    account
+        .s3(HOME)
         .head_bucket()
         .bucket(&bucket)
         .send()

@@ -299,6 +299,47 @@ pub fn read_to_string(path: PathBuf) -> String {
 }
 
 impl Account {
+    /// An S3 client as this account in `region` (path-style: moto serves no virtual-hosted names).
+    pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&self.sdk(region))
+                .force_path_style(true)
+                .build(),
+        )
+    }
+
+    /// The user's own set-up before login-alert: a single-region trail `name` in `region`, logging
+    /// to their bucket `audit-logs-ACCOUNT`. Returns the bucket's name.
+    pub async fn seed_single_region_trail(&self, region: &str, name: &str) -> String {
+        let bucket = format!("audit-logs-{}", self.id);
+        self.s3(region)
+            .create_bucket()
+            .bucket(&bucket)
+            .create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region))
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("create bucket");
+        let cloudtrail = aws_sdk_cloudtrail::Client::new(&self.sdk(region));
+        cloudtrail
+            .create_trail()
+            .name(name)
+            .s3_bucket_name(&bucket)
+            .send()
+            .await
+            .expect("create trail");
+        cloudtrail
+            .start_logging()
+            .name(name)
+            .send()
+            .await
+            .expect("start logging");
+        bucket
+    }
+
     /// Everything in `region` (and IAM) that carries the tag managed-by = login-alert, as
     /// "kind name" lines: what `destroy` must leave empty whatever the trail choice was.
     pub async fn tagged(&self, region: &str) -> Vec<String> {
@@ -333,11 +374,7 @@ impl Account {
             }
         }
 
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&sdk)
-                .force_path_style(true)
-                .build(),
-        );
+        let s3 = self.s3(region);
         for bucket in s3
             .list_buckets()
             .send()
