@@ -34,9 +34,9 @@ pub struct Current {
     pub objects: usize,
     /// More objects than were counted.
     pub more_objects: bool,
-    /// Untagged, yet recognisably login-alert's: created by an `apply` killed before it could tag
-    /// it (S3 cannot tag a bucket in the creating call). Its exact name, in this account, empty
-    /// or holding only this account's trail logs (`AWSLogs/<account>/…`, all on one page).
+    /// Untagged, yet recognisably login-alert's: created by an `apply` killed between CreateBucket
+    /// and PutBucketTagging. Its exact name, in this account, empty or holding only this
+    /// account's trail logs (`AWSLogs/<account>/…`, all on one page).
     pub adoptable: bool,
 }
 

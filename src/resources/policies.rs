@@ -1,4 +1,4 @@
-//! The IAM policy documents login-alert writes: least privilege, one resource each where AWS allows it.
+//! The policy documents login-alert writes (roles, bucket, topic), least privilege; and how a live policy differs from them, statement by statement.
 
 use serde_json::{Value, json};
 
@@ -293,6 +293,14 @@ mod tests {
             role.trust["Statement"][0]["Principal"]["Service"],
             "cloudtrail.amazonaws.com"
         );
+        // CloudTrail's CloudWatch Logs role does not support aws:SourceArn / aws:SourceAccount
+        // (CloudTrail user guide): a condition on them would stop delivery. See `trust`.
+        assert_eq!(
+            role.trust["Statement"][0].get("Condition"),
+            None,
+            "{}",
+            role.trust
+        );
         assert_eq!(
             role.policy["Statement"][0]["Resource"],
             "arn:aws:logs:eu-west-1:123456789012:log-group:/login-alert/cloudtrail:log-stream:*"
@@ -331,5 +339,31 @@ mod tests {
             &a,
             &json!({"Statement": [{"Action": "a", "Resource": "x"}]})
         ));
+    }
+
+    #[test]
+    fn a_policy_diff_names_each_statement_that_goes_or_comes() {
+        let ours = json!({"Version": "2012-10-17", "Statement": [
+            {"Sid": "A", "Effect": "Allow", "Principal": {"Service": "x.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ]});
+        assert!(statement_diff("trust", Some(&ours), &ours).is_empty());
+        let mut theirs = ours.clone();
+        theirs["Statement"][0] = json!({"Effect": "Allow", "Principal": "*", "NotAction": ["iam:*"], "NotResource": "arn:x", "Condition": {"Bool": {"aws:SecureTransport": "true"}}});
+        assert_eq!(
+            statement_diff("trust", Some(&theirs), &ours),
+            [
+                Attr::unset(
+                    "trust",
+                    "Allow * not iam:* on all but arn:x if {\"Bool\":{\"aws:SecureTransport\":\"true\"}}"
+                ),
+                Attr::set("trust", "[A] Allow Service:x.amazonaws.com sts:AssumeRole")
+            ]
+        );
+        // Missing altogether: every statement comes.
+        assert_eq!(statement_diff("trust", None, &ours).len(), 1);
+        // Same statements, another version: one line saying so.
+        let mut older = ours.clone();
+        older["Version"] = json!("2008-10-17");
+        assert_eq!(statement_diff("trust", Some(&older), &ours).len(), 1);
     }
 }
