@@ -112,30 +112,30 @@ async fn tamper(account: &Account) {
         .send()
         .await
         .expect("attach it");
-    iam.update_assume_role_policy()
-        .role_name("login-alert-cloudtrail-to-logs")
-        .policy_document(
-            json!({"Version": "2012-10-17", "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "sts:AssumeRole"},
-                {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "sts:AssumeRole"}
-            ]})
-            .to_string(),
-        )
-        .send()
-        .await
-        .expect("widen the CloudTrail role's trust");
-    iam.update_assume_role_policy()
-        .role_name("login-alert-handler")
-        .policy_document(
-            json!({"Version": "2012-10-17", "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"},
-                {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
-            ]})
-            .to_string(),
-        )
-        .send()
-        .await
-        .expect("let EC2 instances use the function's role");
+    // Widen both roles' trust: another account may assume the CloudTrail role, EC2 the function's.
+    for (role, service, intruder) in [
+        (
+            "login-alert-cloudtrail-to-logs",
+            "cloudtrail.amazonaws.com",
+            json!({"AWS": "arn:aws:iam::999999999999:root"}),
+        ),
+        (
+            "login-alert-handler",
+            "lambda.amazonaws.com",
+            json!({"Service": "ec2.amazonaws.com"}),
+        ),
+    ] {
+        let trust = json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"},
+            {"Effect": "Allow", "Principal": intruder, "Action": "sts:AssumeRole"}
+        ]});
+        iam.update_assume_role_policy()
+            .role_name(role)
+            .policy_document(trust.to_string())
+            .send()
+            .await
+            .expect("widen the trust");
+    }
 }
 
 fn init_and_apply(account: &Account, dir: &Path) {
