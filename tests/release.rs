@@ -139,13 +139,6 @@ fn older_build(dir: &Path) -> std::path::PathBuf {
     path
 }
 
-fn writes_since(account: &Account, mark: usize) -> Vec<String> {
-    account.requests()[mark..]
-        .iter()
-        .filter(|r| r.is_write())
-        .map(|r| format!("{}:{}", r.service, r.operation))
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_newer_binary_updates_only_the_function_code() {
@@ -227,7 +220,7 @@ async fn a_newer_binary_updates_only_the_function_code() {
     let mark = account.requests().len();
     account.cli(dir).args(["apply", "--yes"]).assert().success();
     assert_eq!(
-        writes_since(&account, mark),
+        account.writes_since(mark),
         ["lambda:PUT /2015-03-31/functions/login-alert-handler/code"],
         "the upgrade uploads the code and writes nothing else"
     );

@@ -1,9 +1,11 @@
-//! The statement in the function's resource policy that lets CloudWatch Logs (and only for our log group) invoke it.
+//! The function's resource policy: the one statement that lets CloudWatch Logs (and only for our
+//! log group) invoke it, and no other.
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::policies::statements;
 use crate::arn::{Arn, is_account_id};
 use crate::aws::{SdkResultExt, error_code, error_message, explain};
 use crate::check::{Check, Link};
@@ -62,56 +64,38 @@ pub enum Op {
     },
 }
 
-/// The statement letting CloudWatch Logs invoke the function, for the log group the trail delivers to.
+/// The statements of the function's resource policy: login-alert's (by its statement id) and any other.
 pub struct Permission;
 
 impl Part for Permission {
     const NAME: &'static str = "the invoke permission";
-    type Current = Option<Current>;
+    type Current = Vec<Current>;
     type Op = Op;
 
     /// Read beside the function (a missing function reads as no statement); whether the function
     /// is login-alert's comes from what the function part teaches, at plan time.
-    async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
-        let t = &ctx.target;
-        read_statement(
-            ctx,
-            &t.names.function(),
-            &t.names.permission_statement(),
-            false,
-        )
-        .await
+    async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Vec<Current>> {
+        read_statements(ctx, &ctx.target.names.function(), false).await
     }
 
-    fn plan_apply(
-        &self,
-        current: &Option<Current>,
-        t: &Target,
-        facts: &Facts,
-        plan: &mut Plan<Op>,
-    ) {
+    fn plan_apply(&self, current: &Vec<Current>, t: &Target, facts: &Facts, plan: &mut Plan<Op>) {
         let current = with_function(current, facts);
         if t.route.uses_logs() {
-            plan_apply(current.as_ref(), &desired(t, &facts.delivery), plan);
+            plan_apply(&current, &desired(t, &facts.delivery), plan);
         } else {
-            plan_destroy(current.as_ref(), plan);
+            plan_destroy(&current, &t.names.permission_statement(), plan);
         }
     }
 
-    fn plan_destroy(
-        &self,
-        current: &Option<Current>,
-        _: &Target,
-        facts: &Facts,
-        plan: &mut Plan<Op>,
-    ) {
-        plan_destroy(with_function(current, facts).as_ref(), plan);
+    fn plan_destroy(&self, current: &Vec<Current>, t: &Target, facts: &Facts, plan: &mut Plan<Op>) {
+        let current = with_function(current, facts);
+        plan_destroy(&current, &t.names.permission_statement(), plan);
     }
 
     async fn checks(
         &self,
         ctx: &Ctx,
-        current: &Option<Current>,
+        current: &Vec<Current>,
         facts: &Facts,
     ) -> Result<Vec<Check>> {
         // Without login-alert's function there is nothing to invoke: the function's check says so.
@@ -121,7 +105,7 @@ impl Part for Permission {
         let desired = desired(&ctx.target, &facts.delivery);
         let mut plan: Plan<Op> =
             Plan::new(Mode::Apply, ctx.target.account_id(), ctx.target.region());
-        plan_apply(with_function(current, facts).as_ref(), &desired, &mut plan);
+        plan_apply(&with_function(current, facts), &desired, &mut plan);
         Ok(vec![check(&plan, &desired)])
     }
 }
@@ -165,30 +149,29 @@ fn check(plan: &Plan<Op>, desired: &Desired) -> Check {
     )
 }
 
-/// The statement as read, with what the function part taught: whether the function is ours.
-fn with_function(current: &Option<Current>, facts: &Facts) -> Option<Current> {
-    current.clone().map(|mut c| {
-        c.function_managed = facts.function_managed == Some(true);
-        c
-    })
+/// The statements as read, with what the function part taught: whether the function is ours.
+fn with_function(current: &[Current], facts: &Facts) -> Vec<Current> {
+    current
+        .iter()
+        .cloned()
+        .map(|mut c| {
+            c.function_managed = facts.function_managed == Some(true);
+            c
+        })
+        .collect()
 }
 
-/// Reads our statement from the policy of `function`, as [`super::function::read`] found it (its
-/// tags already say whether the function is ours, so they are not read again here).
-pub async fn read(
-    ctx: &Ctx,
-    function: &super::function::Current,
-    statement_id: &str,
-) -> Result<Option<Current>> {
-    read_statement(ctx, &function.name, statement_id, function.managed).await
+/// Every statement of the resource policy of `function`, as [`super::function::read`] found it
+/// (its tags already say whether the function is ours, so they are not read again here).
+pub async fn read(ctx: &Ctx, function: &super::function::Current) -> Result<Vec<Current>> {
+    read_statements(ctx, &function.name, function.managed).await
 }
 
-async fn read_statement(
+async fn read_statements(
     ctx: &Ctx,
     function: &str,
-    statement_id: &str,
     function_managed: bool,
-) -> Result<Option<Current>> {
+) -> Result<Vec<Current>> {
     // No function, or a function without any resource policy.
     let Some(out) = ctx
         .clients
@@ -200,29 +183,16 @@ async fn read_statement(
         .found(NOT_FOUND)
         .with_context(|| format!("reading the resource policy of Lambda function {function}"))?
     else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
     let policy: Value =
         serde_json::from_str(&out.policy.unwrap_or_default()).with_context(|| {
             format!("Lambda returned a resource policy for {function} that is not JSON")
         })?;
-    let Some(statement) = find_statement(&policy, statement_id) else {
-        return Ok(None);
-    };
-    Ok(Some(parse_statement(
-        function,
-        statement_id,
-        statement,
-        function_managed,
-    )))
-}
-
-fn find_statement<'a>(policy: &'a Value, statement_id: &str) -> Option<&'a Value> {
-    match &policy["Statement"] {
-        Value::Array(items) => items.iter().find(|s| s["Sid"] == statement_id),
-        single @ Value::Object(_) if single["Sid"] == statement_id => Some(single),
-        _ => None,
-    }
+    Ok(statements(&policy)
+        .into_iter()
+        .map(|s| parse_statement(function, s, function_managed))
+        .collect())
 }
 
 /// A policy value that may be a string or a list of strings, as one string.
@@ -254,19 +224,18 @@ fn condition(statement: &Value, key: &str) -> Option<String> {
     })
 }
 
-fn parse_statement(
-    function: &str,
-    statement_id: &str,
-    s: &Value,
-    function_managed: bool,
-) -> Current {
+fn parse_statement(function: &str, s: &Value, function_managed: bool) -> Current {
     let principal = match &s["Principal"] {
-        Value::Object(p) => p.get("Service").and_then(one).unwrap_or_default(),
+        Value::Object(p) => p
+            .get("Service")
+            .or_else(|| p.get("AWS"))
+            .and_then(one)
+            .unwrap_or_default(),
         other => one(other).unwrap_or_default(),
     };
     Current {
         function: function.to_owned(),
-        statement_id: statement_id.to_owned(),
+        statement_id: one(&s["Sid"]).unwrap_or_default(),
         effect: one(&s["Effect"]).unwrap_or_default(),
         principal,
         action: one(&s["Action"]).unwrap_or_default(),
@@ -320,7 +289,45 @@ fn attrs_of(desired: &Desired) -> [(&'static str, String); 4] {
     ]
 }
 
-pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<impl From<Op>>) {
+/// Puts login-alert's statement in place and removes every other statement of our function's policy.
+pub fn plan_apply(statements: &[Current], desired: &Desired, plan: &mut Plan<impl From<Op>>) {
+    let (ours, others): (Vec<&Current>, Vec<&Current>) = statements
+        .iter()
+        .partition(|s| s.statement_id == desired.statement_id);
+    plan_ours(ours.first().copied(), desired, plan);
+    // Someone else's function keeps its policy (its own plan blocks apply).
+    for other in others.into_iter().filter(|s| s.function_managed) {
+        plan.push(Some(remove_other(other)));
+    }
+}
+
+/// A statement login-alert did not write: whoever it names may invoke the function.
+fn remove_other(other: &Current) -> Change<Op> {
+    let mut attrs = vec![
+        Attr::unset("principal", other.principal.clone()),
+        Attr::unset("action", other.action.clone()),
+    ];
+    if let Some(arn) = &other.source_arn {
+        attrs.push(Attr::unset("source_arn", arn.clone()));
+    }
+    if let Some(account) = &other.source_account {
+        attrs.push(Attr::unset("source_account", account.clone()));
+    }
+    Change::new(
+        KIND,
+        format!("{} on {}", other.statement_id, other.function),
+        Action::Delete,
+        Op::Remove {
+            function: other.function.clone(),
+            statement_id: other.statement_id.clone(),
+        },
+    )
+    .attrs(attrs)
+    .note("not login-alert's: only CloudWatch Logs, for the trail's log group, may invoke the function")
+}
+
+/// login-alert's own statement: added, or replaced where it differs.
+fn plan_ours(current: Option<&Current>, desired: &Desired, plan: &mut Plan<impl From<Op>>) {
     if !is_log_group_wildcard_arn(&desired.source_arn) {
         plan.block(format!(
             "the invoke permission's SourceArn {} is not a log group ARN ending in `:*`: check the trail's log group name",
@@ -406,9 +413,11 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
     plan.push(change);
 }
 
-/// Removes our statement from our function only; someone else's function keeps its policy.
-pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
-    if let Some(current) = current.filter(|c| c.function_managed) {
+/// Removes our statement from our function only; someone else's function keeps its policy (and
+/// the other statements of ours go with the function).
+pub fn plan_destroy(statements: &[Current], statement_id: &str, plan: &mut Plan<impl From<Op>>) {
+    let ours = statements.iter().find(|s| s.statement_id == statement_id);
+    if let Some(current) = ours.filter(|c| c.function_managed) {
         plan.push(Some(Change::new(
             KIND,
             format!("{} on {}", current.statement_id, current.function),
@@ -560,29 +569,101 @@ mod tests {
     }
 
     fn current(statement: &Value) -> Current {
-        parse_statement(
-            "login-alert-handler",
-            "login-alert-cloudwatch-logs",
-            statement,
-            true,
-        )
+        parse_statement("login-alert-handler", statement, true)
     }
 
     fn apply_plan(current: Option<&Current>) -> Plan<Op> {
+        let statements: Vec<Current> = current.cloned().into_iter().collect();
         let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "us-east-1");
-        plan_apply(current, &desired(), &mut plan);
+        plan_apply(&statements, &desired(), &mut plan);
         plan
     }
 
+    fn destroy_plan(statements: &[Current]) -> Plan<Op> {
+        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
+        plan_destroy(statements, "login-alert-cloudwatch-logs", &mut plan);
+        plan
+    }
+
+    /// A statement someone added by hand: anyone may invoke the function.
+    fn public_statement() -> Value {
+        json!({
+            "Sid": "open",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "lambda:InvokeFunction",
+            "Resource": "arn:aws:lambda:us-east-1:123456789012:function:login-alert-handler"
+        })
+    }
+
     #[test]
-    fn the_statement_is_found_by_sid_in_the_policy() {
+    fn every_statement_is_read_with_its_sid() {
         let policy =
-            json!({"Version": "2012-10-17", "Statement": [{"Sid": "other"}, aws_statement()]});
+            json!({"Version": "2012-10-17", "Statement": [public_statement(), aws_statement()]});
+        let read: Vec<Current> = statements(&policy)
+            .into_iter()
+            .map(|s| parse_statement("login-alert-handler", s, true))
+            .collect();
+        let sids: Vec<&str> = read.iter().map(|s| s.statement_id.as_str()).collect();
+        assert_eq!(sids, ["open", "login-alert-cloudwatch-logs"]);
+        assert_eq!(read[0].principal, "*");
+        assert_eq!(read[1].source_arn.as_deref(), Some(SOURCE));
+    }
+
+    #[test]
+    fn any_other_statement_on_our_function_is_removed_and_shown() {
+        let mut events = aws_statement();
+        events["Sid"] = json!("scheduled");
+        events["Principal"] = json!({"Service": "events.amazonaws.com"});
+        events["Condition"] =
+            json!({"ArnLike": {"AWS:SourceArn": "arn:aws:events:us-east-1:123456789012:rule/x"}});
+        let statements = vec![
+            current(&public_statement()),
+            current(&aws_statement()),
+            current(&events),
+        ];
+        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "us-east-1");
+        plan_apply(&statements, &desired(), &mut plan);
+        let removed: Vec<(&str, Action)> = plan
+            .changes
+            .iter()
+            .map(|c| (c.name.as_str(), c.action))
+            .collect();
         assert_eq!(
-            find_statement(&policy, "login-alert-cloudwatch-logs"),
-            Some(&aws_statement())
+            removed,
+            [
+                ("open on login-alert-handler", Action::Delete),
+                ("scheduled on login-alert-handler", Action::Delete)
+            ]
         );
-        assert_eq!(find_statement(&policy, "missing"), None);
+        assert_eq!(
+            plan.changes[0].attrs,
+            [
+                Attr::unset("principal", "*"),
+                Attr::unset("action", "lambda:InvokeFunction")
+            ]
+        );
+        assert!(
+            matches!(&plan.changes[1].op, Op::Remove { statement_id, .. } if statement_id == "scheduled")
+        );
+        assert_eq!(
+            plan.changes[1].attrs[2],
+            Attr::unset("source_arn", "arn:aws:events:us-east-1:123456789012:rule/x")
+        );
+        // Destroy removes only ours: the others go with the function.
+        assert_eq!(destroy_plan(&statements).changes.len(), 1);
+    }
+
+    #[test]
+    fn another_statement_on_a_function_that_is_not_ours_is_left_alone() {
+        let mut theirs = current(&public_statement());
+        theirs.function_managed = false;
+        assert!(
+            !apply_plan(Some(&theirs))
+                .changes
+                .iter()
+                .any(|c| c.action == Action::Delete)
+        );
     }
 
     #[test]
@@ -677,7 +758,7 @@ mod tests {
         let mut bad = desired();
         bad.source_arn = "arn:aws:logs:us-east-1:123456789012:log-group:/x".into();
         let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "us-east-1");
-        plan_apply(None, &bad, &mut plan);
+        plan_apply(&[], &bad, &mut plan);
         assert!(!plan.has_changes());
         assert_eq!(plan.blockers.len(), 1);
     }
@@ -716,16 +797,13 @@ mod tests {
 
     #[test]
     fn destroy_removes_the_statement_only_from_our_function() {
-        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
-        plan_destroy(Some(&current(&aws_statement())), &mut plan);
+        let plan = destroy_plan(&[current(&aws_statement())]);
         assert_eq!(plan.changes.len(), 1);
         assert_eq!(plan.changes[0].action, Action::Delete);
         let mut theirs = current(&aws_statement());
         theirs.function_managed = false;
-        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
-        plan_destroy(Some(&theirs), &mut plan);
-        plan_destroy(None, &mut plan);
-        assert!(!plan.has_changes());
+        assert!(!destroy_plan(&[theirs.clone()]).has_changes());
+        assert!(!destroy_plan(&[]).has_changes());
         assert!(!apply_plan(Some(&theirs)).has_changes());
     }
 }
