@@ -404,6 +404,7 @@ async fn a_duplicate_statement_id_is_removed_and_added_again() {
     let op = permission::Op::Add {
         function: FUNCTION.into(),
         statement_id: "login-alert-cloudwatch-logs".into(),
+        principal: permission::PRINCIPAL.into(),
         source_arn: "arn:aws:logs:us-east-1:123456789012:log-group:/login-alert/cloudtrail:*"
             .into(),
         source_account: ACCOUNT.into(),

@@ -1,5 +1,5 @@
-//! The function's resource policy: the one statement that lets CloudWatch Logs (and only for our
-//! log group) invoke it, and no other.
+//! The function's resource policy: the one statement that lets the mode's sender invoke it —
+//! CloudWatch Logs for the trail's log group, or EventBridge for the home rule — and no other.
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -17,6 +17,8 @@ use crate::retry::{Stopped, patiently};
 const KIND: &str = "Lambda permission";
 const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
 pub const PRINCIPAL: &str = "logs.amazonaws.com";
+/// EventBridge mode's sender: the home rule invokes the function.
+pub const EVENTS_PRINCIPAL: &str = "events.amazonaws.com";
 pub const ACTION: &str = "lambda:InvokeFunction";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -36,8 +38,10 @@ pub struct Current {
 pub struct Desired {
     pub function: String,
     pub statement_id: String,
-    /// The log group ARN with the trailing `:*`: without it PutSubscriptionFilter fails
-    /// "Could not execute the lambda function".
+    /// [`PRINCIPAL`] or [`EVENTS_PRINCIPAL`].
+    pub principal: String,
+    /// CloudWatch Logs: the log group ARN with the trailing `:*` (without it PutSubscriptionFilter
+    /// fails "Could not execute the lambda function"); EventBridge: the home rule's ARN.
     pub source_arn: String,
     pub source_account: String,
 }
@@ -48,6 +52,7 @@ pub enum Op {
     Add {
         function: String,
         statement_id: String,
+        principal: String,
         source_arn: String,
         source_account: String,
     },
@@ -55,6 +60,7 @@ pub enum Op {
     Replace {
         function: String,
         statement_id: String,
+        principal: String,
         source_arn: String,
         source_account: String,
     },
@@ -80,16 +86,13 @@ impl Part for Permission {
 
     fn plan_apply(&self, current: &Vec<Current>, t: &Target, facts: &Facts, plan: &mut Plan<Op>) {
         let current = with_function(current, facts);
-        if t.route.uses_logs() {
-            plan_apply(&current, &desired(t, &facts.delivery), plan);
-        } else {
-            plan_destroy(&current, &t.names.permission_statement(), plan);
-        }
+        plan_apply(&current, &desired_for(t, facts), plan);
     }
 
     fn plan_destroy(&self, current: &Vec<Current>, t: &Target, facts: &Facts, plan: &mut Plan<Op>) {
         let current = with_function(current, facts);
         plan_destroy(&current, &t.names.permission_statement(), plan);
+        plan_destroy(&current, &t.names.events_permission_statement(), plan);
     }
 
     async fn checks(
@@ -99,10 +102,10 @@ impl Part for Permission {
         facts: &Facts,
     ) -> Result<Vec<Check>> {
         // Without login-alert's function there is nothing to invoke: the function's check says so.
-        if facts.function_managed != Some(true) || !ctx.target.route.uses_logs() {
+        if facts.function_managed != Some(true) {
             return Ok(Vec::new());
         }
-        let desired = desired(&ctx.target, &facts.delivery);
+        let desired = desired_for(&ctx.target, facts);
         let mut plan: Plan<Op> =
             Plan::new(Mode::Apply, ctx.target.account_id(), ctx.target.region());
         plan_apply(&with_function(current, facts), &desired, &mut plan);
@@ -126,8 +129,10 @@ fn check(plan: &Plan<Op>, desired: &Desired) -> Check {
             Link::Invoke,
             NAME,
             format!(
-                "CloudWatch Logs may invoke {} for {}",
-                desired.function, desired.source_arn
+                "{} may invoke {} for {}",
+                sender(&desired.principal),
+                desired.function,
+                desired.source_arn
             ),
         );
     };
@@ -142,8 +147,10 @@ fn check(plan: &Plan<Op>, desired: &Desired) -> Check {
         Link::Invoke,
         NAME,
         format!(
-            "statement {} on {} {what}: CloudWatch Logs cannot invoke the function, so no alert can arrive",
-            desired.statement_id, desired.function
+            "statement {} on {} {what}: {} cannot invoke the function, so no alert can arrive",
+            desired.statement_id,
+            desired.function,
+            sender(&desired.principal)
         ),
         "run `login-alert apply`",
     )
@@ -271,10 +278,41 @@ pub fn is_log_group_wildcard_arn(arn: &str) -> bool {
     })
 }
 
+/// Who sends the events, in words.
+fn sender(principal: &str) -> &'static str {
+    if principal == EVENTS_PRINCIPAL {
+        "EventBridge"
+    } else {
+        "CloudWatch Logs"
+    }
+}
+
+/// The statement the config's mode wants.
+pub fn desired_for(t: &Target, facts: &Facts) -> Desired {
+    if t.route.uses_logs() {
+        desired(t, &facts.delivery)
+    } else {
+        desired_events(t)
+    }
+}
+
+/// EventBridge mode: the home rule may invoke the function.
+pub fn desired_events(t: &Target) -> Desired {
+    Desired {
+        function: t.names.function(),
+        statement_id: t.names.events_permission_statement(),
+        principal: EVENTS_PRINCIPAL.to_owned(),
+        source_arn: t.arns.rule(t.region(), &t.names.events_rule()),
+        source_account: t.account_id().to_owned(),
+    }
+}
+
+/// CloudWatch Logs mode: the trail's log group may invoke the function.
 pub fn desired(t: &Target, delivery: &Delivery) -> Desired {
     Desired {
         function: t.names.function(),
         statement_id: t.names.permission_statement(),
+        principal: PRINCIPAL.to_owned(),
         source_arn: t.arns.log_group_wildcard(&delivery.log_group_name),
         source_account: t.account_id().to_owned(),
     }
@@ -282,7 +320,7 @@ pub fn desired(t: &Target, delivery: &Delivery) -> Desired {
 
 fn attrs_of(desired: &Desired) -> [(&'static str, String); 4] {
     [
-        ("principal", PRINCIPAL.to_owned()),
+        ("principal", desired.principal.clone()),
         ("action", ACTION.to_owned()),
         ("source_arn", desired.source_arn.clone()),
         ("source_account", desired.source_account.clone()),
@@ -323,12 +361,12 @@ fn remove_other(other: &Current) -> Change<Op> {
         },
     )
     .attrs(attrs)
-    .note("not login-alert's: only CloudWatch Logs, for the trail's log group, may invoke the function")
+    .note("not login-alert's: only login-alert's sender (CloudWatch Logs or EventBridge) may invoke the function")
 }
 
 /// login-alert's own statement: added, or replaced where it differs.
 fn plan_ours(current: Option<&Current>, desired: &Desired, plan: &mut Plan<impl From<Op>>) {
-    if !is_log_group_wildcard_arn(&desired.source_arn) {
+    if desired.principal == PRINCIPAL && !is_log_group_wildcard_arn(&desired.source_arn) {
         plan.block(format!(
             "the invoke permission's SourceArn {} is not a log group ARN ending in `:*`: check the trail's log group name",
             desired.source_arn
@@ -340,13 +378,14 @@ fn plan_ours(current: Option<&Current>, desired: &Desired, plan: &mut Plan<impl 
         (
             desired.function.clone(),
             desired.statement_id.clone(),
+            desired.principal.clone(),
             desired.source_arn.clone(),
             desired.source_account.clone(),
         )
     };
     let change = match current {
         None => {
-            let (function, statement_id, source_arn, source_account) = fields();
+            let (function, statement_id, principal, source_arn, source_account) = fields();
             Some(
                 Change::new(
                     KIND,
@@ -355,6 +394,7 @@ fn plan_ours(current: Option<&Current>, desired: &Desired, plan: &mut Plan<impl 
                     Op::Add {
                         function,
                         statement_id,
+                        principal,
                         source_arn,
                         source_account,
                     },
@@ -369,11 +409,16 @@ fn plan_ours(current: Option<&Current>, desired: &Desired, plan: &mut Plan<impl 
             if current.effect != "Allow" {
                 attrs.push(Attr::change("effect", current.effect.clone(), "Allow"));
             }
-            if !is_logs_principal(&current.principal) {
+            let same_principal = if desired.principal == PRINCIPAL {
+                is_logs_principal(&current.principal)
+            } else {
+                current.principal == desired.principal
+            };
+            if !same_principal {
                 attrs.push(Attr::change(
                     "principal",
                     current.principal.clone(),
-                    PRINCIPAL,
+                    desired.principal.clone(),
                 ));
             }
             if current.action != ACTION {
@@ -394,7 +439,7 @@ fn plan_ours(current: Option<&Current>, desired: &Desired, plan: &mut Plan<impl 
                 ));
             }
             (!attrs.is_empty()).then(|| {
-                let (function, statement_id, source_arn, source_account) = fields();
+                let (function, statement_id, principal, source_arn, source_account) = fields();
                 Change::new(
                     KIND,
                     name,
@@ -402,6 +447,7 @@ fn plan_ours(current: Option<&Current>, desired: &Desired, plan: &mut Plan<impl 
                     Op::Replace {
                         function,
                         statement_id,
+                        principal,
                         source_arn,
                         source_account,
                     },
@@ -435,15 +481,23 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
         Op::Add {
             function,
             statement_id,
+            principal,
             source_arn,
             source_account,
         } => {
-            match add(ctx, function, statement_id, source_arn, source_account).await? {
+            let statement = Statement {
+                function,
+                statement_id,
+                principal,
+                source_arn,
+                source_account,
+            };
+            match add(ctx, &statement).await? {
                 Added::Yes => Ok(()),
                 // Added by an interrupted run after the plan read the policy: make sure it is exactly ours.
                 Added::AlreadyThere => {
                     remove(ctx, function, statement_id).await?;
-                    match add(ctx, function, statement_id, source_arn, source_account).await? {
+                    match add(ctx, &statement).await? {
                         Added::Yes => Ok(()),
                         Added::AlreadyThere => anyhow::bail!(
                             "statement {statement_id} keeps reappearing on Lambda function {function}: another tool may be managing it; stop it, then run apply again"
@@ -455,11 +509,19 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
         Op::Replace {
             function,
             statement_id,
+            principal,
             source_arn,
             source_account,
         } => {
             remove(ctx, function, statement_id).await?;
-            match add(ctx, function, statement_id, source_arn, source_account).await? {
+            let statement = Statement {
+                function,
+                statement_id,
+                principal,
+                source_arn,
+                source_account,
+            };
+            match add(ctx, &statement).await? {
                 Added::Yes => Ok(()),
                 Added::AlreadyThere => anyhow::bail!(
                     "statement {statement_id} reappeared on Lambda function {function} while it was being replaced: another tool may be managing it; stop it, then run apply again"
@@ -483,14 +545,18 @@ fn already_exists(code: Option<&str>, message: Option<&str>) -> bool {
         && message.is_some_and(|m| m.contains("already exists"))
 }
 
-async fn add(
-    ctx: &Ctx,
-    function: &str,
-    statement_id: &str,
-    source_arn: &str,
-    source_account: &str,
-) -> Result<Added> {
+/// One statement to add, as the operation carries it.
+struct Statement<'a> {
+    function: &'a str,
+    statement_id: &'a str,
+    principal: &'a str,
+    source_arn: &'a str,
+    source_account: &'a str,
+}
+
+async fn add(ctx: &Ctx, s: &Statement<'_>) -> Result<Added> {
     let lambda = &ctx.clients.lambda;
+    let function = s.function;
     // A conflict other than a duplicate id means the function is mid-update: wait it out.
     let result = patiently(
         &ctx.printer,
@@ -505,20 +571,28 @@ async fn add(
             lambda
                 .add_permission()
                 .function_name(function)
-                .statement_id(statement_id)
+                .statement_id(s.statement_id)
                 .action(ACTION)
-                .principal(PRINCIPAL)
-                .source_arn(source_arn)
-                .source_account(source_account)
+                .principal(s.principal)
+                .source_arn(s.source_arn)
+                .source_account(s.source_account)
                 .send()
         },
     )
     .await;
     match result {
         Ok(_) => Ok(Added::Yes),
-        Err(Stopped::Failed(err)) if already_exists(error_code(&err), error_message(&err)) => Ok(Added::AlreadyThere),
+        Err(Stopped::Failed(err)) if already_exists(error_code(&err), error_message(&err)) => {
+            Ok(Added::AlreadyThere)
+        }
         Err(Stopped::Failed(err) | Stopped::TimedOut { last: err, .. }) => Err(explain(err))
-            .with_context(|| format!("allowing CloudWatch Logs to invoke Lambda function {function} (statement {statement_id})")),
+            .with_context(|| {
+                format!(
+                    "allowing {} to invoke Lambda function {function} (statement {})",
+                    sender(s.principal),
+                    s.statement_id
+                )
+            }),
     }
 }
 
@@ -548,6 +622,7 @@ mod tests {
         Desired {
             function: "login-alert-handler".into(),
             statement_id: "login-alert-cloudwatch-logs".into(),
+            principal: PRINCIPAL.into(),
             source_arn: SOURCE.into(),
             source_account: "123456789012".into(),
         }
@@ -805,5 +880,52 @@ mod tests {
         assert!(!destroy_plan(&[theirs.clone()]).has_changes());
         assert!(!destroy_plan(&[]).has_changes());
         assert!(!apply_plan(Some(&theirs)).has_changes());
+    }
+
+    #[test]
+    fn eventbridge_mode_wants_the_home_rule_as_the_only_sender() {
+        let logs = current(&aws_statement());
+        let mut config = crate::config::Config {
+            region: "us-east-1".into(),
+            name_prefix: "login-alert".into(),
+            account_name: None,
+            timezone: "UTC".into(),
+            scope: Default::default(),
+            log_retention_days: 90,
+            mode: crate::config::Route::Eventbridge,
+            trail: crate::config::TrailConfig {
+                name: Some("audit".into()),
+                create: false,
+            },
+            notify: Default::default(),
+        };
+        let t = Target::new(&config, "123456789012");
+        let events = desired_events(&t);
+        assert_eq!(events.principal, EVENTS_PRINCIPAL);
+        assert_eq!(
+            events.source_arn,
+            "arn:aws:events:us-east-1:123456789012:rule/login-alert-events"
+        );
+        // Switching from CloudWatch Logs mode: the logs statement goes, EventBridge's comes.
+        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "us-east-1");
+        plan_apply(std::slice::from_ref(&logs), &events, &mut plan);
+        let actions: Vec<(Action, &str)> = plan
+            .changes
+            .iter()
+            .map(|c| (c.action, c.name.as_str()))
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                (Action::Create, "login-alert-eventbridge on login-alert-handler"),
+                (Action::Delete, "login-alert-cloudwatch-logs on login-alert-handler"),
+            ]
+        );
+        assert!(
+            matches!(&plan.changes[0].op, Op::Add { principal, .. } if principal == EVENTS_PRINCIPAL)
+        );
+        config.mode = crate::config::Route::CloudwatchLogs;
+        let facts = Facts::new(&Target::new(&config, "123456789012"));
+        assert_eq!(desired_for(&Target::new(&config, "123456789012"), &facts).principal, PRINCIPAL);
     }
 }
