@@ -455,7 +455,7 @@ pub async fn invoke<S: Store>(
         let item_key = store::group_key(&digest);
         let members: Vec<&Alert> = members.iter().map(|&i| &alerts[i]).collect();
         let mut current = match state.get(&item_key) {
-            Some(StateItem::Group(g)) => Some(g.clone()),
+            Some(StateItem::Group(g)) => Some((**g).clone()),
             _ => None,
         };
         // Records reported before (a retry, or the same event by another path) keep the message they went to.
@@ -559,7 +559,7 @@ pub async fn invoke<S: Store>(
                     match s.load(std::slice::from_ref(&item_key)).await {
                         Ok(items) => {
                             current = match items.get(&item_key) {
-                                Some(StateItem::Group(g)) => Some(g.clone()),
+                                Some(StateItem::Group(g)) => Some((**g).clone()),
                                 _ => None,
                             };
                         }

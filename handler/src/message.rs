@@ -302,20 +302,14 @@ pub fn headline(finding: &Finding, language: Language) -> String {
                 .rsplit_once(":trail/")
                 .map_or(tamper.resource.as_ref(), |(_, name)| name);
             match (tamper.by_login_alert, en) {
-                (false, true) => {
-                    format!("TAMPERING: {event}{failed} on {what} {}", tamper.resource)
+                (false, true) => format!("TAMPERING: {event}{failed} on {what} {resource}"),
+                (true, true) => {
+                    format!("login-alert changed its own setup: {event} on {what} {resource}")
                 }
-                (true, true) => format!(
-                    "login-alert changed its own setup: {event} on {what} {}",
-                    tamper.resource
-                ),
-                (false, false) => {
-                    format!("改ざん検知: {what} {} に {event}{failed}", tamper.resource)
+                (false, false) => format!("改ざん検知: {what} {resource} に {event}{failed}"),
+                (true, false) => {
+                    format!("login-alert 自身による変更: {what} {resource} に {event}")
                 }
-                (true, false) => format!(
-                    "login-alert 自身による変更: {what} {} に {event}",
-                    tamper.resource
-                ),
             }
         }
         Kind::Test => {
@@ -428,10 +422,10 @@ pub fn facts<'s>(finding: &'s Finding, settings: &'s Settings) -> Vec<Fact<'s>> 
     let record = &finding.record;
     let not_recorded = word(language, Phrase::NotRecorded);
     let mut facts: Vec<Fact<'s>> = Vec::with_capacity(16);
-    if finding.kind == Kind::Test {
-        if let Some(via) = &finding.sent_via {
-            facts.push(fact(Label::SentVia, one_line(via)));
-        }
+    if finding.kind == Kind::Test
+        && let Some(via) = &finding.sent_via
+    {
+        facts.push(fact(Label::SentVia, one_line(via)));
     }
     if let Some(tamper) = &finding.tamper {
         facts.push(fact(Label::Resource, one_line(&tamper.resource)));
