@@ -75,9 +75,8 @@ pub struct Alert {
     pub rendered: Option<Rendered>,
     /// The subject line of that message, for logs.
     pub subject: String,
-    /// The record's JSON (kept for grouped records, to render the group's message).
+    /// The record's JSON, kept for grouped records that may head their group's message.
     pub raw: Option<String>,
-    pub head: Option<Head>,
     pub timestamp_ms: Option<i64>,
     pub envelope_region: Option<String>,
     pub envelope_account: Option<String>,
@@ -109,6 +108,15 @@ struct Chunk {
     first_of_group: HashSet<String>,
 }
 
+/// Which grouped records keep their JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeepRaw {
+    /// Every grouped record: any of them may head a message (a retry, a replay one record at a time).
+    All,
+    /// The first of each group in a chunk: enough for one invocation on an empty state.
+    FirstOfGroup,
+}
+
 /// A record without an `eventID` is known by a digest of its text, the same on every retry.
 fn event_id_of(finding: &Finding, raw: &str) -> String {
     match finding.record.event_id.get() {
@@ -117,7 +125,13 @@ fn event_id_of(finding: &Finding, raw: &str) -> String {
     }
 }
 
-fn to_alert(chunk: &mut Chunk, item: input::Item<'_>, settings: &Settings, channels: &[Channel]) {
+fn to_alert(
+    chunk: &mut Chunk,
+    item: input::Item<'_>,
+    settings: &Settings,
+    channels: &[Channel],
+    keep: KeepRaw,
+) {
     chunk.records += 1;
     let index = item.position.index;
     let record = match item.record {
@@ -186,9 +200,7 @@ fn to_alert(chunk: &mut Chunk, item: input::Item<'_>, settings: &Settings, chann
             .map(|m| m.subject.clone())
             .unwrap_or_default(),
         rendered,
-        // Any record of a group may end up heading its message (a retry, a replay), so each keeps its JSON.
-        raw: group_key.is_some().then(|| item.raw.to_owned()),
-        head: class.map(|c| Head::of(&finding, c)),
+        raw: (group_key.is_some() && (first || keep == KeepRaw::All)).then(|| item.raw.to_owned()),
         group_key,
         timestamp_ms: item.timestamp_ms,
         envelope_region: envelope.and_then(|e| e.region.get()).map(str::to_owned),
@@ -208,11 +220,12 @@ pub fn collect(
     input: &[u8],
     settings: &Settings,
     channels: &[Channel],
+    keep: KeepRaw,
 ) -> Result<Collected, InputError> {
     let mut collected = Collected::default();
     let shape = input::map_records(
         input,
-        |chunk: &mut Chunk, item| to_alert(chunk, item, settings, channels),
+        |chunk: &mut Chunk, item| to_alert(chunk, item, settings, channels, keep),
         |chunk: Chunk| {
             collected.records += chunk.records;
             collected.unreadable += chunk.unreadable;
@@ -266,7 +279,7 @@ fn log_store_error(err: &crate::error::StoreError) {
 /// Renders a group's message: its first record in full (re-read from its JSON), the rest summarised.
 #[allow(clippy::too_many_arguments)]
 fn render_group(
-    first: &Alert,
+    first: &mut Alert,
     members: &Summary,
     carried: &Summary,
     session: Option<&RootSession>,
@@ -300,6 +313,24 @@ fn render_group(
         render::webhook(&finding, settings, Some((digest, &all)))
     });
     Some((rendered, message.subject))
+}
+
+fn envelope_of(alert: &Alert) -> EventInfo<'_> {
+    EventInfo {
+        region: crate::lenient::Text(alert.envelope_region.as_deref().map(Into::into)),
+        account: crate::lenient::Text(alert.envelope_account.as_deref().map(Into::into)),
+        ..EventInfo::default()
+    }
+}
+
+/// Who a group is about, read again from its first record's JSON (for the state a digest is rendered from).
+fn head_of(alert: &Alert, class: Class, settings: &Settings) -> Head {
+    let Some(record) = alert.raw.as_deref().and_then(|raw| Record::parse(raw).ok()) else {
+        return Head::default();
+    };
+    let envelope = envelope_of(alert);
+    let finding = Finding::with_envelope(record, settings, alert.timestamp_ms, Some(&envelope));
+    Head::of(&finding, class)
 }
 
 fn summary_of<'a>(alerts: impl Iterator<Item = &'a Alert>) -> Summary {
@@ -414,17 +445,22 @@ pub async fn invoke<S: Store>(
     // Messages with the position of their first record, to send in input order.
     let mut out: Vec<(usize, Outgoing)> = Vec::new();
 
-    for a in alerts.iter().filter(|a| a.group_key.is_none()) {
-        let id = format!("e:{}", a.event_id);
-        match claim_of(&a.event_id) {
+    for i in 0..alerts.len() {
+        if alerts[i].group_key.is_some() {
+            continue;
+        }
+        let id = format!("e:{}", alerts[i].event_id);
+        match claim_of(&alerts[i].event_id) {
             Some(existing) if existing != id => {
                 plan.duplicates += 1;
                 continue;
             }
             Some(_) => {}
-            None => writes.push(claim(&a.event_id, &id)),
+            None if store.is_some() => writes.push(claim(&alerts[i].event_id, &id)),
+            None => {}
         }
-        if let Some((key, session)) = &a.session_opened {
+        let a = &mut alerts[i];
+        if let (Some((key, session)), Some(_)) = (&a.session_opened, store) {
             writes.push((
                 store::session_key(key),
                 StateItem::Session {
@@ -433,17 +469,17 @@ pub async fn invoke<S: Store>(
                 },
             ));
         }
-        let Some(rendered) = a.rendered.clone() else {
+        let Some(rendered) = a.rendered.take() else {
             continue;
         };
         out.push((
             a.index,
             Outgoing {
                 id,
-                subject: a.subject.clone(),
+                subject: std::mem::take(&mut a.subject),
                 rendered,
                 sent: BTreeSet::new(),
-                test_event: a.test_event.clone(),
+                test_event: a.test_event.take(),
                 finish: None,
                 records: 1,
             },
@@ -453,18 +489,17 @@ pub async fn invoke<S: Store>(
     for (key, members) in &groups {
         let digest = group::digest(key);
         let item_key = store::group_key(&digest);
-        let members: Vec<&Alert> = members.iter().map(|&i| &alerts[i]).collect();
         let mut current = match state.get(&item_key) {
             Some(StateItem::Group(g)) => Some((**g).clone()),
             _ => None,
         };
         // Records reported before (a retry, or the same event by another path) keep the message they went to.
-        let mut fresh = Vec::new();
-        let mut mine: Vec<(&Alert, String)> = Vec::new();
-        for a in &members {
-            match claim_of(&a.event_id) {
-                None => fresh.push(*a),
-                Some(m) if m.starts_with(&format!("g:{digest}:")) => mine.push((*a, m)),
+        let mut fresh: Vec<usize> = Vec::new();
+        let mut mine: Vec<(usize, String)> = Vec::new();
+        for &i in members {
+            match claim_of(&alerts[i].event_id) {
+                None => fresh.push(i),
+                Some(m) if m.starts_with(&format!("g:{digest}:")) => mine.push((i, m)),
                 Some(_) => plan.duplicates += 1,
             }
         }
@@ -481,23 +516,23 @@ pub async fn invoke<S: Store>(
                 },
                 (None, Some(_)) if store.is_some() => Decision::Late,
                 (None, _) => match fresh.first() {
-                    Some(first) => Decision::Open {
-                        id: format!("g:{digest}:{}", first.event_id),
+                    Some(&first) => Decision::Open {
+                        id: format!("g:{digest}:{}", alerts[first].event_id),
                     },
                     None => break (None, Vec::new(), Vec::new()),
                 },
             };
-            let (in_message, pending): (Vec<&Alert>, Vec<&Alert>) = match &decision {
+            let (in_message, pending): (Vec<usize>, Vec<usize>) = match &decision {
                 Decision::Open { .. } => (fresh.clone(), Vec::new()),
                 Decision::Resume { id, accept_new } => {
-                    let mut in_message: Vec<&Alert> = mine
+                    let mut in_message: Vec<usize> = mine
                         .iter()
                         .filter(|(_, m)| m == id)
-                        .map(|(a, _)| *a)
+                        .map(|(i, _)| *i)
                         .collect();
                     if *accept_new {
                         in_message.extend(fresh.iter().copied());
-                        in_message.sort_by_key(|a| a.index);
+                        in_message.sort_unstable();
                         (in_message, Vec::new())
                     } else {
                         (in_message, fresh.clone())
@@ -512,9 +547,10 @@ pub async fn invoke<S: Store>(
             let expected = current.as_ref().map(|g| g.version);
             let next = match &decision {
                 Decision::Open { id } => {
-                    let head = members
-                        .iter()
-                        .find_map(|a| a.head.clone())
+                    let first = &alerts[in_message[0]];
+                    let head = first
+                        .class
+                        .map(|class| head_of(first, class, settings))
                         .unwrap_or_default();
                     // Records of a closed window that no digest reported yet are carried into this message.
                     let carried = current
@@ -524,9 +560,9 @@ pub async fn invoke<S: Store>(
                     Some(GroupState {
                         key: key.clone(),
                         head: Head {
-                            root_session: members
-                                .first()
-                                .and_then(|a| a.access_key.as_deref())
+                            root_session: first
+                                .access_key
+                                .as_deref()
                                 .and_then(|k| sessions.get(k))
                                 .cloned(),
                             ..head
@@ -541,7 +577,8 @@ pub async fn invoke<S: Store>(
                 }
                 _ if pending.is_empty() => None,
                 _ => current.clone().map(|mut g| {
-                    g.pending.merge(&summary_of(pending.iter().copied()));
+                    g.pending
+                        .merge(&summary_of(pending.iter().map(|&i| &alerts[i])));
                     g.version += 1;
                     g
                 }),
@@ -580,45 +617,54 @@ pub async fn invoke<S: Store>(
             }
         };
         let Some(decision) = decision else { continue };
-        for a in &pending {
-            writes.push(claim(&a.event_id, PENDING));
+        if store.is_some() {
+            for &i in &pending {
+                writes.push(claim(&alerts[i].event_id, PENDING));
+            }
         }
         plan.summarised += pending.len();
         let id = match decision {
             Decision::Open { id } | Decision::Resume { id, .. } => id,
             Decision::Late => continue,
         };
-        for a in &in_message {
-            if claim_of(&a.event_id).is_none() {
-                writes.push(claim(&a.event_id, &id));
+        if store.is_some() {
+            for &i in &in_message {
+                if claim_of(&alerts[i].event_id).is_none() {
+                    writes.push(claim(&alerts[i].event_id, &id));
+                }
             }
         }
-        let Some(first) = in_message.first().copied() else {
+        let Some(&first) = in_message.first() else {
             continue;
         };
         // The first record with its JSON kept stands for the group (the batch's first one, unless a retry
         // finds it reported elsewhere).
-        let first = if first.raw.is_some() {
+        let first = if alerts[first].raw.is_some() || alerts[first].rendered.is_some() {
             first
         } else {
             members
                 .iter()
                 .copied()
-                .find(|a| a.raw.is_some())
+                .find(|&i| alerts[i].raw.is_some())
                 .unwrap_or(first)
         };
-        let members_summary = summary_of(in_message.iter().copied());
+        let members_summary = summary_of(in_message.iter().map(|&i| &alerts[i]));
         let carried = current
             .as_ref()
             .filter(|g| g.opener == id)
             .map(|g| g.carried.clone())
             .unwrap_or_default();
-        let session = first.access_key.as_deref().and_then(|k| sessions.get(k));
+        let session = alerts[first]
+            .access_key
+            .as_deref()
+            .and_then(|k| sessions.get(k))
+            .cloned();
+        let index = alerts[first].index;
         let Some((rendered, subject)) = render_group(
-            first,
+            &mut alerts[first],
             &members_summary,
             &carried,
-            session,
+            session.as_ref(),
             &digest,
             settings,
             channels,
@@ -627,7 +673,7 @@ pub async fn invoke<S: Store>(
             continue;
         };
         out.push((
-            first.index,
+            index,
             Outgoing {
                 id,
                 subject,

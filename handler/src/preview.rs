@@ -206,14 +206,15 @@ fn render_record(chunk: &mut Chunk, item: input::Item<'_>, settings: &Settings, 
 /// The messages an input makes, in the order they would go out (see the module comment).
 fn messages_of(collected: Collected, settings: &Settings, channels: &[Channel]) -> Vec<Outgoing> {
     futures::executor::block_on(async {
-        let store = MemoryStore::new();
-        let mut out = Vec::new();
+        // One invocation on an empty state needs no state at all: every group opens a window.
         if collected.shape == Some(Shape::CloudWatchLogs) {
             let now = engine::latest_time(&collected.alerts);
-            let plan = engine::invoke(collected, settings, channels, Some(&store), now).await;
-            out.extend(plan.messages);
-            return out;
+            return engine::invoke(collected, settings, channels, None::<&MemoryStore>, now)
+                .await
+                .messages;
         }
+        let store = MemoryStore::new();
+        let mut out = Vec::new();
         let mut alerts: Vec<Alert> = collected.alerts;
         alerts.sort_by_key(|a| (a.time, a.index));
         let mut now: DateTime<Utc> = alerts
@@ -237,6 +238,19 @@ fn messages_of(collected: Collected, settings: &Settings, channels: &[Channel]) 
         out.extend(due_digests(settings, channels, &store, after).await);
         out
     })
+}
+
+/// A CloudWatch Logs event is one invocation: the first record of each group in a chunk is enough. Anything else
+/// is replayed one record at a time, and each record may then head a message.
+fn keep_raw(input: &[u8]) -> engine::KeepRaw {
+    let cloudwatch = std::str::from_utf8(input)
+        .map(|text| text.trim_start().starts_with("{\"awslogs\""))
+        .unwrap_or(false);
+    if cloudwatch {
+        engine::KeepRaw::FirstOfGroup
+    } else {
+        engine::KeepRaw::All
+    }
 }
 
 /// The digests due at `now`, marked as sent (a preview delivers nothing, so it finishes them itself).
@@ -271,7 +285,7 @@ pub fn preview_to<W: Write>(
 ) -> Result<PreviewSummary, PreviewError> {
     let write = |out: &mut W, bytes: &[u8]| out.write_all(bytes).map_err(PreviewError::Write);
     if let Some(channel) = format.channel() {
-        let collected = engine::collect(input, settings, &[channel])?;
+        let collected = engine::collect(input, settings, &[channel], keep_raw(input))?;
         let shape = collected.shape.unwrap_or(Shape::Record);
         let (records, alerts) = (collected.records, collected.alerts.len());
         let problems = collected.problems.clone();
@@ -325,7 +339,7 @@ pub fn preview_to<W: Write>(
     let messages = if json {
         0
     } else {
-        let collected = engine::collect(input, settings, &[])?;
+        let collected = engine::collect(input, settings, &[], keep_raw(input))?;
         messages_of(collected, settings, &[]).len()
     };
     if json {

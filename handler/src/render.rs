@@ -193,7 +193,7 @@ pub fn teams(message: &Message) -> String {
         .collect();
     body.push(serde_json::json!({"type": "FactSet", "facts": facts}));
     body.push(serde_json::json!({
-        "type": "TextBlock", "text": teams_escape(&message.footer), "isSubtle": true, "size": "Small", "wrap": true,
+        "type": "TextBlock", "text": teams_escape(message.footer), "isSubtle": true, "size": "Small", "wrap": true,
     }));
     let mut card = serde_json::json!({
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
