@@ -113,8 +113,9 @@ struct Chunk {
 pub enum KeepRaw {
     /// Every grouped record: any of them may head a message (a retry, a replay one record at a time).
     All,
-    /// The first of each group in a chunk: enough for one invocation on an empty state.
-    FirstOfGroup,
+    /// Only root records': every record is rendered as if alone. Enough when no group has two records;
+    /// [`Collected::needs_raw`] says when one has, and the caller collects again.
+    None,
 }
 
 /// A record without an `eventID` is known by a digest of its text, the same on every retry.
@@ -153,9 +154,9 @@ fn to_alert(
     let class = group::class_of(&finding);
     let group_key = class.map(|c| group::key_of(&finding, c));
     // A group's first record (in this chunk) is rendered as if alone: most groups in a batch are one record.
-    let first = match &group_key {
-        Some(key) => chunk.first_of_group.insert(key.clone()),
-        None => true,
+    let first = match (&group_key, keep) {
+        (Some(key), KeepRaw::All) => chunk.first_of_group.insert(key.clone()),
+        _ => true,
     };
     let message = first.then(|| message::single(&finding, settings));
     let rendered = message.as_ref().map(|m| {
@@ -200,7 +201,10 @@ fn to_alert(
             .map(|m| m.subject.clone())
             .unwrap_or_default(),
         rendered,
-        raw: (group_key.is_some() && (first || keep == KeepRaw::All)).then(|| item.raw.to_owned()),
+        // A root record may turn out to be a root session whose `AssumeRoot` call is in the batch: its message is
+        // then rendered again, so it keeps its JSON in either mode.
+        raw: (group_key.is_some() && (keep == KeepRaw::All || class == Some(Class::Root)))
+            .then(|| item.raw.to_owned()),
         group_key,
         timestamp_ms: item.timestamp_ms,
         envelope_region: envelope.and_then(|e| e.region.get()).map(str::to_owned),
@@ -235,6 +239,24 @@ pub fn collect(
     )?;
     collected.shape = Some(shape);
     Ok(collected)
+}
+
+impl Collected {
+    /// Whether a group's message needs a record's JSON: a group of two or more, or a root session whose
+    /// `AssumeRoot` call is in the batch. Then a collection that kept none must be made again keeping it.
+    pub fn needs_raw(&self) -> bool {
+        let mut seen: HashSet<&str> = HashSet::new();
+        let opened: HashSet<&str> = self
+            .alerts
+            .iter()
+            .filter_map(|a| a.session_opened.as_ref().map(|(key, _)| key.as_str()))
+            .collect();
+        self.alerts.iter().any(|a| {
+            let repeated = a.group_key.as_deref().is_some_and(|key| !seen.insert(key));
+            let in_session = a.access_key.as_deref().is_some_and(|k| opened.contains(k));
+            a.raw.is_none() && (repeated || in_session)
+        })
+    }
 }
 
 /// What to do after a message reached every destination.
@@ -361,9 +383,16 @@ pub async fn invoke<S: Store>(
 ) -> Plan {
     let mut alerts = collected.alerts;
     alerts.sort_by_key(|a| a.index);
-    let mut seen = HashSet::new();
     let before = alerts.len();
-    alerts.retain(|a| seen.insert(a.event_id.clone()));
+    let keep: Vec<bool> = {
+        let mut seen: HashSet<&str> = HashSet::with_capacity(alerts.len());
+        alerts
+            .iter()
+            .map(|a| seen.insert(a.event_id.as_str()))
+            .collect()
+    };
+    let mut keep = keep.into_iter();
+    alerts.retain(|_| keep.next().unwrap_or(true));
     let mut plan = Plan {
         duplicates: before - alerts.len(),
         ..Plan::default()
@@ -373,14 +402,20 @@ pub async fn invoke<S: Store>(
 
     // Groups in order of first appearance.
     let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
-    let mut group_pos: HashMap<String, usize> = HashMap::new();
-    for (i, a) in alerts.iter().enumerate() {
-        if let Some(key) = &a.group_key {
-            let pos = *group_pos.entry(key.clone()).or_insert_with(|| {
-                groups.push((key.clone(), Vec::new()));
-                groups.len() - 1
-            });
-            groups[pos].1.push(i);
+    {
+        let mut group_pos: HashMap<&str, usize> = HashMap::new();
+        for (i, a) in alerts.iter().enumerate() {
+            if let Some(key) = a.group_key.as_deref() {
+                let pos = match group_pos.get(key) {
+                    Some(pos) => *pos,
+                    None => {
+                        groups.push((key.to_owned(), Vec::new()));
+                        group_pos.insert(key, groups.len() - 1);
+                        groups.len() - 1
+                    }
+                };
+                groups[pos].1.push(i);
+            }
         }
     }
     let mut sessions: HashMap<String, RootSession> = alerts
@@ -427,9 +462,14 @@ pub async fn invoke<S: Store>(
                 .or_insert_with(|| session.clone());
         }
     }
-    let claim_of = |id: &str| match state.get(&store::event_key(id)) {
-        Some(StateItem::Event { message, .. }) => Some(message.clone()),
-        _ => None,
+    let claim_of = |id: &str| {
+        if state.is_empty() {
+            return None;
+        }
+        match state.get(&store::event_key(id)) {
+            Some(StateItem::Event { message, .. }) => Some(message.clone()),
+            _ => None,
+        }
     };
 
     let mut writes: Vec<(String, StateItem)> = Vec::new();
@@ -648,7 +688,6 @@ pub async fn invoke<S: Store>(
                 .find(|&i| alerts[i].raw.is_some())
                 .unwrap_or(first)
         };
-        let members_summary = summary_of(in_message.iter().map(|&i| &alerts[i]));
         let carried = current
             .as_ref()
             .filter(|g| g.opener == id)
@@ -659,6 +698,15 @@ pub async fn invoke<S: Store>(
             .as_deref()
             .and_then(|k| sessions.get(k))
             .cloned();
+        // A group of one with nothing to add keeps the message the first pass rendered; no summary needed.
+        let members_summary = if in_message.len() == 1 && carried.is_empty() && session.is_none() {
+            Summary {
+                count: 1,
+                ..Summary::default()
+            }
+        } else {
+            summary_of(in_message.iter().map(|&i| &alerts[i]))
+        };
         let index = alerts[first].index;
         let Some((rendered, subject)) = render_group(
             &mut alerts[first],

@@ -247,10 +247,25 @@ fn keep_raw(input: &[u8]) -> engine::KeepRaw {
         .map(|text| text.trim_start().starts_with("{\"awslogs\""))
         .unwrap_or(false);
     if cloudwatch {
-        engine::KeepRaw::FirstOfGroup
+        engine::KeepRaw::None
     } else {
         engine::KeepRaw::All
     }
+}
+
+/// Collects `input`; a CloudWatch Logs event is read once more, keeping the records' JSON, when a group's
+/// message needs it (see [`Collected::needs_raw`]).
+fn collect(
+    input: &[u8],
+    settings: &Settings,
+    channels: &[Channel],
+) -> Result<Collected, InputError> {
+    let keep = keep_raw(input);
+    let collected = engine::collect(input, settings, channels, keep)?;
+    if keep == engine::KeepRaw::None && collected.needs_raw() {
+        return engine::collect(input, settings, channels, engine::KeepRaw::All);
+    }
+    Ok(collected)
 }
 
 /// The digests due at `now`, marked as sent (a preview delivers nothing, so it finishes them itself).
@@ -285,7 +300,7 @@ pub fn preview_to<W: Write>(
 ) -> Result<PreviewSummary, PreviewError> {
     let write = |out: &mut W, bytes: &[u8]| out.write_all(bytes).map_err(PreviewError::Write);
     if let Some(channel) = format.channel() {
-        let collected = engine::collect(input, settings, &[channel], keep_raw(input))?;
+        let collected = collect(input, settings, &[channel])?;
         let shape = collected.shape.unwrap_or(Shape::Record);
         let (records, alerts) = (collected.records, collected.alerts.len());
         let problems = collected.problems.clone();
@@ -339,7 +354,7 @@ pub fn preview_to<W: Write>(
     let messages = if json {
         0
     } else {
-        let collected = engine::collect(input, settings, &[], keep_raw(input))?;
+        let collected = collect(input, settings, &[])?;
         messages_of(collected, settings, &[]).len()
     };
     if json {
