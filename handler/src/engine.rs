@@ -259,6 +259,52 @@ impl Collected {
     }
 }
 
+/// When every alerting record is its own message (no group of two, no root session of a call in the batch, no
+/// record twice), an invocation on an empty state sends exactly the messages the first pass rendered, in input
+/// order: they are returned without planning. `None` when planning is needed.
+pub fn each_alone(collected: &mut Collected) -> Option<Vec<Outgoing>> {
+    let mut ids: HashSet<&str> = HashSet::with_capacity(collected.alerts.len());
+    let mut groups: HashSet<&str> = HashSet::new();
+    let opened: HashSet<&str> = collected
+        .alerts
+        .iter()
+        .filter_map(|a| a.session_opened.as_ref().map(|(key, _)| key.as_str()))
+        .collect();
+    for a in &collected.alerts {
+        let repeated_group = a
+            .group_key
+            .as_deref()
+            .is_some_and(|key| !groups.insert(key));
+        let in_session = a.access_key.as_deref().is_some_and(|k| opened.contains(k));
+        if repeated_group || in_session || !ids.insert(a.event_id.as_str()) || a.rendered.is_none()
+        {
+            return None;
+        }
+    }
+    collected.alerts.sort_by_key(|a| a.index);
+    Some(
+        collected
+            .alerts
+            .iter_mut()
+            .filter_map(|a| {
+                let id = match &a.group_key {
+                    Some(key) => format!("g:{}:{}", group::digest(key), a.event_id),
+                    None => format!("e:{}", a.event_id),
+                };
+                Some(Outgoing {
+                    id,
+                    subject: std::mem::take(&mut a.subject),
+                    rendered: a.rendered.take()?,
+                    sent: BTreeSet::new(),
+                    test_event: a.test_event.take(),
+                    finish: None,
+                    records: 1,
+                })
+            })
+            .collect(),
+    )
+}
+
 /// What to do after a message reached every destination.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finish {

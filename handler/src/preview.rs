@@ -204,10 +204,18 @@ fn render_record(chunk: &mut Chunk, item: input::Item<'_>, settings: &Settings, 
 }
 
 /// The messages an input makes, in the order they would go out (see the module comment).
-fn messages_of(collected: Collected, settings: &Settings, channels: &[Channel]) -> Vec<Outgoing> {
+fn messages_of(
+    mut collected: Collected,
+    settings: &Settings,
+    channels: &[Channel],
+) -> Vec<Outgoing> {
     futures::executor::block_on(async {
-        // One invocation on an empty state needs no state at all: every group opens a window.
+        // One invocation on an empty state needs no state at all: every group opens a window, and when every
+        // record is alone the first pass already rendered every message.
         if collected.shape == Some(Shape::CloudWatchLogs) {
+            if let Some(messages) = engine::each_alone(&mut collected) {
+                return messages;
+            }
             let now = engine::latest_time(&collected.alerts);
             return engine::invoke(collected, settings, channels, None::<&MemoryStore>, now)
                 .await
