@@ -11,7 +11,7 @@ use base64::Engine;
 use predicates::str::contains;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use support::{Account, fresh_account, workdir};
+use support::{fresh_account, workdir};
 
 fn code_hash(zip: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(Sha256::digest(zip))
@@ -82,12 +82,16 @@ printf '%s\n' "${{COMPREPLY[@]}}""#,
 fn bash_completion_completes_commands_flags_and_values() {
     assert_eq!(bash_complete(&["login-alert", "ap"]), ["apply"]);
     assert_eq!(
-        bash_complete(&["login-alert", "plan", "--out"]),
+        bash_complete(&["login-alert", "plan", "--outp"]),
         ["--output"]
     );
     assert_eq!(
+        bash_complete(&["login-alert", "plan", "--out"]),
+        ["--output", "--out"]
+    );
+    assert_eq!(
         bash_complete(&["login-alert", "plan", "--output", ""]),
-        ["text", "json"]
+        ["text", "json", "markdown"]
     );
     let shells = bash_complete(&["login-alert", "completions", ""]);
     for shell in ["bash", "zsh", "fish"] {

@@ -158,7 +158,7 @@ pub fn check(current: Option<&Current>, t: &Target) -> Option<Check> {
         match current
             .subscriptions
             .iter()
-            .find(|s| same_email(&s.email, email))
+            .find(|s| s.protocol == "email" && key(&s.endpoint) == key(email))
         {
             Some(Subscription { arn: Some(_), .. }) => confirmed.push(email),
             Some(Subscription { arn: None, .. }) => pending.push(email),
