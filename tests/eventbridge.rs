@@ -43,42 +43,7 @@ fn cli(account: &TestAccount, dir: &Path) -> assert_cmd::Command {
     cmd
 }
 
-async fn seed_single_region_trail(account: &TestAccount) {
-    let sdk = account.sdk(HOME);
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(true)
-            .build(),
-    );
-    let bucket = format!("audit-logs-{}", account.id);
-    s3.create_bucket()
-        .bucket(&bucket)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(HOME))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let cloudtrail = aws_sdk_cloudtrail::Client::new(&sdk);
-    cloudtrail
-        .create_trail()
-        .name(TRAIL)
-        .s3_bucket_name(&bucket)
-        .send()
-        .await
-        .unwrap();
-    cloudtrail.start_logging().name(TRAIL).send().await.unwrap();
-}
 
-fn writes_since(account: &TestAccount, mark: usize) -> Vec<String> {
-    account.requests()[mark..]
-        .iter()
-        .filter(|r| r.is_write())
-        .map(|r| format!("{}:{}", r.service, r.operation))
-        .collect()
-}
 
 /// Every login-alert rule in each enabled region, with its targets and state.
 async fn rules(
@@ -142,7 +107,7 @@ fn no_logs(trail: &aws_sdk_cloudtrail::types::Trail) -> bool {
 #[tokio::test(flavor = "multi_thread")]
 async fn eventbridge_mode_from_init_to_destroy_in_every_enabled_region() {
     let account = fresh_account().await;
-    seed_single_region_trail(&account).await;
+    account.seed_single_region_trail(HOME, TRAIL).await;
     let dir = workdir();
     let dir = dir.path();
     let id = account.id.clone();
@@ -227,7 +192,7 @@ async fn eventbridge_mode_from_init_to_destroy_in_every_enabled_region() {
         .args(["apply", "--yes"])
         .assert()
         .success();
-    assert_eq!(writes_since(&account, mark), Vec::<String>::new());
+    assert_eq!(account.writes_since(mark), Vec::<String>::new());
 
     // A rule deleted by hand in one region is put back, and only there.
     let east = aws_sdk_eventbridge::Client::new(&account.sdk("us-east-1"));

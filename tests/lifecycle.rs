@@ -8,14 +8,14 @@ use std::path::Path;
 use predicates::prelude::*;
 use predicates::str::contains;
 use serde_json::Value;
-use support::{Account, fresh_account, s3, workdir};
+use support::{Account, fresh_account, workdir};
 
 const TRAIL: &str = "audit-trail";
 const HOME: &str = "eu-west-1";
 
 /// The user's own set-up before login-alert: a single-region trail writing to their bucket.
 async fn seed_single_region_trail(account: &Account) -> String {
-    support::seed_trail(account, HOME, TRAIL).await
+    account.seed_single_region_trail(HOME, TRAIL).await
 }
 
 fn plan_json(account: &Account, dir: &Path, extra: &[&str]) -> Value {
@@ -301,7 +301,8 @@ async fn adopting_a_single_region_trail_from_init_to_destroy() {
         None
     );
     assert_eq!(trail.s3_bucket_name.as_deref(), Some(bucket.as_str()));
-    s3(&account, HOME)
+    account
+        .s3(HOME)
         .head_bucket()
         .bucket(&bucket)
         .send()

@@ -156,7 +156,7 @@ async fn topic_and_email_subscriptions_converge_and_repair() {
     let mut emails: Vec<&str> = current
         .subscriptions
         .iter()
-        .map(|s| s.email.as_str())
+        .map(|s| s.endpoint.as_str())
         .collect();
     emails.sort();
     assert_eq!(emails, ["a@example.com", "b@example.com"]);
@@ -169,7 +169,7 @@ async fn topic_and_email_subscriptions_converge_and_repair() {
     let b = current
         .subscriptions
         .iter()
-        .find(|s| s.email == "b@example.com")
+        .find(|s| s.endpoint == "b@example.com")
         .and_then(|s| s.arn.clone())
         .unwrap();
     ctx.clients
@@ -240,6 +240,48 @@ async fn a_topic_with_our_name_but_not_ours_blocks_apply_and_survives_destroy() 
             .unwrap()
             .is_some()
     );
+}
+
+/// Many addresses: every page of ListSubscriptionsByTopic is read (moto pages by 100), an address
+/// is matched whatever its case, order or repetition in the config, and only the difference is planned.
+#[tokio::test(flavor = "multi_thread")]
+async fn many_addresses_are_planned_one_to_one_across_every_page() {
+    let emails: Vec<String> = (0..250).map(|i| format!("user{i}@example.com")).collect();
+    let refs: Vec<&str> = emails.iter().map(String::as_str).collect();
+    let (account, ctx) = fixture(&refs, None).await;
+    let first = topic_plan(&ctx, Mode::Apply).await;
+    assert_eq!(
+        first.changes.len(),
+        251,
+        "the topic and one subscription per address"
+    );
+    apply(&ctx, &first).await;
+
+    // The same addresses, reversed, in capitals and each listed twice: nothing to do.
+    let shuffled: Vec<String> = emails
+        .iter()
+        .rev()
+        .flat_map(|e| [e.to_uppercase(), e.clone()])
+        .collect();
+    let shuffled: Vec<&str> = shuffled.iter().map(String::as_str).collect();
+    let same = ctx_for(&account, &config(&shuffled, None));
+    let again = topic_plan(&same, Mode::Apply).await;
+    assert_converged(&again);
+    assert!(again.notices.is_empty(), "{:?}", again.notices);
+
+    // The first 100 stay: the other 150 go, and nothing is subscribed.
+    let fewer = ctx_for(&account, &config(&refs[..100], None));
+    let plan = topic_plan(&fewer, Mode::Apply).await;
+    assert_eq!(plan.changes.len(), 150);
+    assert!(
+        plan.changes
+            .iter()
+            .all(|c| c.action == Action::Delete && c.kind == "email subscription")
+    );
+    assert!(plan.changes.iter().any(|c| c.name == "user249@example.com"));
+    assert!(!plan.changes.iter().any(|c| c.name == "user99@example.com"));
+    apply(&fewer, &plan).await;
+    assert_converged(&topic_plan(&fewer, Mode::Apply).await);
 }
 
 // ---------------------------------------------------------------- parameter
@@ -674,30 +716,38 @@ async fn seed_function_and_log_group(ctx: &Ctx) {
         .expect("create the trail's log group");
 }
 
-/// Our (or another) statement on the function, read the way `resources::read` does: function first.
+/// Every statement of the function's resource policy, read the way the engine does: function first.
+async fn read_statements(ctx: &Ctx) -> anyhow::Result<Vec<permission::Current>> {
+    let function = function::read(ctx, &ctx.target.names.function())
+        .await?
+        .expect("the function exists");
+    permission::read(ctx, &function).await
+}
+
+/// Our (or another) statement on the function.
 async fn read_permission(
     ctx: &Ctx,
     statement_id: &str,
 ) -> anyhow::Result<Option<permission::Current>> {
-    let function = function::read(ctx, &ctx.target.names.function())
+    Ok(read_statements(ctx)
         .await?
-        .expect("the function exists");
-    permission::read(ctx, &function, statement_id).await
+        .into_iter()
+        .find(|s| s.statement_id == statement_id))
 }
 
 async fn permission_plan(ctx: &Ctx, mode: Mode) -> Plan<Op> {
     let t = &ctx.target;
-    let current = read_permission(ctx, &t.names.permission_statement())
-        .await
-        .expect("read the permission");
+    let statements = read_statements(ctx).await.expect("read the permission");
     let mut plan = new_plan(ctx, mode);
     match mode {
         Mode::Apply => permission::plan_apply(
-            current.as_ref(),
+            &statements,
             &permission::desired(t, &delivery(ctx)),
             &mut plan,
         ),
-        Mode::Destroy => permission::plan_destroy(current.as_ref(), &mut plan),
+        Mode::Destroy => {
+            permission::plan_destroy(&statements, &t.names.permission_statement(), &mut plan)
+        }
     }
     plan
 }
@@ -998,10 +1048,8 @@ async fn all_plan(ctx: &Ctx, mode: Mode) -> Plan<Op> {
         .unwrap();
     let function = function::read(ctx, &t.names.function()).await.unwrap();
     let permission = match &function {
-        Some(_) => read_permission(ctx, &t.names.permission_statement())
-            .await
-            .unwrap(),
-        None => None,
+        Some(_) => read_statements(ctx).await.unwrap(),
+        None => Vec::new(),
     };
     let filters = subscription_filter::read(ctx, &d.log_group_name)
         .await
@@ -1012,7 +1060,7 @@ async fn all_plan(ctx: &Ctx, mode: Mode) -> Plan<Op> {
             topic::plan_apply(topic.as_ref(), &topic::desired(t), &mut plan);
             parameter::plan_apply(parameter.as_ref(), &parameter::desired(t), &mut plan);
             function::plan_apply(function.as_ref(), &function::desired(t), &mut plan);
-            permission::plan_apply(permission.as_ref(), &permission::desired(t, &d), &mut plan);
+            permission::plan_apply(&permission, &permission::desired(t, &d), &mut plan);
             subscription_filter::plan_apply(
                 &filters,
                 &subscription_filter::desired(t, &d),
@@ -1021,7 +1069,7 @@ async fn all_plan(ctx: &Ctx, mode: Mode) -> Plan<Op> {
         }
         Mode::Destroy => {
             subscription_filter::plan_destroy(&filters, &t.names.subscription_filter(), &mut plan);
-            permission::plan_destroy(permission.as_ref(), &mut plan);
+            permission::plan_destroy(&permission, &t.names.permission_statement(), &mut plan);
             function::plan_destroy(function.as_ref(), &mut plan);
             parameter::plan_destroy(parameter.as_ref(), &mut plan);
             topic::plan_destroy(topic.as_ref(), &mut plan);

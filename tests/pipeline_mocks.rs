@@ -404,6 +404,7 @@ async fn a_duplicate_statement_id_is_removed_and_added_again() {
     let op = permission::Op::Add {
         function: FUNCTION.into(),
         statement_id: "login-alert-cloudwatch-logs".into(),
+        principal: permission::PRINCIPAL.into(),
         source_arn: "arn:aws:logs:us-east-1:123456789012:log-group:/login-alert/cloudtrail:*"
             .into(),
         source_account: ACCOUNT.into(),
@@ -465,6 +466,10 @@ fn sns_topic(subscriptions: Vec<Subscription>) -> [Rule; 3] {
         mock!(Sns::get_topic_attributes).then_output(|| {
             GetTopicAttributesOutput::builder()
                 .attributes("TopicArn", TOPIC)
+                .attributes(
+                    "Policy",
+                    login_alert::resources::policies::topic_access(ACCOUNT, TOPIC).to_string(),
+                )
                 .build()
         }),
         mock!(Sns::list_tags_for_resource).then_output(|| {
@@ -516,7 +521,8 @@ async fn pending_subscriptions_are_a_notice_never_a_new_subscribe() {
     assert_eq!(
         current.subscriptions[0],
         topic::Subscription {
-            email: "a@example.com".into(),
+            protocol: "email".into(),
+            endpoint: "a@example.com".into(),
             arn: None
         }
     );

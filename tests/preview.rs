@@ -35,18 +35,114 @@ fn json_output_is_the_classification_contract() {
         String::from_utf8_lossy(&out.stderr)
     );
     let items: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    // The contract only ever gains fields: every field of the first version keeps its value.
-    let first_version = serde_json::json!({
-        "kind": "console-login-success", "event_name": "ConsoleLogin", "event_time": "2018-08-29T16:24:34Z",
-        "user_type": "Root", "identity": "arn:aws:iam::111122223333:root", "account_id": "111122223333",
-        "region": "us-east-1", "source_ip": "192.0.2.0", "success": true, "mfa": false, "alert": true
-    });
-    assert_eq!(items.as_array().map(Vec::len), Some(1), "{items}");
-    for (key, value) in first_version.as_object().unwrap() {
-        assert_eq!(&items[0][key], value, "field {key}");
+    // The contract's first fields, unchanged; fields are only ever added after them.
+    let mut item = items[0].as_object().unwrap().clone();
+    let added: Vec<String> = item
+        .keys()
+        .filter(|k| {
+            ![
+                "kind",
+                "event_name",
+                "event_time",
+                "user_type",
+                "identity",
+                "account_id",
+                "region",
+                "source_ip",
+                "success",
+                "mfa",
+                "alert",
+            ]
+            .contains(&k.as_str())
+        })
+        .cloned()
+        .collect();
+    for key in &added {
+        item.remove(key);
     }
+    assert_eq!(
+        serde_json::Value::Object(item),
+        serde_json::json!({
+            "kind": "console-login-success", "event_name": "ConsoleLogin", "event_time": "2018-08-29T16:24:34Z",
+            "user_type": "Root", "identity": "arn:aws:iam::111122223333:root", "account_id": "111122223333",
+            "region": "us-east-1", "source_ip": "192.0.2.0", "success": true, "mfa": false, "alert": true
+        })
+    );
     assert_eq!(items[0]["severity"], "critical");
     assert_eq!(items[0]["event_id"], "deb1e1f9-c99b-4612-8e9f-21f93b5d79c0");
+}
+
+#[test]
+fn json_output_is_valid_json_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for input in [
+        r#"{"awslogs":{"data":"!!!not base64"}}"#,
+        r#"{"Records":[{"eventName":"ConsoleLogin"}"#,
+        "not json at all",
+    ] {
+        cli(&dir)
+            .args(["preview", "--output", "json", "-"])
+            .write_stdin(input)
+            .assert()
+            .failure()
+            .stdout(predicate::str::is_empty())
+            .stderr(predicate::str::contains("cannot preview"));
+    }
+}
+
+#[test]
+fn an_endless_input_is_refused_once_it_passes_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    cli(&dir)
+        .args(["preview", "/dev/zero"])
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .failure()
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("/dev/zero holds more than 64 MiB"));
+    cli(&dir)
+        .args(["preview", "-"])
+        .write_stdin(vec![b' '; 64 * 1024 * 1024 + 1])
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("stdin holds more than 64 MiB"));
+}
+
+#[test]
+fn language_teams_and_webhook_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    cli(&dir)
+        .args(["preview", "--output", "email", "--language", "ja"])
+        .arg(fixture("aws-ct-ug__root-success-no-mfa"))
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(
+            "Subject: [111122223333] Root console sign-in succeeded without MFA\n",
+        ))
+        .stdout(predicate::str::contains(
+            "AWSルートユーザーログイン検知（MFAなし）",
+        ));
+    cli(&dir)
+        .args(["preview", "--output", "teams"])
+        .arg(fixture("aws-ct-ug__root-success-no-mfa"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"AdaptiveCard\""));
+    cli(&dir)
+        .args(["preview", "--output", "webhook"])
+        .arg(fixture("aws-ct-ug__root-success-no-mfa"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "\"kind\":\"console-login-success\"",
+        ));
+    cli(&dir)
+        .args(["preview", "--language", "fr"])
+        .arg(fixture("aws-ct-ug__root-success-no-mfa"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("use en or ja"));
 }
 
 #[test]
@@ -118,7 +214,7 @@ fn stdin_input_and_text_summary() {
         .success()
         .stdout(predicate::str::contains("switch-role"))
         .stdout(predicate::str::contains(
-            "1 record(s) in this CloudTrail record: 1 alert(s)",
+            "1 record(s) in this CloudTrail record: 1 alert(s) with scope `all`, 0 unreadable; they make 1 message(s)",
         ));
 }
 

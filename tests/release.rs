@@ -11,7 +11,7 @@ use base64::Engine;
 use predicates::str::contains;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use support::{Account, fresh_account, workdir};
+use support::{fresh_account, workdir};
 
 fn code_hash(zip: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(Sha256::digest(zip))
@@ -82,12 +82,16 @@ printf '%s\n' "${{COMPREPLY[@]}}""#,
 fn bash_completion_completes_commands_flags_and_values() {
     assert_eq!(bash_complete(&["login-alert", "ap"]), ["apply"]);
     assert_eq!(
-        bash_complete(&["login-alert", "plan", "--out"]),
+        bash_complete(&["login-alert", "plan", "--outp"]),
         ["--output"]
     );
     assert_eq!(
+        bash_complete(&["login-alert", "plan", "--out"]),
+        ["--output", "--out"]
+    );
+    assert_eq!(
         bash_complete(&["login-alert", "plan", "--output", ""]),
-        ["text", "json"]
+        ["text", "json", "markdown"]
     );
     let shells = bash_complete(&["login-alert", "completions", ""]);
     for shell in ["bash", "zsh", "fish"] {
@@ -139,13 +143,6 @@ fn older_build(dir: &Path) -> std::path::PathBuf {
     path
 }
 
-fn writes_since(account: &Account, mark: usize) -> Vec<String> {
-    account.requests()[mark..]
-        .iter()
-        .filter(|r| r.is_write())
-        .map(|r| format!("{}:{}", r.service, r.operation))
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_newer_binary_updates_only_the_function_code() {
@@ -227,7 +224,7 @@ async fn a_newer_binary_updates_only_the_function_code() {
     let mark = account.requests().len();
     account.cli(dir).args(["apply", "--yes"]).assert().success();
     assert_eq!(
-        writes_since(&account, mark),
+        account.writes_since(mark),
         ["lambda:PUT /2015-03-31/functions/login-alert-handler/code"],
         "the upgrade uploads the code and writes nothing else"
     );

@@ -16,44 +16,11 @@ const TRAIL: &str = "audit-trail";
 const HOME: &str = "eu-west-1";
 const SECRET: &str = "T0/B0/SAVEDPLANSECRET";
 
-async fn seed_single_region_trail(account: &Account) {
-    let sdk = account.sdk(HOME);
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(true)
-            .build(),
-    );
-    let bucket = format!("audit-logs-{}", account.id);
-    s3.create_bucket()
-        .bucket(&bucket)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(HOME))
-                .build(),
-        )
-        .send()
-        .await
-        .expect("create bucket");
-    let cloudtrail = aws_sdk_cloudtrail::Client::new(&sdk);
-    cloudtrail
-        .create_trail()
-        .name(TRAIL)
-        .s3_bucket_name(&bucket)
-        .send()
-        .await
-        .expect("create trail");
-    cloudtrail
-        .start_logging()
-        .name(TRAIL)
-        .send()
-        .await
-        .expect("start logging");
-}
 
 /// An account with the user's trail and a config adopting it (with a Slack webhook: a secret).
 async fn configured() -> (Account, tempfile::TempDir) {
     let account = fresh_account().await;
-    seed_single_region_trail(&account).await;
+    account.seed_single_region_trail(HOME, TRAIL).await;
     let dir = workdir();
     account
         .cli(dir.path())
@@ -75,13 +42,6 @@ async fn configured() -> (Account, tempfile::TempDir) {
     (account, dir)
 }
 
-fn writes_since(account: &Account, mark: usize) -> Vec<String> {
-    account.requests()[mark..]
-        .iter()
-        .filter(|r| r.is_write())
-        .map(|r| format!("{}:{}", r.service, r.operation))
-        .collect()
-}
 
 fn save(account: &Account, dir: &Path, file: &str, extra: &[&str]) {
     account
@@ -161,7 +121,7 @@ async fn a_saved_plan_is_applied_exactly_and_holds_no_secret() {
         .assert()
         .failure()
         .stderr(contains("is stale"));
-    assert_eq!(writes_since(&account, mark), Vec::<String>::new());
+    assert_eq!(account.writes_since(mark), Vec::<String>::new());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -186,7 +146,7 @@ async fn drift_between_plan_and_apply_refuses_the_plan_with_zero_writes() {
         .stderr(contains("is stale"))
         .stderr(contains("the trail changed since the plan was made"))
         .stderr(contains("login-alert plan --out review.json"));
-    assert_eq!(writes_since(&account, mark), Vec::<String>::new());
+    assert_eq!(account.writes_since(mark), Vec::<String>::new());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -234,7 +194,7 @@ async fn an_edited_config_or_an_edited_file_refuses_the_plan_before_any_write() 
         .stderr(contains("are not the plan this config and account give"));
     assert!(!removed.kind.is_empty());
 
-    assert_eq!(writes_since(&account, mark), Vec::<String>::new());
+    assert_eq!(account.writes_since(mark), Vec::<String>::new());
     // Nothing was half-applied: the original plan still applies.
     account
         .cli(dir)

@@ -43,7 +43,7 @@ use login_alert::printer::Printer;
 use predicates::prelude::*;
 use predicates::str::contains;
 use serde_json::Value;
-use support::{Account, fresh_account, seed_trail, workdir};
+use support::{Account, fresh_account, workdir};
 
 const HOME: &str = "eu-west-1";
 const TRAIL: &str = "audit-trail";
@@ -65,7 +65,7 @@ fn write_config(dir: &Path, emails: &[&str]) {
 /// A user's single-region trail, adopted by `apply`.
 async fn applied(emails: &[&str]) -> (Account, tempfile::TempDir) {
     let account = fresh_account().await;
-    seed_trail(&account, HOME, TRAIL).await;
+    account.seed_single_region_trail(HOME, TRAIL).await;
     let dir = workdir();
     write_config(dir.path(), emails);
     account
@@ -515,7 +515,7 @@ async fn the_self_monitoring_resources_exist_with_their_targets_converge_and_go_
 #[tokio::test(flavor = "multi_thread")]
 async fn with_slack_only_the_alarms_exist_without_a_topic_and_the_plan_says_so() {
     let account = fresh_account().await;
-    seed_trail(&account, HOME, TRAIL).await;
+    account.seed_single_region_trail(HOME, TRAIL).await;
     let dir = workdir();
     let dir = dir.path();
     std::fs::write(

@@ -37,7 +37,7 @@ use login_alert::model::{Ctx, Target};
 use login_alert::printer::Printer;
 use predicates::str::contains;
 use serde_json::Value;
-use support::{Account, fresh_account, seed_trail, workdir};
+use support::{Account, fresh_account, workdir};
 
 const HOME: &str = "eu-west-1";
 const TRAIL: &str = "audit-trail";
@@ -47,7 +47,7 @@ const FUNCTION_GROUP: &str = "/aws/lambda/login-alert-handler";
 
 async fn applied(notify: &str) -> (Account, tempfile::TempDir) {
     let account = fresh_account().await;
-    seed_trail(&account, HOME, TRAIL).await;
+    account.seed_single_region_trail(HOME, TRAIL).await;
     let dir = workdir();
     std::fs::write(
         dir.path().join("login-alert.toml"),

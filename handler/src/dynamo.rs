@@ -86,7 +86,7 @@ impl DynamoStore {
             StateItem::Group(state) => {
                 out.insert(
                     "state".into(),
-                    s(serde_json::to_string(state).unwrap_or_default()),
+                    s(serde_json::to_string(&**state).unwrap_or_default()),
                 );
                 out.insert("version".into(), n(state.version as i64));
                 out.insert("window_end".into(), n(state.window_end));
@@ -132,13 +132,15 @@ impl DynamoStore {
                 expires_at,
             }
         } else if key.starts_with("group#") {
-            StateItem::Group(serde_json::from_str::<GroupState>(get_s(item, "state")?).ok()?)
+            StateItem::Group(Box::new(
+                serde_json::from_str::<GroupState>(get_s(item, "state")?).ok()?,
+            ))
         } else if key.starts_with("sent#") {
             let channels = item
                 .get("channels")
                 .and_then(|v| v.as_ss().ok())
                 .map(|ss| ss.iter().filter_map(|c| Channel::from_str_opt(c)).collect())
-                .unwrap_or_else(BTreeSet::new);
+                .unwrap_or_default();
             StateItem::Sent {
                 channels,
                 expires_at,
@@ -299,7 +301,10 @@ impl Store for DynamoStore {
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(Self::to_item(key, &StateItem::Group(state.clone()))));
+            .set_item(Some(Self::to_item(
+                key,
+                &StateItem::Group(Box::new(state.clone())),
+            )));
         request = match expected {
             None => request.condition_expression("attribute_not_exists(pk)"),
             Some(version) => request
@@ -362,7 +367,7 @@ impl Store for DynamoStore {
                 .map_err(|e| self.error("Scan", e))?;
             for item in page.items.unwrap_or_default() {
                 if let Some((key, StateItem::Group(state))) = Self::from_item(&item) {
-                    out.push((key, state));
+                    out.push((key, *state));
                 }
             }
             match page.last_evaluated_key {

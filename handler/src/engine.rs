@@ -75,9 +75,8 @@ pub struct Alert {
     pub rendered: Option<Rendered>,
     /// The subject line of that message, for logs.
     pub subject: String,
-    /// The record's JSON (kept for grouped records, to render the group's message).
+    /// The record's JSON, kept for grouped records that may head their group's message.
     pub raw: Option<String>,
-    pub head: Option<Head>,
     pub timestamp_ms: Option<i64>,
     pub envelope_region: Option<String>,
     pub envelope_account: Option<String>,
@@ -109,6 +108,16 @@ struct Chunk {
     first_of_group: HashSet<String>,
 }
 
+/// Which grouped records keep their JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeepRaw {
+    /// Every grouped record: any of them may head a message (a retry, a replay one record at a time).
+    All,
+    /// Only root records': every record is rendered as if alone. Enough when no group has two records;
+    /// [`Collected::needs_raw`] says when one has, and the caller collects again.
+    None,
+}
+
 /// A record without an `eventID` is known by a digest of its text, the same on every retry.
 fn event_id_of(finding: &Finding, raw: &str) -> String {
     match finding.record.event_id.get() {
@@ -117,7 +126,13 @@ fn event_id_of(finding: &Finding, raw: &str) -> String {
     }
 }
 
-fn to_alert(chunk: &mut Chunk, item: input::Item<'_>, settings: &Settings, channels: &[Channel]) {
+fn to_alert(
+    chunk: &mut Chunk,
+    item: input::Item<'_>,
+    settings: &Settings,
+    channels: &[Channel],
+    keep: KeepRaw,
+) {
     chunk.records += 1;
     let index = item.position.index;
     let record = match item.record {
@@ -139,9 +154,9 @@ fn to_alert(chunk: &mut Chunk, item: input::Item<'_>, settings: &Settings, chann
     let class = group::class_of(&finding);
     let group_key = class.map(|c| group::key_of(&finding, c));
     // A group's first record (in this chunk) is rendered as if alone: most groups in a batch are one record.
-    let first = match &group_key {
-        Some(key) => chunk.first_of_group.insert(key.clone()),
-        None => true,
+    let first = match (&group_key, keep) {
+        (Some(key), KeepRaw::All) => chunk.first_of_group.insert(key.clone()),
+        _ => true,
     };
     let message = first.then(|| message::single(&finding, settings));
     let rendered = message.as_ref().map(|m| {
@@ -186,9 +201,10 @@ fn to_alert(chunk: &mut Chunk, item: input::Item<'_>, settings: &Settings, chann
             .map(|m| m.subject.clone())
             .unwrap_or_default(),
         rendered,
-        // Any record of a group may end up heading its message (a retry, a replay), so each keeps its JSON.
-        raw: group_key.is_some().then(|| item.raw.to_owned()),
-        head: class.map(|c| Head::of(&finding, c)),
+        // A root record may turn out to be a root session whose `AssumeRoot` call is in the batch: its message is
+        // then rendered again, so it keeps its JSON in either mode.
+        raw: (group_key.is_some() && (keep == KeepRaw::All || class == Some(Class::Root)))
+            .then(|| item.raw.to_owned()),
         group_key,
         timestamp_ms: item.timestamp_ms,
         envelope_region: envelope.and_then(|e| e.region.get()).map(str::to_owned),
@@ -208,11 +224,12 @@ pub fn collect(
     input: &[u8],
     settings: &Settings,
     channels: &[Channel],
+    keep: KeepRaw,
 ) -> Result<Collected, InputError> {
     let mut collected = Collected::default();
     let shape = input::map_records(
         input,
-        |chunk: &mut Chunk, item| to_alert(chunk, item, settings, channels),
+        |chunk: &mut Chunk, item| to_alert(chunk, item, settings, channels, keep),
         |chunk: Chunk| {
             collected.records += chunk.records;
             collected.unreadable += chunk.unreadable;
@@ -222,6 +239,70 @@ pub fn collect(
     )?;
     collected.shape = Some(shape);
     Ok(collected)
+}
+
+impl Collected {
+    /// Whether a group's message needs a record's JSON: a group of two or more, or a root session whose
+    /// `AssumeRoot` call is in the batch. Then a collection that kept none must be made again keeping it.
+    pub fn needs_raw(&self) -> bool {
+        let mut seen: HashSet<&str> = HashSet::new();
+        let opened: HashSet<&str> = self
+            .alerts
+            .iter()
+            .filter_map(|a| a.session_opened.as_ref().map(|(key, _)| key.as_str()))
+            .collect();
+        self.alerts.iter().any(|a| {
+            let repeated = a.group_key.as_deref().is_some_and(|key| !seen.insert(key));
+            let in_session = a.access_key.as_deref().is_some_and(|k| opened.contains(k));
+            a.raw.is_none() && (repeated || in_session)
+        })
+    }
+}
+
+/// When every alerting record is its own message (no group of two, no root session of a call in the batch, no
+/// record twice), an invocation on an empty state sends exactly the messages the first pass rendered, in input
+/// order: they are returned without planning. `None` when planning is needed.
+pub fn each_alone(collected: &mut Collected) -> Option<Vec<Outgoing>> {
+    let mut ids: HashSet<&str> = HashSet::with_capacity(collected.alerts.len());
+    let mut groups: HashSet<&str> = HashSet::new();
+    let opened: HashSet<&str> = collected
+        .alerts
+        .iter()
+        .filter_map(|a| a.session_opened.as_ref().map(|(key, _)| key.as_str()))
+        .collect();
+    for a in &collected.alerts {
+        let repeated_group = a
+            .group_key
+            .as_deref()
+            .is_some_and(|key| !groups.insert(key));
+        let in_session = a.access_key.as_deref().is_some_and(|k| opened.contains(k));
+        if repeated_group || in_session || !ids.insert(a.event_id.as_str()) || a.rendered.is_none()
+        {
+            return None;
+        }
+    }
+    collected.alerts.sort_by_key(|a| a.index);
+    Some(
+        collected
+            .alerts
+            .iter_mut()
+            .filter_map(|a| {
+                let id = match &a.group_key {
+                    Some(key) => format!("g:{}:{}", group::digest(key), a.event_id),
+                    None => format!("e:{}", a.event_id),
+                };
+                Some(Outgoing {
+                    id,
+                    subject: std::mem::take(&mut a.subject),
+                    rendered: a.rendered.take()?,
+                    sent: BTreeSet::new(),
+                    test_event: a.test_event.take(),
+                    finish: None,
+                    records: 1,
+                })
+            })
+            .collect(),
+    )
 }
 
 /// What to do after a message reached every destination.
@@ -266,7 +347,7 @@ fn log_store_error(err: &crate::error::StoreError) {
 /// Renders a group's message: its first record in full (re-read from its JSON), the rest summarised.
 #[allow(clippy::too_many_arguments)]
 fn render_group(
-    first: &Alert,
+    first: &mut Alert,
     members: &Summary,
     carried: &Summary,
     session: Option<&RootSession>,
@@ -302,6 +383,24 @@ fn render_group(
     Some((rendered, message.subject))
 }
 
+fn envelope_of(alert: &Alert) -> EventInfo<'_> {
+    EventInfo {
+        region: crate::lenient::Text(alert.envelope_region.as_deref().map(Into::into)),
+        account: crate::lenient::Text(alert.envelope_account.as_deref().map(Into::into)),
+        ..EventInfo::default()
+    }
+}
+
+/// Who a group is about, read again from its first record's JSON (for the state a digest is rendered from).
+fn head_of(alert: &Alert, class: Class, settings: &Settings) -> Head {
+    let Some(record) = alert.raw.as_deref().and_then(|raw| Record::parse(raw).ok()) else {
+        return Head::default();
+    };
+    let envelope = envelope_of(alert);
+    let finding = Finding::with_envelope(record, settings, alert.timestamp_ms, Some(&envelope));
+    Head::of(&finding, class)
+}
+
 fn summary_of<'a>(alerts: impl Iterator<Item = &'a Alert>) -> Summary {
     let mut summary = Summary::default();
     for a in alerts {
@@ -330,9 +429,16 @@ pub async fn invoke<S: Store>(
 ) -> Plan {
     let mut alerts = collected.alerts;
     alerts.sort_by_key(|a| a.index);
-    let mut seen = HashSet::new();
     let before = alerts.len();
-    alerts.retain(|a| seen.insert(a.event_id.clone()));
+    let keep: Vec<bool> = {
+        let mut seen: HashSet<&str> = HashSet::with_capacity(alerts.len());
+        alerts
+            .iter()
+            .map(|a| seen.insert(a.event_id.as_str()))
+            .collect()
+    };
+    let mut keep = keep.into_iter();
+    alerts.retain(|_| keep.next().unwrap_or(true));
     let mut plan = Plan {
         duplicates: before - alerts.len(),
         ..Plan::default()
@@ -342,14 +448,20 @@ pub async fn invoke<S: Store>(
 
     // Groups in order of first appearance.
     let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
-    let mut group_pos: HashMap<String, usize> = HashMap::new();
-    for (i, a) in alerts.iter().enumerate() {
-        if let Some(key) = &a.group_key {
-            let pos = *group_pos.entry(key.clone()).or_insert_with(|| {
-                groups.push((key.clone(), Vec::new()));
-                groups.len() - 1
-            });
-            groups[pos].1.push(i);
+    {
+        let mut group_pos: HashMap<&str, usize> = HashMap::new();
+        for (i, a) in alerts.iter().enumerate() {
+            if let Some(key) = a.group_key.as_deref() {
+                let pos = match group_pos.get(key) {
+                    Some(pos) => *pos,
+                    None => {
+                        groups.push((key.to_owned(), Vec::new()));
+                        group_pos.insert(key, groups.len() - 1);
+                        groups.len() - 1
+                    }
+                };
+                groups[pos].1.push(i);
+            }
         }
     }
     let mut sessions: HashMap<String, RootSession> = alerts
@@ -396,9 +508,14 @@ pub async fn invoke<S: Store>(
                 .or_insert_with(|| session.clone());
         }
     }
-    let claim_of = |id: &str| match state.get(&store::event_key(id)) {
-        Some(StateItem::Event { message, .. }) => Some(message.clone()),
-        _ => None,
+    let claim_of = |id: &str| {
+        if state.is_empty() {
+            return None;
+        }
+        match state.get(&store::event_key(id)) {
+            Some(StateItem::Event { message, .. }) => Some(message.clone()),
+            _ => None,
+        }
     };
 
     let mut writes: Vec<(String, StateItem)> = Vec::new();
@@ -414,17 +531,22 @@ pub async fn invoke<S: Store>(
     // Messages with the position of their first record, to send in input order.
     let mut out: Vec<(usize, Outgoing)> = Vec::new();
 
-    for a in alerts.iter().filter(|a| a.group_key.is_none()) {
-        let id = format!("e:{}", a.event_id);
-        match claim_of(&a.event_id) {
+    for i in 0..alerts.len() {
+        if alerts[i].group_key.is_some() {
+            continue;
+        }
+        let id = format!("e:{}", alerts[i].event_id);
+        match claim_of(&alerts[i].event_id) {
             Some(existing) if existing != id => {
                 plan.duplicates += 1;
                 continue;
             }
             Some(_) => {}
-            None => writes.push(claim(&a.event_id, &id)),
+            None if store.is_some() => writes.push(claim(&alerts[i].event_id, &id)),
+            None => {}
         }
-        if let Some((key, session)) = &a.session_opened {
+        let a = &mut alerts[i];
+        if let (Some((key, session)), Some(_)) = (&a.session_opened, store) {
             writes.push((
                 store::session_key(key),
                 StateItem::Session {
@@ -433,17 +555,17 @@ pub async fn invoke<S: Store>(
                 },
             ));
         }
-        let Some(rendered) = a.rendered.clone() else {
+        let Some(rendered) = a.rendered.take() else {
             continue;
         };
         out.push((
             a.index,
             Outgoing {
                 id,
-                subject: a.subject.clone(),
+                subject: std::mem::take(&mut a.subject),
                 rendered,
                 sent: BTreeSet::new(),
-                test_event: a.test_event.clone(),
+                test_event: a.test_event.take(),
                 finish: None,
                 records: 1,
             },
@@ -453,18 +575,17 @@ pub async fn invoke<S: Store>(
     for (key, members) in &groups {
         let digest = group::digest(key);
         let item_key = store::group_key(&digest);
-        let members: Vec<&Alert> = members.iter().map(|&i| &alerts[i]).collect();
         let mut current = match state.get(&item_key) {
-            Some(StateItem::Group(g)) => Some(g.clone()),
+            Some(StateItem::Group(g)) => Some((**g).clone()),
             _ => None,
         };
         // Records reported before (a retry, or the same event by another path) keep the message they went to.
-        let mut fresh = Vec::new();
-        let mut mine: Vec<(&Alert, String)> = Vec::new();
-        for a in &members {
-            match claim_of(&a.event_id) {
-                None => fresh.push(*a),
-                Some(m) if m.starts_with(&format!("g:{digest}:")) => mine.push((*a, m)),
+        let mut fresh: Vec<usize> = Vec::new();
+        let mut mine: Vec<(usize, String)> = Vec::new();
+        for &i in members {
+            match claim_of(&alerts[i].event_id) {
+                None => fresh.push(i),
+                Some(m) if m.starts_with(&format!("g:{digest}:")) => mine.push((i, m)),
                 Some(_) => plan.duplicates += 1,
             }
         }
@@ -481,23 +602,23 @@ pub async fn invoke<S: Store>(
                 },
                 (None, Some(_)) if store.is_some() => Decision::Late,
                 (None, _) => match fresh.first() {
-                    Some(first) => Decision::Open {
-                        id: format!("g:{digest}:{}", first.event_id),
+                    Some(&first) => Decision::Open {
+                        id: format!("g:{digest}:{}", alerts[first].event_id),
                     },
                     None => break (None, Vec::new(), Vec::new()),
                 },
             };
-            let (in_message, pending): (Vec<&Alert>, Vec<&Alert>) = match &decision {
+            let (in_message, pending): (Vec<usize>, Vec<usize>) = match &decision {
                 Decision::Open { .. } => (fresh.clone(), Vec::new()),
                 Decision::Resume { id, accept_new } => {
-                    let mut in_message: Vec<&Alert> = mine
+                    let mut in_message: Vec<usize> = mine
                         .iter()
                         .filter(|(_, m)| m == id)
-                        .map(|(a, _)| *a)
+                        .map(|(i, _)| *i)
                         .collect();
                     if *accept_new {
                         in_message.extend(fresh.iter().copied());
-                        in_message.sort_by_key(|a| a.index);
+                        in_message.sort_unstable();
                         (in_message, Vec::new())
                     } else {
                         (in_message, fresh.clone())
@@ -512,9 +633,10 @@ pub async fn invoke<S: Store>(
             let expected = current.as_ref().map(|g| g.version);
             let next = match &decision {
                 Decision::Open { id } => {
-                    let head = members
-                        .iter()
-                        .find_map(|a| a.head.clone())
+                    let first = &alerts[in_message[0]];
+                    let head = first
+                        .class
+                        .map(|class| head_of(first, class, settings))
                         .unwrap_or_default();
                     // Records of a closed window that no digest reported yet are carried into this message.
                     let carried = current
@@ -524,9 +646,9 @@ pub async fn invoke<S: Store>(
                     Some(GroupState {
                         key: key.clone(),
                         head: Head {
-                            root_session: members
-                                .first()
-                                .and_then(|a| a.access_key.as_deref())
+                            root_session: first
+                                .access_key
+                                .as_deref()
                                 .and_then(|k| sessions.get(k))
                                 .cloned(),
                             ..head
@@ -541,7 +663,8 @@ pub async fn invoke<S: Store>(
                 }
                 _ if pending.is_empty() => None,
                 _ => current.clone().map(|mut g| {
-                    g.pending.merge(&summary_of(pending.iter().copied()));
+                    g.pending
+                        .merge(&summary_of(pending.iter().map(|&i| &alerts[i])));
                     g.version += 1;
                     g
                 }),
@@ -559,7 +682,7 @@ pub async fn invoke<S: Store>(
                     match s.load(std::slice::from_ref(&item_key)).await {
                         Ok(items) => {
                             current = match items.get(&item_key) {
-                                Some(StateItem::Group(g)) => Some(g.clone()),
+                                Some(StateItem::Group(g)) => Some((**g).clone()),
                                 _ => None,
                             };
                         }
@@ -580,45 +703,62 @@ pub async fn invoke<S: Store>(
             }
         };
         let Some(decision) = decision else { continue };
-        for a in &pending {
-            writes.push(claim(&a.event_id, PENDING));
+        if store.is_some() {
+            for &i in &pending {
+                writes.push(claim(&alerts[i].event_id, PENDING));
+            }
         }
         plan.summarised += pending.len();
         let id = match decision {
             Decision::Open { id } | Decision::Resume { id, .. } => id,
             Decision::Late => continue,
         };
-        for a in &in_message {
-            if claim_of(&a.event_id).is_none() {
-                writes.push(claim(&a.event_id, &id));
+        if store.is_some() {
+            for &i in &in_message {
+                if claim_of(&alerts[i].event_id).is_none() {
+                    writes.push(claim(&alerts[i].event_id, &id));
+                }
             }
         }
-        let Some(first) = in_message.first().copied() else {
+        let Some(&first) = in_message.first() else {
             continue;
         };
         // The first record with its JSON kept stands for the group (the batch's first one, unless a retry
         // finds it reported elsewhere).
-        let first = if first.raw.is_some() {
+        let first = if alerts[first].raw.is_some() || alerts[first].rendered.is_some() {
             first
         } else {
             members
                 .iter()
                 .copied()
-                .find(|a| a.raw.is_some())
+                .find(|&i| alerts[i].raw.is_some())
                 .unwrap_or(first)
         };
-        let members_summary = summary_of(in_message.iter().copied());
         let carried = current
             .as_ref()
             .filter(|g| g.opener == id)
             .map(|g| g.carried.clone())
             .unwrap_or_default();
-        let session = first.access_key.as_deref().and_then(|k| sessions.get(k));
+        let session = alerts[first]
+            .access_key
+            .as_deref()
+            .and_then(|k| sessions.get(k))
+            .cloned();
+        // A group of one with nothing to add keeps the message the first pass rendered; no summary needed.
+        let members_summary = if in_message.len() == 1 && carried.is_empty() && session.is_none() {
+            Summary {
+                count: 1,
+                ..Summary::default()
+            }
+        } else {
+            summary_of(in_message.iter().map(|&i| &alerts[i]))
+        };
+        let index = alerts[first].index;
         let Some((rendered, subject)) = render_group(
-            first,
+            &mut alerts[first],
             &members_summary,
             &carried,
-            session,
+            session.as_ref(),
             &digest,
             settings,
             channels,
@@ -627,7 +767,7 @@ pub async fn invoke<S: Store>(
             continue;
         };
         out.push((
-            first.index,
+            index,
             Outgoing {
                 id,
                 subject,

@@ -53,13 +53,20 @@ pub fn class_of(finding: &Finding) -> Option<Class> {
     }
 }
 
-fn part(value: Option<&str>) -> String {
-    value
-        .unwrap_or("")
-        .chars()
-        .filter(|c| *c != '|' && !c.is_control())
-        .take(MAX_PART)
-        .collect()
+/// Appends one part of a key: without the separator or control characters, at most `MAX_PART` characters.
+fn push_part(out: &mut String, value: Option<&str>) {
+    out.push('|');
+    let value = value.unwrap_or("");
+    if value.len() <= MAX_PART && !value.contains(|c: char| c == '|' || c.is_control()) {
+        out.push_str(value);
+        return;
+    }
+    out.extend(
+        value
+            .chars()
+            .filter(|c| *c != '|' && !c.is_control())
+            .take(MAX_PART),
+    );
 }
 
 /// The group's identity: one principal, one session, one source IP in one account.
@@ -76,20 +83,25 @@ pub fn key_of(finding: &Finding, class: Class) -> String {
             .and_then(|u| u.session_context.get())
             .and_then(|s| s.attributes.get("creationDate"))
     });
-    format!(
-        "{}|{}|{}|{}|{}",
-        class.as_str(),
-        part(finding.account_id()),
-        part(principal),
-        part(session),
-        part(record.source_ip.get())
-    )
+    let mut key = String::with_capacity(160);
+    key.push_str(class.as_str());
+    push_part(&mut key, finding.account_id());
+    push_part(&mut key, principal);
+    push_part(&mut key, session);
+    push_part(&mut key, record.source_ip.get());
+    key
 }
 
 /// A short stable digest of a group key, for item keys and message IDs.
 pub fn digest(key: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let hash = Sha256::digest(key.as_bytes());
-    hash.iter().take(10).map(|b| format!("{b:02x}")).collect()
+    let mut out = String::with_capacity(20);
+    for b in hash.iter().take(10) {
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 15)] as char);
+    }
+    out
 }
 
 /// What a group's records add up to.

@@ -62,7 +62,7 @@ pub async fn handle_with<D: Deliver, S: Store>(
     now: DateTime<Utc>,
 ) -> Result<Outcome, HandlerError> {
     let channels = deliver.channels();
-    let collected = match engine::collect(input, settings, &channels) {
+    let collected = match engine::collect(input, settings, &channels, engine::KeepRaw::All) {
         Ok(collected) => collected,
         Err(err) => {
             error!(error = %err, "the event cannot be read; nothing to deliver");

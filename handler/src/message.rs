@@ -38,7 +38,7 @@ pub struct Message<'a> {
     pub subject: String,
     pub title: String,
     /// The account as the subject names it (`prod`, or the account ID).
-    pub account_tag: String,
+    pub account_tag: Cow<'a, str>,
     /// Shown above the facts (warnings, what to do).
     pub notes: Vec<&'static str>,
     /// The notes chat messages carry too: the ones that change what the reader should do.
@@ -48,7 +48,7 @@ pub struct Message<'a> {
     pub facts: Vec<Fact<'a>>,
     pub link: Option<String>,
     pub time: Option<DateTime<Utc>>,
-    pub footer: String,
+    pub footer: &'static str,
 }
 
 fn word(language: Language, p: Phrase) -> &'static str {
@@ -302,20 +302,14 @@ pub fn headline(finding: &Finding, language: Language) -> String {
                 .rsplit_once(":trail/")
                 .map_or(tamper.resource.as_ref(), |(_, name)| name);
             match (tamper.by_login_alert, en) {
-                (false, true) => {
-                    format!("TAMPERING: {event}{failed} on {what} {}", tamper.resource)
+                (false, true) => format!("TAMPERING: {event}{failed} on {what} {resource}"),
+                (true, true) => {
+                    format!("login-alert changed its own setup: {event} on {what} {resource}")
                 }
-                (true, true) => format!(
-                    "login-alert changed its own setup: {event} on {what} {}",
-                    tamper.resource
-                ),
-                (false, false) => {
-                    format!("改ざん検知: {what} {} に {event}{failed}", tamper.resource)
+                (false, false) => format!("改ざん検知: {what} {resource} に {event}{failed}"),
+                (true, false) => {
+                    format!("login-alert 自身による変更: {what} {resource} に {event}")
                 }
-                (true, false) => format!(
-                    "login-alert 自身による変更: {what} {} に {event}",
-                    tamper.resource
-                ),
             }
         }
         Kind::Test => {
@@ -428,10 +422,10 @@ pub fn facts<'s>(finding: &'s Finding, settings: &'s Settings) -> Vec<Fact<'s>> 
     let record = &finding.record;
     let not_recorded = word(language, Phrase::NotRecorded);
     let mut facts: Vec<Fact<'s>> = Vec::with_capacity(16);
-    if finding.kind == Kind::Test {
-        if let Some(via) = &finding.sent_via {
-            facts.push(fact(Label::SentVia, one_line(via)));
-        }
+    if finding.kind == Kind::Test
+        && let Some(via) = &finding.sent_via
+    {
+        facts.push(fact(Label::SentVia, one_line(via)));
     }
     if let Some(tamper) = &finding.tamper {
         facts.push(fact(Label::Resource, one_line(&tamper.resource)));
@@ -588,18 +582,19 @@ fn chat_worthy(notes: &[Phrase]) -> Vec<Phrase> {
 pub fn single<'s>(finding: &'s Finding, settings: &'s Settings) -> Message<'s> {
     let language = settings.language;
     let english = headline(finding, Language::En);
+    let tag = account_label(finding.account_id(), settings);
+    let subject = subject_line(tag, &english);
     let title = if language == Language::En {
-        english.clone()
+        english
     } else {
         headline(finding, language)
     };
-    let tag = account_label(finding.account_id(), settings);
     let chosen = notes(finding);
     Message {
         language,
         severity: finding.severity(),
-        subject: subject_line(tag, &english),
-        account_tag: tag.to_owned(),
+        subject,
+        account_tag: Cow::Borrowed(tag),
         title,
         notes: worded(&chosen, language),
         chat_notes: worded(&chat_worthy(&chosen), language),
@@ -780,7 +775,7 @@ pub fn digest<'s>(head: &'s Head, summary: &Summary, settings: &'s Settings) -> 
         language,
         severity,
         subject: subject_line(tag, &english),
-        account_tag: tag.to_owned(),
+        account_tag: Cow::Borrowed(tag),
         title,
         notes: vec![word(language, Phrase::DigestNote)],
         chat_notes: vec![word(language, Phrase::DigestNote)],

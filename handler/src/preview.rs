@@ -204,16 +204,25 @@ fn render_record(chunk: &mut Chunk, item: input::Item<'_>, settings: &Settings, 
 }
 
 /// The messages an input makes, in the order they would go out (see the module comment).
-fn messages_of(collected: Collected, settings: &Settings, channels: &[Channel]) -> Vec<Outgoing> {
+fn messages_of(
+    mut collected: Collected,
+    settings: &Settings,
+    channels: &[Channel],
+) -> Vec<Outgoing> {
     futures::executor::block_on(async {
+        // One invocation on an empty state needs no state at all: every group opens a window, and when every
+        // record is alone the first pass already rendered every message.
+        if collected.shape == Some(Shape::CloudWatchLogs) {
+            if let Some(messages) = engine::each_alone(&mut collected) {
+                return messages;
+            }
+            let now = engine::latest_time(&collected.alerts);
+            return engine::invoke(collected, settings, channels, None::<&MemoryStore>, now)
+                .await
+                .messages;
+        }
         let store = MemoryStore::new();
         let mut out = Vec::new();
-        if collected.shape == Some(Shape::CloudWatchLogs) {
-            let now = engine::latest_time(&collected.alerts);
-            let plan = engine::invoke(collected, settings, channels, Some(&store), now).await;
-            out.extend(plan.messages);
-            return out;
-        }
         let mut alerts: Vec<Alert> = collected.alerts;
         alerts.sort_by_key(|a| (a.time, a.index));
         let mut now: DateTime<Utc> = alerts
@@ -237,6 +246,34 @@ fn messages_of(collected: Collected, settings: &Settings, channels: &[Channel]) 
         out.extend(due_digests(settings, channels, &store, after).await);
         out
     })
+}
+
+/// A CloudWatch Logs event is one invocation: the first record of each group in a chunk is enough. Anything else
+/// is replayed one record at a time, and each record may then head a message.
+fn keep_raw(input: &[u8]) -> engine::KeepRaw {
+    let cloudwatch = std::str::from_utf8(input)
+        .map(|text| text.trim_start().starts_with("{\"awslogs\""))
+        .unwrap_or(false);
+    if cloudwatch {
+        engine::KeepRaw::None
+    } else {
+        engine::KeepRaw::All
+    }
+}
+
+/// Collects `input`; a CloudWatch Logs event is read once more, keeping the records' JSON, when a group's
+/// message needs it (see [`Collected::needs_raw`]).
+fn collect(
+    input: &[u8],
+    settings: &Settings,
+    channels: &[Channel],
+) -> Result<Collected, InputError> {
+    let keep = keep_raw(input);
+    let collected = engine::collect(input, settings, channels, keep)?;
+    if keep == engine::KeepRaw::None && collected.needs_raw() {
+        return engine::collect(input, settings, channels, engine::KeepRaw::All);
+    }
+    Ok(collected)
 }
 
 /// The digests due at `now`, marked as sent (a preview delivers nothing, so it finishes them itself).
@@ -271,7 +308,7 @@ pub fn preview_to<W: Write>(
 ) -> Result<PreviewSummary, PreviewError> {
     let write = |out: &mut W, bytes: &[u8]| out.write_all(bytes).map_err(PreviewError::Write);
     if let Some(channel) = format.channel() {
-        let collected = engine::collect(input, settings, &[channel])?;
+        let collected = collect(input, settings, &[channel])?;
         let shape = collected.shape.unwrap_or(Shape::Record);
         let (records, alerts) = (collected.records, collected.alerts.len());
         let problems = collected.problems.clone();
@@ -325,7 +362,7 @@ pub fn preview_to<W: Write>(
     let messages = if json {
         0
     } else {
-        let collected = engine::collect(input, settings, &[])?;
+        let collected = collect(input, settings, &[])?;
         messages_of(collected, settings, &[]).len()
     };
     if json {

@@ -105,13 +105,6 @@ struct SlackField<'s> {
 
 /// The Slack incoming-webhook payload (JSON).
 pub fn slack(message: &Message) -> String {
-    let mut out = String::with_capacity(1536);
-    write_slack(message, &mut out);
-    out
-}
-
-/// Appends the Slack payload to `out`, so a preview of many messages builds one buffer.
-pub fn write_slack(message: &Message, out: &mut String) {
     let language = message.language;
     // The notification text: the subject in English, the title in other languages (Slack takes UTF-8).
     let headline = match language {
@@ -144,9 +137,7 @@ pub fn write_slack(message: &Message, out: &mut String) {
         }],
     };
     // Serialising plain structs of strings cannot fail; an empty payload would be refused by Slack, never sent wrong.
-    if let Ok(json) = serde_json::to_string(&payload) {
-        out.push_str(&json);
-    }
+    serde_json::to_string(&payload).unwrap_or_default()
 }
 
 /// Teams renders a subset of Markdown in card text: escape what could turn a record's value into a link or markup.
@@ -193,7 +184,7 @@ pub fn teams(message: &Message) -> String {
         .collect();
     body.push(serde_json::json!({"type": "FactSet", "facts": facts}));
     body.push(serde_json::json!({
-        "type": "TextBlock", "text": teams_escape(&message.footer), "isSubtle": true, "size": "Small", "wrap": true,
+        "type": "TextBlock", "text": teams_escape(message.footer), "isSubtle": true, "size": "Small", "wrap": true,
     }));
     let mut card = serde_json::json!({
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",

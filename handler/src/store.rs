@@ -69,7 +69,7 @@ pub enum StateItem {
         message: String,
         expires_at: i64,
     },
-    Group(GroupState),
+    Group(Box<GroupState>),
     /// The destinations a message reached.
     Sent {
         channels: BTreeSet<Channel>,
@@ -183,7 +183,7 @@ impl Store for MemoryStore {
             if current != expected {
                 return false;
             }
-            items.insert(key.to_owned(), StateItem::Group(state.clone()));
+            items.insert(key.to_owned(), StateItem::Group(Box::new(state.clone())));
             true
         })
     }
@@ -213,7 +213,7 @@ impl Store for MemoryStore {
                 .iter()
                 .filter_map(|(k, v)| match v {
                     StateItem::Group(g) if !g.pending.is_empty() && g.window_end <= now => {
-                        Some((k.clone(), g.clone()))
+                        Some((k.clone(), (**g).clone()))
                     }
                     _ => None,
                 })

@@ -5,9 +5,11 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
-use crate::APP_NAME;
 use crate::record::Record;
 use crate::settings::Pipeline;
+
+/// What the CLI's requests carry in their user agent (`app/` + [`crate::APP_NAME`]).
+pub const APP_AGENT: &str = "app/login-alert";
 
 /// The CloudTrail calls that stop or narrow what a trail records; on any trail they can hide activity.
 pub const TRAIL_EVENTS: [&str; 5] = [
@@ -90,7 +92,7 @@ pub fn tamper_of<'a>(record: &Record<'a>, pipeline: &Pipeline) -> Option<Tamper<
     let by_login_alert = record
         .user_agent
         .get()
-        .is_some_and(|agent| agent.contains(&format!("app/{APP_NAME}")));
+        .is_some_and(|agent| agent.contains(APP_AGENT));
     let found = |target: Target, resource: &str| {
         Some(Tamper {
             target,
@@ -286,6 +288,11 @@ mod tests {
         for (json, want) in cases {
             assert_eq!(check(json).map(|(t, _, _)| t), want, "{json}");
         }
+    }
+
+    #[test]
+    fn the_agent_marker_is_the_app_name() {
+        assert_eq!(APP_AGENT, format!("app/{}", crate::APP_NAME));
     }
 
     #[test]

@@ -253,16 +253,38 @@ pub fn phrase(language: Language, phrase: Phrase) -> &'static str {
 }
 
 /// The closing line of every email.
-pub fn footer(language: Language, scope: Scope) -> String {
-    match language {
-        Language::En => format!("Sent by login-alert (scope: {}).", scope.describe()),
-        Language::Ja => format!(
-            "login-alert より送信（通知対象: {}）。",
-            match scope {
-                Scope::All => "すべてのコンソールサインインとルートユーザーの操作",
-                Scope::FailuresAndRoot => "失敗したサインインとルートユーザーの操作",
-                Scope::RootOnly => "ルートユーザーの操作のみ",
-            }
-        ),
+pub fn footer(language: Language, scope: Scope) -> &'static str {
+    match (language, scope) {
+        (Language::En, Scope::All) => {
+            "Sent by login-alert (scope: all console sign-ins + root activity)."
+        }
+        (Language::En, Scope::FailuresAndRoot) => {
+            "Sent by login-alert (scope: failed sign-ins + root activity)."
+        }
+        (Language::En, Scope::RootOnly) => "Sent by login-alert (scope: root activity only).",
+        (Language::Ja, Scope::All) => {
+            "login-alert より送信（通知対象: すべてのコンソールサインインとルートユーザーの操作）。"
+        }
+        (Language::Ja, Scope::FailuresAndRoot) => {
+            "login-alert より送信（通知対象: 失敗したサインインとルートユーザーの操作）。"
+        }
+        (Language::Ja, Scope::RootOnly) => {
+            "login-alert より送信（通知対象: ルートユーザーの操作のみ）。"
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_english_footer_names_the_scope_as_prompts_do() {
+        for scope in Scope::ALL {
+            assert_eq!(
+                footer(Language::En, scope),
+                format!("Sent by login-alert (scope: {}).", scope.describe())
+            );
+        }
     }
 }

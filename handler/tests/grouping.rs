@@ -438,3 +438,49 @@ async fn the_test_record_always_alerts_says_so_and_logs_its_delivery_line() {
     let err = handle(&cloudwatch_event(&[record], false), &settings, &failing).await;
     assert!(err.is_err());
 }
+
+#[tokio::test]
+async fn records_that_are_each_alone_skip_planning_with_the_same_messages() {
+    use login_alert_handler::engine::{self, KeepRaw};
+    // Every published record, each with an ID and a source IP of its own so that none shares a group.
+    let records: Vec<String> = fixture_names()
+        .iter()
+        .flat_map(|n| fixture_records(n))
+        .filter(|r| !r.contains("ASIAIOSFODNN7EXAMPLE"))
+        .enumerate()
+        .map(|(i, r)| {
+            let mut record: Value = serde_json::from_str(&r).unwrap();
+            record["eventID"] = Value::from(format!("alone-{i}"));
+            record["sourceIPAddress"] = Value::from(format!("203.0.113.{i}"));
+            record.to_string()
+        })
+        .collect();
+    let input = cloudwatch_event(&records, false);
+    let channels = [Channel::Email, Channel::Slack];
+    let collect = || engine::collect(&input, &settings(), &channels, KeepRaw::None).unwrap();
+    let mut fast_input = collect();
+    let fast = engine::each_alone(&mut fast_input).expect("no group of two in distinct fixtures");
+    let planned = engine::invoke(
+        collect(),
+        &settings(),
+        &channels,
+        None::<&MemoryStore>,
+        t0(),
+    )
+    .await
+    .messages;
+    assert!(fast.len() > 20);
+    assert_eq!(
+        fast.iter()
+            .map(|m| (&m.id, &m.rendered))
+            .collect::<Vec<_>>(),
+        planned
+            .iter()
+            .map(|m| (&m.id, &m.rendered))
+            .collect::<Vec<_>>()
+    );
+    // A group of two needs planning.
+    let storm = cloudwatch_event(&root_session(2, 0, t0()), false);
+    let mut two = engine::collect(&storm, &settings(), &channels, KeepRaw::All).unwrap();
+    assert!(engine::each_alone(&mut two).is_none());
+}

@@ -310,7 +310,19 @@ async fn guided(
     }
 
     let resolved = resolve(flags, existing.config.as_ref(), &found);
-    let config = installer::ask(&mut prompter, &resolved, &found).map_err(cancel)?;
+    // A Ctrl-C that lands between two keystroke reads (the terminal not yet raw) reaches only the
+    // signal listener, and the question would wait on; nothing is written while questions are
+    // asked, so that Ctrl-C ends the installer the way a Ctrl-C inside a question does.
+    let mut asking = Interrupts::listen()?;
+    let watchdog = tokio::spawn(async move {
+        asking.recv().await;
+        let _ = console::Term::stderr().show_cursor();
+        eprintln!("\n{Cancelled}");
+        std::process::exit(i32::from(super::CANCELLED_EXIT));
+    });
+    let asked = installer::ask(&mut prompter, &resolved, &found);
+    watchdog.abort();
+    let config = asked.map_err(cancel)?;
     config.validate()?;
 
     printer.info("");

@@ -39,6 +39,10 @@ pub struct Current {
     /// More objects than were counted.
     #[serde(skip)]
     pub more_objects: bool,
+    /// Untagged, yet recognisably login-alert's: created by an `apply` killed between CreateBucket
+    /// and PutBucketTagging. Its exact name, in this account, empty or holding only this
+    /// account's trail logs (`AWSLogs/<account>/…`, all on one page).
+    pub adoptable: bool,
 }
 
 fn nonzero<S: serde::Serializer>(count: &usize, s: S) -> Result<S::Ok, S::Error> {
@@ -62,6 +66,9 @@ pub enum Op {
     },
     Update {
         name: String,
+        /// Tags it managed-by=login-alert first (a bucket adopted after an interrupted apply).
+        #[serde(default)]
+        tag: bool,
         policy: Option<Value>,
         block_public_access: bool,
     },
@@ -112,7 +119,9 @@ impl Part for OwnBucket {
         match t.trail {
             TrailChoice::Create => plan_apply(current.as_ref(), &desired(t), plan),
             // Left from an earlier `create = true`; a bucket of someone else's with this name is none of ours.
-            TrailChoice::Adopt(_) => plan_destroy(current.as_ref().filter(|c| c.managed), plan),
+            TrailChoice::Adopt(_) => {
+                plan_destroy(current.as_ref().filter(|c| c.managed || c.adoptable), plan)
+            }
         }
     }
 
@@ -124,7 +133,15 @@ impl Part for OwnBucket {
 /// The bucket, then its tags, policy, public access block and a page of its objects at the same time.
 pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
     let s3 = &ctx.clients.s3;
-    match s3.head_bucket().bucket(name).send().await {
+    let account = ctx.target.account_id();
+    // A bucket of another account answers 403 to this, whatever its policy lets us do.
+    match s3
+        .head_bucket()
+        .bucket(name)
+        .expected_bucket_owner(account)
+        .send()
+        .await
+    {
         Ok(_) => {}
         Err(err) if status(&err) == Some(404) => return Ok(None),
         Err(err) if status(&err) == Some(403) => {
@@ -136,6 +153,7 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
                 public_access_blocked: false,
                 objects: 0,
                 more_objects: false,
+                adoptable: false,
             }));
         }
         Err(err) => return Err(explain(err)).with_context(|| format!("reading S3 bucket {name}")),
@@ -180,6 +198,15 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
         .explained()
         .with_context(|| format!("counting the objects in S3 bucket {name}"))?;
     let objects = page.contents.as_ref().map_or(0, Vec::len);
+    let more_objects = page.is_truncated == Some(true);
+    let logs = format!("AWSLogs/{account}/");
+    let adoptable = !managed
+        && !more_objects
+        && page
+            .contents
+            .unwrap_or_default()
+            .iter()
+            .all(|o| o.key().is_some_and(|k| k.starts_with(&logs)));
     Ok(Some(Current {
         name: name.to_owned(),
         owned: true,
@@ -187,7 +214,8 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
         policy,
         public_access_blocked,
         objects,
-        more_objects: page.is_truncated == Some(true),
+        more_objects,
+        adoptable,
     }))
 }
 
@@ -242,7 +270,7 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
             ));
             None
         }
-        Some(current) if !current.managed => {
+        Some(current) if !current.managed && !current.adoptable => {
             plan.block(format!(
                 "{KIND} {} already exists and was not created by login-alert: delete or rename it, or choose another name_prefix",
                 current.name
@@ -250,12 +278,24 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
             None
         }
         Some(current) => {
+            let tag = !current.managed;
+            if tag {
+                plan.notice(format!(
+                    "adopting the untagged {KIND} {} left by an interrupted apply (login-alert's name, this account, {}): \
+                     it is tagged managed-by=login-alert and set up as configured",
+                    current.name,
+                    if current.objects == 0 { "empty" } else { "holding only this trail's logs" }
+                ));
+            }
             let policy = match &current.policy {
                 Some(p) if same_policy(p, &desired.policy) => None,
                 _ => Some(desired.policy.clone()),
             };
             let block = !current.public_access_blocked;
             let mut attrs = Vec::new();
+            if tag {
+                attrs.push(Attr::set(MANAGED_BY.0, MANAGED_BY.1));
+            }
             if policy.is_some() {
                 let before = current.policy.as_ref().map(|p| Value::from(summary(p)));
                 attrs.push(Attr::new(
@@ -267,13 +307,14 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
             if block {
                 attrs.push(Attr::change("block_public_access", false, true));
             }
-            (policy.is_some() || block).then(|| {
+            (tag || policy.is_some() || block).then(|| {
                 Change::new(
                     KIND,
                     &desired.name,
                     Action::Update,
                     Op::Update {
                         name: desired.name.clone(),
+                        tag,
                         policy,
                         block_public_access: block,
                     },
@@ -290,7 +331,8 @@ pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
     if !current.owned {
         return;
     }
-    if current.managed && current.objects > 0 {
+    let ours = current.managed || current.adoptable;
+    if ours && current.objects > 0 {
         let count = if current.more_objects {
             format!("more than {} objects", current.objects)
         } else if current.objects == 1 {
@@ -313,7 +355,12 @@ pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
             name: current.name.clone(),
         },
     );
-    plan.push_ours(current.managed, change);
+    let change = if current.managed {
+        change
+    } else {
+        change.note("untagged and empty: left by an interrupted apply")
+    };
+    plan.push_ours(ours, change);
 }
 
 pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
@@ -324,16 +371,21 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             policy,
         } => {
             create(ctx, name, region).await?;
-            // Tag first: an interrupted run then leaves a bucket the next run recognizes as ours.
+            // Tag first. A run killed before this leaves an untagged bucket that the next plan
+            // recognises and adopts (see `Current::adoptable`).
             tag(ctx, name).await?;
             block_public_access(ctx, name).await?;
             put_policy(ctx, name, policy).await
         }
         Op::Update {
             name,
+            tag: adopt,
             policy,
             block_public_access: block,
         } => {
+            if *adopt {
+                tag(ctx, name).await?;
+            }
             if *block {
                 block_public_access(ctx, name).await?;
             }
@@ -475,6 +527,18 @@ mod tests {
             public_access_blocked: true,
             objects,
             more_objects: false,
+            adoptable: false,
+        }
+    }
+
+    /// What a run killed right after CreateBucket leaves: untagged, private-less, policy-less.
+    fn left_by_interrupted_apply(objects: usize) -> Current {
+        Current {
+            managed: false,
+            policy: None,
+            public_access_blocked: false,
+            adoptable: true,
+            ..current(objects)
         }
     }
 
@@ -534,6 +598,7 @@ mod tests {
         c.public_access_blocked = false;
         let plan = apply_plan(Some(&c));
         let Op::Update {
+            tag,
             policy,
             block_public_access,
             ..
@@ -541,8 +606,9 @@ mod tests {
         else {
             panic!("update")
         };
-        assert!(policy.is_some() && *block_public_access);
+        assert!(policy.is_some() && *block_public_access && !*tag);
         assert_eq!(plan.changes[0].attrs.len(), 2);
+        assert!(plan.notices.is_empty());
     }
 
     #[test]
@@ -586,5 +652,45 @@ mod tests {
         let plan = destroy_plan(Some(&c));
         assert!(!plan.has_changes());
         assert_eq!(plan.notices.len(), 1);
+    }
+
+    #[test]
+    fn an_untagged_bucket_left_by_an_interrupted_apply_is_adopted_with_a_notice() {
+        let plan = apply_plan(Some(&left_by_interrupted_apply(0)));
+        assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
+        assert_eq!(plan.notices.len(), 1);
+        assert!(
+            plan.notices[0].starts_with(
+                "adopting the untagged S3 bucket login-alert-trail-123456789012-eu-west-1 left by an interrupted apply"
+            ),
+            "{}",
+            plan.notices[0]
+        );
+        let Op::Update {
+            tag,
+            policy,
+            block_public_access,
+            ..
+        } = &plan.changes[0].op
+        else {
+            panic!("update")
+        };
+        assert!(*tag && policy.is_some() && *block_public_access);
+        assert_eq!(
+            plan.changes[0].attrs[0],
+            Attr::set("managed-by", "login-alert")
+        );
+    }
+
+    #[test]
+    fn an_untagged_bucket_left_by_an_interrupted_apply_goes_with_destroy() {
+        let plan = destroy_plan(Some(&left_by_interrupted_apply(0)));
+        assert_eq!(plan.changes.len(), 1);
+        assert_eq!(plan.changes[0].action, Action::Delete);
+        assert!(plan.changes[0].notes[0].contains("interrupted apply"));
+        // With the trail's logs in it, it is kept like login-alert's own bucket.
+        let plan = destroy_plan(Some(&left_by_interrupted_apply(3)));
+        assert!(!plan.has_changes());
+        assert!(plan.notices[0].contains("kept on purpose"));
     }
 }

@@ -1,9 +1,11 @@
-//! The statement in the function's resource policy that lets CloudWatch Logs (and only for our log group) invoke it.
+//! The function's resource policy: the one statement that lets the mode's sender invoke it —
+//! CloudWatch Logs for the trail's log group, or EventBridge for the home rule — and no other.
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::policies::statements;
 use crate::arn::{Arn, is_account_id};
 use crate::aws::{SdkResultExt, error_code, error_message, explain};
 use crate::check::{Check, Link};
@@ -16,6 +18,8 @@ use crate::retry::{Stopped, patiently};
 const KIND: &str = "Lambda permission";
 const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
 pub const PRINCIPAL: &str = "logs.amazonaws.com";
+/// EventBridge mode's sender: the home rule invokes the function.
+pub const EVENTS_PRINCIPAL: &str = "events.amazonaws.com";
 pub const ACTION: &str = "lambda:InvokeFunction";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -35,8 +39,10 @@ pub struct Current {
 pub struct Desired {
     pub function: String,
     pub statement_id: String,
-    /// The log group ARN with the trailing `:*`: without it PutSubscriptionFilter fails
-    /// "Could not execute the lambda function".
+    /// [`PRINCIPAL`] or [`EVENTS_PRINCIPAL`].
+    pub principal: String,
+    /// CloudWatch Logs: the log group ARN with the trailing `:*` (without it PutSubscriptionFilter
+    /// fails "Could not execute the lambda function"); EventBridge: the home rule's ARN.
     pub source_arn: String,
     pub source_account: String,
 }
@@ -47,6 +53,7 @@ pub enum Op {
     Add {
         function: String,
         statement_id: String,
+        principal: String,
         source_arn: String,
         source_account: String,
     },
@@ -54,6 +61,7 @@ pub enum Op {
     Replace {
         function: String,
         statement_id: String,
+        principal: String,
         source_arn: String,
         source_account: String,
     },
@@ -63,12 +71,12 @@ pub enum Op {
     },
 }
 
-/// The statement letting CloudWatch Logs invoke the function, for the log group the trail delivers to.
+/// The statements of the function's resource policy: login-alert's (by its statement id) and any other.
 pub struct Permission;
 
 impl Part for Permission {
     const NAME: &'static str = "the invoke permission";
-    type Current = Option<Current>;
+    type Current = Vec<Current>;
     type Op = Op;
 
     /// The same calls in both modes: one mode's statement is added, the other's removed.
@@ -86,56 +94,35 @@ impl Part for Permission {
 
     /// Read beside the function (a missing function reads as no statement); whether the function
     /// is login-alert's comes from what the function part teaches, at plan time.
-    async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
-        let t = &ctx.target;
-        read_statement(
-            ctx,
-            &t.names.function(),
-            &t.names.permission_statement(),
-            false,
-        )
-        .await
+    async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Vec<Current>> {
+        read_statements(ctx, &ctx.target.names.function(), false).await
     }
 
-    fn plan_apply(
-        &self,
-        current: &Option<Current>,
-        t: &Target,
-        facts: &Facts,
-        plan: &mut Plan<Op>,
-    ) {
+    fn plan_apply(&self, current: &Vec<Current>, t: &Target, facts: &Facts, plan: &mut Plan<Op>) {
         let current = with_function(current, facts);
-        if t.route.uses_logs() {
-            plan_apply(current.as_ref(), &desired(t, &facts.delivery), plan);
-        } else {
-            plan_destroy(current.as_ref(), plan);
-        }
+        plan_apply(&current, &desired_for(t, facts), plan);
     }
 
-    fn plan_destroy(
-        &self,
-        current: &Option<Current>,
-        _: &Target,
-        facts: &Facts,
-        plan: &mut Plan<Op>,
-    ) {
-        plan_destroy(with_function(current, facts).as_ref(), plan);
+    fn plan_destroy(&self, current: &Vec<Current>, t: &Target, facts: &Facts, plan: &mut Plan<Op>) {
+        let current = with_function(current, facts);
+        plan_destroy(&current, &t.names.permission_statement(), plan);
+        plan_destroy(&current, &t.names.events_permission_statement(), plan);
     }
 
     async fn checks(
         &self,
         ctx: &Ctx,
-        current: &Option<Current>,
+        current: &Vec<Current>,
         facts: &Facts,
     ) -> Result<Vec<Check>> {
         // Without login-alert's function there is nothing to invoke: the function's check says so.
-        if facts.function_managed != Some(true) || !ctx.target.route.uses_logs() {
+        if facts.function_managed != Some(true) {
             return Ok(Vec::new());
         }
-        let desired = desired(&ctx.target, &facts.delivery);
+        let desired = desired_for(&ctx.target, facts);
         let mut plan: Plan<Op> =
             Plan::new(Mode::Apply, ctx.target.account_id(), ctx.target.region());
-        plan_apply(with_function(current, facts).as_ref(), &desired, &mut plan);
+        plan_apply(&with_function(current, facts), &desired, &mut plan);
         Ok(vec![check(&plan, &desired)])
     }
 }
@@ -156,8 +143,10 @@ fn check(plan: &Plan<Op>, desired: &Desired) -> Check {
             Link::Invoke,
             NAME,
             format!(
-                "CloudWatch Logs may invoke {} for {}",
-                desired.function, desired.source_arn
+                "{} may invoke {} for {}",
+                sender(&desired.principal),
+                desired.function,
+                desired.source_arn
             ),
         );
     };
@@ -172,37 +161,38 @@ fn check(plan: &Plan<Op>, desired: &Desired) -> Check {
         Link::Invoke,
         NAME,
         format!(
-            "statement {} on {} {what}: CloudWatch Logs cannot invoke the function, so no alert can arrive",
-            desired.statement_id, desired.function
+            "statement {} on {} {what}: {} cannot invoke the function, so no alert can arrive",
+            desired.statement_id,
+            desired.function,
+            sender(&desired.principal)
         ),
         "run `login-alert apply`",
     )
 }
 
-/// The statement as read, with what the function part taught: whether the function is ours.
-fn with_function(current: &Option<Current>, facts: &Facts) -> Option<Current> {
-    current.clone().map(|mut c| {
-        c.function_managed = facts.function_managed == Some(true);
-        c
-    })
+/// The statements as read, with what the function part taught: whether the function is ours.
+fn with_function(current: &[Current], facts: &Facts) -> Vec<Current> {
+    current
+        .iter()
+        .cloned()
+        .map(|mut c| {
+            c.function_managed = facts.function_managed == Some(true);
+            c
+        })
+        .collect()
 }
 
-/// Reads our statement from the policy of `function`, as [`super::function::read`] found it (its
-/// tags already say whether the function is ours, so they are not read again here).
-pub async fn read(
-    ctx: &Ctx,
-    function: &super::function::Current,
-    statement_id: &str,
-) -> Result<Option<Current>> {
-    read_statement(ctx, &function.name, statement_id, function.managed).await
+/// Every statement of the resource policy of `function`, as [`super::function::read`] found it
+/// (its tags already say whether the function is ours, so they are not read again here).
+pub async fn read(ctx: &Ctx, function: &super::function::Current) -> Result<Vec<Current>> {
+    read_statements(ctx, &function.name, function.managed).await
 }
 
-async fn read_statement(
+async fn read_statements(
     ctx: &Ctx,
     function: &str,
-    statement_id: &str,
     function_managed: bool,
-) -> Result<Option<Current>> {
+) -> Result<Vec<Current>> {
     // No function, or a function without any resource policy.
     let Some(out) = ctx
         .clients
@@ -214,29 +204,16 @@ async fn read_statement(
         .found(NOT_FOUND)
         .with_context(|| format!("reading the resource policy of Lambda function {function}"))?
     else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
     let policy: Value =
         serde_json::from_str(&out.policy.unwrap_or_default()).with_context(|| {
             format!("Lambda returned a resource policy for {function} that is not JSON")
         })?;
-    let Some(statement) = find_statement(&policy, statement_id) else {
-        return Ok(None);
-    };
-    Ok(Some(parse_statement(
-        function,
-        statement_id,
-        statement,
-        function_managed,
-    )))
-}
-
-fn find_statement<'a>(policy: &'a Value, statement_id: &str) -> Option<&'a Value> {
-    match &policy["Statement"] {
-        Value::Array(items) => items.iter().find(|s| s["Sid"] == statement_id),
-        single @ Value::Object(_) if single["Sid"] == statement_id => Some(single),
-        _ => None,
-    }
+    Ok(statements(&policy)
+        .into_iter()
+        .map(|s| parse_statement(function, s, function_managed))
+        .collect())
 }
 
 /// A policy value that may be a string or a list of strings, as one string.
@@ -268,19 +245,18 @@ fn condition(statement: &Value, key: &str) -> Option<String> {
     })
 }
 
-fn parse_statement(
-    function: &str,
-    statement_id: &str,
-    s: &Value,
-    function_managed: bool,
-) -> Current {
+fn parse_statement(function: &str, s: &Value, function_managed: bool) -> Current {
     let principal = match &s["Principal"] {
-        Value::Object(p) => p.get("Service").and_then(one).unwrap_or_default(),
+        Value::Object(p) => p
+            .get("Service")
+            .or_else(|| p.get("AWS"))
+            .and_then(one)
+            .unwrap_or_default(),
         other => one(other).unwrap_or_default(),
     };
     Current {
         function: function.to_owned(),
-        statement_id: statement_id.to_owned(),
+        statement_id: one(&s["Sid"]).unwrap_or_default(),
         effect: one(&s["Effect"]).unwrap_or_default(),
         principal,
         action: one(&s["Action"]).unwrap_or_default(),
@@ -316,10 +292,41 @@ pub fn is_log_group_wildcard_arn(arn: &str) -> bool {
     })
 }
 
+/// Who sends the events, in words.
+fn sender(principal: &str) -> &'static str {
+    if principal == EVENTS_PRINCIPAL {
+        "EventBridge"
+    } else {
+        "CloudWatch Logs"
+    }
+}
+
+/// The statement the config's mode wants.
+pub fn desired_for(t: &Target, facts: &Facts) -> Desired {
+    if t.route.uses_logs() {
+        desired(t, &facts.delivery)
+    } else {
+        desired_events(t)
+    }
+}
+
+/// EventBridge mode: the home rule may invoke the function.
+pub fn desired_events(t: &Target) -> Desired {
+    Desired {
+        function: t.names.function(),
+        statement_id: t.names.events_permission_statement(),
+        principal: EVENTS_PRINCIPAL.to_owned(),
+        source_arn: t.arns.rule(t.region(), &t.names.events_rule()),
+        source_account: t.account_id().to_owned(),
+    }
+}
+
+/// CloudWatch Logs mode: the trail's log group may invoke the function.
 pub fn desired(t: &Target, delivery: &Delivery) -> Desired {
     Desired {
         function: t.names.function(),
         statement_id: t.names.permission_statement(),
+        principal: PRINCIPAL.to_owned(),
         source_arn: t.arns.log_group_wildcard(&delivery.log_group_name),
         source_account: t.account_id().to_owned(),
     }
@@ -327,15 +334,53 @@ pub fn desired(t: &Target, delivery: &Delivery) -> Desired {
 
 fn attrs_of(desired: &Desired) -> [(&'static str, String); 4] {
     [
-        ("principal", PRINCIPAL.to_owned()),
+        ("principal", desired.principal.clone()),
         ("action", ACTION.to_owned()),
         ("source_arn", desired.source_arn.clone()),
         ("source_account", desired.source_account.clone()),
     ]
 }
 
-pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<impl From<Op>>) {
-    if !is_log_group_wildcard_arn(&desired.source_arn) {
+/// Puts login-alert's statement in place and removes every other statement of our function's policy.
+pub fn plan_apply(statements: &[Current], desired: &Desired, plan: &mut Plan<impl From<Op>>) {
+    let (ours, others): (Vec<&Current>, Vec<&Current>) = statements
+        .iter()
+        .partition(|s| s.statement_id == desired.statement_id);
+    plan_ours(ours.first().copied(), desired, plan);
+    // Someone else's function keeps its policy (its own plan blocks apply).
+    for other in others.into_iter().filter(|s| s.function_managed) {
+        plan.push(Some(remove_other(other)));
+    }
+}
+
+/// A statement login-alert did not write: whoever it names may invoke the function.
+fn remove_other(other: &Current) -> Change<Op> {
+    let mut attrs = vec![
+        Attr::unset("principal", other.principal.clone()),
+        Attr::unset("action", other.action.clone()),
+    ];
+    if let Some(arn) = &other.source_arn {
+        attrs.push(Attr::unset("source_arn", arn.clone()));
+    }
+    if let Some(account) = &other.source_account {
+        attrs.push(Attr::unset("source_account", account.clone()));
+    }
+    Change::new(
+        KIND,
+        format!("{} on {}", other.statement_id, other.function),
+        Action::Delete,
+        Op::Remove {
+            function: other.function.clone(),
+            statement_id: other.statement_id.clone(),
+        },
+    )
+    .attrs(attrs)
+    .note("not login-alert's: only login-alert's sender (CloudWatch Logs or EventBridge) may invoke the function")
+}
+
+/// login-alert's own statement: added, or replaced where it differs.
+fn plan_ours(current: Option<&Current>, desired: &Desired, plan: &mut Plan<impl From<Op>>) {
+    if desired.principal == PRINCIPAL && !is_log_group_wildcard_arn(&desired.source_arn) {
         plan.block(format!(
             "the invoke permission's SourceArn {} is not a log group ARN ending in `:*`: check the trail's log group name",
             desired.source_arn
@@ -347,13 +392,14 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
         (
             desired.function.clone(),
             desired.statement_id.clone(),
+            desired.principal.clone(),
             desired.source_arn.clone(),
             desired.source_account.clone(),
         )
     };
     let change = match current {
         None => {
-            let (function, statement_id, source_arn, source_account) = fields();
+            let (function, statement_id, principal, source_arn, source_account) = fields();
             Some(
                 Change::new(
                     KIND,
@@ -362,6 +408,7 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
                     Op::Add {
                         function,
                         statement_id,
+                        principal,
                         source_arn,
                         source_account,
                     },
@@ -376,11 +423,16 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
             if current.effect != "Allow" {
                 attrs.push(Attr::change("effect", current.effect.clone(), "Allow"));
             }
-            if !is_logs_principal(&current.principal) {
+            let same_principal = if desired.principal == PRINCIPAL {
+                is_logs_principal(&current.principal)
+            } else {
+                current.principal == desired.principal
+            };
+            if !same_principal {
                 attrs.push(Attr::change(
                     "principal",
                     current.principal.clone(),
-                    PRINCIPAL,
+                    desired.principal.clone(),
                 ));
             }
             if current.action != ACTION {
@@ -401,7 +453,7 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
                 ));
             }
             (!attrs.is_empty()).then(|| {
-                let (function, statement_id, source_arn, source_account) = fields();
+                let (function, statement_id, principal, source_arn, source_account) = fields();
                 Change::new(
                     KIND,
                     name,
@@ -409,6 +461,7 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
                     Op::Replace {
                         function,
                         statement_id,
+                        principal,
                         source_arn,
                         source_account,
                     },
@@ -420,9 +473,11 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
     plan.push(change);
 }
 
-/// Removes our statement from our function only; someone else's function keeps its policy.
-pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
-    if let Some(current) = current.filter(|c| c.function_managed) {
+/// Removes our statement from our function only; someone else's function keeps its policy (and
+/// the other statements of ours go with the function).
+pub fn plan_destroy(statements: &[Current], statement_id: &str, plan: &mut Plan<impl From<Op>>) {
+    let ours = statements.iter().find(|s| s.statement_id == statement_id);
+    if let Some(current) = ours.filter(|c| c.function_managed) {
         plan.push(Some(Change::new(
             KIND,
             format!("{} on {}", current.statement_id, current.function),
@@ -440,15 +495,23 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
         Op::Add {
             function,
             statement_id,
+            principal,
             source_arn,
             source_account,
         } => {
-            match add(ctx, function, statement_id, source_arn, source_account).await? {
+            let statement = Statement {
+                function,
+                statement_id,
+                principal,
+                source_arn,
+                source_account,
+            };
+            match add(ctx, &statement).await? {
                 Added::Yes => Ok(()),
                 // Added by an interrupted run after the plan read the policy: make sure it is exactly ours.
                 Added::AlreadyThere => {
                     remove(ctx, function, statement_id).await?;
-                    match add(ctx, function, statement_id, source_arn, source_account).await? {
+                    match add(ctx, &statement).await? {
                         Added::Yes => Ok(()),
                         Added::AlreadyThere => anyhow::bail!(
                             "statement {statement_id} keeps reappearing on Lambda function {function}: another tool may be managing it; stop it, then run apply again"
@@ -460,11 +523,19 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
         Op::Replace {
             function,
             statement_id,
+            principal,
             source_arn,
             source_account,
         } => {
             remove(ctx, function, statement_id).await?;
-            match add(ctx, function, statement_id, source_arn, source_account).await? {
+            let statement = Statement {
+                function,
+                statement_id,
+                principal,
+                source_arn,
+                source_account,
+            };
+            match add(ctx, &statement).await? {
                 Added::Yes => Ok(()),
                 Added::AlreadyThere => anyhow::bail!(
                     "statement {statement_id} reappeared on Lambda function {function} while it was being replaced: another tool may be managing it; stop it, then run apply again"
@@ -488,14 +559,18 @@ fn already_exists(code: Option<&str>, message: Option<&str>) -> bool {
         && message.is_some_and(|m| m.contains("already exists"))
 }
 
-async fn add(
-    ctx: &Ctx,
-    function: &str,
-    statement_id: &str,
-    source_arn: &str,
-    source_account: &str,
-) -> Result<Added> {
+/// One statement to add, as the operation carries it.
+struct Statement<'a> {
+    function: &'a str,
+    statement_id: &'a str,
+    principal: &'a str,
+    source_arn: &'a str,
+    source_account: &'a str,
+}
+
+async fn add(ctx: &Ctx, s: &Statement<'_>) -> Result<Added> {
     let lambda = &ctx.clients.lambda;
+    let function = s.function;
     // A conflict other than a duplicate id means the function is mid-update: wait it out.
     let result = patiently(
         &ctx.printer,
@@ -510,20 +585,28 @@ async fn add(
             lambda
                 .add_permission()
                 .function_name(function)
-                .statement_id(statement_id)
+                .statement_id(s.statement_id)
                 .action(ACTION)
-                .principal(PRINCIPAL)
-                .source_arn(source_arn)
-                .source_account(source_account)
+                .principal(s.principal)
+                .source_arn(s.source_arn)
+                .source_account(s.source_account)
                 .send()
         },
     )
     .await;
     match result {
         Ok(_) => Ok(Added::Yes),
-        Err(Stopped::Failed(err)) if already_exists(error_code(&err), error_message(&err)) => Ok(Added::AlreadyThere),
+        Err(Stopped::Failed(err)) if already_exists(error_code(&err), error_message(&err)) => {
+            Ok(Added::AlreadyThere)
+        }
         Err(Stopped::Failed(err) | Stopped::TimedOut { last: err, .. }) => Err(explain(err))
-            .with_context(|| format!("allowing CloudWatch Logs to invoke Lambda function {function} (statement {statement_id})")),
+            .with_context(|| {
+                format!(
+                    "allowing {} to invoke Lambda function {function} (statement {})",
+                    sender(s.principal),
+                    s.statement_id
+                )
+            }),
     }
 }
 
@@ -553,6 +636,7 @@ mod tests {
         Desired {
             function: "login-alert-handler".into(),
             statement_id: "login-alert-cloudwatch-logs".into(),
+            principal: PRINCIPAL.into(),
             source_arn: SOURCE.into(),
             source_account: "123456789012".into(),
         }
@@ -574,29 +658,101 @@ mod tests {
     }
 
     fn current(statement: &Value) -> Current {
-        parse_statement(
-            "login-alert-handler",
-            "login-alert-cloudwatch-logs",
-            statement,
-            true,
-        )
+        parse_statement("login-alert-handler", statement, true)
     }
 
     fn apply_plan(current: Option<&Current>) -> Plan<Op> {
+        let statements: Vec<Current> = current.cloned().into_iter().collect();
         let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "us-east-1");
-        plan_apply(current, &desired(), &mut plan);
+        plan_apply(&statements, &desired(), &mut plan);
         plan
     }
 
+    fn destroy_plan(statements: &[Current]) -> Plan<Op> {
+        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
+        plan_destroy(statements, "login-alert-cloudwatch-logs", &mut plan);
+        plan
+    }
+
+    /// A statement someone added by hand: anyone may invoke the function.
+    fn public_statement() -> Value {
+        json!({
+            "Sid": "open",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "lambda:InvokeFunction",
+            "Resource": "arn:aws:lambda:us-east-1:123456789012:function:login-alert-handler"
+        })
+    }
+
     #[test]
-    fn the_statement_is_found_by_sid_in_the_policy() {
+    fn every_statement_is_read_with_its_sid() {
         let policy =
-            json!({"Version": "2012-10-17", "Statement": [{"Sid": "other"}, aws_statement()]});
+            json!({"Version": "2012-10-17", "Statement": [public_statement(), aws_statement()]});
+        let read: Vec<Current> = statements(&policy)
+            .into_iter()
+            .map(|s| parse_statement("login-alert-handler", s, true))
+            .collect();
+        let sids: Vec<&str> = read.iter().map(|s| s.statement_id.as_str()).collect();
+        assert_eq!(sids, ["open", "login-alert-cloudwatch-logs"]);
+        assert_eq!(read[0].principal, "*");
+        assert_eq!(read[1].source_arn.as_deref(), Some(SOURCE));
+    }
+
+    #[test]
+    fn any_other_statement_on_our_function_is_removed_and_shown() {
+        let mut events = aws_statement();
+        events["Sid"] = json!("scheduled");
+        events["Principal"] = json!({"Service": "events.amazonaws.com"});
+        events["Condition"] =
+            json!({"ArnLike": {"AWS:SourceArn": "arn:aws:events:us-east-1:123456789012:rule/x"}});
+        let statements = vec![
+            current(&public_statement()),
+            current(&aws_statement()),
+            current(&events),
+        ];
+        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "us-east-1");
+        plan_apply(&statements, &desired(), &mut plan);
+        let removed: Vec<(&str, Action)> = plan
+            .changes
+            .iter()
+            .map(|c| (c.name.as_str(), c.action))
+            .collect();
         assert_eq!(
-            find_statement(&policy, "login-alert-cloudwatch-logs"),
-            Some(&aws_statement())
+            removed,
+            [
+                ("open on login-alert-handler", Action::Delete),
+                ("scheduled on login-alert-handler", Action::Delete)
+            ]
         );
-        assert_eq!(find_statement(&policy, "missing"), None);
+        assert_eq!(
+            plan.changes[0].attrs,
+            [
+                Attr::unset("principal", "*"),
+                Attr::unset("action", "lambda:InvokeFunction")
+            ]
+        );
+        assert!(
+            matches!(&plan.changes[1].op, Op::Remove { statement_id, .. } if statement_id == "scheduled")
+        );
+        assert_eq!(
+            plan.changes[1].attrs[2],
+            Attr::unset("source_arn", "arn:aws:events:us-east-1:123456789012:rule/x")
+        );
+        // Destroy removes only ours: the others go with the function.
+        assert_eq!(destroy_plan(&statements).changes.len(), 1);
+    }
+
+    #[test]
+    fn another_statement_on_a_function_that_is_not_ours_is_left_alone() {
+        let mut theirs = current(&public_statement());
+        theirs.function_managed = false;
+        assert!(
+            !apply_plan(Some(&theirs))
+                .changes
+                .iter()
+                .any(|c| c.action == Action::Delete)
+        );
     }
 
     #[test]
@@ -691,7 +847,7 @@ mod tests {
         let mut bad = desired();
         bad.source_arn = "arn:aws:logs:us-east-1:123456789012:log-group:/x".into();
         let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "us-east-1");
-        plan_apply(None, &bad, &mut plan);
+        plan_apply(&[], &bad, &mut plan);
         assert!(!plan.has_changes());
         assert_eq!(plan.blockers.len(), 1);
     }
@@ -730,16 +886,60 @@ mod tests {
 
     #[test]
     fn destroy_removes_the_statement_only_from_our_function() {
-        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
-        plan_destroy(Some(&current(&aws_statement())), &mut plan);
+        let plan = destroy_plan(&[current(&aws_statement())]);
         assert_eq!(plan.changes.len(), 1);
         assert_eq!(plan.changes[0].action, Action::Delete);
         let mut theirs = current(&aws_statement());
         theirs.function_managed = false;
-        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
-        plan_destroy(Some(&theirs), &mut plan);
-        plan_destroy(None, &mut plan);
-        assert!(!plan.has_changes());
+        assert!(!destroy_plan(&[theirs.clone()]).has_changes());
+        assert!(!destroy_plan(&[]).has_changes());
         assert!(!apply_plan(Some(&theirs)).has_changes());
+    }
+
+    #[test]
+    fn eventbridge_mode_wants_the_home_rule_as_the_only_sender() {
+        let logs = current(&aws_statement());
+        let mut config = crate::config::Config {
+            region: "us-east-1".into(),
+            name_prefix: "login-alert".into(),
+            account_name: None,
+            timezone: "UTC".into(),
+            scope: Default::default(),
+            log_retention_days: 90,
+            mode: crate::config::Route::Eventbridge,
+            trail: crate::config::TrailConfig {
+                name: Some("audit".into()),
+                create: false,
+            },
+            notify: Default::default(),
+        };
+        let t = Target::new(&config, "123456789012");
+        let events = desired_events(&t);
+        assert_eq!(events.principal, EVENTS_PRINCIPAL);
+        assert_eq!(
+            events.source_arn,
+            "arn:aws:events:us-east-1:123456789012:rule/login-alert-events"
+        );
+        // Switching from CloudWatch Logs mode: the logs statement goes, EventBridge's comes.
+        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "us-east-1");
+        plan_apply(std::slice::from_ref(&logs), &events, &mut plan);
+        let actions: Vec<(Action, &str)> = plan
+            .changes
+            .iter()
+            .map(|c| (c.action, c.name.as_str()))
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                (Action::Create, "login-alert-eventbridge on login-alert-handler"),
+                (Action::Delete, "login-alert-cloudwatch-logs on login-alert-handler"),
+            ]
+        );
+        assert!(
+            matches!(&plan.changes[0].op, Op::Add { principal, .. } if principal == EVENTS_PRINCIPAL)
+        );
+        config.mode = crate::config::Route::CloudwatchLogs;
+        let facts = Facts::new(&Target::new(&config, "123456789012"));
+        assert_eq!(desired_for(&Target::new(&config, "123456789012"), &facts).principal, PRINCIPAL);
     }
 }

@@ -1,8 +1,9 @@
-//! The IAM policy documents login-alert writes: least privilege, one resource each where AWS allows it.
+//! The policy documents login-alert writes (roles, bucket, topic), least privilege; and how a live policy differs from them, statement by statement.
 
 use serde_json::{Value, json};
 
 use crate::model::Target;
+use crate::plan::Attr;
 
 /// An IAM role as login-alert wants it: its trust policy and its one inline policy.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,6 +17,13 @@ pub struct RoleDocuments {
 
 type Desired = RoleDocuments;
 
+/// A trust policy letting one AWS service assume the role.
+///
+/// No `aws:SourceArn` / `aws:SourceAccount` condition, on purpose: the CloudTrail user guide says
+/// confused-deputy prevention "is not applicable to the role policy for CloudWatch Logs monitoring"
+/// and that it "doesn't support the use of aws:SourceArn and aws:SourceAccount"
+/// (docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-required-policy-for-cloudwatch-logs.html):
+/// a trust conditioned on keys CloudTrail does not send would stop delivery (moto never checks).
 fn trust(service: &str) -> Value {
     json!({
         "Version": "2012-10-17",
@@ -112,6 +120,34 @@ pub fn function_role(t: &Target) -> Desired {
     }
 }
 
+/// The SNS topic's access policy: the one SNS gives a new topic, which lets principals of the owning
+/// account only (`AWS:SourceOwner`) use the topic — and lets AWS services acting for that account
+/// (CloudWatch alarms) publish to it. Any other statement (e.g. `Principal: "*"` without the
+/// condition) is drift and the whole policy is put back to this.
+pub fn topic_access(account_id: &str, topic_arn: &str) -> Value {
+    json!({
+        "Version": "2008-10-17",
+        "Id": "__default_policy_ID",
+        "Statement": [{
+            "Sid": "__default_statement_ID",
+            "Effect": "Allow",
+            "Principal": { "AWS": "*" },
+            "Action": [
+                "SNS:GetTopicAttributes",
+                "SNS:SetTopicAttributes",
+                "SNS:AddPermission",
+                "SNS:RemovePermission",
+                "SNS:DeleteTopic",
+                "SNS:Subscribe",
+                "SNS:ListSubscriptionsByTopic",
+                "SNS:Publish"
+            ],
+            "Resource": topic_arn,
+            "Condition": { "StringEquals": { "AWS:SourceOwner": account_id } }
+        }]
+    })
+}
+
 /// Compares policy documents the way IAM means them: a one-element list equals its element,
 /// key order and statement order do not matter.
 pub fn same_policy(a: &Value, b: &Value) -> bool {
@@ -131,6 +167,92 @@ fn normalize(v: &Value) -> Value {
         }
         other => other.clone(),
     }
+}
+
+/// The statements of a policy (`Statement` may be one object or a list).
+pub fn statements(policy: &Value) -> Vec<&Value> {
+    match &policy["Statement"] {
+        Value::Array(items) => items.iter().collect(),
+        Value::Null => Vec::new(),
+        single => vec![single],
+    }
+}
+
+/// One statement on one line, for the plan: `[Sid] Effect principal actions on resources if conditions`.
+pub fn describe(statement: &Value) -> String {
+    let list = |v: &Value| match v {
+        Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+            .collect::<Vec<_>>()
+            .join(","),
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let mut parts = Vec::new();
+    if let Some(sid) = statement["Sid"].as_str().filter(|s| !s.is_empty()) {
+        parts.push(format!("[{sid}]"));
+    }
+    parts.push(list(&statement["Effect"]));
+    match &statement["Principal"] {
+        Value::Null => {}
+        Value::Object(kinds) => parts.extend(
+            kinds
+                .iter()
+                .map(|(kind, who)| format!("{kind}:{}", list(who))),
+        ),
+        other => parts.push(list(other)),
+    }
+    for (key, prefix) in [("Action", ""), ("NotAction", "not ")] {
+        if !statement[key].is_null() {
+            parts.push(format!("{prefix}{}", list(&statement[key])));
+        }
+    }
+    for (key, prefix) in [("Resource", "on "), ("NotResource", "on all but ")] {
+        if !statement[key].is_null() {
+            parts.push(format!("{prefix}{}", list(&statement[key])));
+        }
+    }
+    if !statement["Condition"].is_null() {
+        parts.push(format!("if {}", statement["Condition"]));
+    }
+    parts.retain(|p| !p.is_empty());
+    parts.join(" ")
+}
+
+/// How a live policy differs from the declared one, statement by statement: `-` for each statement
+/// that goes, `+` for each that comes. Empty when they mean the same.
+pub fn statement_diff(name: &str, current: Option<&Value>, desired: &Value) -> Vec<Attr> {
+    if current.is_some_and(|c| same_policy(c, desired)) {
+        return Vec::new();
+    }
+    let normalized = |policy: Option<&Value>| -> Vec<Value> {
+        policy.map_or_else(Vec::new, |p| {
+            statements(p).into_iter().map(normalize).collect()
+        })
+    };
+    let (before, after) = (normalized(current), normalized(Some(desired)));
+    let mut attrs: Vec<Attr> = before
+        .iter()
+        .filter(|s| !after.contains(s))
+        .map(|s| Attr::unset(name, describe(s)))
+        .collect();
+    attrs.extend(
+        after
+            .iter()
+            .filter(|s| !before.contains(s))
+            .map(|s| Attr::set(name, describe(s))),
+    );
+    if attrs.is_empty() {
+        // Same statements, other top-level fields (Version, Id).
+        attrs.push(Attr::change(
+            name,
+            current.map_or_else(|| "(none)".to_owned(), Value::to_string),
+            desired.to_string(),
+        ));
+    }
+    attrs
 }
 
 /// The bucket policy CloudTrail requires of a new trail's bucket: the service principal (never the
@@ -199,6 +321,14 @@ mod tests {
             role.trust["Statement"][0]["Principal"]["Service"],
             "cloudtrail.amazonaws.com"
         );
+        // CloudTrail's CloudWatch Logs role does not support aws:SourceArn / aws:SourceAccount
+        // (CloudTrail user guide): a condition on them would stop delivery. See `trust`.
+        assert_eq!(
+            role.trust["Statement"][0].get("Condition"),
+            None,
+            "{}",
+            role.trust
+        );
         assert_eq!(
             role.policy["Statement"][0]["Resource"],
             "arn:aws:logs:eu-west-1:123456789012:log-group:/login-alert/cloudtrail:log-stream:*"
@@ -252,5 +382,31 @@ mod tests {
             &a,
             &json!({"Statement": [{"Action": "a", "Resource": "x"}]})
         ));
+    }
+
+    #[test]
+    fn a_policy_diff_names_each_statement_that_goes_or_comes() {
+        let ours = json!({"Version": "2012-10-17", "Statement": [
+            {"Sid": "A", "Effect": "Allow", "Principal": {"Service": "x.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ]});
+        assert!(statement_diff("trust", Some(&ours), &ours).is_empty());
+        let mut theirs = ours.clone();
+        theirs["Statement"][0] = json!({"Effect": "Allow", "Principal": "*", "NotAction": ["iam:*"], "NotResource": "arn:x", "Condition": {"Bool": {"aws:SecureTransport": "true"}}});
+        assert_eq!(
+            statement_diff("trust", Some(&theirs), &ours),
+            [
+                Attr::unset(
+                    "trust",
+                    "Allow * not iam:* on all but arn:x if {\"Bool\":{\"aws:SecureTransport\":\"true\"}}"
+                ),
+                Attr::set("trust", "[A] Allow Service:x.amazonaws.com sts:AssumeRole")
+            ]
+        );
+        // Missing altogether: every statement comes.
+        assert_eq!(statement_diff("trust", None, &ours).len(), 1);
+        // Same statements, another version: one line saying so.
+        let mut older = ours.clone();
+        older["Version"] = json!("2008-10-17");
+        assert_eq!(statement_diff("trust", Some(&older), &ours).len(), 1);
     }
 }

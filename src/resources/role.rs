@@ -1,10 +1,14 @@
-//! IAM roles with one inline policy: the role CloudTrail uses to write logs, and the function's execution role.
+//! IAM roles with exactly one inline policy and nothing else: the role CloudTrail uses to write
+//! logs, and the function's execution role.
+
+use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
+use futures::future::try_join_all;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::policies::{self, same_policy};
+use super::policies::{self, same_policy, statement_diff};
 use crate::aws::SdkResultExt;
 use crate::model::{Ctx, Facts, Target};
 use crate::names::{INLINE_POLICY, MANAGED_BY};
@@ -15,7 +19,8 @@ use crate::tags;
 
 const KIND: &str = "IAM role";
 
-/// The role as login-alert wants it (the documents are written in [`policies`]).
+/// The role as login-alert wants it (the documents are written in [`policies`]): its trust, its
+/// one inline policy, no other inline policy and no attached managed policy.
 pub use super::policies::RoleDocuments as Desired;
 
 const NO_SUCH_ENTITY: &[&str] = &["NoSuchEntity"];
@@ -25,9 +30,18 @@ pub struct Current {
     pub name: String,
     pub arn: String,
     pub trust: Value,
-    /// Our inline policy, if present.
-    pub policy: Option<Value>,
+    /// Every inline policy, by name (login-alert's is [`INLINE_POLICY`]).
+    pub inline: BTreeMap<String, Value>,
+    /// The ARNs of the managed policies attached to the role.
+    pub attached: Vec<String>,
     pub managed: bool,
+}
+
+impl Current {
+    /// login-alert's inline policy, if present.
+    pub fn policy(&self) -> Option<&Value> {
+        self.inline.get(INLINE_POLICY)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,10 +53,17 @@ pub enum Op {
         trust: Value,
         policy: Value,
     },
+    /// Puts back what differs and removes what login-alert did not put on the role.
     Update {
         name: String,
         trust: Option<Value>,
         policy: Option<Value>,
+        /// Inline policies to delete (any but login-alert's).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        delete_inline: Vec<String>,
+        /// Managed policy ARNs to detach.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        detach: Vec<String>,
     },
     /// Removes inline and attached policies first: IAM refuses to delete a role that has any.
     Delete { name: String },
@@ -171,15 +192,14 @@ pub fn permissions(t: &Target, name: &str, wanted: bool) -> Vec<Grant> {
     vec![Grant::new(sid, actions, [t.arns.role(name)])]
 }
 
-/// The role, its inline policy and its tags, read at the same time.
+/// The role, the names of its inline policies, its attached policies and its tags at the same
+/// time; then every inline policy's document at the same time.
 pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
     let iam = &ctx.clients.iam;
-    let (role, policy, tags) = tokio::join!(
+    let (role, inline_names, attached, tags) = tokio::join!(
         iam.get_role().role_name(name).send(),
-        iam.get_role_policy()
-            .role_name(name)
-            .policy_name(INLINE_POLICY)
-            .send(),
+        inline_policy_names(ctx, name),
+        attached_policies(ctx, name),
         iam.list_role_tags().role_name(name).send(),
     );
     let Some(role) = role
@@ -189,33 +209,96 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
     else {
         return Ok(None);
     };
-    let trust = match role.assume_role_policy_document() {
-        Some(doc) => decode(doc)?,
-        None => Value::Null,
-    };
-    let policy = match policy
-        .found(NO_SUCH_ENTITY)
-        .with_context(|| format!("reading the inline policy of IAM role {name}"))?
-    {
-        Some(out) => Some(decode(&out.policy_document)?),
-        None => None,
-    };
     // Deleted between the calls: as good as not there.
+    let (Some(inline_names), Some(attached)) = (inline_names?, attached?) else {
+        return Ok(None);
+    };
     let Some(tags) = tags
         .found(NO_SUCH_ENTITY)
         .with_context(|| format!("reading the tags of IAM role {name}"))?
     else {
         return Ok(None);
     };
+    let documents = try_join_all(inline_names.into_iter().map(|policy| async move {
+        let out = iam
+            .get_role_policy()
+            .role_name(name)
+            .policy_name(&policy)
+            .send()
+            .await
+            .found(NO_SUCH_ENTITY)
+            .with_context(|| format!("reading inline policy {policy} of IAM role {name}"))?;
+        // Deleted since it was listed: not there.
+        let document = match out {
+            Some(out) => Some(decode(&out.policy_document)?),
+            None => None,
+        };
+        anyhow::Ok(document.map(|d| (policy, d)))
+    }))
+    .await?;
+    let trust = match role.assume_role_policy_document() {
+        Some(doc) => decode(doc)?,
+        None => Value::Null,
+    };
     Ok(Some(Current {
         name: name.to_owned(),
         arn: role.arn,
         trust,
-        policy,
+        inline: documents.into_iter().flatten().collect(),
+        attached,
         managed: tags::is_managed(&tags::to_map(
             tags.tags.into_iter().map(|t| (t.key, t.value)),
         )),
     }))
+}
+
+/// The names of the role's inline policies, every page; `None` when the role is gone.
+async fn inline_policy_names(ctx: &Ctx, name: &str) -> Result<Option<Vec<String>>> {
+    let mut names = Vec::new();
+    let mut pages = ctx
+        .clients
+        .iam
+        .list_role_policies()
+        .role_name(name)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let Some(page) = page
+            .found(NO_SUCH_ENTITY)
+            .with_context(|| format!("listing the inline policies of IAM role {name}"))?
+        else {
+            return Ok(None);
+        };
+        names.extend(page.policy_names);
+    }
+    Ok(Some(names))
+}
+
+/// The ARNs of the managed policies attached to the role, every page; `None` when the role is gone.
+async fn attached_policies(ctx: &Ctx, name: &str) -> Result<Option<Vec<String>>> {
+    let mut arns = Vec::new();
+    let mut pages = ctx
+        .clients
+        .iam
+        .list_attached_role_policies()
+        .role_name(name)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let Some(page) = page
+            .found(NO_SUCH_ENTITY)
+            .with_context(|| format!("listing the managed policies of IAM role {name}"))?
+        else {
+            return Ok(None);
+        };
+        arns.extend(
+            page.attached_policies
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|p| p.policy_arn),
+        );
+    }
+    Ok(Some(arns))
 }
 
 pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<impl From<Op>>) {
@@ -242,45 +325,63 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
             ));
             None
         }
-        Some(current) => {
-            let trust =
-                (!same_policy(&current.trust, &desired.trust)).then(|| desired.trust.clone());
-            let policy = match &current.policy {
-                Some(p) if same_policy(p, &desired.policy) => None,
-                _ => Some(desired.policy.clone()),
-            };
-            let mut attrs = Vec::new();
-            if trust.is_some() {
-                attrs.push(Attr::change(
-                    "trusted_service",
-                    principal(&current.trust),
-                    principal(&desired.trust),
-                ));
-            }
-            if policy.is_some() {
-                let before = current.policy.as_ref().map(actions).map(Value::from);
-                attrs.push(Attr::new(
-                    "policy",
-                    before,
-                    Some(actions(&desired.policy).into()),
-                ));
-            }
-            (trust.is_some() || policy.is_some()).then(|| {
-                Change::new(
-                    KIND,
-                    &desired.name,
-                    Action::Update,
-                    Op::Update {
-                        name: desired.name.clone(),
-                        trust,
-                        policy,
-                    },
-                )
-                .attrs(attrs)
-            })
-        }
+        Some(current) => plan_update(current, desired),
     };
     plan.push(change);
+}
+
+/// What differs on our role: each statement of the trust and of our inline policy that goes or
+/// comes, each other inline policy, each attached managed policy.
+fn plan_update(current: &Current, desired: &Desired) -> Option<Change<Op>> {
+    let mut attrs = statement_diff("trust", Some(&current.trust), &desired.trust);
+    let trust = (!attrs.is_empty()).then(|| desired.trust.clone());
+    let policy = match current.policy() {
+        Some(p) if same_policy(p, &desired.policy) => None,
+        p => {
+            attrs.extend(statement_diff(INLINE_POLICY, p, &desired.policy));
+            Some(desired.policy.clone())
+        }
+    };
+    let delete_inline: Vec<String> = current
+        .inline
+        .iter()
+        .filter(|(name, _)| name.as_str() != INLINE_POLICY)
+        .map(|(name, document)| {
+            attrs.push(Attr::unset(
+                "inline_policy",
+                format!("{name}: {}", actions(document)),
+            ));
+            name.clone()
+        })
+        .collect();
+    for arn in &current.attached {
+        attrs.push(Attr::unset("managed_policy", arn.clone()));
+    }
+    let detach = current.attached.clone();
+    let removes = !delete_inline.is_empty() || !detach.is_empty();
+    if trust.is_none() && policy.is_none() && !removes {
+        return None;
+    }
+    let change = Change::new(
+        KIND,
+        &desired.name,
+        Action::Update,
+        Op::Update {
+            name: desired.name.clone(),
+            trust,
+            policy,
+            delete_inline,
+            detach,
+        },
+    )
+    .attrs(attrs);
+    Some(if removes {
+        change.note(format!(
+            "login-alert's role carries only its own inline policy \"{INLINE_POLICY}\": any other permission is removed"
+        ))
+    } else {
+        change
+    })
 }
 
 pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
@@ -307,12 +408,8 @@ fn principal(trust: &Value) -> String {
 
 /// "action on resource" per statement, for the plan's summary of a policy.
 fn actions(policy: &Value) -> String {
-    let statements = match &policy["Statement"] {
-        Value::Array(items) => items.clone(),
-        other => vec![other.clone()],
-    };
-    statements
-        .iter()
+    policies::statements(policy)
+        .into_iter()
         .map(|s| {
             let list = |v: &Value| match v {
                 Value::Array(items) => items
@@ -362,12 +459,20 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             name,
             trust,
             policy,
+            delete_inline,
+            detach,
         } => {
             if let Some(trust) = trust {
                 update_trust(ctx, name, trust).await?;
             }
             if let Some(policy) = policy {
                 put_policy(ctx, name, policy).await?;
+            }
+            for policy in delete_inline {
+                delete_inline_policy(ctx, name, policy).await?;
+            }
+            for arn in detach {
+                detach_policy(ctx, name, arn).await?;
             }
             Ok(())
         }
@@ -402,46 +507,45 @@ async fn put_policy(ctx: &Ctx, name: &str, policy: &Value) -> Result<()> {
     Ok(())
 }
 
-async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
-    let iam = &ctx.clients.iam;
-    let Some(inline) = iam
-        .list_role_policies()
+async fn delete_inline_policy(ctx: &Ctx, name: &str, policy: &str) -> Result<()> {
+    ctx.clients
+        .iam
+        .delete_role_policy()
         .role_name(name)
+        .policy_name(policy)
         .send()
         .await
-        .found(NO_SUCH_ENTITY)
-        .with_context(|| format!("listing the policies of IAM role {name}"))?
+        .gone(NO_SUCH_ENTITY)
+        .with_context(|| format!("deleting inline policy {policy} of IAM role {name}"))
+}
+
+async fn detach_policy(ctx: &Ctx, name: &str, arn: &str) -> Result<()> {
+    ctx.clients
+        .iam
+        .detach_role_policy()
+        .role_name(name)
+        .policy_arn(arn)
+        .send()
+        .await
+        .gone(NO_SUCH_ENTITY)
+        .with_context(|| format!("detaching {arn} from IAM role {name}"))
+}
+
+async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
+    let (Some(inline), Some(attached)) =
+        tokio::try_join!(inline_policy_names(ctx, name), attached_policies(ctx, name))?
     else {
         return Ok(());
     };
-    for policy in inline.policy_names {
-        iam.delete_role_policy()
-            .role_name(name)
-            .policy_name(&policy)
-            .send()
-            .await
-            .gone(NO_SUCH_ENTITY)
-            .with_context(|| format!("deleting policy {policy} of IAM role {name}"))?;
+    for policy in inline {
+        delete_inline_policy(ctx, name, &policy).await?;
     }
-    let attached = iam
-        .list_attached_role_policies()
-        .role_name(name)
-        .send()
-        .await
-        .explained()
-        .with_context(|| format!("listing the managed policies of IAM role {name}"))?
-        .attached_policies
-        .unwrap_or_default();
-    for policy in attached.into_iter().filter_map(|p| p.policy_arn) {
-        iam.detach_role_policy()
-            .role_name(name)
-            .policy_arn(&policy)
-            .send()
-            .await
-            .explained()
-            .with_context(|| format!("detaching {policy} from IAM role {name}"))?;
+    for arn in attached {
+        detach_policy(ctx, name, &arn).await?;
     }
-    iam.delete_role()
+    ctx.clients
+        .iam
+        .delete_role()
         .role_name(name)
         .send()
         .await
@@ -470,7 +574,8 @@ mod tests {
             name: d.name,
             arn: "arn:aws:iam::1:role/login-alert-handler".into(),
             trust: d.trust,
-            policy: Some(d.policy),
+            inline: BTreeMap::from([(INLINE_POLICY.to_owned(), d.policy)]),
+            attached: Vec::new(),
             managed: true,
         }
     }
@@ -499,7 +604,10 @@ mod tests {
     #[test]
     fn a_widened_policy_is_put_back() {
         let mut current = current_matching();
-        current.policy = Some(json!({"Statement": [{"Action": "sns:Publish", "Resource": "*"}]}));
+        current.inline.insert(
+            INLINE_POLICY.into(),
+            json!({"Statement": [{"Action": "sns:Publish", "Resource": "*"}]}),
+        );
         let plan = apply_plan(Some(&current));
         let Op::Update { trust, policy, .. } = &plan.changes[0].op else {
             panic!("expected an update")
@@ -507,17 +615,85 @@ mod tests {
         assert!(trust.is_none());
         assert_eq!(policy.as_ref(), Some(&desired().policy));
         assert_eq!(
-            plan.changes[0].attrs[0].before,
-            Some("sns:Publish on *".into())
+            plan.changes[0].attrs,
+            [
+                Attr::unset(INLINE_POLICY, "sns:Publish on *"),
+                Attr::set(INLINE_POLICY, "sns:Publish on arn:aws:sns:us-east-1:1:t")
+            ]
+        );
+    }
+
+    #[test]
+    fn another_inline_policy_and_any_attached_policy_are_removed() {
+        let mut current = current_matching();
+        current.inline.insert(
+            "backdoor".into(),
+            json!({"Statement": [{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}]}),
+        );
+        current
+            .attached
+            .push("arn:aws:iam::123456789012:policy/Admin".into());
+        let plan = apply_plan(Some(&current));
+        assert_eq!(plan.changes.len(), 1);
+        let change = &plan.changes[0];
+        let Op::Update {
+            trust,
+            policy,
+            delete_inline,
+            detach,
+            ..
+        } = &change.op
+        else {
+            panic!("expected an update")
+        };
+        assert!(trust.is_none() && policy.is_none());
+        assert_eq!(delete_inline, &["backdoor"]);
+        assert_eq!(detach, &["arn:aws:iam::123456789012:policy/Admin"]);
+        assert_eq!(
+            change.attrs,
+            [
+                Attr::unset("inline_policy", "backdoor: iam:* on *"),
+                Attr::unset("managed_policy", "arn:aws:iam::123456789012:policy/Admin")
+            ]
+        );
+        assert!(change.notes[0].contains("any other permission is removed"));
+    }
+
+    #[test]
+    fn a_widened_trust_is_put_back_statement_by_statement() {
+        let mut current = current_matching();
+        current.trust["Statement"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "sts:AssumeRole"}));
+        let plan = apply_plan(Some(&current));
+        let Op::Update { trust, policy, .. } = &plan.changes[0].op else {
+            panic!("expected an update")
+        };
+        assert_eq!(trust.as_ref(), Some(&desired().trust));
+        assert!(policy.is_none());
+        assert_eq!(
+            plan.changes[0].attrs,
+            [Attr::unset(
+                "trust",
+                "Allow AWS:arn:aws:iam::999999999999:root sts:AssumeRole"
+            )]
         );
     }
 
     #[test]
     fn a_deleted_inline_policy_is_restored() {
         let mut current = current_matching();
-        current.policy = None;
+        current.inline.clear();
         let plan = apply_plan(Some(&current));
         assert_eq!(plan.changes[0].action, Action::Update);
+        assert_eq!(
+            plan.changes[0].attrs,
+            [Attr::set(
+                INLINE_POLICY,
+                "sns:Publish on arn:aws:sns:us-east-1:1:t"
+            )]
+        );
     }
 
     #[test]

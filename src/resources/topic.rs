@@ -1,8 +1,12 @@
-//! The SNS topic alerts are published to, and its email subscriptions.
+//! The SNS topic alerts are published to: its access policy and every subscription on it.
+
+use std::collections::{HashMap, HashSet};
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
+use super::policies::{statement_diff, topic_access};
 use crate::arn::Arn;
 use crate::aws::SdkResultExt;
 use crate::check::{Check, Link};
@@ -15,15 +19,23 @@ use crate::tags;
 
 const KIND: &str = "SNS topic";
 const SUBSCRIPTION: &str = "email subscription";
+/// A subscription of any other protocol (https, sqs, lambda, sms, …): never login-alert's.
+const OTHER_SUBSCRIPTION: &str = "SNS subscription";
+const EMAIL: &str = "email";
 /// What SNS puts in place of the ARN until the recipient clicks the confirmation link.
 const PENDING: &str = "PendingConfirmation";
+/// AWS quota "Subscriptions per topic" of a standard topic (AWS General Reference, Amazon SNS
+/// endpoints and quotas): one subscription per configured address must fit.
+pub const MAX_SUBSCRIPTIONS: usize = 12_500_000;
 
-/// One email subscription as SNS lists it.
+/// One subscription on the topic as SNS lists it, whatever its protocol.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Subscription {
-    pub email: String,
-    /// `None` while the recipient has not clicked the confirmation link (such a subscription
-    /// cannot be deleted; SNS drops it after 3 days).
+    pub protocol: String,
+    /// The address, URL, phone number or ARN that receives what the topic publishes.
+    pub endpoint: String,
+    /// `None` while the subscription awaits confirmation (SNS cannot delete it then, and drops
+    /// it after 3 days).
     pub arn: Option<String>,
 }
 
@@ -32,6 +44,8 @@ pub struct Current {
     pub name: String,
     pub arn: String,
     pub managed: bool,
+    /// The topic's access policy (`None`: SNS returned none).
+    pub policy: Option<Value>,
     pub subscriptions: Vec<Subscription>,
 }
 
@@ -41,13 +55,20 @@ pub struct Desired {
     pub arn: String,
     /// Empty: nobody is notified by email, so the topic should not exist.
     pub emails: Vec<String>,
+    pub policy: Value,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum Op {
+    /// Creates the topic with its tag and its access policy in one call.
     Create {
         name: String,
+        policy: Value,
+    },
+    SetPolicy {
+        arn: String,
+        policy: Value,
     },
     Subscribe {
         topic_arn: String,
@@ -55,26 +76,36 @@ pub enum Op {
     },
     Unsubscribe {
         subscription_arn: String,
-        email: String,
+        endpoint: String,
     },
     Delete {
         arn: String,
     },
 }
 
-fn same_email(a: &str, b: &str) -> bool {
-    a.trim().eq_ignore_ascii_case(b.trim())
+/// The form of an address subscriptions are matched by: SNS keeps one subscription per address.
+fn key(email: &str) -> String {
+    email.trim().to_ascii_lowercase()
 }
 
-/// The configured addresses, each once: one subscription per address is all SNS keeps anyway.
+/// The configured addresses, each once, in the config's order.
 fn unique(emails: &[String]) -> Vec<&str> {
-    let mut seen: Vec<&str> = Vec::new();
-    for email in emails {
-        if !seen.iter().any(|s| same_email(s, email)) {
-            seen.push(email);
-        }
-    }
-    seen
+    let mut seen = HashSet::with_capacity(emails.len());
+    emails
+        .iter()
+        .filter(|email| seen.insert(key(email)))
+        .map(String::as_str)
+        .collect()
+}
+
+/// The blocker when the configured addresses cannot all be subscribed to one topic.
+fn over_quota(addresses: usize) -> Option<String> {
+    (addresses > MAX_SUBSCRIPTIONS).then(|| {
+        format!(
+            "notify.emails lists {addresses} distinct addresses, more than the {MAX_SUBSCRIPTIONS} subscriptions an SNS standard \
+             topic can hold (AWS quota \"Subscriptions per topic\"): send alerts to a mailing list address instead of to each person"
+        )
+    })
 }
 
 /// The topic alerts are published to, with its email subscriptions (only while someone gets email).
@@ -149,7 +180,7 @@ pub fn check(current: Option<&Current>, t: &Target) -> Option<Check> {
         match current
             .subscriptions
             .iter()
-            .find(|s| same_email(&s.email, email))
+            .find(|s| s.protocol == "email" && key(&s.endpoint) == key(email))
         {
             Some(Subscription { arn: Some(_), .. }) => confirmed.push(email),
             Some(Subscription { arn: None, .. }) => pending.push(email),
@@ -191,20 +222,27 @@ pub fn check(current: Option<&Current>, t: &Target) -> Option<Check> {
     ))
 }
 
-/// The topic, then its tags and its subscriptions at the same time.
+/// The topic (with its access policy), then its tags and its subscriptions at the same time.
 pub async fn read(ctx: &Ctx, topic_arn: &str) -> Result<Option<Current>> {
     let sns = &ctx.clients.sns;
-    if sns
+    let Some(attributes) = sns
         .get_topic_attributes()
         .topic_arn(topic_arn)
         .send()
         .await
         .found(NOT_FOUND)
         .with_context(|| format!("reading SNS topic {topic_arn}"))?
-        .is_none()
-    {
+    else {
         return Ok(None);
-    }
+    };
+    let policy = match attributes.attributes.as_ref().and_then(|a| a.get("Policy")) {
+        Some(text) if !text.trim().is_empty() => {
+            Some(serde_json::from_str(text).with_context(|| {
+                format!("SNS returned an access policy for topic {topic_arn} that is not JSON")
+            })?)
+        }
+        _ => None,
+    };
     let (tags, subscriptions) = tokio::join!(
         sns.list_tags_for_resource().resource_arn(topic_arn).send(),
         list_subscriptions(ctx, topic_arn),
@@ -232,11 +270,12 @@ pub async fn read(ctx: &Ctx, topic_arn: &str) -> Result<Option<Current>> {
         name,
         arn: topic_arn.to_owned(),
         managed,
+        policy,
         subscriptions,
     }))
 }
 
-/// The email subscriptions, every page; `None` when the topic is gone.
+/// Every subscription of every protocol, every page; `None` when the topic is gone.
 async fn list_subscriptions(ctx: &Ctx, topic_arn: &str) -> Result<Option<Vec<Subscription>>> {
     let mut subscriptions = Vec::new();
     let mut pages = ctx
@@ -254,18 +293,18 @@ async fn list_subscriptions(ctx: &Ctx, topic_arn: &str) -> Result<Option<Vec<Sub
             return Ok(None);
         };
         for s in page.subscriptions.unwrap_or_default() {
-            // Only email subscriptions are ours to manage; any other protocol someone added stays.
-            if s.protocol.as_deref() != Some("email") {
-                continue;
-            }
-            let Some(email) = s.endpoint else { continue };
-            let arn = match s.subscription_arn.as_deref() {
-                Some(PENDING) => None,
+            let arn = match s.subscription_arn {
+                Some(arn) if arn == PENDING => None,
                 // Being removed already: as good as gone.
-                Some("Deleted") | None => continue,
-                Some(arn) => Some(arn.to_owned()),
+                Some(arn) if arn == "Deleted" => continue,
+                None => continue,
+                Some(arn) => Some(arn),
             };
-            subscriptions.push(Subscription { email, arn });
+            subscriptions.push(Subscription {
+                protocol: s.protocol.unwrap_or_default(),
+                endpoint: s.endpoint.unwrap_or_default(),
+                arn,
+            });
         }
     }
     Ok(Some(subscriptions))
@@ -281,8 +320,10 @@ const NOT_FOUND: &[&str] = &[
 
 pub fn desired(t: &Target) -> Desired {
     let name = t.names.topic();
+    let arn = t.arns.topic(&name);
     Desired {
-        arn: t.arns.topic(&name),
+        policy: topic_access(t.account_id(), &arn),
+        arn,
         name,
         emails: t.emails.clone(),
     }
@@ -311,8 +352,13 @@ fn subscribe_change(topic_arn: &str, email: &str) -> Change<Op> {
 }
 
 pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<impl From<Op>>) {
+    let emails = unique(&desired.emails);
+    if let Some(blocker) = over_quota(emails.len()) {
+        plan.block(blocker);
+        return;
+    }
     let Some(current) = current else {
-        if desired.emails.is_empty() {
+        if emails.is_empty() {
             return;
         }
         plan.push(Some(
@@ -322,16 +368,17 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
                 Action::Create,
                 Op::Create {
                     name: desired.name.clone(),
+                    policy: desired.policy.clone(),
                 },
             )
             .attr(Attr::set("arn", desired.arn.clone())),
         ));
-        for email in unique(&desired.emails) {
+        for email in emails {
             plan.push(Some(subscribe_change(&desired.arn, email)));
         }
         return;
     };
-    if desired.emails.is_empty() {
+    if emails.is_empty() {
         // Email was removed from the config: our topic (and its subscriptions) goes; anyone else's stays.
         if current.managed {
             plan.push(Some(delete_change(current)));
@@ -345,36 +392,90 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
         ));
         return;
     }
-    for email in unique(&desired.emails) {
-        match current
-            .subscriptions
-            .iter()
-            .find(|s| same_email(&s.email, email))
-        {
+    let policy = statement_diff("access_policy", current.policy.as_ref(), &desired.policy);
+    if !policy.is_empty() {
+        plan.push(Some(
+            Change::new(
+                KIND,
+                &current.name,
+                Action::Update,
+                Op::SetPolicy {
+                    arn: current.arn.clone(),
+                    policy: desired.policy.clone(),
+                },
+            )
+            .attrs(policy)
+            .note(
+                "the access policy is put back to the one SNS gives a topic: its own account only",
+            ),
+        ));
+    }
+    plan_subscriptions(current, &emails, plan);
+}
+
+/// One subscription per configured address stays (a confirmed one, in the configured spelling if
+/// there are several); every other subscription on the topic, of any protocol, goes.
+fn plan_subscriptions(current: &Current, emails: &[&str], plan: &mut Plan<impl From<Op>>) {
+    let wanted: HashMap<String, &str> = emails.iter().map(|e| (key(e), *e)).collect();
+    let rank = |s: &Subscription, configured: &str| (s.arn.is_some(), s.endpoint == configured);
+    let mut kept: HashMap<String, usize> = HashMap::with_capacity(wanted.len());
+    for (i, s) in current.subscriptions.iter().enumerate() {
+        if s.protocol != EMAIL {
+            continue;
+        }
+        let k = key(&s.endpoint);
+        let Some(configured) = wanted.get(&k) else {
+            continue;
+        };
+        let better = match kept.get(&k) {
+            Some(&j) => rank(s, configured) > rank(&current.subscriptions[j], configured),
+            None => true,
+        };
+        if better {
+            kept.insert(k, i);
+        }
+    }
+    for email in emails {
+        match kept.get(&key(email)).map(|&i| &current.subscriptions[i]) {
             Some(Subscription { arn: Some(_), .. }) => {}
             // Subscribing again would only send another link; the first one is still valid.
             Some(Subscription { arn: None, .. }) => plan.notice(pending_notice(email)),
             None => plan.push(Some(subscribe_change(&current.arn, email))),
         }
     }
-    for sub in &current.subscriptions {
-        if desired.emails.iter().any(|e| same_email(e, &sub.email)) {
-            continue;
-        }
+    let mut keep = vec![false; current.subscriptions.len()];
+    for &i in kept.values() {
+        keep[i] = true;
+    }
+    for (sub, _) in current.subscriptions.iter().zip(keep).filter(|(_, k)| !k) {
+        let duplicate = sub.protocol == EMAIL && wanted.contains_key(&key(&sub.endpoint));
         match &sub.arn {
-            Some(arn) => plan.push(Some(Change::new(
-                SUBSCRIPTION,
-                &sub.email,
-                Action::Delete,
-                Op::Unsubscribe { subscription_arn: arn.clone(), email: sub.email.clone() },
-            ))),
+            Some(arn) => plan.push(Some(unsubscribe_change(sub, arn, duplicate))),
             None => plan.notice(format!(
-                "email {}: no longer configured, but its subscription is still pending confirmation; SNS cannot delete it \
+                "{} {}: not in the configuration, but its subscription is still pending confirmation; SNS cannot delete it \
                  and drops it after 3 days (if it gets confirmed first, the next apply removes it)",
-                sub.email
+                sub.protocol, sub.endpoint
             )),
         }
     }
+}
+
+fn unsubscribe_change(sub: &Subscription, arn: &str, duplicate: bool) -> Change<Op> {
+    let op = Op::Unsubscribe {
+        subscription_arn: arn.to_owned(),
+        endpoint: sub.endpoint.clone(),
+    };
+    if sub.protocol == EMAIL {
+        let change = Change::new(SUBSCRIPTION, &sub.endpoint, Action::Delete, op);
+        return if duplicate {
+            change.note("a second subscription of a configured address: alerts would arrive twice")
+        } else {
+            change
+        };
+    }
+    Change::new(OTHER_SUBSCRIPTION, &sub.endpoint, Action::Delete, op)
+        .attr(Attr::unset("protocol", sub.protocol.clone()))
+        .note("not in the configuration: whatever subscribes to the topic receives every alert")
 }
 
 fn delete_change(current: &Current) -> Change<Op> {
@@ -389,14 +490,14 @@ fn delete_change(current: &Current) -> Change<Op> {
     if current.subscriptions.is_empty() {
         change
     } else {
-        let emails: Vec<&str> = current
+        let endpoints: Vec<&str> = current
             .subscriptions
             .iter()
-            .map(|s| s.email.as_str())
+            .map(|s| s.endpoint.as_str())
             .collect();
         change.note(format!(
-            "its email subscriptions go with it: {}",
-            emails.join(", ")
+            "its subscriptions go with it: {}",
+            endpoints.join(", ")
         ))
     }
 }
@@ -410,26 +511,38 @@ pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
 pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
     let sns = &ctx.clients.sns;
     match op {
-        Op::Create { name } => {
+        Op::Create { name, policy } => {
             let tag = aws_sdk_sns::types::Tag::builder()
                 .key(MANAGED_BY.0)
                 .value(MANAGED_BY.1)
                 .build()?;
-            // CreateTopic returns the existing topic when name and tags match, so a re-run is harmless.
+            // CreateTopic returns the existing topic when name, tags and attributes match, so a re-run is harmless.
             sns.create_topic()
                 .name(name)
                 .tags(tag)
+                .attributes("Policy", policy.to_string())
                 .send()
                 .await
                 .explained()
                 .with_context(|| format!("creating SNS topic {name}"))?;
             Ok(())
         }
+        Op::SetPolicy { arn, policy } => {
+            sns.set_topic_attributes()
+                .topic_arn(arn)
+                .attribute_name("Policy")
+                .attribute_value(policy.to_string())
+                .send()
+                .await
+                .explained()
+                .with_context(|| format!("putting back the access policy of SNS topic {arn}"))?;
+            Ok(())
+        }
         Op::Subscribe { topic_arn, email } => {
             let out = sns
                 .subscribe()
                 .topic_arn(topic_arn)
-                .protocol("email")
+                .protocol(EMAIL)
                 .endpoint(email)
                 .send()
                 .await
@@ -447,14 +560,14 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
         }
         Op::Unsubscribe {
             subscription_arn,
-            email,
+            endpoint,
         } => sns
             .unsubscribe()
             .subscription_arn(subscription_arn)
             .send()
             .await
             .gone(NOT_FOUND)
-            .with_context(|| format!("unsubscribing {email} ({subscription_arn})")),
+            .with_context(|| format!("unsubscribing {endpoint} ({subscription_arn})")),
         Op::Delete { arn } => sns
             .delete_topic()
             .topic_arn(arn)
@@ -477,21 +590,24 @@ mod tests {
             name: "login-alert-alerts".into(),
             arn: ARN.into(),
             emails: emails.iter().map(|e| e.to_string()).collect(),
+            policy: topic_access("123456789012", ARN),
+        }
+    }
+
+    fn subscription(protocol: &str, endpoint: &str, arn: Option<String>) -> Subscription {
+        Subscription {
+            protocol: protocol.into(),
+            endpoint: endpoint.into(),
+            arn,
         }
     }
 
     fn confirmed(email: &str) -> Subscription {
-        Subscription {
-            email: email.into(),
-            arn: Some(format!("{ARN}:{email}")),
-        }
+        subscription(EMAIL, email, Some(format!("{ARN}:{email}")))
     }
 
     fn pending(email: &str) -> Subscription {
-        Subscription {
-            email: email.into(),
-            arn: None,
-        }
+        subscription(EMAIL, email, None)
     }
 
     fn current(subscriptions: Vec<Subscription>, managed: bool) -> Current {
@@ -499,6 +615,7 @@ mod tests {
             name: "login-alert-alerts".into(),
             arn: ARN.into(),
             managed,
+            policy: Some(topic_access("123456789012", ARN)),
             subscriptions,
         }
     }
@@ -657,7 +774,7 @@ mod tests {
         assert_eq!(plan.changes.len(), 1);
         assert_eq!(plan.changes[0].action, Action::Delete);
         assert!(
-            matches!(&plan.changes[0].op, Op::Unsubscribe { email, .. } if email == "old@example.com")
+            matches!(&plan.changes[0].op, Op::Unsubscribe { endpoint, .. } if endpoint == "old@example.com")
         );
         assert_eq!(plan.notices.len(), 1);
         assert!(plan.notices[0].contains("gone@example.com") && plan.notices[0].contains("3 days"));
@@ -697,5 +814,160 @@ mod tests {
         assert_eq!(plan.changes.len(), 1);
         assert_eq!(plan.changes[0].action, Action::Delete);
         assert!(plan.changes[0].notes[0].contains("a@example.com"));
+    }
+
+    #[test]
+    fn a_subscription_of_any_other_protocol_is_removed_and_named() {
+        let hook = "https://collector.example.net/sns";
+        let plan = apply_plan(
+            Some(&current(
+                vec![
+                    confirmed("a@example.com"),
+                    subscription("https", hook, Some(format!("{ARN}:hook"))),
+                    subscription("email-json", "a@example.com", Some(format!("{ARN}:json"))),
+                ],
+                true,
+            )),
+            &desired(&["a@example.com"]),
+        );
+        let removed: Vec<(&str, &str, Action)> = plan
+            .changes
+            .iter()
+            .map(|c| (c.kind.as_str(), c.name.as_str(), c.action))
+            .collect();
+        assert_eq!(
+            removed,
+            [
+                (OTHER_SUBSCRIPTION, hook, Action::Delete),
+                (OTHER_SUBSCRIPTION, "a@example.com", Action::Delete)
+            ]
+        );
+        assert_eq!(plan.changes[0].attrs, [Attr::unset("protocol", "https")]);
+        assert!(
+            matches!(&plan.changes[0].op, Op::Unsubscribe { subscription_arn, .. } if subscription_arn.ends_with(":hook"))
+        );
+    }
+
+    #[test]
+    fn an_unconfirmed_outside_subscription_cannot_be_deleted_and_says_so() {
+        let plan = apply_plan(
+            Some(&current(
+                vec![
+                    confirmed("a@example.com"),
+                    subscription("https", "https://collector.example.net/sns", None),
+                ],
+                true,
+            )),
+            &desired(&["a@example.com"]),
+        );
+        assert!(!plan.has_changes());
+        assert_eq!(plan.notices.len(), 1);
+        assert!(
+            plan.notices[0]
+                .starts_with("https https://collector.example.net/sns: not in the configuration")
+                && plan.notices[0].contains("SNS cannot delete it"),
+            "{}",
+            plan.notices[0]
+        );
+    }
+
+    #[test]
+    fn a_second_subscription_of_one_address_goes_and_the_confirmed_one_stays() {
+        let plan = apply_plan(
+            Some(&current(
+                vec![
+                    subscription(EMAIL, "A@example.com", Some(format!("{ARN}:upper"))),
+                    pending("a@example.com"),
+                    subscription(EMAIL, "a@example.com", Some(format!("{ARN}:lower"))),
+                ],
+                true,
+            )),
+            &desired(&["a@example.com"]),
+        );
+        assert_eq!(plan.changes.len(), 1, "{:?}", plan.changes);
+        assert!(
+            matches!(&plan.changes[0].op, Op::Unsubscribe { subscription_arn, .. } if subscription_arn.ends_with(":upper"))
+        );
+        assert!(plan.changes[0].notes[0].contains("arrive twice"));
+        // The pending duplicate cannot be deleted: a notice, not a change.
+        assert_eq!(plan.notices.len(), 1);
+    }
+
+    #[test]
+    fn an_opened_access_policy_is_put_back_with_each_statement_shown() {
+        let mut open = current(vec![confirmed("a@example.com")], true);
+        let policy = open.policy.as_mut().unwrap();
+        policy["Statement"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({
+                "Sid": "public",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": ["SNS:Publish", "SNS:Subscribe"],
+                "Resource": ARN
+            }));
+        let plan = apply_plan(Some(&open), &desired(&["a@example.com"]));
+        assert_eq!(plan.changes.len(), 1);
+        let change = &plan.changes[0];
+        assert_eq!(
+            (change.kind.as_str(), change.action),
+            (KIND, Action::Update)
+        );
+        assert!(
+            matches!(&change.op, Op::SetPolicy { policy, .. } if *policy == topic_access("123456789012", ARN))
+        );
+        assert_eq!(
+            change.attrs,
+            [Attr::unset(
+                "access_policy",
+                format!("[public] Allow * SNS:Publish,SNS:Subscribe on {ARN}")
+            )]
+        );
+        // A policy SNS no longer reports is put back too.
+        open.policy = None;
+        let plan = apply_plan(Some(&open), &desired(&["a@example.com"]));
+        assert!(matches!(&plan.changes[0].op, Op::SetPolicy { .. }));
+        assert_eq!(plan.changes[0].attrs[0].before, None);
+    }
+
+    #[test]
+    fn a_new_topic_carries_its_access_policy_from_the_start() {
+        let plan = apply_plan(None, &desired(&["a@example.com"]));
+        assert!(
+            matches!(&plan.changes[0].op, Op::Create { policy, .. } if policy["Statement"][0]["Condition"]["StringEquals"]["AWS:SourceOwner"] == "123456789012")
+        );
+    }
+
+    #[test]
+    fn more_addresses_than_a_topic_holds_is_a_blocker_naming_the_quota() {
+        assert_eq!(over_quota(MAX_SUBSCRIPTIONS), None);
+        let blocker = over_quota(MAX_SUBSCRIPTIONS + 1).unwrap();
+        assert!(
+            blocker.starts_with("notify.emails lists 12500001 distinct addresses")
+                && blocker.contains("12500000")
+                && blocker.contains("\"Subscriptions per topic\""),
+            "{blocker}"
+        );
+    }
+
+    #[test]
+    fn many_addresses_are_matched_one_to_one() {
+        let emails: Vec<String> = (0..5000).map(|i| format!("user{i}@example.com")).collect();
+        let mut refs: Vec<&str> = emails.iter().map(String::as_str).collect();
+        // Every other address already subscribed (some in another case); each listed twice.
+        let subscribed = current(
+            emails
+                .iter()
+                .step_by(2)
+                .map(|e| confirmed(&e.to_uppercase()))
+                .collect(),
+            true,
+        );
+        refs.extend(emails.iter().map(String::as_str));
+        let plan = apply_plan(Some(&subscribed), &desired(&refs));
+        assert_eq!(plan.changes.len(), 2500);
+        assert!(plan.changes.iter().all(|c| c.action == Action::Create));
+        assert_eq!(plan.changes[0].name, "user1@example.com");
     }
 }

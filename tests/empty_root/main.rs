@@ -15,7 +15,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 use base64::Engine;
-use serde_json::json;
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use chroot::{Root, Running, Trust, run, text};
@@ -285,6 +285,21 @@ async fn invoke(
     ended(&runtime, &mut function, log.path()).await
 }
 
+/// The answer with the counts this test is about (the handler reports more: messages, duplicates, …).
+fn counts(ended: Ended) -> Ended {
+    match ended {
+        Ended::Answered(path, body) if path.ends_with("/response") => {
+            let keep = ["records", "unreadable", "alerts", "deliveries"];
+            let body = keep
+                .iter()
+                .filter_map(|k| body.get(*k).map(|v| ((*k).to_owned(), v.clone())))
+                .collect::<serde_json::Map<_, _>>();
+            Ended::Answered(path, Value::Object(body))
+        }
+        other => other,
+    }
+}
+
 fn delivered_both() -> Ended {
     Ended::Answered(
         "/2018-06-01/runtime/invocation/request-1/response".into(),
@@ -305,7 +320,7 @@ async fn the_bootstrap_runs_in_an_empty_root() {
     let to = destinations(&account).await;
     let root = function_root(Trust::Nothing, "");
     let endpoint = format!("http://moto.test:{}", moto_port());
-    let ended = invoke(&root, &account, &endpoint, &to, false).await;
+    let ended = counts(invoke(&root, &account, &endpoint, &to, false).await);
     assert_eq!(
         ended,
         Ended::Answered(
@@ -347,6 +362,7 @@ async fn the_bootstrap_trusts_the_ca_bundle_where_amazon_linux_keeps_it() {
     {
         let root = function_root(trust, &pki.ca_pem);
         let ended = invoke(&root, &account, &endpoint, &to, true).await;
+        let ended = counts(ended);
         assert_eq!(ended, delivered_both(), "{trust:?}: {ended:?}");
         assert_eq!(to.emails(&account).len(), 1, "{trust:?}");
         assert_eq!(to.slack_posts().await, n + 1, "{trust:?}");

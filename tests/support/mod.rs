@@ -8,6 +8,8 @@
 
 #![allow(dead_code)]
 
+pub mod cutoff;
+
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command as Process, Stdio};
@@ -41,16 +43,25 @@ pub fn moto() -> &'static Moto {
             url: url.trim_end_matches('/').to_owned(),
             _server: None,
         },
-        Err(_) => start_moto(),
+        Err(_) => start_moto(true),
     })
 }
 
-fn start_moto() -> Moto {
+static PRIVATE: OnceLock<Moto> = OnceLock::new();
+
+/// A moto server of this test binary's own, recording nothing: for tests that make so many
+/// requests (each CreateFunction carries the 3.5 MB handler) that the shared recording, which
+/// other tests download to count their writes, would grow by hundreds of megabytes.
+pub fn private_moto() -> &'static Moto {
+    PRIVATE.get_or_init(|| start_moto(false))
+}
+
+fn start_moto(recording: bool) -> Moto {
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port();
-    let recording = std::env::temp_dir().join(format!("login-alert-moto-{port}.jsonl"));
+    let recorder = std::env::temp_dir().join(format!("login-alert-moto-{port}.jsonl"));
     let child = Process::new("python3")
         .args([
             "-m",
@@ -60,8 +71,11 @@ fn start_moto() -> Moto {
             "-p",
             &port.to_string(),
         ])
-        .env("MOTO_ENABLE_RECORDING", "True")
-        .env("MOTO_RECORDER_FILEPATH", &recording)
+        .env(
+            "MOTO_ENABLE_RECORDING",
+            if recording { "True" } else { "False" },
+        )
+        .env("MOTO_RECORDER_FILEPATH", &recorder)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -90,6 +104,8 @@ pub struct Account {
     pub id: String,
     pub access_key: String,
     pub secret_key: String,
+    /// The moto server the account lives in.
+    pub url: String,
 }
 
 fn unique_account_id() -> String {
@@ -106,7 +122,11 @@ fn unique_account_id() -> String {
 
 /// Creates a fresh account (an IAM user with an access key in a new account ID).
 pub async fn fresh_account() -> Account {
-    let moto = moto();
+    fresh_account_in(moto()).await
+}
+
+/// Creates a fresh account in the given moto server.
+pub async fn fresh_account_in(moto: &Moto) -> Account {
     let id = unique_account_id();
     let sdk = sdk_with(&moto.url, "testing", "testing", "us-east-1");
     let iam = aws_sdk_iam::Client::new(&sdk);
@@ -136,6 +156,7 @@ pub async fn fresh_account() -> Account {
         id,
         access_key: key.access_key_id,
         secret_key: key.secret_access_key,
+        url: moto.url.clone(),
     }
 }
 
@@ -153,7 +174,7 @@ fn sdk_with(url: &str, key: &str, secret: &str, region: &str) -> SdkConfig {
 impl Account {
     /// SDK settings for this account in `region`, through moto.
     pub fn sdk(&self, region: &str) -> SdkConfig {
-        sdk_with(&moto().url, &self.access_key, &self.secret_key, region)
+        sdk_with(&self.url, &self.access_key, &self.secret_key, region)
     }
 
     /// The real `login-alert` binary, pointed at moto as this account, in `dir`.
@@ -163,12 +184,18 @@ impl Account {
 
     /// The same as [`Account::cli`], as a plain process (to run it in the background).
     pub fn command(&self, dir: &std::path::Path) -> Process {
-        let mut cmd = Process::new(assert_cmd::cargo::cargo_bin("login-alert"));
+        self.cli_at(dir, &self.url)
+    }
+
+    /// The real `login-alert` binary as this account in `dir`, sending its AWS requests to
+    /// `endpoint` (moto, or something in front of it), as a process the test may kill.
+    pub fn cli_at(&self, dir: &std::path::Path, endpoint: &str) -> Process {
+        let mut cmd = Process::new(env!("CARGO_BIN_EXE_login-alert"));
         cmd.current_dir(dir)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", dir)
-            .env("AWS_ENDPOINT_URL", &moto().url)
+            .env("AWS_ENDPOINT_URL", endpoint)
             .env("AWS_ACCESS_KEY_ID", &self.access_key)
             .env("AWS_SECRET_ACCESS_KEY", &self.secret_key)
             .env("AWS_REGION", "us-east-1")
@@ -179,18 +206,15 @@ impl Account {
 
     /// Every request moto has recorded for this account so far, as operation names in order.
     pub fn requests(&self) -> Vec<Recorded> {
-        let body = ureq::get(format!(
-            "{}/moto-api/recorder/download-recording",
-            moto().url
-        ))
-        .call()
-        .expect("moto recorder (is MOTO_ENABLE_RECORDING=True set on the server?)")
-        .body_mut()
-        .with_config()
-        // Every CreateFunction carries the 3.5 MB handler zip: the recording grows fast.
-        .limit(4 << 30)
-        .read_to_string()
-        .expect("recording");
+        let body = ureq::get(format!("{}/moto-api/recorder/download-recording", self.url))
+            .call()
+            .expect("moto recorder (is MOTO_ENABLE_RECORDING=True set on the server?)")
+            .body_mut()
+            .with_config()
+            // Every CreateFunction carries the 3.5 MB handler zip: the recording grows fast.
+            .limit(4 << 30)
+            .read_to_string()
+            .expect("recording");
         body.lines()
             .filter_map(|line| serde_json::from_str::<Value>(line).ok())
             .filter(|entry| {
@@ -297,6 +321,46 @@ pub fn read_to_string(path: PathBuf) -> String {
 }
 
 impl Account {
+    /// An S3 client as this account in `region` (path-style: moto serves no virtual-hosted names).
+    pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&self.sdk(region))
+                .force_path_style(true)
+                .build(),
+        )
+    }
+
+    /// The user's own set-up before login-alert: a single-region trail `name` in `region`, logging
+    /// to their bucket `audit-logs-ACCOUNT`. Returns the bucket's name.
+    pub async fn seed_single_region_trail(&self, region: &str, name: &str) -> String {
+        let bucket = format!("audit-logs-{}", self.id);
+        let mut create = self.s3(region).create_bucket().bucket(&bucket);
+        // us-east-1 is the one region S3 takes no location constraint for.
+        if region != "us-east-1" {
+            create = create.create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region))
+                    .build(),
+            );
+        }
+        create.send().await.expect("create bucket");
+        let cloudtrail = aws_sdk_cloudtrail::Client::new(&self.sdk(region));
+        cloudtrail
+            .create_trail()
+            .name(name)
+            .s3_bucket_name(&bucket)
+            .send()
+            .await
+            .expect("create trail");
+        cloudtrail
+            .start_logging()
+            .name(name)
+            .send()
+            .await
+            .expect("start logging");
+        bucket
+    }
+
     /// Everything in `region` (and IAM) that carries the tag managed-by = login-alert, as
     /// "kind name" lines: what `destroy` must leave empty whatever the trail choice was.
     pub async fn tagged(&self, region: &str) -> Vec<String> {
@@ -331,11 +395,7 @@ impl Account {
             }
         }
 
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&sdk)
-                .force_path_style(true)
-                .build(),
-        );
+        let s3 = self.s3(region);
         for bucket in s3
             .list_buckets()
             .send()
@@ -541,47 +601,6 @@ impl Account {
         }
         found
     }
-}
-
-/// S3 through moto (path-style: moto serves no virtual-hosted bucket names).
-pub fn s3(account: &Account, region: &str) -> aws_sdk_s3::Client {
-    let sdk = account.sdk(region);
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(true)
-            .build(),
-    )
-}
-
-/// The user's own set-up before login-alert: a single-region trail `name` homed in `region`,
-/// logging into a bucket of theirs (returned).
-pub async fn seed_trail(account: &Account, region: &str, name: &str) -> String {
-    let bucket = format!("audit-logs-{}", account.id);
-    let mut create = s3(account, region).create_bucket().bucket(&bucket);
-    // us-east-1 is the one region S3 takes no location constraint for.
-    if region != "us-east-1" {
-        create = create.create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region))
-                .build(),
-        );
-    }
-    create.send().await.expect("create bucket");
-    let cloudtrail = aws_sdk_cloudtrail::Client::new(&account.sdk(region));
-    cloudtrail
-        .create_trail()
-        .name(name)
-        .s3_bucket_name(&bucket)
-        .send()
-        .await
-        .expect("create trail");
-    cloudtrail
-        .start_logging()
-        .name(name)
-        .send()
-        .await
-        .expect("start logging");
-    bucket
 }
 
 impl Account {

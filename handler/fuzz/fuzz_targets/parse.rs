@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     for format in PreviewFormat::ALL {
         let _ = preview(data, &settings, format);
     }
-    let _ = engine::collect(data, &settings, &Channel::ALL);
+    let _ = engine::collect(data, &settings, &Channel::ALL, engine::KeepRaw::All);
 
     // The fuzzed bytes as one record of a log file, followed by a good one: the good one must survive.
     if let Ok(text) = std::str::from_utf8(data) {
