@@ -149,7 +149,7 @@ fn operations(calls: &[Recorded], service: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn adopting_a_trail_init_to_destroy_calls_only_what_the_policy_allows() {
     let account = fresh_account().await;
-    support::seed_trail(&account, HOME, TRAIL).await;
+    account.seed_single_region_trail(HOME, TRAIL).await;
     let dir = workdir();
     let mut s = Session::new(&account, dir.path());
 
@@ -262,7 +262,7 @@ async fn creating_a_trail_init_to_destroy_calls_only_what_the_policy_allows() {
 #[tokio::test(flavor = "multi_thread")]
 async fn eventbridge_mode_and_both_switches_call_only_what_each_modes_policy_allows() {
     let account = fresh_account().await;
-    support::seed_trail(&account, HOME, TRAIL).await;
+    account.seed_single_region_trail(HOME, TRAIL).await;
     let dir = workdir();
     let mut s = Session::new(&account, dir.path());
     // moto has no account:ListRegions: the enabled regions are named (the call is mapped in needs.rs).

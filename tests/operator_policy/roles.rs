@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::evaluate::allows;
 use crate::needs::Need;
-use crate::support::{Account, s3};
+use crate::support::Account;
 use crate::{HOME, TRAIL, denied, handler_run};
 
 fn names() -> Names {
@@ -216,7 +216,7 @@ pub async fn drift_logs_mode(account: &Account, home: &str) {
 
 /// The bucket's policy deleted and the function's log retention changed by hand.
 pub async fn drift_created_trail(account: &Account, home: &str) {
-    s3(account, home)
+    account.s3(home)
         .delete_bucket_policy()
         .bucket(names().bucket(&account.id, home))
         .send()
