@@ -145,7 +145,7 @@ mod tests {
     }
 
     /// `assets/` holds what the command prints for the default config; regenerate with
-    /// `cargo run -- --config /dev/null/none policy --account '*' --region us-east-1 [--mode eventbridge] --output json`.
+    /// `cargo run -- --config /nonexistent/login-alert.toml policy --account '*' --region us-east-1 [--mode eventbridge] --output json`.
     #[test]
     fn the_documented_policies_are_what_the_command_prints() {
         for (mode, asset, file) in [

