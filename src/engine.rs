@@ -12,6 +12,7 @@ use crate::model::{Ctx, Facts, Target};
 use crate::part::Part;
 use crate::plan::saved::{PartState, fingerprint};
 use crate::plan::{Action, Change, Mode, Plan};
+use crate::policy::Grant;
 use crate::resources::{
     alarm, bucket, enabled_regions, function, invoke_config, log_group, parameter, permission,
     queue, role, rule, subscription_filter, test_stream, topic, trail,
@@ -277,9 +278,18 @@ pub async fn checks(ctx: &Ctx, state: &State) -> Result<Vec<Check>> {
     Ok(each.into_iter().flatten().collect())
 }
 
+/// What every part of the pipeline needs of IAM under `t`, in pipeline order.
+pub fn permissions(t: &Target) -> Vec<Grant> {
+    PIPELINE
+        .iter()
+        .flat_map(|part| part.permissions(t))
+        .collect()
+}
+
 /// A part with its types erased, so parts of every kind stand in one list.
 trait Stage: Sync {
     fn name(&self) -> &'static str;
+    fn permissions(&self, t: &Target) -> Vec<Grant>;
     fn teaches(&self) -> bool;
     fn needs_facts(&self) -> bool;
     fn read<'a>(
@@ -304,6 +314,10 @@ where
 {
     fn name(&self) -> &'static str {
         P::NAME
+    }
+
+    fn permissions(&self, t: &Target) -> Vec<Grant> {
+        Part::permissions(self, t)
     }
 
     fn teaches(&self) -> bool {
