@@ -43,8 +43,6 @@ fn cli(account: &TestAccount, dir: &Path) -> assert_cmd::Command {
     cmd
 }
 
-
-
 /// Every login-alert rule in each enabled region, with its targets and state.
 async fn rules(
     account: &TestAccount,

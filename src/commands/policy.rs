@@ -123,7 +123,11 @@ fn text(t: &Target, statements: &[Statement]) -> String {
         t.names.prefix
     );
     for s in statements {
-        out.push_str(&format!("\n{}\n  allow  {}\n", s.label, s.actions.join(", ")));
+        out.push_str(&format!(
+            "\n{}\n  allow  {}\n",
+            s.label,
+            s.actions.join(", ")
+        ));
         for (i, resource) in s.resources.iter().enumerate() {
             let label = if i == 0 { "on" } else { "" };
             out.push_str(&format!("  {label:<5}  {resource}\n"));
@@ -174,9 +178,20 @@ mod tests {
     #[test]
     fn the_policy_fits_in_a_managed_policy_or_the_command_says_so() {
         for mode in Route::ALL {
-            let t = target("ap-southeast-7", config::DEFAULT_PREFIX, mode, "123456789012");
+            let t = target(
+                "ap-southeast-7",
+                config::DEFAULT_PREFIX,
+                mode,
+                "123456789012",
+            );
             let doc = document(&t);
-            assert_eq!(too_large(&doc), None, "{}: {} characters", mode.as_str(), doc.size());
+            assert_eq!(
+                too_large(&doc),
+                None,
+                "{}: {} characters",
+                mode.as_str(),
+                doc.size()
+            );
         }
         let huge = policy::document(&policy::statements(&[Grant::new(
             "Buckets",
@@ -227,7 +242,10 @@ mod tests {
             let mut services: Vec<String> = with(statements, "iam:PassRole")
                 .iter()
                 .map(|s| {
-                    let condition = s.condition.as_ref().expect("PassRole only with a condition");
+                    let condition = s
+                        .condition
+                        .as_ref()
+                        .expect("PassRole only with a condition");
                     condition["StringEquals"]["iam:PassedToService"]
                         .as_str()
                         .unwrap()

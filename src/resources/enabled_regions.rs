@@ -33,11 +33,7 @@ impl Part for EnabledRegions {
     /// home rule's read that tells, in CloudWatch Logs mode, whether rules remain.
     fn permissions(&self, t: &Target) -> Vec<Grant> {
         vec![
-            Grant::new(
-                "Account",
-                ["account:ListRegions"],
-                [t.arns.account()],
-            ),
+            Grant::new("Account", ["account:ListRegions"], [t.arns.account()]),
             rule::read_permissions(t, t.region(), &t.names.events_rule()),
         ]
     }

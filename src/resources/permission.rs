@@ -109,12 +109,7 @@ impl Part for Permission {
         plan_destroy(&current, &t.names.events_permission_statement(), plan);
     }
 
-    async fn checks(
-        &self,
-        ctx: &Ctx,
-        current: &Vec<Current>,
-        facts: &Facts,
-    ) -> Result<Vec<Check>> {
+    async fn checks(&self, ctx: &Ctx, current: &Vec<Current>, facts: &Facts) -> Result<Vec<Check>> {
         // Without login-alert's function there is nothing to invoke: the function's check says so.
         if facts.function_managed != Some(true) {
             return Ok(Vec::new());
@@ -931,8 +926,14 @@ mod tests {
         assert_eq!(
             actions,
             [
-                (Action::Create, "login-alert-eventbridge on login-alert-handler"),
-                (Action::Delete, "login-alert-cloudwatch-logs on login-alert-handler"),
+                (
+                    Action::Create,
+                    "login-alert-eventbridge on login-alert-handler"
+                ),
+                (
+                    Action::Delete,
+                    "login-alert-cloudwatch-logs on login-alert-handler"
+                ),
             ]
         );
         assert!(
@@ -940,6 +941,9 @@ mod tests {
         );
         config.mode = crate::config::Route::CloudwatchLogs;
         let facts = Facts::new(&Target::new(&config, "123456789012"));
-        assert_eq!(desired_for(&Target::new(&config, "123456789012"), &facts).principal, PRINCIPAL);
+        assert_eq!(
+            desired_for(&Target::new(&config, "123456789012"), &facts).principal,
+            PRINCIPAL
+        );
     }
 }

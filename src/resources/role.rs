@@ -188,7 +188,11 @@ pub fn permissions(t: &Target, name: &str, wanted: bool) -> Vec<Grant> {
             "iam:PutRolePolicy",
         ]);
     }
-    let sid = if wanted { "Roles" } else { "RoleOfTheOtherMode" };
+    let sid = if wanted {
+        "Roles"
+    } else {
+        "RoleOfTheOtherMode"
+    };
     vec![Grant::new(sid, actions, [t.arns.role(name)])]
 }
 

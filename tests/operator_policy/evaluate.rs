@@ -14,7 +14,11 @@ pub fn allows(policy: &Value, need: &Need) -> bool {
     };
     let mut allowed = false;
     for statement in &statements {
-        for key in statement.as_object().expect("a statement is an object").keys() {
+        for key in statement
+            .as_object()
+            .expect("a statement is an object")
+            .keys()
+        {
             assert!(
                 matches!(
                     key.as_str(),
@@ -112,23 +116,65 @@ mod tests {
     #[test]
     fn wildcards_in_actions_and_resources() {
         let policy = json!({"Statement": [{"Effect": "Allow", "Action": ["logs:Describe*"], "Resource": "arn:aws:logs:*:1:log-group:/login-alert/?"}]});
-        assert!(allows(&policy, &need("logs:DescribeLogGroups", "arn:aws:logs:eu-west-1:1:log-group:/login-alert/a")));
-        assert!(allows(&policy, &need("LOGS:describeloggroups", "arn:aws:logs:eu-west-1:1:log-group:/login-alert/a")));
-        assert!(!allows(&policy, &need("logs:DescribeLogGroups", "arn:aws:logs:eu-west-1:1:log-group:/login-alert/ab")));
-        assert!(!allows(&policy, &need("logs:DeleteLogGroup", "arn:aws:logs:eu-west-1:1:log-group:/login-alert/a")));
-        assert!(!allows(&policy, &need("logs:DescribeLogGroups", "arn:aws:logs:eu-west-1:2:log-group:/login-alert/a")));
+        assert!(allows(
+            &policy,
+            &need(
+                "logs:DescribeLogGroups",
+                "arn:aws:logs:eu-west-1:1:log-group:/login-alert/a"
+            )
+        ));
+        assert!(allows(
+            &policy,
+            &need(
+                "LOGS:describeloggroups",
+                "arn:aws:logs:eu-west-1:1:log-group:/login-alert/a"
+            )
+        ));
+        assert!(!allows(
+            &policy,
+            &need(
+                "logs:DescribeLogGroups",
+                "arn:aws:logs:eu-west-1:1:log-group:/login-alert/ab"
+            )
+        ));
+        assert!(!allows(
+            &policy,
+            &need(
+                "logs:DeleteLogGroup",
+                "arn:aws:logs:eu-west-1:1:log-group:/login-alert/a"
+            )
+        ));
+        assert!(!allows(
+            &policy,
+            &need(
+                "logs:DescribeLogGroups",
+                "arn:aws:logs:eu-west-1:2:log-group:/login-alert/a"
+            )
+        ));
     }
 
     #[test]
     fn conditions_must_hold_and_missing_keys_do_not() {
         let policy = json!({"Statement": [{"Effect": "Allow", "Action": "iam:PassRole", "Resource": "arn:aws:iam::1:role/r",
             "Condition": {"StringEquals": {"iam:PassedToService": ["lambda.amazonaws.com"]}}}]});
-        assert!(allows(&policy, &Need::pass_role("arn:aws:iam::1:role/r", "lambda.amazonaws.com")));
-        assert!(!allows(&policy, &Need::pass_role("arn:aws:iam::1:role/r", "ec2.amazonaws.com")));
-        assert!(!allows(&policy, &need("iam:PassRole", "arn:aws:iam::1:role/r")));
+        assert!(allows(
+            &policy,
+            &Need::pass_role("arn:aws:iam::1:role/r", "lambda.amazonaws.com")
+        ));
+        assert!(!allows(
+            &policy,
+            &Need::pass_role("arn:aws:iam::1:role/r", "ec2.amazonaws.com")
+        ));
+        assert!(!allows(
+            &policy,
+            &need("iam:PassRole", "arn:aws:iam::1:role/r")
+        ));
         let like = json!({"Statement": {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
             "Condition": {"StringLike": {"iam:PassedToService": "*.amazonaws.com"}}}});
-        assert!(allows(&like, &Need::pass_role("arn:aws:iam::1:role/r", "events.amazonaws.com")));
+        assert!(allows(
+            &like,
+            &Need::pass_role("arn:aws:iam::1:role/r", "events.amazonaws.com")
+        ));
     }
 
     #[test]

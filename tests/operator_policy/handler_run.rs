@@ -72,10 +72,7 @@ pub async fn run(account: &Account, env: &HashMap<String, String>, mode: &str) -
         webhooks.push(Webhook::new(Channel::Slack, parameter.clone(), ssm.clone()).unwrap());
     }
     let topic = env.get(ENV_TOPIC_ARN).cloned();
-    let delivery = AwsDelivery::new(
-        topic.map(|t| (aws_sdk_sns::Client::new(&sdk), t)),
-        webhooks,
-    );
+    let delivery = AwsDelivery::new(topic.map(|t| (aws_sdk_sns::Client::new(&sdk), t)), webhooks);
     let store = env
         .get(ENV_STATE_TABLE)
         .map(|table| DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table.clone()));
@@ -96,7 +93,11 @@ pub async fn run(account: &Account, env: &HashMap<String, String>, mode: &str) -
     let calls = account.requests().split_off(mark);
     assert!(outcome.alerts >= 1, "{outcome:?}");
     assert!(
-        !slack.received_requests().await.unwrap_or_default().is_empty(),
+        !slack
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty(),
         "the webhook was posted to"
     );
     calls

@@ -172,7 +172,10 @@ async fn adopting_a_trail_init_to_destroy_calls_only_what_the_policy_allows() {
         &[0],
     );
     let policy = s.policy();
-    assert_eq!(policy, before, "the config's policy is the one printed before init");
+    assert_eq!(
+        policy, before,
+        "the config's policy is the one printed before init"
+    );
     s.expect(&["plan", "--detailed-exitcode"], &[2]);
     s.expect(&["apply", "--yes"], &[0]);
     s.expect(&["status"], &[0, 2, 3]);
@@ -185,10 +188,7 @@ async fn adopting_a_trail_init_to_destroy_calls_only_what_the_policy_allows() {
     // Drift: the filter deleted and the trail stopped by hand, one address dropped from the config
     // (its subscription goes: sns:Unsubscribe), the webhook parameter changed by the role check above.
     roles::drift_logs_mode(&account, HOME).await;
-    s.set_config(
-        "    \"oncall@example.com\",\n",
-        "",
-    );
+    s.set_config("    \"oncall@example.com\",\n", "");
     s.expect(&["plan", "--detailed-exitcode"], &[2]);
     s.expect(&["apply", "--yes"], &[0]);
     s.expect(&["plan", "--detailed-exitcode"], &[0]);
@@ -265,7 +265,8 @@ async fn eventbridge_mode_and_both_switches_call_only_what_each_modes_policy_all
     let dir = workdir();
     let mut s = Session::new(&account, dir.path());
     // moto has no account:ListRegions: the enabled regions are named (the call is mapped in needs.rs).
-    s.env.push((ENV_ENABLED_REGIONS, format!("{HOME},us-east-1")));
+    s.env
+        .push((ENV_ENABLED_REGIONS, format!("{HOME},us-east-1")));
     s.expect(
         &[
             "init",
@@ -309,7 +310,12 @@ async fn eventbridge_mode_and_both_switches_call_only_what_each_modes_policy_all
     s.expect(&["apply", "--yes"], &[0]);
     let calls = s.take();
     assert!(operations(&calls, "events").contains(&"DeleteRule".to_owned()));
-    assert_allowed(&logs, &calls, &account.id, "switching to CloudWatch Logs mode");
+    assert_allowed(
+        &logs,
+        &calls,
+        &account.id,
+        "switching to CloudWatch Logs mode",
+    );
 
     // And back: EventBridge mode's policy removes the log group, the filter, the CloudTrail role.
     s.set_config("region = ", "mode = \"eventbridge\"\nregion = ");

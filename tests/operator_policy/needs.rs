@@ -52,7 +52,10 @@ struct At<'a> {
 
 impl At<'_> {
     fn arn(&self, service: &str, resource: &str) -> String {
-        format!("arn:aws:{service}:{}:{}:{resource}", self.region, self.account)
+        format!(
+            "arn:aws:{service}:{}:{}:{resource}",
+            self.region, self.account
+        )
     }
     fn log_group(&self, name: &str) -> String {
         self.arn("logs", &format!("log-group:{name}"))
@@ -135,12 +138,15 @@ impl Params {
                 Value::Object(o) => !o.is_empty(),
                 _ => false,
             },
-            Params::Form(form) => form.keys().any(|k| k.starts_with(&format!("{key}.member.1"))),
+            Params::Form(form) => form
+                .keys()
+                .any(|k| k.starts_with(&format!("{key}.member.1"))),
         }
     }
 
     fn need(&self, key: &str) -> Result<String, String> {
-        self.str(key).ok_or_else(|| format!("no {key} in the request"))
+        self.str(key)
+            .ok_or_else(|| format!("no {key} in the request"))
     }
 }
 
@@ -172,9 +178,17 @@ pub fn needs(r: &Recorded, account: &str) -> Result<Vec<Need>, String> {
                     }
                     Ok(needs)
                 }
-                "GetRole" | "GetRolePolicy" | "ListRoleTags" | "ListRolePolicies"
-                | "ListAttachedRolePolicies" | "UpdateAssumeRolePolicy" | "PutRolePolicy"
-                | "DeleteRolePolicy" | "DetachRolePolicy" | "DeleteRole" | "TagRole"
+                "GetRole"
+                | "GetRolePolicy"
+                | "ListRoleTags"
+                | "ListRolePolicies"
+                | "ListAttachedRolePolicies"
+                | "UpdateAssumeRolePolicy"
+                | "PutRolePolicy"
+                | "DeleteRolePolicy"
+                | "DetachRolePolicy"
+                | "DeleteRole"
+                | "TagRole"
                 | "UpdateRole" => one(&action, at.role(&p.need("RoleName")?)),
                 _ => Err(unknown(r)),
             }
@@ -221,8 +235,12 @@ pub fn needs(r: &Recorded, account: &str) -> Result<Vec<Need>, String> {
                     }
                     Ok(needs)
                 }
-                "GetTopicAttributes" | "SetTopicAttributes" | "ListSubscriptionsByTopic"
-                | "Subscribe" | "DeleteTopic" | "Publish" => one(&action, p.need("TopicArn")?),
+                "GetTopicAttributes"
+                | "SetTopicAttributes"
+                | "ListSubscriptionsByTopic"
+                | "Subscribe"
+                | "DeleteTopic"
+                | "Publish" => one(&action, p.need("TopicArn")?),
                 "ListTagsForResource" | "TagResource" => one(&action, p.need("ResourceArn")?),
                 _ => Err(unknown(r)),
             }
@@ -331,8 +349,12 @@ fn logs(r: &Recorded, at: &At, p: &Params) -> Result<Vec<Need>, String> {
             }
             Ok(needs)
         }
-        "PutRetentionPolicy" | "DeleteLogGroup" | "DescribeSubscriptionFilters"
-        | "PutSubscriptionFilter" | "DeleteSubscriptionFilter" | "DescribeLogStreams"
+        "PutRetentionPolicy"
+        | "DeleteLogGroup"
+        | "DescribeSubscriptionFilters"
+        | "PutSubscriptionFilter"
+        | "DeleteSubscriptionFilter"
+        | "DescribeLogStreams"
         | "FilterLogEvents" => both(at.log_group(&group()?)),
         "CreateLogStream" | "DeleteLogStream" | "PutLogEvents" => Ok(vec![Need::new(
             &action,
@@ -466,9 +488,7 @@ fn lambda(r: &Recorded, at: &At, p: &Params) -> Result<Vec<Need>, String> {
         ("GET", [_, "functions", name]) => ("GetFunction", *name),
         ("DELETE", [_, "functions", name]) => ("DeleteFunction", *name),
         ("GET", [_, "functions", name, "configuration"]) => ("GetFunctionConfiguration", *name),
-        ("PUT", [_, "functions", name, "configuration"]) => {
-            ("UpdateFunctionConfiguration", *name)
-        }
+        ("PUT", [_, "functions", name, "configuration"]) => ("UpdateFunctionConfiguration", *name),
         ("PUT", [_, "functions", name, "code"]) => ("UpdateFunctionCode", *name),
         ("GET", [_, "functions", name, "policy"]) => ("GetPolicy", *name),
         ("POST", [_, "functions", name, "policy"]) => ("AddPermission", *name),
@@ -486,10 +506,7 @@ fn lambda(r: &Recorded, at: &At, p: &Params) -> Result<Vec<Need>, String> {
             ("DeleteFunctionEventInvokeConfig", *name)
         }
         ("GET", [_, "tags", ..]) => {
-            return Ok(vec![Need::new(
-                "lambda:ListTags",
-                segments[2..].join("/"),
-            )]);
+            return Ok(vec![Need::new("lambda:ListTags", segments[2..].join("/"))]);
         }
         ("POST", [_, "tags", ..]) => {
             return Ok(vec![Need::new(
@@ -520,9 +537,7 @@ fn s3(r: &Recorded) -> Result<Vec<Need>, String> {
         ("PUT", false) if has("policy") => "s3:PutBucketPolicy",
         ("GET", false) if has("publicAccessBlock") => "s3:GetBucketPublicAccessBlock",
         ("PUT", false) if has("publicAccessBlock") => "s3:PutBucketPublicAccessBlock",
-        ("GET", false) if has("list-type") || keys.is_empty() || has("max-keys") => {
-            "s3:ListBucket"
-        }
+        ("GET", false) if has("list-type") || keys.is_empty() || has("max-keys") => "s3:ListBucket",
         ("PUT", false) if keys.is_empty() => "s3:CreateBucket",
         ("DELETE", false) if keys.is_empty() => "s3:DeleteBucket",
         _ => return Err(unknown(r)),
@@ -619,8 +634,16 @@ mod tests {
     fn s3_rest_calls_map_to_their_bucket_actions() {
         for (method, url, action) in [
             ("HEAD", "http://moto/b", "s3:ListBucket"),
-            ("GET", "http://moto/b?publicAccessBlock", "s3:GetBucketPublicAccessBlock"),
-            ("GET", "http://moto/b?list-type=2&max-keys=2", "s3:ListBucket"),
+            (
+                "GET",
+                "http://moto/b?publicAccessBlock",
+                "s3:GetBucketPublicAccessBlock",
+            ),
+            (
+                "GET",
+                "http://moto/b?list-type=2&max-keys=2",
+                "s3:ListBucket",
+            ),
             ("PUT", "http://moto/b", "s3:CreateBucket"),
             ("PUT", "http://moto/b?policy", "s3:PutBucketPolicy"),
         ] {
@@ -635,7 +658,17 @@ mod tests {
 
     #[test]
     fn an_unknown_operation_is_an_error_not_a_pass() {
-        let r = recorded("sns", "ConfirmSubscription", "POST", "http://moto/", "Action=ConfirmSubscription");
-        assert!(needs(&r, "1").unwrap_err().contains("no IAM mapping for sns ConfirmSubscription"));
+        let r = recorded(
+            "sns",
+            "ConfirmSubscription",
+            "POST",
+            "http://moto/",
+            "Action=ConfirmSubscription",
+        );
+        assert!(
+            needs(&r, "1")
+                .unwrap_err()
+                .contains("no IAM mapping for sns ConfirmSubscription")
+        );
     }
 }

@@ -74,7 +74,8 @@ fn policies() -> Vec<(String, Value)> {
 
 /// parliament's findings (one JSON object each) on every `.json` file in `dir`.
 fn parliament(dir: &Path) -> Vec<Value> {
-    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/operator_policy/parliament.yaml");
+    let config =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/operator_policy/parliament.yaml");
     let out = Command::new("parliament")
         .arg("--directory")
         .arg(dir)
@@ -83,7 +84,9 @@ fn parliament(dir: &Path) -> Vec<Value> {
         // parliament reads a policy from stdin when stdin is not a terminal.
         .stdin(Stdio::null())
         .output()
-        .expect("cannot run parliament: run the tests with scripts/test.sh (it installs parliament)");
+        .expect(
+            "cannot run parliament: run the tests with scripts/test.sh (it installs parliament)",
+        );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         matches!(out.status.code(), Some(0 | 1)) && stderr.trim().is_empty(),
@@ -112,9 +115,10 @@ fn write_all(dir: &Path, policies: &[(String, Value)]) {
 /// Accepted for that bucket only; the same finding on any other resource still fails the test.
 fn trail_bucket_policy(finding: &Value) -> bool {
     finding["issue"] == "RESOURCE_POLICY_PRIVILEGE_ESCALATION"
-        && finding["detail"]
-            .as_str()
-            .is_some_and(|d| d.contains("on arn:aws:s3:::login-alert-trail-") && d.ends_with("allow s3:PutBucketPolicy"))
+        && finding["detail"].as_str().is_some_and(|d| {
+            d.contains("on arn:aws:s3:::login-alert-trail-")
+                && d.ends_with("allow s3:PutBucketPolicy")
+        })
 }
 
 #[test]
@@ -155,7 +159,13 @@ fn parliament_reports_what_the_old_operator_policy_got_wrong() {
     );
     let issues: Vec<String> = parliament(dir.path())
         .iter()
-        .map(|f| format!("{} {}", f["severity"].as_str().unwrap(), f["issue"].as_str().unwrap()))
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["severity"].as_str().unwrap(),
+                f["issue"].as_str().unwrap()
+            )
+        })
         .collect();
     assert!(
         issues.contains(&"MEDIUM RESOURCE_MISMATCH".to_owned()),

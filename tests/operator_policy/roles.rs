@@ -146,7 +146,11 @@ pub async fn check_cloudtrail_role(account: &Account, home: &str) {
     assert_eq!(trusted_service(&trust), "cloudtrail.amazonaws.com");
     assert_eq!(
         trail.cloud_watch_logs_role_arn.as_deref(),
-        Some(Arns::new(&account.id, home).role(&names().cloudtrail_role()).as_str())
+        Some(
+            Arns::new(&account.id, home)
+                .role(&names().cloudtrail_role())
+                .as_str()
+        )
     );
     let needs: Vec<Need> = [home, "us-east-1", "ap-northeast-1", "sa-east-1"]
         .iter()
@@ -216,7 +220,8 @@ pub async fn drift_logs_mode(account: &Account, home: &str) {
 
 /// The bucket's policy deleted and the function's log retention changed by hand.
 pub async fn drift_created_trail(account: &Account, home: &str) {
-    account.s3(home)
+    account
+        .s3(home)
         .delete_bucket_policy()
         .bucket(names().bucket(&account.id, home))
         .send()
