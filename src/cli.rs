@@ -145,6 +145,8 @@ pub enum ModeArg {
     /// EventBridge rules in every enabled region: alerts within seconds, no log ingestion cost;
     /// AWS delivers CloudTrail events to EventBridge on a best-effort basis.
     Eventbridge,
+    /// Both: EventBridge for speed, CloudWatch Logs as the durable backstop; each event alerts once.
+    Both,
 }
 
 impl From<ModeArg> for Route {
@@ -152,6 +154,7 @@ impl From<ModeArg> for Route {
         match arg {
             ModeArg::CloudwatchLogs => Route::CloudwatchLogs,
             ModeArg::Eventbridge => Route::Eventbridge,
+            ModeArg::Both => Route::Both,
         }
     }
 }

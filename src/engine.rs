@@ -226,23 +226,31 @@ pub fn plan(target: &Target, state: &State, mode: Mode) -> Plan<Op> {
 
 /// Where alerts come from once the plan is applied, and how fast they arrive.
 fn coverage(t: &Target, facts: &Facts) -> String {
-    if t.route.uses_logs() {
-        return "every region the multi-region trail records, through CloudWatch Logs: alerts arrive in about 5 minutes \
-                (CloudTrail's delivery to CloudWatch Logs; durable)"
-            .to_owned();
+    const LOGS: &str = "every region the multi-region trail records, through CloudWatch Logs: alerts arrive in about 5 minutes \
+                        (CloudTrail's delivery to CloudWatch Logs; durable)";
+    if !t.route.uses_eventbridge() {
+        return LOGS.to_owned();
     }
-    let Some(regions) = &facts.regions else {
-        return "the enabled regions, through EventBridge (not read yet)".to_owned();
+    let mut text = match &facts.regions {
+        None => "the enabled regions, through EventBridge (not read yet)".to_owned(),
+        Some(regions) => {
+            let mut text = format!(
+                "{} enabled regions ({}), through EventBridge: alerts arrive within seconds (CloudTrail delivers to EventBridge on a best-effort basis)",
+                regions.enabled.len(),
+                regions.enabled.join(", ")
+            );
+            if !regions.skipped.is_empty() {
+                text.push_str(&format!(
+                    "; not enabled for this account, so not covered: {}",
+                    regions.skipped.join(", ")
+                ));
+            }
+            text
+        }
     };
-    let mut text = format!(
-        "{} enabled regions ({}), through EventBridge: alerts arrive within seconds (CloudTrail delivers to EventBridge on a best-effort basis)",
-        regions.enabled.len(),
-        regions.enabled.join(", ")
-    );
-    if !regions.skipped.is_empty() {
+    if t.route.uses_logs() {
         text.push_str(&format!(
-            "; not enabled for this account, so not covered: {}",
-            regions.skipped.join(", ")
+            "; and {LOGS}, as the backstop (each event alerts once, whichever way reaches the function first)"
         ));
     }
     text

@@ -100,6 +100,8 @@ pub enum Entrance {
 
 impl Entrance {
     /// The entrance of the pipeline the config describes.
+    /// In `both` mode, the EventBridge entrance: the way an alert arrives first (`status` checks the
+    /// CloudWatch Logs backstop's filter and delivery).
     pub fn of(t: &Target, delivery: &Delivery) -> Self {
         if t.route.uses_eventbridge() {
             return Entrance::EventBus {
@@ -161,7 +163,7 @@ pub fn permissions(t: &Target) -> Vec<Grant> {
         ["logs:FilterLogEvents"],
         log_group_arns(&t.arns.log_group(&t.names.function_log_group())),
     )];
-    if t.route.uses_logs() {
+    if !t.route.uses_eventbridge() {
         grants.push(Grant::new(
             "TestStream",
             ["logs:PutLogEvents"],

@@ -43,7 +43,7 @@ impl Part for TestStream {
     /// In whichever group the trail delivers to (the user's own, when the adopted trail had one).
     fn permissions(&self, t: &Target) -> Vec<Grant> {
         let mut writes = vec!["logs:DeleteLogStream"];
-        if t.route.uses_logs() {
+        if !t.route.uses_eventbridge() {
             writes.push("logs:CreateLogStream");
         }
         vec![
@@ -68,8 +68,8 @@ impl Part for TestStream {
 
     fn plan_apply(&self, current: &Vec<Current>, t: &Target, facts: &Facts, plan: &mut Plan<Op>) {
         for found in current {
-            // EventBridge mode's test enters through EventBridge: no stream in any log group.
-            if t.route.uses_logs() && found.log_group == facts.delivery.log_group_name {
+            // In EventBridge and both modes the test enters through EventBridge: no stream in any log group.
+            if !t.route.uses_eventbridge() && found.log_group == facts.delivery.log_group_name {
                 plan_apply(found, plan);
             } else {
                 plan_destroy(found, plan);

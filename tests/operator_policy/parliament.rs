@@ -125,7 +125,7 @@ fn trail_bucket_policy(finding: &Value) -> bool {
 fn parliament_finds_nothing_above_low_in_any_policy_login_alert_writes_or_documents() {
     let dir = tempfile::tempdir().unwrap();
     let all = policies();
-    assert_eq!(all.len(), 11);
+    assert_eq!(all.len(), 15);
     write_all(dir.path(), &all);
     let findings = parliament(dir.path());
     let serious: Vec<&Value> = findings
