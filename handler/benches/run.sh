@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The handler benchmark (run by hand, never by `cargo test`):
 #   1. the whole `login-alert preview --output slack` process on a 20,000-record CloudWatch Logs payload
-#      (~23 MB decompressed) against the seeds' own logic ported to Python (reference.py), with hyperfine;
+#      (~25 MB decompressed) against the seeds' own logic ported to Python (reference.py), with hyperfine;
 #   2. peak RSS of the same command on a ~1 MB batch, with /usr/bin/time -v.
+# Medians are quoted (one slow or lucky run must not move the figure). Where the time goes, phase by phase:
+#   cargo run --release -p login-alert-handler --example phases -- EVENT.json
 # Needs: hyperfine (apt-get install hyperfine), python3 >= 3.9, GNU time. Usage: handler/benches/run.sh [N]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -29,8 +31,9 @@ hyperfine --warmup 2 --runs 10 --export-json "$work/hyperfine.json" \
   -n python "python3 $here/reference.py $work/big.json > /dev/null"
 python3 - "$work/hyperfine.json" <<'PY'
 import json, sys
-r = {x["command"]: x["mean"] for x in json.load(open(sys.argv[1]))["results"]}
-print(f"mean: rust {r['rust']*1000:.1f} ms, python {r['python']*1000:.1f} ms, ratio {r['python']/r['rust']:.1f}x")
+r = {x["command"]: x["median"] for x in json.load(open(sys.argv[1]))["results"]}
+print(f"median wall: rust {r['rust']*1000:.1f} ms, python {r['python']*1000:.1f} ms, "
+      f"rust is {r['python']/r['rust']:.1f}x faster (target: 10x)")
 PY
 
 # ~1 MB of CloudWatch Logs JSON is ~900 records.

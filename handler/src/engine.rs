@@ -355,13 +355,14 @@ fn render_group(
     settings: &Settings,
     channels: &[Channel],
 ) -> Option<(Rendered, String)> {
-    // Alone, with nothing to add, the first pass already shaped it.
+    // Alone, with nothing to add, the first pass already shaped it; a record heads one group only, so its
+    // message is moved out rather than copied (a large batch holds thousands of them).
     if members.count <= 1
         && carried.is_empty()
         && session.is_none()
-        && let Some(rendered) = &first.rendered
+        && let Some(rendered) = first.rendered.take()
     {
-        return Some((rendered.clone(), first.subject.clone()));
+        return Some((rendered, std::mem::take(&mut first.subject)));
     }
     let raw = first.raw.as_deref()?;
     let record = Record::parse(raw).ok()?;
