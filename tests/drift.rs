@@ -22,7 +22,6 @@ use support::{Account, fresh_account, workdir};
 const REGION: &str = "us-east-1";
 const HOOK: &str = "https://collector.example.net/sns";
 
-
 fn topic_arn(account: &Account) -> String {
     format!("arn:aws:sns:{REGION}:{}:login-alert-alerts", account.id)
 }

@@ -43,8 +43,6 @@ fn cli(account: &TestAccount, dir: &Path) -> assert_cmd::Command {
     cmd
 }
 
-
-
 /// Every login-alert rule in each enabled region, with its targets and state.
 async fn rules(
     account: &TestAccount,
@@ -322,6 +320,9 @@ fn target(account: &str) -> Target {
         timezone: "UTC".into(),
         scope: Default::default(),
         log_retention_days: 90,
+        language: Default::default(),
+        group_window_minutes: 15,
+        account_names: Default::default(),
         mode: Route::Eventbridge,
         trail: TrailConfig {
             name: Some(TRAIL.into()),
@@ -330,6 +331,8 @@ fn target(account: &str) -> Target {
         notify: NotifyConfig {
             emails: vec!["a@example.com".into()],
             slack_webhook_url: None,
+            teams_webhook_url: None,
+            webhook_url: None,
         },
     };
     Target::new(&config, account)

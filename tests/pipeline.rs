@@ -58,6 +58,9 @@ fn config(emails: &[&str], slack: Option<&str>) -> Config {
         timezone: "Europe/Paris".into(),
         scope: Default::default(),
         log_retention_days: 90,
+        language: Default::default(),
+        group_window_minutes: 15,
+        account_names: Default::default(),
         mode: Default::default(),
         trail: TrailConfig {
             name: Some("audit".into()),
@@ -66,6 +69,8 @@ fn config(emails: &[&str], slack: Option<&str>) -> Config {
         notify: NotifyConfig {
             emails: emails.iter().map(|e| e.to_string()).collect(),
             slack_webhook_url: slack.map(Into::into),
+            teams_webhook_url: None,
+            webhook_url: None,
         },
     }
 }

@@ -63,6 +63,9 @@ fn target() -> Target {
         timezone: "UTC".into(),
         scope: Default::default(),
         log_retention_days: 90,
+        language: Default::default(),
+        group_window_minutes: 15,
+        account_names: Default::default(),
         mode: Default::default(),
         trail: TrailConfig {
             name: Some("audit".into()),
@@ -71,6 +74,8 @@ fn target() -> Target {
         notify: NotifyConfig {
             emails: vec!["a@example.com".into(), "b@example.com".into()],
             slack_webhook_url: None,
+            teams_webhook_url: None,
+            webhook_url: None,
         },
     };
     Target::new(&config, ACCOUNT)

@@ -143,7 +143,6 @@ fn older_build(dir: &Path) -> std::path::PathBuf {
     path
 }
 
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_newer_binary_updates_only_the_function_code() {
     let account = fresh_account().await;

@@ -16,7 +16,6 @@ const TRAIL: &str = "audit-trail";
 const HOME: &str = "eu-west-1";
 const SECRET: &str = "T0/B0/SAVEDPLANSECRET";
 
-
 /// An account with the user's trail and a config adopting it (with a Slack webhook: a secret).
 async fn configured() -> (Account, tempfile::TempDir) {
     let account = fresh_account().await;
@@ -41,7 +40,6 @@ async fn configured() -> (Account, tempfile::TempDir) {
         .success();
     (account, dir)
 }
-
 
 fn save(account: &Account, dir: &Path, file: &str, extra: &[&str]) {
     account

@@ -37,6 +37,9 @@ fn ctx(change: impl FnOnce(&mut Clients)) -> Ctx {
         timezone: "UTC".into(),
         scope: Default::default(),
         log_retention_days: 90,
+        language: Default::default(),
+        group_window_minutes: 15,
+        account_names: Default::default(),
         mode: Default::default(),
         trail: TrailConfig {
             name: Some("audit".into()),
@@ -45,6 +48,8 @@ fn ctx(change: impl FnOnce(&mut Clients)) -> Ctx {
         notify: NotifyConfig {
             emails: vec!["a@example.com".into()],
             slack_webhook_url: None,
+            teams_webhook_url: None,
+            webhook_url: None,
         },
     };
     let mut ctx = Ctx::new(

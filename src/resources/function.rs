@@ -1026,6 +1026,9 @@ mod tests {
             timezone: "Asia/Tokyo".into(),
             scope: login_alert_handler::Scope::RootOnly,
             log_retention_days: 90,
+            language: Default::default(),
+            group_window_minutes: 15,
+            account_names: Default::default(),
             mode: Default::default(),
             trail: crate::config::TrailConfig {
                 name: Some("audit".into()),
@@ -1034,6 +1037,8 @@ mod tests {
             notify: crate::config::NotifyConfig {
                 emails: vec![],
                 slack_webhook_url: Some("https://hooks.slack.com/services/T/B/secret-token".into()),
+                teams_webhook_url: None,
+                webhook_url: None,
             },
         };
         let t = Target::new(&config, "123456789012");
@@ -1060,6 +1065,9 @@ mod tests {
             timezone: "UTC".into(),
             scope: Default::default(),
             log_retention_days: 90,
+            language: Default::default(),
+            group_window_minutes: 15,
+            account_names: Default::default(),
             mode: Default::default(),
             trail: crate::config::TrailConfig {
                 name: Some("audit".into()),

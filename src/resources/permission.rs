@@ -95,12 +95,7 @@ impl Part for Permission {
         plan_destroy(&current, &t.names.events_permission_statement(), plan);
     }
 
-    async fn checks(
-        &self,
-        ctx: &Ctx,
-        current: &Vec<Current>,
-        facts: &Facts,
-    ) -> Result<Vec<Check>> {
+    async fn checks(&self, ctx: &Ctx, current: &Vec<Current>, facts: &Facts) -> Result<Vec<Check>> {
         // Without login-alert's function there is nothing to invoke: the function's check says so.
         if facts.function_managed != Some(true) {
             return Ok(Vec::new());
@@ -847,6 +842,9 @@ mod tests {
             timezone: "UTC".into(),
             scope: Default::default(),
             log_retention_days: 90,
+            language: Default::default(),
+            group_window_minutes: 15,
+            account_names: Default::default(),
             mode: Default::default(),
             trail: crate::config::TrailConfig {
                 name: Some("audit".into()),
@@ -892,6 +890,9 @@ mod tests {
             timezone: "UTC".into(),
             scope: Default::default(),
             log_retention_days: 90,
+            language: Default::default(),
+            group_window_minutes: 15,
+            account_names: Default::default(),
             mode: crate::config::Route::Eventbridge,
             trail: crate::config::TrailConfig {
                 name: Some("audit".into()),
@@ -917,8 +918,14 @@ mod tests {
         assert_eq!(
             actions,
             [
-                (Action::Create, "login-alert-eventbridge on login-alert-handler"),
-                (Action::Delete, "login-alert-cloudwatch-logs on login-alert-handler"),
+                (
+                    Action::Create,
+                    "login-alert-eventbridge on login-alert-handler"
+                ),
+                (
+                    Action::Delete,
+                    "login-alert-cloudwatch-logs on login-alert-handler"
+                ),
             ]
         );
         assert!(
@@ -926,6 +933,9 @@ mod tests {
         );
         config.mode = crate::config::Route::CloudwatchLogs;
         let facts = Facts::new(&Target::new(&config, "123456789012"));
-        assert_eq!(desired_for(&Target::new(&config, "123456789012"), &facts).principal, PRINCIPAL);
+        assert_eq!(
+            desired_for(&Target::new(&config, "123456789012"), &facts).principal,
+            PRINCIPAL
+        );
     }
 }
