@@ -225,6 +225,12 @@ impl Config {
         toml::from_str(&text).map_err(|err| parse_error(path, &text, &err))
     }
 
+    /// Parses config text without validating it (tests build configs from TOML this way).
+    #[cfg(test)]
+    pub fn read_str(text: &str) -> Config {
+        toml::from_str(text).expect("a test config parses")
+    }
+
     /// Loads the file if it exists (for `preview` to take its settings).
     pub fn load_if_exists(path: &Path) -> Result<Option<Config>, ConfigError> {
         match Config::load(path) {

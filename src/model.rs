@@ -126,6 +126,17 @@ impl Target {
         &self.arns.region
     }
 
+    /// The name of the trail the pipeline reads: the adopted one (an ARN's last part), else login-alert's own.
+    pub fn trail_name(&self) -> String {
+        match &self.trail {
+            TrailChoice::Adopt(name) => crate::arn::Arn::parse(name)
+                .and_then(|arn| arn.resource_of("trail"))
+                .unwrap_or(name)
+                .to_owned(),
+            TrailChoice::Create => self.names.trail(),
+        }
+    }
+
     /// The topic exists only when someone is notified by email.
     pub fn topic_arn(&self) -> Option<String> {
         (!self.emails.is_empty()).then(|| self.arns.topic(&self.names.topic()))

@@ -179,7 +179,7 @@ async fn unreadable_metrics_are_a_warning_not_a_failed_status() {
         .build();
     let ctx =
         ctx(|c| c.cloudwatch = mock_client!(aws_sdk_cloudwatch, RuleMode::Sequential, [&denied]));
-    let desired = function::desired(&ctx.target);
+    let desired = function::desired(&ctx.target, &login_alert::model::Facts::new(&ctx.target));
     let current = function::Current {
         name: desired.name.clone(),
         arn: "arn:aws:lambda:eu-west-1:123456789012:function:login-alert-handler".into(),
