@@ -14,12 +14,12 @@ use crate::plan::saved::{PartState, fingerprint};
 use crate::plan::{Action, Change, Mode, Plan};
 use crate::resources::{
     alarm, bucket, enabled_regions, function, invoke_config, log_group, parameter, permission,
-    queue, role, rule, subscription_filter, test_stream, topic, trail,
+    queue, role, rule, state_table, subscription_filter, test_stream, topic, trail,
 };
 
 /// Every part of the pipeline, in the order `apply` creates them (what a part depends on comes
 /// before it); `destroy`, and the deletions within an `apply`, walk it backwards.
-static PIPELINE: [&dyn Stage; 20] = [
+static PIPELINE: [&dyn Stage; 21] = [
     &enabled_regions::EnabledRegions,
     &bucket::OwnBucket,
     &log_group::TrailGroup,
@@ -29,6 +29,7 @@ static PIPELINE: [&dyn Stage; 20] = [
     &topic::Topic,
     &parameter::Parameter,
     &queue::Queue,
+    &state_table::StateTable,
     &role::FunctionRole,
     &log_group::FunctionGroup,
     &function::Function,
@@ -60,6 +61,7 @@ pub enum Op {
     InvokeConfig(invoke_config::Op),
     TestStream(test_stream::Op),
     Alarm(alarm::Op),
+    StateTable(state_table::Op),
 }
 
 /// A part that reads and teaches but never changes anything plans no operation.
@@ -86,6 +88,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
         Op::InvokeConfig(op) => invoke_config::execute(ctx, op).await,
         Op::TestStream(op) => test_stream::execute(ctx, op).await,
         Op::Alarm(op) => alarm::execute(ctx, op).await,
+        Op::StateTable(op) => state_table::execute(ctx, op).await,
     }
 }
 

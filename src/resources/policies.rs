@@ -89,6 +89,20 @@ pub fn function_role(t: &Target) -> Desired {
         "Action": "sqs:SendMessage",
         "Resource": t.arns.queue(&t.names.failed_events_queue())
     }));
+    statements.push(json!({
+        "Sid": "KeepAlertState",
+        "Effect": "Allow",
+        // Exactly the calls the handler's state store makes (handler/src/dynamo.rs).
+        "Action": [
+            "dynamodb:BatchGetItem",
+            "dynamodb:BatchWriteItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Scan",
+            "dynamodb:UpdateItem"
+        ],
+        "Resource": t.arns.table(&t.names.state_table())
+    }));
     if let Some(topic) = t.topic_arn() {
         statements.push(json!({
             "Sid": "PublishAlerts",
