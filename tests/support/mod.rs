@@ -549,6 +549,29 @@ impl Account {
                 found.push(format!("parameter {name}"));
             }
         }
+
+        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+        for table in dynamodb
+            .list_tables()
+            .send()
+            .await
+            .expect("tables")
+            .table_names
+            .unwrap_or_default()
+        {
+            let arn = format!("arn:aws:dynamodb:{region}:{}:table/{table}", self.id);
+            let tags = dynamodb
+                .list_tags_of_resource()
+                .resource_arn(&arn)
+                .send()
+                .await
+                .expect("table tags")
+                .tags
+                .unwrap_or_default();
+            if tags.iter().any(|t| ours(&t.key, &t.value)) {
+                found.push(format!("table {table}"));
+            }
+        }
         found
     }
 }
