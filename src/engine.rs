@@ -19,7 +19,7 @@ use crate::resources::{
 
 /// Every part of the pipeline, in the order `apply` creates them (what a part depends on comes
 /// before it); `destroy`, and the deletions within an `apply`, walk it backwards.
-static PIPELINE: [&dyn Stage; 21] = [
+static PIPELINE: [&dyn Stage; 22] = [
     &enabled_regions::EnabledRegions,
     &bucket::OwnBucket,
     &log_group::TrailGroup,
@@ -38,6 +38,7 @@ static PIPELINE: [&dyn Stage; 21] = [
     &role::EventsRole,
     &rule::HomeRule,
     &rule::ForwardRules,
+    &rule::DigestRule,
     &subscription_filter::SubscriptionFilter,
     &test_stream::TestStream,
     &alarm::Alarms,

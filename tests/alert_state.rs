@@ -190,6 +190,58 @@ async fn the_state_table_and_settings_from_apply_to_destroy() {
         "/login-alert/cloudtrail"
     );
 
+    // The digest schedule invokes the function, which lets that one rule invoke it.
+    let events = aws_sdk_eventbridge::Client::new(&sdk);
+    let rule = events
+        .describe_rule()
+        .name("login-alert-digest")
+        .send()
+        .await
+        .expect("the digest rule exists");
+    assert_eq!(rule.schedule_expression(), Some("rate(5 minutes)"));
+    assert_eq!(rule.state().map(|s| s.as_str()), Some("ENABLED"));
+    let targets = events
+        .list_targets_by_rule()
+        .rule("login-alert-digest")
+        .send()
+        .await
+        .unwrap()
+        .targets
+        .unwrap_or_default();
+    let function_arn = format!(
+        "arn:aws:lambda:{HOME}:{}:function:login-alert-handler",
+        account.id
+    );
+    assert_eq!(
+        targets.iter().map(|t| t.arn.as_str()).collect::<Vec<_>>(),
+        [function_arn.as_str()]
+    );
+    let policy: Value = serde_json::from_str(
+        &aws_sdk_lambda::Client::new(&sdk)
+            .get_policy()
+            .function_name("login-alert-handler")
+            .send()
+            .await
+            .unwrap()
+            .policy
+            .unwrap(),
+    )
+    .unwrap();
+    let digest = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Sid"] == "login-alert-digest")
+        .expect("the digest statement");
+    assert_eq!(digest["Principal"]["Service"], "events.amazonaws.com");
+    assert_eq!(
+        digest["Condition"]["ArnLike"]["AWS:SourceArn"],
+        format!(
+            "arn:aws:events:{HOME}:{}:rule/login-alert-digest",
+            account.id
+        )
+    );
+
     // Converged: no changes, and a second apply sends no write call.
     account
         .cli(dir)
