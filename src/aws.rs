@@ -8,6 +8,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
+use crate::policy::Grant;
 use crate::regions;
 
 /// What the user chose on the command line; everything else comes from the standard chain
@@ -176,6 +177,11 @@ impl Clients {
                 .build(),
         )
     }
+}
+
+/// What [`account_id`] calls (IAM lets every principal call it; named so the policy lists every call).
+pub fn account_id_permissions() -> Grant {
+    Grant::anywhere(["sts:GetCallerIdentity"])
 }
 
 /// The account the credentials belong to.

@@ -74,6 +74,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Send a test alert through the live pipeline and wait for proof of its delivery.
     Test(TestArgs),
+    /// Print the IAM policy the operator needs for the config (its region, name prefix and mode).
+    Policy(PolicyArgs),
     /// Print the shell completion script for SHELL (see the README's "Install").
     Completions(CompletionsArgs),
 }
@@ -147,6 +149,8 @@ pub enum ModeArg {
     /// EventBridge rules in every enabled region: alerts within seconds, no log ingestion cost;
     /// AWS delivers CloudTrail events to EventBridge on a best-effort basis.
     Eventbridge,
+    /// Both: EventBridge for speed, CloudWatch Logs as the durable backstop; each event alerts once.
+    Both,
 }
 
 impl From<ModeArg> for Route {
@@ -154,6 +158,7 @@ impl From<ModeArg> for Route {
         match arg {
             ModeArg::CloudwatchLogs => Route::CloudwatchLogs,
             ModeArg::Eventbridge => Route::Eventbridge,
+            ModeArg::Both => Route::Both,
         }
     }
 }
@@ -249,6 +254,34 @@ pub struct TestArgs {
     /// Seconds to wait for the function to confirm delivery before the test fails.
     #[arg(long, value_name = "SECONDS", default_value_t = 180)]
     pub timeout: u64,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct PolicyArgs {
+    /// How to print it (`json`: the policy document, for `aws iam create-policy --policy-document`).
+    #[arg(long, value_enum, default_value_t = PolicyFormat::Text)]
+    pub output: PolicyFormat,
+
+    /// The 12-digit account the policy is for, or `*` for any (default: the credentials' account).
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    pub account: Option<String>,
+
+    /// Prefix of the resource names (default: the config's, else login-alert).
+    #[arg(long, value_name = "PREFIX")]
+    pub name_prefix: Option<String>,
+
+    /// How events reach the function (default: the config's, else cloudwatch-logs).
+    #[arg(long, value_enum)]
+    pub mode: Option<ModeArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum PolicyFormat {
+    /// Each statement's actions and resources, for people.
+    #[default]
+    Text,
+    /// The IAM policy document.
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]

@@ -70,15 +70,19 @@ pub enum Route {
     CloudwatchLogs,
     /// EventBridge rules in every enabled region: seconds, no log ingestion cost, best effort.
     Eventbridge,
+    /// Both: EventBridge for speed, CloudWatch Logs as the durable backstop; the function alerts each
+    /// event once (by its `eventID`, in the state table), whichever way reaches it first.
+    Both,
 }
 
 impl Route {
-    pub const ALL: [Route; 2] = [Route::CloudwatchLogs, Route::Eventbridge];
+    pub const ALL: [Route; 3] = [Route::CloudwatchLogs, Route::Eventbridge, Route::Both];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Route::CloudwatchLogs => "cloudwatch-logs",
             Route::Eventbridge => "eventbridge",
+            Route::Both => "both",
         }
     }
 
@@ -88,12 +92,12 @@ impl Route {
 
     /// Whether the trail delivers to CloudWatch Logs and a subscription filter invokes the function.
     pub fn uses_logs(self) -> bool {
-        self == Route::CloudwatchLogs
+        self != Route::Eventbridge
     }
 
     /// Whether EventBridge rules invoke the function.
     pub fn uses_eventbridge(self) -> bool {
-        self == Route::Eventbridge
+        self != Route::CloudwatchLogs
     }
 }
 

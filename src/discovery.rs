@@ -6,6 +6,8 @@ use futures::future::join_all;
 
 use crate::arn::Arn;
 use crate::aws::{Clients, explain};
+use crate::names::Arns;
+use crate::policy::Grant;
 use crate::reach::{Reach, reach};
 use crate::regions::{self, regions_for};
 
@@ -43,6 +45,32 @@ impl TrailInfo {
         let rest = arn.split(":log-group:").nth(1)?;
         Some(rest.strip_suffix(":*").unwrap_or(rest))
     }
+}
+
+/// What discovery calls, in every region of the partition: the trails, their status (an
+/// organization trail's ARN names the management account), their log groups' filters, the alias.
+pub fn permissions(arns: &Arns) -> Vec<Grant> {
+    let anywhere = Arns {
+        region: "*".into(),
+        ..arns.clone()
+    };
+    let any_account = Arns {
+        account_id: "*".into(),
+        ..anywhere.clone()
+    };
+    vec![
+        Grant::anywhere(["cloudtrail:DescribeTrails", "iam:ListAccountAliases"]),
+        Grant::new(
+            "AnyTrail",
+            ["cloudtrail:GetTrailStatus"],
+            [any_account.trail("*")],
+        ),
+        Grant::new(
+            "LogGroupsOfTrails",
+            ["logs:DescribeSubscriptionFilters"],
+            [anywhere.log_group("*")],
+        ),
+    ]
 }
 
 /// The trails one region shows (its own and other regions' multi-region trails).

@@ -12,6 +12,7 @@ use crate::model::{Ctx, Facts, Target};
 use crate::part::Part;
 use crate::plan::saved::{PartState, fingerprint};
 use crate::plan::{Action, Change, Mode, Plan};
+use crate::policy::Grant;
 use crate::resources::{
     alarm, bucket, enabled_regions, function, invoke_config, log_group, parameter, permission,
     queue, role, rule, state_table, subscription_filter, test_stream, topic, trail,
@@ -229,23 +230,31 @@ pub fn plan(target: &Target, state: &State, mode: Mode) -> Plan<Op> {
 
 /// Where alerts come from once the plan is applied, and how fast they arrive.
 fn coverage(t: &Target, facts: &Facts) -> String {
-    if t.route.uses_logs() {
-        return "every region the multi-region trail records, through CloudWatch Logs: alerts arrive in about 5 minutes \
-                (CloudTrail's delivery to CloudWatch Logs; durable)"
-            .to_owned();
+    const LOGS: &str = "every region the multi-region trail records, through CloudWatch Logs: alerts arrive in about 5 minutes \
+                        (CloudTrail's delivery to CloudWatch Logs; durable)";
+    if !t.route.uses_eventbridge() {
+        return LOGS.to_owned();
     }
-    let Some(regions) = &facts.regions else {
-        return "the enabled regions, through EventBridge (not read yet)".to_owned();
+    let mut text = match &facts.regions {
+        None => "the enabled regions, through EventBridge (not read yet)".to_owned(),
+        Some(regions) => {
+            let mut text = format!(
+                "{} enabled regions ({}), through EventBridge: alerts arrive within seconds (CloudTrail delivers to EventBridge on a best-effort basis)",
+                regions.enabled.len(),
+                regions.enabled.join(", ")
+            );
+            if !regions.skipped.is_empty() {
+                text.push_str(&format!(
+                    "; not enabled for this account, so not covered: {}",
+                    regions.skipped.join(", ")
+                ));
+            }
+            text
+        }
     };
-    let mut text = format!(
-        "{} enabled regions ({}), through EventBridge: alerts arrive within seconds (CloudTrail delivers to EventBridge on a best-effort basis)",
-        regions.enabled.len(),
-        regions.enabled.join(", ")
-    );
-    if !regions.skipped.is_empty() {
+    if t.route.uses_logs() {
         text.push_str(&format!(
-            "; not enabled for this account, so not covered: {}",
-            regions.skipped.join(", ")
+            "; and {LOGS}, as the backstop (each event alerts once, whichever way reaches the function first)"
         ));
     }
     text
@@ -281,9 +290,18 @@ pub async fn checks(ctx: &Ctx, state: &State) -> Result<Vec<Check>> {
     Ok(each.into_iter().flatten().collect())
 }
 
+/// What every part of the pipeline needs of IAM under `t`, in pipeline order.
+pub fn permissions(t: &Target) -> Vec<Grant> {
+    PIPELINE
+        .iter()
+        .flat_map(|part| part.permissions(t))
+        .collect()
+}
+
 /// A part with its types erased, so parts of every kind stand in one list.
 trait Stage: Sync {
     fn name(&self) -> &'static str;
+    fn permissions(&self, t: &Target) -> Vec<Grant>;
     fn teaches(&self) -> bool;
     fn needs_facts(&self) -> bool;
     fn read<'a>(
@@ -308,6 +326,10 @@ where
 {
     fn name(&self) -> &'static str {
         P::NAME
+    }
+
+    fn permissions(&self, t: &Target) -> Vec<Grant> {
+        Part::permissions(self, t)
     }
 
     fn teaches(&self) -> bool {

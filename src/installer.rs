@@ -390,6 +390,9 @@ pub fn mode_label(mode: Route) -> &'static str {
         Route::Eventbridge => {
             "EventBridge: alerts within seconds, no log ingestion cost; AWS delivers CloudTrail events to EventBridge on a best-effort basis"
         }
+        Route::Both => {
+            "Both: alerts within seconds through EventBridge, CloudWatch Logs as the durable backstop (and its cost); each event alerts once"
+        }
     }
 }
 
@@ -727,6 +730,10 @@ pub fn summary(config: &Config, found: &Discovery) -> Vec<String> {
         Route::Eventbridge => format!(
             "  Resources: named {}-*, in {} and an EventBridge rule in every enabled region",
             config.name_prefix, config.region
+        ),
+        Route::Both => format!(
+            "  Resources: named {}-*, in {} and an EventBridge rule in every enabled region; the trail's events are kept {} days in CloudWatch Logs",
+            config.name_prefix, config.region, config.log_retention_days
         ),
     });
     lines

@@ -18,6 +18,7 @@ pub mod model;
 pub mod names;
 pub mod part;
 pub mod plan;
+pub mod policy;
 pub mod printer;
 pub mod reach;
 pub mod regions;

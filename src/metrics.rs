@@ -8,6 +8,12 @@ use aws_smithy_types::DateTime;
 
 use crate::aws::SdkResultExt;
 use crate::model::Ctx;
+use crate::policy::Grant;
+
+/// What [`sums`] calls: GetMetricData, which IAM authorizes on no resource type.
+pub fn permissions() -> Vec<Grant> {
+    vec![Grant::anywhere(["cloudwatch:GetMetricData"])]
+}
 
 /// The sum of each of `metrics` (in `namespace`, for one `dimension`) over the last `window`, in
 /// the order given; a metric with no datapoints sums to 0.

@@ -249,6 +249,13 @@ impl Arns {
             self.partition, self.region, self.account_id
         )
     }
+    /// The account itself (what `account:ListRegions` is authorized on).
+    pub fn account(&self) -> String {
+        format!(
+            "arn:{}:account::{}:account",
+            self.partition, self.account_id
+        )
+    }
     /// The AWS-managed KMS key SSM uses for SecureString parameters by default.
     pub fn ssm_default_key_alias(&self) -> String {
         format!(

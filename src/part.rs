@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::check::Check;
 use crate::model::{Ctx, Facts, Target};
 use crate::plan::Plan;
+use crate::policy::Grant;
 
 /// One part of the pipeline (a log group, the trail, the per-region rules, …).
 ///
@@ -33,6 +34,12 @@ pub trait Part: Sync {
 
     /// Reads the live state by the fixed names login-alert uses. Never writes.
     fn read(&self, ctx: &Ctx, facts: &Facts) -> impl Future<Output = Result<Self::Current>> + Send;
+
+    /// The IAM permissions `read`, `checks` and the execution of this part's operations need under `t`
+    /// (`login-alert policy` gathers them over the pipeline): the actions of every call, on ARNs built
+    /// from `t.arns` and `t.names`; `*` only for actions IAM authorizes on nothing narrower. In each
+    /// mode, a part the mode does not use still reads, and deletes what an earlier mode left.
+    fn permissions(&self, t: &Target) -> Vec<Grant>;
 
     /// What the other parts need to know of this one (e.g. where the trail delivers).
     fn learn(&self, _current: &Self::Current, _t: &Target, _facts: &mut Facts) {}

@@ -443,7 +443,7 @@ async fn the_subscription_filter_waits_for_the_new_permission_to_take_effect() {
     let op = subscription_filter::Op::Put {
         log_group: "/login-alert/cloudtrail".into(),
         name: "login-alert-signin-events".into(),
-        pattern: subscription_filter::pattern(&target()).into(),
+        pattern: subscription_filter::pattern(&target()),
         destination_arn: format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:{FUNCTION}"),
     };
 

@@ -531,21 +531,20 @@ pub async fn invoke<S: Store>(
     // Messages with the position of their first record, to send in input order.
     let mut out: Vec<(usize, Outgoing)> = Vec::new();
 
-    for i in 0..alerts.len() {
-        if alerts[i].group_key.is_some() {
+    for a in alerts.iter_mut() {
+        if a.group_key.is_some() {
             continue;
         }
-        let id = format!("e:{}", alerts[i].event_id);
-        match claim_of(&alerts[i].event_id) {
+        let id = format!("e:{}", a.event_id);
+        match claim_of(&a.event_id) {
             Some(existing) if existing != id => {
                 plan.duplicates += 1;
                 continue;
             }
             Some(_) => {}
-            None if store.is_some() => writes.push(claim(&alerts[i].event_id, &id)),
+            None if store.is_some() => writes.push(claim(&a.event_id, &id)),
             None => {}
         }
-        let a = &mut alerts[i];
         if let (Some((key, session)), Some(_)) = (&a.session_opened, store) {
             writes.push((
                 store::session_key(key),

@@ -12,10 +12,19 @@ use crate::cli::{GlobalArgs, InitArgs, OutputFormat};
 use crate::config::{self, Config, ConfigError};
 use crate::discovery::{self, Discovery, TrailDetails};
 use crate::installer::{self, PromptError, Prompter, TerminalPrompter};
+use crate::model::Target;
 use crate::plan::Mode;
+use crate::policy::Grant;
 use crate::printer::Printer;
 use crate::regions::regions_for;
 use crate::resolve::{Flags, Refused, Resolved, TrailPick, resolve};
+
+/// What `init` calls before the plan it offers: the account, and discovery in every region.
+pub fn permissions(t: &Target) -> Vec<Grant> {
+    let mut grants = vec![aws::account_id_permissions()];
+    grants.extend(discovery::permissions(&t.arns));
+    grants
+}
 
 pub async fn run(global: &GlobalArgs, args: &InitArgs, printer: &Printer) -> Result<ExitStatus> {
     // Everything that needs no AWS call is checked first, so bad input fails before any request.

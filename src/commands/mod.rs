@@ -5,6 +5,7 @@ pub mod completions;
 pub mod destroy;
 pub mod init;
 pub mod plan;
+pub mod policy;
 pub mod preview;
 pub mod status;
 pub mod test;
@@ -98,6 +99,7 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
         Command::Preview(args) => preview::run(&cli.global, args, printer).await,
         Command::Status(args) => status::run(&cli.global, args, printer).await,
         Command::Test(args) => test::run(&cli.global, args, printer).await,
+        Command::Policy(args) => policy::run(&cli.global, args, printer).await,
         Command::Completions(args) => completions::run(args),
     }
 }

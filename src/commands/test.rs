@@ -17,8 +17,9 @@ use super::{ExitStatus, context};
 use crate::aws::{SdkResultExt, error_code, explain};
 use crate::cli::{GlobalArgs, TestArgs};
 use crate::model::{Ctx, Delivery, Target};
+use crate::policy::{Grant, log_group_arns};
 use crate::printer::Printer;
-use crate::resources::{rule, subscription_filter, trail};
+use crate::resources::{rule, subscription_filter, test_stream, trail};
 use crate::retry::{Bound, Stopped, patiently};
 
 /// How one hop of the test went.
@@ -99,6 +100,8 @@ pub enum Entrance {
 
 impl Entrance {
     /// The entrance of the pipeline the config describes.
+    /// In `both` mode, the EventBridge entrance: the way an alert arrives first (`status` checks the
+    /// CloudWatch Logs backstop's filter and delivery).
     pub fn of(t: &Target, delivery: &Delivery) -> Self {
         if t.route.uses_eventbridge() {
             return Entrance::EventBus {
@@ -150,6 +153,31 @@ impl Entrance {
             Entrance::EventBus { region, .. } => put_event_hop(ctx, region, record).await,
         }
     }
+}
+
+/// What `test` calls beside the parts' reads: reading the function's log lines, and its entrance (the
+/// record on the test stream, checked against the filter's pattern, or the event on the home bus).
+pub fn permissions(t: &Target) -> Vec<Grant> {
+    let mut grants = vec![Grant::new(
+        "FunctionLogGroup",
+        ["logs:FilterLogEvents"],
+        log_group_arns(&t.arns.log_group(&t.names.function_log_group())),
+    )];
+    if !t.route.uses_eventbridge() {
+        grants.push(Grant::new(
+            "TestStream",
+            ["logs:PutLogEvents"],
+            [test_stream::stream_arn(t)],
+        ));
+        grants.push(Grant::anywhere(["logs:TestMetricFilter"]));
+    } else {
+        grants.push(Grant::new(
+            "HomeBus",
+            ["events:PutEvents"],
+            [t.arns.default_bus()],
+        ));
+    }
+    grants
 }
 
 pub async fn run(global: &GlobalArgs, args: &TestArgs, printer: &Printer) -> Result<ExitStatus> {

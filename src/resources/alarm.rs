@@ -13,6 +13,7 @@ use crate::model::{Ctx, Facts, Target};
 use crate::names::MANAGED_BY;
 use crate::part::Part;
 use crate::plan::{Action, Attr, Change, Plan};
+use crate::policy::Grant;
 use crate::tags;
 
 const KIND: &str = "CloudWatch alarm";
@@ -85,6 +86,22 @@ impl Part for Alarms {
     const NAME: &'static str = "the CloudWatch alarms";
     type Current = Vec<Found>;
     type Op = Op;
+
+    /// Every alarm by name in both modes: the one EventBridge mode does without is read and deleted.
+    fn permissions(&self, t: &Target) -> Vec<Grant> {
+        vec![Grant::new(
+            "Alarms",
+            [
+                "cloudwatch:DescribeAlarms",
+                "cloudwatch:ListTagsForResource",
+                // PutMetricAlarm with tags needs cloudwatch:TagResource as well.
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:TagResource",
+                "cloudwatch:DeleteAlarms",
+            ],
+            ALL.iter().map(|what| t.arns.alarm(&t.names.alarm(what))),
+        )]
+    }
 
     async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Vec<Found>> {
         let names: Vec<String> = ALL.iter().map(|w| ctx.target.names.alarm(w)).collect();

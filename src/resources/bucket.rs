@@ -16,6 +16,7 @@ use crate::model::{Ctx, Facts, Target, TrailChoice};
 use crate::names::MANAGED_BY;
 use crate::part::Part;
 use crate::plan::{Action, Attr, Change, Plan};
+use crate::policy::Grant;
 use crate::tags;
 
 const KIND: &str = "S3 bucket";
@@ -87,6 +88,27 @@ impl Part for OwnBucket {
     const NAME: &'static str = "login-alert's S3 bucket";
     type Current = Option<Current>;
     type Op = Op;
+
+    /// Whatever the trail choice: a switch to adopting a trail removes the bucket of login-alert's own.
+    fn permissions(&self, t: &Target) -> Vec<Grant> {
+        let bucket = t.arns.bucket(&t.names.bucket(t.account_id(), t.region()));
+        vec![Grant::new(
+            "OwnBucket",
+            [
+                // HeadBucket and ListObjectsV2 are authorized as s3:ListBucket.
+                "s3:ListBucket",
+                "s3:GetBucketTagging",
+                "s3:GetBucketPolicy",
+                "s3:GetBucketPublicAccessBlock",
+                "s3:CreateBucket",
+                "s3:PutBucketTagging",
+                "s3:PutBucketPublicAccessBlock",
+                "s3:PutBucketPolicy",
+                "s3:DeleteBucket",
+            ],
+            [bucket],
+        )]
+    }
 
     async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
         let t = &ctx.target;

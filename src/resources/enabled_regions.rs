@@ -11,6 +11,7 @@ use crate::aws::{SdkResultExt, error_code};
 use crate::model::{Ctx, Facts, Regions, Target};
 use crate::part::Part;
 use crate::plan::Plan;
+use crate::policy::Grant;
 use crate::regions::regions_for;
 
 /// Names the enabled regions instead of asking `account:ListRegions`: for credentials that may not
@@ -27,6 +28,15 @@ impl Part for EnabledRegions {
     type Current = Option<Regions>;
     type Op = Infallible;
     const TEACHES: bool = true;
+
+    /// ListRegions in both modes (a switch back must find the rules in every region), and the
+    /// home rule's read that tells, in CloudWatch Logs mode, whether rules remain.
+    fn permissions(&self, t: &Target) -> Vec<Grant> {
+        vec![
+            Grant::new("Account", ["account:ListRegions"], [t.arns.account()]),
+            rule::read_permissions(t, t.region(), &t.names.events_rule()),
+        ]
+    }
 
     async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Regions>> {
         let t = &ctx.target;

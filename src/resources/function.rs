@@ -23,6 +23,7 @@ use crate::model::{Ctx, Facts, Target};
 use crate::names::WebhookKind;
 use crate::part::Part;
 use crate::plan::{Action, Attr, Change, Plan};
+use crate::policy::Grant;
 use crate::retry::{Bound, Stopped, patiently};
 use crate::tags;
 
@@ -141,6 +142,33 @@ impl Part for Function {
     type Current = Option<Current>;
     type Op = Op;
     const TEACHES: bool = true;
+
+    fn permissions(&self, t: &Target) -> Vec<Grant> {
+        let mut grants = vec![
+            Grant::new(
+                "Function",
+                [
+                    "lambda:GetFunction",
+                    "lambda:GetFunctionConfiguration",
+                    // CreateFunction with tags needs lambda:TagResource as well.
+                    "lambda:CreateFunction",
+                    "lambda:TagResource",
+                    "lambda:UpdateFunctionCode",
+                    "lambda:UpdateFunctionConfiguration",
+                    "lambda:DeleteFunction",
+                ],
+                [t.arns.function(&t.names.function())],
+            ),
+            // CreateFunction hands the execution role to Lambda.
+            Grant::pass_role(
+                "PassRoleToLambda",
+                t.arns.role(&t.names.function_role()),
+                "lambda.amazonaws.com",
+            ),
+        ];
+        grants.extend(metrics::permissions());
+        grants
+    }
 
     async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
         read(ctx, &ctx.target.names.function()).await

@@ -10,6 +10,7 @@ use crate::check::{Check, Link};
 use crate::model::{Ctx, Facts, Target};
 use crate::part::Part;
 use crate::plan::{Action, Attr, Change, Plan};
+use crate::policy::Grant;
 use crate::retry::{Stopped, patiently};
 
 const KIND: &str = "Lambda async invoke config";
@@ -60,6 +61,18 @@ impl Part for InvokeConfig {
     const NAME: &'static str = "the function's failed-event destination";
     type Current = Option<Current>;
     type Op = Op;
+
+    fn permissions(&self, t: &Target) -> Vec<Grant> {
+        vec![Grant::new(
+            "Function",
+            [
+                "lambda:GetFunctionEventInvokeConfig",
+                "lambda:PutFunctionEventInvokeConfig",
+                "lambda:DeleteFunctionEventInvokeConfig",
+            ],
+            [t.arns.function(&t.names.function())],
+        )]
+    }
 
     /// Read beside the function (no function reads as no configuration); whether the function is
     /// login-alert's comes from what the function part teaches.

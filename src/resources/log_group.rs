@@ -7,6 +7,7 @@ use crate::aws::SdkResultExt;
 use crate::model::{Ctx, Facts, Target};
 use crate::part::Part;
 use crate::plan::{Action, Attr, Change, Plan};
+use crate::policy::{Grant, log_group_arns};
 use crate::tags;
 
 const KIND: &str = "log group";
@@ -46,6 +47,10 @@ impl Part for TrailGroup {
     type Current = Option<Current>;
     type Op = Op;
 
+    fn permissions(&self, t: &Target) -> Vec<Grant> {
+        permissions(t, &t.names.log_group(), t.route.uses_logs())
+    }
+
     async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
         read(ctx, &ctx.target.names.log_group()).await
     }
@@ -74,6 +79,10 @@ impl Part for FunctionGroup {
     type Current = Option<Current>;
     type Op = Op;
 
+    fn permissions(&self, t: &Target) -> Vec<Grant> {
+        permissions(t, &t.names.function_log_group(), true)
+    }
+
     async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
         read(ctx, &ctx.target.names.function_log_group()).await
     }
@@ -89,6 +98,29 @@ impl Part for FunctionGroup {
     fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
         plan_destroy(current.as_ref(), plan);
     }
+}
+
+/// What `read` and `execute` call on log group `name`: reading and deleting it always (the trail's
+/// group goes in EventBridge mode), creating it and setting its retention when it is `wanted`.
+pub fn permissions(t: &Target, name: &str, wanted: bool) -> Vec<Grant> {
+    let mut actions = vec!["logs:ListTagsForResource", "logs:DeleteLogGroup"];
+    if wanted {
+        // CreateLogGroup with tags needs logs:TagResource as well.
+        actions.extend([
+            "logs:CreateLogGroup",
+            "logs:TagResource",
+            "logs:PutRetentionPolicy",
+        ]);
+    }
+    let sid = if wanted {
+        "LogGroups"
+    } else {
+        "LogGroupOfTheOtherMode"
+    };
+    vec![
+        Grant::anywhere(["logs:DescribeLogGroups"]),
+        Grant::new(sid, actions, log_group_arns(&t.arns.log_group(name))),
+    ]
 }
 
 /// A log group of login-alert's, kept as long as the config says.

@@ -10,6 +10,7 @@ use crate::model::{Ctx, Facts, Secret, Target};
 use crate::names::MANAGED_BY;
 use crate::part::Part;
 use crate::plan::{Action, Attr, Change, Plan, SENSITIVE};
+use crate::policy::Grant;
 use crate::tags;
 
 const KIND: &str = "SSM parameter";
@@ -66,6 +67,23 @@ impl Part for Parameter {
     const NAME: &'static str = "the Slack parameter";
     type Current = Option<Current>;
     type Op = Op;
+
+    /// The SecureString uses the AWS managed key `aws/ssm`, whose key policy lets every principal of
+    /// the account decrypt through SSM: no kms permission is needed.
+    fn permissions(&self, t: &Target) -> Vec<Grant> {
+        vec![Grant::new(
+            "SlackParameter",
+            [
+                "ssm:GetParameter",
+                "ssm:ListTagsForResource",
+                // PutParameter with tags needs ssm:AddTagsToResource as well.
+                "ssm:PutParameter",
+                "ssm:AddTagsToResource",
+                "ssm:DeleteParameter",
+            ],
+            [t.arns.parameter(&t.names.slack_parameter())],
+        )]
+    }
 
     async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
         read(ctx, &ctx.target.names.slack_parameter()).await

@@ -12,6 +12,7 @@ use crate::check::{Check, Link};
 use crate::model::{Ctx, Delivery, Facts, Target};
 use crate::part::Part;
 use crate::plan::{Action, Attr, Change, Mode, Plan};
+use crate::policy::Grant;
 use crate::retry::{Stopped, patiently};
 
 const KIND: &str = "Lambda permission";
@@ -77,6 +78,19 @@ impl Part for Permission {
     const NAME: &'static str = "the invoke permission";
     type Current = Vec<Current>;
     type Op = Op;
+
+    /// The same calls in both modes: one mode's statement is added, the other's removed.
+    fn permissions(&self, t: &Target) -> Vec<Grant> {
+        vec![Grant::new(
+            "Function",
+            [
+                "lambda:GetPolicy",
+                "lambda:AddPermission",
+                "lambda:RemovePermission",
+            ],
+            [t.arns.function(&t.names.function())],
+        )]
+    }
 
     /// Read beside the function (a missing function reads as no statement); whether the function
     /// is login-alert's comes from what the function part teaches, at plan time.

@@ -12,6 +12,7 @@ use crate::check::{Check, Link};
 use crate::model::{Ctx, Facts, Target};
 use crate::part::Part;
 use crate::plan::{Action, Attr, Change, Plan};
+use crate::policy::Grant;
 use crate::retry::{Bound, Stopped, patiently};
 use crate::tags;
 
@@ -79,6 +80,23 @@ impl Part for Queue {
     const NAME: &'static str = "the failed-event queue";
     type Current = Option<Current>;
     type Op = Op;
+
+    fn permissions(&self, t: &Target) -> Vec<Grant> {
+        vec![Grant::new(
+            "FailedEventQueue",
+            [
+                "sqs:GetQueueUrl",
+                "sqs:GetQueueAttributes",
+                "sqs:ListQueueTags",
+                // CreateQueue with tags needs sqs:TagQueue as well.
+                "sqs:CreateQueue",
+                "sqs:TagQueue",
+                "sqs:SetQueueAttributes",
+                "sqs:DeleteQueue",
+            ],
+            [t.arns.queue(&t.names.failed_events_queue())],
+        )]
+    }
 
     async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
         read(ctx, &ctx.target.names.failed_events_queue()).await

@@ -14,6 +14,7 @@ use crate::model::{Ctx, Facts, Target};
 use crate::names::{INLINE_POLICY, MANAGED_BY};
 use crate::part::Part;
 use crate::plan::{Action, Attr, Change, Plan};
+use crate::policy::Grant;
 use crate::tags;
 
 const KIND: &str = "IAM role";
@@ -85,6 +86,10 @@ impl Part for CloudTrailRole {
     type Current = Option<Current>;
     type Op = Op;
 
+    fn permissions(&self, t: &Target) -> Vec<Grant> {
+        permissions(t, &t.names.cloudtrail_role(), t.route.uses_logs())
+    }
+
     async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
         read(ctx, &ctx.target.names.cloudtrail_role()).await
     }
@@ -115,6 +120,10 @@ impl Part for FunctionRole {
     type Current = Option<Current>;
     type Op = Op;
 
+    fn permissions(&self, t: &Target) -> Vec<Grant> {
+        permissions(t, &t.names.function_role(), true)
+    }
+
     async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
         read(ctx, &ctx.target.names.function_role()).await
     }
@@ -136,6 +145,10 @@ impl Part for EventsRole {
     type Current = Option<Current>;
     type Op = Op;
 
+    fn permissions(&self, t: &Target) -> Vec<Grant> {
+        permissions(t, &t.names.events_role(), t.route.uses_eventbridge())
+    }
+
     async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
         read(ctx, &ctx.target.names.events_role()).await
     }
@@ -151,6 +164,36 @@ impl Part for EventsRole {
     fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
         plan_destroy(current.as_ref(), plan);
     }
+}
+
+/// What `read` and `execute` call on role `name`: reading and deleting it always (a role of the
+/// other mode is removed), creating and changing it only when the mode uses it (`wanted`).
+pub fn permissions(t: &Target, name: &str, wanted: bool) -> Vec<Grant> {
+    let mut actions = vec![
+        "iam:GetRole",
+        "iam:GetRolePolicy",
+        "iam:ListRoleTags",
+        "iam:ListRolePolicies",
+        "iam:DeleteRolePolicy",
+        "iam:ListAttachedRolePolicies",
+        "iam:DetachRolePolicy",
+        "iam:DeleteRole",
+    ];
+    if wanted {
+        // CreateRole with tags needs iam:TagRole as well.
+        actions.extend([
+            "iam:CreateRole",
+            "iam:TagRole",
+            "iam:UpdateAssumeRolePolicy",
+            "iam:PutRolePolicy",
+        ]);
+    }
+    let sid = if wanted {
+        "Roles"
+    } else {
+        "RoleOfTheOtherMode"
+    };
+    vec![Grant::new(sid, actions, [t.arns.role(name)])]
 }
 
 /// The role, the names of its inline policies, its attached policies and its tags at the same

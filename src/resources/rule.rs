@@ -15,6 +15,7 @@ use crate::model::{Ctx, Facts, Target};
 use crate::names::MANAGED_BY;
 use crate::part::Part;
 use crate::plan::{Action, Attr, Change, Plan};
+use crate::policy::Grant;
 use crate::tags;
 
 const KIND: &str = "EventBridge rule";
@@ -118,6 +119,10 @@ impl Part for DigestRule {
     type Current = Option<Current>;
     type Op = Op;
 
+    fn permissions(&self, t: &Target) -> Vec<Grant> {
+        permissions(t, t.region(), &t.names.digest_rule(), true)
+    }
+
     async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
         let t = &ctx.target;
         read(ctx, t.region(), &t.names.digest_rule()).await
@@ -164,6 +169,15 @@ impl Part for HomeRule {
     type Current = Option<Current>;
     type Op = Op;
 
+    fn permissions(&self, t: &Target) -> Vec<Grant> {
+        permissions(
+            t,
+            t.region(),
+            &t.names.events_rule(),
+            t.route.uses_eventbridge(),
+        )
+    }
+
     async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
         let t = &ctx.target;
         read(ctx, t.region(), &t.names.events_rule()).await
@@ -199,6 +213,21 @@ impl Part for ForwardRules {
     type Current = Vec<Instance>;
     type Op = Op;
     const NEEDS_FACTS: bool = true;
+
+    /// In every region but the home region: which ones are enabled is known only when read.
+    fn permissions(&self, t: &Target) -> Vec<Grant> {
+        let wanted = t.route.uses_eventbridge();
+        let mut grants = permissions(t, "*", &t.names.forward_rule(), wanted);
+        if wanted {
+            // PutTargets hands the forwarding role to EventBridge.
+            grants.push(Grant::pass_role(
+                "PassRoleToEventBridge",
+                t.arns.role(&t.names.events_role()),
+                "events.amazonaws.com",
+            ));
+        }
+        grants
+    }
 
     /// Every enabled region but the home region, all at once (the SDK's in-flight bound applies).
     async fn read(&self, ctx: &Ctx, facts: &Facts) -> Result<Vec<Instance>> {
@@ -371,6 +400,37 @@ pub fn forward(t: &Target, region: &str) -> Desired {
 }
 
 /// The rule `name` in `region`, with its targets and tags, read at the same time.
+/// What [`read`] calls on rule `name` in `region` (`*`: any region).
+pub fn read_permissions(t: &Target, region: &str, name: &str) -> Grant {
+    Grant::new(
+        "Rules",
+        [
+            "events:DescribeRule",
+            "events:ListTargetsByRule",
+            "events:ListTagsForResource",
+        ],
+        [t.arns.rule(region, name)],
+    )
+}
+
+/// What [`read`] and [`execute`] call on rule `name` in `region`: reading and deleting it always
+/// (a rule of the other mode is removed), putting it and its target when it is `wanted`.
+pub fn permissions(t: &Target, region: &str, name: &str, wanted: bool) -> Vec<Grant> {
+    let mut grant = read_permissions(t, region, name);
+    grant
+        .actions
+        .extend(["events:RemoveTargets", "events:DeleteRule"]);
+    if wanted {
+        // PutRule with tags needs events:TagResource as well.
+        grant
+            .actions
+            .extend(["events:PutRule", "events:TagResource", "events:PutTargets"]);
+    } else {
+        grant.label = "RulesOfTheOtherMode";
+    }
+    vec![grant]
+}
+
 pub async fn read(ctx: &Ctx, region: &str, name: &str) -> Result<Option<Current>> {
     let events = ctx.clients.events_in(region);
     let arn = ctx.target.arns.rule(region, name);

@@ -19,6 +19,7 @@ use crate::model::{Ctx, Facts, Target};
 use crate::names::MANAGED_BY;
 use crate::part::Part;
 use crate::plan::{Action, Attr, Change, Plan};
+use crate::policy::Grant;
 use crate::tags;
 
 const KIND: &str = "DynamoDB table";
@@ -93,6 +94,26 @@ impl Part for StateTable {
     const NAME: &'static str = "the state table";
     type Current = Option<Current>;
     type Op = Op;
+
+    fn permissions(&self, t: &Target) -> Vec<Grant> {
+        vec![Grant::new(
+            "StateTable",
+            [
+                "dynamodb:DescribeTable",
+                "dynamodb:DescribeTimeToLive",
+                "dynamodb:ListTagsOfResource",
+                "dynamodb:GetItem",
+                // CreateTable with tags needs dynamodb:TagResource as well.
+                "dynamodb:CreateTable",
+                "dynamodb:TagResource",
+                "dynamodb:UpdateTable",
+                "dynamodb:UpdateTimeToLive",
+                "dynamodb:PutItem",
+                "dynamodb:DeleteTable",
+            ],
+            [t.arns.table(&t.names.state_table())],
+        )]
+    }
 
     async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
         read(ctx, &ctx.target.names.state_table()).await

@@ -10,6 +10,7 @@ use crate::check::{Check, Link};
 use crate::model::{Ctx, Delivery, Facts, Target};
 use crate::part::Part;
 use crate::plan::{Action, Attr, Change, Plan};
+use crate::policy::Grant;
 use crate::retry::{Stopped, patiently};
 use login_alert_handler::patterns::{PatternVars, filter_pattern};
 
@@ -86,6 +87,22 @@ impl Part for SubscriptionFilter {
     type Current = Groups;
     type Op = Op;
     const NEEDS_FACTS: bool = true;
+
+    /// On whichever group the trail delivers to: the user's own, when the adopted trail had one.
+    fn permissions(&self, t: &Target) -> Vec<Grant> {
+        let mut actions = vec![
+            "logs:DescribeSubscriptionFilters",
+            "logs:DeleteSubscriptionFilter",
+        ];
+        if t.route.uses_logs() {
+            actions.push("logs:PutSubscriptionFilter");
+        }
+        vec![Grant::new(
+            "TheTrailsLogGroup",
+            actions,
+            [t.arns.log_group("*")],
+        )]
+    }
 
     async fn read(&self, ctx: &Ctx, facts: &Facts) -> Result<Groups> {
         let mut groups = vec![facts.delivery.log_group_name.clone()];

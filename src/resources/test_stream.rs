@@ -10,6 +10,7 @@ use crate::aws::{SdkResultExt, error_code, explain};
 use crate::model::{Ctx, Facts, Target};
 use crate::part::Part;
 use crate::plan::{Action, Change, Plan};
+use crate::policy::Grant;
 
 const KIND: &str = "log stream";
 const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
@@ -39,6 +40,22 @@ impl Part for TestStream {
     type Op = Op;
     const NEEDS_FACTS: bool = true;
 
+    /// In whichever group the trail delivers to (the user's own, when the adopted trail had one).
+    fn permissions(&self, t: &Target) -> Vec<Grant> {
+        let mut writes = vec!["logs:DeleteLogStream"];
+        if !t.route.uses_eventbridge() {
+            writes.push("logs:CreateLogStream");
+        }
+        vec![
+            Grant::new(
+                "TheTrailsLogGroup",
+                ["logs:DescribeLogStreams"],
+                [t.arns.log_group("*")],
+            ),
+            Grant::new("TestStream", writes, [stream_arn(t)]),
+        ]
+    }
+
     async fn read(&self, ctx: &Ctx, facts: &Facts) -> Result<Vec<Current>> {
         let stream = ctx.target.names.test_stream();
         let mut groups = vec![facts.delivery.log_group_name.clone()];
@@ -51,8 +68,8 @@ impl Part for TestStream {
 
     fn plan_apply(&self, current: &Vec<Current>, t: &Target, facts: &Facts, plan: &mut Plan<Op>) {
         for found in current {
-            // EventBridge mode's test enters through EventBridge: no stream in any log group.
-            if t.route.uses_logs() && found.log_group == facts.delivery.log_group_name {
+            // In EventBridge and both modes the test enters through EventBridge: no stream in any log group.
+            if !t.route.uses_eventbridge() && found.log_group == facts.delivery.log_group_name {
                 plan_apply(found, plan);
             } else {
                 plan_destroy(found, plan);
@@ -65,6 +82,15 @@ impl Part for TestStream {
             plan_destroy(found, plan);
         }
     }
+}
+
+/// The test stream in any log group of the home region.
+pub fn stream_arn(t: &Target) -> String {
+    format!(
+        "{}:log-stream:{}",
+        t.arns.log_group("*"),
+        t.names.test_stream()
+    )
 }
 
 /// Whether `stream` exists in `log_group` (a group that does not exist has none).

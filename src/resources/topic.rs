@@ -14,6 +14,7 @@ use crate::model::{Ctx, Facts, Target};
 use crate::names::MANAGED_BY;
 use crate::part::Part;
 use crate::plan::{Action, Attr, Change, Plan};
+use crate::policy::Grant;
 use crate::tags;
 
 const KIND: &str = "SNS topic";
@@ -114,6 +115,27 @@ impl Part for Topic {
     const NAME: &'static str = "the SNS topic";
     type Current = Option<Current>;
     type Op = Op;
+
+    fn permissions(&self, t: &Target) -> Vec<Grant> {
+        vec![
+            Grant::new(
+                "Topic",
+                [
+                    "sns:GetTopicAttributes",
+                    "sns:ListSubscriptionsByTopic",
+                    "sns:ListTagsForResource",
+                    // CreateTopic with tags needs sns:TagResource as well.
+                    "sns:CreateTopic",
+                    "sns:TagResource",
+                    "sns:Subscribe",
+                    "sns:DeleteTopic",
+                ],
+                [t.arns.topic(&t.names.topic())],
+            ),
+            // IAM matches Unsubscribe on no resource type, so a topic ARN would deny it.
+            Grant::anywhere(["sns:Unsubscribe"]),
+        ]
+    }
 
     async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
         let t = &ctx.target;

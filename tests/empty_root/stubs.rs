@@ -93,9 +93,11 @@ pub async fn runtime_api(event: Value) -> MockServer {
             ResponseTemplate::new(200)
                 .insert_header("lambda-runtime-aws-request-id", "request-1")
                 .insert_header("lambda-runtime-deadline-ms", deadline.to_string().as_str())
+                // The function lives in the account of the records (the published examples' 111122223333),
+                // so the handler names that account by the configured home account name.
                 .insert_header(
                     "lambda-runtime-invoked-function-arn",
-                    "arn:aws:lambda:us-east-1:123456789012:function:login-alert-handler",
+                    "arn:aws:lambda:us-east-1:111122223333:function:login-alert-handler",
                 )
                 .insert_header(
                     "lambda-runtime-trace-id",

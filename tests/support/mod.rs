@@ -227,11 +227,17 @@ impl Account {
     }
 }
 
-/// One recorded request: the service and operation, and whether it changes anything.
+/// One recorded request: the service and operation, and whether it changes anything; with the
+/// region it was signed for and what it sent (to tell the IAM action and resource it needs).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recorded {
     pub service: String,
     pub operation: String,
+    pub region: String,
+    pub method: String,
+    pub url: String,
+    /// The body as sent (JSON, a form, or empty).
+    pub body: String,
 }
 
 impl Recorded {
@@ -239,16 +245,18 @@ impl Recorded {
         let headers = &entry["headers"];
         let auth = headers["Authorization"].as_str().unwrap_or("");
         // Credential=AKID/DATE/REGION/SERVICE/aws4_request
-        let service = auth
-            .split("Credential=")
-            .nth(1)
-            .and_then(|c| c.split('/').nth(3))
-            .unwrap_or("?")
-            .to_owned();
+        let scope = |i: usize| {
+            auth.split("Credential=")
+                .nth(1)
+                .and_then(|c| c.split('/').nth(i))
+                .unwrap_or("?")
+                .to_owned()
+        };
+        let (region, service) = (scope(2), scope(3));
         let method = entry["method"].as_str().unwrap_or("?");
         let operation = if let Some(target) = headers["X-Amz-Target"].as_str() {
             target.rsplit('.').next().unwrap_or(target).to_owned()
-        } else if let Some(action) = form_action(entry) {
+        } else if let Some(action) = form_action(&body_of(entry)) {
             action
         } else {
             let path = entry["url"]
@@ -260,7 +268,14 @@ impl Recorded {
             let path = path.find('/').map(|i| &path[i..]).unwrap_or("/");
             format!("{method} {}", path.split('?').next().unwrap_or(path))
         };
-        Recorded { service, operation }
+        Recorded {
+            service,
+            operation,
+            region,
+            method: method.to_owned(),
+            url: entry["url"].as_str().unwrap_or("").to_owned(),
+            body: body_of(entry),
+        }
     }
 
     /// Reads: Describe*/List*/Get*/Head*, and REST GET/HEAD.
@@ -276,19 +291,21 @@ impl Recorded {
     }
 }
 
-fn form_action(entry: &Value) -> Option<String> {
-    let body = entry["body"].as_str()?;
-    let body = if entry["body_encoded"].as_bool() == Some(true) {
+/// The recorded body as text (the recorder keeps bytes as base64).
+fn body_of(entry: &Value) -> String {
+    let body = entry["body"].as_str().unwrap_or("");
+    if entry["body_encoded"].as_bool() == Some(true) {
         use base64::Engine;
-        String::from_utf8(
-            base64::engine::general_purpose::STANDARD
-                .decode(body)
-                .ok()?,
-        )
-        .ok()?
+        base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .unwrap_or_default()
     } else {
         body.to_owned()
-    };
+    }
+}
+
+fn form_action(body: &str) -> Option<String> {
     body.split('&')
         .find_map(|kv| kv.strip_prefix("Action="))
         .map(str::to_owned)

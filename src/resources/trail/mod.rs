@@ -30,6 +30,7 @@ pub use crate::model::Delivery;
 use crate::model::{Ctx, Facts, Target, TrailChoice};
 use crate::part::Part;
 use crate::plan::Plan;
+use crate::policy::Grant;
 use crate::reach::Reach;
 
 /// The trail the config chooses. Read first: where it delivers decides the log group the filter
@@ -41,6 +42,45 @@ impl Part for Trail {
     type Current = Current;
     type Op = Op;
     const TEACHES: bool = true;
+
+    /// Whatever the trail choice (`init` makes it, and a change of it deletes the trail of
+    /// login-alert's own): the adopted trail can have any name, in the home region only.
+    fn permissions(&self, t: &Target) -> Vec<Grant> {
+        let mut grants = vec![
+            // DescribeTrails and ListTrails (a trail named from another region) have no resource type.
+            Grant::anywhere(["cloudtrail:DescribeTrails", "cloudtrail:ListTrails"]),
+            Grant::new(
+                "TrailsInTheHomeRegion",
+                [
+                    "cloudtrail:GetTrailStatus",
+                    "cloudtrail:ListTags",
+                    "cloudtrail:UpdateTrail",
+                    "cloudtrail:StartLogging",
+                    "cloudtrail:StopLogging",
+                    "cloudtrail:AddTags",
+                    "cloudtrail:RemoveTags",
+                ],
+                [t.arns.trail("*")],
+            ),
+            // CreateTrail with tags needs cloudtrail:AddTags as well (granted above).
+            Grant::new(
+                "OwnTrail",
+                ["cloudtrail:CreateTrail", "cloudtrail:DeleteTrail"],
+                [t.arns.trail(&t.names.trail())],
+            ),
+        ];
+        if t.route.uses_logs() {
+            // CreateTrail and UpdateTrail hand the role to CloudTrail with the log group.
+            grants.push(Grant::pass_role(
+                "PassRoleToCloudTrail",
+                t.arns.role(&t.names.cloudtrail_role()),
+                "cloudtrail.amazonaws.com",
+            ));
+            // `status`: the delivery status and the log group's creation time.
+            grants.push(Grant::anywhere(["logs:DescribeLogGroups"]));
+        }
+        grants
+    }
 
     async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Current> {
         read(ctx).await
@@ -71,6 +111,21 @@ impl Part for LeftoverTrail {
     const NAME: &'static str = "login-alert's own trail";
     type Current = Option<Found>;
     type Op = Op;
+
+    fn permissions(&self, t: &Target) -> Vec<Grant> {
+        vec![
+            Grant::anywhere(["cloudtrail:DescribeTrails"]),
+            Grant::new(
+                "OwnTrail",
+                [
+                    "cloudtrail:GetTrailStatus",
+                    "cloudtrail:ListTags",
+                    "cloudtrail:DeleteTrail",
+                ],
+                [t.arns.trail(&t.names.trail())],
+            ),
+        ]
+    }
 
     async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Found>> {
         let t = &ctx.target;
