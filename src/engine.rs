@@ -20,7 +20,7 @@ use crate::resources::{
 
 /// Every part of the pipeline, in the order `apply` creates them (what a part depends on comes
 /// before it); `destroy`, and the deletions within an `apply`, walk it backwards.
-static PIPELINE: [&dyn Stage; 22] = [
+static PIPELINE: [&dyn Stage; 24] = [
     &enabled_regions::EnabledRegions,
     &bucket::OwnBucket,
     &log_group::TrailGroup,
@@ -29,6 +29,8 @@ static PIPELINE: [&dyn Stage; 22] = [
     &trail::LeftoverTrail,
     &topic::Topic,
     &parameter::Parameter,
+    &parameter::TeamsParameter,
+    &parameter::WebhookParameter,
     &queue::Queue,
     &state_table::StateTable,
     &role::FunctionRole,

@@ -14,6 +14,8 @@ use support::{Account, fresh_account, workdir};
 
 const HOME: &str = "us-east-1";
 const TABLE: &str = "login-alert-state";
+const TEAMS: &str = "https://prod-00.westus.logic.azure.com/workflows/TEAMS-SECRET";
+const WEBHOOK: &str = "https://alerts.example.com/WEBHOOK-SECRET";
 
 fn plan_json(account: &Account, dir: &Path) -> Value {
     let out = account
@@ -85,13 +87,26 @@ async fn the_state_table_and_settings_from_apply_to_destroy() {
         .assert()
         .success();
     let path = dir.join("login-alert.toml");
-    let mut config = std::fs::read_to_string(&path).unwrap();
+    let config = std::fs::read_to_string(&path).unwrap();
     assert!(config.contains("language = \"ja\""), "{config}");
-    config.push_str("\n[account_names]\n\"210987654321\" = \"sandbox\"\n");
+    let config = config.replace(
+        "[notify]\n",
+        &format!("[notify]\nteams_webhook_url = \"{TEAMS}\"\nwebhook_url = \"{WEBHOOK}\"\n"),
+    ) + "\n[account_names]\n\"210987654321\" = \"sandbox\"\n";
     std::fs::write(&path, config).unwrap();
 
     let plan = plan_json(&account, dir);
+    assert!(
+        !plan.to_string().contains("SECRET"),
+        "the webhook URLs are never shown"
+    );
     let planned = changes(&plan);
+    for parameter in ["teams-webhook-url", "webhook-url"] {
+        assert!(
+            planned.contains(&format!("create SSM parameter /login-alert/{parameter}")),
+            "{planned:?}"
+        );
+    }
     assert!(
         planned.contains(&format!("create DynamoDB table {TABLE}")),
         "{planned:?}"
@@ -188,6 +203,66 @@ async fn the_state_table_and_settings_from_apply_to_destroy() {
     assert_eq!(
         env["LOGIN_ALERT_TRAIL_LOG_GROUP"],
         "/login-alert/cloudtrail"
+    );
+    assert_eq!(
+        env["LOGIN_ALERT_TEAMS_PARAMETER"],
+        "/login-alert/teams-webhook-url"
+    );
+    assert_eq!(
+        env["LOGIN_ALERT_WEBHOOK_PARAMETER"],
+        "/login-alert/webhook-url"
+    );
+    assert!(!env.contains_key("LOGIN_ALERT_SLACK_PARAMETER"));
+    assert!(!format!("{env:?}").contains("SECRET"));
+
+    // Each URL is a SecureString of its own, which the function's role may read.
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    for (name, url) in [
+        ("/login-alert/teams-webhook-url", TEAMS),
+        ("/login-alert/webhook-url", WEBHOOK),
+    ] {
+        let parameter = ssm
+            .get_parameter()
+            .name(name)
+            .with_decryption(true)
+            .send()
+            .await
+            .expect("the parameter exists")
+            .parameter
+            .unwrap();
+        assert_eq!(parameter.r#type().map(|t| t.as_str()), Some("SecureString"));
+        assert_eq!(parameter.value(), Some(url));
+    }
+    let role_policy = aws_sdk_iam::Client::new(&sdk)
+        .get_role_policy()
+        .role_name("login-alert-handler")
+        .policy_name("login-alert")
+        .send()
+        .await
+        .unwrap()
+        .policy_document;
+    let role_policy: Value = serde_json::from_str(
+        &percent_encoding::percent_decode_str(&role_policy).decode_utf8_lossy(),
+    )
+    .unwrap();
+    let read = role_policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Sid"] == "ReadWebhooks")
+        .expect("the function may read the webhook parameters");
+    assert_eq!(
+        read["Resource"],
+        serde_json::json!([
+            format!(
+                "arn:aws:ssm:{HOME}:{}:parameter/login-alert/teams-webhook-url",
+                account.id
+            ),
+            format!(
+                "arn:aws:ssm:{HOME}:{}:parameter/login-alert/webhook-url",
+                account.id
+            ),
+        ])
     );
 
     // The digest schedule invokes the function, which lets that one rule invoke it.
