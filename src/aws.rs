@@ -30,7 +30,11 @@ static CUSTOM_ENDPOINT: OnceLock<String> = OnceLock::new();
 /// credentials, or fail later listing every provider it tried.
 pub async fn load(options: &AwsOptions) -> Result<SdkConfig> {
     check_profile(options.profile.as_deref()).await?;
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    // CloudTrail records the user agent: `app/login-alert` tells login-alert's own calls apart.
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).app_name(
+        aws_config::AppName::new(login_alert_handler::APP_NAME)
+            .expect("the application name is a valid token"),
+    );
     if let Some(profile) = &options.profile {
         loader = loader.profile_name(profile);
     }

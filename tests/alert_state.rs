@@ -317,6 +317,21 @@ async fn the_state_table_and_settings_from_apply_to_destroy() {
         )
     );
 
+    // Every call the CLI makes says it is login-alert's (CloudTrail records the user agent).
+    let mark = account.requests().len();
+    account.cli(dir).arg("plan").assert().success();
+    let recorded = account.requests()[mark..].to_vec();
+    assert!(recorded.len() > 10, "{recorded:?}");
+    for request in &recorded {
+        assert!(
+            request.user_agent.contains("app/login-alert"),
+            "{} {}: {}",
+            request.service,
+            request.operation,
+            request.user_agent
+        );
+    }
+
     // Converged: no changes, and a second apply sends no write call.
     account
         .cli(dir)

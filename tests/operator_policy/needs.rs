@@ -566,6 +566,7 @@ mod tests {
             method: method.into(),
             url: url.into(),
             body: body.into(),
+            user_agent: String::new(),
         }
     }
 

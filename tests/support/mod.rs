@@ -238,6 +238,8 @@ pub struct Recorded {
     pub url: String,
     /// The body as sent (JSON, a form, or empty).
     pub body: String,
+    /// The SDK's user agent (`User-Agent`, else `x-amz-user-agent`).
+    pub user_agent: String,
 }
 
 impl Recorded {
@@ -275,6 +277,16 @@ impl Recorded {
             method: method.to_owned(),
             url: entry["url"].as_str().unwrap_or("").to_owned(),
             body: body_of(entry),
+            user_agent: [
+                "User-Agent",
+                "user-agent",
+                "x-amz-user-agent",
+                "X-Amz-User-Agent",
+            ]
+            .iter()
+            .find_map(|h| headers[*h].as_str())
+            .unwrap_or("")
+            .to_owned(),
         }
     }
 
