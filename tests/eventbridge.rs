@@ -146,6 +146,13 @@ async fn eventbridge_mode_from_init_to_destroy_in_every_enabled_region() {
     let function = format!("arn:aws:lambda:{HOME}:{id}:function:login-alert-handler");
     let bus = format!("arn:aws:events:{HOME}:{id}:event-bus/default");
     let role = format!("arn:aws:iam::{id}:role/login-alert-events-forward");
+    // The digest schedule is there in every mode.
+    let digest = (
+        HOME.to_owned(),
+        "login-alert-digest".to_owned(),
+        rule::SCHEDULE_STATE.to_owned(),
+        vec![(function.clone(), None)],
+    );
     let expected = vec![
         (
             "ap-northeast-1".to_owned(),
@@ -153,6 +160,7 @@ async fn eventbridge_mode_from_init_to_destroy_in_every_enabled_region() {
             rule::STATE.to_owned(),
             vec![(bus.clone(), Some(role.clone()))],
         ),
+        digest.clone(),
         (
             HOME.to_owned(),
             "login-alert-events".to_owned(),
@@ -241,7 +249,7 @@ async fn eventbridge_mode_from_init_to_destroy_in_every_enabled_region() {
         .args(["plan", "--detailed-exitcode"])
         .assert()
         .code(0);
-    assert_eq!(rules(&account).await, Vec::new());
+    assert_eq!(rules(&account).await, [digest.clone()]);
     assert!(
         !no_logs(&trail(&account).await),
         "delivers to CloudWatch Logs"
