@@ -249,7 +249,7 @@ async fn eventbridge_mode_from_init_to_destroy_in_every_enabled_region() {
         .args(["plan", "--detailed-exitcode"])
         .assert()
         .code(0);
-    assert_eq!(rules(&account).await, [digest.clone()]);
+    assert_eq!(rules(&account).await, std::slice::from_ref(&digest));
     assert!(
         !no_logs(&trail(&account).await),
         "delivers to CloudWatch Logs"
