@@ -234,6 +234,9 @@ pub struct Facts {
     /// Where EventBridge rules go: read in EventBridge mode, or while login-alert's rules remain
     /// from it (so a switch back or `destroy` finds them); `None` otherwise.
     pub regions: Option<Regions>,
+    /// The adopted trail is an organization trail (of this account: another's is refused), so every
+    /// member account's events arrive and their names are worth reading from Organizations.
+    pub organization_trail: bool,
 }
 
 /// The account's regions, as EventBridge mode sees them.
@@ -252,6 +255,7 @@ impl Facts {
             delivery: Delivery::ours(t),
             function_managed: None,
             regions: None,
+            organization_trail: false,
         }
     }
 }

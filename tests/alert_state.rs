@@ -467,3 +467,103 @@ async fn a_state_table_login_alert_did_not_create_blocks_apply() {
         .stderr(contains("nothing was changed"));
     assert_eq!(account.writes_since(mark), Vec::<String>::new());
 }
+
+/// With an organization trail adopted in the management account, `apply` stores the member
+/// accounts' names from AWS Organizations; the config's `[account_names]` win over them.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_organization_trail_brings_the_member_accounts_names() {
+    let account = fresh_account().await;
+    let sdk = account.sdk(HOME);
+    let orgs = aws_sdk_organizations::Client::new(&sdk);
+    orgs.create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+        .expect("an organization of this account");
+    let member = orgs
+        .create_account()
+        .email("sandbox@example.com")
+        .account_name("sandbox")
+        .send()
+        .await
+        .expect("a member account")
+        .create_account_status
+        .and_then(|s| s.account_id)
+        .expect("the member's ID");
+    let bucket = format!("org-audit-{}", account.id);
+    account
+        .s3(HOME)
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let cloudtrail = aws_sdk_cloudtrail::Client::new(&sdk);
+    cloudtrail
+        .create_trail()
+        .name("org-trail")
+        .s3_bucket_name(&bucket)
+        .is_multi_region_trail(true)
+        .is_organization_trail(true)
+        .send()
+        .await
+        .expect("an organization trail");
+    cloudtrail
+        .start_logging()
+        .name("org-trail")
+        .send()
+        .await
+        .unwrap();
+
+    let dir = workdir();
+    let dir = dir.path();
+    account
+        .cli(dir)
+        .args(["init", "--yes", "--trail", "org-trail"])
+        .args(["--email", "secops@example.com", "--account-name", "prod"])
+        .assert()
+        .success();
+    let plan = plan_json(&account, dir);
+    let item = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "DynamoDB item")
+        .expect("the names item is planned");
+    let shown = item["attributes"].as_array().unwrap();
+    assert!(
+        shown.contains(&serde_json::json!({"name": format!("names.{member}"), "before": null, "after": "sandbox"})),
+        "{shown:?}"
+    );
+    assert!(
+        shown.contains(&serde_json::json!({"name": format!("names.{}", account.id), "before": null, "after": "prod"})),
+        "the config's name for this account wins over the organization's: {shown:?}"
+    );
+    account.cli(dir).args(["apply", "--yes"]).assert().success();
+    let db = aws_sdk_dynamodb::Client::new(&sdk);
+    let names = names_item(&db).await;
+    assert_eq!(names[&member], "sandbox");
+    assert_eq!(names[&account.id], "prod");
+    account
+        .cli(dir)
+        .args(["plan", "--detailed-exitcode"])
+        .assert()
+        .code(0);
+
+    // `[account_names]` wins over the organization's name too.
+    let path = dir.join("login-alert.toml");
+    let config = std::fs::read_to_string(&path).unwrap()
+        + &format!("\n[account_names]\n\"{member}\" = \"sandbox-dev\"\n");
+    std::fs::write(&path, config).unwrap();
+    let plan = plan_json(&account, dir);
+    assert_eq!(
+        plan["changes"][0]["attributes"],
+        serde_json::json!([{"name": format!("names.{member}"), "before": "sandbox", "after": "sandbox-dev"}])
+    );
+    account
+        .cli(dir)
+        .args(["destroy", "--yes"])
+        .assert()
+        .success();
+    assert_eq!(account.tagged(HOME).await, Vec::<String>::new());
+}

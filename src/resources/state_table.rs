@@ -1,5 +1,6 @@
 //! The DynamoDB table of the handler's state (groups, sent messages, account names): on demand, keyed
-//! by `pk`, items expiring through TTL on `expires_at`; and the account-names item the CLI writes in it.
+//! by `pk`, items expiring through TTL on `expires_at`; and the account-names item the CLI writes in it
+//! (the config's names over those AWS Organizations gives an organization trail's member accounts).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -14,7 +15,7 @@ use login_alert_handler::store::ACCOUNT_NAMES_KEY;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::aws::SdkResultExt;
+use crate::aws::{SdkResultExt, error_code, explain};
 use crate::model::{Ctx, Facts, Target};
 use crate::names::MANAGED_BY;
 use crate::part::Part;
@@ -48,6 +49,25 @@ pub struct Current {
     pub managed: bool,
     /// The `config#account-names` item's names (`None`: no item, or the table's key is not ours to read by).
     pub account_names: Option<BTreeMap<String, String>>,
+}
+
+/// The names of the organization's accounts, read when the adopted trail is an organization trail.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Members {
+    /// Not an organization trail: only the config names accounts.
+    NotRead,
+    Named(BTreeMap<String, String>),
+    /// Organizations refused (this account is neither the management account nor a delegated
+    /// administrator, or the credentials lack `organizations:ListAccounts`): why.
+    Unreadable(String),
+}
+
+/// What the state-table part reads: the table (with its names item) and the organization's names.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Seen {
+    pub table: Option<Current>,
+    pub members: Members,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -92,11 +112,13 @@ pub struct StateTable;
 
 impl Part for StateTable {
     const NAME: &'static str = "the state table";
-    type Current = Option<Current>;
+    type Current = Seen;
     type Op = Op;
+    /// Whether the adopted trail is an organization trail decides whether Organizations is asked.
+    const NEEDS_FACTS: bool = true;
 
     fn permissions(&self, t: &Target) -> Vec<Grant> {
-        vec![Grant::new(
+        let mut grants = vec![Grant::new(
             "StateTable",
             [
                 "dynamodb:DescribeTable",
@@ -112,27 +134,89 @@ impl Part for StateTable {
                 "dynamodb:DeleteTable",
             ],
             [t.arns.table(&t.names.state_table())],
-        )]
+        )];
+        // Only an adopted trail can be an organization trail; ListAccounts supports no resource type.
+        // (`login-alert policy` plans for a created trail, so its documents leave this out: they are
+        // within 20 characters of a customer managed policy's 6,144.)
+        if matches!(t.trail, crate::model::TrailChoice::Adopt(_)) {
+            grants.push(Grant::anywhere(["organizations:ListAccounts"]));
+        }
+        grants
     }
 
-    async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
-        read(ctx, &ctx.target.names.state_table()).await
+    async fn read(&self, ctx: &Ctx, facts: &Facts) -> Result<Seen> {
+        let name = ctx.target.names.state_table();
+        let (table, members) = tokio::join!(read(ctx, &name), read_members(ctx, facts));
+        Ok(Seen {
+            table: table?,
+            members: members?,
+        })
     }
 
-    fn plan_apply(&self, current: &Option<Current>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
-        plan_apply(current.as_ref(), &desired(t), plan);
+    fn plan_apply(&self, current: &Seen, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
+        let members = match &current.members {
+            Members::Named(names) => names.clone(),
+            Members::NotRead => BTreeMap::new(),
+            Members::Unreadable(why) => {
+                plan.notice(format!(
+                    "the member accounts' names were not read from AWS Organizations ({why}): alerts name them by `[account_names]` or their ID. \
+                     Run login-alert in the management account (or a delegated administrator) with organizations:ListAccounts to store them"
+                ));
+                BTreeMap::new()
+            }
+        };
+        plan_apply(current.table.as_ref(), &desired_with(t, members), plan);
     }
 
-    fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
-        plan_destroy(current.as_ref(), plan);
+    fn plan_destroy(&self, current: &Seen, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
+        plan_destroy(current.table.as_ref(), plan);
     }
 }
 
 pub fn desired(t: &Target) -> Desired {
+    desired_with(t, BTreeMap::new())
+}
+
+/// The table, its names item holding `members` (from Organizations) with the config's names over them.
+pub fn desired_with(t: &Target, mut members: BTreeMap<String, String>) -> Desired {
+    members.extend(t.state_account_names());
     Desired {
         name: t.names.state_table(),
-        account_names: t.state_account_names(),
+        account_names: members,
     }
+}
+
+/// Every account of the organization and its name, when the adopted trail is an organization trail.
+pub async fn read_members(ctx: &Ctx, facts: &Facts) -> Result<Members> {
+    if !facts.organization_trail {
+        return Ok(Members::NotRead);
+    }
+    let mut names = BTreeMap::new();
+    let mut pages = ctx
+        .clients
+        .organizations
+        .list_accounts()
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(page) => names.extend(page.accounts().iter().filter_map(|account| {
+                Some((account.id()?.to_owned(), account.name()?.to_owned()))
+            })),
+            Err(err)
+                if matches!(
+                    error_code(&err),
+                    Some("AccessDeniedException" | "AWSOrganizationsNotInUseException")
+                ) =>
+            {
+                return Ok(Members::Unreadable(explain(err).to_string()));
+            }
+            Err(err) => {
+                return Err(explain(err)).context("listing the organization's accounts");
+            }
+        }
+    }
+    Ok(Members::Named(names))
 }
 
 /// The key schema login-alert's table has.
@@ -669,6 +753,67 @@ mod tests {
         assert!(!plan.has_changes());
         plan_destroy(Some(&current()), &mut plan);
         assert_eq!(plan.changes[0].op, Op::Delete { name: TABLE.into() });
+    }
+
+    #[test]
+    fn the_organizations_names_are_stored_under_the_configs_and_a_refusal_is_a_notice() {
+        let config = crate::config::Config::read_str(
+            "region = \"eu-west-1\"\naccount_name = \"prod\"\n[trail]\nname = \"org\"\n\
+             [account_names]\n\"210987654321\" = \"sandbox-dev\"\n",
+        );
+        let t = Target::new(&config, "123456789012");
+        let seen = |members| Seen {
+            table: Some(current()),
+            members,
+        };
+        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "eu-west-1");
+        let organization = names(&[
+            ("123456789012", "management"),
+            ("210987654321", "sandbox"),
+            ("333333333333", "shared"),
+        ]);
+        StateTable.plan_apply(
+            &seen(Members::Named(organization)),
+            &t,
+            &Facts::new(&t),
+            &mut plan,
+        );
+        let Op::WriteAccountNames { names: written, .. } = &plan.changes[0].op else {
+            panic!("the names are written: {:?}", plan.changes);
+        };
+        assert_eq!(
+            written,
+            &names(&[
+                ("123456789012", "prod"),
+                ("210987654321", "sandbox-dev"),
+                ("333333333333", "shared"),
+            ])
+        );
+        assert!(plan.notices.is_empty());
+
+        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "eu-west-1");
+        StateTable.plan_apply(
+            &seen(Members::Unreadable("AccessDeniedException: no".into())),
+            &t,
+            &Facts::new(&t),
+            &mut plan,
+        );
+        assert!(
+            plan.notices[0].contains("organizations:ListAccounts"),
+            "{:?}",
+            plan.notices
+        );
+        // Only the config's names then.
+        let Op::WriteAccountNames { names: written, .. } = &plan.changes[0].op else {
+            panic!("the names are written: {:?}", plan.changes);
+        };
+        assert_eq!(written.len(), 2);
+        assert!(
+            StateTable
+                .permissions(&t)
+                .iter()
+                .any(|g| g.actions == ["organizations:ListAccounts"])
+        );
     }
 
     #[test]

@@ -293,6 +293,10 @@ pub fn needs(r: &Recorded, account: &str) -> Result<Vec<Need>, String> {
             ),
             _ => Err(unknown(r)),
         },
+        "organizations" => match op {
+            "ListAccounts" => one("organizations:ListAccounts", "*"),
+            _ => Err(unknown(r)),
+        },
         "dynamodb" => {
             let action = format!("dynamodb:{op}");
             let table = |name: &str| at.arn("dynamodb", &format!("table/{name}"));

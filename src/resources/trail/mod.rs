@@ -88,6 +88,11 @@ impl Part for Trail {
 
     fn learn(&self, current: &Current, t: &Target, facts: &mut Facts) {
         facts.delivery = delivery(current, t);
+        facts.organization_trail = matches!(t.trail, crate::model::TrailChoice::Adopt(_))
+            && current
+                .trail
+                .as_ref()
+                .is_some_and(|found| found.organization);
     }
 
     fn plan_apply(&self, current: &Current, t: &Target, facts: &Facts, plan: &mut Plan<Op>) {
