@@ -294,7 +294,7 @@ pub fn needs(r: &Recorded, account: &str) -> Result<Vec<Need>, String> {
             _ => Err(unknown(r)),
         },
         "organizations" => match op {
-            "ListAccounts" => one("organizations:ListAccounts", "*"),
+            "ListAccounts" => one("organizations:ListAccounts", "*".to_owned()),
             _ => Err(unknown(r)),
         },
         "dynamodb" => {
