@@ -1,6 +1,5 @@
-//! The DynamoDB table of the handler's state (groups, sent messages, account names): on demand, keyed
-//! by `pk`, items expiring through TTL on `expires_at`; and the account-names item the CLI writes in it
-//! (the config's names over those AWS Organizations gives an organization trail's member accounts).
+//! The DynamoDB table of the handler's state (on demand, key `pk`, TTL on `expires_at`) and the
+//! account-names item the CLI writes in it: the config's names over those AWS Organizations gives.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
