@@ -30,7 +30,11 @@ static CUSTOM_ENDPOINT: OnceLock<String> = OnceLock::new();
 /// credentials, or fail later listing every provider it tried.
 pub async fn load(options: &AwsOptions) -> Result<SdkConfig> {
     check_profile(options.profile.as_deref()).await?;
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    // CloudTrail records the user agent: `app/login-alert` tells login-alert's own calls apart.
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).app_name(
+        aws_config::AppName::new(login_alert_handler::APP_NAME)
+            .expect("the application name is a valid token"),
+    );
     if let Some(profile) = &options.profile {
         loader = loader.profile_name(profile);
     }
@@ -118,7 +122,9 @@ pub struct Clients {
     pub cloudtrail: aws_sdk_cloudtrail::Client,
     pub events: aws_sdk_eventbridge::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub organizations: aws_sdk_organizations::Client,
     pub iam: aws_sdk_iam::Client,
     pub lambda: aws_sdk_lambda::Client,
     pub sns: aws_sdk_sns::Client,
@@ -142,7 +148,9 @@ impl Clients {
             cloudtrail: aws_sdk_cloudtrail::Client::new(sdk),
             events: aws_sdk_eventbridge::Client::new(sdk),
             cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
+            dynamodb: aws_sdk_dynamodb::Client::new(sdk),
             logs: aws_sdk_cloudwatchlogs::Client::new(sdk),
+            organizations: aws_sdk_organizations::Client::new(sdk),
             iam: aws_sdk_iam::Client::new(sdk),
             lambda: aws_sdk_lambda::Client::new(sdk),
             sns: aws_sdk_sns::Client::new(sdk),

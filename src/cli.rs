@@ -134,6 +134,10 @@ pub struct InitArgs {
     /// How events reach the alert function (default: cloudwatch-logs).
     #[arg(long, value_enum)]
     pub mode: Option<ModeArg>,
+
+    /// Language of the alerts: en or ja (default: the existing config's, else en). Email subjects stay English.
+    #[arg(long, value_name = "LANG")]
+    pub language: Option<Language>,
 }
 
 /// How events reach the function, as a flag value (the config uses [`Route`]).

@@ -1,5 +1,6 @@
 //! The desired settings (`login-alert.toml`): loading, saving, and validation before any AWS call.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::File;
 use std::io::{Read, Write};
@@ -7,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use email_address::EmailAddress;
-use login_alert_handler::Scope;
+use login_alert_handler::settings::{DEFAULT_GROUP_WINDOW_MINUTES, MAX_GROUP_WINDOW_MINUTES};
+use login_alert_handler::{Language, Scope};
 use serde::{Deserialize, Serialize};
 
 use crate::arn::Arn;
@@ -40,6 +42,12 @@ pub struct Config {
     pub timezone: String,
     #[serde(default)]
     pub scope: Scope,
+    /// The language of message bodies (email subjects stay English: SNS requires ASCII).
+    #[serde(default, skip_serializing_if = "is_default_language")]
+    pub language: Language,
+    /// Minutes a group of records that alerted stays quiet; its later records are summarised once.
+    #[serde(default = "default_window")]
+    pub group_window_minutes: u32,
     #[serde(default = "default_retention")]
     pub log_retention_days: i32,
     /// How events reach the function; a config without it keeps meaning CloudWatch Logs.
@@ -48,6 +56,9 @@ pub struct Config {
     pub trail: TrailConfig,
     #[serde(default)]
     pub notify: NotifyConfig,
+    /// Names of other accounts (12-digit ID -> name), for events an organization trail brings in.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub account_names: BTreeMap<String, String>,
 }
 
 /// How the trail's events reach the function (`mode` in the config).
@@ -109,6 +120,25 @@ pub struct NotifyConfig {
     /// A secret: kept in this file (written 0600) and in SSM as a SecureString, never printed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slack_webhook_url: Option<String>,
+    /// A Microsoft Teams Workflows webhook URL: a secret, kept like the Slack one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teams_webhook_url: Option<String>,
+    /// A webhook that receives each alert as JSON: a secret, kept like the Slack one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<String>,
+}
+
+impl NotifyConfig {
+    /// The webhook secrets the config holds, by field name (`notify.slack_webhook_url`, …).
+    pub fn secrets(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("notify.slack_webhook_url", &self.slack_webhook_url),
+            ("notify.teams_webhook_url", &self.teams_webhook_url),
+            ("notify.webhook_url", &self.webhook_url),
+        ]
+        .into_iter()
+        .filter_map(|(field, value)| Some((field, value.as_deref()?)))
+    }
 }
 
 fn default_prefix() -> String {
@@ -119,6 +149,12 @@ fn default_timezone() -> String {
 }
 fn default_retention() -> i32 {
     DEFAULT_RETENTION_DAYS
+}
+fn default_window() -> u32 {
+    DEFAULT_GROUP_WINDOW_MINUTES
+}
+fn is_default_language(language: &Language) -> bool {
+    *language == Language::default()
 }
 
 /// One thing wrong with the configuration: which field, what is wrong, how to fix it.
@@ -193,6 +229,12 @@ impl Config {
         toml::from_str(&text).map_err(|err| parse_error(path, &text, &err))
     }
 
+    /// Parses config text without validating it (tests build configs from TOML this way).
+    #[cfg(test)]
+    pub fn read_str(text: &str) -> Config {
+        toml::from_str(text).expect("a test config parses")
+    }
+
     /// Loads the file if it exists (for `preview` to take its settings).
     pub fn load_if_exists(path: &Path) -> Result<Option<Config>, ConfigError> {
         match Config::load(path) {
@@ -214,16 +256,20 @@ impl Config {
         write_private(path, &mut self.to_toml().as_bytes())
     }
 
-    /// A warning when the file holds a secret (the Slack webhook URL) and other users may read it.
+    /// A warning when the file holds a secret (a webhook URL) and other users may read it.
     pub fn exposure(&self, path: &Path) -> Option<String> {
-        self.notify.slack_webhook_url.as_ref()?;
+        let (field, _) = self.notify.secrets().next()?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
             if mode & 0o044 != 0 {
+                let what = match field {
+                    "notify.slack_webhook_url" => "the Slack webhook URL".to_owned(),
+                    other => format!("a webhook URL ({other})"),
+                };
                 return Some(format!(
-                    "{path} holds the Slack webhook URL, a secret, but its mode {mode:04o} lets other users read it: run `chmod 600 {path}`",
+                    "{path} holds {what}, a secret, but its mode {mode:04o} lets other users read it: run `chmod 600 {path}`",
                     path = path.display()
                 ));
             }
@@ -250,6 +296,14 @@ impl Config {
         }
         if let Err(p) = validate_retention(self.log_retention_days) {
             problems.push(p);
+        }
+        if let Err(p) = validate_window(self.group_window_minutes) {
+            problems.push(p);
+        }
+        for (id, name) in &self.account_names {
+            if let Err(p) = validate_named_account(id, name) {
+                problems.push(p);
+            }
         }
         match (&self.trail.name, self.trail.create) {
             (Some(_), true) => problems.push(Problem {
@@ -280,11 +334,21 @@ impl Config {
         {
             problems.push(p);
         }
-        if self.notify.emails.is_empty() && self.notify.slack_webhook_url.is_none() {
+        if let Some(url) = &self.notify.teams_webhook_url
+            && let Err(p) = validate_teams_webhook(url)
+        {
+            problems.push(p);
+        }
+        if let Some(url) = &self.notify.webhook_url
+            && let Err(p) = validate_webhook(url)
+        {
+            problems.push(p);
+        }
+        if self.notify.emails.is_empty() && self.notify.secrets().next().is_none() {
             problems.push(Problem {
                 field: "notify",
-                problem: "nobody would be told: no email and no Slack webhook".into(),
-                fix: "add notify.emails = [\"you@example.com\"] or notify.slack_webhook_url".into(),
+                problem: "nobody would be told: no email and no webhook".into(),
+                fix: "add notify.emails = [\"you@example.com\"], or notify.slack_webhook_url, notify.teams_webhook_url or notify.webhook_url".into(),
             });
         }
         if problems.is_empty() {
@@ -362,6 +426,37 @@ pub fn validate_account_name(name: &str) -> Result<(), Problem> {
         });
     }
     Ok(())
+}
+
+/// The grouping window: whole minutes, at least one, at most a day (the handler enforces the same bound).
+pub fn validate_window(minutes: u32) -> Result<(), Problem> {
+    if (1..=MAX_GROUP_WINDOW_MINUTES).contains(&minutes) {
+        Ok(())
+    } else {
+        Err(Problem {
+            field: "group_window_minutes",
+            problem: format!("{minutes} is not a grouping window"),
+            fix: format!(
+                "use a whole number of minutes from 1 to {MAX_GROUP_WINDOW_MINUTES} (default {DEFAULT_GROUP_WINDOW_MINUTES})"
+            ),
+        })
+    }
+}
+
+/// One `[account_names]` entry: a 12-digit account ID and a name fit for an email subject.
+pub fn validate_named_account(id: &str, name: &str) -> Result<(), Problem> {
+    if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Problem {
+            field: "account_names",
+            problem: format!("`{id}` is not an AWS account ID"),
+            fix: "write each entry as \"123456789012\" = \"name\", the key being the 12-digit account ID (quoted)".into(),
+        });
+    }
+    validate_account_name(name).map_err(|p| Problem {
+        field: "account_names",
+        problem: format!("the name of {id}: {}", p.problem),
+        fix: p.fix,
+    })
 }
 
 pub fn validate_timezone(zone: &str) -> Result<(), Problem> {
@@ -461,6 +556,47 @@ pub fn validate_slack_webhook(raw: &str) -> Result<(), Problem> {
     Ok(())
 }
 
+/// An https URL with a host and a path; the URL itself is never echoed (it is a secret).
+fn validate_secret_url(raw: &str, field: &'static str, fix: &str) -> Result<url::Url, Problem> {
+    let problem = |what: &str| Problem {
+        field,
+        problem: what.into(),
+        fix: fix.into(),
+    };
+    let url = url::Url::parse(raw).map_err(|_| problem("is not a URL"))?;
+    if url.scheme() != "https" {
+        return Err(problem("must use https"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(problem("has no host"));
+    }
+    if url.path().len() <= 1 {
+        return Err(problem("has no webhook path"));
+    }
+    Ok(url)
+}
+
+/// A Teams Workflows webhook: Microsoft hosts them under several domains (logic.azure.com,
+/// api.powerplatform.com, …), so only https, a host and a path are required.
+pub fn validate_teams_webhook(raw: &str) -> Result<(), Problem> {
+    validate_secret_url(
+        raw,
+        "notify.teams_webhook_url",
+        "paste the URL the Teams workflow \"Post to a channel when a webhook request is received\" shows (https://…)",
+    )
+    .map(|_| ())
+}
+
+/// A generic JSON webhook: any https endpoint.
+pub fn validate_webhook(raw: &str) -> Result<(), Problem> {
+    validate_secret_url(
+        raw,
+        "notify.webhook_url",
+        "use the https URL of the endpoint that receives each alert as JSON",
+    )
+    .map(|_| ())
+}
+
 /// The file's text, read to at most [`MAX_CONFIG_BYTES`].
 fn read_bounded(path: &Path) -> Result<String, ConfigError> {
     let read_error = |cause: std::io::Error| match cause.kind() {
@@ -558,8 +694,13 @@ fn parse_message(message: &str) -> String {
     }
     let message = message.lines().map(str::trim).collect::<Vec<_>>().join(" ");
     let message = [
-        // log_retention_days is the only number.
+        // log_retention_days is the only signed number, group_window_minutes the only unsigned one.
         ("expected i32", "expected a number of days such as 90"),
+        ("expected u32", "expected a number of minutes such as 15"),
+        (
+            "expected a map",
+            "expected the table [account_names] of \"123456789012\" = \"name\" entries",
+        ),
         (
             "expected a sequence",
             "expected a list such as [\"a@example.com\"]",
@@ -641,6 +782,9 @@ mod tests {
             timezone: "Asia/Tokyo".into(),
             scope: Scope::All,
             log_retention_days: 90,
+            language: Default::default(),
+            group_window_minutes: 15,
+            account_names: Default::default(),
             mode: Default::default(),
             trail: TrailConfig {
                 name: Some("audit-trail".into()),
@@ -649,6 +793,8 @@ mod tests {
             notify: NotifyConfig {
                 emails: vec!["secops@example.com".into()],
                 slack_webhook_url: None,
+                teams_webhook_url: None,
+                webhook_url: None,
             },
         }
     }
@@ -722,6 +868,39 @@ mod tests {
                 Box::new(|c| c.notify.slack_webhook_url = Some("https://example.com/hook".into())),
             ),
             ("notify", Box::new(|c| c.notify.emails.clear())),
+            (
+                "group_window_minutes",
+                Box::new(|c| c.group_window_minutes = 0),
+            ),
+            (
+                "group_window_minutes",
+                Box::new(|c| c.group_window_minutes = 1441),
+            ),
+            (
+                "account_names",
+                Box::new(|c| {
+                    c.account_names
+                        .insert("12345678901".into(), "short-id".into());
+                }),
+            ),
+            (
+                "account_names",
+                Box::new(|c| {
+                    c.account_names
+                        .insert("123456789012".into(), "サンドボックス".into());
+                }),
+            ),
+            (
+                "notify.teams_webhook_url",
+                Box::new(|c| {
+                    c.notify.teams_webhook_url =
+                        Some("http://prod.westus.logic.azure.com/workflows/x".into())
+                }),
+            ),
+            (
+                "notify.webhook_url",
+                Box::new(|c| c.notify.webhook_url = Some("not a url".into())),
+            ),
         ];
         for (field, break_it) in cases {
             let mut config = valid();
@@ -731,6 +910,96 @@ mod tests {
                 found.iter().any(|p| p.field == field),
                 "expected a problem with {field}, got {found:?}"
             );
+        }
+    }
+
+    #[test]
+    fn the_alert_settings_default_round_trip_and_name_their_fix() {
+        let config: Config = toml::from_str(
+            "region = \"us-east-1\"\n[trail]\ncreate = true\n[notify]\nemails = [\"a@example.com\"]\n",
+        )
+        .unwrap();
+        assert_eq!(config.language, Language::En);
+        assert_eq!(config.group_window_minutes, 15);
+        assert!(config.account_names.is_empty());
+        // Defaults are not written out, so an old config stays as it was.
+        assert!(!config.to_toml().contains("language"));
+
+        let mut config = valid();
+        config.language = Language::Ja;
+        config.group_window_minutes = 60;
+        config
+            .account_names
+            .insert("210987654321".into(), "sandbox".into());
+        config.notify.emails.clear();
+        config.notify.teams_webhook_url =
+            Some("https://prod-00.westus.logic.azure.com/workflows/abc/triggers/manual".into());
+        config.notify.webhook_url = Some("https://alerts.example.com/hook".into());
+        assert!(
+            problems(&config).is_empty(),
+            "a Teams webhook alone notifies"
+        );
+        let text = config.to_toml();
+        assert!(text.contains("language = \"ja\""), "{text}");
+        assert!(
+            text.contains("[account_names]\n210987654321 = \"sandbox\""),
+            "{text}"
+        );
+        let back: Config = toml::from_str(&text).unwrap();
+        assert_eq!(back, config);
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        for (text, expected) in [
+            ("language = \"fr\"", "`fr` is not an allowed value"),
+            (
+                "group_window_minutes = -5",
+                "expected a number of minutes such as 15",
+            ),
+            (
+                "account_names = 1",
+                "expected the table [account_names] of \"123456789012\" = \"name\" entries",
+            ),
+            (
+                "[notify]\nteams_webhok_url = \"x\"",
+                "the nearest known field is `teams_webhook_url`",
+            ),
+        ] {
+            std::fs::write(
+                &path,
+                format!("region = \"us-east-1\"\n{text}\n[trail]\ncreate = true\n"),
+            )
+            .unwrap();
+            let err = Config::read(&path).unwrap_err().to_string();
+            assert!(err.contains(expected), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_other_webhook_secrets_are_never_echoed_and_make_the_file_private() {
+        let secret = "http://prod.logic.azure.com/workflows/SECRET";
+        for problem in [
+            validate_teams_webhook(secret).unwrap_err(),
+            validate_webhook(secret).unwrap_err(),
+        ] {
+            assert!(!problem.to_string().contains("SECRET"), "{problem}");
+            assert!(problem.problem.contains("must use https"));
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("login-alert.toml");
+            let mut config = valid();
+            config.notify.webhook_url = Some("https://alerts.example.com/hook".into());
+            config.save(&path).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let warning = config.exposure(&path).unwrap();
+            assert!(
+                warning.contains("a webhook URL (notify.webhook_url)"),
+                "{warning}"
+            );
+            assert!(!warning.contains("alerts.example.com"));
         }
     }
 
@@ -774,7 +1043,7 @@ mod tests {
         assert_eq!(
             err,
             format!(
-                "{} line 5: unknown field `emial` (the nearest known field is `emails`): correct or remove it; the fields here are emails, slack_webhook_url",
+                "{} line 5: unknown field `emial` (the nearest known field is `emails`): correct or remove it; the fields here are emails, slack_webhook_url, teams_webhook_url, webhook_url",
                 path.display()
             )
         );

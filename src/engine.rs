@@ -15,12 +15,12 @@ use crate::plan::{Action, Change, Mode, Plan};
 use crate::policy::Grant;
 use crate::resources::{
     alarm, bucket, enabled_regions, function, invoke_config, log_group, parameter, permission,
-    queue, role, rule, subscription_filter, test_stream, topic, trail,
+    queue, role, rule, state_table, subscription_filter, test_stream, topic, trail,
 };
 
 /// Every part of the pipeline, in the order `apply` creates them (what a part depends on comes
 /// before it); `destroy`, and the deletions within an `apply`, walk it backwards.
-static PIPELINE: [&dyn Stage; 20] = [
+static PIPELINE: [&dyn Stage; 24] = [
     &enabled_regions::EnabledRegions,
     &bucket::OwnBucket,
     &log_group::TrailGroup,
@@ -29,7 +29,10 @@ static PIPELINE: [&dyn Stage; 20] = [
     &trail::LeftoverTrail,
     &topic::Topic,
     &parameter::Parameter,
+    &parameter::TeamsParameter,
+    &parameter::WebhookParameter,
     &queue::Queue,
+    &state_table::StateTable,
     &role::FunctionRole,
     &log_group::FunctionGroup,
     &function::Function,
@@ -38,6 +41,7 @@ static PIPELINE: [&dyn Stage; 20] = [
     &role::EventsRole,
     &rule::HomeRule,
     &rule::ForwardRules,
+    &rule::DigestRule,
     &subscription_filter::SubscriptionFilter,
     &test_stream::TestStream,
     &alarm::Alarms,
@@ -61,6 +65,7 @@ pub enum Op {
     InvokeConfig(invoke_config::Op),
     TestStream(test_stream::Op),
     Alarm(alarm::Op),
+    StateTable(state_table::Op),
 }
 
 /// A part that reads and teaches but never changes anything plans no operation.
@@ -87,6 +92,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
         Op::InvokeConfig(op) => invoke_config::execute(ctx, op).await,
         Op::TestStream(op) => test_stream::execute(ctx, op).await,
         Op::Alarm(op) => alarm::execute(ctx, op).await,
+        Op::StateTable(op) => state_table::execute(ctx, op).await,
     }
 }
 

@@ -443,8 +443,11 @@ pub fn ask(p: &mut dyn Prompter, r: &Resolved, found: &Discovery) -> Result<Conf
 
     let mut answers = r.clone();
     if r.slack_webhook_url.asked() {
-        answers.slack_webhook_url.value =
-            ask_slack(p, emails.is_empty(), r.slack_webhook_url.value.clone())?;
+        answers.slack_webhook_url.value = ask_slack(
+            p,
+            emails.is_empty() && !r.kept.notifies(),
+            r.slack_webhook_url.value.clone(),
+        )?;
     }
 
     if r.account_name.asked() {
@@ -711,6 +714,12 @@ pub fn summary(config: &Config, found: &Discovery) -> Vec<String> {
     if config.notify.slack_webhook_url.is_some() {
         notify.push("Slack webhook (set)".into());
     }
+    if config.notify.teams_webhook_url.is_some() {
+        notify.push("Teams webhook (set)".into());
+    }
+    if config.notify.webhook_url.is_some() {
+        notify.push("JSON webhook (set)".into());
+    }
     lines.push(format!("  Notify:    {}", notify.join("; ")));
     lines.push(format!("  Times in:  {}", config.timezone));
     lines.push(match config.mode {
@@ -811,8 +820,14 @@ fn join_and(parts: &[String]) -> String {
 /// The config as shown on re-runs, with the secret replaced.
 pub fn redacted(config: &Config) -> String {
     let mut shown = config.clone();
-    if shown.notify.slack_webhook_url.is_some() {
-        shown.notify.slack_webhook_url = Some("(set)".into());
+    for secret in [
+        &mut shown.notify.slack_webhook_url,
+        &mut shown.notify.teams_webhook_url,
+        &mut shown.notify.webhook_url,
+    ] {
+        if secret.is_some() {
+            *secret = Some("(set)".into());
+        }
     }
     let text = toml::to_string_pretty(&shown).unwrap_or_default();
     text.lines()
@@ -955,6 +970,9 @@ mod tests {
                 timezone: "Asia/Tokyo".into(),
                 scope: Scope::FailuresAndRoot,
                 log_retention_days: DEFAULT_RETENTION_DAYS,
+                language: Default::default(),
+                group_window_minutes: 15,
+                account_names: Default::default(),
                 mode: Route::Eventbridge,
                 trail: TrailConfig {
                     name: Some("audit-trail".into()),
@@ -963,6 +981,8 @@ mod tests {
                 notify: NotifyConfig {
                     emails: vec!["secops@example.com".into(), "oncall@example.com".into()],
                     slack_webhook_url: Some(WEBHOOK.into()),
+                    teams_webhook_url: None,
+                    webhook_url: None,
                 },
             }
         );
@@ -1039,6 +1059,9 @@ mod tests {
             timezone: "Asia/Tokyo".into(),
             scope: Scope::RootOnly,
             log_retention_days: 365,
+            language: Default::default(),
+            group_window_minutes: 15,
+            account_names: Default::default(),
             mode: Default::default(),
             trail: TrailConfig {
                 name: Some("audit-trail".into()),
@@ -1047,6 +1070,8 @@ mod tests {
             notify: NotifyConfig {
                 emails: vec!["a@example.com".into()],
                 slack_webhook_url: Some(WEBHOOK.into()),
+                teams_webhook_url: None,
+                webhook_url: None,
             },
         };
         let args = InitArgs::default();
@@ -1075,7 +1100,9 @@ mod tests {
             config.notify,
             NotifyConfig {
                 emails: vec!["b@example.com".into()],
-                slack_webhook_url: None
+                slack_webhook_url: None,
+                teams_webhook_url: None,
+                webhook_url: None,
             }
         );
     }
@@ -1233,6 +1260,9 @@ mod tests {
             timezone: "UTC".into(),
             scope: Scope::All,
             log_retention_days: 90,
+            language: Default::default(),
+            group_window_minutes: 15,
+            account_names: Default::default(),
             mode: Default::default(),
             trail: TrailConfig {
                 name: Some("audit-trail".into()),
@@ -1241,6 +1271,8 @@ mod tests {
             notify: NotifyConfig {
                 emails: vec!["a@example.com".into()],
                 slack_webhook_url: Some(WEBHOOK.into()),
+                teams_webhook_url: None,
+                webhook_url: None,
             },
         };
         let text = summary(&config, &found).join("\n");

@@ -1,15 +1,16 @@
 //! The provisioner's shared vocabulary: the desired state ([`Target`]), secrets, the context every
 //! AWS operation gets ([`Ctx`]), and what the parts of the pipeline learn of each other ([`Facts`]).
 
+use std::collections::BTreeMap;
 use std::fmt;
 
-use login_alert_handler::Scope;
+use login_alert_handler::{Language, Scope};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::aws::Clients;
 use crate::config::{Config, Route};
-use crate::names::{Arns, Names};
+use crate::names::{Arns, Names, WebhookKind};
 use crate::plan::SENSITIVE;
 use crate::printer::Printer;
 use crate::retry::Bound;
@@ -75,8 +76,14 @@ pub struct Target {
     pub trail: TrailChoice,
     pub emails: Vec<String>,
     pub slack_webhook_url: Option<Secret>,
+    pub teams_webhook_url: Option<Secret>,
+    pub webhook_url: Option<Secret>,
     /// Shown in messages; the account ID when the config names none.
     pub account_name: String,
+    /// Other accounts' names (`[account_names]`), for events an organization trail brings in.
+    pub account_names: BTreeMap<String, String>,
+    pub language: Language,
+    pub group_window_minutes: u32,
     pub timezone: String,
     pub scope: Scope,
     pub log_retention_days: i32,
@@ -95,10 +102,15 @@ impl Target {
             },
             emails: config.notify.emails.clone(),
             slack_webhook_url: config.notify.slack_webhook_url.clone().map(Secret::new),
+            teams_webhook_url: config.notify.teams_webhook_url.clone().map(Secret::new),
+            webhook_url: config.notify.webhook_url.clone().map(Secret::new),
             account_name: config
                 .account_name
                 .clone()
                 .unwrap_or_else(|| account_id.to_owned()),
+            account_names: config.account_names.clone(),
+            language: config.language,
+            group_window_minutes: config.group_window_minutes,
             timezone: config.timezone.clone(),
             scope: config.scope,
             log_retention_days: config.log_retention_days,
@@ -114,6 +126,17 @@ impl Target {
         &self.arns.region
     }
 
+    /// The name of the trail the pipeline reads: the adopted one (an ARN's last part), else login-alert's own.
+    pub fn trail_name(&self) -> String {
+        match &self.trail {
+            TrailChoice::Adopt(name) => crate::arn::Arn::parse(name)
+                .and_then(|arn| arn.resource_of("trail"))
+                .unwrap_or(name)
+                .to_owned(),
+            TrailChoice::Create => self.names.trail(),
+        }
+    }
+
     /// The topic exists only when someone is notified by email.
     pub fn topic_arn(&self) -> Option<String> {
         (!self.emails.is_empty()).then(|| self.arns.topic(&self.names.topic()))
@@ -121,16 +144,42 @@ impl Target {
 
     /// The secret the config holds for the SSM parameter `name` (a saved plan carries none).
     pub fn secret_of(&self, parameter: &str) -> Option<&Secret> {
-        self.slack_webhook_url
-            .as_ref()
-            .filter(|_| parameter == self.names.slack_parameter())
+        WebhookKind::ALL
+            .into_iter()
+            .find(|kind| self.names.webhook_parameter(*kind) == parameter)
+            .and_then(|kind| self.webhook_url(kind))
     }
 
-    /// The SSM parameter exists only when a Slack webhook is configured.
+    /// The configured URL of one kind of webhook.
+    pub fn webhook_url(&self, kind: WebhookKind) -> Option<&Secret> {
+        match kind {
+            WebhookKind::Slack => self.slack_webhook_url.as_ref(),
+            WebhookKind::Teams => self.teams_webhook_url.as_ref(),
+            WebhookKind::Json => self.webhook_url.as_ref(),
+        }
+    }
+
+    /// The SSM parameter of a kind of webhook: it exists only while that webhook is configured.
+    pub fn webhook_parameter(&self, kind: WebhookKind) -> Option<String> {
+        self.webhook_url(kind)
+            .map(|_| self.names.webhook_parameter(kind))
+    }
+
+    /// The SSM parameter holding the Slack webhook URL, when one is configured.
     pub fn slack_parameter(&self) -> Option<String> {
-        self.slack_webhook_url
-            .as_ref()
-            .map(|_| self.names.slack_parameter())
+        self.webhook_parameter(WebhookKind::Slack)
+    }
+
+    /// The names the state table's `config#account-names` item should hold: `[account_names]`, plus the
+    /// home account's name when the config gives one (the account ID alone names nothing).
+    pub fn state_account_names(&self) -> BTreeMap<String, String> {
+        let mut names = self.account_names.clone();
+        if self.account_name != self.account_id() {
+            names
+                .entry(self.account_id().to_owned())
+                .or_insert_with(|| self.account_name.clone());
+        }
+        names
     }
 }
 
@@ -185,6 +234,9 @@ pub struct Facts {
     /// Where EventBridge rules go: read in EventBridge mode, or while login-alert's rules remain
     /// from it (so a switch back or `destroy` finds them); `None` otherwise.
     pub regions: Option<Regions>,
+    /// The adopted trail is an organization trail (of this account: another's is refused), so every
+    /// member account's events arrive and their names are worth reading from Organizations.
+    pub organization_trail: bool,
 }
 
 /// The account's regions, as EventBridge mode sees them.
@@ -203,6 +255,7 @@ impl Facts {
             delivery: Delivery::ours(t),
             function_managed: None,
             regions: None,
+            organization_trail: false,
         }
     }
 }

@@ -3,12 +3,44 @@
 //! Names never contain random parts: a re-run finds the same resources (a no-op), and `destroy` finds
 //! what is ours even after an interrupted `apply`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Tag (key, value) carried by everything login-alert creates.
 pub const MANAGED_BY: (&str, &str) = ("managed-by", "login-alert");
 /// Name of the inline policy login-alert puts on its roles.
 pub const INLINE_POLICY: &str = "login-alert";
+
+/// The webhooks login-alert delivers to, each with its URL kept as an SSM SecureString.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WebhookKind {
+    Slack,
+    Teams,
+    /// The generic webhook (the classification record as JSON).
+    Json,
+}
+
+impl WebhookKind {
+    pub const ALL: [WebhookKind; 3] = [WebhookKind::Slack, WebhookKind::Teams, WebhookKind::Json];
+
+    /// How the webhook is named in messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            WebhookKind::Slack => "Slack webhook URL",
+            WebhookKind::Teams => "Teams webhook URL",
+            WebhookKind::Json => "webhook URL",
+        }
+    }
+
+    /// The config field holding the URL.
+    pub fn field(self) -> &'static str {
+        match self {
+            WebhookKind::Slack => "notify.slack_webhook_url",
+            WebhookKind::Teams => "notify.teams_webhook_url",
+            WebhookKind::Json => "notify.webhook_url",
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Names {
@@ -64,7 +96,28 @@ impl Names {
         format!("{}-eventbridge", self.prefix)
     }
     pub fn slack_parameter(&self) -> String {
-        format!("/{}/slack-webhook-url", self.prefix)
+        self.webhook_parameter(WebhookKind::Slack)
+    }
+    /// The SSM SecureString holding a webhook's URL.
+    pub fn webhook_parameter(&self, kind: WebhookKind) -> String {
+        let what = match kind {
+            WebhookKind::Slack => "slack-webhook-url",
+            WebhookKind::Teams => "teams-webhook-url",
+            WebhookKind::Json => "webhook-url",
+        };
+        format!("/{}/{what}", self.prefix)
+    }
+    /// The DynamoDB table of the handler's state (groups, sent messages, account names).
+    pub fn state_table(&self) -> String {
+        format!("{}-state", self.prefix)
+    }
+    /// The EventBridge rule in the home region that invokes the function for digests.
+    pub fn digest_rule(&self) -> String {
+        format!("{}-digest", self.prefix)
+    }
+    /// The invoke permission's statement for the digest rule.
+    pub fn digest_permission_statement(&self) -> String {
+        format!("{}-digest", self.prefix)
     }
     /// The trail created with `--create-trail`.
     pub fn trail(&self) -> String {
@@ -190,6 +243,12 @@ impl Arns {
             self.partition, self.region, self.account_id
         )
     }
+    pub fn table(&self, name: &str) -> String {
+        format!(
+            "arn:{}:dynamodb:{}:{}:table/{name}",
+            self.partition, self.region, self.account_id
+        )
+    }
     /// The account itself (what `account:ListRegions` is authorized on).
     pub fn account(&self) -> String {
         format!(
@@ -240,5 +299,7 @@ mod tests {
         assert!(names.failed_events_queue().len() <= 80);
         assert!(names.alarm("function-throttles").len() <= 255);
         assert!(names.test_stream().len() <= 512);
+        assert!(names.state_table().len() <= 255);
+        assert!(names.digest_rule().len() <= 64);
     }
 }

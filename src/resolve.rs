@@ -1,6 +1,8 @@
 //! The one place an `init` setting is resolved: its flag, else the existing config, else what was discovered.
 
-use login_alert_handler::Scope;
+use std::collections::BTreeMap;
+
+use login_alert_handler::{Language, Scope};
 
 use crate::arn::Arn;
 use crate::cli::InitArgs;
@@ -75,8 +77,44 @@ pub struct Resolved {
     pub name_prefix: Setting<String>,
     pub log_retention_days: Setting<i32>,
     pub mode: Setting<Route>,
+    pub language: Setting<Language>,
+    /// Settings `init` neither asks nor takes a flag for, kept from the existing config as they are.
+    pub kept: Kept,
     /// Where a trail chosen later (in the installer's list) puts the pipeline.
     pub places: Places,
+}
+
+/// What the existing config says that `init` keeps unchanged (or the defaults, with no config).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kept {
+    pub group_window_minutes: u32,
+    pub account_names: BTreeMap<String, String>,
+    pub teams_webhook_url: Option<String>,
+    pub webhook_url: Option<String>,
+}
+
+impl Kept {
+    fn new(existing: Option<&Config>) -> Self {
+        match existing {
+            Some(c) => Kept {
+                group_window_minutes: c.group_window_minutes,
+                account_names: c.account_names.clone(),
+                teams_webhook_url: c.notify.teams_webhook_url.clone(),
+                webhook_url: c.notify.webhook_url.clone(),
+            },
+            None => Kept {
+                group_window_minutes: login_alert_handler::settings::DEFAULT_GROUP_WINDOW_MINUTES,
+                account_names: BTreeMap::new(),
+                teams_webhook_url: None,
+                webhook_url: None,
+            },
+        }
+    }
+
+    /// Whether a Teams or generic webhook already notifies someone (so neither email nor Slack is required).
+    pub fn notifies(&self) -> bool {
+        self.teams_webhook_url.is_some() || self.webhook_url.is_some()
+    }
 }
 
 /// The regions a trail choice leads to, for choices made after resolving.
@@ -206,6 +244,12 @@ pub fn resolve(flags: Flags, existing: Option<&Config>, found: &Discovery) -> Re
             existing.map(|c| c.mode),
             Route::default,
         ),
+        language: first(
+            args.language,
+            existing.map(|c| c.language),
+            Language::default,
+        ),
+        kept: Kept::new(existing),
     }
 }
 
@@ -306,7 +350,10 @@ impl Resolved {
         if self.trail.value.is_none() {
             missing.push("--trail NAME (or --create-trail)");
         }
-        if self.emails.value.is_empty() && self.slack_webhook_url.value.is_none() {
+        if self.emails.value.is_empty()
+            && self.slack_webhook_url.value.is_none()
+            && !self.kept.notifies()
+        {
             missing.push("--email ADDRESS (or --slack-webhook-url URL)");
         }
         missing
@@ -327,11 +374,16 @@ impl Resolved {
             timezone: self.timezone.value.clone(),
             scope: self.scope.value,
             log_retention_days: self.log_retention_days.value,
+            language: self.language.value,
+            group_window_minutes: self.kept.group_window_minutes,
+            account_names: self.kept.account_names.clone(),
             mode: self.mode.value,
             trail,
             notify: NotifyConfig {
                 emails,
                 slack_webhook_url: self.slack_webhook_url.value.clone(),
+                teams_webhook_url: self.kept.teams_webhook_url.clone(),
+                webhook_url: self.kept.webhook_url.clone(),
             },
         }
     }
@@ -382,6 +434,9 @@ mod tests {
             timezone: "Asia/Tokyo".into(),
             scope: Scope::RootOnly,
             log_retention_days: 365,
+            language: Default::default(),
+            group_window_minutes: 15,
+            account_names: Default::default(),
             mode: Default::default(),
             trail: TrailConfig {
                 name: Some("audit-trail".into()),
@@ -390,6 +445,8 @@ mod tests {
             notify: NotifyConfig {
                 emails: vec!["a@example.com".into()],
                 slack_webhook_url: None,
+                teams_webhook_url: None,
+                webhook_url: None,
             },
         }
     }
@@ -449,6 +506,47 @@ mod tests {
             r.missing(),
             ["--email ADDRESS (or --slack-webhook-url URL)"]
         );
+    }
+
+    #[test]
+    fn the_language_flag_beats_the_config_and_init_keeps_what_it_does_not_ask() {
+        let mut existing = existing();
+        existing.language = Language::Ja;
+        existing.group_window_minutes = 45;
+        existing
+            .account_names
+            .insert("210987654321".into(), "sandbox".into());
+        existing.notify.emails.clear();
+        existing.notify.teams_webhook_url = Some("https://x.logic.azure.com/workflows/a".into());
+
+        let r = resolve(flags(&InitArgs::default()), Some(&existing), &found());
+        assert_eq!(
+            r.language,
+            Setting {
+                value: Language::Ja,
+                from: Source::Config
+            }
+        );
+        assert!(r.missing().is_empty(), "the Teams webhook notifies");
+        let config = r.config().unwrap();
+        assert_eq!(config.language, Language::Ja);
+        assert_eq!(config.group_window_minutes, 45);
+        assert_eq!(config.account_names, existing.account_names);
+        assert_eq!(
+            config.notify.teams_webhook_url,
+            existing.notify.teams_webhook_url
+        );
+
+        let args = InitArgs {
+            language: Some(Language::En),
+            ..Default::default()
+        };
+        let r = resolve(flags(&args), Some(&existing), &found());
+        assert_eq!(r.language.from, Source::Flag);
+        assert_eq!(r.config().unwrap().language, Language::En);
+        let r = resolve(flags(&InitArgs::default()), None, &found());
+        assert_eq!(r.language.value, Language::En);
+        assert_eq!(r.config().unwrap().group_window_minutes, 15);
     }
 
     #[test]

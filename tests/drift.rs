@@ -254,7 +254,8 @@ async fn security_drift_is_shown_removed_and_then_left_alone() {
         .iter()
         .filter_map(|s| s["Sid"].as_str())
         .collect();
-    assert_eq!(sids, ["login-alert-cloudwatch-logs"]);
+    // The mode's sender and the digest schedule: the stranger's statement is gone.
+    assert_eq!(sids, ["login-alert-cloudwatch-logs", "login-alert-digest"]);
     let iam = aws_sdk_iam::Client::new(&sdk);
     let inline = iam
         .list_role_policies()

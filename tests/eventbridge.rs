@@ -146,6 +146,13 @@ async fn eventbridge_mode_from_init_to_destroy_in_every_enabled_region() {
     let function = format!("arn:aws:lambda:{HOME}:{id}:function:login-alert-handler");
     let bus = format!("arn:aws:events:{HOME}:{id}:event-bus/default");
     let role = format!("arn:aws:iam::{id}:role/login-alert-events-forward");
+    // The digest schedule is there in every mode.
+    let digest = (
+        HOME.to_owned(),
+        "login-alert-digest".to_owned(),
+        rule::SCHEDULE_STATE.to_owned(),
+        vec![(function.clone(), None)],
+    );
     let expected = vec![
         (
             "ap-northeast-1".to_owned(),
@@ -153,6 +160,7 @@ async fn eventbridge_mode_from_init_to_destroy_in_every_enabled_region() {
             rule::STATE.to_owned(),
             vec![(bus.clone(), Some(role.clone()))],
         ),
+        digest.clone(),
         (
             HOME.to_owned(),
             "login-alert-events".to_owned(),
@@ -241,7 +249,7 @@ async fn eventbridge_mode_from_init_to_destroy_in_every_enabled_region() {
         .args(["plan", "--detailed-exitcode"])
         .assert()
         .code(0);
-    assert_eq!(rules(&account).await, Vec::new());
+    assert_eq!(rules(&account).await, std::slice::from_ref(&digest));
     assert!(
         !no_logs(&trail(&account).await),
         "delivers to CloudWatch Logs"
@@ -320,6 +328,9 @@ fn target(account: &str) -> Target {
         timezone: "UTC".into(),
         scope: Default::default(),
         log_retention_days: 90,
+        language: Default::default(),
+        group_window_minutes: 15,
+        account_names: Default::default(),
         mode: Route::Eventbridge,
         trail: TrailConfig {
             name: Some(TRAIL.into()),
@@ -328,6 +339,8 @@ fn target(account: &str) -> Target {
         notify: NotifyConfig {
             emails: vec!["a@example.com".into()],
             slack_webhook_url: None,
+            teams_webhook_url: None,
+            webhook_url: None,
         },
     };
     Target::new(&config, account)

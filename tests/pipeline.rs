@@ -31,7 +31,7 @@ use login_alert::aws::Clients;
 use login_alert::bundle::handler_sha256;
 use login_alert::config::{Config, NotifyConfig, TrailConfig};
 use login_alert::engine::{self, Op};
-use login_alert::model::{Ctx, Target};
+use login_alert::model::{Ctx, Facts, Target};
 use login_alert::plan::{Action, Attr, Mode, Plan, SENSITIVE, render};
 use login_alert::printer::Printer;
 use login_alert::resources::trail::Delivery;
@@ -58,6 +58,9 @@ fn config(emails: &[&str], slack: Option<&str>) -> Config {
         timezone: "Europe/Paris".into(),
         scope: Default::default(),
         log_retention_days: 90,
+        language: Default::default(),
+        group_window_minutes: 15,
+        account_names: Default::default(),
         mode: Default::default(),
         trail: TrailConfig {
             name: Some("audit".into()),
@@ -66,6 +69,8 @@ fn config(emails: &[&str], slack: Option<&str>) -> Config {
         notify: NotifyConfig {
             emails: emails.iter().map(|e| e.to_string()).collect(),
             slack_webhook_url: slack.map(Into::into),
+            teams_webhook_url: None,
+            webhook_url: None,
         },
     }
 }
@@ -105,6 +110,13 @@ fn assert_converged(plan: &Plan<Op>) {
         plan.changes
     );
     assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
+}
+
+/// What the engine would learn: the trail delivers to the log group these tests use.
+fn facts(ctx: &Ctx) -> Facts {
+    let mut facts = Facts::new(&ctx.target);
+    facts.delivery = delivery(ctx);
+    facts
 }
 
 fn delivery(ctx: &Ctx) -> Delivery {
@@ -479,9 +491,11 @@ async fn function_plan(ctx: &Ctx, mode: Mode) -> Plan<Op> {
         .expect("read the function");
     let mut plan = new_plan(ctx, mode);
     match mode {
-        Mode::Apply => {
-            function::plan_apply(current.as_ref(), &function::desired(&ctx.target), &mut plan)
-        }
+        Mode::Apply => function::plan_apply(
+            current.as_ref(),
+            &function::desired(&ctx.target, &facts(ctx)),
+            &mut plan,
+        ),
         Mode::Destroy => function::plan_destroy(current.as_ref(), &mut plan),
     }
     plan
@@ -539,7 +553,7 @@ async fn function_is_created_from_the_bundle_and_updated_only_where_it_differs()
     assert!(current.managed);
     assert_eq!(
         current.config,
-        function::desired(&ctx.target).config,
+        function::desired(&ctx.target, &facts(&ctx)).config,
         "reads back as desired"
     );
     assert_converged(&function_plan(&ctx, Mode::Apply).await);
@@ -1059,7 +1073,11 @@ async fn all_plan(ctx: &Ctx, mode: Mode) -> Plan<Op> {
         Mode::Apply => {
             topic::plan_apply(topic.as_ref(), &topic::desired(t), &mut plan);
             parameter::plan_apply(parameter.as_ref(), &parameter::desired(t), &mut plan);
-            function::plan_apply(function.as_ref(), &function::desired(t), &mut plan);
+            function::plan_apply(
+                function.as_ref(),
+                &function::desired(t, &facts(ctx)),
+                &mut plan,
+            );
             permission::plan_apply(&permission, &permission::desired(t, &d), &mut plan);
             subscription_filter::plan_apply(
                 &filters,

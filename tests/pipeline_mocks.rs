@@ -63,6 +63,9 @@ fn target() -> Target {
         timezone: "UTC".into(),
         scope: Default::default(),
         log_retention_days: 90,
+        language: Default::default(),
+        group_window_minutes: 15,
+        account_names: Default::default(),
         mode: Default::default(),
         trail: TrailConfig {
             name: Some("audit".into()),
@@ -71,6 +74,8 @@ fn target() -> Target {
         notify: NotifyConfig {
             emails: vec!["a@example.com".into(), "b@example.com".into()],
             slack_webhook_url: None,
+            teams_webhook_url: None,
+            webhook_url: None,
         },
     };
     Target::new(&config, ACCOUNT)
@@ -113,7 +118,7 @@ fn active() -> Rule {
 fn create_op() -> function::Op {
     function::Op::Create {
         name: FUNCTION.into(),
-        config: function::desired(&target()).config,
+        config: function::desired(&target(), &login_alert::model::Facts::new(&target())).config,
     }
 }
 
@@ -288,7 +293,9 @@ async fn an_update_in_progress_is_waited_out_then_code_and_configuration_are_upd
     let op = function::Op::Update {
         name: FUNCTION.into(),
         code: true,
-        config: Some(function::desired(&target()).config),
+        config: Some(
+            function::desired(&target(), &login_alert::model::Facts::new(&target())).config,
+        ),
     };
     function::execute(&ctx, &op)
         .await
@@ -335,7 +342,9 @@ async fn an_update_that_stays_busy_gives_up_naming_the_conflict() {
     let op = function::Op::Update {
         name: FUNCTION.into(),
         code: false,
-        config: Some(function::desired(&target()).config),
+        config: Some(
+            function::desired(&target(), &login_alert::model::Facts::new(&target())).config,
+        ),
     };
     let err = function::execute(&ctx, &op).await.expect_err("bounded");
     assert!(

@@ -234,3 +234,49 @@ fn unreadable_input_fails_with_a_message_that_says_what_to_pass() {
         .failure()
         .stderr(predicate::str::contains("IANA time zone"));
 }
+
+#[test]
+fn the_config_gives_language_and_account_names_and_the_flag_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("login-alert.toml"),
+        "region = \"us-east-1\"\nlanguage = \"ja\"\ngroup_window_minutes = 30\n[trail]\ncreate = true\n\
+         [notify]\nemails = [\"a@example.com\"]\n[account_names]\n\"111122223333\" = \"sandbox\"\n",
+    )
+    .unwrap();
+    cli(&dir)
+        .args(["preview", "--output", "email"])
+        .arg(fixture("aws-ct-ug__root-success-no-mfa"))
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(
+            "Subject: [sandbox] Root console sign-in succeeded without MFA\n",
+        ))
+        .stdout(predicate::str::contains(
+            "AWSルートユーザーログイン検知（MFAなし）",
+        ));
+    cli(&dir)
+        .args(["preview", "--output", "email", "--language", "en"])
+        .arg(fixture("aws-ct-ug__root-success-no-mfa"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("AWSルートユーザー").not());
+    // A bad value is the config's error, naming the field and the fix.
+    std::fs::write(
+        dir.path().join("login-alert.toml"),
+        "region = \"us-east-1\"\ngroup_window_minutes = 0\n[trail]\ncreate = true\n\
+         [notify]\nemails = [\"a@example.com\"]\n[account_names]\n\"1111\" = \"sandbox\"\n",
+    )
+    .unwrap();
+    cli(&dir)
+        .args(["preview"])
+        .arg(fixture("aws-ct-ug__root-success-no-mfa"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "group_window_minutes: 0 is not a grouping window (use a whole number of minutes from 1 to 1440",
+        ))
+        .stderr(predicate::str::contains(
+            "account_names: `1111` is not an AWS account ID",
+        ));
+}

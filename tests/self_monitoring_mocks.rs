@@ -37,6 +37,9 @@ fn ctx(change: impl FnOnce(&mut Clients)) -> Ctx {
         timezone: "UTC".into(),
         scope: Default::default(),
         log_retention_days: 90,
+        language: Default::default(),
+        group_window_minutes: 15,
+        account_names: Default::default(),
         mode: Default::default(),
         trail: TrailConfig {
             name: Some("audit".into()),
@@ -45,6 +48,8 @@ fn ctx(change: impl FnOnce(&mut Clients)) -> Ctx {
         notify: NotifyConfig {
             emails: vec!["a@example.com".into()],
             slack_webhook_url: None,
+            teams_webhook_url: None,
+            webhook_url: None,
         },
     };
     let mut ctx = Ctx::new(
@@ -174,7 +179,7 @@ async fn unreadable_metrics_are_a_warning_not_a_failed_status() {
         .build();
     let ctx =
         ctx(|c| c.cloudwatch = mock_client!(aws_sdk_cloudwatch, RuleMode::Sequential, [&denied]));
-    let desired = function::desired(&ctx.target);
+    let desired = function::desired(&ctx.target, &login_alert::model::Facts::new(&ctx.target));
     let current = function::Current {
         name: desired.name.clone(),
         arn: "arn:aws:lambda:eu-west-1:123456789012:function:login-alert-handler".into(),

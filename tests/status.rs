@@ -125,6 +125,7 @@ async fn status_is_ok_after_apply_and_names_each_broken_link_and_its_fix() {
             "trail delivery to CloudWatch Logs",
             "subscription filter",
             "invoke permission",
+            "digest invoke permission",
             "function",
             "function errors (24 h)",
             "function throttles (24 h)",
@@ -153,7 +154,7 @@ async fn status_is_ok_after_apply_and_names_each_broken_link_and_its_fix() {
         .arg("status")
         .assert()
         .code(0)
-        .stdout(contains("All 15 checks ok."));
+        .stdout(contains("All 16 checks ok."));
 
     // The trail stopped by hand: broken, named, with the fix.
     let cloudtrail = aws_sdk_cloudtrail::Client::new(&account.sdk(HOME));

@@ -325,6 +325,9 @@ fn mocked(logs: aws_sdk_cloudwatchlogs::Client) -> Ctx {
         timezone: "UTC".into(),
         scope: Default::default(),
         log_retention_days: 90,
+        language: Default::default(),
+        group_window_minutes: 15,
+        account_names: Default::default(),
         mode: Default::default(),
         trail: TrailConfig {
             name: Some(TRAIL.into()),
@@ -333,6 +336,8 @@ fn mocked(logs: aws_sdk_cloudwatchlogs::Client) -> Ctx {
         notify: NotifyConfig {
             emails: vec!["secops@example.com".into()],
             slack_webhook_url: None,
+            teams_webhook_url: None,
+            webhook_url: None,
         },
     };
     Ctx::new(clients, Target::new(&config, ACCOUNT), Printer::silent())

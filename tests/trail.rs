@@ -40,11 +40,16 @@ fn config(region: &str, trail: TrailConfig) -> Config {
         timezone: "UTC".into(),
         scope: Default::default(),
         log_retention_days: 90,
+        language: Default::default(),
+        group_window_minutes: 15,
+        account_names: Default::default(),
         mode: Default::default(),
         trail,
         notify: NotifyConfig {
             emails: vec!["secops@example.com".into()],
             slack_webhook_url: None,
+            teams_webhook_url: None,
+            webhook_url: None,
         },
     }
 }

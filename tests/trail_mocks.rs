@@ -43,6 +43,9 @@ fn ctx(cloudtrail: Client) -> Ctx {
         timezone: "UTC".into(),
         scope: Default::default(),
         log_retention_days: 90,
+        language: Default::default(),
+        group_window_minutes: 15,
+        account_names: Default::default(),
         mode: Default::default(),
         trail: TrailConfig {
             name: Some("audit".into()),
@@ -51,6 +54,8 @@ fn ctx(cloudtrail: Client) -> Ctx {
         notify: NotifyConfig {
             emails: vec!["secops@example.com".into()],
             slack_webhook_url: None,
+            teams_webhook_url: None,
+            webhook_url: None,
         },
     };
     let mut ctx = Ctx::new(clients, Target::new(&config, ACCOUNT), Printer::silent());

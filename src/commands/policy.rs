@@ -38,6 +38,9 @@ pub fn target(region: &str, prefix: &str, mode: Route, account: &str) -> Target 
         timezone: "UTC".into(),
         scope: Default::default(),
         log_retention_days: config::DEFAULT_RETENTION_DAYS,
+        language: Default::default(),
+        group_window_minutes: login_alert_handler::settings::DEFAULT_GROUP_WINDOW_MINUTES,
+        account_names: Default::default(),
         mode,
         trail: TrailConfig {
             name: None,
@@ -232,7 +235,17 @@ mod tests {
     fn each_mode_writes_only_its_own_pieces_and_removes_the_others() {
         let logs = statements_for(Route::CloudwatchLogs);
         let events = statements_for(Route::Eventbridge);
-        assert!(with(&logs, "events:PutRule").is_empty());
+        // The digest schedule is the one rule every mode puts.
+        let put_rules: Vec<&Vec<String>> = with(&logs, "events:PutRule")
+            .iter()
+            .map(|s| &s.resources)
+            .collect();
+        assert_eq!(
+            put_rules,
+            [&vec![
+                "arn:aws:events:eu-west-1:123456789012:rule/login-alert-digest".to_owned()
+            ]]
+        );
         assert!(with(&logs, "events:PutEvents").is_empty());
         assert!(!with(&logs, "events:DeleteRule").is_empty());
         assert!(with(&events, "logs:PutSubscriptionFilter").is_empty());

@@ -1,13 +1,12 @@
 //! `login-alert preview`: what the handler would send for the records in a file, without sending anything.
 
-use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use login_alert_handler::limits::MAX_INPUT;
-use login_alert_handler::settings::{Pipeline, parse_timezone, parse_window};
-use login_alert_handler::{Language, PreviewFormat as HandlerFormat, Scope, Settings, preview_to};
+use login_alert_handler::settings::{Pipeline, parse_timezone};
+use login_alert_handler::{PreviewFormat as HandlerFormat, Scope, Settings, preview_to};
 
 use super::ExitStatus;
 use crate::cli::{GlobalArgs, PreviewArgs, PreviewFormat};
@@ -21,11 +20,7 @@ pub async fn run(global: &GlobalArgs, args: &PreviewArgs, printer: &Printer) -> 
             global.config.display()
         )
     })?;
-    let extras = match &config {
-        Some(_) => config_extras(&global.config)?,
-        None => Extras::default(),
-    };
-    let settings = settings(args, config.as_ref(), extras)?;
+    let settings = settings(args, config.as_ref())?;
     let input = read_input(&args.file)?;
     let format = match args.output {
         PreviewFormat::Text => HandlerFormat::Text,
@@ -54,54 +49,8 @@ pub async fn run(global: &GlobalArgs, args: &PreviewArgs, printer: &Printer) -> 
     Ok(ExitStatus::Success)
 }
 
-/// Settings the config file will carry (`language`, `group_window_minutes`, `[account_names]`), read from its
-/// text so that `preview` uses them whatever the typed config knows of them yet.
-#[derive(Debug, Default)]
-struct Extras {
-    language: Option<Language>,
-    group_window_minutes: Option<u32>,
-    account_names: BTreeMap<String, String>,
-}
-
-fn config_extras(path: &Path) -> Result<Extras> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading {} for the preview defaults", path.display()))?;
-    let table: toml::Table =
-        toml::from_str(&text).with_context(|| format!("{} is not valid TOML", path.display()))?;
-    let language = match table.get("language").and_then(|v| v.as_str()) {
-        Some(value) => Some(
-            value
-                .parse()
-                .map_err(|e: String| anyhow::anyhow!("{}: language: {e}", path.display()))?,
-        ),
-        None => None,
-    };
-    let group_window_minutes = match table.get("group_window_minutes") {
-        Some(value) => Some(
-            parse_window(&value.to_string())
-                .map_err(|e| anyhow::anyhow!("{}: group_window_minutes: {e}", path.display()))?,
-        ),
-        None => None,
-    };
-    let account_names = table
-        .get("account_names")
-        .and_then(|v| v.as_table())
-        .map(|names| {
-            names
-                .iter()
-                .filter_map(|(id, name)| Some((id.clone(), name.as_str()?.to_owned())))
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok(Extras {
-        language,
-        group_window_minutes,
-        account_names,
-    })
-}
-
 /// Flags first, then the config file, then the handler's defaults (all scopes, the record's account ID, UTC, en).
-fn settings(args: &PreviewArgs, config: Option<&Config>, extras: Extras) -> Result<Settings> {
+fn settings(args: &PreviewArgs, config: Option<&Config>) -> Result<Settings> {
     let scope = match (args.scope, config) {
         (Some(scope), _) => Scope::from(scope),
         (None, Some(config)) => config.scope,
@@ -124,12 +73,15 @@ fn settings(args: &PreviewArgs, config: Option<&Config>, extras: Extras) -> Resu
     let defaults = Settings::default();
     Ok(Settings {
         account_name,
-        account_names: extras.account_names,
+        account_names: config.map(|c| c.account_names.clone()).unwrap_or_default(),
         timezone,
         scope,
-        language: args.language.or(extras.language).unwrap_or_default(),
-        group_window_minutes: extras
-            .group_window_minutes
+        language: args
+            .language
+            .or(config.map(|c| c.language))
+            .unwrap_or_default(),
+        group_window_minutes: config
+            .map(|c| c.group_window_minutes)
             .unwrap_or(defaults.group_window_minutes),
         pipeline: Pipeline {
             name_prefix: config.map(|c| c.name_prefix.clone()),

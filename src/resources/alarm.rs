@@ -518,6 +518,9 @@ mod tests {
             timezone: "UTC".into(),
             scope: Default::default(),
             log_retention_days: 90,
+            language: Default::default(),
+            group_window_minutes: 15,
+            account_names: Default::default(),
             mode: Default::default(),
             trail: TrailConfig {
                 name: Some("audit".into()),
@@ -531,6 +534,8 @@ mod tests {
                 },
                 slack_webhook_url: (!email)
                     .then(|| "https://hooks.slack.com/services/T/B/x".into()),
+                teams_webhook_url: None,
+                webhook_url: None,
             },
         };
         Target::new(&config, "123456789012")

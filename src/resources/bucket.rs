@@ -504,6 +504,9 @@ mod tests {
             timezone: "UTC".into(),
             scope: Default::default(),
             log_retention_days: 90,
+            language: Default::default(),
+            group_window_minutes: 15,
+            account_names: Default::default(),
             mode: Default::default(),
             trail: TrailConfig {
                 name: None,
@@ -512,6 +515,8 @@ mod tests {
             notify: NotifyConfig {
                 emails: vec!["a@example.com".into()],
                 slack_webhook_url: None,
+                teams_webhook_url: None,
+                webhook_url: None,
             },
         };
         Target::new(&config, "123456789012")

@@ -8,7 +8,9 @@ use anyhow::{Context, Result};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Architecture, Environment, Runtime};
 use login_alert_handler::{
-    ENV_ACCOUNT_NAME, ENV_SCOPE, ENV_SLACK_PARAMETER, ENV_TIMEZONE, ENV_TOPIC_ARN,
+    ENV_ACCOUNT_NAME, ENV_GROUP_WINDOW_MINUTES, ENV_LANGUAGE, ENV_NAME_PREFIX, ENV_SCOPE,
+    ENV_SLACK_PARAMETER, ENV_STATE_TABLE, ENV_TEAMS_PARAMETER, ENV_TIMEZONE, ENV_TOPIC_ARN,
+    ENV_TRAIL_LOG_GROUP, ENV_TRAIL_NAME, ENV_WEBHOOK_PARAMETER,
 };
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +20,7 @@ use crate::bundle::{handler_sha256, handler_zip};
 use crate::check::{Check, Link};
 use crate::metrics;
 use crate::model::{Ctx, Facts, Target};
+use crate::names::WebhookKind;
 use crate::part::Part;
 use crate::plan::{Action, Attr, Change, Plan};
 use crate::policy::Grant;
@@ -175,8 +178,14 @@ impl Part for Function {
         facts.function_managed = current.as_ref().map(|f| f.managed);
     }
 
-    fn plan_apply(&self, current: &Option<Current>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
-        plan_apply(current.as_ref(), &desired(t), plan);
+    fn plan_apply(
+        &self,
+        current: &Option<Current>,
+        t: &Target,
+        facts: &Facts,
+        plan: &mut Plan<Op>,
+    ) {
+        plan_apply(current.as_ref(), &desired(t, facts), plan);
     }
 
     fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
@@ -362,23 +371,44 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
 }
 
 /// The function's environment: the handler's whole configuration (see `login_alert_handler::ENV_*`).
-/// The Slack webhook URL is not here, only the name of the parameter holding it.
-pub fn environment(t: &Target) -> BTreeMap<String, String> {
+/// No webhook URL is here, only the names of the parameters holding them. `facts` say which log
+/// group the trail delivers to (the handler treats changes to it as tampering).
+pub fn environment(t: &Target, facts: &Facts) -> BTreeMap<String, String> {
     let mut env = BTreeMap::from([
         (ENV_ACCOUNT_NAME.to_owned(), t.account_name.clone()),
         (ENV_TIMEZONE.to_owned(), t.timezone.clone()),
         (ENV_SCOPE.to_owned(), t.scope.as_str().to_owned()),
+        (ENV_LANGUAGE.to_owned(), t.language.as_str().to_owned()),
+        (
+            ENV_GROUP_WINDOW_MINUTES.to_owned(),
+            t.group_window_minutes.to_string(),
+        ),
+        (ENV_STATE_TABLE.to_owned(), t.names.state_table()),
+        (ENV_NAME_PREFIX.to_owned(), t.names.prefix.clone()),
+        (ENV_TRAIL_NAME.to_owned(), t.trail_name()),
     ]);
+    if t.route.uses_logs() {
+        env.insert(
+            ENV_TRAIL_LOG_GROUP.to_owned(),
+            facts.delivery.log_group_name.clone(),
+        );
+    }
     if let Some(topic) = t.topic_arn() {
         env.insert(ENV_TOPIC_ARN.to_owned(), topic);
     }
-    if let Some(parameter) = t.slack_parameter() {
-        env.insert(ENV_SLACK_PARAMETER.to_owned(), parameter);
+    for (kind, var) in [
+        (WebhookKind::Slack, ENV_SLACK_PARAMETER),
+        (WebhookKind::Teams, ENV_TEAMS_PARAMETER),
+        (WebhookKind::Json, ENV_WEBHOOK_PARAMETER),
+    ] {
+        if let Some(parameter) = t.webhook_parameter(kind) {
+            env.insert(var.to_owned(), parameter);
+        }
     }
     env
 }
 
-pub fn desired(t: &Target) -> Desired {
+pub fn desired(t: &Target, facts: &Facts) -> Desired {
     Desired {
         name: t.names.function(),
         config: Config {
@@ -388,7 +418,7 @@ pub fn desired(t: &Target) -> Desired {
             timeout: TIMEOUT_SECONDS,
             memory_size: MEMORY_MB,
             role: t.arns.role(&t.names.function_role()),
-            environment: environment(t),
+            environment: environment(t, facts),
         },
         code_sha256: handler_sha256(),
     }
@@ -1054,6 +1084,9 @@ mod tests {
             timezone: "Asia/Tokyo".into(),
             scope: login_alert_handler::Scope::RootOnly,
             log_retention_days: 90,
+            language: Default::default(),
+            group_window_minutes: 15,
+            account_names: Default::default(),
             mode: Default::default(),
             trail: crate::config::TrailConfig {
                 name: Some("audit".into()),
@@ -1062,17 +1095,27 @@ mod tests {
             notify: crate::config::NotifyConfig {
                 emails: vec![],
                 slack_webhook_url: Some("https://hooks.slack.com/services/T/B/secret-token".into()),
+                teams_webhook_url: None,
+                webhook_url: None,
             },
         };
         let t = Target::new(&config, "123456789012");
-        let env = environment(&t);
+        let facts = Facts::new(&t);
+        let env = environment(&t, &facts);
         assert_eq!(env[ENV_SLACK_PARAMETER], "/login-alert/slack-webhook-url");
         assert_eq!(env[ENV_SCOPE], "root-only");
         assert_eq!(env[ENV_TIMEZONE], "Asia/Tokyo");
         assert_eq!(env[ENV_ACCOUNT_NAME], "prod");
+        assert_eq!(env[ENV_LANGUAGE], "en");
+        assert_eq!(env[ENV_GROUP_WINDOW_MINUTES], "15");
+        assert_eq!(env[ENV_STATE_TABLE], "login-alert-state");
+        assert_eq!(env[ENV_NAME_PREFIX], "login-alert");
+        assert_eq!(env[ENV_TRAIL_NAME], "audit");
+        assert_eq!(env[ENV_TRAIL_LOG_GROUP], "/login-alert/cloudtrail");
         assert!(!env.contains_key(ENV_TOPIC_ARN), "no emails, no topic");
+        assert!(!env.contains_key(ENV_TEAMS_PARAMETER) && !env.contains_key(ENV_WEBHOOK_PARAMETER));
         assert!(!format!("{env:?}").contains("secret-token"));
-        let d = super::desired(&t);
+        let d = super::desired(&t, &facts);
         assert_eq!(
             d.config.role,
             "arn:aws:iam::123456789012:role/login-alert-handler"
@@ -1088,6 +1131,9 @@ mod tests {
             timezone: "UTC".into(),
             scope: Default::default(),
             log_retention_days: 90,
+            language: Default::default(),
+            group_window_minutes: 15,
+            account_names: Default::default(),
             mode: Default::default(),
             trail: crate::config::TrailConfig {
                 name: Some("audit".into()),
@@ -1096,6 +1142,46 @@ mod tests {
             notify: Default::default(),
         };
         Target::new(&config, "123456789012")
+    }
+
+    #[test]
+    fn the_environment_follows_the_language_window_webhooks_trail_and_its_log_group() {
+        let mut config = crate::config::Config::read_str(
+            "region = \"eu-west-1\"\nname_prefix = \"la\"\nlanguage = \"ja\"\ngroup_window_minutes = 60\n\
+             [trail]\nname = \"arn:aws:cloudtrail:eu-west-1:123456789012:trail/org-audit\"\n\
+             [notify]\nteams_webhook_url = \"https://x.logic.azure.com/workflows/TEAMS-SECRET\"\n\
+             webhook_url = \"https://alerts.example.com/JSON-SECRET\"\n",
+        );
+        let t = Target::new(&config, "123456789012");
+        let mut facts = Facts::new(&t);
+        // The adopted trail already delivered to a group of its own: that is the one to watch.
+        facts.delivery = crate::model::Delivery {
+            log_group_name: "aws-cloudtrail-logs-org".into(),
+            ours: false,
+        };
+        let env = environment(&t, &facts);
+        assert_eq!(env[ENV_LANGUAGE], "ja");
+        assert_eq!(env[ENV_GROUP_WINDOW_MINUTES], "60");
+        assert_eq!(env[ENV_STATE_TABLE], "la-state");
+        assert_eq!(env[ENV_NAME_PREFIX], "la");
+        assert_eq!(env[ENV_TRAIL_NAME], "org-audit");
+        assert_eq!(env[ENV_TRAIL_LOG_GROUP], "aws-cloudtrail-logs-org");
+        assert_eq!(env[ENV_TEAMS_PARAMETER], "/la/teams-webhook-url");
+        assert_eq!(env[ENV_WEBHOOK_PARAMETER], "/la/webhook-url");
+        assert!(!env.contains_key(ENV_SLACK_PARAMETER));
+        let shown = format!("{env:?}");
+        assert!(!shown.contains("SECRET"), "{shown}");
+
+        // EventBridge mode has no trail log group; a created trail is login-alert's own.
+        config.mode = crate::config::Route::Eventbridge;
+        config.trail = crate::config::TrailConfig {
+            name: None,
+            create: true,
+        };
+        let t = Target::new(&config, "123456789012");
+        let env = environment(&t, &Facts::new(&t));
+        assert!(!env.contains_key(ENV_TRAIL_LOG_GROUP));
+        assert_eq!(env[ENV_TRAIL_NAME], "la-trail");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The SSM SecureString parameter holding the Slack webhook URL (a secret: never printed).
+//! The SSM SecureString parameters holding the webhook URLs (Slack, Teams, a JSON webhook): secrets,
+//! never printed; each exists only while its webhook is configured.
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_ssm::types::{ParameterType, ResourceTypeForTagging, Tag};
@@ -7,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::aws::{SdkResultExt, error_code, explain};
 use crate::check::{Check, Link};
 use crate::model::{Ctx, Facts, Secret, Target};
-use crate::names::MANAGED_BY;
+use crate::names::{MANAGED_BY, WebhookKind};
 use crate::part::Part;
 use crate::plan::{Action, Attr, Change, Plan, SENSITIVE};
 use crate::policy::Grant;
@@ -33,8 +34,9 @@ pub struct Current {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Desired {
+    pub kind: WebhookKind,
     pub name: String,
-    /// `None`: no Slack webhook is configured, so the parameter should not exist.
+    /// `None`: this webhook is not configured, so the parameter should not exist.
     pub value: Option<Secret>,
 }
 
@@ -60,67 +62,101 @@ pub enum Op {
     },
 }
 
-/// The SecureString holding the Slack webhook URL (only while Slack is configured).
-pub struct Parameter;
+/// One part per webhook kind: the same calls, the same never-print rules, its own parameter.
+macro_rules! webhook_parameter {
+    ($(#[$doc:meta])* $part:ident, $kind:expr, $name:literal) => {
+        $(#[$doc])*
+        pub struct $part;
 
-impl Part for Parameter {
-    const NAME: &'static str = "the Slack parameter";
-    type Current = Option<Current>;
-    type Op = Op;
+        impl Part for $part {
+            const NAME: &'static str = $name;
+            type Current = Option<Current>;
+            type Op = Op;
 
-    /// The SecureString uses the AWS managed key `aws/ssm`, whose key policy lets every principal of
-    /// the account decrypt through SSM: no kms permission is needed.
-    fn permissions(&self, t: &Target) -> Vec<Grant> {
-        vec![Grant::new(
-            "SlackParameter",
-            [
-                "ssm:GetParameter",
-                "ssm:ListTagsForResource",
-                // PutParameter with tags needs ssm:AddTagsToResource as well.
-                "ssm:PutParameter",
-                "ssm:AddTagsToResource",
-                "ssm:DeleteParameter",
-            ],
-            [t.arns.parameter(&t.names.slack_parameter())],
-        )]
-    }
+            fn permissions(&self, t: &Target) -> Vec<Grant> {
+                permissions(t)
+            }
 
-    async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
-        read(ctx, &ctx.target.names.slack_parameter()).await
-    }
+            async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
+                read(ctx, &ctx.target.names.webhook_parameter($kind)).await
+            }
 
-    fn plan_apply(&self, current: &Option<Current>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
-        plan_apply(current.as_ref(), &desired(t), plan);
-    }
+            fn plan_apply(&self, current: &Option<Current>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
+                plan_apply(current.as_ref(), &desired_for(t, $kind), plan);
+            }
 
-    fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
-        plan_destroy(current.as_ref(), plan);
-    }
+            fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
+                plan_destroy(current.as_ref(), plan);
+            }
 
-    async fn checks(&self, ctx: &Ctx, current: &Option<Current>, _: &Facts) -> Result<Vec<Check>> {
-        Ok(check(current.as_ref(), &desired(&ctx.target))
-            .into_iter()
-            .collect())
-    }
+            async fn checks(&self, ctx: &Ctx, current: &Option<Current>, _: &Facts) -> Result<Vec<Check>> {
+                Ok(check(current.as_ref(), &desired_for(&ctx.target, $kind))
+                    .into_iter()
+                    .collect())
+            }
+        }
+    };
 }
 
-/// What `status` says of Slack delivery (nothing when Slack is not configured). Never shows the URL.
+webhook_parameter!(
+    /// The SecureString holding the Slack webhook URL (only while Slack is configured).
+    Parameter,
+    WebhookKind::Slack,
+    "the Slack parameter"
+);
+webhook_parameter!(
+    /// The SecureString holding the Teams Workflows webhook URL (only while Teams is configured).
+    TeamsParameter,
+    WebhookKind::Teams,
+    "the Teams parameter"
+);
+webhook_parameter!(
+    /// The SecureString holding the generic JSON webhook URL (only while it is configured).
+    WebhookParameter,
+    WebhookKind::Json,
+    "the JSON webhook parameter"
+);
+
+/// Every webhook parameter lives under `/<prefix>/`, a path that is login-alert's own: one grant on
+/// that path covers the three (and keeps the operator policy within a managed policy's size).
+/// The SecureStrings use the AWS managed key `aws/ssm`, whose key policy lets every principal of
+/// the account decrypt through SSM: no kms permission is needed.
+fn permissions(t: &Target) -> Vec<Grant> {
+    vec![Grant::new(
+        "WebhookParameters",
+        [
+            "ssm:GetParameter",
+            "ssm:ListTagsForResource",
+            // PutParameter with tags needs ssm:AddTagsToResource as well.
+            "ssm:PutParameter",
+            "ssm:AddTagsToResource",
+            "ssm:DeleteParameter",
+        ],
+        [t.arns.parameter(&format!("/{}/*", t.names.prefix))],
+    )]
+}
+
+/// What `status` says of a webhook's delivery (nothing when it is not configured). Never shows the URL.
 pub fn check(current: Option<&Current>, desired: &Desired) -> Option<Check> {
-    const NAME: &str = "Slack webhook parameter";
+    let (name, destination) = match desired.kind {
+        WebhookKind::Slack => ("Slack webhook parameter", "Slack"),
+        WebhookKind::Teams => ("Teams webhook parameter", "Teams"),
+        WebhookKind::Json => ("JSON webhook parameter", "the JSON webhook"),
+    };
     let value = desired.value.as_ref()?;
     Some(match current {
         None => Check::failing(
             Link::Destinations,
-            NAME,
+            name,
             format!(
-                "SSM parameter {} does not exist: the function cannot post to Slack",
+                "SSM parameter {} does not exist: the function cannot post to {destination}",
                 desired.name
             ),
             "run `login-alert apply`",
         ),
         Some(c) if !c.managed => Check::failing(
             Link::Destinations,
-            NAME,
+            name,
             format!(
                 "SSM parameter {} was not created by login-alert",
                 desired.name
@@ -129,19 +165,19 @@ pub fn check(current: Option<&Current>, desired: &Desired) -> Option<Check> {
         ),
         Some(c) if c.value != *value => Check::warning(
             Link::Destinations,
-            NAME,
+            name,
             format!("{} holds another webhook URL than the config", desired.name),
             "run `login-alert apply` to store the configured one",
         ),
         Some(c) if c.kind != SECURE_STRING => Check::warning(
             Link::Destinations,
-            NAME,
+            name,
             format!("{} is stored unencrypted ({})", desired.name, c.kind),
             "run `login-alert apply` to store it as a SecureString",
         ),
         Some(_) => Check::ok(
             Link::Destinations,
-            NAME,
+            name,
             format!(
                 "{} holds the configured webhook URL (encrypted)",
                 desired.name
@@ -202,10 +238,16 @@ async fn read_managed(ctx: &Ctx, name: &str) -> Result<Option<bool>> {
     }))
 }
 
+/// The Slack parameter.
 pub fn desired(t: &Target) -> Desired {
+    desired_for(t, WebhookKind::Slack)
+}
+
+pub fn desired_for(t: &Target, kind: WebhookKind) -> Desired {
     Desired {
-        name: t.names.slack_parameter(),
-        value: t.slack_webhook_url.clone(),
+        kind,
+        name: t.names.webhook_parameter(kind),
+        value: t.webhook_url(kind).cloned(),
     }
 }
 
@@ -213,7 +255,7 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
     let change = match (current, &desired.value) {
         (None, None) => None,
         (Some(current), None) => {
-            // Slack was removed from the config: our parameter goes, anyone else's stays.
+            // The webhook was removed from the config: our parameter goes, anyone else's stays.
             current.managed.then(|| delete_change(current))
         }
         (None, Some(value)) => Some(
@@ -315,9 +357,7 @@ async fn create(ctx: &Ctx, name: &str, value: &Secret) -> Result<()> {
         .ssm
         .put_parameter()
         .name(name)
-        .description(
-            "login-alert: the Slack incoming-webhook URL the sign-in alert function posts to",
-        )
+        .description("login-alert: a webhook URL the sign-in alert function posts to")
         .r#type(ParameterType::SecureString)
         .value(value.expose())
         .tags(tag)
@@ -376,6 +416,7 @@ mod tests {
 
     fn desired(value: Option<&str>) -> Desired {
         Desired {
+            kind: WebhookKind::Slack,
             name: NAME.into(),
             value: value.map(Secret::new),
         }
@@ -511,6 +552,43 @@ mod tests {
         assert_eq!(plan.notices.len(), 1);
         let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
         plan_destroy(Some(&current(SECURE_STRING, URL, true)), &mut plan);
+        assert_eq!(plan.changes[0].action, Action::Delete);
+    }
+
+    #[test]
+    fn teams_and_the_json_webhook_get_parameters_of_their_own_only_while_configured() {
+        let mut config = crate::config::Config::read_str(
+            "region = \"us-east-1\"\n[trail]\ncreate = true\n[notify]\nteams_webhook_url = \"https://x.logic.azure.com/workflows/TEAMS-SECRET\"\n",
+        );
+        let t = Target::new(&config, "123456789012");
+        let teams = desired_for(&t, WebhookKind::Teams);
+        assert_eq!(teams.name, "/login-alert/teams-webhook-url");
+        let plan = apply_plan(None, &teams);
+        assert_eq!(plan.changes[0].action, Action::Create);
+        assert!(!visible(&plan).contains("TEAMS-SECRET"));
+        let json = desired_for(&t, WebhookKind::Json);
+        assert_eq!(json.name, "/login-alert/webhook-url");
+        assert!(json.value.is_none());
+        assert!(!apply_plan(None, &json).has_changes());
+        let missing = check(None, &teams).unwrap();
+        assert_eq!(missing.name, "Teams webhook parameter");
+        assert!(missing.detail.contains("cannot post to Teams"));
+        // A saved plan's placeholder is filled from the config by the parameter's name.
+        assert_eq!(
+            t.secret_of("/login-alert/teams-webhook-url")
+                .map(Secret::expose),
+            Some("https://x.logic.azure.com/workflows/TEAMS-SECRET")
+        );
+        assert_eq!(t.secret_of("/login-alert/webhook-url"), None);
+        config.notify.teams_webhook_url = None;
+        let t = Target::new(&config, "123456789012");
+        let stored = Current {
+            name: teams.name.clone(),
+            kind: SECURE_STRING.into(),
+            value: Secret::new("x"),
+            managed: true,
+        };
+        let plan = apply_plan(Some(&stored), &desired_for(&t, WebhookKind::Teams));
         assert_eq!(plan.changes[0].action, Action::Delete);
     }
 

@@ -100,13 +100,14 @@ impl Part for Permission {
 
     fn plan_apply(&self, current: &Vec<Current>, t: &Target, facts: &Facts, plan: &mut Plan<Op>) {
         let current = with_function(current, facts);
-        plan_apply(&current, &desired_for(t, facts), plan);
+        plan_apply_all(&current, &desired_all(t, facts), plan);
     }
 
     fn plan_destroy(&self, current: &Vec<Current>, t: &Target, facts: &Facts, plan: &mut Plan<Op>) {
         let current = with_function(current, facts);
         plan_destroy(&current, &t.names.permission_statement(), plan);
         plan_destroy(&current, &t.names.events_permission_statement(), plan);
+        plan_destroy(&current, &t.names.digest_permission_statement(), plan);
     }
 
     async fn checks(&self, ctx: &Ctx, current: &Vec<Current>, facts: &Facts) -> Result<Vec<Check>> {
@@ -114,29 +115,64 @@ impl Part for Permission {
         if facts.function_managed != Some(true) {
             return Ok(Vec::new());
         }
-        let desired = desired_for(&ctx.target, facts);
+        let all = desired_all(&ctx.target, facts);
         let mut plan: Plan<Op> =
             Plan::new(Mode::Apply, ctx.target.account_id(), ctx.target.region());
-        plan_apply(&with_function(current, facts), &desired, &mut plan);
-        Ok(vec![check(&plan, &desired)])
+        plan_apply_all(&with_function(current, facts), &all, &mut plan);
+        // Each statement's check looks at the changes to it; a stranger's statement counts against the sender's.
+        Ok(all
+            .iter()
+            .enumerate()
+            .map(|(i, desired)| {
+                let mine = format!("{} on ", desired.statement_id);
+                let mut own = plan.empty_like::<Op>();
+                own.blockers = plan.blockers.clone();
+                own.changes = plan
+                    .changes
+                    .iter()
+                    .filter(|c| {
+                        c.name.starts_with(&mine)
+                            || (i == 0
+                                && !all.iter().any(|d| {
+                                    c.name.starts_with(&format!("{} on ", d.statement_id))
+                                }))
+                    })
+                    .cloned()
+                    .collect();
+                if i == 0 {
+                    check(&own, desired)
+                } else {
+                    check_named(
+                        &own,
+                        desired,
+                        "digest invoke permission",
+                        "so grouped alerts are never summarised in a digest",
+                    )
+                }
+            })
+            .collect())
     }
 }
 
 /// What `status` says: the statement is as apply would leave it (what apply would change is what is wrong).
 fn check(plan: &Plan<Op>, desired: &Desired) -> Check {
-    const NAME: &str = "invoke permission";
+    check_named(plan, desired, "invoke permission", "so no alert can arrive")
+}
+
+/// [`check`] for one statement: what it is called, and what its absence means.
+fn check_named(plan: &Plan<Op>, desired: &Desired, name: &str, without: &str) -> Check {
     let Some(change) = plan.changes.first() else {
         if let Some(blocker) = plan.blockers.first() {
             return Check::failing(
                 Link::Invoke,
-                NAME,
+                name,
                 blocker.clone(),
                 "see `login-alert plan`",
             );
         }
         return Check::ok(
             Link::Invoke,
-            NAME,
+            name,
             format!(
                 "{} may invoke {} for {}",
                 sender(&desired.principal),
@@ -154,9 +190,9 @@ fn check(plan: &Plan<Op>, desired: &Desired) -> Check {
     };
     Check::failing(
         Link::Invoke,
-        NAME,
+        name,
         format!(
-            "statement {} on {} {what}: {} cannot invoke the function, so no alert can arrive",
+            "statement {} on {} {what}: {} cannot invoke the function, {without}",
             desired.statement_id,
             desired.function,
             sender(&desired.principal)
@@ -296,6 +332,22 @@ fn sender(principal: &str) -> &'static str {
     }
 }
 
+/// Every statement login-alert wants: its mode's sender's, and the digest schedule's.
+pub fn desired_all(t: &Target, facts: &Facts) -> Vec<Desired> {
+    vec![desired_for(t, facts), desired_digest(t)]
+}
+
+/// The digest schedule may invoke the function.
+pub fn desired_digest(t: &Target) -> Desired {
+    Desired {
+        function: t.names.function(),
+        statement_id: t.names.digest_permission_statement(),
+        principal: EVENTS_PRINCIPAL.to_owned(),
+        source_arn: t.arns.rule(t.region(), &t.names.digest_rule()),
+        source_account: t.account_id().to_owned(),
+    }
+}
+
 /// The statement the config's mode wants.
 pub fn desired_for(t: &Target, facts: &Facts) -> Desired {
     if t.route.uses_logs() {
@@ -338,10 +390,20 @@ fn attrs_of(desired: &Desired) -> [(&'static str, String); 4] {
 
 /// Puts login-alert's statement in place and removes every other statement of our function's policy.
 pub fn plan_apply(statements: &[Current], desired: &Desired, plan: &mut Plan<impl From<Op>>) {
-    let (ours, others): (Vec<&Current>, Vec<&Current>) = statements
+    plan_apply_all(statements, std::slice::from_ref(desired), plan);
+}
+
+/// Puts each of login-alert's statements in place and removes every other statement of our function's policy.
+pub fn plan_apply_all(statements: &[Current], desired: &[Desired], plan: &mut Plan<impl From<Op>>) {
+    let (_, others): (Vec<&Current>, Vec<&Current>) = statements
         .iter()
-        .partition(|s| s.statement_id == desired.statement_id);
-    plan_ours(ours.first().copied(), desired, plan);
+        .partition(|s| desired.iter().any(|d| d.statement_id == s.statement_id));
+    for wanted in desired {
+        let ours = statements
+            .iter()
+            .find(|s| s.statement_id == wanted.statement_id);
+        plan_ours(ours, wanted, plan);
+    }
     // Someone else's function keeps its policy (its own plan blocks apply).
     for other in others.into_iter().filter(|s| s.function_managed) {
         plan.push(Some(remove_other(other)));
@@ -856,6 +918,9 @@ mod tests {
             timezone: "UTC".into(),
             scope: Default::default(),
             log_retention_days: 90,
+            language: Default::default(),
+            group_window_minutes: 15,
+            account_names: Default::default(),
             mode: Default::default(),
             trail: crate::config::TrailConfig {
                 name: Some("audit".into()),
@@ -880,6 +945,61 @@ mod tests {
     }
 
     #[test]
+    fn the_digest_schedule_may_invoke_the_function_beside_the_mode_sender() {
+        let config =
+            crate::config::Config::read_str("region = \"us-east-1\"\n[trail]\ncreate = true\n");
+        let t = Target::new(&config, "123456789012");
+        let facts = Facts::new(&t);
+        let all = desired_all(&t, &facts);
+        assert_eq!(all.len(), 2);
+        let digest = &all[1];
+        assert_eq!(digest.statement_id, "login-alert-digest");
+        assert_eq!(digest.principal, EVENTS_PRINCIPAL);
+        assert_eq!(
+            digest.source_arn,
+            "arn:aws:events:us-east-1:123456789012:rule/login-alert-digest"
+        );
+        // Both added to a new function; with both in place (and a stranger's removed) nothing more.
+        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "us-east-1");
+        plan_apply_all(&[], &all, &mut plan);
+        assert_eq!(plan.changes.len(), 2);
+        assert!(plan.changes.iter().all(|c| c.action == Action::Create));
+        let statement = |d: &Desired| Current {
+            function: d.function.clone(),
+            statement_id: d.statement_id.clone(),
+            effect: "Allow".into(),
+            principal: d.principal.clone(),
+            action: ACTION.into(),
+            source_arn: Some(d.source_arn.clone()),
+            source_account: Some(d.source_account.clone()),
+            function_managed: true,
+        };
+        let mut stranger = statement(digest);
+        stranger.statement_id = "someone".into();
+        let live = [statement(&all[0]), statement(digest), stranger];
+        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "us-east-1");
+        plan_apply_all(&live, &all, &mut plan);
+        let names: Vec<&str> = plan.changes.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["someone on login-alert-handler"]);
+        // Destroy removes the digest statement with the others.
+        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
+        Permission.plan_destroy(
+            &live.to_vec(),
+            &t,
+            &Facts {
+                function_managed: Some(true),
+                ..facts
+            },
+            &mut plan,
+        );
+        assert!(
+            plan.changes
+                .iter()
+                .any(|c| c.name == "login-alert-digest on login-alert-handler")
+        );
+    }
+
+    #[test]
     fn destroy_removes_the_statement_only_from_our_function() {
         let plan = destroy_plan(&[current(&aws_statement())]);
         assert_eq!(plan.changes.len(), 1);
@@ -901,6 +1021,9 @@ mod tests {
             timezone: "UTC".into(),
             scope: Default::default(),
             log_retention_days: 90,
+            language: Default::default(),
+            group_window_minutes: 15,
+            account_names: Default::default(),
             mode: crate::config::Route::Eventbridge,
             trail: crate::config::TrailConfig {
                 name: Some("audit".into()),

@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::model::Target;
+use crate::names::WebhookKind;
 use crate::plan::Attr;
 
 /// An IAM role as login-alert wants it: its trust policy and its one inline policy.
@@ -89,6 +90,20 @@ pub fn function_role(t: &Target) -> Desired {
         "Action": "sqs:SendMessage",
         "Resource": t.arns.queue(&t.names.failed_events_queue())
     }));
+    statements.push(json!({
+        "Sid": "KeepAlertState",
+        "Effect": "Allow",
+        // Exactly the calls the handler's state store makes (handler/src/dynamo.rs).
+        "Action": [
+            "dynamodb:BatchGetItem",
+            "dynamodb:BatchWriteItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Scan",
+            "dynamodb:UpdateItem"
+        ],
+        "Resource": t.arns.table(&t.names.state_table())
+    }));
     if let Some(topic) = t.topic_arn() {
         statements.push(json!({
             "Sid": "PublishAlerts",
@@ -97,15 +112,20 @@ pub fn function_role(t: &Target) -> Desired {
             "Resource": topic
         }));
     }
-    if let Some(parameter) = t.slack_parameter() {
+    let parameters: Vec<String> = WebhookKind::ALL
+        .into_iter()
+        .filter_map(|kind| t.webhook_parameter(kind))
+        .map(|name| t.arns.parameter(&name))
+        .collect();
+    if !parameters.is_empty() {
         statements.push(json!({
-            "Sid": "ReadSlackWebhook",
+            "Sid": "ReadWebhooks",
             "Effect": "Allow",
             "Action": "ssm:GetParameter",
-            "Resource": t.arns.parameter(&parameter)
+            "Resource": parameters
         }));
         statements.push(json!({
-            "Sid": "DecryptSlackWebhook",
+            "Sid": "DecryptWebhooks",
             "Effect": "Allow",
             "Action": "kms:Decrypt",
             "Resource": format!("arn:{}:kms:{}:{}:key/*", t.arns.partition, t.region(), t.account_id()),
@@ -297,6 +317,9 @@ mod tests {
             timezone: "UTC".into(),
             scope: Default::default(),
             log_retention_days: 90,
+            language: Default::default(),
+            group_window_minutes: 15,
+            account_names: Default::default(),
             mode: Default::default(),
             trail: TrailConfig {
                 name: Some("audit".into()),
@@ -309,6 +332,8 @@ mod tests {
                     vec![]
                 },
                 slack_webhook_url: slack.then(|| "https://hooks.slack.com/services/T/B/x".into()),
+                teams_webhook_url: None,
+                webhook_url: None,
             },
         };
         Target::new(&config, "123456789012")
@@ -371,6 +396,47 @@ mod tests {
         assert!(!text.contains("sns:Publish"), "no email, no topic access");
         assert!(text.contains("parameter/login-alert/slack-webhook-url"));
         assert!(text.contains("\"kms:ViaService\":\"ssm.eu-west-1.amazonaws.com\""));
+    }
+
+    #[test]
+    fn each_configured_webhook_parameter_may_be_read_and_the_state_table_used() {
+        let mut t = target(false, true);
+        t.teams_webhook_url = Some(crate::model::Secret::new("https://x.logic.azure.com/w"));
+        let role = function_role(&t);
+        let read = role.policy["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Action"] == "ssm:GetParameter")
+            .unwrap();
+        assert_eq!(
+            read["Resource"],
+            json!([
+                "arn:aws:ssm:eu-west-1:123456789012:parameter/login-alert/slack-webhook-url",
+                "arn:aws:ssm:eu-west-1:123456789012:parameter/login-alert/teams-webhook-url"
+            ])
+        );
+        let state = role.policy["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"] == "KeepAlertState")
+            .unwrap();
+        assert_eq!(
+            state["Resource"],
+            "arn:aws:dynamodb:eu-west-1:123456789012:table/login-alert-state"
+        );
+        assert_eq!(
+            state["Action"],
+            json!([
+                "dynamodb:BatchGetItem",
+                "dynamodb:BatchWriteItem",
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:Scan",
+                "dynamodb:UpdateItem"
+            ])
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! EventBridge rules on the default bus: in the home region one that sends sign-in, root and tamper
 //! events to the function; in every other enabled region one that forwards them to the home bus
-//! (EventBridge sees only its own region's events).
+//! (EventBridge sees only its own region's events); and the schedule that invokes the function for digests.
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_eventbridge::types::{RuleState, Tag, Target as EventsTarget};
@@ -23,6 +23,8 @@ const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
 /// Read-only management calls (Get/List/Describe: most of what a console session does) reach only
 /// rules in this state.
 pub const STATE: &str = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS";
+/// A scheduled rule matches no event, so the CloudTrail state means nothing to it.
+pub const SCHEDULE_STATE: &str = "ENABLED";
 /// The ids login-alert gives its targets.
 pub const FUNCTION_TARGET: &str = "login-alert-function";
 pub const HOME_BUS_TARGET: &str = "login-alert-home-bus";
@@ -46,6 +48,8 @@ pub struct Current {
     pub name: String,
     /// Parsed, so that key order and spacing do not count as a change.
     pub pattern: Option<Value>,
+    /// `rate(…)` or `cron(…)`, for a scheduled rule.
+    pub schedule: Option<String>,
     pub state: String,
     pub managed: bool,
     pub targets: Vec<RuleTarget>,
@@ -63,9 +67,21 @@ pub struct Desired {
     pub region: String,
     pub name: String,
     pub description: String,
-    /// Compact JSON.
+    /// Compact JSON; empty for a scheduled rule.
     pub pattern: String,
+    /// A scheduled rule's expression (it then has no pattern).
+    pub schedule: Option<String>,
     pub target: RuleTarget,
+}
+
+impl Desired {
+    fn state(&self) -> &'static str {
+        if self.schedule.is_some() {
+            SCHEDULE_STATE
+        } else {
+            STATE
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,6 +94,8 @@ pub enum Op {
         name: String,
         description: String,
         pattern: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        schedule: Option<String>,
         create: bool,
         target: RuleTarget,
         remove_targets: Vec<String>,
@@ -91,6 +109,60 @@ pub struct HomeRule;
 
 /// The forwarding rules: one in every enabled region other than the home region.
 pub struct ForwardRules;
+
+/// The schedule that invokes the function to send the digests of groups whose window has closed
+/// (in both modes: grouping does not depend on how events arrive).
+pub struct DigestRule;
+
+impl Part for DigestRule {
+    const NAME: &'static str = "the digest schedule";
+    type Current = Option<Current>;
+    type Op = Op;
+
+    fn permissions(&self, t: &Target) -> Vec<Grant> {
+        permissions(t, t.region(), &t.names.digest_rule(), true)
+    }
+
+    async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
+        let t = &ctx.target;
+        read(ctx, t.region(), &t.names.digest_rule()).await
+    }
+
+    fn plan_apply(&self, current: &Option<Current>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
+        plan_apply(current.as_ref(), &digest(t), plan);
+    }
+
+    fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
+        plan_destroy(current.as_ref(), plan);
+    }
+}
+
+/// How often the digest schedule runs: every 5 minutes, or every window when the window is shorter.
+/// A digest then goes out at most 5 minutes (or one short window) after its window closes; each run
+/// is one Scan of a small table, about 300 cheap invocations a day at 5 minutes.
+pub fn digest_schedule(window_minutes: u32) -> String {
+    match window_minutes.clamp(1, 5) {
+        1 => "rate(1 minute)".to_owned(),
+        n => format!("rate({n} minutes)"),
+    }
+}
+
+/// The digest schedule: the function is its target (its resource policy lets this rule invoke it).
+pub fn digest(t: &Target) -> Desired {
+    Desired {
+        region: t.region().to_owned(),
+        name: t.names.digest_rule(),
+        description:
+            "login-alert: invokes the alert function to send the digests of grouped alerts".into(),
+        pattern: String::new(),
+        schedule: Some(digest_schedule(t.group_window_minutes)),
+        target: RuleTarget {
+            id: FUNCTION_TARGET.into(),
+            arn: t.arns.function(&t.names.function()),
+            role_arn: None,
+        },
+    }
+}
 
 impl Part for HomeRule {
     const NAME: &'static str = "the home EventBridge rule";
@@ -299,6 +371,7 @@ pub fn home(t: &Target) -> Desired {
         name: t.names.events_rule(),
         description: "login-alert: sign-in, root and tamper events (this region's and those forwarded here) to the alert function".into(),
         pattern: pattern(t),
+        schedule: None,
         target: RuleTarget {
             id: FUNCTION_TARGET.into(),
             arn: t.arns.function(&t.names.function()),
@@ -317,6 +390,7 @@ pub fn forward(t: &Target, region: &str) -> Desired {
             t.region()
         ),
         pattern: pattern(t),
+        schedule: None,
         target: RuleTarget {
             id: HOME_BUS_TARGET.into(),
             arn: t.arns.default_bus(),
@@ -392,6 +466,7 @@ pub async fn read(ctx: &Ctx, region: &str, name: &str) -> Result<Option<Current>
         region: region.to_owned(),
         name: name.to_owned(),
         pattern,
+        schedule: rule.schedule_expression().map(str::to_owned),
         state: rule
             .state()
             .map(|s| s.as_str().to_owned())
@@ -426,15 +501,20 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
         name: desired.name.clone(),
         description: desired.description.clone(),
         pattern: desired.pattern.clone(),
+        schedule: desired.schedule.clone(),
         create,
         target: desired.target.clone(),
         remove_targets,
     };
     let name = label(&desired.region, &desired.name);
     let Some(current) = current else {
-        let mut change = Change::new(KIND, name, Action::Create, put(true, Vec::new()))
-            .attr(Attr::set("event_pattern", PATTERN_SUMMARY))
-            .attr(Attr::set("state", STATE))
+        let mut change = Change::new(KIND, name, Action::Create, put(true, Vec::new()));
+        change = match &desired.schedule {
+            Some(schedule) => change.attr(Attr::set("schedule", schedule.clone())),
+            None => change.attr(Attr::set("event_pattern", PATTERN_SUMMARY)),
+        };
+        change = change
+            .attr(Attr::set("state", desired.state()))
             .attr(Attr::set("target", desired.target.arn.clone()));
         if let Some(role) = &desired.target.role_arn {
             change = change.attr(Attr::set("target_role", role.clone()));
@@ -449,12 +529,32 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
         return;
     }
     let mut attrs = Vec::new();
-    let wanted: Option<Value> = serde_json::from_str(&desired.pattern).ok();
-    if current.pattern != wanted {
-        attrs.push(Attr::change("event_pattern", "(differs)", PATTERN_SUMMARY));
+    match &desired.schedule {
+        Some(schedule) => {
+            if current.schedule.as_ref() != Some(schedule) {
+                attrs.push(Attr::new(
+                    "schedule",
+                    current.schedule.clone().map(Value::from),
+                    Some(schedule.clone().into()),
+                ));
+            }
+            if current.pattern.is_some() {
+                attrs.push(Attr::unset("event_pattern", "(a pattern)"));
+            }
+        }
+        None => {
+            let wanted: Option<Value> = serde_json::from_str(&desired.pattern).ok();
+            if current.pattern != wanted {
+                attrs.push(Attr::change("event_pattern", "(differs)", PATTERN_SUMMARY));
+            }
+        }
     }
-    if current.state != STATE {
-        attrs.push(Attr::change("state", current.state.clone(), STATE));
+    if current.state != desired.state() {
+        attrs.push(Attr::change(
+            "state",
+            current.state.clone(),
+            desired.state(),
+        ));
     }
     match current.targets.iter().find(|t| t.id == desired.target.id) {
         Some(ours) if *ours == desired.target => {}
@@ -516,17 +616,19 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             name,
             description,
             pattern,
+            schedule,
             create,
             target,
             remove_targets,
         } => {
             let events = ctx.clients.events_in(region);
-            let mut rule = events
-                .put_rule()
-                .name(name)
-                .description(description)
-                .event_pattern(pattern)
-                .state(RuleState::from(STATE));
+            let rule = events.put_rule().name(name).description(description);
+            let mut rule = match schedule {
+                Some(schedule) => rule
+                    .schedule_expression(schedule)
+                    .state(RuleState::from(SCHEDULE_STATE)),
+                None => rule.event_pattern(pattern).state(RuleState::from(STATE)),
+            };
             if *create {
                 rule = rule.tags(
                     Tag::builder()
@@ -636,6 +738,7 @@ mod tests {
             name: "login-alert-forward".into(),
             description: "d".into(),
             pattern: r#"{"source":["aws.signin"]}"#.into(),
+            schedule: None,
             target: RuleTarget {
                 id: HOME_BUS_TARGET.into(),
                 arn: "arn:aws:events:eu-west-1:123456789012:event-bus/default".into(),
@@ -651,10 +754,69 @@ mod tests {
             name: d.name,
             // Another key order and spacing: the same pattern.
             pattern: Some(serde_json::json!({ "source": ["aws.signin"] })),
+            schedule: None,
             state: STATE.into(),
             managed: true,
             targets: vec![d.target],
         }
+    }
+
+    #[test]
+    fn the_digest_runs_every_five_minutes_or_every_shorter_window() {
+        assert_eq!(digest_schedule(1), "rate(1 minute)");
+        assert_eq!(digest_schedule(3), "rate(3 minutes)");
+        assert_eq!(digest_schedule(15), "rate(5 minutes)");
+        assert_eq!(digest_schedule(1440), "rate(5 minutes)");
+    }
+
+    #[test]
+    fn the_digest_schedule_is_created_enabled_and_put_back_when_changed() {
+        let config =
+            crate::config::Config::read_str("region = \"eu-west-1\"\n[trail]\ncreate = true\n");
+        let t = Target::new(&config, "123456789012");
+        let wanted = digest(&t);
+        assert_eq!(wanted.name, "login-alert-digest");
+        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "eu-west-1");
+        plan_apply(None, &wanted, &mut plan);
+        assert_eq!(
+            plan.changes[0].attrs,
+            [
+                Attr::set("schedule", "rate(5 minutes)"),
+                Attr::set("state", "ENABLED"),
+                Attr::set(
+                    "target",
+                    "arn:aws:lambda:eu-west-1:123456789012:function:login-alert-handler"
+                ),
+            ]
+        );
+        let Op::Put { schedule, .. } = &plan.changes[0].op else {
+            panic!("a put");
+        };
+        assert_eq!(schedule.as_deref(), Some("rate(5 minutes)"));
+
+        let live = Current {
+            region: "eu-west-1".into(),
+            name: wanted.name.clone(),
+            pattern: None,
+            schedule: wanted.schedule.clone(),
+            state: "ENABLED".into(),
+            managed: true,
+            targets: vec![wanted.target.clone()],
+        };
+        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "eu-west-1");
+        plan_apply(Some(&live), &wanted, &mut plan);
+        assert!(!plan.has_changes());
+        let mut disabled = live;
+        disabled.state = "DISABLED".into();
+        disabled.schedule = Some("rate(1 hour)".into());
+        plan_apply(Some(&disabled), &wanted, &mut plan);
+        assert_eq!(
+            plan.changes[0].attrs,
+            [
+                Attr::change("schedule", "rate(1 hour)", "rate(5 minutes)"),
+                Attr::change("state", "DISABLED", "ENABLED"),
+            ]
+        );
     }
 
     fn apply_plan(current: Option<&Current>) -> Plan<Op> {

@@ -634,6 +634,9 @@ mod tests {
             timezone: "UTC".into(),
             scope: Default::default(),
             log_retention_days: 90,
+            language: Default::default(),
+            group_window_minutes: 15,
+            account_names: Default::default(),
             mode: Default::default(),
             trail: crate::config::TrailConfig {
                 name: Some("audit".into()),
@@ -642,6 +645,8 @@ mod tests {
             notify: crate::config::NotifyConfig {
                 emails: emails.iter().map(|e| e.to_string()).collect(),
                 slack_webhook_url: None,
+                teams_webhook_url: None,
+                webhook_url: None,
             },
         };
         Target::new(&config, "123456789012")

@@ -293,6 +293,10 @@ pub fn needs(r: &Recorded, account: &str) -> Result<Vec<Need>, String> {
             ),
             _ => Err(unknown(r)),
         },
+        "organizations" => match op {
+            "ListAccounts" => one("organizations:ListAccounts", "*".to_owned()),
+            _ => Err(unknown(r)),
+        },
         "dynamodb" => {
             let action = format!("dynamodb:{op}");
             let table = |name: &str| at.arn("dynamodb", &format!("table/{name}"));
@@ -304,6 +308,15 @@ pub fn needs(r: &Recorded, account: &str) -> Result<Vec<Need>, String> {
                     .flatten()
                     .map(|(name, _)| Need::new(&action, table(name)))
                     .collect()),
+                "ListTagsOfResource" | "TagResource" => one(&action, p.need("ResourceArn")?),
+                "CreateTable" => {
+                    let arn = table(&p.need("TableName")?);
+                    let mut needs = vec![Need::new(&action, arn.clone())];
+                    if p.has_list("Tags") {
+                        needs.push(Need::new("dynamodb:TagResource", arn));
+                    }
+                    Ok(needs)
+                }
                 _ => one(&action, table(&p.need("TableName")?)),
             }
         }
@@ -557,6 +570,7 @@ mod tests {
             method: method.into(),
             url: url.into(),
             body: body.into(),
+            user_agent: String::new(),
         }
     }
 

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 const ABOVE_LOW: [&str; 3] = ["MEDIUM", "HIGH", "CRITICAL"];
 
-/// A target with both destinations, so the function's role holds every statement it can.
+/// A target with every destination, so the function's role holds every statement it can.
 fn full_target(mode: Route) -> Target {
     let config = Config {
         region: "eu-west-1".into(),
@@ -23,6 +23,9 @@ fn full_target(mode: Route) -> Target {
         timezone: "UTC".into(),
         scope: Default::default(),
         log_retention_days: 90,
+        language: Default::default(),
+        group_window_minutes: 15,
+        account_names: Default::default(),
         mode,
         trail: TrailConfig {
             name: None,
@@ -31,6 +34,8 @@ fn full_target(mode: Route) -> Target {
         notify: NotifyConfig {
             emails: vec!["secops@example.com".into()],
             slack_webhook_url: Some("https://hooks.slack.com/services/T0/B0/X".into()),
+            teams_webhook_url: Some("https://x.logic.azure.com/workflows/T".into()),
+            webhook_url: Some("https://alerts.example.com/hook".into()),
         },
     };
     Target::new(&config, "123456789012")

@@ -238,6 +238,8 @@ pub struct Recorded {
     pub url: String,
     /// The body as sent (JSON, a form, or empty).
     pub body: String,
+    /// The SDK's user agent (`User-Agent`, else `x-amz-user-agent`).
+    pub user_agent: String,
 }
 
 impl Recorded {
@@ -275,6 +277,16 @@ impl Recorded {
             method: method.to_owned(),
             url: entry["url"].as_str().unwrap_or("").to_owned(),
             body: body_of(entry),
+            user_agent: [
+                "User-Agent",
+                "user-agent",
+                "x-amz-user-agent",
+                "X-Amz-User-Agent",
+            ]
+            .iter()
+            .find_map(|h| headers[*h].as_str())
+            .unwrap_or("")
+            .to_owned(),
         }
     }
 
@@ -564,6 +576,29 @@ impl Account {
                 .unwrap_or_default();
             if tags.iter().any(|t| ours(&t.key, &t.value)) {
                 found.push(format!("parameter {name}"));
+            }
+        }
+
+        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+        for table in dynamodb
+            .list_tables()
+            .send()
+            .await
+            .expect("tables")
+            .table_names
+            .unwrap_or_default()
+        {
+            let arn = format!("arn:aws:dynamodb:{region}:{}:table/{table}", self.id);
+            let tags = dynamodb
+                .list_tags_of_resource()
+                .resource_arn(&arn)
+                .send()
+                .await
+                .expect("table tags")
+                .tags
+                .unwrap_or_default();
+            if tags.iter().any(|t| ours(&t.key, &t.value)) {
+                found.push(format!("table {table}"));
             }
         }
         found

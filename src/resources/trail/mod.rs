@@ -88,6 +88,11 @@ impl Part for Trail {
 
     fn learn(&self, current: &Current, t: &Target, facts: &mut Facts) {
         facts.delivery = delivery(current, t);
+        facts.organization_trail = matches!(t.trail, crate::model::TrailChoice::Adopt(_))
+            && current
+                .trail
+                .as_ref()
+                .is_some_and(|found| found.organization);
     }
 
     fn plan_apply(&self, current: &Current, t: &Target, facts: &Facts, plan: &mut Plan<Op>) {
@@ -264,6 +269,9 @@ mod tests {
             timezone: "UTC".into(),
             scope: Default::default(),
             log_retention_days: 90,
+            language: Default::default(),
+            group_window_minutes: 15,
+            account_names: Default::default(),
             mode: Default::default(),
             trail: TrailConfig {
                 name: (!create).then(|| "audit".into()),
@@ -272,6 +280,8 @@ mod tests {
             notify: NotifyConfig {
                 emails: vec!["a@example.com".into()],
                 slack_webhook_url: None,
+                teams_webhook_url: None,
+                webhook_url: None,
             },
         };
         Target::new(&config, ACCOUNT)
