@@ -296,6 +296,148 @@ async fn eventbridge_mode_from_init_to_destroy_in_every_enabled_region() {
     assert!(no_logs(&t));
 }
 
+/// The statement IDs of the function's resource policy.
+async fn invoke_statements(account: &TestAccount) -> Vec<String> {
+    let policy = aws_sdk_lambda::Client::new(&account.sdk(HOME))
+        .get_policy()
+        .function_name("login-alert-handler")
+        .send()
+        .await
+        .unwrap()
+        .policy
+        .unwrap();
+    let policy: Value = serde_json::from_str(&policy).unwrap();
+    let mut sids: Vec<String> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["Sid"].as_str().unwrap().to_owned())
+        .collect();
+    sids.sort();
+    sids
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn both_modes_at_once_build_both_paths_and_converge() {
+    let account = fresh_account().await;
+    account.seed_single_region_trail(HOME, TRAIL).await;
+    let dir = workdir();
+    let dir = dir.path();
+    cli(&account, dir)
+        .args([
+            "init",
+            "--yes",
+            "--trail",
+            TRAIL,
+            "--email",
+            "secops@example.com",
+        ])
+        .args(["--mode", "both"])
+        .assert()
+        .success();
+    assert!(
+        std::fs::read_to_string(dir.join("login-alert.toml"))
+            .unwrap()
+            .contains("mode = \"both\"")
+    );
+    cli(&account, dir)
+        .args(["plan", "--detailed-exitcode"])
+        .assert()
+        .code(2)
+        .stdout(contains(
+            "through EventBridge: alerts arrive within seconds",
+        ))
+        .stdout(contains(
+            "through CloudWatch Logs: alerts arrive in about 5 minutes",
+        ))
+        .stdout(contains("as the backstop"))
+        .stdout(contains(
+            "+ EventBridge rule login-alert-forward in us-east-1 will be created",
+        ))
+        .stdout(contains("+ subscription filter"));
+    cli(&account, dir)
+        .args(["apply", "--yes"])
+        .assert()
+        .success();
+
+    // Both ways in: the forwarding rules and the home rule, and the trail's delivery with its filter.
+    let names: Vec<(String, String)> = rules(&account)
+        .await
+        .into_iter()
+        .map(|(region, name, _, _)| (region, name))
+        .collect();
+    for (region, name) in [
+        ("ap-northeast-1", "login-alert-forward"),
+        (HOME, "login-alert-events"),
+        (HOME, "login-alert-digest"),
+        ("us-east-1", "login-alert-forward"),
+    ] {
+        assert!(
+            names.contains(&(region.to_owned(), name.to_owned())),
+            "{region} {name}: {names:?}"
+        );
+    }
+    assert!(
+        !no_logs(&trail(&account).await),
+        "delivers to CloudWatch Logs"
+    );
+    let filters = aws_sdk_cloudwatchlogs::Client::new(&account.sdk(HOME))
+        .describe_subscription_filters()
+        .log_group_name("/login-alert/cloudtrail")
+        .send()
+        .await
+        .unwrap()
+        .subscription_filters
+        .unwrap_or_default();
+    assert_eq!(filters.len(), 1);
+    // The function may be invoked by each way in, and by the digest schedule.
+    assert_eq!(
+        invoke_statements(&account).await,
+        [
+            "login-alert-cloudwatch-logs",
+            "login-alert-digest",
+            "login-alert-eventbridge"
+        ]
+    );
+
+    // A second apply writes nothing; back to EventBridge alone, the CloudWatch Logs path goes.
+    let mark = account.requests().len();
+    cli(&account, dir)
+        .args(["apply", "--yes"])
+        .assert()
+        .success();
+    assert_eq!(account.writes_since(mark), Vec::<String>::new());
+    cli(&account, dir)
+        .args(["init", "--yes", "--mode", "eventbridge"])
+        .assert()
+        .success();
+    cli(&account, dir)
+        .args(["plan"])
+        .assert()
+        .success()
+        .stdout(contains("- subscription filter"))
+        .stdout(contains("EventBridge rule").not());
+    cli(&account, dir)
+        .args(["apply", "--yes"])
+        .assert()
+        .success();
+    assert_eq!(
+        invoke_statements(&account).await,
+        ["login-alert-digest", "login-alert-eventbridge"]
+    );
+    cli(&account, dir)
+        .args(["destroy", "--yes"])
+        .assert()
+        .success();
+    for region in ENABLED {
+        assert_eq!(
+            account.tagged(region).await,
+            Vec::<String>::new(),
+            "{region}"
+        );
+    }
+}
+
 /// A CloudTrail record as CloudTrail puts it on EventBridge (`aws.<service>`, the detail-type by kind).
 fn as_event(record: &Value) -> (String, String, String) {
     let event_source = record["eventSource"].as_str().unwrap_or("");

@@ -119,7 +119,10 @@ impl Part for Permission {
         let mut plan: Plan<Op> =
             Plan::new(Mode::Apply, ctx.target.account_id(), ctx.target.region());
         plan_apply_all(&with_function(current, facts), &all, &mut plan);
-        // Each statement's check looks at the changes to it; a stranger's statement counts against the sender's.
+        // Each statement's check looks at the changes to it; a stranger's statement counts against
+        // the first (the way events arrive).
+        let digest = ctx.target.names.digest_permission_statement();
+        let routes = all.iter().filter(|d| d.statement_id != digest).count();
         Ok(all
             .iter()
             .enumerate()
@@ -139,15 +142,19 @@ impl Part for Permission {
                     })
                     .cloned()
                     .collect();
-                if i == 0 {
-                    check(&own, desired)
-                } else {
+                if desired.statement_id == digest {
                     check_named(
                         &own,
                         desired,
                         "digest invoke permission",
                         "so grouped alerts are never summarised in a digest",
                     )
+                } else if routes > 1 {
+                    // `both` mode: one statement per way in, each named by its sender.
+                    let name = format!("{} invoke permission", sender(&desired.principal));
+                    check_named(&own, desired, &name, "so no alert can arrive that way")
+                } else {
+                    check(&own, desired)
                 }
             })
             .collect())
@@ -334,7 +341,15 @@ fn sender(principal: &str) -> &'static str {
 
 /// Every statement login-alert wants: its mode's sender's, and the digest schedule's.
 pub fn desired_all(t: &Target, facts: &Facts) -> Vec<Desired> {
-    vec![desired_for(t, facts), desired_digest(t)]
+    let mut all = Vec::with_capacity(3);
+    if t.route.uses_logs() {
+        all.push(desired(t, &facts.delivery));
+    }
+    if t.route.uses_eventbridge() {
+        all.push(desired_events(t));
+    }
+    all.push(desired_digest(t));
+    all
 }
 
 /// The digest schedule may invoke the function.
@@ -345,15 +360,6 @@ pub fn desired_digest(t: &Target) -> Desired {
         principal: EVENTS_PRINCIPAL.to_owned(),
         source_arn: t.arns.rule(t.region(), &t.names.digest_rule()),
         source_account: t.account_id().to_owned(),
-    }
-}
-
-/// The statement the config's mode wants.
-pub fn desired_for(t: &Target, facts: &Facts) -> Desired {
-    if t.route.uses_logs() {
-        desired(t, &facts.delivery)
-    } else {
-        desired_events(t)
     }
 }
 
@@ -1065,8 +1071,22 @@ mod tests {
         config.mode = crate::config::Route::CloudwatchLogs;
         let facts = Facts::new(&Target::new(&config, "123456789012"));
         assert_eq!(
-            desired_for(&Target::new(&config, "123456789012"), &facts).principal,
+            desired_all(&Target::new(&config, "123456789012"), &facts)[0].principal,
             PRINCIPAL
+        );
+        config.mode = crate::config::Route::Both;
+        let facts = Facts::new(&Target::new(&config, "123456789012"));
+        let both: Vec<String> = desired_all(&Target::new(&config, "123456789012"), &facts)
+            .into_iter()
+            .map(|d| d.statement_id)
+            .collect();
+        assert_eq!(
+            both,
+            [
+                "login-alert-cloudwatch-logs",
+                "login-alert-eventbridge",
+                "login-alert-digest"
+            ]
         );
     }
 }
