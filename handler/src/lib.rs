@@ -9,6 +9,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 pub mod classify;
+pub mod collect;
 pub mod deliver;
 pub mod dynamo;
 pub mod engine;

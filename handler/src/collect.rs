@@ -1,0 +1,252 @@
+//! The first pass of an invocation: read every record of the input, classify it and render its message
+//! (on worker threads), keeping what planning needs of each alerting record.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use tracing::warn;
+
+use crate::classify::{Finding, Kind, RootSession};
+use crate::deliver::{Channel, Payload};
+use crate::error::InputError;
+use crate::group::{self, Class, Summary};
+use crate::input::{self, Shape};
+use crate::message::{self, Message};
+use crate::render::{self, Email};
+use crate::settings::Settings;
+
+/// A message shaped for each channel it goes to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rendered {
+    pub email: Option<Email>,
+    pub slack: Option<String>,
+    pub teams: Option<String>,
+    pub webhook: Option<String>,
+}
+
+impl Rendered {
+    /// Shapes `message` for `channels`; `webhook` builds the generic webhook's body only when it is wanted.
+    pub fn new(message: &Message, channels: &[Channel], webhook: impl FnOnce() -> String) -> Self {
+        let wants = |c| channels.contains(&c);
+        Rendered {
+            email: wants(Channel::Email).then(|| render::email(message)),
+            slack: wants(Channel::Slack).then(|| render::slack(message)),
+            teams: wants(Channel::Teams).then(|| render::teams(message)),
+            webhook: wants(Channel::Webhook).then(webhook),
+        }
+    }
+
+    pub fn payload(&self, channel: Channel) -> Option<Payload<'_>> {
+        match channel {
+            Channel::Email => self.email.as_ref().map(|e| Payload::Email {
+                subject: &e.subject,
+                body: &e.body,
+            }),
+            Channel::Slack => self.slack.as_deref().map(Payload::Json),
+            Channel::Teams => self.teams.as_deref().map(Payload::Json),
+            Channel::Webhook => self.webhook.as_deref().map(Payload::Json),
+        }
+    }
+}
+
+/// One alerting record, detached from the input so it can outlive the pass that read it.
+#[derive(Debug, Clone)]
+pub struct Alert {
+    /// Position in the input.
+    pub index: usize,
+    pub event_id: String,
+    pub kind: Kind,
+    /// `None`: a message of its own.
+    pub class: Option<Class>,
+    pub group_key: Option<String>,
+    pub event_name: String,
+    pub time: Option<DateTime<Utc>>,
+    pub region: Option<String>,
+    pub failed: bool,
+    /// The message of a single record, or of a group's first record alone, shaped for the wanted channels.
+    pub rendered: Option<Rendered>,
+    /// The subject line of that message, for logs.
+    pub subject: String,
+    /// The record's JSON, kept for grouped records that may head their group's message.
+    pub raw: Option<String>,
+    pub timestamp_ms: Option<i64>,
+    pub envelope_region: Option<String>,
+    pub envelope_account: Option<String>,
+    /// For `AssumeRoot`: the session's access key and who opened it.
+    pub session_opened: Option<(String, RootSession)>,
+    /// For a root record: the access key of its session.
+    pub access_key: Option<String>,
+    /// The test record's event ID (its delivery is logged).
+    pub test_event: Option<String>,
+}
+
+/// Everything the first pass learned from the input.
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub shape: Option<Shape>,
+    pub records: usize,
+    pub unreadable: usize,
+    pub alerts: Vec<Alert>,
+    /// One line per record that could not be read (`logEvents[3]: skipped: …`).
+    pub problems: Vec<String>,
+}
+
+#[derive(Default)]
+struct Chunk {
+    records: usize,
+    unreadable: usize,
+    alerts: Vec<Alert>,
+    problems: Vec<String>,
+    first_of_group: HashSet<String>,
+}
+
+/// Which grouped records keep their JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeepRaw {
+    /// Every grouped record: any of them may head a message (a retry, a replay one record at a time).
+    All,
+    /// Only root records': every record is rendered as if alone. Enough when no group has two records;
+    /// [`Collected::needs_raw`] says when one has, and the caller collects again.
+    None,
+}
+
+/// A record without an `eventID` is known by a digest of its text, the same on every retry.
+fn event_id_of(finding: &Finding, raw: &str) -> String {
+    match finding.record.event_id.get() {
+        Some(id) => id.trim().to_owned(),
+        None => format!("sha-{}", group::digest(raw)),
+    }
+}
+
+fn to_alert(
+    chunk: &mut Chunk,
+    item: input::Item<'_>,
+    settings: &Settings,
+    channels: &[Channel],
+    keep: KeepRaw,
+) {
+    chunk.records += 1;
+    let index = item.position.index;
+    let record = match item.record {
+        Ok(record) => record,
+        Err(err) => {
+            chunk.unreadable += 1;
+            warn!(position = %item.position, error = %err, "skipped a record that cannot be read");
+            chunk
+                .problems
+                .push(format!("{}: skipped: {err}", item.position));
+            return;
+        }
+    };
+    let finding =
+        Finding::with_envelope(record, settings, item.timestamp_ms, item.envelope.as_ref());
+    if !finding.alert {
+        return;
+    }
+    let class = group::class_of(&finding);
+    let group_key = class.map(|c| group::key_of(&finding, c));
+    // A group's first record (in this chunk) is rendered as if alone: most groups in a batch are one record.
+    let first = match (&group_key, keep) {
+        (Some(key), KeepRaw::All) => chunk.first_of_group.insert(key.clone()),
+        _ => true,
+    };
+    let message = first.then(|| message::single(&finding, settings));
+    let rendered = message.as_ref().map(|m| {
+        Rendered::new(m, channels, || {
+            render::webhook(&finding, settings, None::<(&str, &Summary)>)
+        })
+    });
+    let session_opened = finding.assume_root.as_ref().and_then(|call| {
+        let key = call.session_key.as_deref()?;
+        Some((
+            key.to_owned(),
+            RootSession {
+                caller: finding
+                    .record
+                    .identity()
+                    .and_then(|u| u.arn.get())
+                    .or(finding.identity.as_deref())
+                    .unwrap_or("unknown caller")
+                    .to_owned(),
+                caller_account: finding.account_id().map(str::to_owned),
+                task_policy: call.task_policy.as_deref().map(str::to_owned),
+            },
+        ))
+    });
+    let envelope = item.envelope.as_ref();
+    chunk.alerts.push(Alert {
+        index,
+        event_id: event_id_of(&finding, item.raw),
+        kind: finding.kind,
+        class,
+        event_name: finding
+            .record
+            .event_name
+            .get()
+            .unwrap_or("unnamed event")
+            .to_owned(),
+        time: finding.time,
+        region: finding.region().map(str::to_owned),
+        failed: finding.success == Some(false),
+        subject: message
+            .as_ref()
+            .map(|m| m.subject.clone())
+            .unwrap_or_default(),
+        rendered,
+        // A root record may turn out to be a root session whose `AssumeRoot` call is in the batch: its message is
+        // then rendered again, so it keeps its JSON in either mode.
+        raw: (group_key.is_some() && (keep == KeepRaw::All || class == Some(Class::Root)))
+            .then(|| item.raw.to_owned()),
+        group_key,
+        timestamp_ms: item.timestamp_ms,
+        envelope_region: envelope.and_then(|e| e.region.get()).map(str::to_owned),
+        envelope_account: envelope.and_then(|e| e.account.get()).map(str::to_owned),
+        session_opened,
+        access_key: finding
+            .record
+            .is_root()
+            .then(|| finding.record.access_key().map(str::to_owned))
+            .flatten(),
+        test_event: (finding.kind == Kind::Test).then(|| event_id_of(&finding, item.raw)),
+    });
+}
+
+/// Reads `input`, classifying each record on worker threads and shaping single messages for `channels` there too.
+pub fn collect(
+    input: &[u8],
+    settings: &Settings,
+    channels: &[Channel],
+    keep: KeepRaw,
+) -> Result<Collected, InputError> {
+    let mut collected = Collected::default();
+    let shape = input::map_records(
+        input,
+        |chunk: &mut Chunk, item| to_alert(chunk, item, settings, channels, keep),
+        |chunk: Chunk| {
+            collected.records += chunk.records;
+            collected.unreadable += chunk.unreadable;
+            collected.problems.extend(chunk.problems);
+            collected.alerts.extend(chunk.alerts);
+        },
+    )?;
+    collected.shape = Some(shape);
+    Ok(collected)
+}
+
+impl Collected {
+    /// Whether a group's message needs a record's JSON: a group of two or more, or a root session whose
+    /// `AssumeRoot` call is in the batch. Then a collection that kept none must be made again keeping it.
+    pub fn needs_raw(&self) -> bool {
+        let mut seen: HashSet<&str> = HashSet::new();
+        let opened: HashSet<&str> = self
+            .alerts
+            .iter()
+            .filter_map(|a| a.session_opened.as_ref().map(|(key, _)| key.as_str()))
+            .collect();
+        self.alerts.iter().any(|a| {
+            let repeated = a.group_key.as_deref().is_some_and(|key| !seen.insert(key));
+            let in_session = a.access_key.as_deref().is_some_and(|k| opened.contains(k));
+            a.raw.is_none() && (repeated || in_session)
+        })
+    }
+}
