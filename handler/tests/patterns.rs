@@ -377,3 +377,30 @@ fn changes_to_the_pipelines_own_resources_get_through_when_named_from_the_prefix
     assert!(!cloudwatch_matches(&filter_pattern(&vars), &read));
     assert!(!eventbridge_matches(&event, &as_eventbridge(&read)));
 }
+
+#[test]
+fn changes_to_the_state_table_reach_eventbridge_and_other_tables_stay_out() {
+    // The shape of a DeleteTable record (documented request parameters of the DynamoDB API). Only the
+    // EventBridge pattern names the table: the filter pattern has no room left under CloudWatch Logs'
+    // 1,024 characters at the longest prefix, and losing the table costs duplicates, not alerts.
+    let record = |table: &str, read_only: bool| -> Value {
+        serde_json::json!({
+            "eventSource": "dynamodb.amazonaws.com",
+            "eventName": if read_only { "DescribeTable" } else { "DeleteTable" },
+            "readOnly": read_only,
+            "userIdentity": {"type": "IAMUser"},
+            "requestParameters": {"tableName": table}
+        })
+    };
+    let event: Value = serde_json::from_str(&event_pattern(&VARS)).unwrap();
+    assert!(eventbridge_matches(
+        &event,
+        &as_eventbridge(&record("login-alert-state", false))
+    ));
+    for other in [record("orders", false), record("login-alert-state", true)] {
+        assert!(
+            !eventbridge_matches(&event, &as_eventbridge(&other)),
+            "{other}"
+        );
+    }
+}
