@@ -770,6 +770,29 @@ fn write_private(path: &Path, contents: &mut dyn Read) -> Result<(), ConfigError
     Ok(())
 }
 
+/// The config unit tests start from: adopt trail `audit` in `region`, the default prefix, nobody
+/// notified yet; a test states only the fields it is about (`Config { scope, ..sample(region) }`).
+#[cfg(test)]
+pub fn sample(region: &str) -> Config {
+    Config {
+        region: region.into(),
+        name_prefix: DEFAULT_PREFIX.into(),
+        account_name: None,
+        timezone: "UTC".into(),
+        scope: Scope::default(),
+        log_retention_days: 90,
+        language: Default::default(),
+        group_window_minutes: DEFAULT_GROUP_WINDOW_MINUTES,
+        account_names: Default::default(),
+        mode: Route::default(),
+        trail: TrailConfig {
+            name: Some("audit".into()),
+            create: false,
+        },
+        notify: NotifyConfig::default(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1053,16 +1053,11 @@ mod tests {
     fn the_existing_config_is_offered_as_the_defaults() {
         let found = two_trails();
         let existing = Config {
-            region: "eu-west-1".into(),
             name_prefix: "alerts".into(),
             account_name: Some("prod".into()),
             timezone: "Asia/Tokyo".into(),
             scope: Scope::RootOnly,
             log_retention_days: 365,
-            language: Default::default(),
-            group_window_minutes: 15,
-            account_names: Default::default(),
-            mode: Default::default(),
             trail: TrailConfig {
                 name: Some("audit-trail".into()),
                 create: false,
@@ -1073,6 +1068,7 @@ mod tests {
                 teams_webhook_url: None,
                 webhook_url: None,
             },
+            ..crate::config::sample("eu-west-1")
         };
         let args = InitArgs::default();
         let mut p = ScriptedPrompter::new(std::iter::repeat_n(Answer::Enter, 8));
@@ -1254,16 +1250,9 @@ mod tests {
     fn the_summary_says_what_happens_to_the_trail_and_never_shows_the_webhook() {
         let found = two_trails();
         let mut config = Config {
-            region: "eu-west-1".into(),
             name_prefix: DEFAULT_PREFIX.into(),
             account_name: Some("acme-prod".into()),
-            timezone: "UTC".into(),
             scope: Scope::All,
-            log_retention_days: 90,
-            language: Default::default(),
-            group_window_minutes: 15,
-            account_names: Default::default(),
-            mode: Default::default(),
             trail: TrailConfig {
                 name: Some("audit-trail".into()),
                 create: false,
@@ -1274,6 +1263,7 @@ mod tests {
                 teams_webhook_url: None,
                 webhook_url: None,
             },
+            ..crate::config::sample("eu-west-1")
         };
         let text = summary(&config, &found).join("\n");
         assert!(

@@ -428,16 +428,11 @@ mod tests {
 
     fn existing() -> Config {
         Config {
-            region: "eu-west-1".into(),
             name_prefix: "alerts".into(),
             account_name: Some("prod".into()),
             timezone: "Asia/Tokyo".into(),
             scope: Scope::RootOnly,
             log_retention_days: 365,
-            language: Default::default(),
-            group_window_minutes: 15,
-            account_names: Default::default(),
-            mode: Default::default(),
             trail: TrailConfig {
                 name: Some("audit-trail".into()),
                 create: false,
@@ -448,6 +443,7 @@ mod tests {
                 teams_webhook_url: None,
                 webhook_url: None,
             },
+            ..crate::config::sample("eu-west-1")
         }
     }
 

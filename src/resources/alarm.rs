@@ -506,26 +506,12 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Config, NotifyConfig, TrailConfig};
+    use crate::config::{Config, NotifyConfig};
     use crate::model::Delivery;
     use crate::plan::Mode;
 
     fn target(email: bool) -> Target {
         let config = Config {
-            region: "eu-west-1".into(),
-            name_prefix: "login-alert".into(),
-            account_name: None,
-            timezone: "UTC".into(),
-            scope: Default::default(),
-            log_retention_days: 90,
-            language: Default::default(),
-            group_window_minutes: 15,
-            account_names: Default::default(),
-            mode: Default::default(),
-            trail: TrailConfig {
-                name: Some("audit".into()),
-                create: false,
-            },
             notify: NotifyConfig {
                 emails: if email {
                     vec!["a@example.com".into()]
@@ -537,6 +523,7 @@ mod tests {
                 teams_webhook_url: None,
                 webhook_url: None,
             },
+            ..crate::config::sample("eu-west-1")
         };
         Target::new(&config, "123456789012")
     }

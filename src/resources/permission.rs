@@ -917,23 +917,7 @@ mod tests {
 
     #[test]
     fn desired_uses_the_delivery_group_and_the_account() {
-        let config = crate::config::Config {
-            region: "eu-west-1".into(),
-            name_prefix: "login-alert".into(),
-            account_name: None,
-            timezone: "UTC".into(),
-            scope: Default::default(),
-            log_retention_days: 90,
-            language: Default::default(),
-            group_window_minutes: 15,
-            account_names: Default::default(),
-            mode: Default::default(),
-            trail: crate::config::TrailConfig {
-                name: Some("audit".into()),
-                create: false,
-            },
-            notify: Default::default(),
-        };
+        let config = crate::config::sample("eu-west-1");
         let t = Target::new(&config, "123456789012");
         let d = super::desired(
             &t,
@@ -1021,21 +1005,8 @@ mod tests {
     fn eventbridge_mode_wants_the_home_rule_as_the_only_sender() {
         let logs = current(&aws_statement());
         let mut config = crate::config::Config {
-            region: "us-east-1".into(),
-            name_prefix: "login-alert".into(),
-            account_name: None,
-            timezone: "UTC".into(),
-            scope: Default::default(),
-            log_retention_days: 90,
-            language: Default::default(),
-            group_window_minutes: 15,
-            account_names: Default::default(),
             mode: crate::config::Route::Eventbridge,
-            trail: crate::config::TrailConfig {
-                name: Some("audit".into()),
-                create: false,
-            },
-            notify: Default::default(),
+            ..crate::config::sample("us-east-1")
         };
         let t = Target::new(&config, "123456789012");
         let events = desired_events(&t);

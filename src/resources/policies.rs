@@ -307,24 +307,10 @@ pub fn trail_bucket(t: &Target) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Config, NotifyConfig, TrailConfig};
+    use crate::config::{Config, NotifyConfig};
 
     fn target(emails: bool, slack: bool) -> Target {
         let config = Config {
-            region: "eu-west-1".into(),
-            name_prefix: "login-alert".into(),
-            account_name: None,
-            timezone: "UTC".into(),
-            scope: Default::default(),
-            log_retention_days: 90,
-            language: Default::default(),
-            group_window_minutes: 15,
-            account_names: Default::default(),
-            mode: Default::default(),
-            trail: TrailConfig {
-                name: Some("audit".into()),
-                create: false,
-            },
             notify: NotifyConfig {
                 emails: if emails {
                     vec!["a@example.com".into()]
@@ -335,6 +321,7 @@ mod tests {
                 teams_webhook_url: None,
                 webhook_url: None,
             },
+            ..crate::config::sample("eu-west-1")
         };
         Target::new(&config, "123456789012")
     }

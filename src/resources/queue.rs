@@ -453,23 +453,7 @@ mod tests {
     #[test]
     fn status_warns_of_a_missing_queue_and_of_failures_waiting_in_it() {
         use crate::check::Status;
-        let config = crate::config::Config {
-            region: "eu-west-1".into(),
-            name_prefix: "login-alert".into(),
-            account_name: None,
-            timezone: "UTC".into(),
-            scope: Default::default(),
-            log_retention_days: 90,
-            language: Default::default(),
-            group_window_minutes: 15,
-            account_names: Default::default(),
-            mode: Default::default(),
-            trail: crate::config::TrailConfig {
-                name: Some("audit".into()),
-                create: false,
-            },
-            notify: Default::default(),
-        };
+        let config = crate::config::sample("eu-west-1");
         let t = Target::new(&config, "123456789012");
         assert_eq!(check(Some(&current()), &t).status, Status::Ok);
         assert!(check(None, &t).detail.contains("is lost"));

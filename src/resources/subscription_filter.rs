@@ -625,23 +625,7 @@ mod tests {
     }
 
     fn target_in(region: &str) -> Target {
-        let config = crate::config::Config {
-            region: region.into(),
-            name_prefix: "login-alert".into(),
-            account_name: None,
-            timezone: "UTC".into(),
-            scope: Default::default(),
-            log_retention_days: 90,
-            language: Default::default(),
-            group_window_minutes: 15,
-            account_names: Default::default(),
-            mode: Default::default(),
-            trail: crate::config::TrailConfig {
-                name: Some("audit".into()),
-                create: false,
-            },
-            notify: Default::default(),
-        };
+        let config = crate::config::sample(region);
         Target::new(&config, "123456789012")
     }
 

@@ -628,26 +628,13 @@ mod tests {
 
     fn target(emails: &[&str]) -> Target {
         let config = crate::config::Config {
-            region: "us-east-1".into(),
-            name_prefix: "login-alert".into(),
-            account_name: None,
-            timezone: "UTC".into(),
-            scope: Default::default(),
-            log_retention_days: 90,
-            language: Default::default(),
-            group_window_minutes: 15,
-            account_names: Default::default(),
-            mode: Default::default(),
-            trail: crate::config::TrailConfig {
-                name: Some("audit".into()),
-                create: false,
-            },
             notify: crate::config::NotifyConfig {
                 emails: emails.iter().map(|e| e.to_string()).collect(),
                 slack_webhook_url: None,
                 teams_webhook_url: None,
                 webhook_url: None,
             },
+            ..crate::config::sample("us-east-1")
         };
         Target::new(&config, "123456789012")
     }

@@ -762,26 +762,16 @@ mod tests {
     #[test]
     fn the_environment_names_the_parameter_never_the_url() {
         let config = crate::config::Config {
-            region: "eu-west-1".into(),
-            name_prefix: "login-alert".into(),
             account_name: Some("prod".into()),
             timezone: "Asia/Tokyo".into(),
             scope: login_alert_handler::Scope::RootOnly,
-            log_retention_days: 90,
-            language: Default::default(),
-            group_window_minutes: 15,
-            account_names: Default::default(),
-            mode: Default::default(),
-            trail: crate::config::TrailConfig {
-                name: Some("audit".into()),
-                create: false,
-            },
             notify: crate::config::NotifyConfig {
                 emails: vec![],
                 slack_webhook_url: Some("https://hooks.slack.com/services/T/B/secret-token".into()),
                 teams_webhook_url: None,
                 webhook_url: None,
             },
+            ..crate::config::sample("eu-west-1")
         };
         let t = Target::new(&config, "123456789012");
         let facts = Facts::new(&t);
@@ -808,23 +798,7 @@ mod tests {
     }
 
     fn prod_target() -> Target {
-        let config = crate::config::Config {
-            region: "eu-west-1".into(),
-            name_prefix: "login-alert".into(),
-            account_name: None,
-            timezone: "UTC".into(),
-            scope: Default::default(),
-            log_retention_days: 90,
-            language: Default::default(),
-            group_window_minutes: 15,
-            account_names: Default::default(),
-            mode: Default::default(),
-            trail: crate::config::TrailConfig {
-                name: Some("audit".into()),
-                create: false,
-            },
-            notify: Default::default(),
-        };
+        let config = crate::config::sample("eu-west-1");
         Target::new(&config, "123456789012")
     }
 

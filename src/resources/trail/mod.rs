@@ -263,16 +263,6 @@ mod tests {
 
     fn target(create: bool) -> Target {
         let config = Config {
-            region: "eu-west-1".into(),
-            name_prefix: "login-alert".into(),
-            account_name: None,
-            timezone: "UTC".into(),
-            scope: Default::default(),
-            log_retention_days: 90,
-            language: Default::default(),
-            group_window_minutes: 15,
-            account_names: Default::default(),
-            mode: Default::default(),
             trail: TrailConfig {
                 name: (!create).then(|| "audit".into()),
                 create,
@@ -283,6 +273,7 @@ mod tests {
                 teams_webhook_url: None,
                 webhook_url: None,
             },
+            ..crate::config::sample("eu-west-1")
         };
         Target::new(&config, ACCOUNT)
     }
