@@ -14,8 +14,8 @@ use crate::plan::saved::{PartState, fingerprint};
 use crate::plan::{Action, Change, Mode, Plan};
 use crate::policy::Grant;
 use crate::resources::{
-    alarm, bucket, enabled_regions, function, invoke_config, log_group, parameter, permission,
-    queue, role, rule, state_table, subscription_filter, test_stream, topic, trail,
+    alarm, bucket, digest_rule, enabled_regions, function, invoke_config, log_group, parameter,
+    permission, queue, role, rule, state_table, subscription_filter, test_stream, topic, trail,
 };
 
 /// Every part of the pipeline, in the order `apply` creates them (what a part depends on comes
@@ -41,7 +41,7 @@ static PIPELINE: [&dyn Stage; 24] = [
     &role::EventsRole,
     &rule::HomeRule,
     &rule::ForwardRules,
-    &rule::DigestRule,
+    &digest_rule::DigestRule,
     &subscription_filter::SubscriptionFilter,
     &test_stream::TestStream,
     &alarm::Alarms,
@@ -384,8 +384,12 @@ where
     fn plan(&self, t: &Target, facts: &Facts, mode: Mode) -> Plan<Op> {
         let mut own = Plan::new(mode, t.account_id(), t.region());
         match mode {
-            Mode::Apply => self.part.plan_apply(&self.current, t, facts, &mut own),
-            Mode::Destroy => self.part.plan_destroy(&self.current, t, facts, &mut own),
+            Mode::Apply if self.part.wanted(t, facts) => {
+                self.part.plan_apply(&self.current, t, facts, &mut own)
+            }
+            Mode::Apply | Mode::Destroy => {
+                self.part.plan_destroy(&self.current, t, facts, &mut own)
+            }
         }
         let mut plan = Plan::new(mode, t.account_id(), t.region());
         plan.absorb(own);

@@ -20,6 +20,7 @@ pub mod part;
 pub mod plan;
 pub mod policy;
 pub mod printer;
+pub mod prompt;
 pub mod reach;
 pub mod regions;
 pub mod resolve;

@@ -10,6 +10,9 @@ pub const MANAGED_BY: (&str, &str) = ("managed-by", "login-alert");
 /// Name of the inline policy login-alert puts on its roles.
 pub const INLINE_POLICY: &str = "login-alert";
 
+/// CloudWatch Logs allows at most this many subscription filters per log group (a hard limit).
+pub const MAX_FILTERS: usize = 2;
+
 /// The webhooks login-alert delivers to, each with its URL kept as an SSM SecureString.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

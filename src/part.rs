@@ -44,7 +44,13 @@ pub trait Part: Sync {
     /// What the other parts need to know of this one (e.g. where the trail delivers).
     fn learn(&self, _current: &Self::Current, _t: &Target, _facts: &mut Facts) {}
 
-    /// What `apply` would change. Pure.
+    /// Whether the config (and what the teaching parts learned) wants this part. `apply` plans a
+    /// part that is not wanted as `destroy` does: what an earlier config left of it goes.
+    fn wanted(&self, _t: &Target, _facts: &Facts) -> bool {
+        true
+    }
+
+    /// What `apply` would change while the part is wanted. Pure.
     fn plan_apply(
         &self,
         current: &Self::Current,
@@ -53,7 +59,7 @@ pub trait Part: Sync {
         plan: &mut Plan<Self::Op>,
     );
 
-    /// What `destroy` would change. Pure.
+    /// What `destroy` (or `apply`, for a part that is not wanted) would change. Pure.
     fn plan_destroy(
         &self,
         current: &Self::Current,

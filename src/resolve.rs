@@ -10,8 +10,8 @@ use crate::config::{
     self, Config, DEFAULT_PREFIX, DEFAULT_RETENTION_DAYS, NotifyConfig, Route, TrailConfig,
 };
 use crate::discovery::{Discovery, TrailDetails};
+use crate::names::MAX_FILTERS;
 use crate::reach::Reach;
-use crate::resources::subscription_filter::MAX_FILTERS;
 
 /// Where a setting's value came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,11 +11,12 @@ use crate::aws::{self, AwsOptions, Clients};
 use crate::cli::{GlobalArgs, InitArgs, OutputFormat};
 use crate::config::{self, Config, ConfigError};
 use crate::discovery::{self, Discovery, TrailDetails};
-use crate::installer::{self, PromptError, Prompter, TerminalPrompter};
+use crate::installer;
 use crate::model::Target;
 use crate::plan::Mode;
 use crate::policy::Grant;
 use crate::printer::Printer;
+use crate::prompt::{PromptError, Prompter, TerminalPrompter};
 use crate::regions::regions_for;
 use crate::resolve::{Flags, Refused, Resolved, TrailPick, resolve};
 

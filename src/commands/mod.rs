@@ -197,7 +197,7 @@ pub fn confirm(yes: bool, question: &str, command: &str) -> Result<()> {
         );
     }
     eprintln!("\n{question}\n  Only 'yes' will be accepted to approve.\n");
-    let answer = crate::installer::TerminalPrompter::default()
+    let answer = crate::prompt::TerminalPrompter::default()
         .line("  Enter a value: ")
         .map_err(|_| Cancelled)?;
     if answer.trim() == "yes" {

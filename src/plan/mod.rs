@@ -3,6 +3,7 @@
 //! It knows nothing of AWS resources: each change carries the operation `O` that `apply` runs for it
 //! opaquely, the way Terraform's plan carries a provider's data.
 
+pub mod lifecycle;
 pub mod render;
 pub mod saved;
 

@@ -12,6 +12,7 @@ use crate::check::{Check, Link, Status};
 use crate::model::{Ctx, Facts, Target};
 use crate::names::MANAGED_BY;
 use crate::part::Part;
+use crate::plan::lifecycle::Owned;
 use crate::plan::{Action, Attr, Change, Plan};
 use crate::policy::Grant;
 use crate::tags;
@@ -120,7 +121,7 @@ impl Part for Alarms {
 
     fn plan_destroy(&self, current: &Vec<Found>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
         for found in current {
-            plan.push_ours(found.managed, delete_change(&found.definition.name));
+            plan_destroy(found, plan);
         }
     }
 
@@ -341,68 +342,58 @@ fn summary(d: &Definition) -> [(&'static str, String); 5] {
 
 pub fn plan_apply(current: &[Found], desired: &[Definition], plan: &mut Plan<impl From<Op>>) {
     for want in desired {
-        match current.iter().find(|f| f.definition.name == want.name) {
-            None => plan.push(Some(
-                Change::new(
-                    KIND,
-                    &want.name,
-                    Action::Create,
-                    Op::Put {
-                        definition: Box::new(want.clone()),
-                        create: true,
-                    },
-                )
-                .attrs(
-                    summary(want)
-                        .into_iter()
-                        .filter(|(name, _)| *name != "description")
-                        .map(|(name, value)| Attr::set(name, value)),
-                ),
-            )),
-            Some(found) if !found.managed => plan.block(format!(
-                "{KIND} {} already exists and was not created by login-alert: delete or rename it, or choose another name_prefix",
-                want.name
-            )),
-            Some(found) => {
+        let found = current.iter().find(|f| f.definition.name == want.name);
+        let put = |create| Op::Put {
+            definition: Box::new(want.clone()),
+            create,
+        };
+        plan.converge(
+            KIND,
+            &want.name,
+            found,
+            || {
+                let attrs = summary(want)
+                    .into_iter()
+                    .filter(|(name, _)| *name != "description")
+                    .map(|(name, value)| Attr::set(name, value));
+                Change::new(KIND, &want.name, Action::Create, put(true)).attrs(attrs)
+            },
+            |found| {
                 let attrs: Vec<Attr> = summary(&found.definition)
                     .into_iter()
                     .zip(summary(want))
                     .filter(|(before, after)| before.1 != after.1)
                     .map(|(before, after)| Attr::change(before.0, before.1, after.1))
                     .collect();
-                if !attrs.is_empty() {
-                    plan.push(Some(
-                        Change::new(
-                            KIND,
-                            &want.name,
-                            Action::Update,
-                            Op::Put {
-                                definition: Box::new(want.clone()),
-                                create: false,
-                            },
-                        )
-                        .attrs(attrs),
-                    ));
-                }
-            }
-        }
+                (!attrs.is_empty())
+                    .then(|| Change::new(KIND, &want.name, Action::Update, put(false)).attrs(attrs))
+            },
+        );
     }
     for found in current {
-        if found.managed && !desired.iter().any(|d| d.name == found.definition.name) {
-            plan.push(Some(delete_change(&found.definition.name)));
+        if !desired.iter().any(|d| d.name == found.definition.name) {
+            plan_destroy(found, plan);
         }
     }
 }
 
-fn delete_change(name: &str) -> Change<Op> {
-    Change::new(
-        KIND,
-        name,
-        Action::Delete,
-        Op::Delete {
-            name: name.to_owned(),
-        },
-    )
+/// Deletes the alarm if it is login-alert's.
+fn plan_destroy(found: &Found, plan: &mut Plan<impl From<Op>>) {
+    plan.remove_ours(Some(found), |found| {
+        let name = &found.definition.name;
+        Change::new(
+            KIND,
+            name,
+            Action::Delete,
+            Op::Delete { name: name.clone() },
+        )
+    });
+}
+
+impl Owned for Found {
+    fn ours(&self) -> bool {
+        self.managed
+    }
 }
 
 /// What `status` says of each alarm the config wants.

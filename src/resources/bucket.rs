@@ -15,6 +15,7 @@ use crate::aws::{SdkResultExt, error_code, explain};
 use crate::model::{Ctx, Facts, Target, TrailChoice};
 use crate::names::MANAGED_BY;
 use crate::part::Part;
+use crate::plan::lifecycle::Owned;
 use crate::plan::{Action, Attr, Change, Plan};
 use crate::policy::Grant;
 use crate::tags;
@@ -43,6 +44,13 @@ pub struct Current {
     /// and PutBucketTagging. Its exact name, in this account, empty or holding only this
     /// account's trail logs (`AWSLogs/<account>/…`, all on one page).
     pub adoptable: bool,
+}
+
+/// Untagged but left by an interrupted apply of login-alert's counts as ours.
+impl Owned for Current {
+    fn ours(&self) -> bool {
+        self.managed || self.adoptable
+    }
 }
 
 fn nonzero<S: serde::Serializer>(count: &usize, s: S) -> Result<S::Ok, S::Error> {
@@ -246,8 +254,25 @@ fn summary(policy: &Value) -> String {
 }
 
 pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<impl From<Op>>) {
-    let change = match current {
-        None => Some(
+    if let Some(current) = current.filter(|c| !c.owned) {
+        return plan.block(format!(
+            "{KIND} {} already exists in another AWS account (bucket names are global): choose another name_prefix",
+            current.name
+        ));
+    }
+    if let Some(current) = current.filter(|c| !c.managed && c.adoptable) {
+        plan.notice(format!(
+            "adopting the untagged {KIND} {} left by an interrupted apply (login-alert's name, this account, {}): \
+             it is tagged managed-by=login-alert and set up as configured",
+            current.name,
+            if current.objects == 0 { "empty" } else { "holding only this trail's logs" }
+        ));
+    }
+    plan.converge(
+        KIND,
+        &desired.name,
+        current,
+        || {
             Change::new(
                 KIND,
                 &desired.name,
@@ -261,69 +286,50 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
             .attr(Attr::set("region", desired.region.clone()))
             .attr(Attr::set("block_public_access", true))
             .attr(Attr::set("policy", summary(&desired.policy)))
-            .note("holds the trail's log files; destroy keeps it while it holds any"),
-        ),
-        Some(current) if !current.owned => {
-            plan.block(format!(
-                "{KIND} {} already exists in another AWS account (bucket names are global): choose another name_prefix",
-                current.name
-            ));
-            None
-        }
-        Some(current) if !current.managed && !current.adoptable => {
-            plan.block(format!(
-                "{KIND} {} already exists and was not created by login-alert: delete or rename it, or choose another name_prefix",
-                current.name
-            ));
-            None
-        }
-        Some(current) => {
-            let tag = !current.managed;
-            if tag {
-                plan.notice(format!(
-                    "adopting the untagged {KIND} {} left by an interrupted apply (login-alert's name, this account, {}): \
-                     it is tagged managed-by=login-alert and set up as configured",
-                    current.name,
-                    if current.objects == 0 { "empty" } else { "holding only this trail's logs" }
-                ));
-            }
-            let policy = match &current.policy {
-                Some(p) if same_policy(p, &desired.policy) => None,
-                _ => Some(desired.policy.clone()),
-            };
-            let block = !current.public_access_blocked;
-            let mut attrs = Vec::new();
-            if tag {
-                attrs.push(Attr::set(MANAGED_BY.0, MANAGED_BY.1));
-            }
-            if policy.is_some() {
-                let before = current.policy.as_ref().map(|p| Value::from(summary(p)));
-                attrs.push(Attr::new(
-                    "policy",
-                    before,
-                    Some(summary(&desired.policy).into()),
-                ));
-            }
-            if block {
-                attrs.push(Attr::change("block_public_access", false, true));
-            }
-            (tag || policy.is_some() || block).then(|| {
-                Change::new(
-                    KIND,
-                    &desired.name,
-                    Action::Update,
-                    Op::Update {
-                        name: desired.name.clone(),
-                        tag,
-                        policy,
-                        block_public_access: block,
-                    },
-                )
-                .attrs(attrs)
-            })
-        }
+            .note("holds the trail's log files; destroy keeps it while it holds any")
+        },
+        |current| plan_update(current, desired),
+    );
+}
+
+/// What differs on our bucket (or one left untagged by an interrupted apply): the tag, the policy,
+/// the public access block.
+fn plan_update(current: &Current, desired: &Desired) -> Option<Change<Op>> {
+    let tag = !current.managed;
+    let policy = match &current.policy {
+        Some(p) if same_policy(p, &desired.policy) => None,
+        _ => Some(desired.policy.clone()),
     };
-    plan.push(change);
+    let block = !current.public_access_blocked;
+    let mut attrs = Vec::new();
+    if tag {
+        attrs.push(Attr::set(MANAGED_BY.0, MANAGED_BY.1));
+    }
+    if policy.is_some() {
+        let before = current.policy.as_ref().map(|p| Value::from(summary(p)));
+        attrs.push(Attr::new(
+            "policy",
+            before,
+            Some(summary(&desired.policy).into()),
+        ));
+    }
+    if block {
+        attrs.push(Attr::change("block_public_access", false, true));
+    }
+    (tag || policy.is_some() || block).then(|| {
+        Change::new(
+            KIND,
+            &desired.name,
+            Action::Update,
+            Op::Update {
+                name: desired.name.clone(),
+                tag,
+                policy,
+                block_public_access: block,
+            },
+        )
+        .attrs(attrs)
+    })
 }
 
 pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
@@ -331,8 +337,7 @@ pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
     if !current.owned {
         return;
     }
-    let ours = current.managed || current.adoptable;
-    if ours && current.objects > 0 {
+    if current.ours() && current.objects > 0 {
         let count = if current.more_objects {
             format!("more than {} objects", current.objects)
         } else if current.objects == 1 {
@@ -360,7 +365,7 @@ pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
     } else {
         change.note("untagged and empty: left by an interrupted apply")
     };
-    plan.push_ours(ours, change);
+    plan.remove_ours(Some(current), |_| change);
 }
 
 pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {

@@ -2,10 +2,12 @@
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::aws::SdkResultExt;
 use crate::model::{Ctx, Facts, Target};
 use crate::part::Part;
+use crate::plan::lifecycle::Owned;
 use crate::plan::{Action, Attr, Change, Plan};
 use crate::policy::{Grant, log_group_arns};
 use crate::tags;
@@ -19,6 +21,12 @@ pub struct Current {
     pub name: String,
     pub retention_days: Option<i32>,
     pub managed: bool,
+}
+
+impl Owned for Current {
+    fn ours(&self) -> bool {
+        self.managed
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -55,18 +63,12 @@ impl Part for TrailGroup {
         read(ctx, &ctx.target.names.log_group()).await
     }
 
-    fn plan_apply(
-        &self,
-        current: &Option<Current>,
-        t: &Target,
-        facts: &Facts,
-        plan: &mut Plan<Op>,
-    ) {
-        if t.route.uses_logs() && facts.delivery.ours {
-            plan_apply(current.as_ref(), &desired(t.names.log_group(), t), plan);
-        } else {
-            plan_destroy(current.as_ref(), plan);
-        }
+    fn wanted(&self, t: &Target, facts: &Facts) -> bool {
+        t.route.uses_logs() && facts.delivery.ours
+    }
+
+    fn plan_apply(&self, current: &Option<Current>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
+        plan_apply(current.as_ref(), &desired(t.names.log_group(), t), plan);
     }
 
     fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
@@ -164,63 +166,50 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
 }
 
 pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<impl From<Op>>) {
-    let change = match current {
-        None => Some(
+    let retention_days = desired.retention_days;
+    plan.converge(
+        KIND,
+        &desired.name,
+        current,
+        || {
             Change::new(
                 KIND,
                 &desired.name,
                 Action::Create,
                 Op::Create {
                     name: desired.name.clone(),
-                    retention_days: desired.retention_days,
+                    retention_days,
                 },
             )
-            .attr(Attr::set("retention_in_days", desired.retention_days)),
-        ),
-        Some(current) if !current.managed => {
-            plan.block(format!(
-                "{KIND} {} already exists and was not created by login-alert: delete or rename it, or choose another name_prefix",
-                current.name
-            ));
-            None
-        }
-        Some(current) if current.retention_days != Some(desired.retention_days) => Some(
-            Change::new(
-                KIND,
-                &desired.name,
-                Action::Update,
-                Op::SetRetention {
+            .attr(Attr::set("retention_in_days", retention_days))
+        },
+        |current| {
+            (current.retention_days != Some(retention_days)).then(|| {
+                let op = Op::SetRetention {
                     name: desired.name.clone(),
-                    retention_days: desired.retention_days,
-                },
-            )
-            .attr(Attr::new(
-                "retention_in_days",
-                Some(
-                    current
-                        .retention_days
-                        .map_or(serde_json::Value::Null, Into::into),
-                ),
-                Some(desired.retention_days.into()),
-            )),
-        ),
-        Some(_) => None,
-    };
-    plan.push(change);
+                    retention_days,
+                };
+                Change::new(KIND, &desired.name, Action::Update, op).attr(Attr::new(
+                    "retention_in_days",
+                    Some(current.retention_days.map_or(Value::Null, Into::into)),
+                    Some(retention_days.into()),
+                ))
+            })
+        },
+    );
 }
 
 pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
-    if let Some(current) = current {
-        let change = Change::new(
+    plan.remove_ours(current, |current| {
+        Change::new(
             KIND,
             &current.name,
             Action::Delete,
             Op::Delete {
                 name: current.name.clone(),
             },
-        );
-        plan.push_ours(current.managed, change);
-    }
+        )
+    });
 }
 
 pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {

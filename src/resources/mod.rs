@@ -4,9 +4,12 @@
 //! `plan_apply` / `plan_destroy` pushing changes (and notices or blockers) onto a plan, `execute`
 //! (runs one planned operation idempotently: "already there" / "already gone" is success), and the
 //! [`crate::part::Part`] that ties them into the pipeline. The order of the parts lives in the engine.
+//! The ownership rule (create what is missing, change and delete only what carries login-alert's
+//! tag, refuse someone else's) is `crate::plan::lifecycle`'s: a kind says what its changes are.
 
 pub mod alarm;
 pub mod bucket;
+pub mod digest_rule;
 pub mod enabled_regions;
 pub mod function;
 pub mod invoke_config;

@@ -10,6 +10,7 @@ use crate::check::{Check, Link};
 use crate::model::{Ctx, Facts, Secret, Target};
 use crate::names::{MANAGED_BY, WebhookKind};
 use crate::part::Part;
+use crate::plan::lifecycle::{FIX, Owned, foreign, not_ours};
 use crate::plan::{Action, Attr, Change, Plan, SENSITIVE};
 use crate::policy::Grant;
 use crate::tags;
@@ -60,6 +61,24 @@ pub enum Op {
     Delete {
         name: String,
     },
+}
+
+impl Op {
+    fn create(name: String, value: Secret) -> Op {
+        Op::Create { name, value }
+    }
+    fn overwrite(name: String, value: Secret) -> Op {
+        Op::Overwrite { name, value }
+    }
+    fn replace(name: String, value: Secret) -> Op {
+        Op::Replace { name, value }
+    }
+}
+
+impl Owned for Current {
+    fn ours(&self) -> bool {
+        self.managed
+    }
 }
 
 /// One part per webhook kind: the same calls, the same never-print rules, its own parameter.
@@ -157,11 +176,8 @@ pub fn check(current: Option<&Current>, desired: &Desired) -> Option<Check> {
         Some(c) if !c.managed => Check::failing(
             Link::Destinations,
             name,
-            format!(
-                "SSM parameter {} was not created by login-alert",
-                desired.name
-            ),
-            "delete or rename it, or choose another name_prefix, then run `login-alert apply`",
+            not_ours(KIND, &desired.name),
+            format!("{FIX}, then run `login-alert apply`"),
         ),
         Some(c) if c.value != *value => Check::warning(
             Link::Destinations,
@@ -252,86 +268,59 @@ pub fn desired_for(t: &Target, kind: WebhookKind) -> Desired {
 }
 
 pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<impl From<Op>>) {
-    let change = match (current, &desired.value) {
-        (None, None) => None,
-        (Some(current), None) => {
-            // The webhook was removed from the config: our parameter goes, anyone else's stays.
-            current.managed.then(|| delete_change(current))
-        }
-        (None, Some(value)) => Some(
-            Change::new(
-                KIND,
-                &desired.name,
-                Action::Create,
-                Op::Create {
-                    name: desired.name.clone(),
-                    value: value.clone(),
-                },
-            )
-            .attr(Attr::set("type", SECURE_STRING))
-            .attr(Attr::set("value", SENSITIVE)),
-        ),
-        (Some(current), Some(_)) if !current.managed => {
-            plan.block(format!(
-                "{KIND} {} already exists and was not created by login-alert: delete or rename it, or choose another name_prefix",
-                current.name
-            ));
-            None
-        }
-        (Some(current), Some(value)) if current.kind != SECURE_STRING => Some(
-            Change::new(
-                KIND,
-                &desired.name,
-                Action::Replace,
-                Op::Replace {
-                    name: desired.name.clone(),
-                    value: value.clone(),
-                },
-            )
-            .attr(Attr::change("type", current.kind.clone(), SECURE_STRING))
-            .attr(if current.value == *value {
-                Attr::change("value", SENSITIVE, SENSITIVE)
-            } else {
-                value_changed()
-            })
-            .note("stored unencrypted: recreated as an encrypted SecureString"),
-        ),
-        (Some(current), Some(value)) if current.value != *value => Some(
-            Change::new(
-                KIND,
-                &desired.name,
-                Action::Update,
-                Op::Overwrite {
-                    name: desired.name.clone(),
-                    value: value.clone(),
-                },
-            )
-            .attr(value_changed()),
-        ),
-        (Some(_), Some(_)) => None,
+    let Some(value) = &desired.value else {
+        // The webhook was removed from the config: our parameter goes, anyone else's stays.
+        return plan_destroy(current, plan);
     };
-    plan.push(change);
+    let op = |make: fn(String, Secret) -> Op| make(desired.name.clone(), value.clone());
+    plan.converge(
+        KIND,
+        &desired.name,
+        current,
+        || {
+            Change::new(KIND, &desired.name, Action::Create, op(Op::create))
+                .attr(Attr::set("type", SECURE_STRING))
+                .attr(Attr::set("value", SENSITIVE))
+        },
+        |current| {
+            if current.kind != SECURE_STRING {
+                Some(
+                    Change::new(KIND, &desired.name, Action::Replace, op(Op::replace))
+                        .attr(Attr::change("type", current.kind.clone(), SECURE_STRING))
+                        .attr(if current.value == *value {
+                            Attr::change("value", SENSITIVE, SENSITIVE)
+                        } else {
+                            value_changed()
+                        })
+                        .note("stored unencrypted: recreated as an encrypted SecureString"),
+                )
+            } else if current.value != *value {
+                Some(
+                    Change::new(KIND, &desired.name, Action::Update, op(Op::overwrite))
+                        .attr(value_changed()),
+                )
+            } else {
+                None
+            }
+        },
+    );
 }
 
 fn value_changed() -> Attr {
     Attr::change("value", SENSITIVE, SENSITIVE_CHANGED)
 }
 
-fn delete_change(current: &Current) -> Change<Op> {
-    Change::new(
-        KIND,
-        &current.name,
-        Action::Delete,
-        Op::Delete {
-            name: current.name.clone(),
-        },
-    )
-}
-
 pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
-    if let Some(current) = current {
-        plan.push_ours(current.managed, delete_change(current));
-    }
+    plan.remove_ours(current, |current| {
+        Change::new(
+            KIND,
+            &current.name,
+            Action::Delete,
+            Op::Delete {
+                name: current.name.clone(),
+            },
+        )
+    });
 }
 
 pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
@@ -370,7 +359,8 @@ async fn create(ctx: &Ctx, name: &str, value: &Secret) -> Result<()> {
             match read_managed(ctx, name).await? {
                 Some(true) | None => overwrite(ctx, name, value).await,
                 Some(false) => bail!(
-                    "{KIND} {name} appeared after the plan was made and was not created by login-alert: delete or rename it, or choose another name_prefix, then run apply again"
+                    "{}; then run apply again (it appeared after the plan was made)",
+                    foreign(KIND, name)
                 ),
             }
         }

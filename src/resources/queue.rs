@@ -11,7 +11,8 @@ use crate::aws::{SdkResultExt, error_code, explain};
 use crate::check::{Check, Link};
 use crate::model::{Ctx, Facts, Target};
 use crate::part::Part;
-use crate::plan::{Action, Attr, Change, Plan};
+use crate::plan::lifecycle::{FIX, Owned, field_diff, field_set, not_ours};
+use crate::plan::{Action, Change, Plan};
 use crate::policy::Grant;
 use crate::retry::{Bound, Stopped, patiently};
 use crate::tags;
@@ -54,6 +55,37 @@ pub struct Current {
 pub struct Desired {
     pub name: String,
     pub retention_seconds: i64,
+}
+
+/// The queue's settings a plan shows, by the names SQS gives them.
+#[derive(Serialize)]
+struct Settings {
+    message_retention_seconds: Option<i64>,
+    sqs_managed_sse_enabled: bool,
+}
+
+impl Current {
+    fn settings(&self) -> Settings {
+        Settings {
+            message_retention_seconds: self.retention_seconds,
+            sqs_managed_sse_enabled: self.sqs_managed_sse,
+        }
+    }
+}
+
+impl Desired {
+    fn settings(&self) -> Settings {
+        Settings {
+            message_retention_seconds: Some(self.retention_seconds),
+            sqs_managed_sse_enabled: true,
+        }
+    }
+}
+
+impl Owned for Current {
+    fn ours(&self) -> bool {
+        self.managed
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -181,8 +213,11 @@ async fn url_of(ctx: &Ctx, name: &str) -> Result<Option<String>> {
 }
 
 pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<impl From<Op>>) {
-    let change = match current {
-        None => Some(
+    plan.converge(
+        KIND,
+        &desired.name,
+        current,
+        || {
             Change::new(
                 KIND,
                 &desired.name,
@@ -192,32 +227,11 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
                     retention_seconds: desired.retention_seconds,
                 },
             )
-            .attr(Attr::set(
-                "message_retention_seconds",
-                desired.retention_seconds,
-            ))
-            .attr(Attr::set("sqs_managed_sse_enabled", true))
-            .note("the function's failed invocations land here after Lambda's retries"),
-        ),
-        Some(current) if !current.managed => {
-            plan.block(format!(
-                "{KIND} {} already exists and was not created by login-alert: delete or rename it, or choose another name_prefix",
-                current.name
-            ));
-            None
-        }
-        Some(current) => {
-            let mut attrs = Vec::new();
-            if current.retention_seconds != Some(desired.retention_seconds) {
-                attrs.push(Attr::new(
-                    "message_retention_seconds",
-                    current.retention_seconds.map(Into::into),
-                    Some(desired.retention_seconds.into()),
-                ));
-            }
-            if !current.sqs_managed_sse {
-                attrs.push(Attr::change("sqs_managed_sse_enabled", false, true));
-            }
+            .attrs(field_set(&desired.settings()))
+            .note("the function's failed invocations land here after Lambda's retries")
+        },
+        |current| {
+            let attrs = field_diff(&current.settings(), &desired.settings());
             (!attrs.is_empty()).then(|| {
                 Change::new(
                     KIND,
@@ -230,14 +244,13 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
                 )
                 .attrs(attrs)
             })
-        }
-    };
-    plan.push(change);
+        },
+    );
 }
 
 pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
-    if let Some(current) = current {
-        let mut change = Change::new(
+    plan.remove_ours(current, |current| {
+        let change = Change::new(
             KIND,
             &current.name,
             Action::Delete,
@@ -246,13 +259,14 @@ pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
             },
         );
         if current.waiting > 0 {
-            change = change.note(format!(
+            change.note(format!(
                 "it still holds {} failed invocation(s), deleted with it",
                 current.waiting
-            ));
+            ))
+        } else {
+            change
         }
-        plan.push_ours(current.managed, change);
-    }
+    });
 }
 
 /// What `status` says: the queue is there, and empty.
@@ -271,8 +285,8 @@ pub fn check(current: Option<&Current>, t: &Target) -> Check {
         Some(c) if !c.managed => Check::warning(
             Link::FailedEvents,
             NAME,
-            format!("SQS queue {name} was not created by login-alert"),
-            "delete or rename it, or choose another name_prefix, then run `login-alert apply`",
+            not_ours(KIND, &name),
+            format!("{FIX}, then run `login-alert apply`"),
         ),
         Some(c) if c.waiting > 0 => Check::warning(
             Link::FailedEvents,
@@ -384,7 +398,7 @@ async fn set_attributes(ctx: &Ctx, name: &str, retention_seconds: i64) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::Mode;
+    use crate::plan::{Attr, Mode};
 
     fn desired() -> Desired {
         Desired {

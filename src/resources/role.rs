@@ -13,6 +13,7 @@ use crate::aws::SdkResultExt;
 use crate::model::{Ctx, Facts, Target};
 use crate::names::{INLINE_POLICY, MANAGED_BY};
 use crate::part::Part;
+use crate::plan::lifecycle::Owned;
 use crate::plan::{Action, Attr, Change, Plan};
 use crate::policy::Grant;
 use crate::tags;
@@ -35,6 +36,12 @@ pub struct Current {
     /// The ARNs of the managed policies attached to the role.
     pub attached: Vec<String>,
     pub managed: bool,
+}
+
+impl Owned for Current {
+    fn ours(&self) -> bool {
+        self.managed
+    }
 }
 
 impl Current {
@@ -94,20 +101,14 @@ impl Part for CloudTrailRole {
         read(ctx, &ctx.target.names.cloudtrail_role()).await
     }
 
-    fn plan_apply(
-        &self,
-        current: &Option<Current>,
-        t: &Target,
-        facts: &Facts,
-        plan: &mut Plan<Op>,
-    ) {
-        if t.route.uses_logs() && facts.delivery.ours {
-            plan_apply(current.as_ref(), &policies::cloudtrail_role(t), plan);
-        } else {
-            // The trail delivers to the user's own group with the user's role, or not to CloudWatch
-            // Logs at all (EventBridge mode): ours, from an earlier config, goes.
-            plan_destroy(current.as_ref(), plan);
-        }
+    /// Not when the trail delivers to the user's own group with the user's role, or not to
+    /// CloudWatch Logs at all (EventBridge mode): ours, from an earlier config, goes.
+    fn wanted(&self, t: &Target, facts: &Facts) -> bool {
+        t.route.uses_logs() && facts.delivery.ours
+    }
+
+    fn plan_apply(&self, current: &Option<Current>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
+        plan_apply(current.as_ref(), &policies::cloudtrail_role(t), plan);
     }
 
     fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
@@ -153,12 +154,12 @@ impl Part for EventsRole {
         read(ctx, &ctx.target.names.events_role()).await
     }
 
+    fn wanted(&self, t: &Target, _: &Facts) -> bool {
+        t.route.uses_eventbridge()
+    }
+
     fn plan_apply(&self, current: &Option<Current>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
-        if t.route.uses_eventbridge() {
-            plan_apply(current.as_ref(), &policies::events_role(t), plan);
-        } else {
-            plan_destroy(current.as_ref(), plan);
-        }
+        plan_apply(current.as_ref(), &policies::events_role(t), plan);
     }
 
     fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
@@ -258,56 +259,48 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
 
 /// The names of the role's inline policies, every page; `None` when the role is gone.
 async fn inline_policy_names(ctx: &Ctx, name: &str) -> Result<Option<Vec<String>>> {
-    let mut names = Vec::new();
-    let mut pages = ctx
+    let pages = ctx
         .clients
         .iam
         .list_role_policies()
         .role_name(name)
         .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let Some(page) = page
-            .found(NO_SUCH_ENTITY)
-            .with_context(|| format!("listing the inline policies of IAM role {name}"))?
-        else {
-            return Ok(None);
-        };
-        names.extend(page.policy_names);
-    }
-    Ok(Some(names))
+        .send()
+        .try_collect()
+        .await
+        .found(NO_SUCH_ENTITY)
+        .with_context(|| format!("listing the inline policies of IAM role {name}"))?;
+    Ok(pages.map(|pages| pages.into_iter().flat_map(|p| p.policy_names).collect()))
 }
 
 /// The ARNs of the managed policies attached to the role, every page; `None` when the role is gone.
 async fn attached_policies(ctx: &Ctx, name: &str) -> Result<Option<Vec<String>>> {
-    let mut arns = Vec::new();
-    let mut pages = ctx
+    let pages = ctx
         .clients
         .iam
         .list_attached_role_policies()
         .role_name(name)
         .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let Some(page) = page
-            .found(NO_SUCH_ENTITY)
-            .with_context(|| format!("listing the managed policies of IAM role {name}"))?
-        else {
-            return Ok(None);
-        };
-        arns.extend(
-            page.attached_policies
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|p| p.policy_arn),
-        );
-    }
-    Ok(Some(arns))
+        .send()
+        .try_collect()
+        .await
+        .found(NO_SUCH_ENTITY)
+        .with_context(|| format!("listing the managed policies of IAM role {name}"))?;
+    Ok(pages.map(|pages| {
+        pages
+            .into_iter()
+            .flat_map(|p| p.attached_policies.unwrap_or_default())
+            .filter_map(|p| p.policy_arn)
+            .collect()
+    }))
 }
 
 pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<impl From<Op>>) {
-    let change = match current {
-        None => Some(
+    plan.converge(
+        KIND,
+        &desired.name,
+        current,
+        || {
             Change::new(
                 KIND,
                 &desired.name,
@@ -320,18 +313,10 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
                 },
             )
             .attr(Attr::set("trusted_service", principal(&desired.trust)))
-            .attr(Attr::set("policy", actions(&desired.policy))),
-        ),
-        Some(current) if !current.managed => {
-            plan.block(format!(
-                "{KIND} {} already exists and was not created by login-alert: delete or rename it, or choose another name_prefix",
-                current.name
-            ));
-            None
-        }
-        Some(current) => plan_update(current, desired),
-    };
-    plan.push(change);
+            .attr(Attr::set("policy", actions(&desired.policy)))
+        },
+        |current| plan_update(current, desired),
+    );
 }
 
 /// What differs on our role: each statement of the trust and of our inline policy that goes or
@@ -389,17 +374,16 @@ fn plan_update(current: &Current, desired: &Desired) -> Option<Change<Op>> {
 }
 
 pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
-    if let Some(current) = current {
-        let change = Change::new(
+    plan.remove_ours(current, |current| {
+        Change::new(
             KIND,
             &current.name,
             Action::Delete,
             Op::Delete {
                 name: current.name.clone(),
             },
-        );
-        plan.push_ours(current.managed, change);
-    }
+        )
+    });
 }
 
 /// The trusted service, for the plan's one-line summary.

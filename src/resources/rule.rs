@@ -1,6 +1,6 @@
 //! EventBridge rules on the default bus: in the home region one that sends sign-in, root and tamper
 //! events to the function; in every other enabled region one that forwards them to the home bus
-//! (EventBridge sees only its own region's events); and the schedule that invokes the function for digests.
+//! (EventBridge sees only its own region's events). The digest schedule is a rule too (`digest_rule`).
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_eventbridge::types::{RuleState, Tag, Target as EventsTarget};
@@ -14,6 +14,7 @@ use crate::check::{Check, Link};
 use crate::model::{Ctx, Facts, Target};
 use crate::names::MANAGED_BY;
 use crate::part::Part;
+use crate::plan::lifecycle::{Found, Owned};
 use crate::plan::{Action, Attr, Change, Plan};
 use crate::policy::Grant;
 use crate::tags;
@@ -110,60 +111,6 @@ pub struct HomeRule;
 /// The forwarding rules: one in every enabled region other than the home region.
 pub struct ForwardRules;
 
-/// The schedule that invokes the function to send the digests of groups whose window has closed
-/// (in both modes: grouping does not depend on how events arrive).
-pub struct DigestRule;
-
-impl Part for DigestRule {
-    const NAME: &'static str = "the digest schedule";
-    type Current = Option<Current>;
-    type Op = Op;
-
-    fn permissions(&self, t: &Target) -> Vec<Grant> {
-        permissions(t, t.region(), &t.names.digest_rule(), true)
-    }
-
-    async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
-        let t = &ctx.target;
-        read(ctx, t.region(), &t.names.digest_rule()).await
-    }
-
-    fn plan_apply(&self, current: &Option<Current>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
-        plan_apply(current.as_ref(), &digest(t), plan);
-    }
-
-    fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
-        plan_destroy(current.as_ref(), plan);
-    }
-}
-
-/// How often the digest schedule runs: every 5 minutes, or every window when the window is shorter.
-/// A digest then goes out at most 5 minutes (or one short window) after its window closes; each run
-/// is one Scan of a small table, about 300 cheap invocations a day at 5 minutes.
-pub fn digest_schedule(window_minutes: u32) -> String {
-    match window_minutes.clamp(1, 5) {
-        1 => "rate(1 minute)".to_owned(),
-        n => format!("rate({n} minutes)"),
-    }
-}
-
-/// The digest schedule: the function is its target (its resource policy lets this rule invoke it).
-pub fn digest(t: &Target) -> Desired {
-    Desired {
-        region: t.region().to_owned(),
-        name: t.names.digest_rule(),
-        description:
-            "login-alert: invokes the alert function to send the digests of grouped alerts".into(),
-        pattern: String::new(),
-        schedule: Some(digest_schedule(t.group_window_minutes)),
-        target: RuleTarget {
-            id: FUNCTION_TARGET.into(),
-            arn: t.arns.function(&t.names.function()),
-            role_arn: None,
-        },
-    }
-}
-
 impl Part for HomeRule {
     const NAME: &'static str = "the home EventBridge rule";
     type Current = Option<Current>;
@@ -183,12 +130,12 @@ impl Part for HomeRule {
         read(ctx, t.region(), &t.names.events_rule()).await
     }
 
+    fn wanted(&self, t: &Target, _: &Facts) -> bool {
+        t.route.uses_eventbridge()
+    }
+
     fn plan_apply(&self, current: &Option<Current>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
-        if t.route.uses_eventbridge() {
-            plan_apply(current.as_ref(), &home(t), plan);
-        } else {
-            plan_destroy(current.as_ref(), plan);
-        }
+        plan_apply(current.as_ref(), &home(t), plan);
     }
 
     fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
@@ -251,13 +198,13 @@ impl Part for ForwardRules {
         .await
     }
 
+    fn wanted(&self, t: &Target, _: &Facts) -> bool {
+        t.route.uses_eventbridge()
+    }
+
     fn plan_apply(&self, current: &Vec<Instance>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
         for instance in current {
-            if t.route.uses_eventbridge() {
-                plan_apply(instance.rule.as_ref(), &forward(t, &instance.region), plan);
-            } else {
-                plan_destroy(instance.rule.as_ref(), plan);
-            }
+            plan_apply(instance.rule.as_ref(), &forward(t, &instance.region), plan);
         }
     }
 
@@ -507,27 +454,14 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
         remove_targets,
     };
     let name = label(&desired.region, &desired.name);
-    let Some(current) = current else {
-        let mut change = Change::new(KIND, name, Action::Create, put(true, Vec::new()));
-        change = match &desired.schedule {
-            Some(schedule) => change.attr(Attr::set("schedule", schedule.clone())),
-            None => change.attr(Attr::set("event_pattern", PATTERN_SUMMARY)),
-        };
-        change = change
-            .attr(Attr::set("state", desired.state()))
-            .attr(Attr::set("target", desired.target.arn.clone()));
-        if let Some(role) = &desired.target.role_arn {
-            change = change.attr(Attr::set("target_role", role.clone()));
+    let current = match plan.claim(KIND, &name, current) {
+        Found::Ours(current) => current,
+        Found::Refused => return,
+        Found::Missing => {
+            plan.push(Some(create_change(desired, name, put(true, Vec::new()))));
+            return;
         }
-        plan.push(Some(change));
-        return;
     };
-    if !current.managed {
-        plan.block(format!(
-            "{KIND} {name} already exists and was not created by login-alert: delete or rename it, or choose another name_prefix"
-        ));
-        return;
-    }
     let mut attrs = Vec::new();
     match &desired.schedule {
         Some(schedule) => {
@@ -592,20 +526,40 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
     plan.push(Some(change));
 }
 
+/// A new rule: its schedule or pattern, state, target (and the role EventBridge uses for it).
+fn create_change(desired: &Desired, name: String, op: Op) -> Change<Op> {
+    let mut change = Change::new(KIND, name, Action::Create, op);
+    change = match &desired.schedule {
+        Some(schedule) => change.attr(Attr::set("schedule", schedule.clone())),
+        None => change.attr(Attr::set("event_pattern", PATTERN_SUMMARY)),
+    };
+    change = change
+        .attr(Attr::set("state", desired.state()))
+        .attr(Attr::set("target", desired.target.arn.clone()));
+    match &desired.target.role_arn {
+        Some(role) => change.attr(Attr::set("target_role", role.clone())),
+        None => change,
+    }
+}
+
 pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
-    if let Some(current) = current {
-        plan.push_ours(
-            current.managed,
-            Change::new(
-                KIND,
-                label(&current.region, &current.name),
-                Action::Delete,
-                Op::Delete {
-                    region: current.region.clone(),
-                    name: current.name.clone(),
-                },
-            ),
-        );
+    plan.remove_ours(current, |current| {
+        let op = Op::Delete {
+            region: current.region.clone(),
+            name: current.name.clone(),
+        };
+        Change::new(
+            KIND,
+            label(&current.region, &current.name),
+            Action::Delete,
+            op,
+        )
+    });
+}
+
+impl Owned for Current {
+    fn ours(&self) -> bool {
+        self.managed
     }
 }
 
@@ -759,64 +713,6 @@ mod tests {
             managed: true,
             targets: vec![d.target],
         }
-    }
-
-    #[test]
-    fn the_digest_runs_every_five_minutes_or_every_shorter_window() {
-        assert_eq!(digest_schedule(1), "rate(1 minute)");
-        assert_eq!(digest_schedule(3), "rate(3 minutes)");
-        assert_eq!(digest_schedule(15), "rate(5 minutes)");
-        assert_eq!(digest_schedule(1440), "rate(5 minutes)");
-    }
-
-    #[test]
-    fn the_digest_schedule_is_created_enabled_and_put_back_when_changed() {
-        let config =
-            crate::config::Config::read_str("region = \"eu-west-1\"\n[trail]\ncreate = true\n");
-        let t = Target::new(&config, "123456789012");
-        let wanted = digest(&t);
-        assert_eq!(wanted.name, "login-alert-digest");
-        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "eu-west-1");
-        plan_apply(None, &wanted, &mut plan);
-        assert_eq!(
-            plan.changes[0].attrs,
-            [
-                Attr::set("schedule", "rate(5 minutes)"),
-                Attr::set("state", "ENABLED"),
-                Attr::set(
-                    "target",
-                    "arn:aws:lambda:eu-west-1:123456789012:function:login-alert-handler"
-                ),
-            ]
-        );
-        let Op::Put { schedule, .. } = &plan.changes[0].op else {
-            panic!("a put");
-        };
-        assert_eq!(schedule.as_deref(), Some("rate(5 minutes)"));
-
-        let live = Current {
-            region: "eu-west-1".into(),
-            name: wanted.name.clone(),
-            pattern: None,
-            schedule: wanted.schedule.clone(),
-            state: "ENABLED".into(),
-            managed: true,
-            targets: vec![wanted.target.clone()],
-        };
-        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "eu-west-1");
-        plan_apply(Some(&live), &wanted, &mut plan);
-        assert!(!plan.has_changes());
-        let mut disabled = live;
-        disabled.state = "DISABLED".into();
-        disabled.schedule = Some("rate(1 hour)".into());
-        plan_apply(Some(&disabled), &wanted, &mut plan);
-        assert_eq!(
-            plan.changes[0].attrs,
-            [
-                Attr::change("schedule", "rate(1 hour)", "rate(5 minutes)"),
-                Attr::change("state", "DISABLED", "ENABLED"),
-            ]
-        );
     }
 
     fn apply_plan(current: Option<&Current>) -> Plan<Op> {

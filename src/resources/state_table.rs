@@ -18,6 +18,7 @@ use crate::aws::{SdkResultExt, error_code, explain};
 use crate::model::{Ctx, Facts, Target};
 use crate::names::MANAGED_BY;
 use crate::part::Part;
+use crate::plan::lifecycle::Owned;
 use crate::plan::{Action, Attr, Change, Plan};
 use crate::policy::Grant;
 use crate::tags;
@@ -359,12 +360,7 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
             ));
             None
         }
-        Some(c) if !c.managed => {
-            plan.block(format!(
-                "{KIND} {name} already exists and was not created by login-alert (no managed-by tag): delete or rename it, or choose another name_prefix"
-            ));
-            return;
-        }
+        Some(c) if !c.ours() => return plan.refuse_foreign(KIND, name),
         Some(c) if c.key_schema != wanted_key_schema() => {
             plan.push(Some(
                 Change::new(KIND, name, Action::Replace, Op::Replace { name: name.clone() })
@@ -435,19 +431,18 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
 }
 
 pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
-    if let Some(current) = current {
-        plan.push_ours(
-            current.managed,
-            Change::new(
-                KIND,
-                &current.name,
-                Action::Delete,
-                Op::Delete {
-                    name: current.name.clone(),
-                },
-            )
-            .note("with the alert state and the account names in it"),
-        );
+    plan.remove_ours(current, |current| {
+        let op = Op::Delete {
+            name: current.name.clone(),
+        };
+        Change::new(KIND, &current.name, Action::Delete, op)
+            .note("with the alert state and the account names in it")
+    });
+}
+
+impl Owned for Current {
+    fn ours(&self) -> bool {
+        self.managed
     }
 }
 

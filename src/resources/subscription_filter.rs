@@ -8,6 +8,7 @@ use crate::arn::{Arn, is_account_id};
 use crate::aws::{SdkResultExt, error_code, error_message, explain};
 use crate::check::{Check, Link};
 use crate::model::{Ctx, Delivery, Facts, Target};
+use crate::names::MAX_FILTERS;
 use crate::part::Part;
 use crate::plan::{Action, Attr, Change, Plan};
 use crate::policy::Grant;
@@ -16,8 +17,6 @@ use login_alert_handler::patterns::{PatternVars, filter_pattern};
 
 const KIND: &str = "subscription filter";
 
-/// CloudWatch Logs allows at most this many subscription filters per log group (a hard limit).
-pub const MAX_FILTERS: usize = 2;
 /// CloudWatch Logs' limit on a filter pattern's length.
 pub const MAX_PATTERN_LEN: usize = 1024;
 
@@ -191,33 +190,28 @@ pub fn check(current: Option<&Current>, desired: &Desired) -> Check {
 
 /// Every filter on `log_group`; a group that does not exist yet has none.
 pub async fn read(ctx: &Ctx, log_group: &str) -> Result<Current> {
-    let mut filters = Vec::new();
-    let mut pages = ctx
+    let pages = ctx
         .clients
         .logs
         .describe_subscription_filters()
         .log_group_name(log_group)
         .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = match page {
-            Ok(page) => page,
-            Err(err) if error_code(&err) == Some("ResourceNotFoundException") => break,
-            Err(err) => {
-                return Err(explain(err)).with_context(|| {
-                    format!("reading the subscription filters of log group {log_group}")
-                });
-            }
-        };
-        for f in page.subscription_filters.unwrap_or_default() {
-            filters.push(Filter {
-                name: f.filter_name.unwrap_or_default(),
-                pattern: f.filter_pattern.unwrap_or_default(),
-                destination_arn: f.destination_arn.unwrap_or_default(),
-                role_arn: f.role_arn.filter(|r| !r.is_empty()),
-            });
-        }
-    }
+        .send()
+        .try_collect()
+        .await
+        .found(&["ResourceNotFoundException"])
+        .with_context(|| format!("reading the subscription filters of log group {log_group}"))?;
+    let filters = pages
+        .into_iter()
+        .flatten()
+        .flat_map(|page| page.subscription_filters.unwrap_or_default())
+        .map(|f| Filter {
+            name: f.filter_name.unwrap_or_default(),
+            pattern: f.filter_pattern.unwrap_or_default(),
+            destination_arn: f.destination_arn.unwrap_or_default(),
+            role_arn: f.role_arn.filter(|r| !r.is_empty()),
+        })
+        .collect();
     Ok(Current {
         log_group: log_group.to_owned(),
         filters,

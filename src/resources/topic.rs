@@ -13,6 +13,7 @@ use crate::check::{Check, Link};
 use crate::model::{Ctx, Facts, Target};
 use crate::names::MANAGED_BY;
 use crate::part::Part;
+use crate::plan::lifecycle::{Found, Owned, not_ours};
 use crate::plan::{Action, Attr, Change, Plan};
 use crate::policy::Grant;
 use crate::tags;
@@ -47,6 +48,12 @@ pub struct Current {
     /// The topic's access policy (`None`: SNS returned none).
     pub policy: Option<Value>,
     pub subscriptions: Vec<Subscription>,
+}
+
+impl Owned for Current {
+    fn ours(&self) -> bool {
+        self.managed
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -166,7 +173,7 @@ pub fn check(current: Option<&Current>, t: &Target) -> Option<Check> {
     let Some(current) = current.filter(|c| c.managed) else {
         let detail = match current {
             None => format!("SNS topic {topic} does not exist: no email alert can be sent"),
-            Some(_) => format!("SNS topic {topic} was not created by login-alert"),
+            Some(_) => not_ours(KIND, &topic),
         };
         return Some(Check::failing(
             Link::Destinations,
@@ -277,37 +284,38 @@ pub async fn read(ctx: &Ctx, topic_arn: &str) -> Result<Option<Current>> {
 
 /// Every subscription of every protocol, every page; `None` when the topic is gone.
 async fn list_subscriptions(ctx: &Ctx, topic_arn: &str) -> Result<Option<Vec<Subscription>>> {
-    let mut subscriptions = Vec::new();
-    let mut pages = ctx
+    let pages = ctx
         .clients
         .sns
         .list_subscriptions_by_topic()
         .topic_arn(topic_arn)
         .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let Some(page) = page
-            .found(NOT_FOUND)
-            .with_context(|| format!("listing the subscriptions of SNS topic {topic_arn}"))?
-        else {
-            return Ok(None);
-        };
-        for s in page.subscriptions.unwrap_or_default() {
-            let arn = match s.subscription_arn {
-                Some(arn) if arn == PENDING => None,
-                // Being removed already: as good as gone.
-                Some(arn) if arn == "Deleted" => continue,
-                None => continue,
-                Some(arn) => Some(arn),
-            };
-            subscriptions.push(Subscription {
-                protocol: s.protocol.unwrap_or_default(),
-                endpoint: s.endpoint.unwrap_or_default(),
-                arn,
-            });
-        }
-    }
-    Ok(Some(subscriptions))
+        .send()
+        .try_collect()
+        .await
+        .found(NOT_FOUND)
+        .with_context(|| format!("listing the subscriptions of SNS topic {topic_arn}"))?;
+    let Some(pages) = pages else { return Ok(None) };
+    let subscriptions = pages
+        .into_iter()
+        .flat_map(|page| page.subscriptions.unwrap_or_default());
+    Ok(Some(
+        subscriptions
+            .filter_map(|s| {
+                let arn = match s.subscription_arn? {
+                    arn if arn == PENDING => None,
+                    // Being removed already: as good as gone.
+                    arn if arn == "Deleted" => return None,
+                    arn => Some(arn),
+                };
+                Some(Subscription {
+                    protocol: s.protocol.unwrap_or_default(),
+                    endpoint: s.endpoint.unwrap_or_default(),
+                    arn,
+                })
+            })
+            .collect(),
+    ))
 }
 
 /// How SNS says a topic or subscription does not exist.
@@ -357,41 +365,32 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
         plan.block(blocker);
         return;
     }
-    let Some(current) = current else {
-        if emails.is_empty() {
-            return;
-        }
-        plan.push(Some(
-            Change::new(
-                KIND,
-                &desired.name,
-                Action::Create,
-                Op::Create {
-                    name: desired.name.clone(),
-                    policy: desired.policy.clone(),
-                },
-            )
-            .attr(Attr::set("arn", desired.arn.clone())),
-        ));
-        for email in emails {
-            plan.push(Some(subscribe_change(&desired.arn, email)));
-        }
-        return;
-    };
     if emails.is_empty() {
         // Email was removed from the config: our topic (and its subscriptions) goes; anyone else's stays.
-        if current.managed {
-            plan.push(Some(delete_change(current)));
+        return plan_destroy(current, plan);
+    }
+    let current = match plan.claim(KIND, &desired.name, current) {
+        Found::Ours(current) => current,
+        Found::Refused => return,
+        Found::Missing => {
+            plan.push(Some(
+                Change::new(
+                    KIND,
+                    &desired.name,
+                    Action::Create,
+                    Op::Create {
+                        name: desired.name.clone(),
+                        policy: desired.policy.clone(),
+                    },
+                )
+                .attr(Attr::set("arn", desired.arn.clone())),
+            ));
+            for email in emails {
+                plan.push(Some(subscribe_change(&desired.arn, email)));
+            }
+            return;
         }
-        return;
-    }
-    if !current.managed {
-        plan.block(format!(
-            "{KIND} {} already exists and was not created by login-alert: delete or rename it, or choose another name_prefix",
-            current.name
-        ));
-        return;
-    }
+    };
     let policy = statement_diff("access_policy", current.policy.as_ref(), &desired.policy);
     if !policy.is_empty() {
         plan.push(Some(
@@ -478,18 +477,19 @@ fn unsubscribe_change(sub: &Subscription, arn: &str, duplicate: bool) -> Change<
         .note("not in the configuration: whatever subscribes to the topic receives every alert")
 }
 
-fn delete_change(current: &Current) -> Change<Op> {
-    let change = Change::new(
-        KIND,
-        &current.name,
-        Action::Delete,
-        Op::Delete {
-            arn: current.arn.clone(),
-        },
-    );
-    if current.subscriptions.is_empty() {
-        change
-    } else {
+pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
+    plan.remove_ours(current, |current| {
+        let change = Change::new(
+            KIND,
+            &current.name,
+            Action::Delete,
+            Op::Delete {
+                arn: current.arn.clone(),
+            },
+        );
+        if current.subscriptions.is_empty() {
+            return change;
+        }
         let endpoints: Vec<&str> = current
             .subscriptions
             .iter()
@@ -499,13 +499,7 @@ fn delete_change(current: &Current) -> Change<Op> {
             "its subscriptions go with it: {}",
             endpoints.join(", ")
         ))
-    }
-}
-
-pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
-    if let Some(current) = current {
-        plan.push_ours(current.managed, delete_change(current));
-    }
+    });
 }
 
 pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {

@@ -22,6 +22,7 @@ use crate::metrics;
 use crate::model::{Ctx, Facts, Target};
 use crate::names::WebhookKind;
 use crate::part::Part;
+use crate::plan::lifecycle::{FIX, Owned, not_ours};
 use crate::plan::{Action, Attr, Change, Plan};
 use crate::policy::Grant;
 use crate::retry::{Bound, Stopped, patiently};
@@ -245,8 +246,8 @@ pub fn state_check(current: Option<&Current>, t: &Target) -> Check {
         return Check::failing(
             Link::Function,
             NAME,
-            format!("Lambda function {name} was not created by login-alert"),
-            "delete or rename it, or choose another name_prefix, then run `login-alert apply`",
+            not_ours(KIND, &name),
+            format!("{FIX}, then run `login-alert apply`"),
         );
     }
     let state = f.state.as_deref().unwrap_or("");
@@ -478,93 +479,82 @@ fn config_diff(current: &Config, desired: &Config) -> Vec<Attr> {
 }
 
 pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<impl From<Op>>) {
-    let change = match current {
-        None => {
-            let c = &desired.config;
-            let mut attrs = vec![
-                Attr::set("runtime", c.runtime.clone()),
-                Attr::set("handler", c.handler.clone()),
-                Attr::set("architecture", c.architecture.clone()),
-                Attr::set("timeout", c.timeout),
-                Attr::set("memory_size", c.memory_size),
-                Attr::set("role", c.role.clone()),
-                Attr::set("code_sha256", desired.code_sha256.clone()),
-            ];
-            attrs.extend(
-                c.environment
-                    .iter()
-                    .map(|(k, v)| Attr::set(&format!("environment.{k}"), v.clone())),
-            );
-            Some(
-                Change::new(
-                    KIND,
-                    &desired.name,
-                    Action::Create,
-                    Op::Create {
-                        name: desired.name.clone(),
-                        config: c.clone(),
-                    },
-                )
-                .attrs(attrs),
-            )
-        }
-        Some(current) if !current.managed => {
-            plan.block(format!(
-                "{KIND} {} already exists and was not created by login-alert: delete or rename it, or choose another name_prefix",
-                current.name
-            ));
-            None
-        }
-        Some(current) => {
-            let mut attrs = Vec::new();
-            if current.code_sha256 != desired.code_sha256 {
-                attrs.push(Attr::change(
-                    "code_sha256",
-                    current.code_sha256.clone(),
-                    desired.code_sha256.clone(),
-                ));
-            }
-            if current.config.architecture != desired.config.architecture {
-                attrs.push(Attr::change(
-                    "architecture",
-                    current.config.architecture.clone(),
-                    desired.config.architecture.clone(),
-                ));
-            }
-            // Lambda changes the architecture only together with the code.
-            let code = !attrs.is_empty();
-            let config_attrs = config_diff(&current.config, &desired.config);
-            let config = (!config_attrs.is_empty()).then(|| desired.config.clone());
-            attrs.extend(config_attrs);
-            (code || config.is_some()).then(|| {
-                Change::new(
-                    KIND,
-                    &desired.name,
-                    Action::Update,
-                    Op::Update {
-                        name: desired.name.clone(),
-                        code,
-                        config,
-                    },
-                )
-                .attrs(attrs)
-            })
-        }
+    plan.converge(
+        KIND,
+        &desired.name,
+        current,
+        || create_change(desired),
+        |current| update_change(current, desired),
+    );
+}
+
+fn create_change(desired: &Desired) -> Change<Op> {
+    let c = &desired.config;
+    let mut attrs = vec![
+        Attr::set("runtime", c.runtime.clone()),
+        Attr::set("handler", c.handler.clone()),
+        Attr::set("architecture", c.architecture.clone()),
+        Attr::set("timeout", c.timeout),
+        Attr::set("memory_size", c.memory_size),
+        Attr::set("role", c.role.clone()),
+        Attr::set("code_sha256", desired.code_sha256.clone()),
+    ];
+    attrs.extend(
+        c.environment
+            .iter()
+            .map(|(k, v)| Attr::set(&format!("environment.{k}"), v.clone())),
+    );
+    let op = Op::Create {
+        name: desired.name.clone(),
+        config: c.clone(),
     };
-    plan.push(change);
+    Change::new(KIND, &desired.name, Action::Create, op).attrs(attrs)
+}
+
+/// The code (with the architecture: Lambda changes it only together with the code) and the
+/// configuration, each only where it differs.
+fn update_change(current: &Current, desired: &Desired) -> Option<Change<Op>> {
+    let mut attrs = Vec::new();
+    if current.code_sha256 != desired.code_sha256 {
+        attrs.push(Attr::change(
+            "code_sha256",
+            current.code_sha256.clone(),
+            desired.code_sha256.clone(),
+        ));
+    }
+    if current.config.architecture != desired.config.architecture {
+        attrs.push(Attr::change(
+            "architecture",
+            current.config.architecture.clone(),
+            desired.config.architecture.clone(),
+        ));
+    }
+    let code = !attrs.is_empty();
+    let config_attrs = config_diff(&current.config, &desired.config);
+    let config = (!config_attrs.is_empty()).then(|| desired.config.clone());
+    attrs.extend(config_attrs);
+    (code || config.is_some()).then(|| {
+        let op = Op::Update {
+            name: desired.name.clone(),
+            code,
+            config,
+        };
+        Change::new(KIND, &desired.name, Action::Update, op).attrs(attrs)
+    })
 }
 
 pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
-    if let Some(current) = current {
-        let change = Change::new(
-            KIND,
-            &current.name,
-            Action::Delete,
-            Op::Delete {
-                name: current.name.clone(),
-            },
-        );
-        plan.push_ours(current.managed, change);
+    plan.remove_ours(current, |current| {
+        let op = Op::Delete {
+            name: current.name.clone(),
+        };
+        Change::new(KIND, &current.name, Action::Delete, op)
+    });
+}
+
+impl Owned for Current {
+    fn ours(&self) -> bool {
+        self.managed
     }
 }
 

@@ -4,8 +4,15 @@
 use super::op::{CloudWatchLogs, Diff, KIND, Op, wanted_logs};
 use super::read::{Current, Found, reachable_or_block};
 use crate::model::Target;
+use crate::plan::lifecycle::{Owned, foreign_with};
 use crate::plan::{Action, Attr, Change, Plan};
 use crate::tags;
+
+impl Owned for Found {
+    fn ours(&self) -> bool {
+        tags::is_managed(&self.tags)
+    }
+}
 
 /// Creates login-alert's trail, or puts it back as configured.
 pub fn plan_apply(current: &Current, t: &Target, plan: &mut Plan<Op>) {
@@ -45,13 +52,12 @@ pub fn plan_apply(current: &Current, t: &Target, plan: &mut Plan<Op>) {
     if !reachable_or_block(found, &current.wanted, t, plan) {
         return;
     }
-    if !tags::is_managed(&found.tags) {
-        plan.block(format!(
-            "{KIND} {} already exists and was not created by login-alert: adopt it with trail.name = \"{}\" instead of trail.create, \
-             or choose another name_prefix",
-            found.name, found.name
-        ));
-        return;
+    if !found.ours() {
+        let fix = format!(
+            "adopt it with trail.name = \"{}\" instead of trail.create, or choose another name_prefix",
+            found.name
+        );
+        return plan.block(foreign_with(KIND, &found.name, &fix));
     }
     let diff = Diff::new(found, true, true, Some(logs), Some(&bucket), true);
     if diff.is_empty() {
@@ -64,6 +70,7 @@ pub fn plan_apply(current: &Current, t: &Target, plan: &mut Plan<Op>) {
             .note("puts login-alert's trail back as configured"),
     ));
 }
+
 /// Deletes login-alert's trail; a trail with its name that it did not create is left alone, with a notice.
 pub fn plan_delete(found: &Found, plan: &mut Plan<Op>) {
     let change = Change::new(
@@ -75,5 +82,5 @@ pub fn plan_delete(found: &Found, plan: &mut Plan<Op>) {
             arn: found.arn.clone(),
         },
     );
-    plan.push_ours(tags::is_managed(&found.tags), change);
+    plan.remove_ours(Some(found), |_| change);
 }
