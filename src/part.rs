@@ -80,3 +80,134 @@ pub trait Part: Sync {
         async { Ok(Vec::new()) }
     }
 }
+
+/// A resource kind of which login-alert owns instances under fixed names: how one is read, planned
+/// and removed. The module of the kind implements it once; each instance is then a [`Named`] part.
+pub trait Kind {
+    type Current: Debug + Serialize + Send + Sync + 'static;
+    type Desired;
+    type Op: Debug + Send + Sync + 'static;
+
+    /// The instance called `name`, if there is one. Never writes.
+    fn read(ctx: &Ctx, name: &str) -> impl Future<Output = Result<Option<Self::Current>>> + Send;
+
+    /// What `apply` changes for one wanted instance (through `Plan::converge`). Pure.
+    fn plan_apply(
+        current: Option<&Self::Current>,
+        desired: &Self::Desired,
+        plan: &mut Plan<Self::Op>,
+    );
+
+    /// What removes the instance if it is login-alert's (through `Plan::remove_ours`). Pure.
+    fn plan_destroy(current: Option<&Self::Current>, plan: &mut Plan<Self::Op>);
+}
+
+/// One instance of a [`Kind`] under a fixed name: all such a part says is its name, what it wants,
+/// when it is wanted, what it needs of IAM and what `status` reports of it. [`Part`] follows.
+pub trait Named: Sync {
+    /// As [`Part::NAME`].
+    const NAME: &'static str;
+    type Kind: Kind;
+
+    /// Its fixed name (from `t.names`).
+    fn name(&self, t: &Target) -> String;
+
+    /// As [`Part::permissions`].
+    fn permissions(&self, t: &Target) -> Vec<Grant>;
+
+    /// What the config wants it to be.
+    fn desired(&self, t: &Target, facts: &Facts) -> <Self::Kind as Kind>::Desired;
+
+    /// As [`Part::wanted`].
+    fn wanted(&self, _t: &Target, _facts: &Facts) -> bool {
+        true
+    }
+
+    /// As [`Part::checks`].
+    fn checks(
+        &self,
+        _ctx: &Ctx,
+        _current: Option<&<Self::Kind as Kind>::Current>,
+    ) -> impl Future<Output = Result<Vec<Check>>> + Send {
+        async { Ok(Vec::new()) }
+    }
+}
+
+impl<N: Named> Part for N
+where
+    <N::Kind as Kind>::Current: Sync,
+{
+    const NAME: &'static str = N::NAME;
+    type Current = Option<<N::Kind as Kind>::Current>;
+    type Op = <N::Kind as Kind>::Op;
+
+    async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Self::Current> {
+        N::Kind::read(ctx, &self.name(&ctx.target)).await
+    }
+
+    fn permissions(&self, t: &Target) -> Vec<Grant> {
+        Named::permissions(self, t)
+    }
+
+    fn wanted(&self, t: &Target, facts: &Facts) -> bool {
+        Named::wanted(self, t, facts)
+    }
+
+    fn plan_apply(
+        &self,
+        current: &Self::Current,
+        t: &Target,
+        facts: &Facts,
+        plan: &mut Plan<Self::Op>,
+    ) {
+        N::Kind::plan_apply(current.as_ref(), &self.desired(t, facts), plan);
+    }
+
+    fn plan_destroy(
+        &self,
+        current: &Self::Current,
+        _: &Target,
+        _: &Facts,
+        plan: &mut Plan<Self::Op>,
+    ) {
+        N::Kind::plan_destroy(current.as_ref(), plan);
+    }
+
+    fn checks(
+        &self,
+        ctx: &Ctx,
+        current: &Self::Current,
+        _: &Facts,
+    ) -> impl Future<Output = Result<Vec<Check>>> + Send {
+        Named::checks(self, ctx, current.as_ref())
+    }
+}
+
+/// [`Kind`] for `$kind` from the functions of the module it is invoked in: `$read(ctx, name)` (by
+/// default `read`), `plan_apply(current, desired, plan)` and `plan_destroy(current, plan)`, on the
+/// module's `Current`, `Desired` and `Op`.
+macro_rules! kind {
+    ($kind:ident) => {
+        $crate::part::kind!($kind, read);
+    };
+    ($kind:ident, $read:ident) => {
+        impl $crate::part::Kind for $kind {
+            type Current = Current;
+            type Desired = Desired;
+            type Op = Op;
+
+            async fn read(ctx: &$crate::model::Ctx, name: &str) -> anyhow::Result<Option<Current>> {
+                $read(ctx, name).await
+            }
+
+            fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<Op>) {
+                plan_apply(current, desired, plan);
+            }
+
+            fn plan_destroy(current: Option<&Current>, plan: &mut Plan<Op>) {
+                plan_destroy(current, plan);
+            }
+        }
+    };
+}
+pub(crate) use kind;

@@ -1,40 +1,29 @@
 //! The digest schedule: an EventBridge rule on a schedule (in every mode: grouping does not depend on
 //! how events arrive) that invokes the function to send the digests of groups whose window has closed.
 
-use anyhow::Result;
-
-use super::rule::{
-    Current, Desired, FUNCTION_TARGET, Op, RuleTarget, permissions, plan_apply, plan_destroy, read,
-};
-use crate::model::{Ctx, Facts, Target};
-use crate::part::Part;
-use crate::plan::Plan;
+use super::rule::{Desired, FUNCTION_TARGET, HomeRegionRule, RuleTarget, permissions};
+use crate::model::{Facts, Target};
+use crate::part::Named;
 use crate::policy::Grant;
 
 /// The schedule that invokes the function to send the digests of groups whose window has closed
 /// (in both modes: grouping does not depend on how events arrive).
 pub struct DigestRule;
 
-impl Part for DigestRule {
+impl Named for DigestRule {
     const NAME: &'static str = "the digest schedule";
-    type Current = Option<Current>;
-    type Op = Op;
+    type Kind = HomeRegionRule;
+
+    fn name(&self, t: &Target) -> String {
+        t.names.digest_rule()
+    }
 
     fn permissions(&self, t: &Target) -> Vec<Grant> {
         permissions(t, t.region(), &t.names.digest_rule(), true)
     }
 
-    async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
-        let t = &ctx.target;
-        read(ctx, t.region(), &t.names.digest_rule()).await
-    }
-
-    fn plan_apply(&self, current: &Option<Current>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
-        plan_apply(current.as_ref(), &digest(t), plan);
-    }
-
-    fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
-        plan_destroy(current.as_ref(), plan);
+    fn desired(&self, t: &Target, _: &Facts) -> Desired {
+        digest(t)
     }
 }
 
@@ -68,7 +57,8 @@ pub fn digest(t: &Target) -> Desired {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Attr, Mode};
+    use crate::plan::{Attr, Mode, Plan};
+    use crate::resources::rule::{Current, Op, plan_apply};
 
     #[test]
     fn the_digest_runs_every_five_minutes_or_every_shorter_window() {

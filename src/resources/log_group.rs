@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::aws::SdkResultExt;
 use crate::model::{Ctx, Facts, Target};
-use crate::part::Part;
+use crate::part::{Named, kind};
 use crate::plan::lifecycle::Owned;
 use crate::plan::{Action, Attr, Change, Plan};
 use crate::policy::{Grant, log_group_arns};
@@ -50,55 +50,46 @@ pub struct TrailGroup;
 /// The function's own log group: created before the function so it has a retention and goes with destroy.
 pub struct FunctionGroup;
 
-impl Part for TrailGroup {
+/// A log group by its name.
+pub struct LogGroup;
+
+kind!(LogGroup);
+
+impl Named for TrailGroup {
     const NAME: &'static str = "the trail's log group";
-    type Current = Option<Current>;
-    type Op = Op;
+    type Kind = LogGroup;
+
+    fn name(&self, t: &Target) -> String {
+        t.names.log_group()
+    }
 
     fn permissions(&self, t: &Target) -> Vec<Grant> {
         permissions(t, &t.names.log_group(), t.route.uses_logs())
-    }
-
-    async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
-        read(ctx, &ctx.target.names.log_group()).await
     }
 
     fn wanted(&self, t: &Target, facts: &Facts) -> bool {
         t.route.uses_logs() && facts.delivery.ours
     }
 
-    fn plan_apply(&self, current: &Option<Current>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
-        plan_apply(current.as_ref(), &desired(t.names.log_group(), t), plan);
-    }
-
-    fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
-        plan_destroy(current.as_ref(), plan);
+    fn desired(&self, t: &Target, _: &Facts) -> Desired {
+        desired(t.names.log_group(), t)
     }
 }
 
-impl Part for FunctionGroup {
+impl Named for FunctionGroup {
     const NAME: &'static str = "the function's log group";
-    type Current = Option<Current>;
-    type Op = Op;
+    type Kind = LogGroup;
+
+    fn name(&self, t: &Target) -> String {
+        t.names.function_log_group()
+    }
 
     fn permissions(&self, t: &Target) -> Vec<Grant> {
         permissions(t, &t.names.function_log_group(), true)
     }
 
-    async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
-        read(ctx, &ctx.target.names.function_log_group()).await
-    }
-
-    fn plan_apply(&self, current: &Option<Current>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
-        plan_apply(
-            current.as_ref(),
-            &desired(t.names.function_log_group(), t),
-            plan,
-        );
-    }
-
-    fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
-        plan_destroy(current.as_ref(), plan);
+    fn desired(&self, t: &Target, _: &Facts) -> Desired {
+        desired(t.names.function_log_group(), t)
     }
 }
 

@@ -9,7 +9,7 @@ use crate::aws::{SdkResultExt, error_code, explain};
 use crate::check::{Check, Link};
 use crate::model::{Ctx, Facts, Secret, Target};
 use crate::names::{MANAGED_BY, WebhookKind};
-use crate::part::Part;
+use crate::part::{Named, kind};
 use crate::plan::lifecycle::{FIX, Owned, foreign, not_ours};
 use crate::plan::{Action, Attr, Change, Plan, SENSITIVE};
 use crate::policy::Grant;
@@ -87,35 +87,33 @@ macro_rules! webhook_parameter {
         $(#[$doc])*
         pub struct $part;
 
-        impl Part for $part {
+        impl Named for $part {
             const NAME: &'static str = $name;
-            type Current = Option<Current>;
-            type Op = Op;
+            type Kind = Webhook;
+
+            fn name(&self, t: &Target) -> String {
+                t.names.webhook_parameter($kind)
+            }
 
             fn permissions(&self, t: &Target) -> Vec<Grant> {
                 permissions(t)
             }
 
-            async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
-                read(ctx, &ctx.target.names.webhook_parameter($kind)).await
+            fn desired(&self, t: &Target, _: &Facts) -> Desired {
+                desired_for(t, $kind)
             }
 
-            fn plan_apply(&self, current: &Option<Current>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
-                plan_apply(current.as_ref(), &desired_for(t, $kind), plan);
-            }
-
-            fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
-                plan_destroy(current.as_ref(), plan);
-            }
-
-            async fn checks(&self, ctx: &Ctx, current: &Option<Current>, _: &Facts) -> Result<Vec<Check>> {
-                Ok(check(current.as_ref(), &desired_for(&ctx.target, $kind))
-                    .into_iter()
-                    .collect())
+            async fn checks(&self, ctx: &Ctx, current: Option<&Current>) -> Result<Vec<Check>> {
+                Ok(check(current, &desired_for(&ctx.target, $kind)).into_iter().collect())
             }
         }
     };
 }
+
+/// A webhook's SecureString by its name.
+pub struct Webhook;
+
+kind!(Webhook);
 
 webhook_parameter!(
     /// The SecureString holding the Slack webhook URL (only while Slack is configured).

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::aws::{SdkResultExt, error_code, explain};
 use crate::check::{Check, Link};
 use crate::model::{Ctx, Facts, Target};
-use crate::part::Part;
+use crate::part::{Named, kind};
 use crate::plan::lifecycle::{FIX, Owned, field_diff, field_set, not_ours};
 use crate::plan::{Action, Change, Plan};
 use crate::policy::Grant;
@@ -108,10 +108,15 @@ pub enum Op {
 /// The failed-event queue.
 pub struct Queue;
 
-impl Part for Queue {
+kind!(Queue);
+
+impl Named for Queue {
     const NAME: &'static str = "the failed-event queue";
-    type Current = Option<Current>;
-    type Op = Op;
+    type Kind = Queue;
+
+    fn name(&self, t: &Target) -> String {
+        t.names.failed_events_queue()
+    }
 
     fn permissions(&self, t: &Target) -> Vec<Grant> {
         vec![Grant::new(
@@ -130,20 +135,12 @@ impl Part for Queue {
         )]
     }
 
-    async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
-        read(ctx, &ctx.target.names.failed_events_queue()).await
+    fn desired(&self, t: &Target, _: &Facts) -> Desired {
+        desired(t)
     }
 
-    fn plan_apply(&self, current: &Option<Current>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
-        plan_apply(current.as_ref(), &desired(t), plan);
-    }
-
-    fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
-        plan_destroy(current.as_ref(), plan);
-    }
-
-    async fn checks(&self, ctx: &Ctx, current: &Option<Current>, _: &Facts) -> Result<Vec<Check>> {
-        Ok(vec![check(current.as_ref(), &ctx.target)])
+    async fn checks(&self, ctx: &Ctx, current: Option<&Current>) -> Result<Vec<Check>> {
+        Ok(vec![check(current, &ctx.target)])
     }
 }
 

@@ -12,7 +12,7 @@ use super::policies::{self, same_policy, statement_diff};
 use crate::aws::SdkResultExt;
 use crate::model::{Ctx, Facts, Target};
 use crate::names::{INLINE_POLICY, MANAGED_BY};
-use crate::part::Part;
+use crate::part::{Named, kind};
 use crate::plan::lifecycle::Owned;
 use crate::plan::{Action, Attr, Change, Plan};
 use crate::policy::Grant;
@@ -88,17 +88,21 @@ pub struct CloudTrailRole;
 /// The function's execution role.
 pub struct FunctionRole;
 
-impl Part for CloudTrailRole {
+/// An IAM role by its name.
+pub struct Role;
+
+kind!(Role);
+
+impl Named for CloudTrailRole {
     const NAME: &'static str = "the CloudTrail role";
-    type Current = Option<Current>;
-    type Op = Op;
+    type Kind = Role;
+
+    fn name(&self, t: &Target) -> String {
+        t.names.cloudtrail_role()
+    }
 
     fn permissions(&self, t: &Target) -> Vec<Grant> {
         permissions(t, &t.names.cloudtrail_role(), t.route.uses_logs())
-    }
-
-    async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
-        read(ctx, &ctx.target.names.cloudtrail_role()).await
     }
 
     /// Not when the trail delivers to the user's own group with the user's role, or not to
@@ -107,63 +111,49 @@ impl Part for CloudTrailRole {
         t.route.uses_logs() && facts.delivery.ours
     }
 
-    fn plan_apply(&self, current: &Option<Current>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
-        plan_apply(current.as_ref(), &policies::cloudtrail_role(t), plan);
-    }
-
-    fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
-        plan_destroy(current.as_ref(), plan);
+    fn desired(&self, t: &Target, _: &Facts) -> Desired {
+        policies::cloudtrail_role(t)
     }
 }
 
-impl Part for FunctionRole {
+impl Named for FunctionRole {
     const NAME: &'static str = "the function's role";
-    type Current = Option<Current>;
-    type Op = Op;
+    type Kind = Role;
+
+    fn name(&self, t: &Target) -> String {
+        t.names.function_role()
+    }
 
     fn permissions(&self, t: &Target) -> Vec<Grant> {
         permissions(t, &t.names.function_role(), true)
     }
 
-    async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
-        read(ctx, &ctx.target.names.function_role()).await
-    }
-
-    fn plan_apply(&self, current: &Option<Current>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
-        plan_apply(current.as_ref(), &policies::function_role(t), plan);
-    }
-
-    fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
-        plan_destroy(current.as_ref(), plan);
+    fn desired(&self, t: &Target, _: &Facts) -> Desired {
+        policies::function_role(t)
     }
 }
 
 /// The role EventBridge uses to forward events home (EventBridge mode only).
 pub struct EventsRole;
 
-impl Part for EventsRole {
+impl Named for EventsRole {
     const NAME: &'static str = "the EventBridge forwarding role";
-    type Current = Option<Current>;
-    type Op = Op;
+    type Kind = Role;
+
+    fn name(&self, t: &Target) -> String {
+        t.names.events_role()
+    }
 
     fn permissions(&self, t: &Target) -> Vec<Grant> {
         permissions(t, &t.names.events_role(), t.route.uses_eventbridge())
-    }
-
-    async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
-        read(ctx, &ctx.target.names.events_role()).await
     }
 
     fn wanted(&self, t: &Target, _: &Facts) -> bool {
         t.route.uses_eventbridge()
     }
 
-    fn plan_apply(&self, current: &Option<Current>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
-        plan_apply(current.as_ref(), &policies::events_role(t), plan);
-    }
-
-    fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
-        plan_destroy(current.as_ref(), plan);
+    fn desired(&self, t: &Target, _: &Facts) -> Desired {
+        policies::events_role(t)
     }
 }
 

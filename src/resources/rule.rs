@@ -13,7 +13,7 @@ use crate::aws::SdkResultExt;
 use crate::check::{Check, Link};
 use crate::model::{Ctx, Facts, Target};
 use crate::names::MANAGED_BY;
-use crate::part::Part;
+use crate::part::{Named, Part, kind};
 use crate::plan::lifecycle::{Found, Owned};
 use crate::plan::{Action, Attr, Change, Plan};
 use crate::policy::Grant;
@@ -111,47 +111,43 @@ pub struct HomeRule;
 /// The forwarding rules: one in every enabled region other than the home region.
 pub struct ForwardRules;
 
-impl Part for HomeRule {
-    const NAME: &'static str = "the home EventBridge rule";
-    type Current = Option<Current>;
-    type Op = Op;
+/// A rule on the home region's default bus, by its name.
+pub struct HomeRegionRule;
 
-    fn permissions(&self, t: &Target) -> Vec<Grant> {
-        permissions(
-            t,
-            t.region(),
-            &t.names.events_rule(),
-            t.route.uses_eventbridge(),
-        )
+kind!(HomeRegionRule, read_home);
+
+/// The rule called `name` in the home region.
+async fn read_home(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
+    read(ctx, ctx.target.region(), name).await
+}
+
+impl Named for HomeRule {
+    const NAME: &'static str = "the home EventBridge rule";
+    type Kind = HomeRegionRule;
+
+    fn name(&self, t: &Target) -> String {
+        t.names.events_rule()
     }
 
-    async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
-        let t = &ctx.target;
-        read(ctx, t.region(), &t.names.events_rule()).await
+    fn permissions(&self, t: &Target) -> Vec<Grant> {
+        let wanted = t.route.uses_eventbridge();
+        permissions(t, t.region(), &t.names.events_rule(), wanted)
     }
 
     fn wanted(&self, t: &Target, _: &Facts) -> bool {
         t.route.uses_eventbridge()
     }
 
-    fn plan_apply(&self, current: &Option<Current>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
-        plan_apply(current.as_ref(), &home(t), plan);
+    fn desired(&self, t: &Target, _: &Facts) -> Desired {
+        home(t)
     }
 
-    fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
-        plan_destroy(current.as_ref(), plan);
-    }
-
-    async fn checks(&self, ctx: &Ctx, current: &Option<Current>, _: &Facts) -> Result<Vec<Check>> {
+    async fn checks(&self, ctx: &Ctx, current: Option<&Current>) -> Result<Vec<Check>> {
         let t = &ctx.target;
         if !t.route.uses_eventbridge() {
             return Ok(Vec::new());
         }
-        Ok(vec![check(
-            "home EventBridge rule",
-            current.as_ref(),
-            &home(t),
-        )])
+        Ok(vec![check("home EventBridge rule", current, &home(t))])
     }
 }
 

@@ -12,7 +12,7 @@ use crate::aws::SdkResultExt;
 use crate::check::{Check, Link};
 use crate::model::{Ctx, Facts, Target};
 use crate::names::MANAGED_BY;
-use crate::part::Part;
+use crate::part::{Named, kind};
 use crate::plan::lifecycle::{Found, Owned, not_ours};
 use crate::plan::{Action, Attr, Change, Plan};
 use crate::policy::Grant;
@@ -118,10 +118,20 @@ fn over_quota(addresses: usize) -> Option<String> {
 /// The topic alerts are published to, with its email subscriptions (only while someone gets email).
 pub struct Topic;
 
-impl Part for Topic {
+kind!(Topic, read_named);
+
+/// The topic called `name` in the home region.
+async fn read_named(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
+    read(ctx, &ctx.target.arns.topic(name)).await
+}
+
+impl Named for Topic {
     const NAME: &'static str = "the SNS topic";
-    type Current = Option<Current>;
-    type Op = Op;
+    type Kind = Topic;
+
+    fn name(&self, t: &Target) -> String {
+        t.names.topic()
+    }
 
     fn permissions(&self, t: &Target) -> Vec<Grant> {
         vec![
@@ -144,21 +154,12 @@ impl Part for Topic {
         ]
     }
 
-    async fn read(&self, ctx: &Ctx, _: &Facts) -> Result<Option<Current>> {
-        let t = &ctx.target;
-        read(ctx, &t.arns.topic(&t.names.topic())).await
+    fn desired(&self, t: &Target, _: &Facts) -> Desired {
+        desired(t)
     }
 
-    fn plan_apply(&self, current: &Option<Current>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
-        plan_apply(current.as_ref(), &desired(t), plan);
-    }
-
-    fn plan_destroy(&self, current: &Option<Current>, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
-        plan_destroy(current.as_ref(), plan);
-    }
-
-    async fn checks(&self, ctx: &Ctx, current: &Option<Current>, _: &Facts) -> Result<Vec<Check>> {
-        Ok(check(current.as_ref(), &ctx.target).into_iter().collect())
+    async fn checks(&self, ctx: &Ctx, current: Option<&Current>) -> Result<Vec<Check>> {
+        Ok(check(current, &ctx.target).into_iter().collect())
     }
 }
 
