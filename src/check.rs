@@ -8,6 +8,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    /// Not looked at: an earlier link failed (`test` walks the path in order).
+    Skipped,
     Ok,
     /// Alerts still arrive, but something needs attention (an unconfirmed address, lost failures).
     Warning,
@@ -73,6 +75,13 @@ impl Check {
         }
     }
 
+    pub fn skipped(link: Link, name: impl Into<String>, detail: impl Into<String>) -> Self {
+        Check {
+            status: Status::Skipped,
+            ..Check::ok(link, name, detail)
+        }
+    }
+
     pub fn failing(
         link: Link,
         name: impl Into<String>,
@@ -111,6 +120,15 @@ pub fn json(checks: &[Check]) -> String {
 pub fn text(checks: &[Check], account_id: &str, region: &str) -> String {
     let mut out =
         format!("login-alert in account {account_id} ({region}), along an alert's path:\n");
+    lines(checks, &mut out);
+    out.push('\n');
+    out.push_str(&verdict(checks));
+    out.push('\n');
+    out
+}
+
+/// Each check on a line of its own, marked by its status, with its fix below it.
+pub fn lines(checks: &[Check], out: &mut String) {
     let width = checks
         .iter()
         .map(|c| c.name.chars().count())
@@ -118,6 +136,7 @@ pub fn text(checks: &[Check], account_id: &str, region: &str) -> String {
         .unwrap_or(0);
     for check in checks {
         let mark = match check.status {
+            Status::Skipped => style("-").dim(),
             Status::Ok => style("✓").green(),
             Status::Warning => style("!").yellow(),
             Status::Failing => style("✗").red(),
@@ -130,16 +149,12 @@ pub fn text(checks: &[Check], account_id: &str, region: &str) -> String {
             out.push_str(&format!("    {:width$}  fix: {fix}\n", ""));
         }
     }
-    out.push('\n');
-    out.push_str(&verdict(checks));
-    out.push('\n');
-    out
 }
 
 fn verdict(checks: &[Check]) -> String {
     let count = |s: Status| checks.iter().filter(|c| c.status == s).count();
     match worst(checks) {
-        Status::Ok => format!("All {} checks ok.", checks.len()),
+        Status::Skipped | Status::Ok => format!("All {} checks ok.", checks.len()),
         Status::Warning => format!(
             "{} of {} checks need attention; alerts still arrive.",
             count(Status::Warning),

@@ -31,7 +31,8 @@ use aws_sdk_cloudwatchlogs::types::{
 };
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use login_alert::aws::Clients;
-use login_alert::commands::test::{DELIVERY, ENTRANCE, Outcome, ROUTE, send_and_prove};
+use login_alert::check::Status;
+use login_alert::commands::test::{DELIVERY, ENTRANCE, ROUTE, send_and_prove};
 use login_alert::config::{Config, NotifyConfig, TrailConfig};
 use login_alert::model::{Ctx, Target};
 use login_alert::printer::Printer;
@@ -433,8 +434,8 @@ async fn a_pattern_that_does_not_match_the_record_fails_before_anything_is_sent(
         "no record is sent through a route that would drop it"
     );
     assert_eq!(
-        report.hops.iter().map(|h| h.outcome).collect::<Vec<_>>(),
-        [Outcome::Failed, Outcome::Skipped, Outcome::Skipped]
+        report.hops.iter().map(|h| h.status).collect::<Vec<_>>(),
+        [Status::Failing, Status::Skipped, Status::Skipped]
     );
 }
 
@@ -490,5 +491,5 @@ async fn without_proof_the_function_hop_fails_within_its_bound_and_quotes_what_t
     );
     assert!(hop.fix.as_deref().unwrap().contains("login-alert status"));
     assert_eq!(report.hops[1].name, ENTRANCE);
-    assert_eq!(report.hops[1].outcome, Outcome::Passed);
+    assert_eq!(report.hops[1].status, Status::Ok);
 }

@@ -8,13 +8,13 @@ use anyhow::{Context, Result};
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use chrono::Utc;
-use console::style;
 use login_alert_handler::testevent::{
     TEST_DETAIL_TYPE, TEST_EVENT_SOURCE, parse_test_delivered, test_record,
 };
 
 use super::{ExitStatus, context};
 use crate::aws::{SdkResultExt, error_code, explain};
+use crate::check::{self, Check, Link, Status};
 use crate::cli::{GlobalArgs, TestArgs};
 use crate::model::{Ctx, Delivery, Target};
 use crate::policy::{Grant, log_group_arns};
@@ -22,41 +22,21 @@ use crate::printer::Printer;
 use crate::resources::{rule, subscription_filter, test_stream, trail};
 use crate::retry::{Bound, Stopped, patiently};
 
-/// How one hop of the test went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Passed,
-    Failed,
-    /// Not tried: an earlier hop failed.
-    Skipped,
+/// The link of the alert's path a hop of the test is.
+fn link_of(hop: &str) -> Link {
+    match hop {
+        ROUTE | RULE => Link::Route,
+        ENTRANCE => Link::Delivery,
+        _ => Link::Function,
+    }
 }
 
-/// One hop of the alert's path, as the test found it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Hop {
-    pub name: &'static str,
-    pub outcome: Outcome,
-    pub detail: String,
-    pub fix: Option<String>,
+fn passed(name: &'static str, detail: impl Into<String>) -> Check {
+    Check::ok(link_of(name), name, detail)
 }
 
-impl Hop {
-    fn passed(name: &'static str, detail: impl Into<String>) -> Self {
-        Hop {
-            name,
-            outcome: Outcome::Passed,
-            detail: detail.into(),
-            fix: None,
-        }
-    }
-    fn failed(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Self {
-        Hop {
-            name,
-            outcome: Outcome::Failed,
-            detail: detail.into(),
-            fix: Some(fix.into()),
-        }
-    }
+fn failed(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+    Check::failing(link_of(name), name, detail, fix)
 }
 
 /// The hops' names, in the order the test walks them (the first one per mode).
@@ -70,17 +50,18 @@ pub const DELIVERY: &str = "function";
 pub struct Report {
     pub event_id: String,
     pub sent_via: String,
-    pub hops: Vec<Hop>,
+    /// One check per hop of the alert's path, in the order the test walks them.
+    pub hops: Vec<Check>,
 }
 
 impl Report {
     /// Delivery is proven only when every hop passed.
     pub fn proven(&self) -> bool {
-        self.hops.iter().all(|h| h.outcome == Outcome::Passed)
+        self.hops.iter().all(|h| h.status == Status::Ok)
     }
 
-    pub fn failed_hop(&self) -> Option<&Hop> {
-        self.hops.iter().find(|h| h.outcome == Outcome::Failed)
+    pub fn failed_hop(&self) -> Option<&Check> {
+        self.hops.iter().find(|h| h.status == Status::Failing)
     }
 }
 
@@ -137,7 +118,7 @@ impl Entrance {
     }
 
     /// Whether what leads from the entrance to the function is in place and would pass the record on.
-    async fn route(&self, ctx: &Ctx, record: &str) -> Result<Hop> {
+    async fn route(&self, ctx: &Ctx, record: &str) -> Result<Check> {
         match self {
             Entrance::LogGroup { log_group, .. } => filter_hop(ctx, log_group, record).await,
             Entrance::EventBus { region, rule } => rule_hop(ctx, region, rule).await,
@@ -145,7 +126,7 @@ impl Entrance {
     }
 
     /// Puts the record in.
-    async fn send(&self, ctx: &Ctx, record: &str) -> Result<Hop> {
+    async fn send(&self, ctx: &Ctx, record: &str) -> Result<Check> {
         match self {
             Entrance::LogGroup { log_group, stream } => {
                 put_hop(ctx, log_group, stream, record).await
@@ -224,12 +205,8 @@ pub async fn send_and_prove(ctx: &Ctx, wait: Duration) -> Result<Report> {
     let since_ms = Utc::now().timestamp_millis() - 60_000;
     for hop in [entrance.route_name(), ENTRANCE, DELIVERY] {
         if report.failed_hop().is_some() {
-            report.hops.push(Hop {
-                name: hop,
-                outcome: Outcome::Skipped,
-                detail: "not tried: an earlier hop failed".into(),
-                fix: None,
-            });
+            let skipped = "not tried: an earlier hop failed";
+            report.hops.push(Check::skipped(link_of(hop), hop, skipped));
             continue;
         }
         let result = match hop {
@@ -256,13 +233,13 @@ pub fn destinations(t: &Target) -> Vec<&'static str> {
 
 /// login-alert's filter is on the group, sends to the function, and its pattern matches the record
 /// (CloudWatch Logs itself says so, through `TestMetricFilter`: the same pattern language).
-async fn filter_hop(ctx: &Ctx, log_group: &str, record: &str) -> Result<Hop> {
+async fn filter_hop(ctx: &Ctx, log_group: &str, record: &str) -> Result<Check> {
     let t = &ctx.target;
     let name = t.names.subscription_filter();
     let function = t.arns.function(&t.names.function());
     let filters = subscription_filter::read(ctx, log_group).await?;
     let Some(ours) = filters.filters.iter().find(|f| f.name == name) else {
-        return Ok(Hop::failed(
+        return Ok(failed(
             ROUTE,
             format!(
                 "{name} is not on log group {log_group}: nothing would take the record to the function"
@@ -271,7 +248,7 @@ async fn filter_hop(ctx: &Ctx, log_group: &str, record: &str) -> Result<Hop> {
         ));
     };
     if ours.destination_arn != function {
-        return Ok(Hop::failed(
+        return Ok(failed(
             ROUTE,
             format!(
                 "{name} on {log_group} sends to {}, not to {function}",
@@ -289,13 +266,13 @@ async fn filter_hop(ctx: &Ctx, log_group: &str, record: &str) -> Result<Hop> {
         .send()
         .await;
     Ok(match tested {
-        Ok(out) if !out.matches().is_empty() => Hop::passed(
+        Ok(out) if !out.matches().is_empty() => passed(
             ROUTE,
             format!(
                 "{name} on {log_group} sends to the function, and its pattern matches the test record"
             ),
         ),
-        Ok(_) => Hop::failed(
+        Ok(_) => failed(
             ROUTE,
             format!(
                 "the pattern of {name} on {log_group} does not match the test record (event source {}): it predates `login-alert test`",
@@ -304,7 +281,7 @@ async fn filter_hop(ctx: &Ctx, log_group: &str, record: &str) -> Result<Hop> {
             "run `login-alert apply` to update the pattern",
         ),
         // The check is a courtesy (it needs logs:TestMetricFilter): the delivery proof decides.
-        Err(err) => Hop::passed(
+        Err(err) => passed(
             ROUTE,
             format!(
                 "{name} on {log_group} sends to the function (its pattern was not checked against the record: \
@@ -317,11 +294,11 @@ async fn filter_hop(ctx: &Ctx, log_group: &str, record: &str) -> Result<Hop> {
 
 /// login-alert's home rule is there, enabled, sends to the function, and holds the pattern that
 /// matches the test event.
-async fn rule_hop(ctx: &Ctx, region: &str, name: &str) -> Result<Hop> {
+async fn rule_hop(ctx: &Ctx, region: &str, name: &str) -> Result<Check> {
     let t = &ctx.target;
     let function = t.arns.function(&t.names.function());
     let Some(found) = rule::read(ctx, region, name).await? else {
-        return Ok(Hop::failed(
+        return Ok(failed(
             RULE,
             format!(
                 "{name} does not exist in {region}: nothing would take the event to the function"
@@ -330,14 +307,14 @@ async fn rule_hop(ctx: &Ctx, region: &str, name: &str) -> Result<Hop> {
         ));
     };
     if !found.targets.iter().any(|target| target.arn == function) {
-        return Ok(Hop::failed(
+        return Ok(failed(
             RULE,
             format!("{name} in {region} does not send to {function}"),
             "run `login-alert apply`",
         ));
     }
     if found.state.starts_with("DISABLED") {
-        return Ok(Hop::failed(
+        return Ok(failed(
             RULE,
             format!("{name} in {region} is disabled"),
             "run `login-alert apply` to enable it again, and find out who disabled it",
@@ -347,7 +324,7 @@ async fn rule_hop(ctx: &Ctx, region: &str, name: &str) -> Result<Hop> {
     // prove it): a rule holding exactly that pattern passes the record on.
     let wanted: Option<serde_json::Value> = serde_json::from_str(&rule::pattern(t)).ok();
     if found.pattern != wanted {
-        return Ok(Hop::failed(
+        return Ok(failed(
             RULE,
             format!(
                 "the pattern of {name} in {region} is not login-alert's current one, which matches the test event \
@@ -356,7 +333,7 @@ async fn rule_hop(ctx: &Ctx, region: &str, name: &str) -> Result<Hop> {
             "run `login-alert apply` to update the pattern",
         ));
     }
-    Ok(Hop::passed(
+    Ok(passed(
         RULE,
         format!(
             "{name} in {region} is enabled, sends to the function, and its pattern matches the test event"
@@ -364,7 +341,7 @@ async fn rule_hop(ctx: &Ctx, region: &str, name: &str) -> Result<Hop> {
     ))
 }
 
-async fn put_event_hop(ctx: &Ctx, region: &str, record: &str) -> Result<Hop> {
+async fn put_event_hop(ctx: &Ctx, region: &str, record: &str) -> Result<Check> {
     let out = ctx
         .clients
         .events_in(region)
@@ -385,12 +362,12 @@ async fn put_event_hop(ctx: &Ctx, region: &str, record: &str) -> Result<Hop> {
         .iter()
         .find_map(|e| e.error_message().map(str::to_owned));
     Ok(match refused {
-        Some(why) if out.failed_entry_count() > 0 => Hop::failed(
+        Some(why) if out.failed_entry_count() > 0 => failed(
             ENTRANCE,
             format!("EventBridge refused the test event in {region}: {why}"),
             "check the operator's events:PutEvents permission, then run `login-alert test` again",
         ),
-        _ => Hop::passed(
+        _ => passed(
             ENTRANCE,
             format!("the event is on the default event bus of {region}"),
         ),
@@ -412,7 +389,7 @@ pub fn delivered_to(line: &str, event_id: &str) -> Option<Vec<String>> {
     })
 }
 
-async fn put_hop(ctx: &Ctx, log_group: &str, stream: &str, record: &str) -> Result<Hop> {
+async fn put_hop(ctx: &Ctx, log_group: &str, stream: &str, record: &str) -> Result<Check> {
     let event = InputLogEvent::builder()
         .timestamp(Utc::now().timestamp_millis())
         .message(record)
@@ -428,18 +405,18 @@ async fn put_hop(ctx: &Ctx, log_group: &str, stream: &str, record: &str) -> Resu
         .send()
         .await;
     Ok(match put {
-        Ok(out) if out.rejected_log_events_info().is_some() => Hop::failed(
+        Ok(out) if out.rejected_log_events_info().is_some() => failed(
             ENTRANCE,
             format!(
                 "CloudWatch Logs rejected the test record in {log_group} as too old or too new"
             ),
             "check this machine's clock, then run `login-alert test` again",
         ),
-        Ok(_) => Hop::passed(
+        Ok(_) => passed(
             ENTRANCE,
             format!("the record is in log group {log_group} (stream {stream})"),
         ),
-        Err(err) if error_code(&err) == Some("ResourceNotFoundException") => Hop::failed(
+        Err(err) if error_code(&err) == Some("ResourceNotFoundException") => failed(
             ENTRANCE,
             format!("log stream {stream} (or log group {log_group}) does not exist"),
             "run `login-alert apply`, which creates the test stream",
@@ -467,7 +444,7 @@ async fn await_delivery(
     expected: &[&str],
     since_ms: i64,
     wait: Duration,
-) -> Result<Hop> {
+) -> Result<Check> {
     let t = &ctx.target;
     let function = t.names.function();
     let group = t.names.function_log_group();
@@ -497,12 +474,12 @@ async fn await_delivery(
                 .filter(|d| !destinations.iter().any(|got| got == d))
                 .collect();
             if missing.is_empty() {
-                Hop::passed(
+                passed(
                     DELIVERY,
                     format!("{function} delivered it to {}", destinations.join(", ")),
                 )
             } else {
-                Hop::failed(
+                failed(
                     DELIVERY,
                     format!(
                         "{function} delivered it to {} but not to {}",
@@ -535,7 +512,7 @@ async fn await_delivery(
                 t.region()
             );
             match seen.last() {
-                Some(line) => Hop::failed(
+                Some(line) => failed(
                     DELIVERY,
                     format!(
                         "{function} saw test event {event_id} but did not confirm delivery {started}; its last word: {}",
@@ -543,7 +520,7 @@ async fn await_delivery(
                     ),
                     fix,
                 ),
-                None => Hop::failed(
+                None => failed(
                     DELIVERY,
                     format!(
                         "no line about test event {event_id} in {group} {started}: the function was not invoked, or failed \
@@ -603,18 +580,7 @@ async fn lines_about(
 /// Each hop on its own line (its fix below it), then the verdict.
 pub fn text(report: &Report) -> String {
     let mut out = format!("Test event {} ({}):\n", report.event_id, report.sent_via);
-    let width = report.hops.iter().map(|h| h.name.len()).max().unwrap_or(0);
-    for hop in &report.hops {
-        let mark = match hop.outcome {
-            Outcome::Passed => style("✓").green(),
-            Outcome::Failed => style("✗").red(),
-            Outcome::Skipped => style("-").dim(),
-        };
-        out.push_str(&format!("  {mark} {:width$}  {}\n", hop.name, hop.detail));
-        if let Some(fix) = &hop.fix {
-            out.push_str(&format!("    {:width$}  fix: {fix}\n", ""));
-        }
-    }
+    check::lines(&report.hops, &mut out);
     out.push('\n');
     match report.failed_hop() {
         None => out.push_str(
@@ -677,18 +643,19 @@ REPORT RequestId: 6f1c0a9e-2b1d-4c3e-8f7a-1d2e3f4a5b6c Duration: 412.33 ms Bille
 
     use super::*;
 
-    fn report(outcomes: [Outcome; 3]) -> Report {
+    fn report(outcomes: [Status; 3]) -> Report {
         Report {
             event_id: "id-1".into(),
             sent_via: "PutLogEvents to g (stream s) by login-alert test".into(),
             hops: [ROUTE, ENTRANCE, DELIVERY]
                 .into_iter()
                 .zip(outcomes)
-                .map(|(name, outcome)| Hop {
-                    name,
-                    outcome,
-                    detail: format!("{name} detail"),
-                    fix: (outcome == Outcome::Failed).then(|| "do this".to_owned()),
+                .map(|(name, status)| match status {
+                    Status::Failing => failed(name, format!("{name} detail"), "do this"),
+                    Status::Skipped => {
+                        Check::skipped(link_of(name), name, format!("{name} detail"))
+                    }
+                    _ => passed(name, format!("{name} detail")),
                 })
                 .collect(),
         }
@@ -696,17 +663,17 @@ REPORT RequestId: 6f1c0a9e-2b1d-4c3e-8f7a-1d2e3f4a5b6c Duration: 412.33 ms Bille
 
     #[test]
     fn only_every_hop_passed_proves_delivery() {
-        use Outcome::*;
-        assert!(report([Passed, Passed, Passed]).proven());
-        let failed = report([Passed, Failed, Skipped]);
+        use Status::*;
+        assert!(report([Ok, Ok, Ok]).proven());
+        let failed = report([Ok, Failing, Skipped]);
         assert!(!failed.proven());
-        assert_eq!(failed.failed_hop().map(|h| h.name), Some(ENTRANCE));
+        assert_eq!(failed.failed_hop().map(|h| h.name.as_str()), Some(ENTRANCE));
     }
 
     #[test]
     fn the_text_names_the_failed_hop_and_its_fix() {
         console::set_colors_enabled(false);
-        let text = text(&report([Outcome::Passed, Outcome::Passed, Outcome::Failed]));
+        let text = text(&report([Status::Ok, Status::Ok, Status::Failing]));
         assert!(text.contains("✗ function"), "{text}");
         assert!(text.contains("fix: do this"), "{text}");
         assert!(
