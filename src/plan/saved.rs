@@ -101,6 +101,13 @@ impl<O: Serialize + DeserializeOwned> Saved<O> {
         fingerprint(&value)
     }
 
+    /// The file's exact text: [`Saved::read`] accepts these bytes and no others.
+    fn text(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("a plan always serializes");
+        text.push('\n');
+        text
+    }
+
     /// Writes the plan readable by its owner only, from the first byte (a temporary file in the
     /// same directory, renamed into place).
     pub fn write(&self, path: &Path) -> Result<(), SavedError> {
@@ -114,9 +121,7 @@ impl<O: Serialize + DeserializeOwned> Saved<O> {
         };
         // tempfile creates the file with mode 0600.
         let mut file = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
-        let text = serde_json::to_string_pretty(self).expect("a plan always serializes");
-        file.write_all(text.as_bytes()).map_err(err)?;
-        file.write_all(b"\n").map_err(err)?;
+        file.write_all(self.text().as_bytes()).map_err(err)?;
         file.persist(path).map_err(|e| err(e.error))?;
         Ok(())
     }
@@ -156,6 +161,12 @@ impl<O: Serialize + DeserializeOwned> Saved<O> {
         let saved: Saved<O> =
             serde_json::from_value(value).map_err(|e| not_a_plan(e.to_string()))?;
         if saved.digest != saved.own_digest() {
+            return Err(SavedError::Edited { path: shown });
+        }
+        // The digest covers what a parser keeps, not what a reviewer reads: a key given twice
+        // (a parser keeps the last) or text a parser skips would show one thing and apply another.
+        // So the bytes themselves must be the ones `plan --out` writes for this document.
+        if text != saved.text() {
             return Err(SavedError::Edited { path: shown });
         }
         Ok(saved)
@@ -255,6 +266,27 @@ mod tests {
             Saved::<String>::read(&path).unwrap_err(),
             SavedError::NotAPlan { .. }
         ));
+    }
+
+    #[test]
+    fn a_key_given_twice_is_refused_though_the_digest_matches() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        sample().write(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        // A reviewer reads the first account_id; a parser keeps the last (the one sealed).
+        std::fs::write(
+            &path,
+            text.replacen("{\n", "{\n  \"account_id\": \"999999999999\",\n", 1),
+        )
+        .unwrap();
+        let err = Saved::<String>::read(&path).unwrap_err();
+        assert!(matches!(err, SavedError::Edited { .. }), "{err}");
+        // Reformatted, the same document: refused too (what is read must be what was written).
+        let value: Value = serde_json::from_str(&text).unwrap();
+        std::fs::write(&path, serde_json::to_string(&value).unwrap()).unwrap();
+        let err = Saved::<String>::read(&path).unwrap_err();
+        assert!(matches!(err, SavedError::Edited { .. }), "{err}");
     }
 
     #[test]
