@@ -31,8 +31,23 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs, printer: &Printer) -> Re
         return Ok(ExitStatus::Success);
     }
     confirm(args.yes, "Do you want to make these changes?", "apply")?;
-    execute(&ctx, &plan).await?;
+    execute_interruptible(&ctx, &plan).await?;
     Ok(ExitStatus::Success)
+}
+
+/// [`execute`], with Ctrl-C (SIGINT) stopping it with the line that says what to do: listening
+/// replaces the default death by SIGINT, which said nothing.
+pub async fn execute_interruptible(ctx: &Ctx, plan: &Plan<Op>) -> Result<()> {
+    let command = match plan.mode {
+        Mode::Apply => "apply",
+        Mode::Destroy => "destroy",
+    };
+    tokio::select! {
+        done = execute(ctx, plan) => done,
+        _ = tokio::signal::ctrl_c() => bail!(
+            "interrupted: {command} stopped part-way. Run `login-alert {command}` again to finish (it continues from what exists)"
+        ),
+    }
 }
 
 /// Executes a plan the user approved and reports the result (also the installer's "Apply it?").
@@ -169,6 +184,6 @@ async fn execute_saved(ctx: &Ctx, fresh: Plan<Op>, plan: Plan<Op>) -> Result<Exi
         ready.push(Some(change.map_op(|_| op)));
     }
     ready.notices = plan.notices;
-    execute(ctx, &ready).await?;
+    execute_interruptible(ctx, &ready).await?;
     Ok(ExitStatus::Success)
 }
