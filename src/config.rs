@@ -305,6 +305,28 @@ impl Config {
                 problems.push(p);
             }
         }
+        // The names go into one DynamoDB item (with this account's name, under its 12-digit ID).
+        let home = self.account_name.as_ref().map(|name| ("123456789012", name.as_str()));
+        let bytes = names_item_bytes(
+            self.account_names
+                .iter()
+                .map(|(id, name)| (id.as_str(), name.as_str()))
+                .chain(home),
+        );
+        if bytes > MAX_NAMES_ITEM_BYTES {
+            problems.push(Problem {
+                field: "account_names",
+                problem: format!(
+                    "{} names take {} KB in the account-names item, more than the {} KB DynamoDB stores in one item",
+                    self.account_names.len(),
+                    bytes.div_ceil(1024),
+                    MAX_NAMES_ITEM_BYTES / 1024
+                ),
+                fix: "keep the names of the accounts people sign in to (an alert shows the ID of an account without one), \
+                      or shorten them"
+                    .into(),
+            });
+        }
         match (&self.trail.name, self.trail.create) {
             (Some(_), true) => problems.push(Problem {
                 field: "trail",
@@ -441,6 +463,20 @@ pub fn validate_window(minutes: u32) -> Result<(), Problem> {
             ),
         })
     }
+}
+
+/// DynamoDB's item size quota (400 KB, attribute names and values counted in UTF-8 bytes): the
+/// account-names item the CLI writes and the function reads must fit in it.
+pub const MAX_NAMES_ITEM_BYTES: usize = 400 * 1024;
+
+/// The bytes the account-names item takes, counted above what DynamoDB counts: its key and
+/// attribute names (under 64 bytes), then per name the ID, the name and 4 bytes (DynamoDB adds
+/// 1 byte per map element).
+pub fn names_item_bytes<'a>(names: impl IntoIterator<Item = (&'a str, &'a str)>) -> usize {
+    64 + names
+        .into_iter()
+        .map(|(id, name)| id.len() + name.len() + 4)
+        .sum::<usize>()
 }
 
 /// One `[account_names]` entry: a 12-digit account ID and a name fit for an email subject.
