@@ -322,8 +322,8 @@ impl Config {
                     bytes.div_ceil(1024),
                     MAX_NAMES_ITEM_BYTES / 1024
                 ),
-                fix: "keep the names of the accounts people sign in to (an alert shows the ID of an account without one), \
-                      or shorten them"
+                fix: "keep the names of the accounts people sign in to, or shorten them; an alert shows an account \
+                      without a name by its ID"
                     .into(),
             });
         }

@@ -175,6 +175,13 @@ fn cases() -> Vec<Case> {
         )),
         case("a URL on a line of its own")
             .edit("[notify]\n", "[notify]\nhttps://alerts.example.com/SECRETSECRET\n"),
+        case("10,000 account names, past DynamoDB's item size").config(format!(
+            "{CONFIG}\n[account_names]\n{}",
+            (0..10_000).fold(String::new(), |mut t, i| {
+                t.push_str(&format!("\"{:012}\" = \"account-{i:05}-of-the-organization-x\"\n", 100_000_000_000u64 + i));
+                t
+            })
+        )),
         case("a webhook secret others can read")
             .edit("[notify]\n", &format!("[notify]\nslack_webhook_url = \"{webhook}\"\n"))
             .mode(0o644)
