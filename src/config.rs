@@ -306,7 +306,10 @@ impl Config {
             }
         }
         // The names go into one DynamoDB item (with this account's name, under its 12-digit ID).
-        let home = self.account_name.as_ref().map(|name| ("123456789012", name.as_str()));
+        let home = self
+            .account_name
+            .as_ref()
+            .map(|name| ("123456789012", name.as_str()));
         let bytes = names_item_bytes(
             self.account_names
                 .iter()
@@ -687,7 +690,9 @@ fn parse_error(path: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
              e.g. slack_webhook_url = \"https://hooks.slack.com/services/…\" under [notify])";
         // serde quotes what it could not take (an unknown field, a value): never the line's value.
         message = if message.contains("://") || (value.len() >= 4 && message.contains(&value)) {
-            format!("this line is not a valid setting{HIDDEN}: correct it (the README's config section shows every field)")
+            format!(
+                "this line is not a valid setting{HIDDEN}: correct it (the README's config section shows every field)"
+            )
         } else if message.contains(": correct it") {
             message.replacen(": correct it", &format!("{HIDDEN}: correct it"), 1)
         } else {
@@ -1164,13 +1169,37 @@ mod tests {
         let head = "region = \"us-east-1\"\n[trail]\ncreate = true\n[notify]\n";
         for (shape, body, line) in [
             ("quotes forgotten", "webhook_url = https://a.io/SECRET\n", 5),
-            ("quotes forgotten, Slack", "slack_webhook_url = https://hooks.slack.com/services/T0/B0/SECRET\n", 5),
-            ("quotes forgotten, Teams", "teams_webhook_url = https://x.webhook.office.com/SECRET\n", 5),
+            (
+                "quotes forgotten, Slack",
+                "slack_webhook_url = https://hooks.slack.com/services/T0/B0/SECRET\n",
+                5,
+            ),
+            (
+                "quotes forgotten, Teams",
+                "teams_webhook_url = https://x.webhook.office.com/SECRET\n",
+                5,
+            ),
             ("a list", "webhook_url = [\"https://a.io/SECRET\"]\n", 5),
-            ("a list over lines", "webhook_url = [\n  https://a.io/SECRET,\n]\n", 6),
-            ("a table", "[notify.webhook_url]\nurl = \"https://a.io/SECRET\"\n", 5),
-            ("an inline table", "webhook_url = { url = \"https://a.io/SECRET\" }\n", 5),
-            ("a misspelt key", "slack_webhok_url = \"https://a.io/SECRET\"\n", 5),
+            (
+                "a list over lines",
+                "webhook_url = [\n  https://a.io/SECRET,\n]\n",
+                6,
+            ),
+            (
+                "a table",
+                "[notify.webhook_url]\nurl = \"https://a.io/SECRET\"\n",
+                5,
+            ),
+            (
+                "an inline table",
+                "webhook_url = { url = \"https://a.io/SECRET\" }\n",
+                5,
+            ),
+            (
+                "a misspelt key",
+                "slack_webhok_url = \"https://a.io/SECRET\"\n",
+                5,
+            ),
             ("a quoted URL as key", "\"https://a.io/SECRET\" = 1\n", 5),
             ("a line without a key", "https://a.io/SECRET\n", 5),
             ("a token", "api_token = SECRETSECRET\n", 5),
@@ -1178,7 +1207,10 @@ mod tests {
             std::fs::write(&path, format!("{head}{body}")).unwrap();
             let err = Config::read(&path).unwrap_err().to_string();
             assert!(!err.contains("SECRET"), "{shape}: {err}");
-            assert!(err.contains(&format!("line {line}")) || err.contains("line 4"), "{shape}: {err}");
+            assert!(
+                err.contains(&format!("line {line}")) || err.contains("line 4"),
+                "{shape}: {err}"
+            );
             assert!(err.contains("correct"), "{shape}: {err}");
         }
         // A line without a secret is still quoted where toml does not name what it found.

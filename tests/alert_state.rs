@@ -578,7 +578,13 @@ async fn account_names_up_to_the_item_limit_apply_and_one_more_writes_nothing() 
     let dir = dir.path();
     account
         .cli(dir)
-        .args(["init", "--yes", "--create-trail", "--email", "secops@example.com"])
+        .args([
+            "init",
+            "--yes",
+            "--create-trail",
+            "--email",
+            "secops@example.com",
+        ])
         .args(["--account-name", "prod"])
         .assert()
         .success();
@@ -608,7 +614,11 @@ async fn account_names_up_to_the_item_limit_apply_and_one_more_writes_nothing() 
     account.cli(dir).args(["apply", "--yes"]).assert().success();
     let db = aws_sdk_dynamodb::Client::new(&account.sdk(HOME));
     let names = names_item(&db).await;
-    assert_eq!(names.len(), n + 1, "every name and this account's are stored");
+    assert_eq!(
+        names.len(),
+        n + 1,
+        "every name and this account's are stored"
+    );
     assert_eq!(names[&entry(n - 1).0], entry(n - 1).1);
     account
         .cli(dir)
@@ -632,5 +642,9 @@ async fn account_names_up_to_the_item_limit_apply_and_one_more_writes_nothing() 
             .stderr(contains("or shorten them"));
     }
     assert_eq!(account.writes_since(mark), Vec::<String>::new());
-    assert_eq!(names_item(&db).await.len(), n + 1, "the stored names are untouched");
+    assert_eq!(
+        names_item(&db).await.len(),
+        n + 1,
+        "the stored names are untouched"
+    );
 }

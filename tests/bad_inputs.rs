@@ -278,7 +278,10 @@ fn run(case: &Case, endpoint: &str) -> (Option<i32>, String, String) {
         std::fs::write(home.join(name), bytes).unwrap();
     }
     if let Some(name) = case.fifo {
-        let made = Command::new("mkfifo").arg(home.join(name)).status().unwrap();
+        let made = Command::new("mkfifo")
+            .arg(home.join(name))
+            .status()
+            .unwrap();
         assert!(made.success(), "mkfifo");
     }
     if let Some(text) = case.aws_dir {

@@ -126,6 +126,7 @@ async fn status_is_ok_after_apply_and_names_each_broken_link_and_its_fix() {
             "subscription filter",
             "invoke permission",
             "digest invoke permission",
+            "state table",
             "function",
             "function errors (24 h)",
             "function throttles (24 h)",
@@ -154,7 +155,7 @@ async fn status_is_ok_after_apply_and_names_each_broken_link_and_its_fix() {
         .arg("status")
         .assert()
         .code(0)
-        .stdout(contains("All 16 checks ok."));
+        .stdout(contains("All 17 checks ok."));
 
     // The trail stopped by hand: broken, named, with the fix.
     let cloudtrail = aws_sdk_cloudtrail::Client::new(&account.sdk(HOME));
@@ -663,7 +664,11 @@ async fn a_strangers_statement_a_deleted_state_table_and_an_outside_subscription
         .unwrap();
     let (code, checks) = status_json(&account, dir);
     assert_eq!(code, 2, "{checks:#?}");
-    assert_eq!(named(&checks, "invoke permission")["status"], "ok", "ours is intact");
+    assert_eq!(
+        named(&checks, "invoke permission")["status"],
+        "ok",
+        "ours is intact"
+    );
     let foreign = named(&checks, "foreign invoke permission open-invoke");
     assert_eq!(foreign["status"], "warning");
     let detail = foreign["detail"].as_str().unwrap();

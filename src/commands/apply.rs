@@ -125,9 +125,10 @@ async fn apply_saved(global: &GlobalArgs, path: &Path, printer: &Printer) -> Res
 /// The fields of a saved plan that differ from the plan computed now (the digest aside): the
 /// account and region it shows first, then the summary, changes, notices, coverage and the rest.
 fn forged_fields(saved: &Saved<Op>, expected: &Saved<Op>) -> Result<Vec<String>> {
-    let (Value::Object(saved), Value::Object(expected)) =
-        (serde_json::to_value(saved)?, serde_json::to_value(expected)?)
-    else {
+    let (Value::Object(saved), Value::Object(expected)) = (
+        serde_json::to_value(saved)?,
+        serde_json::to_value(expected)?,
+    ) else {
         bail!("a saved plan always serializes as an object");
     };
     let mut keys: Vec<&String> = saved.keys().chain(expected.keys()).collect();

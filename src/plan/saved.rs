@@ -54,15 +54,9 @@ pub struct Saved<O> {
 pub enum SavedError {
     // `cause`, not `source`: the message already says it, a "caused by" line would repeat it.
     #[error("cannot read the plan file {path}: {cause}")]
-    Read {
-        path: String,
-        cause: std::io::Error,
-    },
+    Read { path: String, cause: std::io::Error },
     #[error("cannot write the plan file {path}: {cause}")]
-    Write {
-        path: String,
-        cause: std::io::Error,
-    },
+    Write { path: String, cause: std::io::Error },
     #[error(
         "{path} is larger than {} MiB: it is not a plan written by `login-alert plan --out`",
         MAX_SIZE / 1024 / 1024
@@ -142,7 +136,10 @@ impl<O: Serialize + DeserializeOwned> Saved<O> {
         // regular file is read (`stat` does not block).
         let kind = std::fs::metadata(path).map_err(read_err)?.file_type();
         if !kind.is_file() {
-            return Err(not_a_plan(format!("it is {}, not a file", file_kind(&kind))));
+            return Err(not_a_plan(format!(
+                "it is {}, not a file",
+                file_kind(&kind)
+            )));
         }
         let file = std::fs::File::open(path).map_err(read_err)?;
         let mut bytes = Vec::new();
@@ -197,7 +194,11 @@ fn file_kind(kind: &std::fs::FileType) -> &'static str {
             return "a socket";
         }
     }
-    if kind.is_dir() { "a directory" } else { "not a regular file" }
+    if kind.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    }
 }
 
 /// `sha256:…` of a value's canonical JSON (object keys sorted at every level), so the same state
@@ -328,13 +329,19 @@ mod tests {
         assert!(made.success());
         // Opening it would wait for a writer forever: this returns at once.
         let err = Saved::<String>::read(&path).unwrap_err();
-        assert!(err.to_string().contains("it is a named pipe, not a file"), "{err}");
+        assert!(
+            err.to_string().contains("it is a named pipe, not a file"),
+            "{err}"
+        );
         let path = dir.path().join("plan.bin");
         std::fs::write(&path, b"{\"format_version\": \"\xff\xfe\"}").unwrap();
         let err = Saved::<String>::read(&path).unwrap_err();
         assert!(matches!(err, SavedError::NotAPlan { .. }), "{err}");
         assert!(err.to_string().contains("it is not UTF-8 text"), "{err}");
-        assert!(std::error::Error::source(&err).is_none(), "the cause is said once");
+        assert!(
+            std::error::Error::source(&err).is_none(),
+            "the cause is said once"
+        );
     }
 
     #[test]

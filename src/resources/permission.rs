@@ -174,7 +174,10 @@ fn statement_checks(all: &[Desired], statements: &[Current], digest: &str) -> Ve
 fn foreign_check(other: &Current) -> Check {
     let conditions: Vec<String> = [
         other.source_arn.as_ref().map(|a| format!("from {a}")),
-        other.source_account.as_ref().map(|a| format!("from account {a}")),
+        other
+            .source_account
+            .as_ref()
+            .map(|a| format!("from account {a}")),
     ]
     .into_iter()
     .flatten()
@@ -812,12 +815,24 @@ mod tests {
             "{}",
             checks[1].detail
         );
-        assert!(checks[1].fix.as_deref().unwrap().contains("login-alert apply"));
+        assert!(
+            checks[1]
+                .fix
+                .as_deref()
+                .unwrap()
+                .contains("login-alert apply")
+        );
         // Limited to one account, it says so.
         let mut limited = public_statement();
         limited["Principal"] = json!({"AWS": "arn:aws:iam::210987654321:root"});
         let checks = statement_checks(&[desired()], &[current(&limited)], "login-alert-digest");
-        assert!(checks[1].detail.contains("lets arn:aws:iam::210987654321:root call"), "{}", checks[1].detail);
+        assert!(
+            checks[1]
+                .detail
+                .contains("lets arn:aws:iam::210987654321:root call"),
+            "{}",
+            checks[1].detail
+        );
     }
 
     #[test]

@@ -226,7 +226,10 @@ fn within_item(
             .map(|(id, name)| (id.as_str(), name.as_str())),
     );
     let total = members.len();
-    let named_by_config = members.keys().filter(|id| configured.contains_key(*id)).count();
+    let named_by_config = members
+        .keys()
+        .filter(|id| configured.contains_key(*id))
+        .count();
     let kept: BTreeMap<String, String> = members
         .into_iter()
         .filter(|(id, _)| !configured.contains_key(id))
@@ -836,7 +839,9 @@ mod tests {
         let missing = check(None, TABLE);
         assert_eq!(missing.status, Status::Warning);
         assert!(
-            missing.detail.contains("DynamoDB table login-alert-state does not exist")
+            missing
+                .detail
+                .contains("DynamoDB table login-alert-state does not exist")
                 && missing.detail.contains("alerts are not grouped")
                 && missing.detail.contains("alerts twice"),
             "{}",
@@ -860,8 +865,14 @@ mod tests {
         all.extend(kept.clone());
         let bytes = names_item_bytes(all.iter().map(|(i, n)| (i.as_str(), n.as_str())));
         assert!(bytes <= MAX_NAMES_ITEM_BYTES, "{bytes}");
-        assert!(bytes > MAX_NAMES_ITEM_BYTES - 100, "as many as fit: {bytes}");
-        assert!(!kept.contains_key("000000000001"), "the config's name stays the config's");
+        assert!(
+            bytes > MAX_NAMES_ITEM_BYTES - 100,
+            "as many as fit: {bytes}"
+        );
+        assert!(
+            !kept.contains_key("000000000001"),
+            "the config's name stays the config's"
+        );
         let left = 8000 - 1 - kept.len();
         assert_eq!(
             plan.notices,
@@ -871,13 +882,23 @@ mod tests {
             )]
         );
         // Past the bound by any way in: blocked, nothing written.
-        let plan = apply_plan(Some(&current()), &Desired { name: TABLE.into(), account_names: {
-            let mut too_many = all;
-            too_many.insert("999999999999".into(), "x".repeat(50));
-            too_many
-        } });
+        let plan = apply_plan(
+            Some(&current()),
+            &Desired {
+                name: TABLE.into(),
+                account_names: {
+                    let mut too_many = all;
+                    too_many.insert("999999999999".into(), "x".repeat(50));
+                    too_many
+                },
+            },
+        );
         assert!(plan.changes.is_empty());
-        assert!(plan.blockers[0].contains("more than the 400 KB DynamoDB stores in one item"), "{:?}", plan.blockers);
+        assert!(
+            plan.blockers[0].contains("more than the 400 KB DynamoDB stores in one item"),
+            "{:?}",
+            plan.blockers
+        );
     }
 
     #[test]
