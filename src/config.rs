@@ -305,6 +305,31 @@ impl Config {
                 problems.push(p);
             }
         }
+        // The names go into one DynamoDB item (with this account's name, under its 12-digit ID).
+        let home = self
+            .account_name
+            .as_ref()
+            .map(|name| ("123456789012", name.as_str()));
+        let bytes = names_item_bytes(
+            self.account_names
+                .iter()
+                .map(|(id, name)| (id.as_str(), name.as_str()))
+                .chain(home),
+        );
+        if bytes > MAX_NAMES_ITEM_BYTES {
+            problems.push(Problem {
+                field: "account_names",
+                problem: format!(
+                    "{} names take {} KB in the account-names item, more than the {} KB DynamoDB stores in one item",
+                    self.account_names.len(),
+                    bytes.div_ceil(1024),
+                    MAX_NAMES_ITEM_BYTES / 1024
+                ),
+                fix: "keep the names of the accounts people sign in to, or shorten them; an alert shows an account \
+                      without a name by its ID"
+                    .into(),
+            });
+        }
         match (&self.trail.name, self.trail.create) {
             (Some(_), true) => problems.push(Problem {
                 field: "trail",
@@ -441,6 +466,20 @@ pub fn validate_window(minutes: u32) -> Result<(), Problem> {
             ),
         })
     }
+}
+
+/// DynamoDB's item size quota (400 KB, attribute names and values counted in UTF-8 bytes): the
+/// account-names item the CLI writes and the function reads must fit in it.
+pub const MAX_NAMES_ITEM_BYTES: usize = 400 * 1024;
+
+/// The bytes the account-names item takes, counted above what DynamoDB counts: its key and
+/// attribute names (under 64 bytes), then per name the ID, the name and 4 bytes (DynamoDB adds
+/// 1 byte per map element).
+pub fn names_item_bytes<'a>(names: impl IntoIterator<Item = (&'a str, &'a str)>) -> usize {
+    64 + names
+        .into_iter()
+        .map(|(id, name)| id.len() + name.len() + 4)
+        .sum::<usize>()
 }
 
 /// One `[account_names]` entry: a 12-digit account ID and a name fit for an email subject.
@@ -632,7 +671,12 @@ fn parse_error(path: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
         .span()
         .filter(|_| !message.starts_with("missing field"))
         .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
-    // toml's own messages ("duplicate key") do not say which: the text at the error does.
+    // toml's own messages ("duplicate key") do not say which: the text at the error does, unless
+    // that line holds or may hold a secret (a webhook URL with its quotes forgotten, in a list or
+    // a table): then only its number is given.
+    let secret = err
+        .span()
+        .and_then(|span| may_hold_secret(text, span.start.min(text.len())));
     let at = err
         .span()
         .and_then(|span| text.get(span))
@@ -641,7 +685,20 @@ fn parse_error(path: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
             !at.is_empty() && at.len() <= 60 && !at.contains('\n') && !message.contains('`')
         });
     let mut message = parse_message(message);
-    if let Some(at) = at {
+    if let Some(value) = secret {
+        const HIDDEN: &str = " (the line is not shown: it may hold a webhook URL, a secret; a URL is written in quotes, \
+             e.g. slack_webhook_url = \"https://hooks.slack.com/services/…\" under [notify])";
+        // serde quotes what it could not take (an unknown field, a value): never the line's value.
+        message = if message.contains("://") || (value.len() >= 4 && message.contains(&value)) {
+            format!(
+                "this line is not a valid setting{HIDDEN}: correct it (the README's config section shows every field)"
+            )
+        } else if message.contains(": correct it") {
+            message.replacen(": correct it", &format!("{HIDDEN}: correct it"), 1)
+        } else {
+            format!("{message}{HIDDEN}")
+        };
+    } else if let Some(at) = at {
         message = message.replacen(": correct it", &format!(" (at `{at}`): correct it"), 1);
     }
     ConfigError::Parse {
@@ -649,6 +706,58 @@ fn parse_error(path: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
         line,
         message,
     }
+}
+
+/// Whether the line at `offset` holds, or may hold, a secret: a key naming a URL, webhook, secret
+/// or token (the line's own key, or the table it is in), a URL, or a line whose key cannot be told
+/// (a list's continuation, a stray value). `Some(the line's value)` when it may.
+fn may_hold_secret(text: &str, offset: usize) -> Option<String> {
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[start..].lines().next().unwrap_or_default().trim();
+    let value = line
+        .split_once('=')
+        .map_or(line, |(_, v)| v)
+        .trim()
+        .trim_matches(|c| matches!(c, '"' | '\'' | '[' | ']' | '{' | '}' | ' '))
+        .to_owned();
+    line_may_hold_secret(text, start, line).then_some(value)
+}
+
+fn line_may_hold_secret(text: &str, start: usize, line: &str) -> bool {
+    let secretish = |key: &str| {
+        let key = key.to_ascii_lowercase();
+        ["url", "webhook", "secret", "token", "password", "key"]
+            .iter()
+            .any(|word| key.contains(word))
+    };
+    if line.contains("://") {
+        return true;
+    }
+    // The table the line is in: `[notify.webhook_url]` makes every line below it secret.
+    let table = text[..start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .unwrap_or_default();
+    if secretish(table) {
+        return true;
+    }
+    if line.starts_with('[') {
+        return secretish(line);
+    }
+    if line.is_empty() || line.starts_with('#') {
+        return false;
+    }
+    let Some((key, _)) = line.split_once('=') else {
+        return true;
+    };
+    let key = key.trim();
+    let bare = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '"' | '\'' | ' '));
+    !bare || secretish(key)
 }
 
 fn parse_message(message: &str) -> String {
@@ -1051,6 +1160,63 @@ mod tests {
         .unwrap();
         let err = Config::load(&path).unwrap_err().to_string();
         assert!(err.contains("regoin"), "{err}");
+    }
+
+    #[test]
+    fn a_parse_error_never_quotes_a_line_that_may_hold_a_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        let head = "region = \"us-east-1\"\n[trail]\ncreate = true\n[notify]\n";
+        for (shape, body, line) in [
+            ("quotes forgotten", "webhook_url = https://a.io/SECRET\n", 5),
+            (
+                "quotes forgotten, Slack",
+                "slack_webhook_url = https://hooks.slack.com/services/T0/B0/SECRET\n",
+                5,
+            ),
+            (
+                "quotes forgotten, Teams",
+                "teams_webhook_url = https://x.webhook.office.com/SECRET\n",
+                5,
+            ),
+            ("a list", "webhook_url = [\"https://a.io/SECRET\"]\n", 5),
+            (
+                "a list over lines",
+                "webhook_url = [\n  https://a.io/SECRET,\n]\n",
+                6,
+            ),
+            (
+                "a table",
+                "[notify.webhook_url]\nurl = \"https://a.io/SECRET\"\n",
+                5,
+            ),
+            (
+                "an inline table",
+                "webhook_url = { url = \"https://a.io/SECRET\" }\n",
+                5,
+            ),
+            (
+                "a misspelt key",
+                "slack_webhok_url = \"https://a.io/SECRET\"\n",
+                5,
+            ),
+            ("a quoted URL as key", "\"https://a.io/SECRET\" = 1\n", 5),
+            ("a line without a key", "https://a.io/SECRET\n", 5),
+            ("a token", "api_token = SECRETSECRET\n", 5),
+        ] {
+            std::fs::write(&path, format!("{head}{body}")).unwrap();
+            let err = Config::read(&path).unwrap_err().to_string();
+            assert!(!err.contains("SECRET"), "{shape}: {err}");
+            assert!(
+                err.contains(&format!("line {line}")) || err.contains("line 4"),
+                "{shape}: {err}"
+            );
+            assert!(err.contains("correct"), "{shape}: {err}");
+        }
+        // A line without a secret is still quoted where toml does not name what it found.
+        std::fs::write(&path, "region = \"us-east-1\"\nregion = \"us-east-2\"\n").unwrap();
+        let err = Config::read(&path).unwrap_err().to_string();
+        assert!(err.contains("(at `region`)"), "{err}");
     }
 
     #[test]

@@ -567,3 +567,84 @@ async fn an_organization_trail_brings_the_member_accounts_names() {
         .success();
     assert_eq!(account.tagged(HOME).await, Vec::<String>::new());
 }
+
+/// `[account_names]` up to the account-names item's bound (DynamoDB stores 400 KB in one item, and
+/// moto enforces that too) applies whole; one name more is refused before any call: zero writes.
+#[tokio::test(flavor = "multi_thread")]
+async fn account_names_up_to_the_item_limit_apply_and_one_more_writes_nothing() {
+    use login_alert::config::{MAX_NAMES_ITEM_BYTES, names_item_bytes};
+    let account = fresh_account().await;
+    let dir = workdir();
+    let dir = dir.path();
+    account
+        .cli(dir)
+        .args([
+            "init",
+            "--yes",
+            "--create-trail",
+            "--email",
+            "secops@example.com",
+        ])
+        .args(["--account-name", "prod"])
+        .assert()
+        .success();
+    let path = dir.join("login-alert.toml");
+    let config = std::fs::read_to_string(&path).unwrap();
+    // 40-character names, the longest the config takes: as many as the bound holds.
+    let entry = |i: usize| (format!("{:012}", 100_000_000_000 + i), format!("{i:040}"));
+    let fits = |n: usize| {
+        let names: Vec<(String, String)> = (0..n).map(entry).collect();
+        names_item_bytes(
+            names
+                .iter()
+                .map(|(id, name)| (id.as_str(), name.as_str()))
+                .chain([(account.id.as_str(), "prod")]),
+        ) <= MAX_NAMES_ITEM_BYTES
+    };
+    let n = (1..).find(|&n| !fits(n)).unwrap() - 1;
+    assert!(n > 7000, "{n} names of 40 characters fit");
+    let table = |n: usize| {
+        (0..n).fold(String::from("\n[account_names]\n"), |mut t, i| {
+            let (id, name) = entry(i);
+            t.push_str(&format!("\"{id}\" = \"{name}\"\n"));
+            t
+        })
+    };
+    std::fs::write(&path, format!("{config}{}", table(n))).unwrap();
+    account.cli(dir).args(["apply", "--yes"]).assert().success();
+    let db = aws_sdk_dynamodb::Client::new(&account.sdk(HOME));
+    let names = names_item(&db).await;
+    assert_eq!(
+        names.len(),
+        n + 1,
+        "every name and this account's are stored"
+    );
+    assert_eq!(names[&entry(n - 1).0], entry(n - 1).1);
+    account
+        .cli(dir)
+        .args(["plan", "--detailed-exitcode"])
+        .assert()
+        .code(0);
+
+    // One name more: refused by plan and by apply, naming the bound and the fix; nothing written.
+    std::fs::write(&path, format!("{config}{}", table(n + 1))).unwrap();
+    let mark = account.requests().len();
+    for command in [&["plan"][..], &["apply", "--yes"]] {
+        account
+            .cli(dir)
+            .args(command)
+            .assert()
+            .failure()
+            .stderr(contains(format!(
+                "{} names take 401 KB in the account-names item, more than the 400 KB DynamoDB stores in one item",
+                n + 1
+            )))
+            .stderr(contains("or shorten them"));
+    }
+    assert_eq!(account.writes_since(mark), Vec::<String>::new());
+    assert_eq!(
+        names_item(&db).await.len(),
+        n + 1,
+        "the stored names are untouched"
+    );
+}

@@ -29,6 +29,10 @@ struct Case {
     aws_dir: Option<&'static str>,
     /// Only a warning: the command goes on to AWS (and finds the closed port).
     warns: bool,
+    /// Another file in the directory (a saved plan), by name.
+    file: Option<(&'static str, Vec<u8>)>,
+    /// A named pipe in the directory, by name.
+    fifo: Option<&'static str>,
 }
 
 fn case(name: &'static str) -> Case {
@@ -41,6 +45,8 @@ fn case(name: &'static str) -> Case {
         unset: Vec::new(),
         aws_dir: None,
         warns: false,
+        file: None,
+        fifo: None,
     }
 }
 
@@ -82,6 +88,14 @@ impl Case {
     }
     fn aws_config(mut self, text: &'static str) -> Self {
         self.aws_dir = Some(text);
+        self
+    }
+    fn file(mut self, name: &'static str, bytes: impl Into<Vec<u8>>) -> Self {
+        self.file = Some((name, bytes.into()));
+        self
+    }
+    fn fifo(mut self, name: &'static str) -> Self {
+        self.fifo = Some(name);
         self
     }
 }
@@ -147,6 +161,27 @@ fn cases() -> Vec<Case> {
         case("a config that never ends").args(&["plan", "--config", "/dev/zero"]),
         case("a binary file").config(binary),
         case("a directory").args(&["plan", "--config", "/"]),
+        // A line that holds a webhook URL is never quoted, however it is broken.
+        case("a webhook URL without its quotes").edit(
+            "[notify]\n",
+            "[notify]\nslack_webhook_url = https://hooks.slack.com/services/T0/B0/SECRETSECRET\n",
+        ),
+        case("a webhook URL in a list").edit(
+            "[notify]\n",
+            "[notify]\nwebhook_url = [\"https://alerts.example.com/SECRETSECRET\"]\n",
+        ),
+        case("a webhook URL as a table").config(format!(
+            "{CONFIG}\n[notify.teams_webhook_url]\nurl = \"https://x.webhook.office.com/SECRETSECRET\"\n"
+        )),
+        case("a URL on a line of its own")
+            .edit("[notify]\n", "[notify]\nhttps://alerts.example.com/SECRETSECRET\n"),
+        case("10,000 account names, past DynamoDB's item size").config(format!(
+            "{CONFIG}\n[account_names]\n{}",
+            (0..10_000).fold(String::new(), |mut t, i| {
+                t.push_str(&format!("\"{:012}\" = \"account-{i:05}-of-the-organization-x\"\n", 100_000_000_000u64 + i));
+                t
+            })
+        )),
         case("a webhook secret others can read")
             .edit("[notify]\n", &format!("[notify]\nslack_webhook_url = \"{webhook}\"\n"))
             .mode(0o644)
@@ -193,6 +228,14 @@ fn cases() -> Vec<Case> {
         case("plan --region that does not exist")
             .config(CONFIG)
             .args(&["plan", "--region", "eu-west-9"]),
+        case("apply a named pipe")
+            .config(CONFIG)
+            .fifo("plan.json")
+            .args(&["apply", "plan.json"]),
+        case("apply a plan file that is not UTF-8")
+            .config(CONFIG)
+            .file("plan.json", b"{\"format_version\": \"\xff\xfe\"}".to_vec())
+            .args(&["apply", "plan.json"]),
         case("plan --output unknown").config(CONFIG).args(&["plan", "--output", "yaml"]),
         case("an unknown command").args(&["deploy"]),
         case("--profile that does not exist")
@@ -231,14 +274,25 @@ fn run(case: &Case, endpoint: &str) -> (Option<i32>, String, String) {
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
         }
     }
+    if let Some((name, bytes)) = &case.file {
+        std::fs::write(home.join(name), bytes).unwrap();
+    }
+    if let Some(name) = case.fifo {
+        let made = Command::new("mkfifo")
+            .arg(home.join(name))
+            .status()
+            .unwrap();
+        assert!(made.success(), "mkfifo");
+    }
     if let Some(text) = case.aws_dir {
         std::fs::create_dir(home.join(".aws")).unwrap();
         std::fs::write(home.join(".aws/config"), text).unwrap();
     }
-    // A read that never stops must fail on the cap, not fill the machine: 4 GB of address space.
+    // A read that never stops must fail on the cap, not fill the machine: 4 GB of address space;
+    // one that waits forever (a named pipe) is ended after a minute (exit 124).
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
-        .arg("ulimit -v 4000000 && exec \"$0\" \"$@\"")
+        .arg("ulimit -v 4000000 && exec timeout 60 \"$0\" \"$@\"")
         .arg(env!("CARGO_BIN_EXE_login-alert"))
         .args(&case.args)
         .current_dir(home)

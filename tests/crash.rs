@@ -162,3 +162,55 @@ async fn adopt_trail_apply_killed_after_any_write_is_finished_by_the_next() {
     let writes = every_cut_converges(Mode::AdoptTrail).await;
     assert!(writes >= 15, "a whole adopt-trail apply: {writes} writes");
 }
+
+/// Ctrl-C while `apply` waits on a write (held by the proxy): it stops with the line that says
+/// what happened and what to do, and the next `apply` finishes the job.
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_inside_apply_says_it_was_interrupted_and_to_run_apply_again() {
+    let dir = workdir();
+    let dir = dir.path();
+    let account = configured(Mode::AdoptTrail, dir).await;
+    let cutoff = Cutoff::start(&account.url, 3).await;
+    let child = account
+        .cli_at(dir, &cutoff.url)
+        .args(["apply", "--yes"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start apply");
+    let deadline = Instant::now() + PATIENCE;
+    while !cutoff.holding() {
+        assert!(
+            Instant::now() < deadline,
+            "apply never reached its 4th write"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().expect("reap it"))
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "apply ends with an error, not death by SIGINT: {stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "interrupted: apply stopped part-way. Run `login-alert apply` again to finish"
+        ),
+        "{stderr}"
+    );
+    drop(cutoff);
+    account.cli(dir).args(["apply", "--yes"]).assert().success();
+    account
+        .cli(dir)
+        .args(["plan", "--detailed-exitcode"])
+        .assert()
+        .code(0);
+}

@@ -189,7 +189,9 @@ async fn an_edited_config_or_an_edited_file_refuses_the_plan_before_any_write() 
         .args(["apply", "resealed.json"])
         .assert()
         .failure()
-        .stderr(contains("are not the plan this config and account give"));
+        .stderr(contains(
+            "the changes, the summary in resealed.json: not what this config and account give",
+        ));
     assert!(!removed.kind.is_empty());
 
     assert_eq!(account.writes_since(mark), Vec::<String>::new());
@@ -199,6 +201,114 @@ async fn an_edited_config_or_an_edited_file_refuses_the_plan_before_any_write() 
         .args(["apply", "review.json"])
         .assert()
         .success();
+}
+
+/// What anyone can do to a saved plan: edit the document, then compute its SHA-256 digest again.
+fn reseal(dir: &Path, file: &str, edit: impl FnOnce(&mut serde_json::Map<String, Value>)) {
+    let text = std::fs::read_to_string(dir.join("review.json")).unwrap();
+    let Value::Object(mut doc) = serde_json::from_str(&text).unwrap() else {
+        panic!("a plan is an object")
+    };
+    edit(&mut doc);
+    doc.remove("digest");
+    let digest = login_alert::plan::saved::fingerprint(&doc);
+    doc.insert("digest".into(), digest.into());
+    let mut text = serde_json::to_string_pretty(&doc).unwrap();
+    text.push('\n');
+    std::fs::write(dir.join(file), text).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resealed_plan_showing_another_account_or_other_changes_is_refused_with_zero_writes() {
+    let (account, dir) = configured().await;
+    let dir = dir.path();
+    save(&account, dir, "review.json", &[]);
+    let mark = account.requests().len();
+    let refused = |file: &str, why: &str| {
+        account
+            .cli(dir)
+            .args(["apply", file])
+            .assert()
+            .failure()
+            .stdout("")
+            .stderr(contains(why))
+            .stderr(contains("nothing was"))
+            .stderr(contains("will make these changes").not());
+    };
+    use predicates::prelude::PredicateBooleanExt;
+
+    // The account and region a reviewer reads first; what is compared (computed_from) untouched.
+    reseal(dir, "account.json", |doc| {
+        doc.insert("account_id".into(), "999999999999".into());
+    });
+    refused(
+        "account.json",
+        &format!(
+            "the account_id it shows (999999999999; these credentials and config reach {})",
+            account.id
+        ),
+    );
+    reseal(dir, "region.json", |doc| {
+        doc.insert("region".into(), "ap-northeast-1".into());
+    });
+    refused(
+        "region.json",
+        &format!("the region it shows (ap-northeast-1; these credentials and config reach {HOME})"),
+    );
+    // A summary saying nothing changes, over the same changes.
+    reseal(dir, "summary.json", |doc| {
+        doc.insert(
+            "summary".into(),
+            serde_json::json!({"add": 0, "change": 0, "destroy": 0}),
+        );
+        doc.insert("changes_pending".into(), false.into());
+    });
+    refused(
+        "summary.json",
+        "the changes_pending, the summary in summary.json",
+    );
+    // A reassuring notice, and coverage claiming more than the plan gives.
+    reseal(dir, "notices.json", |doc| {
+        doc["notices"]
+            .as_array_mut()
+            .unwrap()
+            .push("reviewed by security: safe to apply".into());
+    });
+    refused("notices.json", "the notices in notices.json");
+    reseal(dir, "coverage.json", |doc| {
+        doc.insert(
+            "coverage".into(),
+            "every region, every sign-in, within a second".into(),
+        );
+    });
+    refused("coverage.json", "the coverage in coverage.json");
+
+    // The account inserted a second time at the top: the digest matches (a parser keeps the last
+    // value), the bytes are not what `plan --out` wrote.
+    let text = std::fs::read_to_string(dir.join("review.json")).unwrap();
+    std::fs::write(
+        dir.join("twice.json"),
+        text.replacen("{\n", "{\n  \"account_id\": \"999999999999\",\n", 1),
+    )
+    .unwrap();
+    assert!(
+        Saved::<Op>::read(&dir.join("review.json")).is_ok()
+            && serde_json::from_str::<Value>(
+                &std::fs::read_to_string(dir.join("twice.json")).unwrap()
+            )
+            .is_ok()
+    );
+    refused("twice.json", "was edited after");
+
+    assert_eq!(account.writes_since(mark), Vec::<String>::new());
+    // The genuine plan still applies, and shows the real account.
+    account
+        .cli(dir)
+        .args(["apply", "review.json"])
+        .assert()
+        .success()
+        .stdout(contains(account.id.as_str()))
+        .stdout(contains("Apply complete!"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -126,6 +126,7 @@ async fn status_is_ok_after_apply_and_names_each_broken_link_and_its_fix() {
             "subscription filter",
             "invoke permission",
             "digest invoke permission",
+            "state table",
             "function",
             "function errors (24 h)",
             "function throttles (24 h)",
@@ -154,7 +155,7 @@ async fn status_is_ok_after_apply_and_names_each_broken_link_and_its_fix() {
         .arg("status")
         .assert()
         .code(0)
-        .stdout(contains("All 16 checks ok."));
+        .stdout(contains("All 17 checks ok."));
 
     // The trail stopped by hand: broken, named, with the fix.
     let cloudtrail = aws_sdk_cloudtrail::Client::new(&account.sdk(HOME));
@@ -639,4 +640,92 @@ async fn without_a_config_status_fails_as_a_command() {
         .assert()
         .code(1)
         .stderr(contains("login-alert.toml").and(contains("init")));
+}
+
+/// What leaves alerts arriving but is wrong all the same: a stranger's statement letting anyone
+/// invoke the function (fake alerts), the state table deleted (grouping and exactly-once off), an
+/// outside subscription copying every alert. Each is a warning (exit 2) naming the thing, and
+/// login-alert's own statement is not blamed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_strangers_statement_a_deleted_state_table_and_an_outside_subscription_need_attention() {
+    let (account, dir) = applied(&["secops@example.com"]).await;
+    let dir = dir.path();
+    let sdk = account.sdk(HOME);
+
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    lambda
+        .add_permission()
+        .function_name(FUNCTION)
+        .statement_id("open-invoke")
+        .action("lambda:InvokeFunction")
+        .principal("*")
+        .send()
+        .await
+        .unwrap();
+    let (code, checks) = status_json(&account, dir);
+    assert_eq!(code, 2, "{checks:#?}");
+    assert_eq!(
+        named(&checks, "invoke permission")["status"],
+        "ok",
+        "ours is intact"
+    );
+    let foreign = named(&checks, "foreign invoke permission open-invoke");
+    assert_eq!(foreign["status"], "warning");
+    let detail = foreign["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with(&format!(
+            "statement open-invoke on {FUNCTION} was not written by login-alert: it lets anyone (Principal \"*\") call lambda:InvokeFunction"
+        )) && detail.contains("fake alerts"),
+        "{detail}"
+    );
+    account.cli(dir).args(["apply", "--yes"]).assert().success();
+    assert_eq!(status_json(&account, dir).0, 0, "apply removed it");
+
+    aws_sdk_dynamodb::Client::new(&sdk)
+        .delete_table()
+        .table_name("login-alert-state")
+        .send()
+        .await
+        .unwrap();
+    let (code, checks) = status_json(&account, dir);
+    assert_eq!(code, 2, "{checks:#?}");
+    let table = named(&checks, "state table");
+    assert_eq!(table["status"], "warning");
+    assert!(
+        table["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("DynamoDB table login-alert-state does not exist: the function runs without its state: alerts are not grouped"),
+        "{table:#}"
+    );
+    account.cli(dir).args(["apply", "--yes"]).assert().success();
+    assert_eq!(status_json(&account, dir).0, 0, "apply put it back");
+
+    let topic = format!("arn:aws:sns:{HOME}:{}:login-alert-alerts", account.id);
+    aws_sdk_sns::Client::new(&sdk)
+        .subscribe()
+        .topic_arn(&topic)
+        .protocol("https")
+        .endpoint("https://collector.example.net/hook/STRANGER-TOKEN")
+        .send()
+        .await
+        .unwrap();
+    let (code, checks) = status_json(&account, dir);
+    assert_eq!(code, 2, "{checks:#?}");
+    let email = named(&checks, "email subscriptions");
+    assert_eq!(email["status"], "warning");
+    let detail = email["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with(
+            "not login-alert's, every alert is copied to them: https https://collector.example.net/…"
+        ),
+        "{detail}"
+    );
+    account
+        .cli(dir)
+        .arg("status")
+        .assert()
+        .code(2)
+        .stdout(contains("collector.example.net"))
+        .stdout(contains("STRANGER-TOKEN").not());
 }

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use anyhow::{Result, bail};
+use serde_json::Value;
 
 use super::plan::{basis, config_digest};
 use super::{ExitStatus, confirm, context, read_and_plan};
@@ -30,8 +31,23 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs, printer: &Printer) -> Re
         return Ok(ExitStatus::Success);
     }
     confirm(args.yes, "Do you want to make these changes?", "apply")?;
-    execute(&ctx, &plan).await?;
+    execute_interruptible(&ctx, &plan).await?;
     Ok(ExitStatus::Success)
+}
+
+/// [`execute`], with Ctrl-C (SIGINT) stopping it with the line that says what to do: listening
+/// replaces the default death by SIGINT, which said nothing.
+pub async fn execute_interruptible(ctx: &Ctx, plan: &Plan<Op>) -> Result<()> {
+    let command = match plan.mode {
+        Mode::Apply => "apply",
+        Mode::Destroy => "destroy",
+    };
+    tokio::select! {
+        done = execute(ctx, plan) => done,
+        _ = tokio::signal::ctrl_c() => bail!(
+            "interrupted: {command} stopped part-way. Run `login-alert {command}` again to finish (it continues from what exists)"
+        ),
+    }
 }
 
 /// Executes a plan the user approved and reports the result (also the installer's "Apply it?").
@@ -82,20 +98,21 @@ async fn apply_saved(global: &GlobalArgs, path: &Path, printer: &Printer) -> Res
         let now = basis(&ctx, then.config_digest.clone(), &state);
         changed = differences(then, &now);
         if changed.is_empty() {
-            // Same inputs, same state: the plan computed now is the one saved, unless the file was
-            // rewritten with a valid digest.
-            let same = serde_json::to_value(&fresh.changes)?
-                == serde_json::to_value(&saved.plan.changes)?
-                && fresh.blockers == saved.plan.blockers;
-            if !same {
+            // Same inputs, same state: the document computed now is the one saved, every field a
+            // reviewer reads included, unless the file was rewritten with a valid digest (anyone can
+            // compute a SHA-256). What is shown and applied below is this fresh plan's.
+            let expected = Saved::new(fresh.clone(), now);
+            let forged = forged_fields(&saved, &expected)?;
+            if !forged.is_empty() {
                 bail!(
-                    "the changes in {} are not the plan this config and account give (the file was edited): nothing was changed. \
+                    "{} in {}: not what this config and account give (the file was edited): nothing was changed. \
                      Run `login-alert plan --out {}` again and review that plan",
+                    forged.join(", "),
                     path.display(),
                     path.display()
                 );
             }
-            return execute_saved(&ctx, saved.plan).await;
+            return execute_saved(&ctx, fresh, saved.plan).await;
         }
     }
     bail!(
@@ -103,6 +120,31 @@ async fn apply_saved(global: &GlobalArgs, path: &Path, printer: &Printer) -> Res
         changed.join("; "),
         path = path.display()
     )
+}
+
+/// The fields of a saved plan that differ from the plan computed now (the digest aside): the
+/// account and region it shows first, then the summary, changes, notices, coverage and the rest.
+fn forged_fields(saved: &Saved<Op>, expected: &Saved<Op>) -> Result<Vec<String>> {
+    let (Value::Object(saved), Value::Object(expected)) = (
+        serde_json::to_value(saved)?,
+        serde_json::to_value(expected)?,
+    ) else {
+        bail!("a saved plan always serializes as an object");
+    };
+    let mut keys: Vec<&String> = saved.keys().chain(expected.keys()).collect();
+    keys.sort_by_key(|k| (!matches!(k.as_str(), "account_id" | "region"), k.as_str()));
+    keys.dedup();
+    Ok(keys
+        .into_iter()
+        .filter(|k| k.as_str() != "digest" && saved.get(*k) != expected.get(*k))
+        .map(|k| match (k.as_str(), saved.get(k)) {
+            ("account_id" | "region", Some(Value::String(shown))) => format!(
+                "the {k} it shows ({shown}; these credentials and config reach {})",
+                expected.get(k).and_then(Value::as_str).unwrap_or("none")
+            ),
+            _ => format!("the {k}"),
+        })
+        .collect())
 }
 
 /// What differs between what a saved plan rests on and what is there now.
@@ -125,14 +167,15 @@ fn differences(then: &Basis, now: &Basis) -> Vec<String> {
     changed
 }
 
-async fn execute_saved(ctx: &Ctx, plan: Plan<Op>) -> Result<ExitStatus> {
-    if !plan.blockers.is_empty() {
+/// Runs the saved plan, shown as computed now (`fresh`, equal to it field for field).
+async fn execute_saved(ctx: &Ctx, fresh: Plan<Op>, plan: Plan<Op>) -> Result<ExitStatus> {
+    if !fresh.blockers.is_empty() {
         bail!(
             "nothing was changed: the saved plan lists {} problem(s) under \"Cannot apply\"",
-            plan.blockers.len()
+            fresh.blockers.len()
         );
     }
-    ctx.printer.out(render::text(&plan));
+    ctx.printer.out(render::text(&fresh));
     if !plan.has_changes() {
         return Ok(ExitStatus::Success);
     }
@@ -142,6 +185,6 @@ async fn execute_saved(ctx: &Ctx, plan: Plan<Op>) -> Result<ExitStatus> {
         ready.push(Some(change.map_op(|_| op)));
     }
     ready.notices = plan.notices;
-    execute(ctx, &ready).await?;
+    execute_interruptible(ctx, &ready).await?;
     Ok(ExitStatus::Success)
 }

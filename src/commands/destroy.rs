@@ -25,6 +25,6 @@ pub async fn run(global: &GlobalArgs, args: &DestroyArgs, printer: &Printer) -> 
         "Do you really want to remove the login-alert pipeline?",
         "destroy",
     )?;
-    super::apply::execute(&ctx, &plan).await?;
+    super::apply::execute_interruptible(&ctx, &plan).await?;
     Ok(ExitStatus::Success)
 }

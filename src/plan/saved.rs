@@ -52,16 +52,11 @@ pub struct Saved<O> {
 /// Why a saved plan cannot be used, each naming what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum SavedError {
-    #[error("cannot read the plan file {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("cannot write the plan file {path}: {source}")]
-    Write {
-        path: String,
-        source: std::io::Error,
-    },
+    // `cause`, not `source`: the message already says it, a "caused by" line would repeat it.
+    #[error("cannot read the plan file {path}: {cause}")]
+    Read { path: String, cause: std::io::Error },
+    #[error("cannot write the plan file {path}: {cause}")]
+    Write { path: String, cause: std::io::Error },
     #[error(
         "{path} is larger than {} MiB: it is not a plan written by `login-alert plan --out`",
         MAX_SIZE / 1024 / 1024
@@ -101,12 +96,19 @@ impl<O: Serialize + DeserializeOwned> Saved<O> {
         fingerprint(&value)
     }
 
+    /// The file's exact text: [`Saved::read`] accepts these bytes and no others.
+    fn text(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("a plan always serializes");
+        text.push('\n');
+        text
+    }
+
     /// Writes the plan readable by its owner only, from the first byte (a temporary file in the
     /// same directory, renamed into place).
     pub fn write(&self, path: &Path) -> Result<(), SavedError> {
-        let err = |source| SavedError::Write {
+        let err = |cause| SavedError::Write {
             path: path.display().to_string(),
-            source,
+            cause,
         };
         let dir = match path.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir,
@@ -114,9 +116,7 @@ impl<O: Serialize + DeserializeOwned> Saved<O> {
         };
         // tempfile creates the file with mode 0600.
         let mut file = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
-        let text = serde_json::to_string_pretty(self).expect("a plan always serializes");
-        file.write_all(text.as_bytes()).map_err(err)?;
-        file.write_all(b"\n").map_err(err)?;
+        file.write_all(self.text().as_bytes()).map_err(err)?;
         file.persist(path).map_err(|e| err(e.error))?;
         Ok(())
     }
@@ -124,24 +124,35 @@ impl<O: Serialize + DeserializeOwned> Saved<O> {
     /// Reads a saved plan, refusing anything that is not one or that was edited since.
     pub fn read(path: &Path) -> Result<Self, SavedError> {
         let shown = path.display().to_string();
-        let file = std::fs::File::open(path).map_err(|source| SavedError::Read {
+        let read_err = |cause| SavedError::Read {
             path: shown.clone(),
-            source,
-        })?;
-        let mut text = String::new();
-        file.take(MAX_SIZE + 1)
-            .read_to_string(&mut text)
-            .map_err(|source| SavedError::Read {
-                path: shown.clone(),
-                source,
-            })?;
-        if text.len() as u64 > MAX_SIZE {
-            return Err(SavedError::TooLarge { path: shown });
-        }
+            cause,
+        };
         let not_a_plan = |why: String| SavedError::NotAPlan {
             path: shown.clone(),
             why,
         };
+        // Opening a named pipe waits for a writer (forever), a device may never end: only a
+        // regular file is read (`stat` does not block).
+        let kind = std::fs::metadata(path).map_err(read_err)?.file_type();
+        if !kind.is_file() {
+            return Err(not_a_plan(format!(
+                "it is {}, not a file",
+                file_kind(&kind)
+            )));
+        }
+        let file = std::fs::File::open(path).map_err(read_err)?;
+        let mut bytes = Vec::new();
+        file.take(MAX_SIZE + 1)
+            .read_to_end(&mut bytes)
+            .map_err(read_err)?;
+        if bytes.len() as u64 > MAX_SIZE {
+            return Err(SavedError::TooLarge {
+                path: shown.clone(),
+            });
+        }
+        let text =
+            String::from_utf8(bytes).map_err(|_| not_a_plan("it is not UTF-8 text".into()))?;
         let value: Value =
             serde_json::from_str(&text).map_err(|e| not_a_plan(format!("not JSON: {e}")))?;
         match value.get("format_version").and_then(Value::as_str) {
@@ -158,7 +169,35 @@ impl<O: Serialize + DeserializeOwned> Saved<O> {
         if saved.digest != saved.own_digest() {
             return Err(SavedError::Edited { path: shown });
         }
+        // The digest covers what a parser keeps, not what a reviewer reads: a key given twice
+        // (a parser keeps the last) or text a parser skips would show one thing and apply another.
+        // So the bytes themselves must be the ones `plan --out` writes for this document.
+        if text != saved.text() {
+            return Err(SavedError::Edited { path: shown });
+        }
         Ok(saved)
+    }
+}
+
+/// What a path that is not a regular file is, in words.
+fn file_kind(kind: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a named pipe";
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return "a device";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    if kind.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
     }
 }
 
@@ -255,6 +294,54 @@ mod tests {
             Saved::<String>::read(&path).unwrap_err(),
             SavedError::NotAPlan { .. }
         ));
+    }
+
+    #[test]
+    fn a_key_given_twice_is_refused_though_the_digest_matches() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        sample().write(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        // A reviewer reads the first account_id; a parser keeps the last (the one sealed).
+        std::fs::write(
+            &path,
+            text.replacen("{\n", "{\n  \"account_id\": \"999999999999\",\n", 1),
+        )
+        .unwrap();
+        let err = Saved::<String>::read(&path).unwrap_err();
+        assert!(matches!(err, SavedError::Edited { .. }), "{err}");
+        // Reformatted, the same document: refused too (what is read must be what was written).
+        let value: Value = serde_json::from_str(&text).unwrap();
+        std::fs::write(&path, serde_json::to_string(&value).unwrap()).unwrap();
+        let err = Saved::<String>::read(&path).unwrap_err();
+        assert!(matches!(err, SavedError::Edited { .. }), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_named_pipe_or_text_that_is_not_utf8_is_refused_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        // Opening it would wait for a writer forever: this returns at once.
+        let err = Saved::<String>::read(&path).unwrap_err();
+        assert!(
+            err.to_string().contains("it is a named pipe, not a file"),
+            "{err}"
+        );
+        let path = dir.path().join("plan.bin");
+        std::fs::write(&path, b"{\"format_version\": \"\xff\xfe\"}").unwrap();
+        let err = Saved::<String>::read(&path).unwrap_err();
+        assert!(matches!(err, SavedError::NotAPlan { .. }), "{err}");
+        assert!(err.to_string().contains("it is not UTF-8 text"), "{err}");
+        assert!(
+            std::error::Error::source(&err).is_none(),
+            "the cause is said once"
+        );
     }
 
     #[test]

@@ -116,49 +116,100 @@ impl Part for Permission {
             return Ok(Vec::new());
         }
         let all = desired_all(&ctx.target, facts);
-        let mut plan: Plan<Op> =
-            Plan::new(Mode::Apply, ctx.target.account_id(), ctx.target.region());
-        plan_apply_all(&with_function(current, facts), &all, &mut plan);
-        // Each statement's check looks at the changes to it; a stranger's statement counts against
-        // the first (the way events arrive).
-        let digest = ctx.target.names.digest_permission_statement();
-        let routes = all.iter().filter(|d| d.statement_id != digest).count();
-        Ok(all
-            .iter()
-            .enumerate()
-            .map(|(i, desired)| {
-                let mine = format!("{} on ", desired.statement_id);
-                let mut own = plan.empty_like::<Op>();
-                own.blockers = plan.blockers.clone();
-                own.changes = plan
-                    .changes
-                    .iter()
-                    .filter(|c| {
-                        c.name.starts_with(&mine)
-                            || (i == 0
-                                && !all.iter().any(|d| {
-                                    c.name.starts_with(&format!("{} on ", d.statement_id))
-                                }))
-                    })
-                    .cloned()
-                    .collect();
-                if desired.statement_id == digest {
-                    check_named(
-                        &own,
-                        desired,
-                        "digest invoke permission",
-                        "so grouped alerts are never summarised in a digest",
-                    )
-                } else if routes > 1 {
-                    // `both` mode: one statement per way in, each named by its sender.
-                    let name = format!("{} invoke permission", sender(&desired.principal));
-                    check_named(&own, desired, &name, "so no alert can arrive that way")
-                } else {
-                    check(&own, desired)
-                }
-            })
-            .collect())
+        Ok(statement_checks(
+            &all,
+            &with_function(current, facts),
+            &ctx.target.names.digest_permission_statement(),
+        ))
     }
+}
+
+/// What `status` says of each of login-alert's statements (from the changes apply would make to
+/// it), then of each statement login-alert did not write, named by its Sid with what it allows.
+fn statement_checks(all: &[Desired], statements: &[Current], digest: &str) -> Vec<Check> {
+    let mut plan: Plan<Op> = Plan::new(Mode::Apply, "", "");
+    plan_apply_all(statements, all, &mut plan);
+    let routes = all.iter().filter(|d| d.statement_id != digest).count();
+    let mut checks: Vec<Check> = all
+        .iter()
+        .map(|desired| {
+            let mine = format!("{} on ", desired.statement_id);
+            let mut own = plan.empty_like::<Op>();
+            own.blockers = plan.blockers.clone();
+            own.changes = plan
+                .changes
+                .iter()
+                .filter(|c| c.name.starts_with(&mine))
+                .cloned()
+                .collect();
+            if desired.statement_id == digest {
+                check_named(
+                    &own,
+                    desired,
+                    "digest invoke permission",
+                    "so grouped alerts are never summarised in a digest",
+                )
+            } else if routes > 1 {
+                // `both` mode: one statement per way in, each named by its sender.
+                let name = format!("{} invoke permission", sender(&desired.principal));
+                check_named(&own, desired, &name, "so no alert can arrive that way")
+            } else {
+                check(&own, desired)
+            }
+        })
+        .collect();
+    // A stranger's statement leaves login-alert's intact (alerts still arrive): what is wrong is
+    // what it lets others do.
+    checks.extend(
+        statements
+            .iter()
+            .filter(|s| s.function_managed)
+            .filter(|s| !all.iter().any(|d| d.statement_id == s.statement_id))
+            .map(foreign_check),
+    );
+    checks
+}
+
+/// A statement login-alert did not write: its Sid, who it lets invoke the function and on what condition.
+fn foreign_check(other: &Current) -> Check {
+    let conditions: Vec<String> = [
+        other.source_arn.as_ref().map(|a| format!("from {a}")),
+        other
+            .source_account
+            .as_ref()
+            .map(|a| format!("from account {a}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let who = match other.principal.as_str() {
+        "*" if conditions.is_empty() => "anyone (Principal \"*\")".to_owned(),
+        "*" => format!("any principal (Principal \"*\") {}", conditions.join(" ")),
+        p if conditions.is_empty() => p.to_owned(),
+        p => format!("{p} {}", conditions.join(" ")),
+    };
+    let action = if other.action.is_empty() {
+        "(no action)"
+    } else {
+        other.action.as_str()
+    };
+    let what = if other.effect == "Allow" {
+        format!(
+            "lets {who} call {action} on the function: whoever it lets in can send the function made-up sign-in events, \
+             which it sends on as fake alerts (or floods the real ones with)"
+        )
+    } else {
+        format!("says {} {action} for {who}", other.effect)
+    };
+    Check::warning(
+        Link::Invoke,
+        format!("foreign invoke permission {}", other.statement_id),
+        format!(
+            "statement {} on {} was not written by login-alert: it {what}",
+            other.statement_id, other.function
+        ),
+        "run `login-alert apply` to remove it (`login-alert plan` shows the removal)",
+    )
 }
 
 /// What `status` says: the statement is as apply would leave it (what apply would change is what is wrong).
@@ -746,6 +797,42 @@ mod tests {
             "Action": "lambda:InvokeFunction",
             "Resource": "arn:aws:lambda:us-east-1:123456789012:function:login-alert-handler"
         })
+    }
+
+    #[test]
+    fn status_names_a_strangers_statement_and_leaves_ours_ok() {
+        use crate::check::Status;
+        let statements = [current(&aws_statement()), current(&public_statement())];
+        let checks = statement_checks(&[desired()], &statements, "login-alert-digest");
+        assert_eq!(checks.len(), 2, "{checks:?}");
+        assert_eq!(checks[0].status, Status::Ok, "ours is intact: {checks:?}");
+        assert_eq!(checks[1].status, Status::Warning);
+        assert_eq!(checks[1].name, "foreign invoke permission open");
+        assert!(
+            checks[1].detail.contains(
+                "statement open on login-alert-handler was not written by login-alert: it lets anyone (Principal \"*\") call lambda:InvokeFunction"
+            ) && checks[1].detail.contains("fake alerts"),
+            "{}",
+            checks[1].detail
+        );
+        assert!(
+            checks[1]
+                .fix
+                .as_deref()
+                .unwrap()
+                .contains("login-alert apply")
+        );
+        // Limited to one account, it says so.
+        let mut limited = public_statement();
+        limited["Principal"] = json!({"AWS": "arn:aws:iam::210987654321:root"});
+        let checks = statement_checks(&[desired()], &[current(&limited)], "login-alert-digest");
+        assert!(
+            checks[1]
+                .detail
+                .contains("lets arn:aws:iam::210987654321:root call"),
+            "{}",
+            checks[1].detail
+        );
     }
 
     #[test]

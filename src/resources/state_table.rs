@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::aws::{SdkResultExt, error_code, explain};
+use crate::check::{Check, Link};
+use crate::config::{MAX_NAMES_ITEM_BYTES, names_item_bytes};
 use crate::model::{Ctx, Facts, Target};
 use crate::names::MANAGED_BY;
 use crate::part::Part;
@@ -165,12 +167,87 @@ impl Part for StateTable {
                 BTreeMap::new()
             }
         };
+        let members = within_item(members, &t.state_account_names(), plan);
         plan_apply(current.table.as_ref(), &desired_with(t, members), plan);
     }
 
     fn plan_destroy(&self, current: &Seen, _: &Target, _: &Facts, plan: &mut Plan<Op>) {
         plan_destroy(current.table.as_ref(), plan);
     }
+
+    async fn checks(&self, ctx: &Ctx, current: &Seen, _: &Facts) -> Result<Vec<Check>> {
+        Ok(vec![check(
+            current.table.as_ref(),
+            &ctx.target.names.state_table(),
+        )])
+    }
+}
+
+/// What `status` says of the table: alerts arrive without it, but ungrouped and perhaps twice.
+pub fn check(current: Option<&Current>, name: &str) -> Check {
+    const NAME: &str = "state table";
+    const WITHOUT: &str = "the function runs without its state: alerts are not grouped (each sign-in alerts on its own, \
+         no digest) and an event delivered twice alerts twice";
+    let problem = match current {
+        None => format!("DynamoDB table {name} does not exist: {WITHOUT}"),
+        Some(c) if !c.managed => format!(
+            "DynamoDB table {name} was not created by login-alert (no managed-by tag): {WITHOUT}"
+        ),
+        Some(c) if c.key_schema != wanted_key_schema() => format!(
+            "DynamoDB table {name} is keyed by {}, not {}: {WITHOUT}",
+            c.key_schema.join(", "),
+            wanted_key_schema().join(", ")
+        ),
+        Some(_) => {
+            return Check::ok(
+                Link::Function,
+                NAME,
+                format!("DynamoDB table {name} holds the alert state (grouping, exactly-once)"),
+            );
+        }
+    };
+    Check::warning(
+        Link::Function,
+        NAME,
+        problem,
+        "run `login-alert apply` to put it back (see `login-alert plan` first)",
+    )
+}
+
+/// The organization's names that fit in the item beside the config's (which always fit: the
+/// config refuses more), in account-ID order; the plan says how many did not.
+fn within_item(
+    members: BTreeMap<String, String>,
+    configured: &BTreeMap<String, String>,
+    plan: &mut Plan<Op>,
+) -> BTreeMap<String, String> {
+    let mut used = names_item_bytes(
+        configured
+            .iter()
+            .map(|(id, name)| (id.as_str(), name.as_str())),
+    );
+    let total = members.len();
+    let named_by_config = members
+        .keys()
+        .filter(|id| configured.contains_key(*id))
+        .count();
+    let kept: BTreeMap<String, String> = members
+        .into_iter()
+        .filter(|(id, _)| !configured.contains_key(id))
+        .take_while(|(id, name)| {
+            used += names_item_bytes([(id.as_str(), name.as_str())]) - names_item_bytes([]);
+            used <= MAX_NAMES_ITEM_BYTES
+        })
+        .collect();
+    let left = total - named_by_config - kept.len();
+    if left > 0 {
+        plan.notice(format!(
+            "{left} of the organization's {total} account names do not fit in the account-names item (DynamoDB stores \
+             {} KB in one item): alerts show those accounts by ID unless `[account_names]` names them",
+            MAX_NAMES_ITEM_BYTES / 1024
+        ));
+    }
+    kept
 }
 
 pub fn desired(t: &Target) -> Desired {
@@ -412,6 +489,21 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
             c.account_names.clone()
         }
     };
+    let bytes = names_item_bytes(
+        desired
+            .account_names
+            .iter()
+            .map(|(id, name)| (id.as_str(), name.as_str())),
+    );
+    if bytes > MAX_NAMES_ITEM_BYTES {
+        // The config refuses this many names before any call; this guards any other way in.
+        plan.block(format!(
+            "the account names take {} KB, more than the {} KB DynamoDB stores in one item: shorten `[account_names]`",
+            bytes.div_ceil(1024),
+            MAX_NAMES_ITEM_BYTES / 1024
+        ));
+        return;
+    }
     let before = item.clone().unwrap_or_default();
     if before != desired.account_names {
         plan.push(Some(
@@ -733,6 +825,75 @@ mod tests {
         let plan = apply_plan(Some(&keyed), &desired(&[("123456789012", "prod")]));
         assert_eq!(plan.changes[0].action, Action::Replace);
         assert_eq!(plan.changes[1].action, Action::Create);
+    }
+
+    #[test]
+    fn status_warns_without_the_table_naming_what_is_off() {
+        use crate::check::Status;
+        assert_eq!(check(Some(&current()), TABLE).status, Status::Ok);
+        let missing = check(None, TABLE);
+        assert_eq!(missing.status, Status::Warning);
+        assert!(
+            missing
+                .detail
+                .contains("DynamoDB table login-alert-state does not exist")
+                && missing.detail.contains("alerts are not grouped")
+                && missing.detail.contains("alerts twice"),
+            "{}",
+            missing.detail
+        );
+        let mut theirs = current();
+        theirs.managed = false;
+        assert_eq!(check(Some(&theirs), TABLE).status, Status::Warning);
+    }
+
+    #[test]
+    fn the_organizations_names_are_cut_to_the_item_and_the_plan_says_how_many() {
+        let configured = names(&[("000000000001", "named-by-config")]);
+        // 50-character names (the longest Organizations allows): 8,000 do not fit in 400 KB.
+        let members: BTreeMap<String, String> = (1..=8000u64)
+            .map(|i| (format!("{i:012}"), format!("{i:050}")))
+            .collect();
+        let mut plan = Plan::new(Mode::Apply, "123456789012", "eu-west-1");
+        let kept = within_item(members, &configured, &mut plan);
+        let mut all = configured.clone();
+        all.extend(kept.clone());
+        let bytes = names_item_bytes(all.iter().map(|(i, n)| (i.as_str(), n.as_str())));
+        assert!(bytes <= MAX_NAMES_ITEM_BYTES, "{bytes}");
+        assert!(
+            bytes > MAX_NAMES_ITEM_BYTES - 100,
+            "as many as fit: {bytes}"
+        );
+        assert!(
+            !kept.contains_key("000000000001"),
+            "the config's name stays the config's"
+        );
+        let left = 8000 - 1 - kept.len();
+        assert_eq!(
+            plan.notices,
+            [format!(
+                "{left} of the organization's 8000 account names do not fit in the account-names item (DynamoDB stores \
+                 400 KB in one item): alerts show those accounts by ID unless `[account_names]` names them"
+            )]
+        );
+        // Past the bound by any way in: blocked, nothing written.
+        let plan = apply_plan(
+            Some(&current()),
+            &Desired {
+                name: TABLE.into(),
+                account_names: {
+                    let mut too_many = all;
+                    too_many.insert("999999999999".into(), "x".repeat(50));
+                    too_many
+                },
+            },
+        );
+        assert!(plan.changes.is_empty());
+        assert!(
+            plan.blockers[0].contains("more than the 400 KB DynamoDB stores in one item"),
+            "{:?}",
+            plan.blockers
+        );
     }
 
     #[test]

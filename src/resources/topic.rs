@@ -183,6 +183,7 @@ pub fn check(current: Option<&Current>, t: &Target) -> Option<Check> {
             "run `login-alert apply` (see `login-alert plan` first if the topic is someone else's)",
         ));
     };
+    let strangers = foreign_subscriptions(current, &t.emails);
     let (mut confirmed, mut pending, mut missing) = (Vec::new(), Vec::new(), Vec::new());
     for email in unique(&t.emails) {
         match current
@@ -195,7 +196,7 @@ pub fn check(current: Option<&Current>, t: &Target) -> Option<Check> {
             None => missing.push(email),
         }
     }
-    if pending.is_empty() && missing.is_empty() {
+    if pending.is_empty() && missing.is_empty() && strangers.is_empty() {
         return Some(Check::ok(
             Link::Destinations,
             NAME,
@@ -219,6 +220,15 @@ pub fn check(current: Option<&Current>, t: &Target) -> Option<Check> {
         detail.push(format!("not subscribed: {}", missing.join(", ")));
         fix.push("run `login-alert apply` to subscribe them".to_owned());
     }
+    if !strangers.is_empty() {
+        detail.push(format!(
+            "not login-alert's, every alert is copied to them: {}",
+            strangers.join(", ")
+        ));
+        fix.push(
+            "run `login-alert apply` to remove them (`login-alert plan` lists them)".to_owned(),
+        );
+    }
     if !confirmed.is_empty() {
         detail.push(format!("confirmed: {}", confirmed.join(", ")));
     }
@@ -228,6 +238,34 @@ pub fn check(current: Option<&Current>, t: &Target) -> Option<Check> {
         detail.join("; "),
         fix.join("; "),
     ))
+}
+
+/// The subscriptions login-alert did not make (another protocol, an address not configured), each
+/// as its protocol and where it goes: a URL only up to its host (its path may hold someone's token).
+fn foreign_subscriptions(current: &Current, emails: &[String]) -> Vec<String> {
+    let wanted: HashSet<String> = emails.iter().map(|e| key(e)).collect();
+    current
+        .subscriptions
+        .iter()
+        .filter(|s| s.protocol != EMAIL || !wanted.contains(&key(&s.endpoint)))
+        .map(|s| {
+            let endpoint = match s.endpoint.split_once("://") {
+                Some((scheme, rest)) => {
+                    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+                    let host = host.rsplit('@').next().unwrap_or_default();
+                    let more = if rest.len() > host.len() { "/…" } else { "" };
+                    format!("{scheme}://{host}{more}")
+                }
+                None => s.endpoint.clone(),
+            };
+            let pending = if s.arn.is_none() {
+                " (pending confirmation)"
+            } else {
+                ""
+            };
+            format!("{} {endpoint}{pending}", s.protocol)
+        })
+        .collect()
 }
 
 /// The topic (with its access policy), then its tags and its subscriptions at the same time.
@@ -632,6 +670,33 @@ mod tests {
             ..crate::config::sample("us-east-1")
         };
         Target::new(&config, "123456789012")
+    }
+
+    #[test]
+    fn status_names_a_strangers_subscription_without_its_path() {
+        use crate::check::Status;
+        let t = target(&["a@example.com"]);
+        let c = current(
+            vec![
+                confirmed("a@example.com"),
+                subscription(
+                    "https",
+                    "https://collector.example.net/hook/TOKEN123",
+                    Some(format!("{ARN}:x")),
+                ),
+                confirmed("stranger@example.net"),
+            ],
+            true,
+        );
+        let check = check(Some(&c), &t).unwrap();
+        assert_eq!(check.status, Status::Warning);
+        assert_eq!(
+            check.detail,
+            "not login-alert's, every alert is copied to them: https https://collector.example.net/…, \
+             email stranger@example.net; confirmed: a@example.com"
+        );
+        assert!(!check.detail.contains("TOKEN123"));
+        assert!(check.fix.as_deref().unwrap().contains("login-alert apply"));
     }
 
     #[test]
