@@ -181,19 +181,6 @@ impl<O> Plan<O> {
         self.blockers.extend(other.blockers);
     }
 
-    /// Adds a change only when login-alert created the resource (it carries the managed-by tag);
-    /// otherwise the plan says why the resource is left alone.
-    pub fn push_ours<P: Into<O>>(&mut self, managed: bool, change: Change<P>) {
-        if managed {
-            self.push(Some(change));
-        } else {
-            self.notice(format!(
-                "{} {} was not created by login-alert (no managed-by tag): left as it is",
-                change.kind, change.name
-            ));
-        }
-    }
-
     pub fn notice(&mut self, text: impl Into<String>) {
         self.notices.push(text.into());
     }

@@ -20,7 +20,7 @@ use crate::config::{MAX_NAMES_ITEM_BYTES, names_item_bytes};
 use crate::model::{Ctx, Facts, Target};
 use crate::names::MANAGED_BY;
 use crate::part::Part;
-use crate::plan::lifecycle::Owned;
+use crate::plan::lifecycle::{Owned, not_ours};
 use crate::plan::{Action, Attr, Change, Plan};
 use crate::policy::Grant;
 use crate::tags;
@@ -190,9 +190,7 @@ pub fn check(current: Option<&Current>, name: &str) -> Check {
          no digest) and an event delivered twice alerts twice";
     let problem = match current {
         None => format!("DynamoDB table {name} does not exist: {WITHOUT}"),
-        Some(c) if !c.managed => format!(
-            "DynamoDB table {name} was not created by login-alert (no managed-by tag): {WITHOUT}"
-        ),
+        Some(c) if !c.ours() => format!("{}: {WITHOUT}", not_ours(KIND, name)),
         Some(c) if c.key_schema != wanted_key_schema() => format!(
             "DynamoDB table {name} is keyed by {}, not {}: {WITHOUT}",
             c.key_schema.join(", "),
