@@ -18,6 +18,7 @@ mod handler_run;
 mod needs;
 mod parliament;
 mod roles;
+mod tags;
 
 use std::path::Path;
 use std::process::Output;
