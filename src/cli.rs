@@ -294,7 +294,7 @@ pub enum PolicyFormat {
 pub enum PolicyDocument {
     /// CloudTrail, CloudWatch Logs, S3, EventBridge, Account Management: where events come from and how they travel.
     Trail,
-    /// Every other service: Lambda, IAM, SNS, SSM, SQS, DynamoDB, CloudWatch, STS, Organizations.
+    /// Every other service: Lambda, IAM, SNS, SSM, SQS, DynamoDB, CloudWatch, STS.
     Function,
 }
 

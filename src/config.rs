@@ -868,7 +868,12 @@ mod tests {
 
     #[test]
     fn eventbridge_modes_are_refused_where_events_cannot_cross_regions() {
-        for region in ["cn-north-1", "cn-northwest-1", "us-gov-west-1", "us-gov-east-1"] {
+        for region in [
+            "cn-north-1",
+            "cn-northwest-1",
+            "us-gov-west-1",
+            "us-gov-east-1",
+        ] {
             for mode in [Route::Eventbridge, Route::Both] {
                 let config = Config {
                     region: region.into(),

@@ -52,7 +52,9 @@ impl Grant {
 
 /// The service of `service:Action`.
 pub fn service(action: &str) -> &str {
-    action.split_once(':').map_or(action, |(service, _)| service)
+    action
+        .split_once(':')
+        .map_or(action, |(service, _)| service)
 }
 
 /// `grants` holding only the actions of the services `keep` accepts; a grant left with none is dropped.

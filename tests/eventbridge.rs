@@ -718,12 +718,21 @@ async fn eventbridge_modes_are_refused_in_china_and_govcloud_without_a_write() {
                 .and(contains("mode = \"cloudwatch-logs\""))
         };
         cli(&account, dir.path())
-            .args(["init", "--yes", "--create-trail", "--email", "secops@example.com"])
+            .args([
+                "init",
+                "--yes",
+                "--create-trail",
+                "--email",
+                "secops@example.com",
+            ])
             .args(["--region", region, "--mode", mode])
             .assert()
             .code(1)
             .stderr(says_why());
-        assert!(!dir.path().join("login-alert.toml").exists(), "init wrote a config");
+        assert!(
+            !dir.path().join("login-alert.toml").exists(),
+            "init wrote a config"
+        );
         std::fs::write(
             dir.path().join("login-alert.toml"),
             format!(

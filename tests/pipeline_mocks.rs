@@ -484,39 +484,42 @@ async fn a_limit_exceeded_put_names_the_limit_it_hit() {
         pattern: subscription_filter::pattern(&target()),
         destination_arn: format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:{FUNCTION}"),
     };
-    let put_error = |text: String| async move {
+    async fn put_error(op: &subscription_filter::Op, others: &[&str]) -> String {
         let put = mock!(Logs::put_subscription_filter).then_http_response(|| {
             aws_smithy_runtime_api::http::Response::new(
                 aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
                 aws_smithy_types::body::SdkBody::from(LIMIT),
             )
         });
-        let filters = text
-            .split(',')
-            .filter(|n| !n.is_empty())
+        let filters: Vec<SubscriptionFilter> = others
+            .iter()
             .map(|n| {
                 SubscriptionFilter::builder()
-                    .filter_name(n)
+                    .filter_name(*n)
                     .destination_arn("arn:aws:firehose:us-east-1:123456789012:deliverystream/x")
                     .build()
             })
-            .collect::<Vec<_>>();
+            .collect();
         let describe = mock!(Logs::describe_subscription_filters).then_output(move || {
             DescribeSubscriptionFiltersOutput::builder()
                 .set_subscription_filters(Some(filters.clone()))
                 .build()
         });
         let ctx = ctx(|c| {
-            c.logs = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&put, &describe])
+            c.logs = mock_client!(
+                aws_sdk_cloudwatchlogs,
+                RuleMode::MatchAny,
+                [&put, &describe]
+            )
         });
-        let err = subscription_filter::execute(&ctx, &op)
+        let err = subscription_filter::execute(&ctx, op)
             .await
             .expect_err("limit exceeded");
         format!("{err:#}")
-    };
+    }
 
     // Two filters of the user's already: the filter count.
-    let text = put_error("audit-firehose,siem".into()).await;
+    let text = put_error(&op, &["audit-firehose", "siem"]).await;
     assert!(
         text.contains("LimitExceededException")
             && text.contains("already has 2 subscription filters (audit-firehose, siem)")
@@ -524,11 +527,13 @@ async fn a_limit_exceeded_put_names_the_limit_it_hit() {
         "{text}"
     );
     // One other filter only: the count is not the limit, so the regular expressions were.
-    let text = put_error("siem".into()).await;
+    let text = put_error(&op, &["siem"]).await;
     assert!(
         text.contains("more than 5 regular-expression patterns")
             && text.contains("metric and subscription filters")
-            && text.contains("aws logs describe-metric-filters --log-group-name /login-alert/cloudtrail")
+            && text.contains(
+                "aws logs describe-metric-filters --log-group-name /login-alert/cloudtrail"
+            )
             && !text.contains("already has"),
         "{text}"
     );

@@ -159,9 +159,8 @@ pub async fn run(global: &GlobalArgs, args: &PolicyArgs, printer: &Printer) -> R
     }
     match (args.output, args.document) {
         (PolicyFormat::Json, Some(_)) => printer.out(all[0].document.to_pretty()),
-        (PolicyFormat::Json, None) => printer.out(
-            serde_json::to_string_pretty(&ByName(&all)).expect("policy documents serialize"),
-        ),
+        (PolicyFormat::Json, None) => printer
+            .out(serde_json::to_string_pretty(&ByName(&all)).expect("policy documents serialize")),
         (PolicyFormat::Text, _) => printer.out(text(&t, &all)),
     }
     Ok(ExitStatus::Success)
@@ -293,7 +292,8 @@ mod tests {
                             managed.name
                         );
                         if prefix == config::DEFAULT_PREFIX && size > largest.0 {
-                            largest = (size, format!("{region} {} {}", mode.as_str(), managed.name));
+                            largest =
+                                (size, format!("{region} {} {}", mode.as_str(), managed.name));
                         }
                     }
                 }
@@ -345,9 +345,13 @@ mod tests {
                     };
                     for resource in &grant.resources {
                         assert!(
-                            home.statements.iter().any(|s| s.condition == grant.condition
-                                && s.actions.contains(action)
-                                && s.resources.iter().any(|p| p == resource || policy::matches(p, resource))),
+                            home.statements
+                                .iter()
+                                .any(|s| s.condition == grant.condition
+                                    && s.actions.contains(action)
+                                    && s.resources
+                                        .iter()
+                                        .any(|p| p == resource || policy::matches(p, resource))),
                             "{action} on {resource} is not in {}",
                             home.name
                         );
@@ -378,7 +382,10 @@ mod tests {
                 }
             }
             let actions = |m: &Managed| -> Vec<&str> {
-                m.statements.iter().flat_map(|s| s.actions.iter().copied()).collect()
+                m.statements
+                    .iter()
+                    .flat_map(|s| s.actions.iter().copied())
+                    .collect()
             };
             assert!(actions(function).contains(&"lambda:ListTags"));
             assert!(actions(trail).contains(&"cloudtrail:GetTrailStatus"));

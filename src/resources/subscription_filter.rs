@@ -345,7 +345,12 @@ pub fn regex_terms(pattern: &str) -> usize {
 /// after the failure (`others`), decide: at the maximum, it was the count; below it, the regular
 /// expressions, the only other limit of the call. A message that speaks of regular expressions
 /// decides alone; with neither, both limits are named.
-pub fn limit_hint(message: &str, others: Option<&[String]>, log_group: &str, pattern: &str) -> String {
+pub fn limit_hint(
+    message: &str,
+    others: Option<&[String]>,
+    log_group: &str,
+    pattern: &str,
+) -> String {
     let lower = message.to_ascii_lowercase();
     let regex_said = lower.contains("regex") || lower.contains("regular expression");
     let count = |others: &[String]| {
@@ -506,7 +511,8 @@ mod tests {
         let two = ["theirs-1".to_owned(), "theirs-2".to_owned()];
         let count = limit_hint("Resource limit exceeded.", Some(&two), GROUP, pattern);
         assert!(
-            count.contains("2 subscription filters (theirs-1, theirs-2)") && !count.contains("regular"),
+            count.contains("2 subscription filters (theirs-1, theirs-2)")
+                && !count.contains("regular"),
             "{count}"
         );
         let regex = limit_hint("Resource limit exceeded.", Some(&two[..1]), GROUP, pattern);
@@ -521,7 +527,9 @@ mod tests {
         assert!(said.contains("regular-expression"), "{said}");
         let unknown = limit_hint("Resource limit exceeded.", None, GROUP, pattern);
         assert!(
-            unknown.contains("either") && unknown.contains("2 subscription filters") && unknown.contains("5 regular"),
+            unknown.contains("either")
+                && unknown.contains("2 subscription filters")
+                && unknown.contains("5 regular"),
             "{unknown}"
         );
     }

@@ -74,7 +74,10 @@ fn every_action_and_resource_of_the_generated_policies_is_in_the_service_authori
         problems.len(),
         problems.join("\n  ")
     );
-    assert!(checked > 1000, "only {checked} action-resource pairs checked");
+    assert!(
+        checked > 1000,
+        "only {checked} action-resource pairs checked"
+    );
 }
 
 /// The check can fail: a misspelt action, an action without resource types on an ARN, and an ARN of

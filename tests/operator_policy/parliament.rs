@@ -46,7 +46,8 @@ fn policies() -> Vec<(String, Value)> {
     let mut all = Vec::new();
     for mode in Route::ALL {
         let m = mode.as_str();
-        for managed in operator_policies(&target("eu-west-1", "login-alert", mode, "123456789012")) {
+        for managed in operator_policies(&target("eu-west-1", "login-alert", mode, "123456789012"))
+        {
             all.push((
                 format!("operator-{m}-{}.json", managed.name),
                 managed.document.to_value(),

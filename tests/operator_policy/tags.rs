@@ -9,12 +9,12 @@ use aws_sdk_lambda::operation::get_function::GetFunctionOutput;
 use aws_sdk_lambda::types::{FunctionConfiguration, State, TagsError};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use login_alert::aws::Clients;
+use login_alert::bundle::handler_sha256;
 use login_alert::commands::policy::{policies, target};
 use login_alert::config::Route;
 use login_alert::model::{Ctx, Facts, Target};
 use login_alert::plan::{Mode, Plan};
 use login_alert::printer::Printer;
-use login_alert::bundle::handler_sha256;
 use login_alert::resources::function;
 use serde_json::Value;
 
@@ -61,7 +61,9 @@ fn ctx_under(t: &Target, policy: &Value) -> Ctx {
             .role(&desired.config.role)
             .environment(
                 aws_sdk_lambda::types::EnvironmentResponse::builder()
-                    .set_variables(Some(desired.config.environment.clone().into_iter().collect()))
+                    .set_variables(Some(
+                        desired.config.environment.clone().into_iter().collect(),
+                    ))
                     .build(),
             )
             .code_sha256(handler_sha256())
@@ -138,7 +140,10 @@ async fn without_list_tags_the_plan_fails_naming_the_permission_and_never_says_n
             }
         }
     }
-    assert_eq!(removed, 1, "the generated policy grants lambda:ListTags once");
+    assert_eq!(
+        removed, 1,
+        "the generated policy grants lambda:ListTags once"
+    );
     let err = second_plan(&t, &policy)
         .await
         .expect_err("the tags could not be read");
