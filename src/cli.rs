@@ -258,9 +258,14 @@ pub struct TestArgs {
 
 #[derive(Debug, Clone, Default, Args)]
 pub struct PolicyArgs {
-    /// How to print it (`json`: the policy document, for `aws iam create-policy --policy-document`).
+    /// How to print it (`json`: the policy documents by name; with --document, that document alone,
+    /// for `aws iam create-policy --policy-document`).
     #[arg(long, value_enum, default_value_t = PolicyFormat::Text)]
     pub output: PolicyFormat,
+
+    /// Print only this one of the two managed policies (default: both).
+    #[arg(long, value_enum)]
+    pub document: Option<PolicyDocument>,
 
     /// The 12-digit account the policy is for, or `*` for any (default: the credentials' account).
     #[arg(long, value_name = "ACCOUNT_ID")]
@@ -282,6 +287,15 @@ pub enum PolicyFormat {
     Text,
     /// The IAM policy document.
     Json,
+}
+
+/// The operator's two managed policies, split by service (each must fit in 6,144 characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyDocument {
+    /// CloudTrail, CloudWatch Logs, S3, EventBridge, Account Management: where events come from and how they travel.
+    Trail,
+    /// Every other service: Lambda, IAM, SNS, SSM, SQS, DynamoDB, CloudWatch, STS.
+    Function,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]

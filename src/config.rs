@@ -286,6 +286,9 @@ impl Config {
         if let Err(p) = validate_prefix(&self.name_prefix) {
             problems.push(p);
         }
+        if let Err(p) = validate_mode(&self.region, self.mode) {
+            problems.push(p);
+        }
         if let Some(name) = &self.account_name
             && let Err(p) = validate_account_name(name)
         {
@@ -399,6 +402,31 @@ pub fn validate_region(region: &str) -> Result<(), Problem> {
         } else {
             format!("did you mean {}?", regions::or_list(&near))
         },
+    })
+}
+
+/// EventBridge does not route events between Regions in the China and GovCloud partitions
+/// (EventBridge user guide, "Sending and receiving events between AWS Regions"): the forwarding
+/// rules of EventBridge mode could not reach the home region, so only CloudWatch Logs is left there.
+pub fn validate_mode(region: &str, mode: Route) -> Result<(), Problem> {
+    let partition = match crate::names::partition_of(region) {
+        "aws-cn" => "China (aws-cn)",
+        "aws-us-gov" => "AWS GovCloud (US) (aws-us-gov)",
+        _ => return Ok(()),
+    };
+    if !mode.uses_eventbridge() {
+        return Ok(());
+    }
+    Err(Problem {
+        field: "mode",
+        problem: format!(
+            "`{}` needs EventBridge to forward events from every region to the home region {region}, and cross-Region event \
+             routing is not supported in the {partition} partition",
+            mode.as_str()
+        ),
+        fix: "use mode = \"cloudwatch-logs\" (the default; `init --mode cloudwatch-logs`): the multi-region trail delivers every \
+              region's events to one log group in the home region"
+            .into(),
     })
 }
 
@@ -945,6 +973,46 @@ mod tests {
         assert!(problems(&config).is_empty());
         let back: Config = toml::from_str(&config.to_toml()).unwrap();
         assert_eq!(back, config);
+    }
+
+    #[test]
+    fn eventbridge_modes_are_refused_where_events_cannot_cross_regions() {
+        for region in [
+            "cn-north-1",
+            "cn-northwest-1",
+            "us-gov-west-1",
+            "us-gov-east-1",
+        ] {
+            for mode in [Route::Eventbridge, Route::Both] {
+                let config = Config {
+                    region: region.into(),
+                    mode,
+                    ..valid()
+                };
+                let found = problems(&config);
+                assert_eq!(found.len(), 1, "{region} {}: {found:?}", mode.as_str());
+                let text = found[0].to_string();
+                assert!(
+                    text.starts_with("mode: ")
+                        && text.contains("cross-Region event routing is not supported")
+                        && text.contains("mode = \"cloudwatch-logs\""),
+                    "{text}"
+                );
+            }
+            let logs = Config {
+                region: region.into(),
+                ..valid()
+            };
+            assert!(problems(&logs).is_empty(), "{region}");
+        }
+        for mode in Route::ALL {
+            let config = Config {
+                region: "ap-southeast-7".into(),
+                mode,
+                ..valid()
+            };
+            assert!(problems(&config).is_empty(), "{}", mode.as_str());
+        }
     }
 
     #[test]

@@ -50,6 +50,32 @@ impl Grant {
     }
 }
 
+/// The service of `service:Action`.
+pub fn service(action: &str) -> &str {
+    action
+        .split_once(':')
+        .map_or(action, |(service, _)| service)
+}
+
+/// `grants` holding only the actions of the services `keep` accepts; a grant left with none is dropped.
+pub fn only(grants: &[Grant], keep: impl Fn(&str) -> bool) -> Vec<Grant> {
+    grants
+        .iter()
+        .filter_map(|grant| {
+            let actions: Vec<&'static str> = grant
+                .actions
+                .iter()
+                .copied()
+                .filter(|a| keep(service(a)))
+                .collect();
+            (!actions.is_empty()).then(|| Grant {
+                actions,
+                ..grant.clone()
+            })
+        })
+        .collect()
+}
+
 /// A log group's two ARN forms: IAM checks some CloudWatch Logs actions against `log-group:NAME`
 /// and others against `log-group:NAME:*`, so a grant on one group names both.
 pub fn log_group_arns(arn: &str) -> [String; 2] {
@@ -338,6 +364,21 @@ mod tests {
             "events.amazonaws.com"
         );
         assert!(doc["Statement"][2].get("Condition").is_none());
+    }
+
+    #[test]
+    fn only_keeps_the_services_asked_for_on_the_same_resources() {
+        let grants = [
+            Grant::anywhere(["sts:GetCallerIdentity", "logs:DescribeLogGroups"]),
+            Grant::new("Topic", ["sns:CreateTopic"], ["arn:t"]),
+        ];
+        let logs = only(&grants, |s| s == "logs");
+        assert_eq!(
+            logs,
+            [Grant::anywhere(["logs:DescribeLogGroups"])],
+            "the grant without logs actions is dropped"
+        );
+        assert_eq!(only(&grants, |s| s != "logs").len(), 2);
     }
 
     #[test]

@@ -157,6 +157,19 @@ fn cases() -> Vec<Case> {
         case("three problems at once").config(
             "region = \"eu-wset-1\"\ntimezone = \"Asia/Tokio\"\n[trail]\nname = \"audit-trail\"\n[notify]\nemails = [\"secops@\"]\n",
         ),
+        // EventBridge cannot route events between Regions in China and GovCloud: refused before any call.
+        case("EventBridge mode in a China region").config(format!(
+            "mode = \"eventbridge\"\n{}",
+            CONFIG.replacen("us-east-1", "cn-north-1", 1)
+        )),
+        case("both modes in a GovCloud region, at apply")
+            .config(format!(
+                "mode = \"both\"\n{}",
+                CONFIG.replacen("us-east-1", "us-gov-west-1", 1)
+            ))
+            .args(&["apply", "--yes"]),
+        case("init --mode eventbridge in a China region")
+            .init(&["--region", "cn-northwest-1", "--mode", "eventbridge"]),
         case("a config far too large").config(vec![b'#'; 2 << 20]),
         case("a config that never ends").args(&["plan", "--config", "/dev/zero"]),
         case("a binary file").config(binary),

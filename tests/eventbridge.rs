@@ -704,3 +704,50 @@ async fn a_denied_list_regions_names_the_permission_and_the_way_around_it() {
     assert!(err.contains("account:ListRegions"), "{err}");
     assert!(err.contains(enabled_regions::ENV_ENABLED_REGIONS), "{err}");
 }
+
+/// EventBridge cannot route events between Regions in China and GovCloud: there `init`, `plan` and
+/// `apply` refuse `eventbridge` and `both` before any write, and name the mode that works.
+#[tokio::test(flavor = "multi_thread")]
+async fn eventbridge_modes_are_refused_in_china_and_govcloud_without_a_write() {
+    let account = fresh_account().await;
+    let dir = workdir();
+    let mark = account.requests().len();
+    for (region, mode) in [("cn-north-1", "eventbridge"), ("us-gov-west-1", "both")] {
+        let says_why = || {
+            contains("cross-Region event routing is not supported")
+                .and(contains("mode = \"cloudwatch-logs\""))
+        };
+        cli(&account, dir.path())
+            .args([
+                "init",
+                "--yes",
+                "--create-trail",
+                "--email",
+                "secops@example.com",
+            ])
+            .args(["--region", region, "--mode", mode])
+            .assert()
+            .code(1)
+            .stderr(says_why());
+        assert!(
+            !dir.path().join("login-alert.toml").exists(),
+            "init wrote a config"
+        );
+        std::fs::write(
+            dir.path().join("login-alert.toml"),
+            format!(
+                "region = \"{region}\"\nmode = \"{mode}\"\n\n[trail]\ncreate = true\n\n[notify]\nemails = [\"secops@example.com\"]\n"
+            ),
+        )
+        .unwrap();
+        for args in [&["plan"][..], &["apply", "--yes"][..]] {
+            cli(&account, dir.path())
+                .args(args)
+                .assert()
+                .code(1)
+                .stderr(says_why());
+        }
+        std::fs::remove_file(dir.path().join("login-alert.toml")).unwrap();
+    }
+    assert_eq!(account.writes_since(mark), Vec::<String>::new());
+}

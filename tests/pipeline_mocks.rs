@@ -468,6 +468,77 @@ async fn the_subscription_filter_waits_for_the_new_permission_to_take_effect() {
     );
 }
 
+/// CloudWatch Logs answers LimitExceededException for two limits: subscription filters per log group,
+/// and regular-expression patterns per log group (across metric and subscription filters). The
+/// group's filters, read after the failure, tell which one it was; the message says that one.
+#[tokio::test]
+async fn a_limit_exceeded_put_names_the_limit_it_hit() {
+    use aws_sdk_cloudwatchlogs::Client as Logs;
+    use aws_sdk_cloudwatchlogs::operation::describe_subscription_filters::DescribeSubscriptionFiltersOutput;
+    use aws_sdk_cloudwatchlogs::types::SubscriptionFilter;
+    const LIMIT: &str =
+        r#"{"__type":"LimitExceededException","message":"Resource limit exceeded."}"#;
+    let op = subscription_filter::Op::Put {
+        log_group: "/login-alert/cloudtrail".into(),
+        name: "login-alert-signin-events".into(),
+        pattern: subscription_filter::pattern(&target()),
+        destination_arn: format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:{FUNCTION}"),
+    };
+    async fn put_error(op: &subscription_filter::Op, others: &[&str]) -> String {
+        let put = mock!(Logs::put_subscription_filter).then_http_response(|| {
+            aws_smithy_runtime_api::http::Response::new(
+                aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
+                aws_smithy_types::body::SdkBody::from(LIMIT),
+            )
+        });
+        let filters: Vec<SubscriptionFilter> = others
+            .iter()
+            .map(|n| {
+                SubscriptionFilter::builder()
+                    .filter_name(*n)
+                    .destination_arn("arn:aws:firehose:us-east-1:123456789012:deliverystream/x")
+                    .build()
+            })
+            .collect();
+        let describe = mock!(Logs::describe_subscription_filters).then_output(move || {
+            DescribeSubscriptionFiltersOutput::builder()
+                .set_subscription_filters(Some(filters.clone()))
+                .build()
+        });
+        let ctx = ctx(|c| {
+            c.logs = mock_client!(
+                aws_sdk_cloudwatchlogs,
+                RuleMode::MatchAny,
+                [&put, &describe]
+            )
+        });
+        let err = subscription_filter::execute(&ctx, op)
+            .await
+            .expect_err("limit exceeded");
+        format!("{err:#}")
+    }
+
+    // Two filters of the user's already: the filter count.
+    let text = put_error(&op, &["audit-firehose", "siem"]).await;
+    assert!(
+        text.contains("LimitExceededException")
+            && text.contains("already has 2 subscription filters (audit-firehose, siem)")
+            && !text.contains("regular-expression"),
+        "{text}"
+    );
+    // One other filter only: the count is not the limit, so the regular expressions were.
+    let text = put_error(&op, &["siem"]).await;
+    assert!(
+        text.contains("more than 5 regular-expression patterns")
+            && text.contains("metric and subscription filters")
+            && text.contains(
+                "aws logs describe-metric-filters --log-group-name /login-alert/cloudtrail"
+            )
+            && !text.contains("already has"),
+        "{text}"
+    );
+}
+
 // ---------------------------------------------------------------- SNS
 
 fn sns_topic(subscriptions: Vec<Subscription>) -> [Rule; 3] {

@@ -323,6 +323,62 @@ pub fn plan_destroy(current: &Current, name: &str, plan: &mut Plan<impl From<Op>
     }
 }
 
+/// CloudWatch Logs allows at most this many regular-expression patterns (`%…%` terms) per log group,
+/// counted across its metric and subscription filters.
+pub const MAX_REGEX_PER_GROUP: usize = 5;
+
+/// The `%…%` regular-expression terms of a filter pattern.
+pub fn regex_terms(pattern: &str) -> usize {
+    pattern.matches('%').count() / 2
+}
+
+/// Which of CloudWatch Logs' two limits a LimitExceededException on PutSubscriptionFilter hit, and
+/// what to do: [`MAX_FILTERS`] subscription filters per log group, or [`MAX_REGEX_PER_GROUP`]
+/// regular-expression patterns per log group. AWS documents neither message (it is reported to
+/// answer "Resource limit exceeded." for the filter count), so the group's other filters, as read
+/// after the failure (`others`), decide: at the maximum, it was the count; below it, the regular
+/// expressions, the only other limit of the call. A message that speaks of regular expressions
+/// decides alone; with neither, both limits are named.
+pub fn limit_hint(
+    message: &str,
+    others: Option<&[String]>,
+    log_group: &str,
+    pattern: &str,
+) -> String {
+    let lower = message.to_ascii_lowercase();
+    let regex_said = lower.contains("regex") || lower.contains("regular expression");
+    let count = |others: &[String]| {
+        format!(
+            " — log group {log_group} already has {} subscription filters ({}), the CloudWatch Logs maximum of {MAX_FILTERS}: \
+             remove one of them (aws logs delete-subscription-filter --log-group-name {log_group} --filter-name NAME), then run \
+             apply again; login-alert never replaces filters it did not create",
+            others.len(),
+            others.join(", ")
+        )
+    };
+    let regex = format!(
+        " — the filters of log group {log_group} would hold more than {MAX_REGEX_PER_GROUP} regular-expression patterns, the \
+         most CloudWatch Logs allows per log group across its metric and subscription filters (login-alert's pattern has {}): \
+         find the others with `aws logs describe-metric-filters --log-group-name {log_group}` and `aws logs \
+         describe-subscription-filters --log-group-name {log_group}` (terms between `%` signs), rewrite or remove one, then \
+         run apply again",
+        regex_terms(pattern)
+    );
+    match others {
+        _ if regex_said => regex,
+        Some(others) if others.len() >= MAX_FILTERS => count(others),
+        Some(_) => regex,
+        None => format!(
+            " — either log group {log_group} already has {MAX_FILTERS} subscription filters (the maximum: remove one login-alert \
+             did not create), or its filters would hold more than {MAX_REGEX_PER_GROUP} regular-expression patterns (the most per \
+             log group across metric and subscription filters; login-alert's pattern has {}): see `aws logs \
+             describe-subscription-filters --log-group-name {log_group}` and `aws logs describe-metric-filters --log-group-name \
+             {log_group}`, then run apply again",
+            regex_terms(pattern)
+        ),
+    }
+}
+
 /// CloudWatch Logs test-invokes the function on put; right after AddPermission the new statement may
 /// not be visible yet, which fails the same way as a missing permission.
 fn is_permission_not_visible_yet(code: Option<&str>, message: Option<&str>) -> bool {
@@ -379,12 +435,23 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                 Err(Stopped::Failed(err)) => {
                     let hint = match error_code(&err) {
                         Some("LimitExceededException") => {
-                            " — the log group already has 2 subscription filters, the maximum: remove one of the filters login-alert did not create, then run apply again"
+                            let message = error_message(&err).unwrap_or("").to_owned();
+                            // Which limit it was: the group's filters as they are now (read with the
+                            // DescribeSubscriptionFilters the part already needs); unreadable, the message alone.
+                            let others = read(ctx, log_group).await.ok().map(|current| {
+                                current
+                                    .filters
+                                    .into_iter()
+                                    .map(|f| f.name)
+                                    .filter(|n| n != name)
+                                    .collect::<Vec<_>>()
+                            });
+                            limit_hint(&message, others.as_deref(), log_group, pattern)
                         }
                         Some("ResourceNotFoundException") => {
-                            " — the log group does not exist: check the trail's CloudWatch Logs delivery, then run apply again"
+                            " — the log group does not exist: check the trail's CloudWatch Logs delivery, then run apply again".to_owned()
                         }
-                        _ => "",
+                        _ => String::new(),
                     };
                     Err(explain(err)).with_context(|| {
                         format!("putting subscription filter {name} on log group {log_group}{hint}")
@@ -429,6 +496,36 @@ mod tests {
             destination_arn: "arn:aws:firehose:x".into(),
             role_arn: None,
         }
+    }
+
+    #[test]
+    fn the_limit_hint_tells_the_filter_count_from_the_regular_expressions() {
+        let pattern = "{ $.a = %x% || $.b = %y% }";
+        assert_eq!(regex_terms(pattern), 2);
+        let two = ["theirs-1".to_owned(), "theirs-2".to_owned()];
+        let count = limit_hint("Resource limit exceeded.", Some(&two), GROUP, pattern);
+        assert!(
+            count.contains("2 subscription filters (theirs-1, theirs-2)")
+                && !count.contains("regular"),
+            "{count}"
+        );
+        let regex = limit_hint("Resource limit exceeded.", Some(&two[..1]), GROUP, pattern);
+        assert!(
+            regex.contains("more than 5 regular-expression patterns")
+                && regex.contains("describe-metric-filters")
+                && regex.contains("pattern has 2")
+                && !regex.contains("already has"),
+            "{regex}"
+        );
+        let said = limit_hint("Too many regex filters", Some(&two), GROUP, pattern);
+        assert!(said.contains("regular-expression"), "{said}");
+        let unknown = limit_hint("Resource limit exceeded.", None, GROUP, pattern);
+        assert!(
+            unknown.contains("either")
+                && unknown.contains("2 subscription filters")
+                && unknown.contains("5 regular"),
+            "{unknown}"
+        );
     }
 
     fn ours() -> Filter {

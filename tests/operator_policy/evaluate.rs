@@ -6,13 +6,41 @@ use serde_json::Value;
 
 use crate::needs::Need;
 
-/// Whether `policy` allows `need`: some Allow statement matches it and no Deny statement does.
+/// Whether `policy` allows `need`: `policy` is one document, or several by name (what `login-alert
+/// policy --output json` prints), all attached to the same identity: some Allow statement of any of
+/// them matches and no Deny statement of any does.
 pub fn allows(policy: &Value, need: &Need) -> bool {
-    let statements = match &policy["Statement"] {
+    let documents: Vec<&Value> = if policy.get("Statement").is_some() {
+        vec![policy]
+    } else {
+        policy
+            .as_object()
+            .expect("a policy document, or documents by name")
+            .values()
+            .collect()
+    };
+    let mut allowed = false;
+    for document in documents {
+        match verdict(document, need) {
+            Some("Deny") => return false,
+            Some(_) => allowed = true,
+            None => {}
+        }
+    }
+    allowed
+}
+
+/// `Deny` if a Deny statement of `document` matches `need`, else `Allow` if an Allow one does.
+fn verdict(document: &Value, need: &Need) -> Option<&'static str> {
+    assert!(
+        document.get("Statement").is_some(),
+        "not a policy document: {document}"
+    );
+    let statements = match &document["Statement"] {
         Value::Array(items) => items.clone(),
         single => vec![single.clone()],
     };
-    let mut allowed = false;
+    let mut allowed = None;
     for statement in &statements {
         for key in statement
             .as_object()
@@ -31,8 +59,8 @@ pub fn allows(policy: &Value, need: &Need) -> bool {
             continue;
         }
         match statement["Effect"].as_str() {
-            Some("Allow") => allowed = true,
-            Some("Deny") => return false,
+            Some("Allow") => allowed = Some("Allow"),
+            Some("Deny") => return Some("Deny"),
             other => panic!("Effect {other:?} in {statement}"),
         }
     }
@@ -185,6 +213,22 @@ mod tests {
         ]});
         assert!(!allows(&policy, &need("sns:Unsubscribe", "*")));
         assert!(allows(&policy, &need("sns:Subscribe", "arn:t")));
+    }
+
+    #[test]
+    fn documents_by_name_allow_what_any_allows_and_a_deny_in_any_wins() {
+        let both = json!({
+            "trail": {"Statement": [{"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "*"}]},
+            "function": {"Statement": [{"Effect": "Allow", "Action": "lambda:ListTags", "Resource": "arn:f"}]},
+        });
+        assert!(allows(&both, &need("lambda:ListTags", "arn:f")));
+        assert!(allows(&both, &need("logs:PutLogEvents", "arn:g")));
+        assert!(!allows(&both, &need("lambda:GetFunction", "arn:f")));
+        let denied = json!({
+            "a": {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
+            "b": {"Statement": [{"Effect": "Deny", "Action": "lambda:ListTags", "Resource": "*"}]},
+        });
+        assert!(!allows(&denied, &need("lambda:ListTags", "arn:f")));
     }
 
     #[test]

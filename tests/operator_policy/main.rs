@@ -3,7 +3,8 @@
 //! every recorded request is mapped to the IAM actions and resources it needs, and each must be
 //! allowed by what `login-alert policy` prints for that config. The roles login-alert writes are
 //! held to what the handler (run against moto) and CloudTrail, Lambda and EventBridge do with them.
-//! And parliament finds nothing above LOW in any policy login-alert writes or documents.
+//! And parliament finds nothing above LOW in any policy login-alert writes or documents, and every
+//! action and resource of the generated policies is in the Service Authorization Reference.
 //!
 //! Where moto differs from AWS: it authorizes nothing, so a denial shows only here, in the
 //! evaluation; and it delivers nothing (no CloudTrail delivery, no Lambda run, no cross-region
@@ -15,9 +16,11 @@ mod support;
 
 mod evaluate;
 mod handler_run;
+mod iam_reference;
 mod needs;
 mod parliament;
 mod roles;
+mod tags;
 
 use std::path::Path;
 use std::process::Output;

@@ -17,7 +17,7 @@ pub struct Need {
 }
 
 impl Need {
-    fn new(action: &str, resource: impl Into<String>) -> Self {
+    pub fn new(action: &str, resource: impl Into<String>) -> Self {
         Need {
             action: action.to_owned(),
             resource: resource.into(),
@@ -150,9 +150,53 @@ impl Params {
     }
 }
 
-/// Every action and resource IAM checks for `r`, a request made in `account`; an error names a
-/// request this mapping does not know (the test then fails: teach it the operation).
+/// Actions a call needs besides its own, on the same resource, because part of its answer is given
+/// only to callers allowed them: without the second action the call still succeeds, but that part
+/// is missing (and code reading it would take "missing" for "absent").
+///
+/// What was checked, for every read login-alert makes (the AWS API references, and the documentation
+/// of each answer in the aws-sdk-* models of Cargo.lock, where only GetFunction's names a permission):
+/// - lambda:GetFunction: `Tags` only with an explicit allow of lambda:ListTags, else `TagsError`
+///   (Lambda API reference, GetFunction): listed here. GetFunctionConfiguration, GetPolicy,
+///   GetFunctionEventInvokeConfig: nothing of the kind.
+/// - iam:GetRole: returns `Tags` (and `RoleLastUsed`) with iam:GetRole alone; login-alert reads
+///   the tags with iam:ListRoleTags anyway. GetRolePolicy, ListRolePolicies, ListAttachedRolePolicies: none.
+/// - events:DescribeRule: no tags in the answer (they come from ListTagsForResource, its own call);
+///   ListTargetsByRule: none.
+/// - sns:GetTopicAttributes: attributes only, no tags (ListTagsForResource); ListSubscriptionsByTopic: none.
+/// - dynamodb:DescribeTable: no tags (ListTagsOfResource) and no TTL (DescribeTimeToLive), both own calls.
+/// - cloudtrail:DescribeTrails, GetTrail, GetTrailStatus: no tags (ListTags, its own call).
+/// - logs:DescribeLogGroups, DescribeSubscriptionFilters: no tags (ListTagsForResource).
+///   logs:FilterLogEvents unmasks data only with `unmask` and logs:Unmask: login-alert never asks.
+/// - ssm:GetParameter with decryption: the SecureStrings use the AWS managed key aws/ssm, whose key
+///   policy lets the account's principals decrypt through SSM; no IAM kms:Decrypt is checked (a
+///   customer managed key would need it: login-alert never uses one).
+/// - sqs:GetQueueAttributes (ListQueueTags), cloudwatch:DescribeAlarms (ListTagsForResource): no tags.
+/// - s3: tags, policy and public access block each come from their own call; none carries another's.
+/// - cloudwatch:GetMetricData, account:ListRegions, organizations:ListAccounts, sts:GetCallerIdentity,
+///   iam:ListAccountAliases: nothing of the kind.
+pub const SECONDARY: [(&str, &str); 1] = [("lambda:GetFunction", "lambda:ListTags")];
+
+/// Every action and resource IAM checks for `r`, a request made in `account` (the secondary
+/// actions included); an error names a request this mapping does not know (the test then fails:
+/// teach it the operation).
 pub fn needs(r: &Recorded, account: &str) -> Result<Vec<Need>, String> {
+    let mut found = own_needs(r, account)?;
+    let secondary: Vec<Need> = found
+        .iter()
+        .flat_map(|need| {
+            SECONDARY
+                .iter()
+                .filter(|(action, _)| *action == need.action)
+                .map(|(_, also)| Need::new(also, need.resource.clone()))
+        })
+        .collect();
+    found.extend(secondary);
+    Ok(found)
+}
+
+/// The action(s) of the call itself.
+fn own_needs(r: &Recorded, account: &str) -> Result<Vec<Need>, String> {
     let at = At {
         account,
         region: &r.region,
@@ -611,6 +655,24 @@ mod tests {
                 "lambda:CreateFunction on arn:aws:lambda:eu-west-1:1:function:f",
                 "lambda:TagResource on arn:aws:lambda:eu-west-1:1:function:f",
                 "iam:PassRole on arn:aws:iam::1:role/r (iam:PassedToService = lambda.amazonaws.com)"
+            ]
+        );
+    }
+
+    #[test]
+    fn get_function_needs_list_tags_too() {
+        let r = recorded(
+            "lambda",
+            "GET /2015-03-31/functions/login-alert-handler",
+            "GET",
+            "http://moto/2015-03-31/functions/login-alert-handler",
+            "",
+        );
+        assert_eq!(
+            shown(needs(&r, "1").unwrap()),
+            [
+                "lambda:GetFunction on arn:aws:lambda:eu-west-1:1:function:login-alert-handler",
+                "lambda:ListTags on arn:aws:lambda:eu-west-1:1:function:login-alert-handler"
             ]
         );
     }

@@ -1,12 +1,12 @@
 //! parliament (PyPI; `scripts/test.sh` installs it) on every policy login-alert writes or documents:
-//! the operator policy of both modes (as printed for an account, and as documented in assets/), the
+//! the operator policies of every mode (as printed for an account, and as documented in assets/), the
 //! roles' inline and trust policies, and the trail bucket's policy. Nothing above LOW may remain;
 //! what parliament gets wrong is muted in parliament.yaml beside this file, each with its reason.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use login_alert::commands::policy::{document, target};
+use login_alert::commands::policy::{policies as operator_policies, target};
 use login_alert::config::{Config, NotifyConfig, Route, TrailConfig};
 use login_alert::model::Target;
 use login_alert::resources::policies;
@@ -46,10 +46,13 @@ fn policies() -> Vec<(String, Value)> {
     let mut all = Vec::new();
     for mode in Route::ALL {
         let m = mode.as_str();
-        all.push((
-            format!("operator-{m}.json"),
-            document(&target("eu-west-1", "login-alert", mode, "123456789012")).to_value(),
-        ));
+        for managed in operator_policies(&target("eu-west-1", "login-alert", mode, "123456789012"))
+        {
+            all.push((
+                format!("operator-{m}-{}.json", managed.name),
+                managed.document.to_value(),
+            ));
+        }
         let t = full_target(mode);
         for role in [
             policies::function_role(&t),
@@ -63,7 +66,12 @@ fn policies() -> Vec<(String, Value)> {
         }
     }
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for asset in ["operator-policy.json", "operator-policy-eventbridge.json"] {
+    for asset in [
+        "operator-policy-trail.json",
+        "operator-policy-function.json",
+        "operator-policy-eventbridge-trail.json",
+        "operator-policy-eventbridge-function.json",
+    ] {
         let text = std::fs::read_to_string(repo.join("assets").join(asset)).unwrap();
         all.push((
             format!("operator-asset-{asset}"),
@@ -130,7 +138,7 @@ fn trail_bucket_policy(finding: &Value) -> bool {
 fn parliament_finds_nothing_above_low_in_any_policy_login_alert_writes_or_documents() {
     let dir = tempfile::tempdir().unwrap();
     let all = policies();
-    assert_eq!(all.len(), 15);
+    assert_eq!(all.len(), 20);
     write_all(dir.path(), &all);
     let findings = parliament(dir.path());
     let serious: Vec<&Value> = findings

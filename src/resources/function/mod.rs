@@ -80,6 +80,18 @@ pub enum FunctionError {
         reason: String,
     },
     #[error(
+        "Lambda function {name} exists, but Lambda did not return its tags ({code}: {message}): login-alert knows its own \
+         function by its tags, and GetFunction returns them only to credentials explicitly allowed lambda:ListTags on it. \
+         Allow lambda:ListTags on {arn} (it is in `login-alert policy`: update the policies attached to these credentials), \
+         then run the command again"
+    )]
+    TagsNotReadable {
+        name: String,
+        arn: String,
+        code: String,
+        message: String,
+    },
+    #[error(
         "Lambda function {name} was still busy with another update after {waited_secs}s (ResourceConflictException): another \
          deployment may be running; wait for it to finish, then run `login-alert apply` again"
     )]
@@ -156,6 +168,9 @@ impl Part for Function {
                 "Function",
                 [
                     "lambda:GetFunction",
+                    // GetFunction returns the tags (how login-alert knows its function) only to a caller
+                    // explicitly allowed lambda:ListTags; without it the answer carries a TagsError.
+                    "lambda:ListTags",
                     "lambda:GetFunctionConfiguration",
                     // CreateFunction with tags needs lambda:TagResource as well.
                     "lambda:CreateFunction",
@@ -342,6 +357,19 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
     let Some(c) = out.configuration else {
         return Ok(None);
     };
+    // Without its tags the function cannot be told from another's: never read that as "not ours".
+    if let Some(err) = out.tags_error {
+        return Err(FunctionError::TagsNotReadable {
+            name: name.to_owned(),
+            arn: c
+                .function_arn
+                .clone()
+                .unwrap_or_else(|| ctx.target.arns.function(name)),
+            code: err.error_code,
+            message: err.message,
+        }
+        .into());
+    }
     let config = Config {
         runtime: c
             .runtime
