@@ -4,14 +4,12 @@
 use std::path::Path;
 
 use anyhow::{Result, bail};
-use serde_json::Value;
 
-use super::plan::{basis, config_digest};
-use super::{ExitStatus, confirm, context, read_and_plan};
+use super::{ExitStatus, basis, config_digest, confirm, context, read_and_plan};
 use crate::cli::{ApplyArgs, GlobalArgs, OutputFormat};
 use crate::engine::{self, Op};
 use crate::model::Ctx;
-use crate::plan::saved::{Basis, Saved};
+use crate::plan::saved::Saved;
 use crate::plan::{Mode, Plan, render};
 use crate::printer::Printer;
 
@@ -96,13 +94,13 @@ async fn apply_saved(global: &GlobalArgs, path: &Path, printer: &Printer) -> Res
         let ctx = context(global, printer).await?;
         let (state, fresh) = read_and_plan(&ctx, saved.plan.mode).await?;
         let now = basis(&ctx, then.config_digest.clone(), &state);
-        changed = differences(then, &now);
+        changed = then.differences(&now);
         if changed.is_empty() {
             // Same inputs, same state: the document computed now is the one saved, every field a
             // reviewer reads included, unless the file was rewritten with a valid digest (anyone can
             // compute a SHA-256). What is shown and applied below is this fresh plan's.
             let expected = Saved::new(fresh.clone(), now);
-            let forged = forged_fields(&saved, &expected)?;
+            let forged = saved.forged_fields(&expected);
             if !forged.is_empty() {
                 bail!(
                     "{} in {}: not what this config and account give (the file was edited): nothing was changed. \
@@ -120,51 +118,6 @@ async fn apply_saved(global: &GlobalArgs, path: &Path, printer: &Printer) -> Res
         changed.join("; "),
         path = path.display()
     )
-}
-
-/// The fields of a saved plan that differ from the plan computed now (the digest aside): the
-/// account and region it shows first, then the summary, changes, notices, coverage and the rest.
-fn forged_fields(saved: &Saved<Op>, expected: &Saved<Op>) -> Result<Vec<String>> {
-    let (Value::Object(saved), Value::Object(expected)) = (
-        serde_json::to_value(saved)?,
-        serde_json::to_value(expected)?,
-    ) else {
-        bail!("a saved plan always serializes as an object");
-    };
-    let mut keys: Vec<&String> = saved.keys().chain(expected.keys()).collect();
-    keys.sort_by_key(|k| (!matches!(k.as_str(), "account_id" | "region"), k.as_str()));
-    keys.dedup();
-    Ok(keys
-        .into_iter()
-        .filter(|k| k.as_str() != "digest" && saved.get(*k) != expected.get(*k))
-        .map(|k| match (k.as_str(), saved.get(k)) {
-            ("account_id" | "region", Some(Value::String(shown))) => format!(
-                "the {k} it shows ({shown}; these credentials and config reach {})",
-                expected.get(k).and_then(Value::as_str).unwrap_or("none")
-            ),
-            _ => format!("the {k}"),
-        })
-        .collect())
-}
-
-/// What differs between what a saved plan rests on and what is there now.
-fn differences(then: &Basis, now: &Basis) -> Vec<String> {
-    let mut changed = Vec::new();
-    if (&then.account_id, &then.region) != (&now.account_id, &now.region) {
-        changed.push(format!(
-            "it was made for account {} in {}, these credentials and config reach account {} in {}",
-            then.account_id, then.region, now.account_id, now.region
-        ));
-        return changed;
-    }
-    for part in &now.state {
-        match then.state.iter().find(|p| p.part == part.part) {
-            Some(was) if was.fingerprint == part.fingerprint => {}
-            Some(_) => changed.push(format!("{} changed since the plan was made", part.part)),
-            None => changed.push(format!("{} was not part of the plan", part.part)),
-        }
-    }
-    changed
 }
 
 /// Runs the saved plan, shown as computed now (`fresh`, equal to it field for field).

@@ -17,11 +17,12 @@ use anyhow::{Result, bail};
 use clap::Parser;
 
 use crate::aws::{self, AwsOptions, Clients};
-use crate::bundle;
+use crate::bundle::{self, handler_sha256};
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::config::Config;
 use crate::engine::{self, Op, State};
 use crate::model::{Ctx, Target};
+use crate::plan::saved::{Basis, fingerprint};
 use crate::plan::{Mode, Plan};
 use crate::printer::Printer;
 
@@ -204,5 +205,22 @@ pub fn confirm(yes: bool, question: &str, command: &str) -> Result<()> {
         Ok(())
     } else {
         Err(Cancelled.into())
+    }
+}
+
+/// `sha256:…` of the config as loaded now (what a saved plan rests on, beside the state).
+pub fn config_digest(global: &GlobalArgs) -> Result<String> {
+    Ok(fingerprint(&Config::load(&global.config)?))
+}
+
+/// What a plan computed now, from this state, rests on.
+pub fn basis(ctx: &Ctx, config_digest: String, state: &State) -> Basis {
+    Basis {
+        login_alert_version: env!("CARGO_PKG_VERSION").to_owned(),
+        handler_sha256: handler_sha256(),
+        config_digest,
+        account_id: ctx.target.account_id().to_owned(),
+        region: ctx.target.region().to_owned(),
+        state: state.fingerprints(),
     }
 }

@@ -3,13 +3,11 @@
 
 use anyhow::{Result, bail};
 
-use super::{ExitStatus, context, read_and_plan};
-use crate::bundle::handler_sha256;
+use super::{ExitStatus, basis, config_digest, context, read_and_plan};
 use crate::cli::{GlobalArgs, OutputFormat, PlanArgs};
-use crate::config::Config;
-use crate::engine::{Op, State};
+use crate::engine::Op;
 use crate::model::Ctx;
-use crate::plan::saved::{Basis, Saved, fingerprint};
+use crate::plan::saved::Saved;
 use crate::plan::{Mode, Plan, render};
 use crate::printer::Printer;
 
@@ -60,22 +58,5 @@ fn print(ctx: &Ctx, plan: &Plan<Op>, output: OutputFormat) {
         OutputFormat::Text => ctx.printer.out(render::text(plan)),
         OutputFormat::Json => ctx.printer.out(render::json(plan)),
         OutputFormat::Markdown => ctx.printer.out(render::markdown(plan)),
-    }
-}
-
-/// `sha256:…` of the config as loaded now.
-pub fn config_digest(global: &GlobalArgs) -> Result<String> {
-    Ok(fingerprint(&Config::load(&global.config)?))
-}
-
-/// What a plan computed now, from this state, rests on.
-pub fn basis(ctx: &Ctx, config_digest: String, state: &State) -> Basis {
-    Basis {
-        login_alert_version: env!("CARGO_PKG_VERSION").to_owned(),
-        handler_sha256: handler_sha256(),
-        config_digest,
-        account_id: ctx.target.account_id().to_owned(),
-        region: ctx.target.region().to_owned(),
-        state: state.fingerprints(),
     }
 }

@@ -179,6 +179,54 @@ impl<O: Serialize + DeserializeOwned> Saved<O> {
     }
 }
 
+impl<O: Serialize> Saved<O> {
+    /// The fields of a saved plan that differ from the plan computed now (the digest aside): the
+    /// account and region it shows first, then the summary, changes, notices, coverage and the rest.
+    pub fn forged_fields(&self, expected: &Saved<O>) -> Vec<String> {
+        let (Ok(Value::Object(saved)), Ok(Value::Object(expected))) =
+            (serde_json::to_value(self), serde_json::to_value(expected))
+        else {
+            unreachable!("a saved plan always serializes as an object");
+        };
+        let mut keys: Vec<&String> = saved.keys().chain(expected.keys()).collect();
+        keys.sort_by_key(|k| (!matches!(k.as_str(), "account_id" | "region"), k.as_str()));
+        keys.dedup();
+        keys.into_iter()
+            .filter(|k| k.as_str() != "digest" && saved.get(*k) != expected.get(*k))
+            .map(|k| match (k.as_str(), saved.get(k)) {
+                ("account_id" | "region", Some(Value::String(shown))) => format!(
+                    "the {k} it shows ({shown}; these credentials and config reach {})",
+                    expected.get(k).and_then(Value::as_str).unwrap_or("none")
+                ),
+                _ => format!("the {k}"),
+            })
+            .collect()
+    }
+}
+
+impl Basis {
+    /// What differs between what a saved plan rests on and what is there now.
+    pub fn differences(&self, now: &Basis) -> Vec<String> {
+        let then = self;
+        let mut changed = Vec::new();
+        if (&then.account_id, &then.region) != (&now.account_id, &now.region) {
+            changed.push(format!(
+            "it was made for account {} in {}, these credentials and config reach account {} in {}",
+            then.account_id, then.region, now.account_id, now.region
+        ));
+            return changed;
+        }
+        for part in &now.state {
+            match then.state.iter().find(|p| p.part == part.part) {
+                Some(was) if was.fingerprint == part.fingerprint => {}
+                Some(_) => changed.push(format!("{} changed since the plan was made", part.part)),
+                None => changed.push(format!("{} was not part of the plan", part.part)),
+            }
+        }
+        changed
+    }
+}
+
 /// What a path that is not a regular file is, in words.
 fn file_kind(kind: &std::fs::FileType) -> &'static str {
     #[cfg(unix)]
