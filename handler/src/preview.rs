@@ -190,7 +190,7 @@ fn render_record(chunk: &mut Chunk, item: input::Item<'_>, settings: &Settings, 
             settings,
             group.as_deref(),
         )) {
-            chunk.text.push_str(&json);
+            chunk.text.push_str(&render::inert_json(json));
         }
     } else {
         let headline = message::headline(&finding, crate::Language::En);
@@ -217,7 +217,7 @@ fn messages_of(
                 return messages;
             }
             let now = engine::latest_time(&collected.alerts);
-            return engine::invoke(collected, settings, channels, None::<&MemoryStore>, now)
+            return engine::invoke(collected, settings, channels, None::<&MemoryStore>, now, engine::DEFAULT_LEASE_SECS)
                 .await
                 .messages;
         }
@@ -237,7 +237,7 @@ fn messages_of(
                 ..Collected::default()
             };
             out.extend(
-                engine::invoke(one, settings, channels, Some(&store), now)
+                engine::invoke(one, settings, channels, Some(&store), now, engine::DEFAULT_LEASE_SECS)
                     .await
                     .messages,
             );

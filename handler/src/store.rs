@@ -64,10 +64,12 @@ pub struct GroupState {
 /// One item of state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StateItem {
-    /// A record already reported: in message `message`, or `pending` in its group.
+    /// A record already reported: in message `message`, or `pending` in its group. The invocation that claimed it
+    /// holds it until `lease_until` (epoch seconds; 0 once released): until then no other invocation sends it.
     Event {
         message: String,
         expires_at: i64,
+        lease_until: i64,
     },
     Group(Box<GroupState>),
     /// The destinations a message reached.
@@ -81,6 +83,17 @@ pub enum StateItem {
     },
 }
 
+/// A record an invocation means to report in `message`. A new record is claimed only if no item exists; a record
+/// already claimed for the same message (`takeover`: the retry of an attempt that failed) only once its holder let go
+/// of it: its lease ran out or was released.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// The item key, `event#<eventID>`.
+    pub key: String,
+    pub message: String,
+    pub takeover: bool,
+}
+
 /// Where state lives. Generic so `preview` and tests run the handler's logic on memory.
 pub trait Store: Sync {
     /// The items under `keys` that exist.
@@ -92,6 +105,22 @@ pub trait Store: Sync {
     fn put_all(
         &self,
         items: Vec<(String, StateItem)>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Claims records for this invocation until `lease_until`, each with its own condition (see [`Claim`]), so of
+    /// two invocations claiming one record exactly one wins. Returns the keys another invocation holds.
+    fn claim(
+        &self,
+        claims: Vec<Claim>,
+        lease_until: i64,
+        expires_at: i64,
+        now: i64,
+    ) -> impl Future<Output = Result<BTreeSet<String>, StoreError>> + Send;
+    /// Lets go of the records this invocation still holds under `lease_until` (its delivery failed: the retry, or
+    /// the other path's invocation, may now take them over and send what is missing).
+    fn release(
+        &self,
+        keys: Vec<String>,
+        lease_until: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Writes a group's state if it is still at `expected` (`None`: if it does not exist); `false` when another
     /// invocation changed it first.
@@ -167,6 +196,54 @@ impl Store for MemoryStore {
 
     async fn put_all(&self, new: Vec<(String, StateItem)>) -> Result<(), StoreError> {
         self.with(|items| items.extend(new))
+    }
+
+    async fn claim(
+        &self,
+        claims: Vec<Claim>,
+        lease_until: i64,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<BTreeSet<String>, StoreError> {
+        self.with(|items| {
+            let mut lost = BTreeSet::new();
+            for claim in claims {
+                let free = match items.get(&claim.key) {
+                    None => !claim.takeover,
+                    Some(StateItem::Event {
+                        message,
+                        lease_until,
+                        ..
+                    }) => claim.takeover && *message == claim.message && *lease_until < now,
+                    Some(_) => false,
+                };
+                if !free {
+                    lost.insert(claim.key);
+                    continue;
+                }
+                items.insert(
+                    claim.key,
+                    StateItem::Event {
+                        message: claim.message,
+                        expires_at,
+                        lease_until,
+                    },
+                );
+            }
+            lost
+        })
+    }
+
+    async fn release(&self, keys: Vec<String>, held: i64) -> Result<(), StoreError> {
+        self.with(|items| {
+            for key in keys {
+                if let Some(StateItem::Event { lease_until, .. }) = items.get_mut(&key)
+                    && *lease_until == held
+                {
+                    *lease_until = 0;
+                }
+            }
+        })
     }
 
     async fn put_group(
