@@ -405,9 +405,9 @@ pub async fn invoke<S: Store>(
                 _ => None,
             };
             let (fresh, mine) = split_group(members, &alerts, &digest, claim_of, &mut ignored);
-            let Some((decision, in_message, pending)) =
-                decide(&digest, &alerts, &fresh, &mine, current, &state, true, now_s)
-            else {
+            let Some((decision, in_message, pending)) = decide(
+                &digest, &alerts, &fresh, &mine, current, &state, true, now_s,
+            ) else {
                 continue;
             };
             if let Decision::Open { id } | Decision::Resume { id, .. } = &decision {

@@ -217,9 +217,16 @@ fn messages_of(
                 return messages;
             }
             let now = engine::latest_time(&collected.alerts);
-            return engine::invoke(collected, settings, channels, None::<&MemoryStore>, now, engine::DEFAULT_LEASE_SECS)
-                .await
-                .messages;
+            return engine::invoke(
+                collected,
+                settings,
+                channels,
+                None::<&MemoryStore>,
+                now,
+                engine::DEFAULT_LEASE_SECS,
+            )
+            .await
+            .messages;
         }
         let store = MemoryStore::new();
         let mut out = Vec::new();
@@ -237,9 +244,16 @@ fn messages_of(
                 ..Collected::default()
             };
             out.extend(
-                engine::invoke(one, settings, channels, Some(&store), now, engine::DEFAULT_LEASE_SECS)
-                    .await
-                    .messages,
+                engine::invoke(
+                    one,
+                    settings,
+                    channels,
+                    Some(&store),
+                    now,
+                    engine::DEFAULT_LEASE_SECS,
+                )
+                .await
+                .messages,
             );
         }
         let after = now + settings.group_window() + chrono::TimeDelta::seconds(1);

@@ -332,7 +332,11 @@ fn group_body(summary: &Summary) -> GroupBody<'_> {
 /// and bidi controls are written as `\uXXXX` escapes here, so the document shown raw (a log, a terminal) is inert
 /// while every parsed value stays the same.
 pub fn inert_json(json: String) -> String {
-    let hostile = |c: char| ('\u{80}'..='\u{9F}').contains(&c) || is_bidi_control(c) || matches!(c, '\u{2028}' | '\u{2029}');
+    let hostile = |c: char| {
+        ('\u{80}'..='\u{9F}').contains(&c)
+            || is_bidi_control(c)
+            || matches!(c, '\u{2028}' | '\u{2029}')
+    };
     if !json.contains(hostile) {
         return json;
     }

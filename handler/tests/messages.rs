@@ -194,13 +194,18 @@ fn control_and_bidi_characters_of_a_record_reach_no_reader() {
     // Every character the issue names: C0 and C1 controls, line and paragraph separators, bidi controls.
     let forbidden = |c: char| {
         (c.is_control() && c != '\n')
-            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{061C}' | '\u{200E}' | '\u{200F}')
+            || matches!(
+                c,
+                '\u{2028}' | '\u{2029}' | '\u{061C}' | '\u{200E}' | '\u{200F}'
+            )
             || ('\u{202A}'..='\u{202E}').contains(&c)
             || ('\u{2066}'..='\u{2069}').contains(&c)
     };
     let mut record: Value = serde_json::from_str(&fixture("aws-ct-ug__iam-user-failure")).unwrap();
     record["userIdentity"]["userName"] = Value::from(HOSTILE);
-    record["userAgent"] = Value::from(format!("agent\u{85}\u{2066}x\u{2069}\u{200f}\u{61c}{HOSTILE}"));
+    record["userAgent"] = Value::from(format!(
+        "agent\u{85}\u{2066}x\u{2069}\u{200f}\u{61c}{HOSTILE}"
+    ));
     record["awsRegion"] = Value::from("us-east-1\u{2028}FAKE: region\u{202a}");
     // Twice from the same identity and address: the group's message (title "… and 1 more", summary facts) too.
     let mut second = record.clone();
@@ -251,5 +256,8 @@ fn control_and_bidi_characters_of_a_record_reach_no_reader() {
     let out = preview(&input, &settings(Language::En), PreviewFormat::Json)
         .unwrap()
         .output;
-    assert!(!out.contains(|c: char| forbidden(c) && c != '\n'), "{out:?}");
+    assert!(
+        !out.contains(|c: char| forbidden(c) && c != '\n'),
+        "{out:?}"
+    );
 }

@@ -15,6 +15,7 @@ use login_alert_handler::handler::handle_with;
 use login_alert_handler::store::{ACCOUNT_NAMES_KEY, Store};
 use login_alert_handler::{Channel, Settings};
 use serde_json::Value;
+use tokio::sync::Semaphore;
 
 use common::*;
 use support::{Moto, unique};
@@ -259,7 +260,7 @@ async fn an_unreachable_table_degrades_to_delivering_without_state() {
 struct Gate {
     inner: Recorder,
     started: tokio::sync::Notify,
-    go: tokio::sync::Semaphore,
+    go: Semaphore,
 }
 
 impl Gate {
@@ -267,7 +268,7 @@ impl Gate {
         Gate {
             inner,
             started: tokio::sync::Notify::new(),
-            go: tokio::sync::Semaphore::new(0),
+            go: Semaphore::new(0),
         }
     }
 }
@@ -315,9 +316,16 @@ async fn two_invocations_on_one_record_at_once_send_it_once_and_lose_nothing() {
         handle_with(&from_logs, &settings, &first_path, Some(&store), None, t0()),
         async {
             first_path.started.notified().await;
-            let second =
-                handle_with(&from_events, &settings, &second_path, Some(&store), None, t0()).await;
-            first_path.go.add_permits(1);
+            let second = handle_with(
+                &from_events,
+                &settings,
+                &second_path,
+                Some(&store),
+                None,
+                t0(),
+            )
+            .await;
+            first_path.go.add_permits(1000);
             second
         }
     );
@@ -346,7 +354,7 @@ async fn two_invocations_on_one_record_at_once_send_it_once_and_lose_nothing() {
         async {
             failing.started.notified().await;
             let held = handle_with(&batch, &settings, &other, Some(&store), None, t0()).await;
-            failing.go.add_permits(1);
+            failing.go.add_permits(1000);
             held
         }
     );
@@ -398,8 +406,8 @@ async fn the_claim_another_invocation_won_first_is_not_sent() {
     let batch = cloudwatch_event(&[login], false);
 
     // The first one's conditional claim succeeds: it sends.
-    let won = mock!(aws_sdk_dynamodb::Client::put_item)
-        .then_output(|| PutItemOutput::builder().build());
+    let won =
+        mock!(aws_sdk_dynamodb::Client::put_item).then_output(|| PutItemOutput::builder().build());
     let client = mock_client!(
         aws_sdk_dynamodb,
         RuleMode::MatchAny,
@@ -407,9 +415,16 @@ async fn the_claim_another_invocation_won_first_is_not_sent() {
     );
     let store = DynamoStore::new(client, "login-alert-state".into());
     let first = Recorder::default();
-    handle_with(&batch, &Settings::default(), &first, Some(&store), None, t0())
-        .await
-        .unwrap();
+    handle_with(
+        &batch,
+        &Settings::default(),
+        &first,
+        Some(&store),
+        None,
+        t0(),
+    )
+    .await
+    .unwrap();
     assert_eq!(first.emails().len(), 1);
     assert_eq!(won.num_calls(), 1, "the claim is a conditional PutItem");
 
@@ -430,9 +445,16 @@ async fn the_claim_another_invocation_won_first_is_not_sent() {
     );
     let store = DynamoStore::new(client, "login-alert-state".into());
     let second = Recorder::default();
-    let outcome = handle_with(&batch, &Settings::default(), &second, Some(&store), None, t0())
-        .await
-        .unwrap();
+    let outcome = handle_with(
+        &batch,
+        &Settings::default(),
+        &second,
+        Some(&store),
+        None,
+        t0(),
+    )
+    .await
+    .unwrap();
     assert_eq!(lost.num_calls(), 1);
     assert_eq!((outcome.messages, outcome.duplicates), (0, 1));
     assert!(second.sent.lock().unwrap().is_empty(), "nothing sent");
