@@ -466,6 +466,7 @@ async fn records_that_are_each_alone_skip_planning_with_the_same_messages() {
         &channels,
         None::<&MemoryStore>,
         t0(),
+        engine::DEFAULT_LEASE_SECS,
     )
     .await
     .messages;
