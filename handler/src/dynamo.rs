@@ -1,14 +1,16 @@
 //! The state in DynamoDB (the table the CLI creates: on demand, partition key `pk` (S), TTL on `expires_at`).
 //!
 //! Item layout, by key prefix (every item also has `pk` and `expires_at`, epoch seconds):
-//! - `event#<eventID>`: `message` (S): the message that reported the record, or `pending` (its group's digest).
+//! - `event#<eventID>`: `message` (S): the message that reported the record, or `pending` (its group's digest);
+//!   `lease_until` (N): until when the invocation that claimed it holds it (0: released).
 //! - `group#<digest>`: `state` (S, JSON of [`GroupState`]), `version` (N), `window_end` (N), `pending_count` (N).
 //! - `sent#<message id>`: `channels` (SS): the destinations the message reached.
 //! - `session#<access key>`: `caller` (S), `caller_account` (S), `task_policy` (S): who opened a root session.
 //! - `config#account-names`: `names` (M of S): account ID -> name, written by the CLI at `apply`.
 //!
-//! Calls: GetItem (the names), BatchGetItem, BatchWriteItem, PutItem (conditional, groups), UpdateItem (sent),
-//! Scan (the scheduled digest finds due groups).
+//! Calls: GetItem (the names), BatchGetItem, BatchWriteItem, PutItem (conditional: groups, and claims of new
+//! records), UpdateItem (sent; conditional: claims taken over, leases released), Scan (the scheduled digest finds
+//! due groups). Claims are one conditional write each (BatchWriteItem takes no condition), a bounded number at once.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
@@ -21,13 +23,17 @@ use futures::StreamExt;
 use crate::classify::RootSession;
 use crate::deliver::Channel;
 use crate::error::StoreError;
-use crate::store::{ACCOUNT_NAMES_KEY, GROUP_TTL_AFTER_WINDOW_SECS, GroupState, StateItem, Store};
+use crate::store::{
+    ACCOUNT_NAMES_KEY, Claim, GROUP_TTL_AFTER_WINDOW_SECS, GroupState, StateItem, Store,
+};
 
 /// BatchGetItem takes at most 100 keys, BatchWriteItem 25 items.
 const GET_BATCH: usize = 100;
 const WRITE_BATCH: usize = 25;
 /// Batches in flight at once.
 const CONCURRENCY: usize = 8;
+/// Single-item conditional writes (claims, releases) in flight at once.
+const CLAIM_CONCURRENCY: usize = 16;
 /// Unprocessed keys or items (throttling) are retried this many times, with a growing pause.
 const UNPROCESSED_RETRIES: u32 = 5;
 /// Pages of a digest scan; far more than a table of short-lived items holds.
@@ -79,9 +85,11 @@ impl DynamoStore {
             StateItem::Event {
                 message,
                 expires_at,
+                lease_until,
             } => {
                 out.insert("message".into(), s(message));
                 out.insert("expires_at".into(), n(*expires_at));
+                out.insert("lease_until".into(), n(*lease_until));
             }
             StateItem::Group(state) => {
                 out.insert(
@@ -130,6 +138,8 @@ impl DynamoStore {
             StateItem::Event {
                 message: get_s(item, "message")?.to_owned(),
                 expires_at,
+                // Items written before leases existed are nobody's.
+                lease_until: get_n(item, "lease_until").unwrap_or(0),
             }
         } else if key.starts_with("group#") {
             StateItem::Group(Box::new(
@@ -249,6 +259,74 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// One claim: `true` if this invocation now holds the record, `false` if another does.
+    async fn claim_one(
+        &self,
+        claim: &Claim,
+        lease_until: i64,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        if claim.takeover {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(&claim.key))
+                .update_expression("SET lease_until = :lease, expires_at = :e")
+                .condition_expression(
+                    "message = :m AND (attribute_not_exists(lease_until) OR lease_until < :now)",
+                )
+                .expression_attribute_values(":lease", n(lease_until))
+                .expression_attribute_values(":e", n(expires_at))
+                .expression_attribute_values(":m", s(&claim.message))
+                .expression_attribute_values(":now", n(now))
+                .send()
+                .await;
+            match result {
+                Ok(_) => Ok(true),
+                Err(err)
+                    if err
+                        .as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+                {
+                    Ok(false)
+                }
+                Err(err) => Err(self.error("UpdateItem", err)),
+            }
+        } else {
+            let item = Self::to_item(
+                &claim.key,
+                &StateItem::Event {
+                    message: claim.message.clone(),
+                    expires_at,
+                    lease_until,
+                },
+            );
+            let result = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .send()
+                .await;
+            match result {
+                Ok(_) => Ok(true),
+                Err(err)
+                    if err
+                        .as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+                {
+                    Ok(false)
+                }
+                Err(err) => Err(self.error("PutItem", err)),
+            }
+        }
+    }
+}
+
 impl Store for DynamoStore {
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, StateItem>, StoreError> {
         let unique: BTreeSet<&String> = keys.iter().collect();
@@ -286,6 +364,78 @@ impl Store for DynamoStore {
         let results: Vec<Result<(), StoreError>> = futures::stream::iter(chunks)
             .map(|chunk| self.write_batch(chunk))
             .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        results.into_iter().collect()
+    }
+
+    async fn claim(
+        &self,
+        claims: Vec<Claim>,
+        lease_until: i64,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<BTreeSet<String>, StoreError> {
+        let results: Vec<(String, Result<bool, StoreError>)> = futures::stream::iter(claims)
+            .map(|claim| async move {
+                let won = self.claim_one(&claim, lease_until, expires_at, now).await;
+                (claim.key, won)
+            })
+            .buffer_unordered(CLAIM_CONCURRENCY)
+            .collect()
+            .await;
+        let mut lost = BTreeSet::new();
+        let mut first_error = None;
+        for (key, won) in results {
+            match won {
+                Ok(true) => {}
+                Ok(false) => {
+                    lost.insert(key);
+                }
+                Err(err) => {
+                    first_error.get_or_insert(err);
+                }
+            }
+        }
+        // A claim that could not be written counts as won (the caller delivers): a duplicate beats a lost alert.
+        match first_error {
+            Some(err) if lost.is_empty() => Err(err),
+            Some(err) => {
+                tracing::error!(error = %err, "some claims could not be written; delivering those records anyway");
+                Ok(lost)
+            }
+            None => Ok(lost),
+        }
+    }
+
+    async fn release(&self, keys: Vec<String>, held: i64) -> Result<(), StoreError> {
+        let results: Vec<Result<(), StoreError>> = futures::stream::iter(keys)
+            .map(|key| async move {
+                let result = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .key("pk", s(key))
+                    .update_expression("SET lease_until = :zero")
+                    // Only a lease this invocation still holds: another may have taken the record over since.
+                    .condition_expression("lease_until = :held")
+                    .expression_attribute_values(":zero", n(0))
+                    .expression_attribute_values(":held", n(held))
+                    .send()
+                    .await;
+                match result {
+                    Ok(_) => Ok(()),
+                    Err(err)
+                        if err
+                            .as_service_error()
+                            .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+                    {
+                        Ok(())
+                    }
+                    Err(err) => Err(self.error("UpdateItem", err)),
+                }
+            })
+            .buffer_unordered(CLAIM_CONCURRENCY)
             .collect()
             .await;
         results.into_iter().collect()

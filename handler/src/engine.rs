@@ -19,7 +19,8 @@ use crate::record::Record;
 use crate::render::{self};
 use crate::settings::Settings;
 use crate::store::{
-    self, EVENT_TTL_SECS, GroupState, PENDING, SENT_TTL_SECS, SESSION_TTL_SECS, StateItem, Store,
+    self, Claim, EVENT_TTL_SECS, GroupState, PENDING, SENT_TTL_SECS, SESSION_TTL_SECS, StateItem,
+    Store,
 };
 use crate::testevent;
 
@@ -94,13 +95,27 @@ pub struct Outgoing {
     pub records: u64,
 }
 
+/// How long an invocation holds the records it claimed when it does not know its deadline: Lambda's longest
+/// timeout.
+pub const DEFAULT_LEASE_SECS: i64 = 15 * 60;
+
+/// The records an invocation claimed, held until `until` (epoch seconds).
+#[derive(Debug, Default, Clone)]
+pub struct Lease {
+    pub until: i64,
+    pub keys: Vec<String>,
+}
+
 /// The messages an invocation sends, and what it did with the other records.
 #[derive(Debug, Default)]
 pub struct Plan {
+    /// The records this invocation holds; released if a delivery fails, so a retry may send what is missing.
+    pub lease: Option<Lease>,
     pub messages: Vec<Outgoing>,
     /// Records added to a group's pending summary (the digest reports them).
     pub summarised: usize,
-    /// Records already reported by an earlier invocation (a retry, or the same event by another path).
+    /// Records already reported by an earlier invocation (a retry, or the same event by another path), or held
+    /// by another invocation reporting them right now.
     pub duplicates: usize,
     /// Whether the state was used (the retry then sends only what failed).
     pub stateful: bool,
@@ -186,13 +201,85 @@ enum Decision {
     Late,
 }
 
+/// What one group does given what is known of it: the decision, the records in its message, the records added to
+/// its pending summary. `None` when it has nothing to do.
+#[allow(clippy::too_many_arguments)]
+fn decide(
+    digest: &str,
+    alerts: &[Alert],
+    fresh: &[usize],
+    mine: &[(usize, String)],
+    current: Option<&GroupState>,
+    state: &HashMap<String, StateItem>,
+    stateful: bool,
+    now_s: i64,
+) -> Option<(Decision, Vec<usize>, Vec<usize>)> {
+    let earlier = mine.first().map(|(_, m)| m.clone());
+    let open_window = current.filter(|g| g.window_end > now_s);
+    let decision = match (&earlier, open_window) {
+        (Some(id), _) => Decision::Resume {
+            id: id.clone(),
+            // New records may join only a message that reached nobody yet.
+            accept_new: !state.contains_key(&store::sent_key(id)),
+        },
+        (None, Some(_)) if stateful => Decision::Late,
+        (None, _) => Decision::Open {
+            id: format!("g:{digest}:{}", alerts[*fresh.first()?].event_id),
+        },
+    };
+    let (in_message, pending): (Vec<usize>, Vec<usize>) = match &decision {
+        Decision::Open { .. } => (fresh.to_vec(), Vec::new()),
+        Decision::Resume { id, accept_new } => {
+            let mut in_message: Vec<usize> = mine
+                .iter()
+                .filter(|(_, m)| m == id)
+                .map(|(i, _)| *i)
+                .collect();
+            if *accept_new {
+                in_message.extend(fresh.iter().copied());
+                in_message.sort_unstable();
+                (in_message, Vec::new())
+            } else {
+                (in_message, fresh.to_vec())
+            }
+        }
+        Decision::Late => (Vec::new(), fresh.to_vec()),
+    };
+    Some((decision, in_message, pending))
+}
+
+/// A group's records split by what the state says of them: new ones, and those an earlier attempt put in one of
+/// the group's messages (with that message). Records reported elsewhere are counted as duplicates.
+fn split_group(
+    members: &[usize],
+    alerts: &[Alert],
+    digest: &str,
+    claim_of: impl Fn(&str) -> Option<String>,
+    duplicates: &mut usize,
+) -> (Vec<usize>, Vec<(usize, String)>) {
+    let mut fresh: Vec<usize> = Vec::new();
+    let mut mine: Vec<(usize, String)> = Vec::new();
+    let prefix = format!("g:{digest}:");
+    for &i in members {
+        match claim_of(&alerts[i].event_id) {
+            None => fresh.push(i),
+            Some(m) if m.starts_with(&prefix) => mine.push((i, m)),
+            Some(_) => *duplicates += 1,
+        }
+    }
+    (fresh, mine)
+}
+
 /// Decides the messages of one invocation at `now`, reading and writing state through `store` when there is one.
+/// Records it reports are claimed for `lease_secs` first: of two invocations reporting one record (both event paths
+/// at once), one sends it.
 pub async fn invoke<S: Store>(
     collected: Collected,
     settings: &Settings,
     channels: &[Channel],
     store: Option<&S>,
     now: DateTime<Utc>,
+    lease_secs: i64,
 ) -> Plan {
     let mut alerts = collected.alerts;
     alerts.sort_by_key(|a| a.index);
@@ -285,21 +372,99 @@ pub async fn invoke<S: Store>(
         }
     };
 
+    // Claims, each written with its condition before any group state: a record another invocation holds is left
+    // to it. The message each is claimed for is what the state read suggests; if a group's decision changes below
+    // (another invocation changed the group), the claim is rewritten at the end.
+    let lease_until = now_s + lease_secs;
+    let mut lost: HashSet<usize> = HashSet::new();
+    let mut claimed: HashMap<usize, String> = HashMap::new();
+    if let Some(s) = store {
+        let mut claims: Vec<(usize, Claim)> = Vec::new();
+        let mut ignored = 0;
+        let mut wants = |i: usize, message: &str| {
+            let existing = claim_of(&alerts[i].event_id);
+            claims.push((
+                i,
+                Claim {
+                    key: store::event_key(&alerts[i].event_id),
+                    message: message.to_owned(),
+                    takeover: existing.is_some(),
+                },
+            ));
+        };
+        for (i, a) in alerts.iter().enumerate() {
+            let id = format!("e:{}", a.event_id);
+            if a.group_key.is_none() && claim_of(&a.event_id).is_none_or(|m| m == id) {
+                wants(i, &id);
+            }
+        }
+        for (key, members) in &groups {
+            let digest = group::digest(key);
+            let current = match state.get(&store::group_key(&digest)) {
+                Some(StateItem::Group(g)) => Some(&**g),
+                _ => None,
+            };
+            let (fresh, mine) = split_group(members, &alerts, &digest, claim_of, &mut ignored);
+            let Some((decision, in_message, pending)) = decide(
+                &digest, &alerts, &fresh, &mine, current, &state, true, now_s,
+            ) else {
+                continue;
+            };
+            if let Decision::Open { id } | Decision::Resume { id, .. } = &decision {
+                for &i in &in_message {
+                    wants(i, id);
+                }
+            }
+            for &i in &pending {
+                wants(i, PENDING);
+            }
+        }
+        let requests: Vec<Claim> = claims.iter().map(|(_, c)| c.clone()).collect();
+        match s
+            .claim(requests, lease_until, now_s + EVENT_TTL_SECS, now_s)
+            .await
+        {
+            Ok(held) => {
+                for (i, c) in claims {
+                    if held.contains(&c.key) {
+                        lost.insert(i);
+                    } else {
+                        claimed.insert(i, c.message);
+                    }
+                }
+            }
+            // Delivered as if claimed (a duplicate beats a lost alert); the claims are written at the end.
+            Err(err) => log_store_error(&err),
+        }
+        if !lost.is_empty() {
+            info!(
+                records = lost.len(),
+                "records held by another invocation are left to it"
+            );
+        }
+        plan.duplicates += lost.len();
+    }
+
     let mut writes: Vec<(String, StateItem)> = Vec::new();
-    let claim = |id: &str, message: &str| {
-        (
-            store::event_key(id),
+    // Claims still to write: those whose message differs from the one claimed (or not claimed at all).
+    let claim = |i: usize, event_id: &str, message: &str| {
+        if store.is_none() || claimed.get(&i).is_some_and(|m| m == message) {
+            return None;
+        }
+        Some((
+            store::event_key(event_id),
             StateItem::Event {
                 message: message.to_owned(),
                 expires_at: now_s + EVENT_TTL_SECS,
+                lease_until,
             },
-        )
+        ))
     };
     // Messages with the position of their first record, to send in input order.
     let mut out: Vec<(usize, Outgoing)> = Vec::new();
 
-    for a in alerts.iter_mut() {
-        if a.group_key.is_some() {
+    for (i, a) in alerts.iter_mut().enumerate() {
+        if a.group_key.is_some() || lost.contains(&i) {
             continue;
         }
         let id = format!("e:{}", a.event_id);
@@ -309,8 +474,7 @@ pub async fn invoke<S: Store>(
                 continue;
             }
             Some(_) => {}
-            None if store.is_some() => writes.push(claim(&a.event_id, &id)),
-            None => {}
+            None => writes.extend(claim(i, &a.event_id, &id)),
         }
         if let (Some((key, session)), Some(_)) = (&a.session_opened, store) {
             writes.push((
@@ -345,52 +509,26 @@ pub async fn invoke<S: Store>(
             Some(StateItem::Group(g)) => Some((**g).clone()),
             _ => None,
         };
-        // Records reported before (a retry, or the same event by another path) keep the message they went to.
-        let mut fresh: Vec<usize> = Vec::new();
-        let mut mine: Vec<(usize, String)> = Vec::new();
-        for &i in members {
-            match claim_of(&alerts[i].event_id) {
-                None => fresh.push(i),
-                Some(m) if m.starts_with(&format!("g:{digest}:")) => mine.push((i, m)),
-                Some(_) => plan.duplicates += 1,
-            }
-        }
+        // Records reported before (a retry, or the same event by another path) keep the message they went to;
+        // records another invocation holds are left to it.
+        let (mut fresh, mut mine) =
+            split_group(members, &alerts, &digest, claim_of, &mut plan.duplicates);
+        fresh.retain(|i| !lost.contains(i));
+        mine.retain(|(i, _)| !lost.contains(i));
         let mut attempts = 0;
         let (decision, in_message, pending) = loop {
             attempts += 1;
-            let earlier = mine.first().map(|(_, m)| m.clone());
-            let open_window = current.as_ref().filter(|g| g.window_end > now_s);
-            let decision = match (&earlier, open_window) {
-                (Some(id), _) => Decision::Resume {
-                    id: id.clone(),
-                    // New records may join only a message that reached nobody yet.
-                    accept_new: !state.contains_key(&store::sent_key(id)),
-                },
-                (None, Some(_)) if store.is_some() => Decision::Late,
-                (None, _) => match fresh.first() {
-                    Some(&first) => Decision::Open {
-                        id: format!("g:{digest}:{}", alerts[first].event_id),
-                    },
-                    None => break (None, Vec::new(), Vec::new()),
-                },
-            };
-            let (in_message, pending): (Vec<usize>, Vec<usize>) = match &decision {
-                Decision::Open { .. } => (fresh.clone(), Vec::new()),
-                Decision::Resume { id, accept_new } => {
-                    let mut in_message: Vec<usize> = mine
-                        .iter()
-                        .filter(|(_, m)| m == id)
-                        .map(|(i, _)| *i)
-                        .collect();
-                    if *accept_new {
-                        in_message.extend(fresh.iter().copied());
-                        in_message.sort_unstable();
-                        (in_message, Vec::new())
-                    } else {
-                        (in_message, fresh.clone())
-                    }
-                }
-                Decision::Late => (Vec::new(), fresh.clone()),
+            let Some((decision, in_message, pending)) = decide(
+                &digest,
+                &alerts,
+                &fresh,
+                &mine,
+                current.as_ref(),
+                &state,
+                store.is_some(),
+                now_s,
+            ) else {
+                break (None, Vec::new(), Vec::new());
             };
             let Some(s) = store else {
                 break (Some(decision), in_message, pending);
@@ -469,21 +607,17 @@ pub async fn invoke<S: Store>(
             }
         };
         let Some(decision) = decision else { continue };
-        if store.is_some() {
-            for &i in &pending {
-                writes.push(claim(&alerts[i].event_id, PENDING));
-            }
+        for &i in &pending {
+            writes.extend(claim(i, &alerts[i].event_id, PENDING));
         }
         plan.summarised += pending.len();
         let id = match decision {
             Decision::Open { id } | Decision::Resume { id, .. } => id,
             Decision::Late => continue,
         };
-        if store.is_some() {
-            for &i in &in_message {
-                if claim_of(&alerts[i].event_id).is_none() {
-                    writes.push(claim(&alerts[i].event_id, &id));
-                }
+        for &i in &in_message {
+            if claim_of(&alerts[i].event_id).is_none_or(|m| m != id) {
+                writes.extend(claim(i, &alerts[i].event_id, &id));
             }
         }
         let Some(&first) = in_message.first() else {
@@ -549,6 +683,20 @@ pub async fn invoke<S: Store>(
     out.sort_by_key(|(index, _)| *index);
     plan.messages = out.into_iter().map(|(_, o)| o).collect();
     if let Some(s) = store {
+        let mut keys: BTreeSet<String> = claimed
+            .keys()
+            .map(|&i| store::event_key(&alerts[i].event_id))
+            .collect();
+        keys.extend(
+            writes
+                .iter()
+                .filter(|(_, item)| matches!(item, StateItem::Event { .. }))
+                .map(|(key, _)| key.clone()),
+        );
+        plan.lease = Some(Lease {
+            until: lease_until,
+            keys: keys.into_iter().collect(),
+        });
         if let Err(err) = s.put_all(writes).await {
             log_store_error(&err);
         }
@@ -687,6 +835,13 @@ pub async fn deliver<D: Deliver, S: Store>(
             }
             Err(err) => delivered.failures.push(err),
         }
+    }
+    // A failed delivery lets go of the records: the retry (or the other path's invocation) sends what is missing.
+    if !delivered.failures.is_empty()
+        && let (Some(s), Some(lease)) = (store, &plan.lease)
+        && let Err(err) = s.release(lease.keys.clone(), lease.until).await
+    {
+        log_store_error(&err);
     }
     for (m, reached) in plan.messages.iter().zip(&reached) {
         let complete = channels

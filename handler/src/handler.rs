@@ -81,7 +81,13 @@ pub async fn handle_with<D: Deliver, S: Store>(
             engine::digests(settings, &channels, store, now).await
         }
         (Some(Shape::Schedule), None) => Plan::default(),
-        _ => engine::invoke(collected, settings, &channels, store, now).await,
+        _ => {
+            // Records are held for as long as this invocation may run: a retry after a timeout takes them over.
+            let lease = deadline.map_or(engine::DEFAULT_LEASE_SECS, |d| {
+                d.saturating_duration_since(Instant::now()).as_secs() as i64 + 1
+            });
+            engine::invoke(collected, settings, &channels, store, now, lease).await
+        }
     };
     outcome.messages = plan.messages.len();
     outcome.summarised = plan.summarised;

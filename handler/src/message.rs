@@ -63,17 +63,35 @@ fn result_word(language: Language, success: Option<bool>) -> &'static str {
     }
 }
 
-/// Attacker-controlled strings (user agent, user name) must not add lines or control characters to a message,
-/// nor make it too long to send.
+/// Characters that reorder the text around them (bidi embeddings, overrides, isolates and marks): a user name
+/// with U+202E reads backwards from there on, so a reader would see something the record does not say.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Characters no reader should get from a record: C0 and C1 controls (escape sequences, bells, line breaks that
+/// forge a second line), Unicode's line and paragraph separators, and bidi controls.
+fn is_hostile(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') || is_bidi_control(c)
+}
+
+/// What a hostile character becomes: a space for controls and line breaks (words stay apart, as the text output
+/// and the subject show them), U+FFFD for bidi controls (visible: the reader sees something was there).
+fn replacement(c: char) -> char {
+    if is_bidi_control(c) { '\u{FFFD}' } else { ' ' }
+}
+
+/// Attacker-controlled strings (user agent, user name) must not add lines, control or bidi characters to a
+/// message, nor make it too long to send. Every string of a [`Message`] passes here (see [`Message::cleaned`]).
 pub fn one_line(value: &str) -> Cow<'_, str> {
     let too_long = value.len() > VALUE_MAX_CHARS && value.chars().nth(VALUE_MAX_CHARS).is_some();
-    if !too_long && !value.chars().any(char::is_control) {
+    if !too_long && !value.chars().any(is_hostile) {
         return Cow::Borrowed(value);
     }
     let mut clean: String = value
         .chars()
         .take(VALUE_MAX_CHARS)
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| if is_hostile(c) { replacement(c) } else { c })
         .collect();
     if too_long {
         clean.push_str("... (truncated)");
@@ -84,7 +102,34 @@ pub fn one_line(value: &str) -> Cow<'_, str> {
 fn one_line_owned(value: Cow<'_, str>) -> Cow<'_, str> {
     match value {
         Cow::Borrowed(s) => one_line(s),
-        Cow::Owned(s) => Cow::Owned(one_line(&s).into_owned()),
+        Cow::Owned(s) => match one_line(&s) {
+            Cow::Borrowed(_) => Cow::Owned(s),
+            Cow::Owned(clean) => Cow::Owned(clean),
+        },
+    }
+}
+
+/// Cleans a string the message owns, leaving it untouched (no copy) when there is nothing to clean.
+fn one_line_string(value: &mut String) {
+    if let Cow::Owned(clean) = one_line(value) {
+        *value = clean;
+    }
+}
+
+impl Message<'_> {
+    /// The one place a message's text is made safe to show: every string a record can reach (the title, the
+    /// account tag, each fact, the link) through [`one_line`]. Email, Slack and Teams render only cleaned messages;
+    /// the subject is ASCII already ([`subject_line`]).
+    pub fn cleaned(mut self) -> Self {
+        one_line_string(&mut self.title);
+        self.account_tag = one_line_owned(std::mem::take(&mut self.account_tag));
+        for fact in &mut self.facts {
+            fact.value = one_line_owned(std::mem::take(&mut fact.value));
+        }
+        if let Some(link) = &mut self.link {
+            one_line_string(link);
+        }
+        self
     }
 }
 
@@ -606,6 +651,7 @@ pub fn single<'s>(finding: &'s Finding, settings: &'s Settings) -> Message<'s> {
         time: finding.time,
         footer: footer(language, settings.scope),
     }
+    .cleaned()
 }
 
 /// `ListBuckets ×120, DescribeRegions ×80 … and 3 more names`.
@@ -692,7 +738,7 @@ pub fn group<'s>(
         ),
     };
     message.facts.extend(summary_facts(&all, settings, records));
-    message
+    message.cleaned()
 }
 
 fn class_title(class: Option<Class>, head: &Head, language: Language) -> String {
@@ -785,4 +831,5 @@ pub fn digest<'s>(head: &'s Head, summary: &Summary, settings: &'s Settings) -> 
         time: summary.last,
         footer: footer(language, settings.scope),
     }
+    .cleaned()
 }

@@ -190,7 +190,7 @@ fn render_record(chunk: &mut Chunk, item: input::Item<'_>, settings: &Settings, 
             settings,
             group.as_deref(),
         )) {
-            chunk.text.push_str(&json);
+            chunk.text.push_str(&render::inert_json(json));
         }
     } else {
         let headline = message::headline(&finding, crate::Language::En);
@@ -217,9 +217,16 @@ fn messages_of(
                 return messages;
             }
             let now = engine::latest_time(&collected.alerts);
-            return engine::invoke(collected, settings, channels, None::<&MemoryStore>, now)
-                .await
-                .messages;
+            return engine::invoke(
+                collected,
+                settings,
+                channels,
+                None::<&MemoryStore>,
+                now,
+                engine::DEFAULT_LEASE_SECS,
+            )
+            .await
+            .messages;
         }
         let store = MemoryStore::new();
         let mut out = Vec::new();
@@ -237,9 +244,16 @@ fn messages_of(
                 ..Collected::default()
             };
             out.extend(
-                engine::invoke(one, settings, channels, Some(&store), now)
-                    .await
-                    .messages,
+                engine::invoke(
+                    one,
+                    settings,
+                    channels,
+                    Some(&store),
+                    now,
+                    engine::DEFAULT_LEASE_SECS,
+                )
+                .await
+                .messages,
             );
         }
         let after = now + settings.group_window() + chrono::TimeDelta::seconds(1);

@@ -9,7 +9,7 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::classify::{Finding, Kind, Severity};
 use crate::group::{Head, Summary};
-use crate::message::{Message, local_time, one_line};
+use crate::message::{Message, is_bidi_control, local_time, one_line};
 use crate::settings::Settings;
 use crate::text::{Label, Phrase, phrase};
 
@@ -326,6 +326,31 @@ fn group_body(summary: &Summary) -> GroupBody<'_> {
     }
 }
 
+/// JSON is data: the generic webhook and `preview --output json` carry the record's strings exactly as CloudTrail
+/// recorded them (a program matching them against CloudTrail, or keeping them as evidence, must see what the
+/// attacker sent), unlike the messages people read ([`Message::cleaned`]). JSON escapes C0 controls itself; C1
+/// and bidi controls are written as `\uXXXX` escapes here, so the document shown raw (a log, a terminal) is inert
+/// while every parsed value stays the same.
+pub fn inert_json(json: String) -> String {
+    let hostile = |c: char| {
+        ('\u{80}'..='\u{9F}').contains(&c)
+            || is_bidi_control(c)
+            || matches!(c, '\u{2028}' | '\u{2029}')
+    };
+    if !json.contains(hostile) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if hostile(c) {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// The generic webhook's body for one record, or for a group's first record with the rest summarised.
 pub fn webhook(finding: &Finding, settings: &Settings, group: Option<(&str, &Summary)>) -> String {
     #[derive(Serialize)]
@@ -341,12 +366,12 @@ pub fn webhook(finding: &Finding, settings: &Settings, group: Option<(&str, &Sum
             .filter(|(_, s)| !s.is_empty())
             .map(|(_, s)| group_body(s)),
     };
-    serde_json::to_string(&body).unwrap_or_default()
+    inert_json(serde_json::to_string(&body).unwrap_or_default())
 }
 
 /// The generic webhook's body for a digest: who the group is about and what its later records add up to.
 pub fn webhook_digest(head: &Head, group: &str, summary: &Summary, settings: &Settings) -> String {
-    serde_json::json!({
+    let json = serde_json::json!({
         "kind": head.kind.as_deref().unwrap_or("root-activity"),
         "digest": true,
         "alert": true,
@@ -358,7 +383,8 @@ pub fn webhook_digest(head: &Head, group: &str, summary: &Summary, settings: &Se
         "source_ip": head.source_ip,
         "summary": group_body(summary),
     })
-    .to_string()
+    .to_string();
+    inert_json(json)
 }
 
 /// One line per record for `preview --output text`.

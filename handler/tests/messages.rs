@@ -177,3 +177,87 @@ fn a_root_session_storm_then_its_digest_then_a_new_window() {
     assert_eq!(out.messages, 3, "{}", out.output);
     insta::assert_snapshot!(all_forms(&log_file(&records)));
 }
+
+/// Every string value of a JSON document, recursively.
+fn strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+        Value::Object(map) => map.values().for_each(|v| strings(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn control_and_bidi_characters_of_a_record_reach_no_reader() {
+    const HOSTILE: &str = "evil\u{1b}[2J\u{7}\r\nFAKE: all clear\u{202e}RTL";
+    // Every character the issue names: C0 and C1 controls, line and paragraph separators, bidi controls.
+    let forbidden = |c: char| {
+        (c.is_control() && c != '\n')
+            || matches!(
+                c,
+                '\u{2028}' | '\u{2029}' | '\u{061C}' | '\u{200E}' | '\u{200F}'
+            )
+            || ('\u{202A}'..='\u{202E}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+    };
+    let mut record: Value = serde_json::from_str(&fixture("aws-ct-ug__iam-user-failure")).unwrap();
+    record["userIdentity"]["userName"] = Value::from(HOSTILE);
+    record["userAgent"] = Value::from(format!(
+        "agent\u{85}\u{2066}x\u{2069}\u{200f}\u{61c}{HOSTILE}"
+    ));
+    record["awsRegion"] = Value::from("us-east-1\u{2028}FAKE: region\u{202a}");
+    // Twice from the same identity and address: the group's message (title "… and 1 more", summary facts) too.
+    let mut second = record.clone();
+    second["eventID"] = Value::from("d38ce1b3-4575-4cb8-a632-611b8243bfc4");
+    let input = log_file(&[record.to_string(), second.to_string()]);
+
+    for language in [Language::En, Language::Ja] {
+        for format in [
+            PreviewFormat::Text,
+            PreviewFormat::Email,
+            PreviewFormat::Slack,
+            PreviewFormat::Teams,
+        ] {
+            let out = preview(&input, &settings(language), format).unwrap().output;
+            let what = format!("{format:?} ({language:?})");
+            assert!(out.contains("evil"), "{what} shows the user: {out}");
+            let texts: Vec<String> = match format {
+                PreviewFormat::Slack | PreviewFormat::Teams => {
+                    let mut all = Vec::new();
+                    for line in out.lines() {
+                        strings(&serde_json::from_str(line).unwrap(), &mut all);
+                    }
+                    all
+                }
+                _ => vec![out.clone()],
+            };
+            for text in &texts {
+                assert!(!text.contains(forbidden), "{what}: {text:?}");
+                assert!(
+                    !text.lines().any(|l| l.trim_start().starts_with("FAKE")),
+                    "{what} has a forged line: {text:?}"
+                );
+            }
+        }
+    }
+
+    // The generic webhook is data: the record's strings arrive exactly, and the raw document is inert (no bidi
+    // or C1 character, no line break: JSON escapes them).
+    let out = preview(&input, &settings(Language::En), PreviewFormat::Webhook)
+        .unwrap()
+        .output;
+    assert!(!out.contains(forbidden), "{out:?}");
+    let first: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert!(
+        first["identity"].as_str().unwrap().contains(HOSTILE),
+        "{first}"
+    );
+    let out = preview(&input, &settings(Language::En), PreviewFormat::Json)
+        .unwrap()
+        .output;
+    assert!(
+        !out.contains(|c: char| forbidden(c) && c != '\n'),
+        "{out:?}"
+    );
+}
