@@ -436,3 +436,67 @@ async fn a_bucket_policy_refused_past_the_bound_is_named_as_the_cause() {
     );
     assert!(text.contains("s3:GetBucketAcl"), "the fix is named: {text}");
 }
+
+/// The organization's delegated CloudTrail administrator (a member account) sees the organization
+/// trail under the management account's ARN. CloudTrail would let it change the trail; login-alert
+/// does not (its log group would have to be in the management account, its permissions and memo tags
+/// are for trails of the account it runs in), and every message says so without telling the user to
+/// run it there. moto has no CloudTrail delegated administrator (nor organization trails seen from
+/// another account), hence the mocks. The management account's own organization trail is adopted
+/// and changed: tests/alert_state.rs::an_organization_trail_brings_the_member_accounts_names (moto).
+#[tokio::test]
+async fn a_delegated_administrator_is_told_plainly_that_only_the_management_account_works() {
+    use aws_sdk_cloudtrail::operation::describe_trails::DescribeTrailsOutput;
+    let arn = "arn:aws:cloudtrail:eu-west-1:999999999999:trail/org-trail";
+    let describe = mock!(Client::describe_trails).then_output(move || {
+        DescribeTrailsOutput::builder()
+            .trail_list(described("org-trail", arn, "eu-west-1", true))
+            .build()
+    });
+    let ctx = {
+        let mut ctx = ctx(mock_client!(
+            aws_sdk_cloudtrail,
+            RuleMode::MatchAny,
+            [&describe]
+        ));
+        ctx.target.trail = login_alert::model::TrailChoice::Adopt("org-trail".into());
+        ctx
+    };
+    let current = trail::read(&ctx)
+        .await
+        .expect("read sends only DescribeTrails");
+    let mut plan: login_alert::plan::Plan<trail::Op> =
+        login_alert::plan::Plan::new(login_alert::plan::Mode::Apply, ACCOUNT, "eu-west-1");
+    trail::plan_apply(
+        &current,
+        &ctx.target,
+        &trail::delivery(&current, &ctx.target),
+        &mut plan,
+    );
+    assert!(
+        !plan.has_changes(),
+        "no UpdateTrail, StartLogging or AddTags"
+    );
+    let facts = login_alert::model::Facts::new(&ctx.target);
+    let checks = trail::health::checks(&ctx, &current, &facts)
+        .await
+        .expect("status reads nothing more");
+    let check = &checks[0];
+    for text in [
+        plan.blockers[0].clone(),
+        format!("{} {}", check.detail, check.fix.clone().unwrap_or_default()),
+    ] {
+        assert!(text.contains("account 999999999999"), "{text}");
+        assert!(
+            text.contains(
+                "even when this account is the organization's delegated CloudTrail administrator"
+            ),
+            "says what a delegated administrator can expect: {text}"
+        );
+        assert!(
+            !text.contains("or the organization's delegated CloudTrail administrator")
+                && !text.contains("(or a delegated administrator)"),
+            "never sends the user to a delegated administrator account it then refuses: {text}"
+        );
+    }
+}

@@ -116,7 +116,10 @@ fn unreachable(found: &Found, t: &Target) -> Option<Check> {
                 "trail {} belongs to account {owner}: its status cannot be read from here",
                 found.name
             ),
-            format!("run login-alert in account {owner}, or set trail.create = true"),
+            format!(
+                "{}: run login-alert in account {owner}, or set trail.create = true",
+                crate::reach::only_from_owner(&owner)
+            ),
         ),
         Reach::OtherRegion(home) => (
             format!(
