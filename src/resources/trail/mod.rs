@@ -597,14 +597,18 @@ mod tests {
             .iter()
             .find(|n| n.contains("member accounts"))
             .unwrap_or_else(|| panic!("{:?}", plan.notices));
-        assert!(notice.contains("member accounts are not covered"), "{notice}");
+        assert!(
+            notice.contains("member accounts are not covered"),
+            "{notice}"
+        );
         assert!(notice.contains("mode = \"cloudwatch-logs\""), "{notice}");
         assert!(notice.contains("organization-wide EventBridge coverage is planned"));
         assert!(plan.blockers.is_empty(), "a notice, not a blocker");
         let both = organization_plan(Route::Both);
         assert!(
-            both.notices.iter().any(|n| n.contains("member accounts")
-                && n.contains("only through CloudWatch Logs")),
+            both.notices.iter().any(
+                |n| n.contains("member accounts") && n.contains("only through CloudWatch Logs")
+            ),
             "{:?}",
             both.notices
         );
