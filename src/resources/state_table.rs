@@ -167,7 +167,7 @@ impl Part for StateTable {
             Members::Unreadable(why) => {
                 plan.notice(format!(
                     "the member accounts' names were not read from AWS Organizations ({why}): alerts name them by `[account_names]` or their ID. \
-                     Run login-alert in the management account (or a delegated administrator) with organizations:ListAccounts to store them"
+                     Run login-alert in the management account with organizations:ListAccounts to store them"
                 ));
                 BTreeMap::new()
             }
