@@ -175,6 +175,20 @@ impl Clients {
         )
     }
 
+    /// CloudWatch in `region` (a forwarding rule's metrics are in its own region).
+    pub fn cloudwatch_in(&self, region: &str) -> aws_sdk_cloudwatch::Client {
+        if region == self.region {
+            return self.cloudwatch.clone();
+        }
+        aws_sdk_cloudwatch::Client::new(
+            &self
+                .sdk
+                .to_builder()
+                .region(Region::new(region.to_owned()))
+                .build(),
+        )
+    }
+
     /// The same credentials and settings, in another region (a trail's home region, say).
     pub fn in_region(sdk: &SdkConfig, region: &str) -> Self {
         Clients::new(

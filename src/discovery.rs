@@ -319,8 +319,9 @@ pub async fn discover(sdk: &SdkConfig, start_region: &str) -> Discovery {
             let mut problems = Vec::new();
             if let Reach::OtherAccount(owner) = trail.reach_from(account_id.as_deref()) {
                 problems.push(format!(
-                    "trail {} is an organization trail owned by account {owner}: only that management account (or a delegated administrator) can change it, so it cannot be used from here",
+                    "trail {} is an organization trail owned by account {owner}, so it cannot be used from here: {}",
                     trail.name,
+                    crate::reach::only_from_owner(&owner),
                 ));
                 return (TrailDetails { trail, logging: None, subscription_filters: None }, problems);
             }

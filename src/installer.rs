@@ -314,8 +314,10 @@ fn ask_trail(
 
 fn not_adoptable(refused: &Refused) -> String {
     format!(
-        "{} is an organization trail owned by account {}: only that management account (or a delegated administrator) can change it. Choose another trail or create one.",
-        refused.trail, refused.owner
+        "{} is an organization trail owned by account {}: {}. Choose another trail or create one.",
+        refused.trail,
+        refused.owner,
+        crate::reach::only_from_owner(&refused.owner)
     )
 }
 

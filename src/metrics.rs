@@ -24,6 +24,24 @@ pub async fn sums(
     dimension: (&str, &str),
     window: Duration,
 ) -> Result<Vec<f64>> {
+    sums_with(
+        &ctx.clients.cloudwatch,
+        namespace,
+        metrics,
+        dimension,
+        window,
+    )
+    .await
+}
+
+/// [`sums`] through `cloudwatch`, which may be another region's client.
+pub async fn sums_with(
+    cloudwatch: &aws_sdk_cloudwatch::Client,
+    namespace: &str,
+    metrics: &[&str],
+    dimension: (&str, &str),
+    window: Duration,
+) -> Result<Vec<f64>> {
     let end = SystemTime::now();
     let start = end - window;
     let queries: Vec<MetricDataQuery> = metrics
@@ -55,9 +73,7 @@ pub async fn sums(
         })
         .collect();
     let mut totals = vec![0.0; metrics.len()];
-    let mut pages = ctx
-        .clients
-        .cloudwatch
+    let mut pages = cloudwatch
         .get_metric_data()
         .set_metric_data_queries(Some(queries))
         .start_time(DateTime::from(start))

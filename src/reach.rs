@@ -7,11 +7,28 @@ use crate::arn::Arn;
 pub enum Reach {
     /// From this account, in this region.
     Here,
-    /// An organization trail seen from a member account: only the management account (or a
-    /// delegated administrator), named here, can change it.
+    /// An organization trail owned by another account (its management account, named here): seen
+    /// from a member account, the delegated CloudTrail administrator included. login-alert changes
+    /// it only from its owner (see [`only_from_owner`]).
     OtherAccount(String),
     /// Only from its home region (CloudTrail's rule), named here.
     OtherRegion(String),
+}
+
+/// Why a trail of another account is left alone, in the words every message about it shares.
+///
+/// CloudTrail lets a delegated administrator change an organization trail, which stays owned by the
+/// management account (its ARN names that account). login-alert does not do it from there: the
+/// operator policy grants trail actions on this account's trail ARNs only, the trail's CloudWatch Logs
+/// group must be in the trail's (the management) account, and whether CloudTrail accepts the memo
+/// tags from a delegated administrator is not documented. So it says plainly where it does work.
+pub fn only_from_owner(owner: &str) -> String {
+    format!(
+        "login-alert changes an organization trail only from the account that owns it, the management account {owner}, \
+         even when this account is the organization's delegated CloudTrail administrator \
+         (CloudTrail lets a delegated administrator change the trail, but its CloudWatch Logs group must be in account {owner} \
+         and login-alert's permissions and memo tags are for trails of the account it runs in)"
+    )
 }
 
 /// Whether `account_id`, working in `region`, can change the trail `trail_arn` homed in `home_region`.

@@ -398,6 +398,57 @@ async fn the_state_table_and_settings_from_apply_to_destroy() {
         .code(0);
     assert_eq!(names_item(&db).await["210987654321"], "sandbox");
 
+    // TTL moved to another attribute by hand: DynamoDB allows one UpdateTimeToLive per table per
+    // hour, so apply disables it there, and a later apply enables it on expires_at. moto differs from
+    // AWS here: it allows any number of TTL changes (the two by hand below; AWS refuses the second
+    // with a ValidationException, tests/state_table_mocks.rs) and goes straight to DISABLED / ENABLED
+    // (AWS: DISABLING / ENABLING for up to an hour, also in tests/state_table_mocks.rs).
+    for (attribute, enabled) in [("expires_at", false), ("ttl", true)] {
+        db.update_time_to_live()
+            .table_name(TABLE)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(attribute)
+                    .enabled(enabled)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .expect("TTL moved by hand");
+    }
+    let ttl_writes = |mark: usize| {
+        account
+            .writes_since(mark)
+            .into_iter()
+            .filter(|w| w.ends_with(":UpdateTimeToLive"))
+            .count()
+    };
+    account
+        .cli(dir)
+        .args(["plan"])
+        .assert()
+        .code(0)
+        .stdout(contains("step 1 of 2"))
+        .stdout(contains("disables TTL on `ttl`"));
+    let mark = account.requests().len();
+    account.cli(dir).args(["apply", "--yes"]).assert().success();
+    assert_eq!(ttl_writes(mark), 1, "one TTL change per apply");
+    account
+        .cli(dir)
+        .args(["plan"])
+        .assert()
+        .code(0)
+        .stdout(contains("+ time_to_live_attribute = \"expires_at\""));
+    let mark = account.requests().len();
+    account.cli(dir).args(["apply", "--yes"]).assert().success();
+    assert_eq!(ttl_writes(mark), 1, "the enable, in the next apply");
+    account
+        .cli(dir)
+        .args(["plan", "--detailed-exitcode"])
+        .assert()
+        .code(0);
+
     // destroy removes the table with everything else.
     account
         .cli(dir)

@@ -369,7 +369,7 @@ async fn a_re_run_offers_the_config_as_defaults_then_shows_the_plan_and_applies_
             s.send("y").unwrap();
             shown += &read_until(&mut s, "Show the plan now?");
             s.send("y").unwrap();
-            shown += &read_until(&mut s, "Plan: 21 to add, 1 to change, 0 to destroy.");
+            shown += &read_until(&mut s, "Plan: 23 to add, 1 to change, 0 to destroy.");
             shown += &read_until(&mut s, "Apply it?");
             s.send("y").unwrap();
             shown += &read_until(&mut s, "Apply complete! Resources: 21 added, 1 changed, 0 destroyed.");

@@ -163,7 +163,7 @@ async fn adopting_a_single_region_trail_from_init_to_destroy() {
         .stdout(contains(
             "+ Lambda function login-alert-handler will be created",
         ))
-        .stdout(contains("Plan: 21 to add, 1 to change, 0 to destroy."))
+        .stdout(contains("Plan: 23 to add, 1 to change, 0 to destroy."))
         .stdout(contains("SECRETTOKEN").not())
         .stderr(contains("SECRETTOKEN").not());
     assert_eq!(
@@ -174,7 +174,7 @@ async fn adopting_a_single_region_trail_from_init_to_destroy() {
 
     let json = plan_json(&account, dir, &[]);
     assert_eq!(json["changes_pending"], true);
-    assert_eq!(json["summary"]["add"], 21);
+    assert_eq!(json["summary"]["add"], 23);
     assert!(!json.to_string().contains("SECRETTOKEN"));
 
     // No terminal and no --yes: refuses, changes nothing.

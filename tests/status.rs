@@ -136,6 +136,8 @@ async fn status_is_ok_after_apply_and_names_each_broken_link_and_its_fix() {
             "alarm login-alert-function-errors",
             "alarm login-alert-function-throttles",
             "alarm login-alert-failed-events",
+            "alarm login-alert-destination-failures",
+            "alarm login-alert-digest-rule-failures",
             "alarm login-alert-no-trail-events",
         ],
         "the path, link by link"
@@ -155,7 +157,7 @@ async fn status_is_ok_after_apply_and_names_each_broken_link_and_its_fix() {
         .arg("status")
         .assert()
         .code(0)
-        .stdout(contains("All 17 checks ok."));
+        .stdout(contains("All 19 checks ok."));
 
     // The trail stopped by hand: broken, named, with the fix.
     let cloudtrail = aws_sdk_cloudtrail::Client::new(&account.sdk(HOME));
@@ -368,6 +370,20 @@ async fn the_self_monitoring_resources_exist_with_their_targets_converge_and_go_
         seen,
         [
             row(
+                "login-alert-destination-failures",
+                "AWS/Lambda DestinationDeliveryFailures",
+                "FunctionName=login-alert-handler",
+                "Sum GreaterThanThreshold 0",
+                "notBreaching"
+            ),
+            row(
+                "login-alert-digest-rule-failures",
+                "AWS/Events FailedInvocations",
+                "RuleName=login-alert-digest",
+                "Sum GreaterThanThreshold 0",
+                "notBreaching"
+            ),
+            row(
                 "login-alert-failed-events",
                 "AWS/SQS ApproximateNumberOfMessagesVisible",
                 "QueueName=login-alert-failed-events",
@@ -430,6 +446,8 @@ async fn the_self_monitoring_resources_exist_with_their_targets_converge_and_go_
         "alarm login-alert-function-errors",
         "alarm login-alert-function-throttles",
         "alarm login-alert-failed-events",
+        "alarm login-alert-destination-failures",
+        "alarm login-alert-digest-rule-failures",
         "alarm login-alert-no-trail-events",
     ] {
         assert!(
@@ -544,7 +562,7 @@ async fn with_slack_only_the_alarms_exist_without_a_topic_and_the_plan_says_so()
         .unwrap()
         .metric_alarms
         .unwrap_or_default();
-    assert_eq!(alarms.len(), 4);
+    assert_eq!(alarms.len(), 6);
     assert!(alarms.iter().all(|a| a.alarm_actions().is_empty()));
     let (code, checks) = status_json(&account, dir);
     assert_eq!(code, 0, "{checks:#?}");

@@ -356,3 +356,147 @@ async fn an_organization_trail_seen_from_a_member_account_blocks_apply() {
         "destroy goes on without it"
     );
 }
+
+const BUCKET_POLICY_RACE: &str = r#"{"__type":"InsufficientS3BucketPolicyException","message":"Incorrect S3 bucket policy is detected for bucket: login-alert-trail-123456789012-eu-west-1"}"#;
+
+/// EventBridge mode: login-alert's trail without CloudWatch Logs delivery, right after its bucket.
+fn create_without_delivery() -> trail::Op {
+    trail::Op::Create {
+        name: "login-alert-trail".into(),
+        arn: format!("arn:aws:cloudtrail:eu-west-1:{ACCOUNT}:trail/login-alert-trail"),
+        bucket: "login-alert-trail-123456789012-eu-west-1".into(),
+        cloud_watch_logs: None,
+    }
+}
+
+/// CreateTrail right after PutBucketPolicy can find the new policy not there yet (a propagation
+/// race, terraform-provider-aws #820; moto never refuses): it is retried, in EventBridge mode too.
+#[tokio::test(start_paused = true)]
+async fn create_trail_is_retried_while_the_new_bucket_policy_propagates() {
+    let create = mock!(Client::create_trail)
+        .match_requests(|req| req.cloud_watch_logs_role_arn().is_none())
+        .sequence()
+        .http_status(400, Some(BUCKET_POLICY_RACE.into()))
+        .output(|| CreateTrailOutput::builder().build())
+        .build();
+    let start = mock!(Client::start_logging)
+        .match_requests(|req| req.name() == Some("login-alert-trail"))
+        .then_output(|| StartLoggingOutput::builder().build());
+    let mut ctx = ctx(mock_client!(
+        aws_sdk_cloudtrail,
+        RuleMode::MatchAny,
+        [&create, &start]
+    ));
+    ctx.iam_bound = Bound::IAM_PROPAGATION;
+    trail::execute(&ctx, &create_without_delivery())
+        .await
+        .expect("created once CloudTrail sees the bucket policy");
+    assert_eq!((create.num_calls(), start.num_calls()), (2, 1));
+}
+
+/// A refusal that outlasts the bound is the policy's fault: the error says so and names the bucket.
+#[tokio::test(start_paused = true)]
+async fn a_bucket_policy_refused_past_the_bound_is_named_as_the_cause() {
+    let create = mock!(Client::create_trail)
+        .sequence()
+        .http_status(400, Some(BUCKET_POLICY_RACE.into()))
+        .times(usize::MAX / 2)
+        .build();
+    let mut ctx = ctx(mock_client!(
+        aws_sdk_cloudtrail,
+        RuleMode::Sequential,
+        [&create]
+    ));
+    ctx.iam_bound = Bound::IAM_PROPAGATION;
+    let started = tokio::time::Instant::now();
+    let err = trail::execute(&ctx, &create_without_delivery())
+        .await
+        .expect_err("gives up at the bound");
+    let waited = started.elapsed();
+    assert!(
+        waited <= Bound::IAM_PROPAGATION.total + Duration::from_secs(1),
+        "bounded: {waited:?}"
+    );
+    assert!(
+        create.num_calls() >= 5,
+        "retried: {} calls",
+        create.num_calls()
+    );
+    assert!(
+        matches!(
+            err.downcast_ref::<TrailError>(),
+            Some(TrailError::BucketPolicyNotSeen { .. })
+        ),
+        "a typed error: {err:#}"
+    );
+    let text = format!("{err:#}");
+    assert!(
+        text.contains("policy of bucket login-alert-trail-123456789012-eu-west-1"),
+        "{text}"
+    );
+    assert!(text.contains("s3:GetBucketAcl"), "the fix is named: {text}");
+}
+
+/// The organization's delegated CloudTrail administrator (a member account) sees the organization
+/// trail under the management account's ARN. CloudTrail would let it change the trail; login-alert
+/// does not (its log group would have to be in the management account, its permissions and memo tags
+/// are for trails of the account it runs in), and every message says so without telling the user to
+/// run it there. moto has no CloudTrail delegated administrator (nor organization trails seen from
+/// another account), hence the mocks. The management account's own organization trail is adopted
+/// and changed: tests/alert_state.rs::an_organization_trail_brings_the_member_accounts_names (moto).
+#[tokio::test]
+async fn a_delegated_administrator_is_told_plainly_that_only_the_management_account_works() {
+    use aws_sdk_cloudtrail::operation::describe_trails::DescribeTrailsOutput;
+    let arn = "arn:aws:cloudtrail:eu-west-1:999999999999:trail/org-trail";
+    let describe = mock!(Client::describe_trails).then_output(move || {
+        DescribeTrailsOutput::builder()
+            .trail_list(described("org-trail", arn, "eu-west-1", true))
+            .build()
+    });
+    let ctx = {
+        let mut ctx = ctx(mock_client!(
+            aws_sdk_cloudtrail,
+            RuleMode::MatchAny,
+            [&describe]
+        ));
+        ctx.target.trail = login_alert::model::TrailChoice::Adopt("org-trail".into());
+        ctx
+    };
+    let current = trail::read(&ctx)
+        .await
+        .expect("read sends only DescribeTrails");
+    let mut plan: login_alert::plan::Plan<trail::Op> =
+        login_alert::plan::Plan::new(login_alert::plan::Mode::Apply, ACCOUNT, "eu-west-1");
+    trail::plan_apply(
+        &current,
+        &ctx.target,
+        &trail::delivery(&current, &ctx.target),
+        &mut plan,
+    );
+    assert!(
+        !plan.has_changes(),
+        "no UpdateTrail, StartLogging or AddTags"
+    );
+    let facts = login_alert::model::Facts::new(&ctx.target);
+    let checks = trail::health::checks(&ctx, &current, &facts)
+        .await
+        .expect("status reads nothing more");
+    let check = &checks[0];
+    for text in [
+        plan.blockers[0].clone(),
+        format!("{} {}", check.detail, check.fix.clone().unwrap_or_default()),
+    ] {
+        assert!(text.contains("account 999999999999"), "{text}");
+        assert!(
+            text.contains(
+                "even when this account is the organization's delegated CloudTrail administrator"
+            ),
+            "says what a delegated administrator can expect: {text}"
+        );
+        assert!(
+            !text.contains("or the organization's delegated CloudTrail administrator")
+                && !text.contains("(or a delegated administrator)"),
+            "never sends the user to a delegated administrator account it then refuses: {text}"
+        );
+    }
+}

@@ -187,7 +187,8 @@ async fn unattended(
     let resolved = resolve(flags, existing, &found);
     if let Some(Refused { trail, owner }) = &resolved.refused {
         bail!(
-            "trail {trail} is an organization trail owned by account {owner}: it can only be changed from that management account (or a delegated administrator). Run login-alert there, or pass --create-trail to give this account a trail of its own"
+            "trail {trail} is an organization trail owned by account {owner}: {}. Run login-alert there, or pass --create-trail to give this account a trail of its own",
+            crate::reach::only_from_owner(owner)
         );
     }
     resolved

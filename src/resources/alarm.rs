@@ -1,6 +1,7 @@
 //! The CloudWatch alarms that watch the pipeline itself and publish to the alert topic: the function
-//! failing or throttled, failed invocations waiting in the queue, and the trail's log group gone
-//! silent (a logging trail always records management events, so silence means it went dark).
+//! failing or throttled, failed invocations waiting in the queue or not even written to it, the
+//! EventBridge rules failing to invoke the function, and the trail's log group gone silent (a
+//! logging trail always records management events, so silence means it went dark).
 
 use anyhow::{Context, Result};
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
@@ -25,11 +26,20 @@ pub const FUNCTION_ERRORS: &str = "function-errors";
 pub const FUNCTION_THROTTLES: &str = "function-throttles";
 pub const FAILED_EVENTS: &str = "failed-events";
 pub const NO_TRAIL_EVENTS: &str = "no-trail-events";
+/// Lambda could not write a failed invocation to the failed-event queue: that event is lost.
+pub const DESTINATION_FAILURES: &str = "destination-failures";
+/// The home EventBridge rule (EventBridge and both modes) could not invoke the function.
+pub const EVENTS_RULE_FAILURES: &str = "events-rule-failures";
+/// The digest schedule could not invoke the function: grouped alerts wait unsent.
+pub const DIGEST_RULE_FAILURES: &str = "digest-rule-failures";
 /// Every alarm login-alert may own, whichever the config wants now (the rest are removed).
-pub const ALL: [&str; 4] = [
+pub const ALL: [&str; 7] = [
     FUNCTION_ERRORS,
     FUNCTION_THROTTLES,
     FAILED_EVENTS,
+    DESTINATION_FAILURES,
+    EVENTS_RULE_FAILURES,
+    DIGEST_RULE_FAILURES,
     NO_TRAIL_EVENTS,
 ];
 
@@ -130,8 +140,10 @@ impl Part for Alarms {
     }
 }
 
-/// The alarms the config wants: all four in CloudWatch Logs mode; in EventBridge mode no log group
-/// receives the trail's events, so there is no silence to watch for (`status` checks the trail).
+/// The alarms the config wants. The home rule's exists only in EventBridge and both modes (the
+/// forwarding rules' failures are metrics of their own regions, which `status` reads); in EventBridge
+/// mode no log group receives the trail's events, so there is no silence to watch for (`status`
+/// checks the trail).
 pub fn desired(t: &Target, facts: &Facts) -> Vec<Definition> {
     let actions: Vec<String> = t.topic_arn().into_iter().collect();
     let function = t.names.function();
@@ -189,6 +201,36 @@ pub fn desired(t: &Target, facts: &Facts) -> Vec<Definition> {
                 ("QueueName", t.names.failed_events_queue()),
             )
         },
+        define(
+            DESTINATION_FAILURES,
+            format!(
+                "login-alert: {function} could not write failed invocations to {}: those events are lost (run `login-alert status`)",
+                t.names.failed_events_queue()
+            ),
+            "AWS/Lambda",
+            "DestinationDeliveryFailures",
+            ("FunctionName", function.clone()),
+        ),
+        define(
+            EVENTS_RULE_FAILURES,
+            format!(
+                "login-alert: EventBridge rule {} could not invoke {function}: sign-ins went unalerted (run `login-alert status`)",
+                t.names.events_rule()
+            ),
+            "AWS/Events",
+            "FailedInvocations",
+            ("RuleName", t.names.events_rule()),
+        ),
+        define(
+            DIGEST_RULE_FAILURES,
+            format!(
+                "login-alert: the digest schedule {} could not invoke {function}: grouped alerts wait unsent (run `login-alert status`)",
+                t.names.digest_rule()
+            ),
+            "AWS/Events",
+            "FailedInvocations",
+            ("RuleName", t.names.digest_rule()),
+        ),
         Definition {
             period: 3600,
             evaluation_periods: SILENT_HOURS,
@@ -212,6 +254,9 @@ pub fn desired(t: &Target, facts: &Facts) -> Vec<Definition> {
     ];
     if !t.route.uses_logs() {
         alarms.retain(|a| a.name != t.names.alarm(NO_TRAIL_EVENTS));
+    }
+    if !t.route.uses_eventbridge() {
+        alarms.retain(|a| a.name != t.names.alarm(EVENTS_RULE_FAILURES));
     }
     alarms
 }
@@ -539,7 +584,7 @@ mod tests {
     }
 
     #[test]
-    fn four_alarms_publish_to_the_topic_and_the_silence_alarm_watches_the_delivery_group() {
+    fn six_alarms_publish_to_the_topic_and_the_silence_alarm_watches_the_delivery_group() {
         let t = target(true);
         let wanted = desired(&t, &facts(&t, "audit-events"));
         let names: Vec<&str> = wanted.iter().map(|d| d.name.as_str()).collect();
@@ -549,6 +594,8 @@ mod tests {
                 "login-alert-function-errors",
                 "login-alert-function-throttles",
                 "login-alert-failed-events",
+                "login-alert-destination-failures",
+                "login-alert-digest-rule-failures",
                 "login-alert-no-trail-events"
             ]
         );
@@ -558,7 +605,7 @@ mod tests {
                 ["arn:aws:sns:eu-west-1:123456789012:login-alert-alerts"]
             );
         }
-        let silent = &wanted[3];
+        let silent = wanted.last().unwrap();
         assert_eq!(
             silent.dimensions,
             [("LogGroupName".to_owned(), "audit-events".to_owned())]
@@ -576,13 +623,52 @@ mod tests {
         );
     }
 
+    /// The blind spots: the failed-event queue not written, and the rules that invoke the function
+    /// failing to (the home rule only where it exists).
+    #[test]
+    fn lost_failed_events_and_rules_failing_to_invoke_the_function_are_watched() {
+        let metric = |d: &Definition| (d.namespace.clone(), d.metric.clone(), d.dimensions.clone());
+        let dim = |k: &str, v: &str| vec![(k.to_owned(), v.to_owned())];
+        for (route, home_rule) in [
+            (crate::config::Route::CloudwatchLogs, false),
+            (crate::config::Route::Eventbridge, true),
+            (crate::config::Route::Both, true),
+        ] {
+            let mut t = target(true);
+            t.route = route;
+            let wanted: Vec<_> = desired(&t, &facts(&t, "g")).iter().map(metric).collect();
+            let expect = |namespace: &str, name: &str, dimension| {
+                (namespace.to_owned(), name.to_owned(), dimension)
+            };
+            assert!(wanted.contains(&expect(
+                "AWS/Lambda",
+                "DestinationDeliveryFailures",
+                dim("FunctionName", "login-alert-handler")
+            )));
+            assert!(wanted.contains(&expect(
+                "AWS/Events",
+                "FailedInvocations",
+                dim("RuleName", "login-alert-digest")
+            )));
+            assert_eq!(
+                wanted.contains(&expect(
+                    "AWS/Events",
+                    "FailedInvocations",
+                    dim("RuleName", "login-alert-events")
+                )),
+                home_rule,
+                "{route:?}"
+            );
+        }
+    }
+
     #[test]
     fn missing_alarms_are_created_drifted_ones_put_back_and_foreign_ones_block() {
         let t = target(true);
         let wanted = desired(&t, &facts(&t, "/login-alert/cloudtrail"));
         let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "eu-west-1");
         plan_apply(&[], &wanted, &mut plan);
-        assert_eq!(plan.changes.len(), 4);
+        assert_eq!(plan.changes.len(), 6);
         assert!(plan.changes.iter().all(|c| c.action == Action::Create));
         assert!(matches!(&plan.changes[0].op, Op::Put { create: true, .. }));
 
@@ -606,9 +692,9 @@ mod tests {
     fn an_alarm_the_config_no_longer_wants_is_deleted_if_ours() {
         let t = target(true);
         let all = desired(&t, &facts(&t, "g"));
-        let current = vec![found(&all[3], "OK")];
+        let current = vec![found(all.last().unwrap(), "OK")];
         let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "eu-west-1");
-        plan_apply(&current, &all[..3], &mut plan);
+        plan_apply(&current, &all[..all.len() - 1], &mut plan);
         assert_eq!(plan.changes.last().unwrap().action, Action::Delete);
         assert_eq!(
             plan.changes.last().unwrap().name,
@@ -621,8 +707,9 @@ mod tests {
         let t = target(true);
         let wanted = desired(&t, &facts(&t, "g"));
         let mut current: Vec<Found> = wanted.iter().map(|d| found(d, "OK")).collect();
+        let last = current.len() - 1;
         current[0].state = "ALARM".into();
-        current[3].state = "ALARM".into();
+        current[last].state = "ALARM".into();
         current.remove(1);
         let checks = checks(&current, &wanted, &t);
         let statuses: Vec<Status> = checks.iter().map(|c| c.status).collect();
@@ -632,13 +719,15 @@ mod tests {
                 Status::Warning,
                 Status::Warning,
                 Status::Ok,
+                Status::Ok,
+                Status::Ok,
                 Status::Failing
             ]
         );
         assert!(checks[0].detail.starts_with("in ALARM: Threshold Crossed"));
         assert!(checks[1].detail.starts_with("does not exist"));
         assert!(
-            checks[3]
+            checks[last]
                 .fix
                 .as_deref()
                 .unwrap()

@@ -162,6 +162,8 @@ impl Part for ForwardRules {
         let wanted = t.route.uses_eventbridge();
         let mut grants = permissions(t, "*", &t.names.forward_rule(), wanted);
         if wanted {
+            // `status`: each forwarding rule's FailedInvocations, in its own region.
+            grants.extend(crate::metrics::permissions());
             // PutTargets hands the forwarding role to EventBridge.
             grants.push(Grant::pass_role(
                 "PassRoleToEventBridge",
@@ -229,7 +231,8 @@ impl Part for ForwardRules {
             .map(|c| c.detail)
             .collect();
         let skipped = facts.regions.as_ref().map_or(0, |r| r.skipped.len());
-        Ok(vec![if broken.is_empty() {
+        let failures = forward_failures(ctx, current).await;
+        let overall = if broken.is_empty() {
             Check::ok(
                 Link::Route,
                 NAME,
@@ -254,8 +257,66 @@ impl Part for ForwardRules {
                 ),
                 "run `login-alert apply` to put them back",
             )
-        }])
+        };
+        Ok(std::iter::once(overall).chain(failures).collect())
     }
+}
+
+/// How far back `status` looks for a forwarding rule's failed deliveries.
+const FAILURE_WINDOW_HOURS: u64 = 24;
+
+/// One check per region whose forwarding rule failed to put events on the home bus lately (its
+/// `FailedInvocations`, a metric of that region), or could not be read there; none when all is well.
+async fn forward_failures(ctx: &Ctx, current: &[Instance]) -> Vec<Check> {
+    let t = &ctx.target;
+    let name = t.names.forward_rule();
+    let sums =
+        futures::future::join_all(current.iter().filter(|i| i.rule.is_some()).map(|instance| {
+            let name = name.clone();
+            async move {
+                let cloudwatch = ctx.clients.cloudwatch_in(&instance.region);
+                let sum = crate::metrics::sums_with(
+                    &cloudwatch,
+                    "AWS/Events",
+                    &["FailedInvocations"],
+                    ("RuleName", &name),
+                    std::time::Duration::from_secs(FAILURE_WINDOW_HOURS * 3600),
+                )
+                .await;
+                (instance.region.clone(), sum.map(|s| s[0]))
+            }
+        }))
+        .await;
+    sums.into_iter()
+        .filter_map(|(region, sum)| {
+            let check = format!("forwarding rule failures in {region} ({FAILURE_WINDOW_HOURS} h)");
+            match sum {
+                Ok(0.0) => None,
+                // Past failures, like the function's errors: worth a look, not proof of a broken path now.
+                Ok(failed) => Some(Check::warning(
+                    Link::Route,
+                    check,
+                    format!(
+                        "{name} in {region} failed to deliver {failed} event(s) to {}'s bus in the last {FAILURE_WINDOW_HOURS} hours: \
+                         those sign-ins recorded in {region} did not reach the function",
+                        t.region()
+                    ),
+                    format!(
+                        "check role {} (EventBridge assumes it; it must allow events:PutEvents on {}) and run `login-alert apply`; \
+                         the rule's AWS/Events FailedInvocations metric in {region} shows when it failed",
+                        t.arns.role(&t.names.events_role()),
+                        t.arns.default_bus()
+                    ),
+                )),
+                Err(err) => Some(Check::warning(
+                    Link::Route,
+                    check,
+                    format!("could not be read: {err:#}"),
+                    "allow cloudwatch:GetMetricData (see the operator policy in the README)",
+                )),
+            }
+        })
+        .collect()
 }
 
 /// What `status` says of one rule: it exists, is login-alert's, enabled for every management event,

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
@@ -48,6 +48,9 @@ pub struct Current {
     pub key_schema: Vec<String>,
     /// The attribute TTL deletes by, while TTL is enabled (or being enabled).
     pub ttl_attribute: Option<String>,
+    /// A TTL change is still in progress (`ENABLING` or `DISABLING`): DynamoDB takes no other
+    /// TTL change on the table until it is done, which can take up to an hour.
+    pub ttl_changing: bool,
     pub managed: bool,
     /// The `config#account-names` item's names (`None`: no item, or the table's key is not ours to read by).
     pub account_names: Option<BTreeMap<String, String>>,
@@ -90,10 +93,15 @@ pub enum Op {
     SetOnDemand {
         name: String,
     },
-    /// Enable TTL on `expires_at` (first disabling it on `disable`, the attribute it was on).
+    /// Enable TTL on `expires_at`.
     EnableTtl {
         name: String,
-        disable: Option<String>,
+    },
+    /// Disable TTL on `attribute`, the attribute it is on: the first of two steps to `expires_at`,
+    /// since DynamoDB allows one TTL change per table per hour (the enable is a later apply's).
+    DisableTtl {
+        name: String,
+        attribute: String,
     },
     /// The key cannot change in place: delete, wait until gone, create again (the state is short-lived).
     Replace {
@@ -162,7 +170,7 @@ impl Part for StateTable {
             Members::Unreadable(why) => {
                 plan.notice(format!(
                     "the member accounts' names were not read from AWS Organizations ({why}): alerts name them by `[account_names]` or their ID. \
-                     Run login-alert in the management account (or a delegated administrator) with organizations:ListAccounts to store them"
+                     Run login-alert in the management account with organizations:ListAccounts to store them"
                 ));
                 BTreeMap::new()
             }
@@ -373,9 +381,17 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
     let item = item.with_context(|| {
         format!("reading the account names ({ACCOUNT_NAMES_KEY}) in DynamoDB table {name}")
     })?;
-    let ttl_attribute = ttl.time_to_live_description.and_then(|d| {
+    let description = ttl.time_to_live_description;
+    let status = description
+        .as_ref()
+        .and_then(|d| d.time_to_live_status.clone());
+    let ttl_changing = matches!(
+        status,
+        Some(TimeToLiveStatus::Enabling | TimeToLiveStatus::Disabling)
+    );
+    let ttl_attribute = description.and_then(|d| {
         matches!(
-            d.time_to_live_status,
+            status,
             Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
         )
         .then_some(d.attribute_name)
@@ -396,6 +412,7 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
         billing_mode,
         key_schema,
         ttl_attribute,
+        ttl_changing,
         managed: tags::is_managed(&tags::to_map(
             tags.tags
                 .unwrap_or_default()
@@ -464,25 +481,9 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
                     )),
                 ));
             }
+            // ENABLING on `expires_at` is as good as done: nothing to write.
             if c.ttl_attribute.as_deref() != Some(TTL_ATTRIBUTE) {
-                let mut change = Change::new(
-                    KIND,
-                    name,
-                    Action::Update,
-                    Op::EnableTtl {
-                        name: name.clone(),
-                        disable: c.ttl_attribute.clone(),
-                    },
-                )
-                .attr(Attr::new(
-                    "time_to_live_attribute",
-                    c.ttl_attribute.clone().map(Value::String),
-                    Some(TTL_ATTRIBUTE.into()),
-                ));
-                if c.ttl_attribute.is_none() {
-                    change = change.note("without TTL the alert state is never deleted");
-                }
-                plan.push(Some(change));
+                plan_ttl(c, plan);
             }
             c.account_names.clone()
         }
@@ -520,6 +521,49 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
     }
 }
 
+/// TTL onto `expires_at`, one UpdateTimeToLive per apply: DynamoDB allows one TTL change per table
+/// per hour (another is a ValidationException), so moving it from another attribute takes two applies.
+fn plan_ttl(c: &Current, plan: &mut Plan<impl From<Op>>) {
+    let name = &c.name;
+    match (&c.ttl_attribute, c.ttl_changing) {
+        // ENABLING another attribute, or DISABLING: DynamoDB refuses any change until it is done.
+        (_, true) => plan.notice(format!(
+            "the TTL of {KIND} {name} is still changing ({}): DynamoDB accepts the next TTL change only when that is done, \
+             which can take up to an hour. Run `login-alert apply` again after that to enable TTL on `{TTL_ATTRIBUTE}`",
+            match &c.ttl_attribute {
+                Some(other) => format!("being enabled on `{other}`"),
+                None => "being disabled".to_owned(),
+            }
+        )),
+        (Some(other), false) => plan.push(Some(
+            Change::new(
+                KIND,
+                name,
+                Action::Update,
+                Op::DisableTtl {
+                    name: name.clone(),
+                    attribute: other.clone(),
+                },
+            )
+            .attr(Attr::unset("time_to_live_attribute", other.clone()))
+            .note(format!(
+                "step 1 of 2: DynamoDB allows one TTL change per table per hour, so this apply disables TTL on `{other}`; \
+                 a later `login-alert apply`, once the change is done (up to an hour), enables it on `{TTL_ATTRIBUTE}`"
+            )),
+        )),
+        (None, false) => plan.push(Some(
+            Change::new(
+                KIND,
+                name,
+                Action::Update,
+                Op::EnableTtl { name: name.clone() },
+            )
+            .attr(Attr::set("time_to_live_attribute", TTL_ATTRIBUTE))
+            .note("without TTL the alert state is never deleted"),
+        )),
+    }
+}
+
 pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
     plan.remove_ours(current, |current| {
         let op = Op::Delete {
@@ -551,12 +595,8 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                 .with_context(|| format!("switching DynamoDB table {name} to on-demand billing"))?;
             wait_active(ctx, name).await
         }
-        Op::EnableTtl { name, disable } => {
-            if let Some(old) = disable {
-                set_ttl(ctx, name, old, false).await?;
-            }
-            set_ttl(ctx, name, TTL_ATTRIBUTE, true).await
-        }
+        Op::EnableTtl { name } => set_ttl(ctx, name, TTL_ATTRIBUTE, true).await,
+        Op::DisableTtl { name, attribute } => set_ttl(ctx, name, attribute, false).await,
         Op::Replace { name } => {
             delete(ctx, name).await?;
             ctx.clients
@@ -651,8 +691,21 @@ async fn wait_active(ctx: &Ctx, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// DynamoDB's answer to a second TTL change within the hour (or one while the last is in progress).
+fn is_ttl_too_soon<E: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
+    err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> bool {
+    error_code(err) == Some("ValidationException")
+        && crate::aws::error_message(err).is_some_and(|m| {
+            let m = m.to_ascii_lowercase();
+            m.contains("time to live") || m.contains("ttl")
+        })
+}
+
 async fn set_ttl(ctx: &Ctx, name: &str, attribute: &str, enabled: bool) -> Result<()> {
-    ctx.clients
+    let doing = if enabled { "enabling" } else { "disabling" };
+    let sent = ctx
+        .clients
         .dynamodb
         .update_time_to_live()
         .table_name(name)
@@ -663,15 +716,18 @@ async fn set_ttl(ctx: &Ctx, name: &str, attribute: &str, enabled: bool) -> Resul
                 .build()?,
         )
         .send()
-        .await
-        .explained()
-        .with_context(|| {
-            format!(
-                "{} TTL on `{attribute}` of DynamoDB table {name} (DynamoDB allows one TTL change per hour: if it refuses, run `login-alert apply` again later)",
-                if enabled { "enabling" } else { "disabling" }
-            )
-        })?;
-    Ok(())
+        .await;
+    match sent {
+        Ok(_) => Ok(()),
+        Err(err) if is_ttl_too_soon(&err) => bail!(
+            "DynamoDB refused {doing} TTL on `{attribute}` of table {name} ({}): it allows one TTL change per table per hour, \
+             and the table's TTL was changed less than an hour ago (or the change is still in progress). \
+             Wait up to an hour, then run `login-alert apply` again: it goes on from here",
+            crate::aws::error_message(&err).unwrap_or("ValidationException")
+        ),
+        Err(err) => Err(explain(err))
+            .with_context(|| format!("{doing} TTL on `{attribute}` of DynamoDB table {name}")),
+    }
 }
 
 async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
@@ -713,6 +769,7 @@ mod tests {
             billing_mode: BILLING_MODE.into(),
             key_schema: wanted_key_schema(),
             ttl_attribute: Some(TTL_ATTRIBUTE.into()),
+            ttl_changing: false,
             managed: true,
             account_names: Some(names(&[("123456789012", "prod")])),
         }
@@ -769,10 +826,7 @@ mod tests {
             ops,
             [
                 &Op::SetOnDemand { name: TABLE.into() },
-                &Op::EnableTtl {
-                    name: TABLE.into(),
-                    disable: None
-                },
+                &Op::EnableTtl { name: TABLE.into() },
                 &Op::WriteAccountNames {
                     table: TABLE.into(),
                     names: wanted.account_names.clone()
@@ -788,18 +842,6 @@ mod tests {
             ]
         );
 
-        // TTL on another attribute: disabled there first.
-        let mut elsewhere = current();
-        elsewhere.ttl_attribute = Some("ttl".into());
-        let plan = apply_plan(Some(&elsewhere), &wanted);
-        assert_eq!(
-            plan.changes[0].op,
-            Op::EnableTtl {
-                name: TABLE.into(),
-                disable: Some("ttl".into())
-            }
-        );
-
         // Names removed from the config empty the item; no item and no names is nothing to do.
         let plan = apply_plan(Some(&current()), &desired(&[]));
         assert_eq!(
@@ -813,6 +855,61 @@ mod tests {
             apply_plan(Some(&empty), &wanted).changes[0].action,
             Action::Create
         );
+    }
+
+    /// DynamoDB allows one UpdateTimeToLive per table per hour: TTL on another attribute moves to
+    /// `expires_at` over two applies, and a change still in progress (ENABLING, DISABLING) is waited for.
+    #[test]
+    fn ttl_moves_to_our_attribute_one_change_per_apply() {
+        let wanted = desired(&[("123456789012", "prod")]);
+        // Step 1: only the disable, and the plan says the enable follows.
+        let mut elsewhere = current();
+        elsewhere.ttl_attribute = Some("ttl".into());
+        let plan = apply_plan(Some(&elsewhere), &wanted);
+        let ttl: Vec<&Op> = plan.changes.iter().map(|c| &c.op).collect();
+        assert_eq!(
+            ttl,
+            [&Op::DisableTtl {
+                name: TABLE.into(),
+                attribute: "ttl".into()
+            }],
+            "one TTL change in this apply"
+        );
+        assert!(
+            plan.changes[0].notes[0].contains("step 1 of 2")
+                && plan.changes[0].notes[0].contains("up to an hour"),
+            "{:?}",
+            plan.changes[0].notes
+        );
+        // Meanwhile, DISABLING: nothing can be changed yet; the plan says to wait.
+        let mut disabling = current();
+        disabling.ttl_attribute = None;
+        disabling.ttl_changing = true;
+        let plan = apply_plan(Some(&disabling), &wanted);
+        assert!(!plan.has_changes(), "{:?}", plan.changes);
+        assert!(
+            plan.notices[0].contains("being disabled") && plan.notices[0].contains("up to an hour"),
+            "{:?}",
+            plan.notices
+        );
+        assert!(plan.blockers.is_empty(), "the rest of the pipeline goes on");
+        // Step 2, once DISABLED: the enable.
+        let mut disabled = disabling.clone();
+        disabled.ttl_changing = false;
+        assert_eq!(
+            apply_plan(Some(&disabled), &wanted).changes[0].op,
+            Op::EnableTtl { name: TABLE.into() }
+        );
+        // ENABLING on our attribute is done as far as apply is concerned.
+        let mut enabling = current();
+        enabling.ttl_changing = true;
+        assert!(!apply_plan(Some(&enabling), &wanted).has_changes());
+        // ENABLING on another attribute: wait for it as well.
+        let mut enabling_other = elsewhere.clone();
+        enabling_other.ttl_changing = true;
+        let plan = apply_plan(Some(&enabling_other), &wanted);
+        assert!(!plan.has_changes());
+        assert!(plan.notices[0].contains("being enabled on `ttl`"));
     }
 
     #[test]

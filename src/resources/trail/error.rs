@@ -35,6 +35,18 @@ pub enum TrailError {
         message: String,
     },
     #[error(
+        "CloudTrail still finds the policy of bucket {bucket} insufficient after {attempts} attempts in {waited_secs}s ({message}). \
+         A bucket policy put a moment ago normally reaches CloudTrail within seconds, so the policy itself is the likely cause: it must let \
+         cloudtrail.amazonaws.com call s3:GetBucketAcl on the bucket and s3:PutObject on AWSLogs/ACCOUNT/* with \
+         s3:x-amz-acl = bucket-owner-full-control. Check the bucket policy (or delete the bucket so `login-alert apply` recreates it) and run apply again"
+    )]
+    BucketPolicyNotSeen {
+        bucket: String,
+        attempts: u32,
+        waited_secs: u64,
+        message: String,
+    },
+    #[error(
         "the trail's {key} tag cannot hold `{value}` ({why}), so login-alert could not restore it on destroy: \
          change that setting of the trail by hand (e.g. a shorter log group or role name), or use trail.create = true"
     )]

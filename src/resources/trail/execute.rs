@@ -185,6 +185,28 @@ pub fn is_propagation<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool 
     ) && error_message(err).is_some_and(|m| m.contains("Access denied"))
 }
 
+/// A final error from a call that set CloudWatch Logs delivery, with what to check.
+fn delivery_rejected<E>(
+    err: SdkError<E, HttpResponse>,
+    name: &str,
+    log_group_arn: &str,
+    role_arn: &str,
+) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let hint = match error_code(&err) {
+        Some("InvalidCloudWatchLogsLogGroupArnException") => format!(
+            "CloudTrail rejected log group {log_group_arn}: check that the log group exists in the trail's home region and the ARN ends with `:*`"
+        ),
+        Some("InvalidCloudWatchLogsRoleArnException") => {
+            format!("CloudTrail rejected role {role_arn}: check that the role exists")
+        }
+        _ => format!("setting CloudWatch Logs delivery to {log_group_arn}"),
+    };
+    failed(err, name, hint)
+}
+
 /// Runs a call that sets CloudWatch Logs delivery, retrying while IAM propagates (bounded).
 async fn with_role_retry<T, E, F, Fut>(
     ctx: &Ctx,
@@ -198,18 +220,6 @@ where
     Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let rejected = |err: SdkError<E, HttpResponse>| {
-        let hint = match error_code(&err) {
-            Some("InvalidCloudWatchLogsLogGroupArnException") => format!(
-                "CloudTrail rejected log group {log_group_arn}: check that the log group exists in the trail's home region and the ARN ends with `:*`"
-            ),
-            Some("InvalidCloudWatchLogsRoleArnException") => {
-                format!("CloudTrail rejected role {role_arn}: check that the role exists")
-            }
-            _ => format!("setting CloudWatch Logs delivery to {log_group_arn}"),
-        };
-        failed(err, name, hint)
-    };
     // Usually a role created a moment ago: wait for it, with a progress line.
     match patiently(
         &ctx.printer,
@@ -222,7 +232,7 @@ where
     .await
     {
         Ok(value) => Ok(value),
-        Err(Stopped::Failed(err)) => Err(rejected(err)),
+        Err(Stopped::Failed(err)) => Err(delivery_rejected(err, name, log_group_arn, role_arn)),
         Err(Stopped::TimedOut {
             last,
             attempts,
@@ -238,6 +248,12 @@ where
     }
 }
 
+/// CloudTrail checks the bucket policy when CreateTrail runs; a policy put a moment earlier may not
+/// have reached it yet (terraform-provider-aws #820), so this answer is retried within the bound.
+pub fn is_bucket_policy_race<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    error_code(err) == Some("InsufficientS3BucketPolicyException")
+}
+
 async fn create(
     ctx: &Ctx,
     name: &str,
@@ -245,7 +261,7 @@ async fn create(
     bucket: &str,
     logs: Option<&CloudWatchLogs>,
 ) -> Result<()> {
-    let request = ctx
+    let mut request = ctx
         .clients
         .cloudtrail
         .create_trail()
@@ -254,27 +270,82 @@ async fn create(
         .is_multi_region_trail(true)
         .include_global_service_events(true)
         .tags_list(tag(MANAGED_BY.0, MANAGED_BY.1)?);
-    let send = |request: aws_sdk_cloudtrail::operation::create_trail::builders::CreateTrailFluentBuilder| async move {
-        match request.send().await {
-            Ok(_) => Ok(true),
-            Err(err) if error_code(&err) == Some("TrailAlreadyExistsException") => Ok(false),
-            Err(err) => Err(err),
-        }
-    };
-    let created = match logs {
+    let delivery = match logs {
         Some(CloudWatchLogs::Set {
             log_group_arn,
             role_arn,
         }) => {
             check_delivery(arn, log_group_arn, role_arn)?;
-            let request = request
+            request = request
                 .cloud_watch_logs_log_group_arn(log_group_arn)
                 .cloud_watch_logs_role_arn(role_arn);
-            with_role_retry(ctx, name, log_group_arn, role_arn, || send(request.clone())).await
+            Some((log_group_arn.as_str(), role_arn.as_str()))
         }
-        _ => send(request)
-            .await
-            .map_err(|err| failed(err, name, format!("creating trail {name}"))),
+        _ => None,
+    };
+    let send = || {
+        let request = request.clone();
+        async move {
+            match request.send().await {
+                Ok(_) => Ok(true),
+                Err(err) if error_code(&err) == Some("TrailAlreadyExistsException") => Ok(false),
+                Err(err) => Err(err),
+            }
+        }
+    };
+    // Both propagation races can meet here: the bucket policy put just before (either mode) and,
+    // in CloudWatch Logs mode, the role created just before.
+    let waiting = match delivery {
+        Some((_, role)) => {
+            format!("waiting for CloudTrail to see bucket {bucket}'s new policy and role {role}")
+        }
+        None => format!("waiting for CloudTrail to see bucket {bucket}'s new policy"),
+    };
+    let created = match patiently(
+        &ctx.printer,
+        ctx.iam_bound,
+        waiting,
+        "waiting for CloudTrail to accept the new trail",
+        |err: &SdkError<_, HttpResponse>| {
+            is_bucket_policy_race(err) || (delivery.is_some() && is_propagation(err))
+        },
+        send,
+    )
+    .await
+    {
+        Ok(created) => Ok(created),
+        Err(Stopped::TimedOut {
+            last,
+            attempts,
+            waited,
+        }) if is_bucket_policy_race(&last) => Err(TrailError::BucketPolicyNotSeen {
+            bucket: bucket.to_owned(),
+            attempts,
+            waited_secs: waited.as_secs(),
+            message: error_message(&last)
+                .unwrap_or("insufficient bucket policy")
+                .to_owned(),
+        }
+        .into()),
+        Err(Stopped::TimedOut {
+            last,
+            attempts,
+            waited,
+        }) => {
+            let (log_group, role) = delivery.unwrap_or_default();
+            Err(TrailError::RoleNotUsable {
+                role: role.to_owned(),
+                log_group: strip_wildcard(log_group).to_owned(),
+                attempts,
+                waited_secs: waited.as_secs(),
+                message: error_message(&last).unwrap_or("access denied").to_owned(),
+            }
+            .into())
+        }
+        Err(Stopped::Failed(err)) => Err(match delivery {
+            Some((log_group, role)) => delivery_rejected(err, name, log_group, role),
+            None => failed(err, name, format!("creating trail {name}")),
+        }),
     }
     .with_context(|| format!("creating trail {name} (bucket {bucket})"))?;
     if !created {

@@ -39,6 +39,18 @@ pub async fn checks(ctx: &Ctx, current: &Current, facts: &Facts) -> Result<Vec<C
         return Ok(vec![check]);
     }
     let mut checks = recording(found);
+    if let Some(detail) = super::member_accounts(found, t, facts) {
+        checks.push(Check::warning(
+            Link::Trail,
+            "organization member accounts",
+            detail,
+            if t.route.uses_logs() {
+                "none needed for them to be alerted; for alerts within seconds, wait for organization-wide EventBridge coverage"
+            } else {
+                "set mode = \"cloudwatch-logs\" (or \"both\") in the config and run `login-alert apply`"
+            },
+        ));
+    }
     // CloudWatch Logs mode: the trail's entrance is its log group. EventBridge mode's entrance is
     // the rules, which report from their own part.
     if t.route.uses_logs() {
@@ -116,7 +128,10 @@ fn unreachable(found: &Found, t: &Target) -> Option<Check> {
                 "trail {} belongs to account {owner}: its status cannot be read from here",
                 found.name
             ),
-            format!("run login-alert in account {owner}, or set trail.create = true"),
+            format!(
+                "{}: run login-alert in account {owner}, or set trail.create = true",
+                crate::reach::only_from_owner(&owner)
+            ),
         ),
         Reach::OtherRegion(home) => (
             format!(

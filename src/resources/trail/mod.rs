@@ -97,6 +97,12 @@ impl Part for Trail {
 
     fn plan_apply(&self, current: &Current, t: &Target, facts: &Facts, plan: &mut Plan<Op>) {
         plan_apply(current, t, &facts.delivery, plan);
+        if let Some(found) = &current.trail
+            && read::reach_of(found, t) == Reach::Here
+            && let Some(text) = member_accounts(found, t, facts)
+        {
+            plan.notice(text);
+        }
     }
 
     fn plan_destroy(&self, current: &Current, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
@@ -164,6 +170,32 @@ fn plan_leftover(found: Option<&Found>, t: &Target, plan: &mut Plan<Op>) {
     {
         own::plan_delete(found, plan);
     }
+}
+
+/// What EventBridge mode leaves out when the adopted trail is an organization trail: CloudTrail hands
+/// each account's events to that account's own default bus, so login-alert's rules (in this account)
+/// see this account's events only, while the trail's CloudWatch Logs delivery carries every account's.
+/// `None` when nothing is left out (no organization trail, or CloudWatch Logs mode).
+pub fn member_accounts(found: &Found, t: &Target, facts: &Facts) -> Option<String> {
+    if !facts.organization_trail || !t.route.uses_eventbridge() {
+        return None;
+    }
+    let name = &found.name;
+    Some(if t.route.uses_logs() {
+        format!(
+            "trail {name} is an organization trail, but EventBridge covers this account only (CloudTrail hands each account's events \
+             to that account's own event bus): the member accounts' sign-ins reach login-alert only through CloudWatch Logs, \
+             in about 5 minutes instead of seconds. mode = \"cloudwatch-logs\" covers them just the same; organization-wide \
+             EventBridge coverage is planned"
+        )
+    } else {
+        format!(
+            "trail {name} is an organization trail, but EventBridge mode covers this account only (CloudTrail hands each account's \
+             events to that account's own event bus): the member accounts are not covered, their sign-ins raise no alert. \
+             To cover them, set mode = \"cloudwatch-logs\" (the organization trail delivers every account's events to the log group); \
+             organization-wide EventBridge coverage is planned"
+        )
+    })
 }
 
 /// Where the trail delivers, as far as login-alert is concerned: its own group, unless the adopted
@@ -539,6 +571,53 @@ mod tests {
                 .notes
                 .iter()
                 .any(|n| n.contains("organization"))
+        );
+    }
+
+    /// The plan an organization trail of this account gets in `mode`, through the part (as the engine runs it).
+    fn organization_plan(mode: crate::config::Route) -> Plan<Op> {
+        let mut found = converged(&plain());
+        found.organization = true;
+        let mut t = target(false);
+        t.route = mode;
+        let current = current(Some(found));
+        let mut facts = Facts::new(&t);
+        Trail.learn(&current, &t, &mut facts);
+        let mut plan = Plan::new(Mode::Apply, ACCOUNT, "eu-west-1");
+        Trail.plan_apply(&current, &t, &facts, &mut plan);
+        plan
+    }
+
+    #[test]
+    fn an_organization_trail_in_eventbridge_mode_says_the_member_accounts_are_not_covered() {
+        use crate::config::Route;
+        let plan = organization_plan(Route::Eventbridge);
+        let notice = plan
+            .notices
+            .iter()
+            .find(|n| n.contains("member accounts"))
+            .unwrap_or_else(|| panic!("{:?}", plan.notices));
+        assert!(
+            notice.contains("member accounts are not covered"),
+            "{notice}"
+        );
+        assert!(notice.contains("mode = \"cloudwatch-logs\""), "{notice}");
+        assert!(notice.contains("organization-wide EventBridge coverage is planned"));
+        assert!(plan.blockers.is_empty(), "a notice, not a blocker");
+        let both = organization_plan(Route::Both);
+        assert!(
+            both.notices.iter().any(
+                |n| n.contains("member accounts") && n.contains("only through CloudWatch Logs")
+            ),
+            "{:?}",
+            both.notices
+        );
+        assert!(
+            !organization_plan(Route::CloudwatchLogs)
+                .notices
+                .iter()
+                .any(|n| n.contains("member accounts")),
+            "the trail's log group carries every account's events"
         );
     }
 

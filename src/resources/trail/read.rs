@@ -219,10 +219,10 @@ pub fn reachable_or_block<O>(found: &Found, wanted: &str, t: &Target, plan: &mut
         Reach::Here => true,
         Reach::OtherAccount(owner) => {
             plan.block(format!(
-                "trail {wanted} is an organization trail of the management account {owner}: a member account ({}) cannot change it. \
-                 Run login-alert in account {owner} (or the organization's delegated CloudTrail administrator), \
-                 or set trail.create = true to give this account a trail of its own",
-                t.account_id()
+                "trail {wanted} is an organization trail of the management account {owner}, not of this account ({}): {}. \
+                 Run login-alert in account {owner}, or set trail.create = true to give this account a trail of its own",
+                t.account_id(),
+                crate::reach::only_from_owner(&owner)
             ));
             false
         }
