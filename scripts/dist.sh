@@ -6,7 +6,7 @@
 # Static glibc (`+crt-static`, as build.rs builds `bootstrap`) needs nothing from the host at run time: no
 # libc.so, no dynamic loader, no NSS module for `files` or `dns` (glibc >= 2.34 has both inside libc), so the
 # binary runs on Amazon Linux 2023 (CloudShell) whatever glibc built it. The release workflow and the test
-# command (tests/empty_root/) both call this script, so what is tested is what ships.
+# command (tests/it/empty_root/) both call this script, so what is tested is what ships.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

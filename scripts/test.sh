@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs the test bed (moto[server], cargo-lambda, parliament), starts moto on a free loopback
 # port with request recording on, runs every test of the workspace against it, and stops it.
-# Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p login-alert-handler`).
-# tests/empty_root builds the release archive with scripts/dist.sh (one release build) and runs both binaries
+# Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p login-alert --test it -- lifecycle::`).
+# tests/it/empty_root builds the release archive with scripts/dist.sh (one release build) and runs both binaries
 # in a chroot: that needs root, passwordless sudo, or user namespaces.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,4 +27,13 @@ done
 echo "moto[server] listening on http://127.0.0.1:$port" >&2
 
 export LOGIN_ALERT_TEST_MOTO="http://127.0.0.1:$port"
-cargo test --workspace --no-fail-fast "$@"
+# The whole workspace unless the arguments pick a package: both crates have a test binary named `it`, and
+# `--workspace -p X --test it` would run the other crate's too.
+scope=(--workspace)
+for arg in "$@"; do
+  case $arg in
+    --) break ;;
+    -p | -p* | --package | --package=*) scope=() ;;
+  esac
+done
+cargo test "${scope[@]}" --no-fail-fast "$@"

@@ -3,7 +3,7 @@
 //! filter: create → read back (no changes) → drift by hand → plan shows it → apply repairs → destroy
 //! removes only what is ours.
 //!
-//! Where moto differs from AWS (covered by unit tests or `tests/pipeline_mocks.rs` instead):
+//! Where moto differs from AWS (covered by unit tests or `pipeline_mocks` instead):
 //! - SNS email subscriptions are confirmed at once (moto `sns/models.py`: `PendingConfirmation: False`,
 //!   `Subscribe` returns a real ARN). AWS answers "pending confirmation" and lists `PendingConfirmation`
 //!   until the recipient clicks: the pending notice is tested with mocks.

@@ -1,7 +1,7 @@
 //! The trail and bucket modules against moto: adopt → apply → destroy restores the original, an
 //! interrupted apply, the user's own log group, create mode with its bucket.
 //!
-//! Where moto differs from AWS (covered by the unit tests or `tests/trail_mocks.rs` instead):
+//! Where moto differs from AWS (covered by the unit tests or `trail_mocks` instead):
 //! - `DescribeTrails` ignores `trailNameList` and returns every trail visible from the region; AWS returns
 //!   only the named one (by name: this region's only). `read` matches the name or ARN itself.
 //! - `UpdateTrail`/`CreateTrail` accept any CloudWatch Logs ARNs (no `:*`, region or role check, no IAM

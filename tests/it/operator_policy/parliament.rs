@@ -58,7 +58,7 @@ fn policies() -> Vec<(String, Value)> {
         ] {
             // Only the permissions: a trust policy is resource-based and must have no Resource,
             // which parliament (a linter of identity-based policies) reports as MALFORMED. The
-            // trusts are held to their services by policies.rs's unit tests and tests/drift.rs.
+            // trusts are held to their services by policies.rs's unit tests and the drift tests.
             all.push((format!("role-{}-{m}.json", role.name), role.policy));
         }
     }

@@ -2,20 +2,21 @@
 //! request recorder to count the write calls a command made.
 //!
 //! The README's test command starts moto (with recording on) and exports its URL as
-//! `LOGIN_ALERT_TEST_MOTO`; without it, the first test to ask starts `moto_server` itself.
+//! `LOGIN_ALERT_TEST_MOTO`; without it, the first test to ask starts one (`moto_server`, shared with the handler).
 //! Each test gets its own account: IAM access keys created in account N make moto serve every
 //! request signed with them from account N, so tests sharing one server never see each other.
 
 #![allow(dead_code)]
 
 pub mod cutoff;
+#[path = "../../../handler/tests/it/support/moto_server.rs"]
+pub mod moto_server;
 
-use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command as Process, Stdio};
+use std::process::Command as Process;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_iam::config::Credentials;
@@ -23,27 +24,16 @@ use serde_json::Value;
 
 pub struct Moto {
     pub url: String,
-    _server: Option<ServerGuard>,
-}
-
-struct ServerGuard(Child);
-
-impl Drop for ServerGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-    }
+    _server: Option<moto_server::Server>,
 }
 
 static MOTO: OnceLock<Moto> = OnceLock::new();
 
 /// The moto server for this test run.
 pub fn moto() -> &'static Moto {
-    MOTO.get_or_init(|| match std::env::var("LOGIN_ALERT_TEST_MOTO") {
-        Ok(url) => Moto {
-            url: url.trim_end_matches('/').to_owned(),
-            _server: None,
-        },
-        Err(_) => start_moto(true),
+    MOTO.get_or_init(|| match moto_server::from_env() {
+        Some(url) => Moto { url, _server: None },
+        None => start_moto(true),
     })
 }
 
@@ -57,44 +47,15 @@ pub fn private_moto() -> &'static Moto {
 }
 
 fn start_moto(recording: bool) -> Moto {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let recorder = std::env::temp_dir().join(format!("login-alert-moto-{port}.jsonl"));
-    let child = Process::new("python3")
-        .args([
-            "-m",
-            "moto.server",
-            "-H",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-        ])
-        .env(
-            "MOTO_ENABLE_RECORDING",
-            if recording { "True" } else { "False" },
-        )
-        .env("MOTO_RECORDER_FILEPATH", &recorder)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect(
-            "cannot start moto: run the tests with `scripts/test.sh` (it installs moto[server])",
-        );
-    let guard = ServerGuard(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "moto did not start on port {port} within 30 s"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    // The server lives for the whole test binary: leak the guard's ownership into the static.
+    let recorder = std::env::temp_dir().join(format!(
+        "login-alert-moto-{}-{}.jsonl",
+        std::process::id(),
+        unique_account_id()
+    ));
+    let server = moto_server::start(recording.then_some(recorder.as_path()));
     Moto {
-        url: format!("http://127.0.0.1:{port}"),
-        _server: Some(guard),
+        url: server.url.clone(),
+        _server: Some(server),
     }
 }
 

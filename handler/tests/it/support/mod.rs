@@ -1,11 +1,14 @@
-//! Emulators for the delivery tests: a moto server (shared via `LOGIN_ALERT_TEST_MOTO`, or our own), SDK clients
-//! pointed at it, SQS over its JSON protocol, and child processes that die with the test.
+//! Support for the handler's integration tests: published records and payloads built like AWS builds them
+//! (`events`); for the delivery tests, moto (`moto_server`), SDK clients pointed at it, SQS over its JSON
+//! protocol, and child processes that die with the test.
 #![allow(dead_code)]
 
 pub mod events;
+pub mod moto_server;
 
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -55,35 +58,17 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{}", std::process::id(), nanos % 1_000_000_000)
 }
 
-/// The shared moto from the test script, or one of our own for this test.
+/// The moto server of this test run: the test command's, or one this binary starts for all its tests.
 pub struct Moto {
     pub url: String,
-    _own: Option<Guard>,
 }
 
 impl Moto {
     pub fn start() -> Moto {
-        if let Ok(url) = std::env::var("LOGIN_ALERT_TEST_MOTO") {
-            return Moto {
-                url: url.trim_end_matches('/').to_owned(),
-                _own: None,
-            };
-        }
-        let port = free_port();
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|err| {
-                panic!("cannot start moto_server ({err}): `pip install 'moto[server]'` or set LOGIN_ALERT_TEST_MOTO to a running one")
-            });
-        let guard = Guard(child);
-        wait_for_port(port, "moto_server");
-        Moto {
-            url: format!("http://127.0.0.1:{port}"),
-            _own: Some(guard),
-        }
+        static OWN: OnceLock<moto_server::Server> = OnceLock::new();
+        let url = moto_server::from_env()
+            .unwrap_or_else(|| OWN.get_or_init(|| moto_server::start(None)).url.clone());
+        Moto { url }
     }
 
     pub fn credentials() -> aws_sdk_sns::config::Credentials {
