@@ -47,12 +47,7 @@ pub fn private_moto() -> &'static Moto {
 }
 
 fn start_moto(recording: bool) -> Moto {
-    let recorder = std::env::temp_dir().join(format!(
-        "login-alert-moto-{}-{}.jsonl",
-        std::process::id(),
-        unique_account_id()
-    ));
-    let server = moto_server::start(recording.then_some(recorder.as_path()));
+    let server = moto_server::start(recording);
     Moto {
         url: server.url.clone(),
         _server: Some(server),

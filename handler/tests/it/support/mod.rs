@@ -67,7 +67,7 @@ impl Moto {
     pub fn start() -> Moto {
         static OWN: OnceLock<moto_server::Server> = OnceLock::new();
         let url = moto_server::from_env()
-            .unwrap_or_else(|| OWN.get_or_init(|| moto_server::start(None)).url.clone());
+            .unwrap_or_else(|| OWN.get_or_init(|| moto_server::start(false)).url.clone());
         Moto { url }
     }
 

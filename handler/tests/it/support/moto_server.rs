@@ -5,7 +5,6 @@
 //! (`python3 -m moto.server` on a free loopback port), once per test binary.
 
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -32,9 +31,10 @@ impl Drop for Server {
     }
 }
 
-/// Starts `python3 -m moto.server` on a free loopback port; with `recorder`, request recording is on and
-/// goes to that file (the tests that count write calls read it back).
-pub fn start(recorder: Option<&Path>) -> Server {
+/// Starts `python3 -m moto.server` on a free loopback port, recording requests if `recording` (the tests that
+/// count write calls read the recording back). The recorder's file goes to the temporary directory, not the
+/// test's working directory (the package's).
+pub fn start(recording: bool) -> Server {
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free loopback port")
@@ -44,15 +44,17 @@ pub fn start(recorder: Option<&Path>) -> Server {
         .arg("-c")
         .arg(r#"python3 -m moto.server -H 127.0.0.1 -p "$1" & moto=$!; read -r _; kill "$moto""#)
         .args(["moto", &port.to_string()])
+        // moto records whenever the variable is set at all (`bool(os.environ.get(…))`: "False" is on too).
+        .env_remove("MOTO_ENABLE_RECORDING")
         .env(
-            "MOTO_ENABLE_RECORDING",
-            if recorder.is_some() { "True" } else { "False" },
+            "MOTO_RECORDER_FILEPATH",
+            std::env::temp_dir().join(format!("login-alert-moto-{port}.jsonl")),
         )
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    if let Some(recorder) = recorder {
-        shell.env("MOTO_RECORDER_FILEPATH", recorder);
+    if recording {
+        shell.env("MOTO_ENABLE_RECORDING", "True");
     }
     let mut shell = shell.spawn().expect("cannot run sh to start moto");
     let server = Server {
