@@ -24,7 +24,7 @@ use aws_sdk_account::Client as Account;
 use aws_sdk_account::operation::list_regions::ListRegionsOutput;
 use aws_sdk_account::types::{Region, RegionOptStatus};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
-use login_alert::config::{Config, NotifyConfig, Route, TrailConfig};
+use login_alert::config::{Config, NotifyConfig, Route, TrailConfig, sample};
 use login_alert::model::{Ctx, Target};
 use login_alert::printer::Printer;
 use login_alert::resources::{enabled_regions, rule};
@@ -464,15 +464,6 @@ fn fixture(name: &str) -> Value {
 
 fn target(account: &str) -> Target {
     let config = Config {
-        region: HOME.into(),
-        name_prefix: "login-alert".into(),
-        account_name: None,
-        timezone: "UTC".into(),
-        scope: Default::default(),
-        log_retention_days: 90,
-        language: Default::default(),
-        group_window_minutes: 15,
-        account_names: Default::default(),
         mode: Route::Eventbridge,
         trail: TrailConfig {
             name: Some(TRAIL.into()),
@@ -480,10 +471,9 @@ fn target(account: &str) -> Target {
         },
         notify: NotifyConfig {
             emails: vec!["a@example.com".into()],
-            slack_webhook_url: None,
-            teams_webhook_url: None,
-            webhook_url: None,
+            ..Default::default()
         },
+        ..sample(HOME)
     };
     Target::new(&config, account)
 }

@@ -29,7 +29,7 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_ssm::types::ParameterType;
 use login_alert::aws::Clients;
 use login_alert::bundle::handler_sha256;
-use login_alert::config::{Config, NotifyConfig, TrailConfig};
+use login_alert::config::{Config, NotifyConfig, sample};
 use login_alert::engine::{self, Op};
 use login_alert::model::{Ctx, Facts, Target};
 use login_alert::plan::{Action, Attr, Mode, Plan, SENSITIVE, render};
@@ -52,26 +52,14 @@ const QUICK: Bound = Bound {
 
 fn config(emails: &[&str], slack: Option<&str>) -> Config {
     Config {
-        region: REGION.into(),
-        name_prefix: "login-alert".into(),
         account_name: Some("pipeline-test".into()),
         timezone: "Europe/Paris".into(),
-        scope: Default::default(),
-        log_retention_days: 90,
-        language: Default::default(),
-        group_window_minutes: 15,
-        account_names: Default::default(),
-        mode: Default::default(),
-        trail: TrailConfig {
-            name: Some("audit".into()),
-            create: false,
-        },
         notify: NotifyConfig {
             emails: emails.iter().map(|e| e.to_string()).collect(),
             slack_webhook_url: slack.map(Into::into),
-            teams_webhook_url: None,
-            webhook_url: None,
+            ..Default::default()
         },
+        ..sample(REGION)
     }
 }
 

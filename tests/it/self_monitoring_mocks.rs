@@ -9,7 +9,7 @@ use aws_sdk_lambda::operation::put_function_event_invoke_config::PutFunctionEven
 use aws_sdk_sqs::operation::create_queue::CreateQueueOutput;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use login_alert::aws::Clients;
-use login_alert::config::{Config, NotifyConfig, TrailConfig};
+use login_alert::config::{Config, NotifyConfig, sample};
 use login_alert::model::{Ctx, Target};
 use login_alert::printer::Printer;
 use login_alert::resources::{invoke_config, queue};
@@ -31,26 +31,11 @@ fn ctx(change: impl FnOnce(&mut Clients)) -> Ctx {
     let mut clients = Clients::new(&sdk);
     change(&mut clients);
     let config = Config {
-        region: "eu-west-1".into(),
-        name_prefix: "login-alert".into(),
-        account_name: None,
-        timezone: "UTC".into(),
-        scope: Default::default(),
-        log_retention_days: 90,
-        language: Default::default(),
-        group_window_minutes: 15,
-        account_names: Default::default(),
-        mode: Default::default(),
-        trail: TrailConfig {
-            name: Some("audit".into()),
-            create: false,
-        },
         notify: NotifyConfig {
             emails: vec!["a@example.com".into()],
-            slack_webhook_url: None,
-            teams_webhook_url: None,
-            webhook_url: None,
+            ..Default::default()
         },
+        ..sample("eu-west-1")
     };
     let mut ctx = Ctx::new(
         clients,

@@ -32,7 +32,7 @@ use aws_sdk_cloudwatchlogs::types::{
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use login_alert::aws::Clients;
 use login_alert::commands::test::{DELIVERY, ENTRANCE, Outcome, ROUTE, send_and_prove};
-use login_alert::config::{Config, NotifyConfig, TrailConfig};
+use login_alert::config::{Config, NotifyConfig, TrailConfig, sample};
 use login_alert::model::{Ctx, Target};
 use login_alert::printer::Printer;
 use predicates::str::contains;
@@ -319,26 +319,15 @@ fn mocked(logs: aws_sdk_cloudwatchlogs::Client) -> Ctx {
     clients.cloudtrail = mock_client!(aws_sdk_cloudtrail, RuleMode::MatchAny, [&describe, &list]);
     clients.logs = logs;
     let config = Config {
-        region: HOME.into(),
-        name_prefix: "login-alert".into(),
-        account_name: None,
-        timezone: "UTC".into(),
-        scope: Default::default(),
-        log_retention_days: 90,
-        language: Default::default(),
-        group_window_minutes: 15,
-        account_names: Default::default(),
-        mode: Default::default(),
         trail: TrailConfig {
             name: Some(TRAIL.into()),
             create: false,
         },
         notify: NotifyConfig {
             emails: vec!["secops@example.com".into()],
-            slack_webhook_url: None,
-            teams_webhook_url: None,
-            webhook_url: None,
+            ..Default::default()
         },
+        ..sample(HOME)
     };
     Ctx::new(clients, Target::new(&config, ACCOUNT), Printer::silent())
 }

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use login_alert::aws::Clients;
-use login_alert::config::{Config, NotifyConfig, TrailConfig};
+use login_alert::config::{Config, NotifyConfig, TrailConfig, sample};
 use login_alert::engine::{self, Op};
 use login_alert::model::{Ctx, Target, TrailChoice};
 use login_alert::plan::{Action, Mode, Plan};
@@ -34,23 +34,12 @@ const TRAIL: &str = "audit-trail";
 
 fn config(region: &str, trail: TrailConfig) -> Config {
     Config {
-        region: region.into(),
-        name_prefix: "login-alert".into(),
-        account_name: None,
-        timezone: "UTC".into(),
-        scope: Default::default(),
-        log_retention_days: 90,
-        language: Default::default(),
-        group_window_minutes: 15,
-        account_names: Default::default(),
-        mode: Default::default(),
         trail,
         notify: NotifyConfig {
             emails: vec!["secops@example.com".into()],
-            slack_webhook_url: None,
-            teams_webhook_url: None,
-            webhook_url: None,
+            ..Default::default()
         },
+        ..sample(region)
     }
 }
 

@@ -10,7 +10,7 @@ use aws_sdk_cloudtrail::operation::start_logging::StartLoggingOutput;
 use aws_sdk_cloudtrail::operation::update_trail::UpdateTrailOutput;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use login_alert::aws::Clients;
-use login_alert::config::{Config, NotifyConfig, TrailConfig};
+use login_alert::config::{Config, NotifyConfig, sample};
 use login_alert::model::{Ctx, Target};
 use login_alert::printer::Printer;
 use login_alert::resources::trail::{self, CloudWatchLogs, TrailError};
@@ -37,26 +37,11 @@ fn ctx(cloudtrail: Client) -> Ctx {
     let mut clients = Clients::new(&sdk);
     clients.cloudtrail = cloudtrail;
     let config = Config {
-        region: "eu-west-1".into(),
-        name_prefix: "login-alert".into(),
-        account_name: None,
-        timezone: "UTC".into(),
-        scope: Default::default(),
-        log_retention_days: 90,
-        language: Default::default(),
-        group_window_minutes: 15,
-        account_names: Default::default(),
-        mode: Default::default(),
-        trail: TrailConfig {
-            name: Some("audit".into()),
-            create: false,
-        },
         notify: NotifyConfig {
             emails: vec!["secops@example.com".into()],
-            slack_webhook_url: None,
-            teams_webhook_url: None,
-            webhook_url: None,
+            ..Default::default()
         },
+        ..sample("eu-west-1")
     };
     let mut ctx = Ctx::new(clients, Target::new(&config, ACCOUNT), Printer::silent());
     ctx.iam_bound = QUICK;

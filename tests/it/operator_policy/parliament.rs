@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use login_alert::commands::policy::{document, target};
-use login_alert::config::{Config, NotifyConfig, Route, TrailConfig};
+use login_alert::config::{Config, NotifyConfig, Route, TrailConfig, sample};
 use login_alert::model::Target;
 use login_alert::resources::policies;
 use serde_json::{Value, json};
@@ -17,15 +17,6 @@ const ABOVE_LOW: [&str; 3] = ["MEDIUM", "HIGH", "CRITICAL"];
 /// A target with every destination, so the function's role holds every statement it can.
 fn full_target(mode: Route) -> Target {
     let config = Config {
-        region: "eu-west-1".into(),
-        name_prefix: "login-alert".into(),
-        account_name: None,
-        timezone: "UTC".into(),
-        scope: Default::default(),
-        log_retention_days: 90,
-        language: Default::default(),
-        group_window_minutes: 15,
-        account_names: Default::default(),
         mode,
         trail: TrailConfig {
             name: None,
@@ -37,6 +28,7 @@ fn full_target(mode: Route) -> Target {
             teams_webhook_url: Some("https://x.logic.azure.com/workflows/T".into()),
             webhook_url: Some("https://alerts.example.com/hook".into()),
         },
+        ..sample("eu-west-1")
     };
     Target::new(&config, "123456789012")
 }
