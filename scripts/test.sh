@@ -2,8 +2,9 @@
 # The test command: installs the test bed (moto[server], cargo-lambda, parliament), starts moto on a free loopback
 # port with request recording on, runs every test of the workspace against it, and stops it.
 # Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p login-alert --test it -- lifecycle::`).
-# tests/it/empty_root builds the release archive with scripts/dist.sh (one release build) and runs both binaries
-# in a chroot: that needs root, passwordless sudo, or user namespaces.
+# The tests are built as the release is linked (scripts/static.sh: static, x86_64-unknown-linux-gnu), so the CLI
+# they run is the release's in all but optimisation; tests/it/empty_root runs it and the bundled `bootstrap` in an
+# empty chroot: that needs root, passwordless sudo, or user namespaces.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,4 +37,5 @@ for arg in "$@"; do
     -p | -p* | --package | --package=*) scope=() ;;
   esac
 done
-cargo test "${scope[@]}" --no-fail-fast "$@"
+. scripts/static.sh
+static_cargo test "${scope[@]}" --no-fail-fast "$@"

@@ -1,8 +1,24 @@
 //! Both shipped binaries run in an empty root directory (a chroot holding the binary and `/etc/{hosts,
-//! resolv.conf,nsswitch.conf}`, nothing else), so they use no library of the build machine: the release CLI
-//! from `scripts/dist.sh`'s archive and the `bootstrap` from the bundled handler zip. They reach moto, the
+//! resolv.conf,nsswitch.conf}`, nothing else), so they use no library of the build machine: the CLI from
+//! `scripts/dist.sh`'s archive and the `bootstrap` from the bundled handler zip. They reach moto, the
 //! Lambda runtime API stub and Slack by host names that only that `/etc/hosts` knows, and trust HTTPS only
 //! through a CA bundle where Amazon Linux 2023 keeps it.
+//!
+//! What is tested is what ships, without a second (release) build in every test run. How the release is
+//! linked (static glibc, `x86_64-unknown-linux-gnu`) is written once, in `scripts/static.sh`, and both
+//! `scripts/dist.sh` (the release) and `scripts/test.sh` (these tests) build through it. So the CLI here is
+//! this test build's own (`CARGO_BIN_EXE_login-alert`), linked as the release is and only less optimised;
+//! optimisation decides neither which libraries a binary needs nor where it looks for CA certificates. Its
+//! dependencies are built without debug assertions, as in the release (Cargo.toml, `profile.dev.package."*"`):
+//! the SDK's HTTP client debug-asserts that CA certificates exist, which would panic in a bare root.
+//! `scripts/dist.sh` still runs, with a stand-in `cargo` first on its `PATH` that hands it that binary
+//! instead of compiling one and writes down how it was asked to build: the same flags and target as this
+//! build (`the_release_is_linked_as_these_tests_are`), then its static check, archive and checksum as in a
+//! release. The `bootstrap` is the release's own: build.rs builds it with the `lambda` profile, statically,
+//! for the tests and the release alike.
+//!
+//! A plain `cargo test` links the CLI dynamically: the CLI tests here then skip and say why, except under
+//! `CI`, where they fail instead.
 
 use crate::support;
 
@@ -24,17 +40,102 @@ use stubs::{
 };
 use support::{Account, fresh_account, moto};
 
-/// The release CLI, unpacked from the archive `scripts/dist.sh` writes (built once per test run).
-fn dist_cli() -> &'static [u8] {
-    static CLI: OnceLock<Vec<u8>> = OnceLock::new();
-    CLI.get_or_init(|| {
+/// The CLI this build tests: linked as the release is when `scripts/test.sh` built it.
+const CLI: &str = env!("CARGO_BIN_EXE_login-alert");
+
+/// The dynamic loader an ELF64 (little-endian) binary asks for (its `PT_INTERP`); `None` for a static one.
+fn dynamic_loader(elf: &[u8]) -> Option<String> {
+    let u16_at = |at: usize| u16::from_le_bytes(elf[at..at + 2].try_into().unwrap()) as usize;
+    let u64_at = |at: usize| u64::from_le_bytes(elf[at..at + 8].try_into().unwrap()) as usize;
+    assert_eq!(
+        &elf[..6],
+        b"\x7fELF\x02\x01",
+        "{CLI} is not a 64-bit little-endian ELF"
+    );
+    let (table, entry, count) = (u64_at(0x20), u16_at(0x36), u16_at(0x38));
+    (0..count).map(|i| table + i * entry).find_map(|header| {
+        (u32::from_le_bytes(elf[header..header + 4].try_into().unwrap()) == 3).then(|| {
+            let (offset, size) = (u64_at(header + 8), u64_at(header + 0x20));
+            text(&elf[offset..offset + size])
+                .trim_end_matches('\0')
+                .to_owned()
+        })
+    })
+}
+
+/// Whether the CLI tests must skip: only outside CI, when this build's CLI is dynamically linked (a plain
+/// `cargo test`). Under `CI` a dynamic CLI fails the test: there it must be linked as the release is.
+fn cli_not_linked_as_released() -> bool {
+    let Some(loader) = dynamic_loader(&std::fs::read(CLI).expect("the CLI this build tests"))
+    else {
+        return false;
+    };
+    let why = format!(
+        "{CLI} is dynamically linked (it asks for {loader}), the release is not: run the tests with \
+         scripts/test.sh, which links them as scripts/dist.sh links the release (scripts/static.sh)"
+    );
+    let ci = std::env::var("CI").is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false"));
+    assert!(!ci, "{why}");
+    eprintln!("skipped: {why}");
+    true
+}
+
+/// What `scripts/dist.sh` made of this build's CLI (once per test run).
+struct Dist {
+    /// The binary in its archive.
+    cli: Vec<u8>,
+    /// How it asked cargo to build the release: `RUSTFLAGS=…` and `cargo …` lines.
+    asked: String,
+}
+
+/// Stands in for `cargo` in `scripts/dist.sh`: writes down how it was asked to build and hands over the CLI
+/// this build tests, where `cargo build --target T --release` would have put the release CLI.
+const STAND_IN_CARGO: &str = r#"#!/bin/sh
+set -eu
+case "$1" in
+pkgid) echo "path+file://$PWD#login-alert@$STAND_IN_VERSION" ;;
+build)
+  printf 'RUSTFLAGS=%s\ncargo %s\n' "${RUSTFLAGS-}" "$*" >"$STAND_IN_LOG"
+  target= previous=
+  for arg in "$@"; do
+    if [ "$previous" = --target ]; then target=$arg; fi
+    previous=$arg
+  done
+  mkdir -p "$CARGO_TARGET_DIR/$target/release"
+  cp "$STAND_IN_CLI" "$CARGO_TARGET_DIR/$target/release/login-alert"
+  ;;
+*) echo "the stand-in cargo was not expecting: cargo $*" >&2; exit 1 ;;
+esac
+"#;
+
+fn dist() -> &'static Dist {
+    static DIST: OnceLock<Dist> = OnceLock::new();
+    DIST.get_or_init(|| {
+        use std::os::unix::fs::PermissionsExt;
         let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let work = tempfile::tempdir().unwrap();
+        let bin = work.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        std::fs::write(bin.join("cargo"), STAND_IN_CARGO).unwrap();
+        std::fs::set_permissions(bin.join("cargo"), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let path =
+            std::env::join_paths(std::iter::once(bin.clone()).chain(std::env::split_paths(&path)))
+                .unwrap();
+        let log = work.path().join("asked");
         let out = Command::new(repo.join("scripts/dist.sh"))
             .current_dir(repo)
+            .env("PATH", path)
+            .env("CARGO_TARGET_DIR", work.path().join("target"))
+            .env("STAND_IN_VERSION", env!("CARGO_PKG_VERSION"))
+            .env("STAND_IN_CLI", CLI)
+            .env("STAND_IN_LOG", &log)
             .stderr(Stdio::inherit())
             .output()
             .expect("run scripts/dist.sh");
         assert!(out.status.success(), "scripts/dist.sh failed");
+        let asked = std::fs::read_to_string(&log).expect("scripts/dist.sh ran cargo build");
         let archive = repo.join(text(&out.stdout).trim());
         let dist = archive.parent().unwrap();
         let name = archive.file_name().unwrap().to_str().unwrap();
@@ -63,7 +164,10 @@ fn dist_cli() -> &'static [u8] {
             ["login-alert"],
             "the archive holds the binary only"
         );
-        std::fs::read(unpacked.path().join("login-alert")).unwrap()
+        Dist {
+            cli: std::fs::read(unpacked.path().join("login-alert")).unwrap(),
+            asked,
+        }
     })
 }
 
@@ -102,7 +206,7 @@ const CONFIG: &str =
 
 fn cli_root(trust: Trust, ca_pem: &str) -> Root {
     let root = Root::new(trust, ca_pem);
-    root.install("login-alert", dist_cli(), 0o755);
+    root.install("login-alert", &dist().cli, 0o755);
     // chroot starts in `/`, where the CLI looks for its default config file.
     root.install("login-alert.toml", CONFIG.as_bytes(), 0o644);
     root
@@ -141,6 +245,9 @@ async fn assert_plans(root: &Root, account: &Account, endpoint: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_release_cli_runs_in_an_empty_root() {
+    if cli_not_linked_as_released() {
+        return;
+    }
     let root = cli_root(Trust::Nothing, "");
 
     let out = cli(&root, &[], &["--version"], b"").await;
@@ -205,6 +312,9 @@ async fn the_release_cli_runs_in_an_empty_root() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_release_cli_trusts_the_ca_bundle_where_amazon_linux_keeps_it() {
+    if cli_not_linked_as_released() {
+        return;
+    }
     let pki = pki();
     let account = fresh_account().await;
     let endpoint = format!(
@@ -227,6 +337,43 @@ async fn the_release_cli_trusts_the_ca_bundle_where_amazon_linux_keeps_it() {
         "{}",
         text(&out.stderr)
     );
+}
+
+/// `scripts/dist.sh` asks for the release with this build's flags and target: what the tests above show of
+/// this build's CLI (static, no library of the host, the system's CA bundle) holds for the release's.
+#[test]
+fn the_release_is_linked_as_these_tests_are() {
+    if cli_not_linked_as_released() {
+        return;
+    }
+    let asked = &dist().asked;
+    let (flags, cargo) = asked.split_once('\n').expect("two lines");
+    // cargo passes its environment on to the tests it runs: these are the flags this build was made with.
+    let ours = std::env::var("RUSTFLAGS").unwrap_or_default();
+    assert_eq!(flags, format!("RUSTFLAGS={ours}"), "{asked}");
+    assert!(ours.contains("+crt-static") && cfg!(target_feature = "crt-static"));
+    assert!(cfg!(all(
+        target_arch = "x86_64",
+        target_os = "linux",
+        target_env = "gnu"
+    )));
+    let args: Vec<&str> = cargo.split_whitespace().collect();
+    assert!(
+        args.windows(2)
+            .any(|w| w == ["--target", "x86_64-unknown-linux-gnu"]),
+        "{cargo}"
+    );
+    for wanted in [
+        &["cargo", "build"][..],
+        &["--release"],
+        &["-p", "login-alert"],
+        &["--bin", "login-alert"],
+    ] {
+        assert!(
+            args.windows(wanted.len()).any(|w| w == wanted),
+            "{wanted:?} in {cargo}"
+        );
+    }
 }
 
 /// A root user's console sign-in without MFA, as CloudTrail records it.
