@@ -3,22 +3,21 @@
 # packs it for a release: dist/login-alert-VERSION-x86_64-unknown-linux-gnu.tar.gz with a .sha256 beside it
 # (`sha256sum -c` format). Prints the archive's path on stdout; progress goes to stderr.
 #
-# Static glibc (`+crt-static`, as build.rs builds `bootstrap`) needs nothing from the host at run time: no
-# libc.so, no dynamic loader, no NSS module for `files` or `dns` (glibc >= 2.34 has both inside libc), so the
-# binary runs on Amazon Linux 2023 (CloudShell) whatever glibc built it. The release workflow and the test
-# command (tests/empty_root/) both call this script, so what is tested is what ships.
+# Static glibc (scripts/static.sh, as build.rs builds `bootstrap`) needs nothing from the host at run time, so
+# the binary runs on Amazon Linux 2023 (CloudShell) whatever glibc built it. The test command builds the tests
+# through the same scripts/static.sh, so the CLI the tests run (in an empty chroot too, tests/it/empty_root) is
+# linked exactly as this one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-target=x86_64-unknown-linux-gnu
+. scripts/static.sh
+target=$STATIC_TARGET
 id=$(cargo pkgid --quiet -p login-alert)
 version=${id##*[#@]}
 name="login-alert-$version-$target"
 target_dir=${CARGO_TARGET_DIR:-target}
 
-# With --target, RUSTFLAGS reach only the target's code, never build scripts or proc-macros.
-RUSTFLAGS='-C target-feature=+crt-static' \
-  cargo build --release --locked -p login-alert --bin login-alert --target "$target" >&2
+static_cargo build --release --locked -p login-alert --bin login-alert >&2
 binary="$target_dir/$target/release/login-alert"
 
 if readelf --program-headers --dynamic --wide "$binary" | grep -E 'INTERP|\(NEEDED\)' >&2; then

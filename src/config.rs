@@ -907,9 +907,10 @@ fn write_private(path: &Path, contents: &mut dyn Read) -> Result<(), ConfigError
     Ok(())
 }
 
-/// The config unit tests start from: adopt trail `audit` in `region`, the default prefix, nobody
-/// notified yet; a test states only the fields it is about (`Config { scope, ..sample(region) }`).
-#[cfg(test)]
+/// The config tests start from: adopt trail `audit` in `region`, the default prefix, nobody notified yet; a
+/// test states only the fields it is about (`Config { scope, ..sample(region) }`). The integration tests
+/// reach it through the `test-support` feature.
+#[cfg(any(test, feature = "test-support"))]
 pub fn sample(region: &str) -> Config {
     Config {
         region: region.into(),

@@ -1,0 +1,16 @@
+//! The handler's integration tests: one test binary, one module per area, so the SDK is linked once, not once
+//! per file. Run one area with a filter: `scripts/test.sh -p login-alert-handler --test it -- fixtures::`.
+
+mod support;
+
+mod derived;
+mod fixtures;
+mod grouping;
+mod lambda_e2e;
+mod malformed;
+mod messages;
+mod patterns;
+mod shapes;
+mod slack;
+mod state_table;
+mod webhooks;
