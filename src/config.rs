@@ -53,6 +53,10 @@ pub struct Config {
     /// How events reach the function; a config without it keeps meaning CloudWatch Logs.
     #[serde(default, skip_serializing_if = "Route::is_default")]
     pub mode: Route,
+    /// The CIS monitoring controls Security Hub checks (CloudWatch.1-14): metric filters on the
+    /// trail's log group and alarms notifying the topic. CloudWatch Logs modes only.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub cis: bool,
     pub trail: TrailConfig,
     #[serde(default)]
     pub notify: NotifyConfig,
@@ -344,6 +348,17 @@ impl Config {
         {
             problems.push(p);
         }
+        if self.cis && !self.mode.uses_logs() {
+            problems.push(Problem {
+                field: "cis",
+                problem: "cis = true needs the trail's events in a CloudWatch Logs log group (the controls are metric filters \
+                          on it), but mode = \"eventbridge\" sends them to EventBridge only"
+                    .into(),
+                fix: "set mode = \"both\" (EventBridge for speed, CloudWatch Logs for the controls) or mode = \"cloudwatch-logs\", \
+                      or remove cis = true"
+                    .into(),
+            });
+        }
         if self.notify.emails.is_empty() && self.notify.secrets().next().is_none() {
             problems.push(Problem {
                 field: "notify",
@@ -360,6 +375,10 @@ impl Config {
 }
 
 /// A region of a partition login-alert knows; a near miss is answered with the region meant.
+fn is_false(b: &bool) -> bool {
+    !b
+}
+
 pub fn validate_region(region: &str) -> Result<(), Problem> {
     if regions::is_known(region) {
         return Ok(());
@@ -789,6 +808,7 @@ pub fn sample(region: &str) -> Config {
             name: Some("audit".into()),
             create: false,
         },
+        cis: false,
         notify: NotifyConfig::default(),
     }
 }
@@ -813,6 +833,7 @@ mod tests {
                 name: Some("audit-trail".into()),
                 create: false,
             },
+            cis: false,
             notify: NotifyConfig {
                 emails: vec!["secops@example.com".into()],
                 slack_webhook_url: None,

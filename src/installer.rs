@@ -18,6 +18,8 @@ pub const SCOPE_PROMPT: &str = "What should alert?";
 pub const PREFIX_PROMPT: &str = "Prefix for the names of the resources login-alert creates";
 pub const TYPED_TRAIL_PROMPT: &str = "Trail name or ARN";
 pub const MODE_PROMPT: &str = "How should events reach the alert function?";
+pub const CIS_PROMPT: &str = "Also set up the CIS monitoring controls Security Hub checks (CloudWatch.1-14: 14 metric filters \
+                              and 14 alarms on the trail's log group, about $1.40 a month)?";
 
 /// The mode choices, each with its trade-off in one line, in the order they are listed.
 pub fn mode_label(mode: Route) -> &'static str {
@@ -141,6 +143,11 @@ pub fn ask(p: &mut dyn Prompter, r: &Resolved, found: &Discovery) -> Result<Conf
             .position(|m| *m == r.mode.value)
             .unwrap_or(0);
         answers.mode.value = Route::ALL[p.select(MODE_PROMPT, &items, default)?];
+    }
+
+    // Only the modes that deliver to CloudWatch Logs have a log group to put the filters on.
+    if r.cis.asked() && answers.mode.value.uses_logs() {
+        answers.cis.value = p.confirm(CIS_PROMPT, r.cis.value)?;
     }
 
     let (region, trail) = trail.into_config();
@@ -341,6 +348,11 @@ pub fn summary(config: &Config, found: &Discovery) -> Vec<String> {
         trail_sentence(config, found, &names)
     ));
     lines.push(format!("  Delivery:  {}", mode_label(config.mode)));
+    if config.cis {
+        lines.push(
+            "  CIS:       Security Hub's CloudWatch.1-14 (14 metric filters and alarms on the trail's log group)".into(),
+        );
+    }
     lines.push(format!("  Alerts:    {}", scope_label(config.scope)));
     let mut notify = Vec::new();
     if !config.notify.emails.is_empty() {

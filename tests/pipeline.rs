@@ -66,6 +66,7 @@ fn config(emails: &[&str], slack: Option<&str>) -> Config {
             name: Some("audit".into()),
             create: false,
         },
+        cis: false,
         notify: NotifyConfig {
             emails: emails.iter().map(|e| e.to_string()).collect(),
             slack_webhook_url: slack.map(Into::into),

@@ -45,6 +45,7 @@ fn ctx(change: impl FnOnce(&mut Clients)) -> Ctx {
             name: Some("audit".into()),
             create: false,
         },
+        cis: false,
         notify: NotifyConfig {
             emails: vec!["a@example.com".into()],
             slack_webhook_url: None,

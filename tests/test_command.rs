@@ -333,6 +333,7 @@ fn mocked(logs: aws_sdk_cloudwatchlogs::Client) -> Ctx {
             name: Some(TRAIL.into()),
             create: false,
         },
+        cis: false,
         notify: NotifyConfig {
             emails: vec!["secops@example.com".into()],
             slack_webhook_url: None,

@@ -45,6 +45,7 @@ fn config(region: &str, trail: TrailConfig) -> Config {
         account_names: Default::default(),
         mode: Default::default(),
         trail,
+        cis: false,
         notify: NotifyConfig {
             emails: vec!["secops@example.com".into()],
             slack_webhook_url: None,

@@ -51,6 +51,7 @@ fn ctx(cloudtrail: Client) -> Ctx {
             name: Some("audit".into()),
             create: false,
         },
+        cis: false,
         notify: NotifyConfig {
             emails: vec!["secops@example.com".into()],
             slack_webhook_url: None,
