@@ -860,6 +860,36 @@ mod tests {
     }
 
     #[test]
+    fn cis_is_refused_in_eventbridge_mode_only_and_round_trips() {
+        for (mode, refused) in [
+            (Route::CloudwatchLogs, false),
+            (Route::Both, false),
+            (Route::Eventbridge, true),
+        ] {
+            let config = Config {
+                cis: true,
+                mode,
+                ..valid()
+            };
+            let found = problems(&config);
+            assert_eq!(found.iter().any(|p| p.field == "cis"), refused, "{mode:?}");
+            if refused {
+                assert!(found[0].problem.contains("mode = \"eventbridge\""));
+                assert!(found[0].fix.contains("mode = \"both\""));
+            }
+        }
+        let config = Config {
+            cis: true,
+            ..valid()
+        };
+        let text = config.to_toml();
+        assert!(text.contains("cis = true"), "{text}");
+        assert_eq!(toml::from_str::<Config>(&text).unwrap(), config);
+        // A config without the key keeps meaning no controls (and says nothing of them).
+        assert!(!valid().to_toml().contains("cis"));
+    }
+
+    #[test]
     fn bad_values_name_their_field() {
         type Breakage = Box<dyn Fn(&mut Config)>;
         let cases: Vec<(&str, Breakage)> = vec![

@@ -625,6 +625,7 @@ mod tests {
                 group_window_minutes: 15,
                 account_names: Default::default(),
                 mode: Route::Eventbridge,
+                cis: false,
                 trail: TrailConfig {
                     name: Some("audit-trail".into()),
                     create: false

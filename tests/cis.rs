@@ -14,6 +14,8 @@
 //!   moto lists the stale entry beside the repaired one, so the repair is held by the one
 //!   PutMetricFilter it sends (with the published pattern) and by the listing holding the repaired
 //!   filter, and the "second apply writes nothing" is held after the first apply only;
+//! - SNS confirms an email subscription at once (AWS waits for the click), so the evidence lists
+//!   the address as confirmed; the unconfirmed case is the unit test in `src/resources/cis.rs`;
 //! - its DescribeMetricFilters answers an empty list for a log group that does not exist (AWS:
 //!   ResourceNotFoundException, read as "no filters" all the same).
 

@@ -190,12 +190,23 @@ pub enum Op {
         log_group: String,
         name: String,
     },
-    Alarm(alarm::Op),
+    /// The alarm kind's operations, spelled out here: a nested internally tagged enum would write
+    /// its `op` twice in a saved plan.
+    PutAlarm {
+        definition: Box<alarm::Definition>,
+        create: bool,
+    },
+    DeleteAlarm {
+        name: String,
+    },
 }
 
 impl From<alarm::Op> for Op {
     fn from(op: alarm::Op) -> Self {
-        Op::Alarm(op)
+        match op {
+            alarm::Op::Put { definition, create } => Op::PutAlarm { definition, create },
+            alarm::Op::Delete { name } => Op::DeleteAlarm { name },
+        }
     }
 }
 
@@ -610,7 +621,16 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             .await
             .gone(NOT_FOUND)
             .with_context(|| format!("deleting metric filter {name} from {log_group}")),
-        Op::Alarm(op) => alarm::execute(ctx, op).await,
+        Op::PutAlarm { definition, create } => {
+            let op = alarm::Op::Put {
+                definition: definition.clone(),
+                create: *create,
+            };
+            alarm::execute(ctx, &op).await
+        }
+        Op::DeleteAlarm { name } => {
+            alarm::execute(ctx, &alarm::Op::Delete { name: name.clone() }).await
+        }
     }
 }
 
@@ -754,7 +774,7 @@ mod tests {
         facts
     }
 
-    fn plan(current: &Current, t: &Target) -> Plan<Op> {
+    fn planned(current: &Current, t: &Target) -> Plan<Op> {
         let mut plan = Plan::new(Mode::Apply, "123456789012", "eu-west-1");
         Cis.plan_apply(current, t, &facts(t), &mut plan);
         plan
@@ -784,7 +804,7 @@ mod tests {
             groups: vec![group(theirs(87))],
             alarms: vec![],
         };
-        let plan = plan(&current, &t);
+        let plan = planned(&current, &t);
         assert_eq!(plan.blockers.len(), 1, "{:?}", plan.blockers);
         assert!(plan.blockers[0].contains("87 metric filters of its own"));
         assert!(plan.blockers[0].contains("allows 100"));
@@ -794,7 +814,7 @@ mod tests {
             groups: vec![group(theirs(86))],
             alarms: vec![],
         };
-        let plan = plan(&current, &t);
+        let plan = planned(&current, &t);
         assert!(plan.blockers.is_empty());
         assert_eq!(plan.changes.iter().filter(|c| c.kind == KIND).count(), 14);
     }
@@ -816,7 +836,7 @@ mod tests {
             groups: vec![group(filters)],
             alarms: vec![],
         };
-        let plan = plan(&current, &t);
+        let plan = planned(&current, &t);
         let filter_changes: Vec<_> = plan.changes.iter().filter(|c| c.kind == KIND).collect();
         assert_eq!(filter_changes.len(), 1);
         assert_eq!(filter_changes[0].action, Action::Update);
@@ -831,8 +851,91 @@ mod tests {
             groups: vec![group(vec![])],
             alarms: vec![],
         };
-        let plan = plan(&current, &t);
+        let plan = planned(&current, &t);
         assert!(plan.notices.iter().any(|n| n.contains("CloudWatch.1-14")));
         assert_eq!(plan.changes.len(), 28);
+    }
+
+    fn all_in_place(t: &Target) -> Current {
+        Current {
+            groups: vec![group(
+                CONTROLS
+                    .iter()
+                    .map(|c| MetricFilter {
+                        name: filter_name(t, c),
+                        pattern: c.pattern.into(),
+                        metrics: vec![metric_of(&filter_name(t, c))],
+                    })
+                    .collect(),
+            )],
+            alarms: CONTROLS
+                .iter()
+                .map(|c| alarm::Found {
+                    definition: alarm_definition(t, c),
+                    state: "OK".into(),
+                    reason: String::new(),
+                    managed: true,
+                })
+                .collect(),
+        }
+    }
+
+    fn topic_with(confirmed: bool) -> topic::Current {
+        topic::Current {
+            name: "login-alert-alerts".into(),
+            arn: "arn:aws:sns:eu-west-1:123456789012:login-alert-alerts".into(),
+            managed: true,
+            policy: None,
+            subscriptions: vec![topic::Subscription {
+                protocol: "email".into(),
+                endpoint: "a@example.com".into(),
+                arn: confirmed.then(|| "arn:aws:sns:eu-west-1:123456789012:login-alert-alerts:1".into()),
+            }],
+        }
+    }
+
+    #[test]
+    fn status_names_each_control_ok_missing_or_changed_with_its_evidence() {
+        use crate::check::Status;
+        let t = target(true);
+        let mut current = all_in_place(&t);
+        let ok = checks(&current, &t, "/audit/trail", Some(&topic_with(true)));
+        assert_eq!(ok.len(), 14);
+        assert!(ok.iter().all(|c| c.status == Status::Ok), "{ok:?}");
+        assert!(ok[0].name.starts_with("CloudWatch.1 ("));
+        let evidence = ok[0].evidence.as_ref().unwrap();
+        assert_eq!(evidence["confirmed_subscriptions"], json!(["email:a@example.com"]));
+        assert_eq!(evidence["filter"]["pattern"], CONTROLS[0].pattern);
+
+        current.groups[0].filters[0].pattern = "{ $.userIdentity.type = \"Root\" }".into();
+        current.alarms.pop();
+        current.groups[0].filters.remove(1);
+        let drifted = checks(&current, &t, "/audit/trail", Some(&topic_with(true)));
+        assert!(drifted[0].detail.starts_with("changed:"), "{}", drifted[0].detail);
+        assert_eq!(drifted[0].evidence.as_ref().unwrap()["status"], "changed");
+        assert!(drifted[1].detail.starts_with("missing:"), "{}", drifted[1].detail);
+        assert!(drifted[13].detail.starts_with("missing:"), "{}", drifted[13].detail);
+        assert_eq!(drifted[13].evidence.as_ref().unwrap()["alarm"], Value::Null);
+        assert!(drifted[0..14].iter().filter(|c| c.status == Status::Warning).count() == 3);
+
+        // Security Hub wants a subscriber: a pending address is no evidence.
+        let pending = checks(&all_in_place(&t), &t, "/audit/trail", Some(&topic_with(false)));
+        assert!(pending.iter().all(|c| c.status == Status::Warning));
+        assert!(pending[0].detail.contains("no confirmed subscription"));
+    }
+
+    #[test]
+    fn a_planned_operation_survives_a_saved_plan() {
+        let t = target(true);
+        let current = Current {
+            groups: vec![group(vec![])],
+            alarms: vec![],
+        };
+        for change in planned(&current, &t).changes {
+            let text = serde_json::to_string(&change.op).unwrap();
+            assert_eq!(text.matches("\"op\"").count(), 1, "{text}");
+            let back: Op = serde_json::from_str(&text).unwrap();
+            assert_eq!(serde_json::to_string(&back).unwrap(), text);
+        }
     }
 }
