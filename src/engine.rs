@@ -14,8 +14,9 @@ use crate::plan::saved::{PartState, fingerprint};
 use crate::plan::{Action, Change, Mode, Plan};
 use crate::policy::Grant;
 use crate::resources::{
-    alarm, bucket, cis, digest_rule, enabled_regions, function, invoke_config, log_group, parameter,
-    permission, queue, role, rule, state_table, subscription_filter, test_stream, topic, trail,
+    alarm, bucket, cis, digest_rule, enabled_regions, function, invoke_config, log_group,
+    parameter, permission, queue, role, rule, state_table, subscription_filter, test_stream, topic,
+    trail,
 };
 
 /// Every part of the pipeline, in the order `apply` creates them (what a part depends on comes

@@ -651,6 +651,7 @@ mod tests {
             Answer::Enter,
             Answer::Enter,
             Answer::Enter,
+            Answer::Enter,
         ]);
         let args = InitArgs {
             timezone: Some("UTC".into()),
@@ -723,7 +724,7 @@ mod tests {
             ..crate::config::sample("eu-west-1")
         };
         let args = InitArgs::default();
-        let mut p = ScriptedPrompter::new(std::iter::repeat_n(Answer::Enter, 8));
+        let mut p = ScriptedPrompter::new(std::iter::repeat_n(Answer::Enter, 9));
         let config = ask_with(&mut p, &args, Some(&existing), &found).unwrap();
         assert!(p.finished());
         assert_eq!(config, existing);
@@ -737,6 +738,7 @@ mod tests {
             Answer::Enter,
             text("b@example.com"),
             text("-"),
+            Answer::Enter,
             Answer::Enter,
             Answer::Enter,
             Answer::Enter,
@@ -771,6 +773,7 @@ mod tests {
             Answer::Enter,
             Answer::Enter,
             Answer::Enter,
+            Answer::Enter,
         ]);
         let config = ask_with(&mut p, &args, None, &found).unwrap();
         assert_eq!(
@@ -794,7 +797,12 @@ mod tests {
             emails: vec!["a@example.com".into()],
             ..Default::default()
         };
-        let mut p = ScriptedPrompter::new([Answer::Select(2), Answer::Enter, Answer::Enter]);
+        let mut p = ScriptedPrompter::new([
+            Answer::Select(2),
+            Answer::Enter,
+            Answer::Enter,
+            Answer::Enter,
+        ]);
         let args = InitArgs {
             slack_webhook_url: Some(WEBHOOK.into()),
             account_name: Some("x".into()),
@@ -841,14 +849,14 @@ mod tests {
             name_prefix: Some("la".into()),
             ..Default::default()
         };
-        let mut p = ScriptedPrompter::new([Answer::Select(0), Answer::Enter]);
+        let mut p = ScriptedPrompter::new([Answer::Select(0), Answer::Enter, Answer::Enter]);
         let config = ask_with(&mut p, &args, None, &found).unwrap();
         assert!(
             p.notes[0].contains("owned by account 999999999999"),
             "{:?}",
             p.notes
         );
-        assert_eq!(p.asked, [TRAIL_PROMPT, MODE_PROMPT]);
+        assert_eq!(p.asked, [TRAIL_PROMPT, MODE_PROMPT, CIS_PROMPT]);
         assert_eq!(config.trail.name.as_deref(), Some("audit-trail"));
     }
 
@@ -869,6 +877,7 @@ mod tests {
             text("not a trail"),
             text(arn),
             Answer::Enter, // no alias, no account ID: no name
+            Answer::Enter,
             Answer::Enter,
             Answer::Enter,
             Answer::Enter,

@@ -246,11 +246,7 @@ pub fn resolve(flags: Flags, existing: Option<&Config>, found: &Discovery) -> Re
             existing.map(|c| c.mode),
             Route::default,
         ),
-        cis: first(
-            args.cis.then_some(true),
-            existing.map(|c| c.cis),
-            || false,
-        ),
+        cis: first(args.cis.then_some(true), existing.map(|c| c.cis), || false),
         language: first(
             args.language,
             existing.map(|c| c.language),

@@ -100,7 +100,11 @@ fn expected_filters() -> Vec<(String, String, String)> {
         .iter()
         .map(|c| {
             let name = format!("login-alert-{}", c.slug);
-            (name.clone(), c.pattern.to_owned(), format!("LogMetrics/{name}"))
+            (
+                name.clone(),
+                c.pattern.to_owned(),
+                format!("LogMetrics/{name}"),
+            )
         })
         .collect();
     want.sort();
@@ -222,7 +226,10 @@ async fn the_fourteen_controls_from_apply_to_destroy() {
     assert_eq!(root["control"], "CloudWatch.1");
     assert_eq!(root["status"], "changed");
     assert_eq!(root["filter"]["name"], "login-alert-cis-root-usage");
-    assert_eq!(root["filter"]["pattern"], "{ $.userIdentity.type = \"Root\" }");
+    assert_eq!(
+        root["filter"]["pattern"],
+        "{ $.userIdentity.type = \"Root\" }"
+    );
     assert_eq!(root["filter"]["published_pattern"], CONTROLS[0].pattern);
     assert_eq!(root["alarm"]["name"], "login-alert-cis-root-usage");
     assert_eq!(root["topic"], topic.as_str());
@@ -307,18 +314,26 @@ async fn eventbridge_mode_refuses_cis_before_any_write() {
     let mark = account.requests().len();
     init(&account, dir, &["--cis", "--mode", "eventbridge"])
         .failure()
-        .stderr(contains("cis = true needs the trail's events in a CloudWatch Logs log group"))
+        .stderr(contains(
+            "cis = true needs the trail's events in a CloudWatch Logs log group",
+        ))
         .stderr(contains("mode = \"both\""));
     init(&account, dir, &[]).success();
     let path = dir.join("login-alert.toml");
     let config = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, format!("mode = \"eventbridge\"\ncis = true\n{config}")).unwrap();
+    std::fs::write(
+        &path,
+        format!("mode = \"eventbridge\"\ncis = true\n{config}"),
+    )
+    .unwrap();
     account
         .cli(dir)
         .args(["plan"])
         .assert()
         .failure()
-        .stderr(contains("cis = true needs the trail's events in a CloudWatch Logs log group"));
+        .stderr(contains(
+            "cis = true needs the trail's events in a CloudWatch Logs log group",
+        ));
     account
         .cli(dir)
         .args(["apply", "--yes"])
