@@ -148,7 +148,7 @@ async fn the_fourteen_controls_from_apply_to_destroy() {
     assert_eq!(alarms.len(), 14, "{alarms:?}");
     for (name, metric, actions) in &alarms {
         assert_eq!(metric, &format!("LogMetrics/{name}"));
-        assert_eq!(actions, &[topic.clone()], "{name}");
+        assert_eq!(actions, std::slice::from_ref(&topic), "{name}");
     }
 
     // A second apply writes nothing.
