@@ -49,6 +49,9 @@ pub struct Check {
     pub detail: String,
     /// What to do about it; `None` when nothing needs doing.
     pub fix: Option<String>,
+    /// What an auditor keeps of it (the CIS controls' filters and alarms), in JSON's `evidence`.
+    #[serde(skip)]
+    pub evidence: Option<serde_json::Value>,
 }
 
 impl Check {
@@ -59,6 +62,15 @@ impl Check {
             status: Status::Ok,
             detail: detail.into(),
             fix: None,
+            evidence: None,
+        }
+    }
+
+    /// The check with what an auditor keeps of it.
+    pub fn with_evidence(self, evidence: serde_json::Value) -> Self {
+        Check {
+            evidence: Some(evidence),
+            ..self
         }
     }
 
@@ -107,13 +119,17 @@ pub fn in_path_order(mut checks: Vec<Check>) -> Vec<Check> {
     checks
 }
 
-/// `{"checks": [{"name", "status", "detail", "fix"}]}`.
+/// `{"checks": [{"name", "status", "detail", "fix"}]}`, and beside them, when a check carries any
+/// (the CIS controls), `"evidence": [...]`: added, so readers of the checks are unaffected.
 pub fn json(checks: &[Check]) -> String {
     #[derive(Serialize)]
     struct Report<'a> {
         checks: &'a [Check],
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        evidence: Vec<&'a serde_json::Value>,
     }
-    serde_json::to_string_pretty(&Report { checks }).expect("checks serialize")
+    let evidence = checks.iter().filter_map(|c| c.evidence.as_ref()).collect();
+    serde_json::to_string_pretty(&Report { checks, evidence }).expect("checks serialize")
 }
 
 /// One line per check (its fix below it), then a verdict.

@@ -138,6 +138,10 @@ pub struct InitArgs {
     /// Language of the alerts: en or ja (default: the existing config's, else en). Email subjects stay English.
     #[arg(long, value_name = "LANG")]
     pub language: Option<Language>,
+    /// Also set up the CIS monitoring controls Security Hub checks (CloudWatch.1-14): 14 metric
+    /// filters on the trail's log group and 14 alarms (about $1.40 a month). Not in eventbridge mode.
+    #[arg(long)]
+    pub cis: bool,
 }
 
 /// How events reach the function, as a flag value (the config uses [`Route`]).

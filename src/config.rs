@@ -53,6 +53,10 @@ pub struct Config {
     /// How events reach the function; a config without it keeps meaning CloudWatch Logs.
     #[serde(default, skip_serializing_if = "Route::is_default")]
     pub mode: Route,
+    /// The CIS monitoring controls Security Hub checks (CloudWatch.1-14): metric filters on the
+    /// trail's log group and alarms notifying the topic. CloudWatch Logs modes only.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub cis: bool,
     pub trail: TrailConfig,
     #[serde(default)]
     pub notify: NotifyConfig,
@@ -372,6 +376,17 @@ impl Config {
         {
             problems.push(p);
         }
+        if self.cis && !self.mode.uses_logs() {
+            problems.push(Problem {
+                field: "cis",
+                problem: "cis = true needs the trail's events in a CloudWatch Logs log group (the controls are metric filters \
+                          on it), but mode = \"eventbridge\" sends them to EventBridge only"
+                    .into(),
+                fix: "set mode = \"both\" (EventBridge for speed, CloudWatch Logs for the controls) or mode = \"cloudwatch-logs\", \
+                      or remove cis = true"
+                    .into(),
+            });
+        }
         if self.notify.emails.is_empty() && self.notify.secrets().next().is_none() {
             problems.push(Problem {
                 field: "notify",
@@ -388,6 +403,10 @@ impl Config {
 }
 
 /// A region of a partition login-alert knows; a near miss is answered with the region meant.
+fn is_false(b: &bool) -> bool {
+    !b
+}
+
 pub fn validate_region(region: &str) -> Result<(), Problem> {
     if regions::is_known(region) {
         return Ok(());
@@ -927,6 +946,7 @@ pub fn sample(region: &str) -> Config {
             name: Some("audit".into()),
             create: false,
         },
+        cis: false,
         notify: NotifyConfig::default(),
     }
 }
@@ -951,6 +971,7 @@ mod tests {
                 name: Some("audit-trail".into()),
                 create: false,
             },
+            cis: false,
             notify: NotifyConfig {
                 emails: vec!["secops@example.com".into()],
                 slack_webhook_url: None,
@@ -1014,6 +1035,33 @@ mod tests {
             };
             assert!(problems(&config).is_empty(), "{}", mode.as_str());
         }
+    fn cis_is_refused_in_eventbridge_mode_only_and_round_trips() {
+        for (mode, refused) in [
+            (Route::CloudwatchLogs, false),
+            (Route::Both, false),
+            (Route::Eventbridge, true),
+        ] {
+            let config = Config {
+                cis: true,
+                mode,
+                ..valid()
+            };
+            let found = problems(&config);
+            assert_eq!(found.iter().any(|p| p.field == "cis"), refused, "{mode:?}");
+            if refused {
+                assert!(found[0].problem.contains("mode = \"eventbridge\""));
+                assert!(found[0].fix.contains("mode = \"both\""));
+            }
+        }
+        let config = Config {
+            cis: true,
+            ..valid()
+        };
+        let text = config.to_toml();
+        assert!(text.contains("cis = true"), "{text}");
+        assert_eq!(toml::from_str::<Config>(&text).unwrap(), config);
+        // A config without the key keeps meaning no controls (and says nothing of them).
+        assert!(!valid().to_toml().contains("cis"));
     }
 
     #[test]

@@ -14,13 +14,14 @@ use crate::plan::saved::{PartState, fingerprint};
 use crate::plan::{Action, Change, Mode, Plan};
 use crate::policy::Grant;
 use crate::resources::{
-    alarm, bucket, digest_rule, enabled_regions, function, invoke_config, log_group, parameter,
-    permission, queue, role, rule, state_table, subscription_filter, test_stream, topic, trail,
+    alarm, bucket, cis, digest_rule, enabled_regions, function, invoke_config, log_group,
+    parameter, permission, queue, role, rule, state_table, subscription_filter, test_stream, topic,
+    trail,
 };
 
 /// Every part of the pipeline, in the order `apply` creates them (what a part depends on comes
 /// before it); `destroy`, and the deletions within an `apply`, walk it backwards.
-static PIPELINE: [&dyn Stage; 24] = [
+static PIPELINE: [&dyn Stage; 25] = [
     &enabled_regions::EnabledRegions,
     &bucket::OwnBucket,
     &log_group::TrailGroup,
@@ -45,6 +46,7 @@ static PIPELINE: [&dyn Stage; 24] = [
     &subscription_filter::SubscriptionFilter,
     &test_stream::TestStream,
     &alarm::Alarms,
+    &cis::Cis,
 ];
 
 /// One planned operation: one resource kind's own operation.
@@ -66,6 +68,7 @@ pub enum Op {
     TestStream(test_stream::Op),
     Alarm(alarm::Op),
     StateTable(state_table::Op),
+    Cis(cis::Op),
 }
 
 /// A part that reads and teaches but never changes anything plans no operation.
@@ -93,6 +96,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
         Op::TestStream(op) => test_stream::execute(ctx, op).await,
         Op::Alarm(op) => alarm::execute(ctx, op).await,
         Op::StateTable(op) => state_table::execute(ctx, op).await,
+        Op::Cis(op) => cis::execute(ctx, op).await,
     }
 }
 

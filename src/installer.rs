@@ -18,6 +18,8 @@ pub const SCOPE_PROMPT: &str = "What should alert?";
 pub const PREFIX_PROMPT: &str = "Prefix for the names of the resources login-alert creates";
 pub const TYPED_TRAIL_PROMPT: &str = "Trail name or ARN";
 pub const MODE_PROMPT: &str = "How should events reach the alert function?";
+pub const CIS_PROMPT: &str = "Also set up the CIS monitoring controls Security Hub checks (CloudWatch.1-14: 14 metric filters \
+                              and 14 alarms on the trail's log group, about $1.40 a month)?";
 
 /// The mode choices, each with its trade-off in one line, in the order they are listed.
 pub fn mode_label(mode: Route) -> &'static str {
@@ -141,6 +143,11 @@ pub fn ask(p: &mut dyn Prompter, r: &Resolved, found: &Discovery) -> Result<Conf
             .position(|m| *m == r.mode.value)
             .unwrap_or(0);
         answers.mode.value = Route::ALL[p.select(MODE_PROMPT, &items, default)?];
+    }
+
+    // Only the modes that deliver to CloudWatch Logs have a log group to put the filters on.
+    if r.cis.asked() && answers.mode.value.uses_logs() {
+        answers.cis.value = p.confirm(CIS_PROMPT, r.cis.value)?;
     }
 
     let (region, trail) = trail.into_config();
@@ -343,6 +350,11 @@ pub fn summary(config: &Config, found: &Discovery) -> Vec<String> {
         trail_sentence(config, found, &names)
     ));
     lines.push(format!("  Delivery:  {}", mode_label(config.mode)));
+    if config.cis {
+        lines.push(
+            "  CIS:       Security Hub's CloudWatch.1-14 (14 metric filters and alarms on the trail's log group)".into(),
+        );
+    }
     lines.push(format!("  Alerts:    {}", scope_label(config.scope)));
     let mut notify = Vec::new();
     if !config.notify.emails.is_empty() {
@@ -615,6 +627,7 @@ mod tests {
                 group_window_minutes: 15,
                 account_names: Default::default(),
                 mode: Route::Eventbridge,
+                cis: false,
                 trail: TrailConfig {
                     name: Some("audit-trail".into()),
                     create: false
@@ -637,6 +650,7 @@ mod tests {
         let mut p = ScriptedPrompter::new([
             Answer::Enter,
             text("a@example.com"),
+            Answer::Enter,
             Answer::Enter,
             Answer::Enter,
             Answer::Enter,
@@ -712,7 +726,7 @@ mod tests {
             ..crate::config::sample("eu-west-1")
         };
         let args = InitArgs::default();
-        let mut p = ScriptedPrompter::new(std::iter::repeat_n(Answer::Enter, 8));
+        let mut p = ScriptedPrompter::new(std::iter::repeat_n(Answer::Enter, 9));
         let config = ask_with(&mut p, &args, Some(&existing), &found).unwrap();
         assert!(p.finished());
         assert_eq!(config, existing);
@@ -726,6 +740,7 @@ mod tests {
             Answer::Enter,
             text("b@example.com"),
             text("-"),
+            Answer::Enter,
             Answer::Enter,
             Answer::Enter,
             Answer::Enter,
@@ -760,6 +775,7 @@ mod tests {
             Answer::Enter,
             Answer::Enter,
             Answer::Enter,
+            Answer::Enter,
         ]);
         let config = ask_with(&mut p, &args, None, &found).unwrap();
         assert_eq!(
@@ -783,7 +799,12 @@ mod tests {
             emails: vec!["a@example.com".into()],
             ..Default::default()
         };
-        let mut p = ScriptedPrompter::new([Answer::Select(2), Answer::Enter, Answer::Enter]);
+        let mut p = ScriptedPrompter::new([
+            Answer::Select(2),
+            Answer::Enter,
+            Answer::Enter,
+            Answer::Enter,
+        ]);
         let args = InitArgs {
             slack_webhook_url: Some(WEBHOOK.into()),
             account_name: Some("x".into()),
@@ -830,14 +851,14 @@ mod tests {
             name_prefix: Some("la".into()),
             ..Default::default()
         };
-        let mut p = ScriptedPrompter::new([Answer::Select(0), Answer::Enter]);
+        let mut p = ScriptedPrompter::new([Answer::Select(0), Answer::Enter, Answer::Enter]);
         let config = ask_with(&mut p, &args, None, &found).unwrap();
         assert!(
             p.notes[0].contains("owned by account 999999999999"),
             "{:?}",
             p.notes
         );
-        assert_eq!(p.asked, [TRAIL_PROMPT, MODE_PROMPT]);
+        assert_eq!(p.asked, [TRAIL_PROMPT, MODE_PROMPT, CIS_PROMPT]);
         assert_eq!(config.trail.name.as_deref(), Some("audit-trail"));
     }
 
@@ -858,6 +879,7 @@ mod tests {
             text("not a trail"),
             text(arn),
             Answer::Enter, // no alias, no account ID: no name
+            Answer::Enter,
             Answer::Enter,
             Answer::Enter,
             Answer::Enter,

@@ -89,6 +89,8 @@ pub struct Target {
     pub log_retention_days: i32,
     /// How events reach the function.
     pub route: Route,
+    /// The CIS monitoring controls Security Hub checks (`cis = true`; CloudWatch Logs modes only).
+    pub cis: bool,
 }
 
 impl Target {
@@ -115,6 +117,7 @@ impl Target {
             scope: config.scope,
             log_retention_days: config.log_retention_days,
             route: config.mode,
+            cis: config.cis,
         }
     }
 

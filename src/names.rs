@@ -134,6 +134,11 @@ impl Names {
     pub fn alarm(&self, what: &str) -> String {
         format!("{}-{what}", self.prefix)
     }
+    /// The metric filter (and its metric) of one CIS control (`cis-root-usage`); its alarm is
+    /// [`Names::alarm`] of the same slug.
+    pub fn cis(&self, slug: &str) -> String {
+        format!("{}-{slug}", self.prefix)
+    }
     /// The log stream `login-alert test` writes its record to, in the group the trail delivers to.
     pub fn test_stream(&self) -> String {
         format!("{}-test", self.prefix)

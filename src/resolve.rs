@@ -77,6 +77,8 @@ pub struct Resolved {
     pub name_prefix: Setting<String>,
     pub log_retention_days: Setting<i32>,
     pub mode: Setting<Route>,
+    /// The CIS monitoring controls (`--cis`; only a flag or the config can say yes without asking).
+    pub cis: Setting<bool>,
     pub language: Setting<Language>,
     /// Settings `init` neither asks nor takes a flag for, kept from the existing config as they are.
     pub kept: Kept,
@@ -244,6 +246,7 @@ pub fn resolve(flags: Flags, existing: Option<&Config>, found: &Discovery) -> Re
             existing.map(|c| c.mode),
             Route::default,
         ),
+        cis: first(args.cis.then_some(true), existing.map(|c| c.cis), || false),
         language: first(
             args.language,
             existing.map(|c| c.language),
@@ -378,6 +381,8 @@ impl Resolved {
             group_window_minutes: self.kept.group_window_minutes,
             account_names: self.kept.account_names.clone(),
             mode: self.mode.value,
+            // Kept as asked even in eventbridge mode: validation then says why it cannot be.
+            cis: self.cis.value,
             trail,
             notify: NotifyConfig {
                 emails,

@@ -469,6 +469,7 @@ fn target(account: &str) -> Target {
             name: Some(TRAIL.into()),
             create: false,
         },
+        cis: false,
         notify: NotifyConfig {
             emails: vec!["a@example.com".into()],
             ..Default::default()

@@ -324,6 +324,7 @@ fn mocked(logs: aws_sdk_cloudwatchlogs::Client) -> Ctx {
             name: Some(TRAIL.into()),
             create: false,
         },
+        cis: false,
         notify: NotifyConfig {
             emails: vec!["secops@example.com".into()],
             ..Default::default()

@@ -35,6 +35,7 @@ const TRAIL: &str = "audit-trail";
 fn config(region: &str, trail: TrailConfig) -> Config {
     Config {
         trail,
+        cis: false,
         notify: NotifyConfig {
             emails: vec!["secops@example.com".into()],
             ..Default::default()

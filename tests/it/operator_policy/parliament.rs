@@ -22,6 +22,7 @@ fn full_target(mode: Route) -> Target {
             name: None,
             create: true,
         },
+        cis: false,
         notify: NotifyConfig {
             emails: vec!["secops@example.com".into()],
             slack_webhook_url: Some("https://hooks.slack.com/services/T0/B0/X".into()),
