@@ -1035,6 +1035,9 @@ mod tests {
             };
             assert!(problems(&config).is_empty(), "{}", mode.as_str());
         }
+    }
+
+    #[test]
     fn cis_is_refused_in_eventbridge_mode_only_and_round_trips() {
         for (mode, refused) in [
             (Route::CloudwatchLogs, false),

@@ -96,8 +96,7 @@ pub fn target(region: &str, prefix: &str, mode: Route, account: &str) -> Target 
         group_window_minutes: login_alert_handler::settings::DEFAULT_GROUP_WINDOW_MINUTES,
         account_names: Default::default(),
         mode,
-        // The CIS controls' grants are left out until the policy is split in two documents: with
-        // them the CloudWatch Logs policy passes IAM's size limit (see `Cis::permissions`).
+        // The CIS controls' grants do not depend on it (see `Cis::permissions`).
         cis: false,
         trail: TrailConfig {
             name: None,

@@ -257,13 +257,9 @@ impl Part for Cis {
     type Op = Op;
     const NEEDS_FACTS: bool = true;
 
-    /// With `cis = true` only: reads and deletes in every mode, writes while wanted. Nothing without
-    /// it, for now: the operator policy is at IAM's size limit until it is split in two documents,
-    /// and `login-alert policy` builds its target with `cis = false` (commands/policy.rs).
+    /// Whatever `cis` says: the controls are read (and an earlier config's removed) in every mode,
+    /// and may be created in the modes that deliver to CloudWatch Logs.
     fn permissions(&self, t: &Target) -> Vec<Grant> {
-        if !t.cis {
-            return Vec::new();
-        }
         let wanted = t.route.uses_logs();
         let mut filters = vec!["logs:DescribeMetricFilters", "logs:DeleteMetricFilter"];
         let mut alarms = vec![
