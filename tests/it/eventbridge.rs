@@ -741,6 +741,7 @@ async fn eventbridge_modes_are_refused_in_china_and_govcloud_without_a_write() {
         std::fs::remove_file(dir.path().join("login-alert.toml")).unwrap();
     }
     assert_eq!(account.writes_since(mark), Vec::<String>::new());
+}
 
 /// An organization trail adopted in the management account delivers every account's events, but
 /// CloudTrail hands each account's events to that account's own default bus: EventBridge mode's rules

@@ -6,6 +6,7 @@ mod support;
 
 mod alert_state;
 mod bad_inputs;
+mod cis;
 mod cli_errors;
 mod crash;
 mod drift;

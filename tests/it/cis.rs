@@ -19,7 +19,7 @@
 //! - its DescribeMetricFilters answers an empty list for a log group that does not exist (AWS:
 //!   ResourceNotFoundException, read as "no filters" all the same).
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 
