@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use login_alert::aws::Clients;
-use login_alert::config::{Config, NotifyConfig, TrailConfig};
+use login_alert::config::{Config, NotifyConfig, TrailConfig, sample};
 use login_alert::model::{Ctx, Target};
 use login_alert::plan::{Mode, Plan};
 use login_alert::printer::Printer;
@@ -31,26 +31,15 @@ fn ctx(dynamodb: Client) -> Ctx {
     let mut clients = Clients::new(&sdk);
     clients.dynamodb = dynamodb;
     let config = Config {
-        region: "eu-west-1".into(),
-        name_prefix: "login-alert".into(),
-        account_name: None,
-        timezone: "UTC".into(),
-        scope: Default::default(),
-        log_retention_days: 90,
-        language: Default::default(),
-        group_window_minutes: 15,
-        account_names: Default::default(),
-        mode: Default::default(),
         trail: TrailConfig {
             name: Some("audit".into()),
             create: false,
         },
         notify: NotifyConfig {
             emails: vec!["a@example.com".into()],
-            slack_webhook_url: None,
-            teams_webhook_url: None,
-            webhook_url: None,
+            ..Default::default()
         },
+        ..sample("eu-west-1")
     };
     Ctx::new(
         clients,
