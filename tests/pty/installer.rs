@@ -161,6 +161,9 @@ async fn a_person_answers_with_keystrokes_and_the_config_is_written() {
             expect(&mut s, "How should events reach the alert function?");
             expect(&mut s, "CloudWatch Logs: alerts in about 5 minutes");
             s.send("\r").unwrap();
+            // Asked only in the modes that deliver to CloudWatch Logs; Enter keeps the default (no).
+            expect(&mut s, "Also set up the CIS monitoring controls");
+            s.send("\r").unwrap();
             expect(&mut s, "audit-trail (eu-west-1) is single-region: it will be made multi-region and sent to CloudWatch Logs; destroy puts it back");
             expect(&mut s, "Write these settings to login-alert.toml?");
             s.send("y").unwrap();
@@ -359,6 +362,7 @@ async fn a_re_run_offers_the_config_as_defaults_then_shows_the_plan_and_applies_
                 ("What should alert?", "Root activity only"),
                 ("Prefix for the names of the resources login-alert creates", "(alerts)"),
                 ("How should events reach the alert function?", "CloudWatch Logs: alerts in about 5 minutes"),
+                ("Also set up the CIS monitoring controls", ""),
             ] {
                 shown += &read_until(&mut s, question);
                 shown += &read_until(&mut s, default);
@@ -372,7 +376,7 @@ async fn a_re_run_offers_the_config_as_defaults_then_shows_the_plan_and_applies_
             shown += &read_until(&mut s, "Plan: 23 to add, 1 to change, 0 to destroy.");
             shown += &read_until(&mut s, "Apply it?");
             s.send("y").unwrap();
-            shown += &read_until(&mut s, "Apply complete! Resources: 21 added, 1 changed, 0 destroyed.");
+            shown += &read_until(&mut s, "Apply complete! Resources: 23 added, 1 changed, 0 destroyed.");
             assert_eq!(exit_code(&mut s), 0);
             shown
         }
