@@ -16,7 +16,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, WriteRequest};
 use futures::StreamExt;
 
@@ -76,6 +77,21 @@ impl DynamoStore {
             operation,
             table: self.table.clone(),
             message: DisplayErrorContext(err).to_string(),
+        }
+    }
+
+    /// A conditional write's outcome: `Ok(true)` when it went through, `Ok(false)` when its condition
+    /// did not hold (`failed_condition` tells that error from the others), any other error named.
+    fn conditional<T, E: std::error::Error + 'static>(
+        &self,
+        operation: &'static str,
+        result: Result<T, SdkError<E, HttpResponse>>,
+        failed_condition: impl Fn(&E) -> bool,
+    ) -> Result<bool, StoreError> {
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if err.as_service_error().is_some_and(failed_condition) => Ok(false),
+            Err(err) => Err(self.error(operation, err)),
         }
     }
 
@@ -284,17 +300,9 @@ impl DynamoStore {
                 .expression_attribute_values(":now", n(now))
                 .send()
                 .await;
-            match result {
-                Ok(_) => Ok(true),
-                Err(err)
-                    if err
-                        .as_service_error()
-                        .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-                {
-                    Ok(false)
-                }
-                Err(err) => Err(self.error("UpdateItem", err)),
-            }
+            self.conditional("UpdateItem", result, |e| {
+                e.is_conditional_check_failed_exception()
+            })
         } else {
             let item = Self::to_item(
                 &claim.key,
@@ -312,17 +320,9 @@ impl DynamoStore {
                 .condition_expression("attribute_not_exists(pk)")
                 .send()
                 .await;
-            match result {
-                Ok(_) => Ok(true),
-                Err(err)
-                    if err
-                        .as_service_error()
-                        .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-                {
-                    Ok(false)
-                }
-                Err(err) => Err(self.error("PutItem", err)),
-            }
+            self.conditional("PutItem", result, |e| {
+                e.is_conditional_check_failed_exception()
+            })
         }
     }
 }
@@ -423,17 +423,10 @@ impl Store for DynamoStore {
                     .expression_attribute_values(":held", n(held))
                     .send()
                     .await;
-                match result {
-                    Ok(_) => Ok(()),
-                    Err(err)
-                        if err
-                            .as_service_error()
-                            .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-                    {
-                        Ok(())
-                    }
-                    Err(err) => Err(self.error("UpdateItem", err)),
-                }
+                self.conditional("UpdateItem", result, |e| {
+                    e.is_conditional_check_failed_exception()
+                })
+                .map(|_| ())
             })
             .buffer_unordered(CLAIM_CONCURRENCY)
             .collect()
@@ -461,17 +454,9 @@ impl Store for DynamoStore {
                 .condition_expression("version = :v")
                 .expression_attribute_values(":v", n(version as i64)),
         };
-        match request.send().await {
-            Ok(_) => Ok(true),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(self.error("PutItem", err)),
-        }
+        self.conditional("PutItem", request.send().await, |e| {
+            e.is_conditional_check_failed_exception()
+        })
     }
 
     async fn mark_sent(
