@@ -7,12 +7,12 @@ use std::fmt;
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde::Serialize;
 
-use crate::Scope;
 use crate::input::EventInfo;
 use crate::record::Record;
 use crate::settings::Settings;
 use crate::tamper::{Tamper, tamper_of};
 use crate::testevent;
+use crate::vocab::Scope;
 
 const SIGNIN_SOURCE: &str = "signin.amazonaws.com";
 

@@ -285,12 +285,12 @@ impl AwsDelivery {
 
     /// Builds the clients from the Lambda environment: `LOGIN_ALERT_TOPIC_ARN` and the `*_PARAMETER` variables.
     pub fn from_env(sdk: &SdkEnv) -> Result<Self, DeliveryError> {
-        let sns = env_var(crate::ENV_TOPIC_ARN).map(|topic| (sdk.sns(), topic));
+        let sns = env_var(crate::vocab::ENV_TOPIC_ARN).map(|topic| (sdk.sns(), topic));
         let mut webhooks = Vec::new();
         for (channel, var) in [
-            (Channel::Slack, crate::ENV_SLACK_PARAMETER),
-            (Channel::Teams, crate::ENV_TEAMS_PARAMETER),
-            (Channel::Webhook, crate::ENV_WEBHOOK_PARAMETER),
+            (Channel::Slack, crate::vocab::ENV_SLACK_PARAMETER),
+            (Channel::Teams, crate::vocab::ENV_TEAMS_PARAMETER),
+            (Channel::Webhook, crate::vocab::ENV_WEBHOOK_PARAMETER),
         ] {
             if let Some(parameter) = env_var(var) {
                 webhooks.push(Webhook::new(channel, parameter, sdk.ssm())?);

@@ -8,12 +8,12 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Datelike, Offset, Timelike, Utc};
 use chrono_tz::OffsetName;
 
-use crate::Language;
 use crate::classify::{Finding, Kind, MfaType, Severity, Subkind};
 use crate::group::{Class, Head, Summary};
 use crate::settings::Settings;
 use crate::tamper::Target;
 use crate::text::{Label, Phrase, footer, phrase};
+use crate::vocab::Language;
 
 /// SNS refuses subjects of 100 characters or more.
 const SUBJECT_MAX: usize = 99;

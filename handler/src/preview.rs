@@ -193,7 +193,7 @@ fn render_record(chunk: &mut Chunk, item: input::Item<'_>, settings: &Settings, 
             chunk.text.push_str(&render::inert_json(json));
         }
     } else {
-        let headline = message::headline(&finding, crate::Language::En);
+        let headline = message::headline(&finding, crate::vocab::Language::En);
         let subject = message::subject_line(
             message::account_label(finding.account_id(), settings),
             &headline,

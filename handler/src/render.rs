@@ -108,7 +108,7 @@ pub fn slack(message: &Message) -> String {
     let language = message.language;
     // The notification text: the subject in English, the title in other languages (Slack takes UTF-8).
     let headline = match language {
-        crate::Language::En => Cow::Borrowed(message.subject.as_str()),
+        crate::vocab::Language::En => Cow::Borrowed(message.subject.as_str()),
         _ => Cow::Owned(format!("[{}] {}", message.account_tag, message.title)),
     };
     let text = slack_escape(&headline);

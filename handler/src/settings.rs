@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono_tz::Tz;
 
 use crate::error::SettingsError;
-use crate::{
+use crate::vocab::{
     ENV_ACCOUNT_NAME, ENV_GROUP_WINDOW_MINUTES, ENV_LANGUAGE, ENV_NAME_PREFIX, ENV_SCOPE,
     ENV_TIMEZONE, ENV_TRAIL_LOG_GROUP, ENV_TRAIL_NAME, Language, Scope,
 };

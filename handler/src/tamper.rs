@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::record::Record;
 use crate::settings::Pipeline;
 
-/// What the CLI's requests carry in their user agent (`app/` + [`crate::APP_NAME`]).
+/// What the CLI's requests carry in their user agent (`app/` + [`crate::vocab::APP_NAME`]).
 pub const APP_AGENT: &str = "app/login-alert";
 
 /// The CloudTrail calls that stop or narrow what a trail records; on any trail they can hide activity.
@@ -292,7 +292,7 @@ mod tests {
 
     #[test]
     fn the_agent_marker_is_the_app_name() {
-        assert_eq!(APP_AGENT, format!("app/{}", crate::APP_NAME));
+        assert_eq!(APP_AGENT, format!("app/{}", crate::vocab::APP_NAME));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Every word a message says, in each language: labels, result words, notes and the scope line.
 
-use crate::{Language, Scope};
+use crate::vocab::{Language, Scope};
 
 /// The label of each fact a message can show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
