@@ -238,15 +238,19 @@ impl Collected {
     /// `AssumeRoot` call is in the batch. Then a collection that kept none must be made again keeping it.
     pub fn needs_raw(&self) -> bool {
         let mut seen: HashSet<&str> = HashSet::new();
-        let opened: HashSet<&str> = self
-            .alerts
-            .iter()
-            .filter_map(|a| a.session_opened.as_ref().map(|(key, _)| key.as_str()))
-            .collect();
+        let opened = self.sessions_opened();
         self.alerts.iter().any(|a| {
             let repeated = a.group_key.as_deref().is_some_and(|key| !seen.insert(key));
             let in_session = a.access_key.as_deref().is_some_and(|k| opened.contains(k));
             a.raw.is_none() && (repeated || in_session)
         })
+    }
+
+    /// The access keys of the root sessions whose `AssumeRoot` call is in the input.
+    pub fn sessions_opened(&self) -> HashSet<&str> {
+        self.alerts
+            .iter()
+            .filter_map(|a| a.session_opened.as_ref().map(|(key, _)| key.as_str()))
+            .collect()
     }
 }

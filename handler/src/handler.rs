@@ -5,8 +5,9 @@ use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 use tracing::{error, info};
 
+use crate::collect::{self, Collected, KeepRaw};
 use crate::deliver::Deliver;
-use crate::engine::{self, Collected, Plan};
+use crate::engine::{self, Plan};
 use crate::error::HandlerError;
 use crate::input::Shape;
 use crate::settings::Settings;
@@ -62,7 +63,7 @@ pub async fn handle_with<D: Deliver, S: Store>(
     now: DateTime<Utc>,
 ) -> Result<Outcome, HandlerError> {
     let channels = deliver.channels();
-    let collected = match engine::collect(input, settings, &channels, engine::KeepRaw::All) {
+    let collected = match collect::collect(input, settings, &channels, KeepRaw::All) {
         Ok(collected) => collected,
         Err(err) => {
             error!(error = %err, "the event cannot be read; nothing to deliver");

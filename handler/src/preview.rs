@@ -12,8 +12,9 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 
 use crate::classify::{Finding, Kind};
+use crate::collect::{self, Alert, Collected, KeepRaw};
 use crate::deliver::Channel;
-use crate::engine::{self, Alert, Collected, Outgoing};
+use crate::engine::{self, Outgoing};
 use crate::error::InputError;
 use crate::group;
 use crate::input::{self, Shape};
@@ -264,14 +265,14 @@ fn messages_of(
 
 /// A CloudWatch Logs event is one invocation: the first record of each group in a chunk is enough. Anything else
 /// is replayed one record at a time, and each record may then head a message.
-fn keep_raw(input: &[u8]) -> engine::KeepRaw {
+fn keep_raw(input: &[u8]) -> KeepRaw {
     let cloudwatch = std::str::from_utf8(input)
         .map(|text| text.trim_start().starts_with("{\"awslogs\""))
         .unwrap_or(false);
     if cloudwatch {
-        engine::KeepRaw::None
+        KeepRaw::None
     } else {
-        engine::KeepRaw::All
+        KeepRaw::All
     }
 }
 
@@ -283,9 +284,9 @@ fn collect(
     channels: &[Channel],
 ) -> Result<Collected, InputError> {
     let keep = keep_raw(input);
-    let collected = engine::collect(input, settings, channels, keep)?;
-    if keep == engine::KeepRaw::None && collected.needs_raw() {
-        return engine::collect(input, settings, channels, engine::KeepRaw::All);
+    let collected = collect::collect(input, settings, channels, keep)?;
+    if keep == KeepRaw::None && collected.needs_raw() {
+        return collect::collect(input, settings, channels, KeepRaw::All);
     }
     Ok(collected)
 }

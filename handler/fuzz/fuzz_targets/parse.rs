@@ -4,7 +4,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use login_alert_handler::deliver::Channel;
-use login_alert_handler::{PreviewFormat, Settings, engine, preview};
+use login_alert_handler::collect::{self, KeepRaw};
+use login_alert_handler::{PreviewFormat, Settings, preview};
 
 const GOOD: &str = r#"{"eventVersion":"1.05","userIdentity":{"type":"Root","arn":"arn:aws:iam::111122223333:root","accountId":"111122223333"},"eventTime":"2018-08-29T16:24:34Z","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.0","responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"MFAUsed":"No"},"eventID":"deb1e1f9-c99b-4612-8e9f-21f93b5d79c0","eventType":"AwsConsoleSignIn","recipientAccountId":"111122223333"}"#;
 
@@ -13,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     for format in PreviewFormat::ALL {
         let _ = preview(data, &settings, format);
     }
-    let _ = engine::collect(data, &settings, &Channel::ALL, engine::KeepRaw::All);
+    let _ = collect::collect(data, &settings, &Channel::ALL, KeepRaw::All);
 
     // The fuzzed bytes as one record of a log file, followed by a good one: the good one must survive.
     if let Ok(text) = std::str::from_utf8(data) {

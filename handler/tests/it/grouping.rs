@@ -446,7 +446,8 @@ async fn the_test_record_always_alerts_says_so_and_logs_its_delivery_line() {
 
 #[tokio::test]
 async fn records_that_are_each_alone_skip_planning_with_the_same_messages() {
-    use login_alert_handler::engine::{self, KeepRaw};
+    use login_alert_handler::collect::{self, KeepRaw};
+    use login_alert_handler::engine;
     // Every published record, each with an ID and a source IP of its own so that none shares a group.
     let records: Vec<String> = fixture_names()
         .iter()
@@ -462,7 +463,7 @@ async fn records_that_are_each_alone_skip_planning_with_the_same_messages() {
         .collect();
     let input = cloudwatch_event(&records, false);
     let channels = [Channel::Email, Channel::Slack];
-    let collect = || engine::collect(&input, &settings(), &channels, KeepRaw::None).unwrap();
+    let collect = || collect::collect(&input, &settings(), &channels, KeepRaw::None).unwrap();
     let mut fast_input = collect();
     let fast = engine::each_alone(&mut fast_input).expect("no group of two in distinct fixtures");
     let planned = engine::invoke(
@@ -487,6 +488,6 @@ async fn records_that_are_each_alone_skip_planning_with_the_same_messages() {
     );
     // A group of two needs planning.
     let storm = cloudwatch_event(&root_session(2, 0, t0()), false);
-    let mut two = engine::collect(&storm, &settings(), &channels, KeepRaw::All).unwrap();
+    let mut two = collect::collect(&storm, &settings(), &channels, KeepRaw::All).unwrap();
     assert!(engine::each_alone(&mut two).is_none());
 }

@@ -1,0 +1,112 @@
+//! What the batch says of itself before any state is read: records it repeats, the groups its records form, the
+//! root sessions opened in it; and when none of that matters, its messages as the first pass rendered them.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use super::plan::Outgoing;
+use crate::classify::RootSession;
+use crate::collect::{Alert, Collected};
+use crate::group;
+
+/// Records of one group in this batch, in input order.
+#[derive(Debug)]
+pub struct Group {
+    /// The full group key (class|account|principal|session|ip).
+    pub key: String,
+    /// Its short digest, which names the group's item and messages.
+    pub digest: String,
+    /// Positions in the deduplicated alerts.
+    pub members: Vec<usize>,
+}
+
+/// The alerts in input order with every record whose event ID came earlier dropped (the same event delivered
+/// twice in one batch), and how many were dropped.
+pub fn dedupe(mut alerts: Vec<Alert>) -> (Vec<Alert>, usize) {
+    alerts.sort_by_key(|a| a.index);
+    let before = alerts.len();
+    let keep: Vec<bool> = {
+        let mut seen: HashSet<&str> = HashSet::with_capacity(alerts.len());
+        alerts
+            .iter()
+            .map(|a| seen.insert(a.event_id.as_str()))
+            .collect()
+    };
+    let mut keep = keep.into_iter();
+    alerts.retain(|_| keep.next().unwrap_or(true));
+    let dropped = before - alerts.len();
+    (alerts, dropped)
+}
+
+/// The groups of the batch in order of first appearance.
+pub fn groups_of(alerts: &[Alert]) -> Vec<Group> {
+    let mut groups: Vec<Group> = Vec::new();
+    let mut position: HashMap<&str, usize> = HashMap::new();
+    for (i, a) in alerts.iter().enumerate() {
+        let Some(key) = a.group_key.as_deref() else {
+            continue;
+        };
+        let pos = *position.entry(key).or_insert_with(|| {
+            groups.push(Group {
+                key: key.to_owned(),
+                digest: group::digest(key),
+                members: Vec::new(),
+            });
+            groups.len() - 1
+        });
+        groups[pos].members.push(i);
+    }
+    groups
+}
+
+/// The root sessions whose `AssumeRoot` call is in the batch, by access key.
+pub fn sessions_opened(alerts: &[Alert]) -> HashMap<String, RootSession> {
+    alerts
+        .iter()
+        .filter_map(|a| a.session_opened.clone())
+        .collect()
+}
+
+/// When every alerting record is its own message (no group of two, no root session of a call in the batch, no
+/// record twice), an invocation on an empty state sends exactly the messages the first pass rendered, in input
+/// order: they are returned without planning. `None` when planning is needed.
+pub fn each_alone(collected: &mut Collected) -> Option<Vec<Outgoing>> {
+    let mut ids: HashSet<&str> = HashSet::with_capacity(collected.alerts.len());
+    let mut groups: HashSet<&str> = HashSet::new();
+    let opened = collected.sessions_opened();
+    for a in &collected.alerts {
+        let repeated_group = a
+            .group_key
+            .as_deref()
+            .is_some_and(|key| !groups.insert(key));
+        let in_session = a.access_key.as_deref().is_some_and(|k| opened.contains(k));
+        if repeated_group || in_session || !ids.insert(a.event_id.as_str()) || a.rendered.is_none()
+        {
+            return None;
+        }
+    }
+    collected.alerts.sort_by_key(|a| a.index);
+    Some(
+        collected
+            .alerts
+            .iter_mut()
+            .filter_map(|a| {
+                let id = match &a.group_key {
+                    Some(key) => format!("g:{}:{}", group::digest(key), a.event_id),
+                    None => format!("e:{}", a.event_id),
+                };
+                Outgoing::alone(id, a)
+            })
+            .collect(),
+    )
+}
+
+/// The time an invocation of `preview` happens at: when its last record happened, so output is reproducible.
+pub fn latest_time(alerts: &[Alert]) -> DateTime<Utc> {
+    alerts
+        .iter()
+        .filter_map(|a| a.time)
+        .max()
+        .unwrap_or_else(|| Utc.timestamp_opt(0, 0).single().unwrap_or_default())
+}
