@@ -1,4 +1,29 @@
 //! Recognises the input shape (CloudWatch Logs subscription, EventBridge, CloudTrail log file, bare record) and yields its records one by one.
+//!
+//! # Why not `aws_lambda_events`
+//!
+//! The Lambda hands this module the event as raw JSON (`LambdaEvent<Box<RawValue>>` in `main.rs`), and the crate
+//! does not depend on `aws_lambda_events` at all. Its event types were weighed and left out for three reasons:
+//!
+//! - **Several shapes, one entry point.** The same function is invoked by a CloudWatch Logs subscription
+//!   (`awslogs.data`: base64 of gzip of JSON, sometimes a `CONTROL_MESSAGE` with no records), by EventBridge (a
+//!   record in `detail`, whose envelope names the region and account it came from after a cross-region rule, or
+//!   the `Scheduled Event` that sends the digests); `preview` reads CloudTrail log files (`Records`), JSON arrays
+//!   of records or of EventBridge events, and bare records, which a function invoked by hand gets too. A typed
+//!   event covers one shape, so the handler would have to guess the type before it could parse; here one pass
+//!   over the top-level keys decides ([`Shape`]). No path of the pipeline wraps events in SQS, so that shape is
+//!   not read.
+//! - **Tolerance.** Those types are strict: a log event's `id` is a `String` (moto sends a number), its `timestamp`
+//!   an `i64`, and a CloudTrail `detail` type expects strings where real records put nulls, numbers or objects.
+//!   One such field fails the deserialisation of the whole event, and with it every record of the batch. Here each
+//!   field is read leniently (`lenient::Text` and `Object`), and a record that still cannot be read reaches the
+//!   caller as an `Err` with its position while its siblings are classified and delivered.
+//! - **The memory bound.** Their `AwsLogs` decompresses with no limit and builds every log event of the batch as
+//!   owned strings before the handler sees the first. Here the decompressed payload is capped at
+//!   [`MAX_DECOMPRESSED`] (a larger one is refused with an error saying to split the batch), the log events are
+//!   visited one at a time by a `DeserializeSeed` rather than collected, and they cross to the worker threads in
+//!   chunks through a bounded channel. Records borrow from their JSON text and skip the fields login-alert does not
+//!   read. The decompressed JSON itself is held whole while it is read: the cap is sized for that (see `limits`).
 
 use std::borrow::Cow;
 use std::fmt;
