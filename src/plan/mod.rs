@@ -6,6 +6,8 @@
 pub mod lifecycle;
 pub mod render;
 pub mod saved;
+#[cfg(test)]
+pub mod testing;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -48,7 +48,7 @@ pub fn digest(t: &Target) -> Desired {
         schedule: Some(digest_schedule(t.group_window_minutes)),
         target: RuleTarget {
             id: FUNCTION_TARGET.into(),
-            arn: t.arns.function(&t.names.function()),
+            arn: t.function_arn(),
             role_arn: None,
         },
     }
@@ -59,6 +59,7 @@ mod tests {
     use super::*;
     use crate::plan::{Attr, Mode, Plan};
     use crate::resources::rule::{Current, Op, plan_apply};
+    use crate::testing::planned;
 
     #[test]
     fn the_digest_runs_every_five_minutes_or_every_shorter_window() {
@@ -75,8 +76,7 @@ mod tests {
         let t = Target::new(&config, "123456789012");
         let wanted = digest(&t);
         assert_eq!(wanted.name, "login-alert-digest");
-        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "eu-west-1");
-        plan_apply(None, &wanted, &mut plan);
+        let plan: Plan<Op> = planned(Mode::Apply, |plan| plan_apply(None, &wanted, plan));
         assert_eq!(
             plan.changes[0].attrs,
             [
@@ -102,8 +102,8 @@ mod tests {
             managed: true,
             targets: vec![wanted.target.clone()],
         };
-        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "eu-west-1");
-        plan_apply(Some(&live), &wanted, &mut plan);
+        let mut plan: Plan<Op> =
+            planned(Mode::Apply, |plan| plan_apply(Some(&live), &wanted, plan));
         assert!(!plan.has_changes());
         let mut disabled = live;
         disabled.state = "DISABLED".into();

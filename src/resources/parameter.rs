@@ -398,6 +398,7 @@ async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
 mod tests {
     use super::*;
     use crate::plan::Mode;
+    use crate::testing::{assert_refused, planned};
 
     const URL: &str = "https://hooks.slack.com/services/T000/B000/very-secret-token";
     const NAME: &str = "/login-alert/slack-webhook-url";
@@ -420,9 +421,7 @@ mod tests {
     }
 
     fn apply_plan(current: Option<&Current>, desired: &Desired) -> Plan<Op> {
-        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "us-east-1");
-        plan_apply(current, desired, &mut plan);
-        plan
+        planned(Mode::Apply, |plan| plan_apply(current, desired, plan))
     }
 
     #[test]
@@ -532,14 +531,13 @@ mod tests {
     fn a_parameter_that_is_not_ours_blocks_apply_and_survives_destroy() {
         let theirs = current(SECURE_STRING, URL, false);
         let plan = apply_plan(Some(&theirs), &desired(Some(URL)));
-        assert_eq!(plan.blockers.len(), 1);
-        assert!(!plan.has_changes());
-        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
-        plan_destroy(Some(&theirs), &mut plan);
+        assert_refused(&plan);
+        let plan: Plan<Op> = planned(Mode::Destroy, |plan| plan_destroy(Some(&theirs), plan));
         assert!(!plan.has_changes());
         assert_eq!(plan.notices.len(), 1);
-        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
-        plan_destroy(Some(&current(SECURE_STRING, URL, true)), &mut plan);
+        let plan: Plan<Op> = planned(Mode::Destroy, |plan| {
+            plan_destroy(Some(&current(SECURE_STRING, URL, true)), plan)
+        });
         assert_eq!(plan.changes[0].action, Action::Delete);
     }
 

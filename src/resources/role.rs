@@ -160,7 +160,7 @@ impl Named for EventsRole {
 /// What `read` and `execute` call on role `name`: reading and deleting it always (a role of the
 /// other mode is removed), creating and changing it only when the mode uses it (`wanted`).
 pub fn permissions(t: &Target, name: &str, wanted: bool) -> Vec<Grant> {
-    let mut actions = vec![
+    let actions = [
         "iam:GetRole",
         "iam:GetRolePolicy",
         "iam:ListRoleTags",
@@ -170,21 +170,20 @@ pub fn permissions(t: &Target, name: &str, wanted: bool) -> Vec<Grant> {
         "iam:DetachRolePolicy",
         "iam:DeleteRole",
     ];
-    if wanted {
-        // CreateRole with tags needs iam:TagRole as well.
-        actions.extend([
-            "iam:CreateRole",
-            "iam:TagRole",
-            "iam:UpdateAssumeRolePolicy",
-            "iam:PutRolePolicy",
-        ]);
-    }
-    let sid = if wanted {
-        "Roles"
-    } else {
-        "RoleOfTheOtherMode"
-    };
-    vec![Grant::new(sid, actions, [t.arns.role(name)])]
+    // CreateRole with tags needs iam:TagRole as well.
+    let creating = [
+        "iam:CreateRole",
+        "iam:TagRole",
+        "iam:UpdateAssumeRolePolicy",
+        "iam:PutRolePolicy",
+    ];
+    vec![
+        Grant::new("Roles", actions, [t.arns.role(name)]).unless_unused(
+            wanted,
+            creating,
+            "RoleOfTheOtherMode",
+        ),
+    ]
 }
 
 /// The role, the names of its inline policies, its attached policies and its tags at the same
@@ -535,6 +534,7 @@ async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
 mod tests {
     use super::*;
     use crate::plan::Mode;
+    use crate::testing::{assert_refused, planned};
     use serde_json::json;
 
     fn desired() -> Desired {
@@ -559,9 +559,7 @@ mod tests {
     }
 
     fn apply_plan(current: Option<&Current>) -> Plan<Op> {
-        let mut plan = Plan::new(Mode::Apply, "123456789012", "us-east-1");
-        plan_apply(current, &desired(), &mut plan);
-        plan
+        planned(Mode::Apply, |plan| plan_apply(current, &desired(), plan))
     }
 
     #[test]
@@ -679,10 +677,8 @@ mod tests {
         let mut current = current_matching();
         current.managed = false;
         let plan = apply_plan(Some(&current));
-        assert!(!plan.has_changes());
-        assert_eq!(plan.blockers.len(), 1);
-        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
-        plan_destroy(Some(&current), &mut plan);
+        assert_refused(&plan);
+        let plan: Plan<Op> = planned(Mode::Destroy, |plan| plan_destroy(Some(&current), plan));
         assert!(!plan.has_changes());
     }
 }
