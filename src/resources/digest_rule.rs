@@ -1,10 +1,9 @@
 //! The digest schedule: an EventBridge rule on a schedule (in every mode: grouping does not depend on
 //! how events arrive) that invokes the function to send the digests of groups whose window has closed.
 
-use super::rule::{Desired, FUNCTION_TARGET, HomeRegionRule, RuleTarget, permissions};
+use super::rule::{Desired, FUNCTION_TARGET, HomeRegionRule, RuleTarget};
 use crate::model::{Facts, Target};
 use crate::part::Named;
-use crate::policy::Grant;
 
 /// The schedule that invokes the function to send the digests of groups whose window has closed
 /// (in both modes: grouping does not depend on how events arrive).
@@ -16,10 +15,6 @@ impl Named for DigestRule {
 
     fn name(&self, t: &Target) -> String {
         t.names.digest_rule()
-    }
-
-    fn permissions(&self, t: &Target) -> Vec<Grant> {
-        permissions(t, t.region(), &t.names.digest_rule(), true)
     }
 
     fn desired(&self, t: &Target, _: &Facts) -> Desired {

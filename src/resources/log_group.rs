@@ -63,12 +63,12 @@ impl Named for TrailGroup {
         t.names.log_group()
     }
 
-    fn permissions(&self, t: &Target) -> Vec<Grant> {
-        permissions(t, &t.names.log_group(), t.route.uses_logs())
+    fn uses(&self, t: &Target) -> bool {
+        t.route.uses_logs()
     }
 
     fn wanted(&self, t: &Target, facts: &Facts) -> bool {
-        t.route.uses_logs() && facts.delivery.ours
+        self.uses(t) && facts.delivery.ours
     }
 
     fn desired(&self, t: &Target, _: &Facts) -> Desired {
@@ -82,10 +82,6 @@ impl Named for FunctionGroup {
 
     fn name(&self, t: &Target) -> String {
         t.names.function_log_group()
-    }
-
-    fn permissions(&self, t: &Target) -> Vec<Grant> {
-        permissions(t, &t.names.function_log_group(), true)
     }
 
     fn desired(&self, t: &Target, _: &Facts) -> Desired {

@@ -95,10 +95,6 @@ macro_rules! webhook_parameter {
                 t.names.webhook_parameter($kind)
             }
 
-            fn permissions(&self, t: &Target) -> Vec<Grant> {
-                permissions(t)
-            }
-
             fn desired(&self, t: &Target, _: &Facts) -> Desired {
                 desired_for(t, $kind)
             }
@@ -137,8 +133,9 @@ webhook_parameter!(
 /// Every webhook parameter lives under `/<prefix>/`, a path that is login-alert's own: one grant on
 /// that path covers the three (and keeps the operator policy within a managed policy's size).
 /// The SecureStrings use the AWS managed key `aws/ssm`, whose key policy lets every principal of
-/// the account decrypt through SSM: no kms permission is needed.
-fn permissions(t: &Target) -> Vec<Grant> {
+/// the account decrypt through SSM: no kms permission is needed. So the grant is the same whichever
+/// parameter `_name` is, and every mode uses them.
+fn permissions(t: &Target, _name: &str, _: bool) -> Vec<Grant> {
     vec![Grant::new(
         "WebhookParameters",
         [

@@ -118,23 +118,6 @@ impl Named for Queue {
         t.names.failed_events_queue()
     }
 
-    fn permissions(&self, t: &Target) -> Vec<Grant> {
-        vec![Grant::new(
-            "FailedEventQueue",
-            [
-                "sqs:GetQueueUrl",
-                "sqs:GetQueueAttributes",
-                "sqs:ListQueueTags",
-                // CreateQueue with tags needs sqs:TagQueue as well.
-                "sqs:CreateQueue",
-                "sqs:TagQueue",
-                "sqs:SetQueueAttributes",
-                "sqs:DeleteQueue",
-            ],
-            [t.arns.queue(&t.names.failed_events_queue())],
-        )]
-    }
-
     fn desired(&self, t: &Target, _: &Facts) -> Desired {
         desired(t)
     }
@@ -142,6 +125,24 @@ impl Named for Queue {
     async fn checks(&self, ctx: &Ctx, current: Option<&Current>) -> Result<Vec<Check>> {
         Ok(vec![check(current, &ctx.target)])
     }
+}
+
+/// What the queue `name` needs of IAM; every mode uses it.
+fn permissions(t: &Target, name: &str, _: bool) -> Vec<Grant> {
+    vec![Grant::new(
+        "FailedEventQueue",
+        [
+            "sqs:GetQueueUrl",
+            "sqs:GetQueueAttributes",
+            "sqs:ListQueueTags",
+            // CreateQueue with tags needs sqs:TagQueue as well.
+            "sqs:CreateQueue",
+            "sqs:TagQueue",
+            "sqs:SetQueueAttributes",
+            "sqs:DeleteQueue",
+        ],
+        [t.arns.queue(name)],
+    )]
 }
 
 pub fn desired(t: &Target) -> Desired {

@@ -101,14 +101,14 @@ impl Named for CloudTrailRole {
         t.names.cloudtrail_role()
     }
 
-    fn permissions(&self, t: &Target) -> Vec<Grant> {
-        permissions(t, &t.names.cloudtrail_role(), t.route.uses_logs())
+    fn uses(&self, t: &Target) -> bool {
+        t.route.uses_logs()
     }
 
     /// Not when the trail delivers to the user's own group with the user's role, or not to
     /// CloudWatch Logs at all (EventBridge mode): ours, from an earlier config, goes.
     fn wanted(&self, t: &Target, facts: &Facts) -> bool {
-        t.route.uses_logs() && facts.delivery.ours
+        self.uses(t) && facts.delivery.ours
     }
 
     fn desired(&self, t: &Target, _: &Facts) -> Desired {
@@ -122,10 +122,6 @@ impl Named for FunctionRole {
 
     fn name(&self, t: &Target) -> String {
         t.names.function_role()
-    }
-
-    fn permissions(&self, t: &Target) -> Vec<Grant> {
-        permissions(t, &t.names.function_role(), true)
     }
 
     fn desired(&self, t: &Target, _: &Facts) -> Desired {
@@ -144,11 +140,7 @@ impl Named for EventsRole {
         t.names.events_role()
     }
 
-    fn permissions(&self, t: &Target) -> Vec<Grant> {
-        permissions(t, &t.names.events_role(), t.route.uses_eventbridge())
-    }
-
-    fn wanted(&self, t: &Target, _: &Facts) -> bool {
+    fn uses(&self, t: &Target) -> bool {
         t.route.uses_eventbridge()
     }
 

@@ -114,11 +114,16 @@ pub struct ForwardRules;
 /// A rule on the home region's default bus, by its name.
 pub struct HomeRegionRule;
 
-kind!(HomeRegionRule, read_home);
+kind!(HomeRegionRule, read_home, home_permissions);
 
 /// The rule called `name` in the home region.
 async fn read_home(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
     read(ctx, ctx.target.region(), name).await
+}
+
+/// [`permissions`] for the rule called `name` in the home region.
+fn home_permissions(t: &Target, name: &str, uses: bool) -> Vec<Grant> {
+    permissions(t, t.region(), name, uses)
 }
 
 impl Named for HomeRule {
@@ -129,12 +134,7 @@ impl Named for HomeRule {
         t.names.events_rule()
     }
 
-    fn permissions(&self, t: &Target) -> Vec<Grant> {
-        let wanted = t.route.uses_eventbridge();
-        permissions(t, t.region(), &t.names.events_rule(), wanted)
-    }
-
-    fn wanted(&self, t: &Target, _: &Facts) -> bool {
+    fn uses(&self, t: &Target) -> bool {
         t.route.uses_eventbridge()
     }
 

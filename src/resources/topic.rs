@@ -125,33 +125,34 @@ async fn read_named(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
     read(ctx, &ctx.target.arns.topic(name)).await
 }
 
+/// What the topic `name` and its subscriptions need of IAM; every mode uses them.
+fn permissions(t: &Target, name: &str, _: bool) -> Vec<Grant> {
+    vec![
+        Grant::new(
+            "Topic",
+            [
+                "sns:GetTopicAttributes",
+                "sns:ListSubscriptionsByTopic",
+                "sns:ListTagsForResource",
+                // CreateTopic with tags needs sns:TagResource as well.
+                "sns:CreateTopic",
+                "sns:TagResource",
+                "sns:Subscribe",
+                "sns:DeleteTopic",
+            ],
+            [t.arns.topic(name)],
+        ),
+        // IAM matches Unsubscribe on no resource type, so a topic ARN would deny it.
+        Grant::anywhere(["sns:Unsubscribe"]),
+    ]
+}
+
 impl Named for Topic {
     const NAME: &'static str = "the SNS topic";
     type Kind = Topic;
 
     fn name(&self, t: &Target) -> String {
         t.names.topic()
-    }
-
-    fn permissions(&self, t: &Target) -> Vec<Grant> {
-        vec![
-            Grant::new(
-                "Topic",
-                [
-                    "sns:GetTopicAttributes",
-                    "sns:ListSubscriptionsByTopic",
-                    "sns:ListTagsForResource",
-                    // CreateTopic with tags needs sns:TagResource as well.
-                    "sns:CreateTopic",
-                    "sns:TagResource",
-                    "sns:Subscribe",
-                    "sns:DeleteTopic",
-                ],
-                [t.arns.topic(&t.names.topic())],
-            ),
-            // IAM matches Unsubscribe on no resource type, so a topic ARN would deny it.
-            Grant::anywhere(["sns:Unsubscribe"]),
-        ]
     }
 
     fn desired(&self, t: &Target, _: &Facts) -> Desired {
