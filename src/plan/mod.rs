@@ -165,6 +165,12 @@ impl<O> Plan<O> {
         }
     }
 
+    /// An apply plan for no account or region in particular: what a check plans to learn what
+    /// differs from the wanted state (`status` says it without changing anything).
+    pub fn probe() -> Self {
+        Plan::new(Mode::Apply, "", "")
+    }
+
     /// Adds a change, its operation turned into this plan's kind of operation.
     pub fn push<P: Into<O>>(&mut self, change: Option<Change<P>>) {
         self.changes.extend(change.map(|c| c.map_op(Into::into)));

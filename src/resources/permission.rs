@@ -11,7 +11,7 @@ use crate::aws::{SdkResultExt, error_code, error_message, explain};
 use crate::check::{Check, Link};
 use crate::model::{Ctx, Delivery, Facts, Target};
 use crate::part::Part;
-use crate::plan::{Action, Attr, Change, Mode, Plan};
+use crate::plan::{Action, Attr, Change, Plan};
 use crate::policy::Grant;
 use crate::retry::{Stopped, patiently};
 
@@ -127,7 +127,7 @@ impl Part for Permission {
 /// What `status` says of each of login-alert's statements (from the changes apply would make to
 /// it), then of each statement login-alert did not write, named by its Sid with what it allows.
 fn statement_checks(all: &[Desired], statements: &[Current], digest: &str) -> Vec<Check> {
-    let mut plan: Plan<Op> = Plan::new(Mode::Apply, "", "");
+    let mut plan: Plan<Op> = Plan::probe();
     plan_apply_all(statements, all, &mut plan);
     let routes = all.iter().filter(|d| d.statement_id != digest).count();
     let mut checks: Vec<Check> = all

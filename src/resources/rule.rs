@@ -331,7 +331,7 @@ fn check(name: &str, current: Option<&Current>, desired: &Desired) -> Check {
             "run `login-alert apply` to put it back",
         );
     };
-    let mut plan: Plan<Op> = Plan::new(crate::plan::Mode::Apply, "", "");
+    let mut plan: Plan<Op> = Plan::probe();
     plan_apply(Some(current), desired, &mut plan);
     if let Some(blocker) = plan.blockers.first() {
         return Check::failing(Link::Route, name, blocker.clone(), "see `login-alert plan`");
