@@ -52,6 +52,14 @@ impl<'a> Arn<'a> {
     }
 }
 
+/// The resource of type `kind` that `arn` names, when it is a `service` ARN in a region and a
+/// 12-digit account (`arn:P:lambda:R:A:function:NAME` → `NAME:…` after the type); `None` otherwise.
+pub fn regional_resource<'a>(arn: &'a str, service: &str, kind: &str) -> Option<&'a str> {
+    Arn::parse(arn)
+        .filter(|a| a.service == service && !a.region.is_empty() && is_account_id(a.account))
+        .and_then(|a| a.resource_of(kind))
+}
+
 /// Twelve digits.
 pub fn is_account_id(text: &str) -> bool {
     text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())

@@ -27,5 +27,7 @@ pub mod resolve;
 pub mod resources;
 pub mod retry;
 pub mod tags;
+#[cfg(test)]
+pub mod testing;
 
 pub use commands::main;

@@ -145,6 +145,11 @@ impl Target {
         (!self.emails.is_empty()).then(|| self.arns.topic(&self.names.topic()))
     }
 
+    /// The ARN of login-alert's function (the destination of every route to it).
+    pub fn function_arn(&self) -> String {
+        self.arns.function(&self.names.function())
+    }
+
     /// The secret the config holds for the SSM parameter `name` (a saved plan carries none).
     pub fn secret_of(&self, parameter: &str) -> Option<&Secret> {
         WebhookKind::ALL

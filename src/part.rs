@@ -100,6 +100,10 @@ pub trait Kind {
 
     /// What removes the instance if it is login-alert's (through `Plan::remove_ours`). Pure.
     fn plan_destroy(current: Option<&Self::Current>, plan: &mut Plan<Self::Op>);
+
+    /// As [`Part::permissions`], for the instance called `name`: reading and deleting it in every
+    /// mode, creating and changing it too where the mode `uses` it.
+    fn permissions(t: &Target, name: &str, uses: bool) -> Vec<Grant>;
 }
 
 /// One instance of a [`Kind`] under a fixed name: all such a part says is its name, what it wants,
@@ -112,15 +116,23 @@ pub trait Named: Sync {
     /// Its fixed name (from `t.names`).
     fn name(&self, t: &Target) -> String;
 
-    /// As [`Part::permissions`].
-    fn permissions(&self, t: &Target) -> Vec<Grant>;
+    /// Whether the config's mode uses it at all. A mode that does not still reads it and deletes
+    /// what an earlier mode left, so only its creation depends on this.
+    fn uses(&self, _t: &Target) -> bool {
+        true
+    }
+
+    /// As [`Part::permissions`]: the kind's, for its name, as far as the mode [`Named::uses`] it.
+    fn permissions(&self, t: &Target) -> Vec<Grant> {
+        <Self::Kind as Kind>::permissions(t, &self.name(t), self.uses(t))
+    }
 
     /// What the config wants it to be.
     fn desired(&self, t: &Target, facts: &Facts) -> <Self::Kind as Kind>::Desired;
 
-    /// As [`Part::wanted`].
-    fn wanted(&self, _t: &Target, _facts: &Facts) -> bool {
-        true
+    /// As [`Part::wanted`]: by default, whenever the mode [`Named::uses`] it.
+    fn wanted(&self, t: &Target, _facts: &Facts) -> bool {
+        self.uses(t)
     }
 
     /// As [`Part::checks`].
@@ -184,13 +196,17 @@ where
 }
 
 /// [`Kind`] for `$kind` from the functions of the module it is invoked in: `$read(ctx, name)` (by
-/// default `read`), `plan_apply(current, desired, plan)` and `plan_destroy(current, plan)`, on the
-/// module's `Current`, `Desired` and `Op`.
+/// default `read`), `plan_apply(current, desired, plan)`, `plan_destroy(current, plan)` and
+/// `$permissions(t, name, uses)` (by default `permissions`), on the module's `Current`, `Desired`
+/// and `Op`.
 macro_rules! kind {
     ($kind:ident) => {
         $crate::part::kind!($kind, read);
     };
     ($kind:ident, $read:ident) => {
+        $crate::part::kind!($kind, $read, permissions);
+    };
+    ($kind:ident, $read:ident, $permissions:ident) => {
         impl $crate::part::Kind for $kind {
             type Current = Current;
             type Desired = Desired;
@@ -206,6 +222,14 @@ macro_rules! kind {
 
             fn plan_destroy(current: Option<&Current>, plan: &mut Plan<Op>) {
                 plan_destroy(current, plan);
+            }
+
+            fn permissions(
+                t: &$crate::model::Target,
+                name: &str,
+                uses: bool,
+            ) -> Vec<$crate::policy::Grant> {
+                $permissions(t, name, uses)
             }
         }
     };

@@ -48,6 +48,24 @@ impl Grant {
             ..Grant::new(label, ["iam:PassRole"], [role])
         }
     }
+
+    /// The grant of a resource that only some modes use. Every mode reads and deletes it (what an
+    /// earlier mode left goes), so those actions are always granted; `creating` joins them only
+    /// where the mode `uses` it, and elsewhere the statement is labelled `other` (e.g.
+    /// `RoleOfTheOtherMode`) so that the policy says why it is there.
+    pub fn unless_unused(
+        mut self,
+        uses: bool,
+        creating: impl IntoIterator<Item = &'static str>,
+        other: &'static str,
+    ) -> Self {
+        if uses {
+            self.actions.extend(creating);
+        } else {
+            self.label = other;
+        }
+        self
+    }
 }
 
 /// The service of `service:Action`.

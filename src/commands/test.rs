@@ -236,7 +236,7 @@ pub fn destinations(t: &Target) -> Vec<&'static str> {
 async fn filter_hop(ctx: &Ctx, log_group: &str, record: &str) -> Result<Check> {
     let t = &ctx.target;
     let name = t.names.subscription_filter();
-    let function = t.arns.function(&t.names.function());
+    let function = t.function_arn();
     let filters = subscription_filter::read(ctx, log_group).await?;
     let Some(ours) = filters.filters.iter().find(|f| f.name == name) else {
         return Ok(failed(
@@ -296,7 +296,7 @@ async fn filter_hop(ctx: &Ctx, log_group: &str, record: &str) -> Result<Check> {
 /// matches the test event.
 async fn rule_hop(ctx: &Ctx, region: &str, name: &str) -> Result<Check> {
     let t = &ctx.target;
-    let function = t.arns.function(&t.names.function());
+    let function = t.function_arn();
     let Some(found) = rule::read(ctx, region, name).await? else {
         return Ok(failed(
             RULE,

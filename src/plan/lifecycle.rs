@@ -151,6 +151,7 @@ pub fn field_set(after: &impl Serialize) -> Vec<Attr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::testing::test_plan;
     use crate::plan::{Action, Mode};
 
     struct Found(bool);
@@ -162,7 +163,7 @@ mod tests {
     }
 
     fn converge(current: Option<&Found>, differs: bool) -> Plan<&'static str> {
-        let mut plan = Plan::new(Mode::Apply, "123456789012", "us-east-1");
+        let mut plan = test_plan(Mode::Apply);
         plan.converge(
             "queue",
             "q",
@@ -195,7 +196,7 @@ mod tests {
 
     #[test]
     fn destroy_deletes_ours_and_names_what_it_leaves() {
-        let mut plan: Plan<&str> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
+        let mut plan: Plan<&str> = test_plan(Mode::Destroy);
         let delete = |_: &Found| Change::new("queue", "q", Action::Delete, "delete");
         plan.remove_ours(Some(&Found(true)), delete);
         plan.remove_ours(Some(&Found(false)), delete);

@@ -6,6 +6,8 @@
 pub mod lifecycle;
 pub mod render;
 pub mod saved;
+#[cfg(test)]
+pub mod testing;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -161,6 +163,12 @@ impl<O> Plan<O> {
             blockers: Vec::new(),
             coverage: None,
         }
+    }
+
+    /// An apply plan for no account or region in particular: what a check plans to learn what
+    /// differs from the wanted state (`status` says it without changing anything).
+    pub fn probe() -> Self {
+        Plan::new(Mode::Apply, "", "")
     }
 
     /// Adds a change, its operation turned into this plan's kind of operation.

@@ -542,26 +542,14 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Config, NotifyConfig};
     use crate::model::Delivery;
     use crate::plan::Mode;
+    use crate::testing::{self, REGION, notifying, planned};
 
+    /// Notifying an email address, or else Slack.
     fn target(email: bool) -> Target {
-        let config = Config {
-            notify: NotifyConfig {
-                emails: if email {
-                    vec!["a@example.com".into()]
-                } else {
-                    vec![]
-                },
-                slack_webhook_url: (!email)
-                    .then(|| "https://hooks.slack.com/services/T/B/x".into()),
-                teams_webhook_url: None,
-                webhook_url: None,
-            },
-            ..crate::config::sample("eu-west-1")
-        };
-        Target::new(&config, "123456789012")
+        let emails: &[&str] = if email { &["a@example.com"] } else { &[] };
+        testing::target(&notifying(REGION, emails, !email))
     }
 
     fn facts(t: &Target, group: &str) -> Facts {
@@ -666,21 +654,18 @@ mod tests {
     fn missing_alarms_are_created_drifted_ones_put_back_and_foreign_ones_block() {
         let t = target(true);
         let wanted = desired(&t, &facts(&t, "/login-alert/cloudtrail"));
-        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "eu-west-1");
-        plan_apply(&[], &wanted, &mut plan);
+        let plan: Plan<Op> = planned(Mode::Apply, |plan| plan_apply(&[], &wanted, plan));
         assert_eq!(plan.changes.len(), 6);
         assert!(plan.changes.iter().all(|c| c.action == Action::Create));
         assert!(matches!(&plan.changes[0].op, Op::Put { create: true, .. }));
 
         let mut current: Vec<Found> = wanted.iter().map(|d| found(d, "OK")).collect();
-        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "eu-west-1");
-        plan_apply(&current, &wanted, &mut plan);
+        let plan: Plan<Op> = planned(Mode::Apply, |plan| plan_apply(&current, &wanted, plan));
         assert!(!plan.has_changes());
 
         current[0].definition.actions.clear();
         current[1].managed = false;
-        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "eu-west-1");
-        plan_apply(&current, &wanted, &mut plan);
+        let plan: Plan<Op> = planned(Mode::Apply, |plan| plan_apply(&current, &wanted, plan));
         assert_eq!(plan.changes.len(), 1);
         assert_eq!(plan.changes[0].action, Action::Update);
         assert_eq!(plan.changes[0].attrs[0].name, "actions");
@@ -693,8 +678,9 @@ mod tests {
         let t = target(true);
         let all = desired(&t, &facts(&t, "g"));
         let current = vec![found(all.last().unwrap(), "OK")];
-        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "eu-west-1");
-        plan_apply(&current, &all[..all.len() - 1], &mut plan);
+        let plan: Plan<Op> = planned(Mode::Apply, |plan| {
+            plan_apply(&current, &all[..all.len() - 1], plan)
+        });
         assert_eq!(plan.changes.last().unwrap().action, Action::Delete);
         assert_eq!(
             plan.changes.last().unwrap().name,

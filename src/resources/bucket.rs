@@ -498,8 +498,9 @@ async fn put_policy(ctx: &Ctx, name: &str, policy: &Value) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Config, NotifyConfig, TrailConfig};
+    use crate::config::{Config, TrailConfig};
     use crate::plan::Mode;
+    use crate::testing::{self, REGION, notifying, planned};
 
     fn target() -> Target {
         let config = Config {
@@ -507,15 +508,9 @@ mod tests {
                 name: None,
                 create: true,
             },
-            notify: NotifyConfig {
-                emails: vec!["a@example.com".into()],
-                slack_webhook_url: None,
-                teams_webhook_url: None,
-                webhook_url: None,
-            },
-            ..crate::config::sample("eu-west-1")
+            ..notifying(REGION, &["a@example.com"], false)
         };
-        Target::new(&config, "123456789012")
+        testing::target(&config)
     }
 
     fn current(objects: usize) -> Current {
@@ -544,15 +539,13 @@ mod tests {
     }
 
     fn apply_plan(current: Option<&Current>) -> Plan<Op> {
-        let mut plan = Plan::new(Mode::Apply, "123456789012", "eu-west-1");
-        plan_apply(current, &desired(&target()), &mut plan);
-        plan
+        planned(Mode::Apply, |plan| {
+            plan_apply(current, &desired(&target()), plan)
+        })
     }
 
     fn destroy_plan(current: Option<&Current>) -> Plan<Op> {
-        let mut plan = Plan::new(Mode::Destroy, "123456789012", "eu-west-1");
-        plan_destroy(current, &mut plan);
-        plan
+        planned(Mode::Destroy, |plan| plan_destroy(current, plan))
     }
 
     #[test]

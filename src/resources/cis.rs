@@ -641,10 +641,11 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Config, NotifyConfig};
+    use crate::config::Config;
     use crate::model::Delivery;
     use crate::plan::Mode;
     use crate::resources::subscription_filter::MAX_PATTERN_LEN;
+    use crate::testing::{self, REGION, notifying, planned};
 
     /// The patterns as Security Hub's control pages print them ("Copy the following pattern"),
     /// <https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html>, copied
@@ -755,23 +756,14 @@ mod tests {
         }
     }
 
+    /// With the controls on, notifying an email address, or else Slack.
     fn target(email: bool) -> Target {
+        let emails: &[&str] = if email { &["a@example.com"] } else { &[] };
         let config = Config {
             cis: true,
-            notify: NotifyConfig {
-                emails: if email {
-                    vec!["a@example.com".into()]
-                } else {
-                    vec![]
-                },
-                slack_webhook_url: (!email)
-                    .then(|| "https://hooks.slack.com/services/T/B/x".into()),
-                teams_webhook_url: None,
-                webhook_url: None,
-            },
-            ..crate::config::sample("eu-west-1")
+            ..notifying(REGION, emails, !email)
         };
-        Target::new(&config, "123456789012")
+        testing::target(&config)
     }
 
     fn facts(t: &Target) -> Facts {
@@ -783,10 +775,10 @@ mod tests {
         facts
     }
 
-    fn planned(current: &Current, t: &Target) -> Plan<Op> {
-        let mut plan = Plan::new(Mode::Apply, "123456789012", "eu-west-1");
-        Cis.plan_apply(current, t, &facts(t), &mut plan);
-        plan
+    fn apply_plan(current: &Current, t: &Target) -> Plan<Op> {
+        planned(Mode::Apply, |plan| {
+            Cis.plan_apply(current, t, &facts(t), plan)
+        })
     }
 
     fn group(filters: Vec<MetricFilter>) -> Group {
@@ -813,7 +805,7 @@ mod tests {
             groups: vec![group(theirs(87))],
             alarms: vec![],
         };
-        let plan = planned(&current, &t);
+        let plan = apply_plan(&current, &t);
         assert_eq!(plan.blockers.len(), 1, "{:?}", plan.blockers);
         assert!(plan.blockers[0].contains("87 metric filters of its own"));
         assert!(plan.blockers[0].contains("allows 100"));
@@ -823,7 +815,7 @@ mod tests {
             groups: vec![group(theirs(86))],
             alarms: vec![],
         };
-        let plan = planned(&current, &t);
+        let plan = apply_plan(&current, &t);
         assert!(plan.blockers.is_empty());
         assert_eq!(plan.changes.iter().filter(|c| c.kind == KIND).count(), 14);
     }
@@ -845,7 +837,7 @@ mod tests {
             groups: vec![group(filters)],
             alarms: vec![],
         };
-        let plan = planned(&current, &t);
+        let plan = apply_plan(&current, &t);
         let filter_changes: Vec<_> = plan.changes.iter().filter(|c| c.kind == KIND).collect();
         assert_eq!(filter_changes.len(), 1);
         assert_eq!(filter_changes[0].action, Action::Update);
@@ -864,7 +856,7 @@ mod tests {
             groups: vec![group(vec![])],
             alarms: vec![],
         };
-        let plan = planned(&current, &t);
+        let plan = apply_plan(&current, &t);
         assert!(plan.notices.iter().any(|n| n.contains("CloudWatch.1-14")));
         assert_eq!(plan.changes.len(), 28);
     }
@@ -971,7 +963,7 @@ mod tests {
             groups: vec![group(vec![])],
             alarms: vec![],
         };
-        for change in planned(&current, &t).changes {
+        for change in apply_plan(&current, &t).changes {
             let text = serde_json::to_string(&change.op).unwrap();
             assert_eq!(text.matches("\"op\"").count(), 1, "{text}");
             let back: Op = serde_json::from_str(&text).unwrap();

@@ -1,10 +1,9 @@
 //! The digest schedule: an EventBridge rule on a schedule (in every mode: grouping does not depend on
 //! how events arrive) that invokes the function to send the digests of groups whose window has closed.
 
-use super::rule::{Desired, FUNCTION_TARGET, HomeRegionRule, RuleTarget, permissions};
+use super::rule::{Desired, FUNCTION_TARGET, HomeRegionRule, RuleTarget};
 use crate::model::{Facts, Target};
 use crate::part::Named;
-use crate::policy::Grant;
 
 /// The schedule that invokes the function to send the digests of groups whose window has closed
 /// (in both modes: grouping does not depend on how events arrive).
@@ -16,10 +15,6 @@ impl Named for DigestRule {
 
     fn name(&self, t: &Target) -> String {
         t.names.digest_rule()
-    }
-
-    fn permissions(&self, t: &Target) -> Vec<Grant> {
-        permissions(t, t.region(), &t.names.digest_rule(), true)
     }
 
     fn desired(&self, t: &Target, _: &Facts) -> Desired {
@@ -48,7 +43,7 @@ pub fn digest(t: &Target) -> Desired {
         schedule: Some(digest_schedule(t.group_window_minutes)),
         target: RuleTarget {
             id: FUNCTION_TARGET.into(),
-            arn: t.arns.function(&t.names.function()),
+            arn: t.function_arn(),
             role_arn: None,
         },
     }
@@ -59,6 +54,7 @@ mod tests {
     use super::*;
     use crate::plan::{Attr, Mode, Plan};
     use crate::resources::rule::{Current, Op, plan_apply};
+    use crate::testing::planned;
 
     #[test]
     fn the_digest_runs_every_five_minutes_or_every_shorter_window() {
@@ -75,8 +71,7 @@ mod tests {
         let t = Target::new(&config, "123456789012");
         let wanted = digest(&t);
         assert_eq!(wanted.name, "login-alert-digest");
-        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "eu-west-1");
-        plan_apply(None, &wanted, &mut plan);
+        let plan: Plan<Op> = planned(Mode::Apply, |plan| plan_apply(None, &wanted, plan));
         assert_eq!(
             plan.changes[0].attrs,
             [
@@ -102,8 +97,8 @@ mod tests {
             managed: true,
             targets: vec![wanted.target.clone()],
         };
-        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "eu-west-1");
-        plan_apply(Some(&live), &wanted, &mut plan);
+        let mut plan: Plan<Op> =
+            planned(Mode::Apply, |plan| plan_apply(Some(&live), &wanted, plan));
         assert!(!plan.has_changes());
         let mut disabled = live;
         disabled.state = "DISABLED".into();

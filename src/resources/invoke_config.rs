@@ -70,7 +70,7 @@ impl Part for InvokeConfig {
                 "lambda:PutFunctionEventInvokeConfig",
                 "lambda:DeleteFunctionEventInvokeConfig",
             ],
-            [t.arns.function(&t.names.function())],
+            [t.function_arn()],
         )]
     }
 
@@ -315,6 +315,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
 mod tests {
     use super::*;
     use crate::plan::Mode;
+    use crate::testing::{attr_names, planned};
 
     const QUEUE: &str = "arn:aws:sqs:eu-west-1:123456789012:login-alert-failed-events";
 
@@ -337,20 +338,14 @@ mod tests {
     }
 
     fn apply_plan(current: Option<&Current>) -> Plan<Op> {
-        let mut plan = Plan::new(Mode::Apply, "123456789012", "eu-west-1");
-        plan_apply(current, &desired(), &mut plan);
-        plan
+        planned(Mode::Apply, |plan| plan_apply(current, &desired(), plan))
     }
 
     #[test]
     fn a_missing_config_is_created_with_retries_age_and_destination() {
         let plan = apply_plan(None);
         assert_eq!(plan.changes[0].action, Action::Create);
-        let names: Vec<&str> = plan.changes[0]
-            .attrs
-            .iter()
-            .map(|a| a.name.as_str())
-            .collect();
+        let names = attr_names(&plan);
         assert_eq!(
             names,
             [

@@ -63,12 +63,12 @@ impl Named for TrailGroup {
         t.names.log_group()
     }
 
-    fn permissions(&self, t: &Target) -> Vec<Grant> {
-        permissions(t, &t.names.log_group(), t.route.uses_logs())
+    fn uses(&self, t: &Target) -> bool {
+        t.route.uses_logs()
     }
 
     fn wanted(&self, t: &Target, facts: &Facts) -> bool {
-        t.route.uses_logs() && facts.delivery.ours
+        self.uses(t) && facts.delivery.ours
     }
 
     fn desired(&self, t: &Target, _: &Facts) -> Desired {
@@ -84,10 +84,6 @@ impl Named for FunctionGroup {
         t.names.function_log_group()
     }
 
-    fn permissions(&self, t: &Target) -> Vec<Grant> {
-        permissions(t, &t.names.function_log_group(), true)
-    }
-
     fn desired(&self, t: &Target, _: &Facts) -> Desired {
         desired(t.names.function_log_group(), t)
     }
@@ -96,23 +92,23 @@ impl Named for FunctionGroup {
 /// What `read` and `execute` call on log group `name`: reading and deleting it always (the trail's
 /// group goes in EventBridge mode), creating it and setting its retention when it is `wanted`.
 pub fn permissions(t: &Target, name: &str, wanted: bool) -> Vec<Grant> {
-    let mut actions = vec!["logs:ListTagsForResource", "logs:DeleteLogGroup"];
-    if wanted {
-        // CreateLogGroup with tags needs logs:TagResource as well.
-        actions.extend([
-            "logs:CreateLogGroup",
-            "logs:TagResource",
-            "logs:PutRetentionPolicy",
-        ]);
-    }
-    let sid = if wanted {
-        "LogGroups"
-    } else {
-        "LogGroupOfTheOtherMode"
-    };
+    let group = Grant::new(
+        "LogGroups",
+        ["logs:ListTagsForResource", "logs:DeleteLogGroup"],
+        log_group_arns(&t.arns.log_group(name)),
+    );
     vec![
         Grant::anywhere(["logs:DescribeLogGroups"]),
-        Grant::new(sid, actions, log_group_arns(&t.arns.log_group(name))),
+        // CreateLogGroup with tags needs logs:TagResource as well.
+        group.unless_unused(
+            wanted,
+            [
+                "logs:CreateLogGroup",
+                "logs:TagResource",
+                "logs:PutRetentionPolicy",
+            ],
+            "LogGroupOfTheOtherMode",
+        ),
     ]
 }
 
@@ -251,6 +247,7 @@ async fn set_retention(ctx: &Ctx, name: &str, days: i32) -> Result<()> {
 mod tests {
     use super::*;
     use crate::plan::Mode;
+    use crate::testing::{assert_refused, planned, test_plan};
 
     fn desired() -> Desired {
         Desired {
@@ -268,9 +265,7 @@ mod tests {
     }
 
     fn apply_plan(current: Option<&Current>) -> Plan<Op> {
-        let mut plan = Plan::new(Mode::Apply, "123456789012", "us-east-1");
-        plan_apply(current, &desired(), &mut plan);
-        plan
+        planned(Mode::Apply, |plan| plan_apply(current, &desired(), plan))
     }
 
     #[test]
@@ -305,13 +300,12 @@ mod tests {
     #[test]
     fn a_foreign_group_with_our_name_blocks_apply() {
         let plan = apply_plan(Some(&current(Some(90), false)));
-        assert!(!plan.has_changes());
-        assert_eq!(plan.blockers.len(), 1);
+        assert_refused(&plan);
     }
 
     #[test]
     fn destroy_deletes_only_our_group() {
-        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
+        let mut plan: Plan<Op> = test_plan(Mode::Destroy);
         plan_destroy(Some(&current(Some(90), true)), &mut plan);
         plan_destroy(
             Some(&Current {

@@ -95,10 +95,6 @@ macro_rules! webhook_parameter {
                 t.names.webhook_parameter($kind)
             }
 
-            fn permissions(&self, t: &Target) -> Vec<Grant> {
-                permissions(t)
-            }
-
             fn desired(&self, t: &Target, _: &Facts) -> Desired {
                 desired_for(t, $kind)
             }
@@ -137,8 +133,9 @@ webhook_parameter!(
 /// Every webhook parameter lives under `/<prefix>/`, a path that is login-alert's own: one grant on
 /// that path covers the three (and keeps the operator policy within a managed policy's size).
 /// The SecureStrings use the AWS managed key `aws/ssm`, whose key policy lets every principal of
-/// the account decrypt through SSM: no kms permission is needed.
-fn permissions(t: &Target) -> Vec<Grant> {
+/// the account decrypt through SSM: no kms permission is needed. So the grant is the same whichever
+/// parameter `_name` is, and every mode uses them.
+fn permissions(t: &Target, _name: &str, _: bool) -> Vec<Grant> {
     vec![Grant::new(
         "WebhookParameters",
         [
@@ -398,6 +395,7 @@ async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
 mod tests {
     use super::*;
     use crate::plan::Mode;
+    use crate::testing::{assert_refused, planned};
 
     const URL: &str = "https://hooks.slack.com/services/T000/B000/very-secret-token";
     const NAME: &str = "/login-alert/slack-webhook-url";
@@ -420,9 +418,7 @@ mod tests {
     }
 
     fn apply_plan(current: Option<&Current>, desired: &Desired) -> Plan<Op> {
-        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "us-east-1");
-        plan_apply(current, desired, &mut plan);
-        plan
+        planned(Mode::Apply, |plan| plan_apply(current, desired, plan))
     }
 
     #[test]
@@ -532,14 +528,13 @@ mod tests {
     fn a_parameter_that_is_not_ours_blocks_apply_and_survives_destroy() {
         let theirs = current(SECURE_STRING, URL, false);
         let plan = apply_plan(Some(&theirs), &desired(Some(URL)));
-        assert_eq!(plan.blockers.len(), 1);
-        assert!(!plan.has_changes());
-        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
-        plan_destroy(Some(&theirs), &mut plan);
+        assert_refused(&plan);
+        let plan: Plan<Op> = planned(Mode::Destroy, |plan| plan_destroy(Some(&theirs), plan));
         assert!(!plan.has_changes());
         assert_eq!(plan.notices.len(), 1);
-        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
-        plan_destroy(Some(&current(SECURE_STRING, URL, true)), &mut plan);
+        let plan: Plan<Op> = planned(Mode::Destroy, |plan| {
+            plan_destroy(Some(&current(SECURE_STRING, URL, true)), plan)
+        });
         assert_eq!(plan.changes[0].action, Action::Delete);
     }
 

@@ -6,12 +6,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::policies::statements;
-use crate::arn::{Arn, is_account_id};
+use crate::arn::regional_resource;
 use crate::aws::{SdkResultExt, error_code, error_message, explain};
 use crate::check::{Check, Link};
 use crate::model::{Ctx, Delivery, Facts, Target};
 use crate::part::Part;
-use crate::plan::{Action, Attr, Change, Mode, Plan};
+use crate::plan::{Action, Attr, Change, Plan};
 use crate::policy::Grant;
 use crate::retry::{Stopped, patiently};
 
@@ -88,7 +88,7 @@ impl Part for Permission {
                 "lambda:AddPermission",
                 "lambda:RemovePermission",
             ],
-            [t.arns.function(&t.names.function())],
+            [t.function_arn()],
         )]
     }
 
@@ -127,7 +127,7 @@ impl Part for Permission {
 /// What `status` says of each of login-alert's statements (from the changes apply would make to
 /// it), then of each statement login-alert did not write, named by its Sid with what it allows.
 fn statement_checks(all: &[Desired], statements: &[Current], digest: &str) -> Vec<Check> {
-    let mut plan: Plan<Op> = Plan::new(Mode::Apply, "", "");
+    let mut plan: Plan<Op> = Plan::probe();
     plan_apply_all(statements, all, &mut plan);
     let routes = all.iter().filter(|d| d.statement_id != digest).count();
     let mut checks: Vec<Check> = all
@@ -371,14 +371,9 @@ pub fn is_logs_principal(principal: &str) -> bool {
 
 /// `arn:PARTITION:logs:REGION:ACCOUNT:log-group:NAME:*` — the only SourceArn form that works.
 pub fn is_log_group_wildcard_arn(arn: &str) -> bool {
-    Arn::parse(arn).is_some_and(|a| {
-        a.service == "logs"
-            && !a.region.is_empty()
-            && is_account_id(a.account)
-            && a.resource_of("log-group")
-                .and_then(|rest| rest.strip_suffix(":*"))
-                .is_some_and(|name| !name.is_empty() && !name.contains(':'))
-    })
+    regional_resource(arn, "logs", "log-group")
+        .and_then(|rest| rest.strip_suffix(":*"))
+        .is_some_and(|name| !name.is_empty() && !name.contains(':'))
 }
 
 /// Who sends the events, in words.
@@ -612,36 +607,14 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             principal,
             source_arn,
             source_account,
-        } => {
-            let statement = Statement {
-                function,
-                statement_id,
-                principal,
-                source_arn,
-                source_account,
-            };
-            match add(ctx, &statement).await? {
-                Added::Yes => Ok(()),
-                // Added by an interrupted run after the plan read the policy: make sure it is exactly ours.
-                Added::AlreadyThere => {
-                    remove(ctx, function, statement_id).await?;
-                    match add(ctx, &statement).await? {
-                        Added::Yes => Ok(()),
-                        Added::AlreadyThere => anyhow::bail!(
-                            "statement {statement_id} keeps reappearing on Lambda function {function}: another tool may be managing it; stop it, then run apply again"
-                        ),
-                    }
-                }
-            }
         }
-        Op::Replace {
+        | Op::Replace {
             function,
             statement_id,
             principal,
             source_arn,
             source_account,
         } => {
-            remove(ctx, function, statement_id).await?;
             let statement = Statement {
                 function,
                 statement_id,
@@ -649,17 +622,42 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                 source_arn,
                 source_account,
             };
-            match add(ctx, &statement).await? {
-                Added::Yes => Ok(()),
-                Added::AlreadyThere => anyhow::bail!(
-                    "statement {statement_id} reappeared on Lambda function {function} while it was being replaced: another tool may be managing it; stop it, then run apply again"
-                ),
-            }
+            put(ctx, &statement, matches!(op, Op::Replace { .. })).await
         }
         Op::Remove {
             function,
             statement_id,
         } => remove(ctx, function, statement_id).await,
+    }
+}
+
+/// Adds the statement so that the function carries exactly login-alert's: the one it replaces is
+/// removed first; one found already there on an add (an interrupted run added it after the plan
+/// read the policy) is removed and added again, once. Found again after that, another tool is
+/// writing it.
+async fn put(ctx: &Ctx, statement: &Statement<'_>, replacing: bool) -> Result<()> {
+    let Statement {
+        function,
+        statement_id,
+        ..
+    } = statement;
+    if replacing {
+        remove(ctx, function, statement_id).await?;
+    }
+    if let Added::Yes = add(ctx, statement).await? {
+        return Ok(());
+    }
+    if replacing {
+        anyhow::bail!(
+            "statement {statement_id} reappeared on Lambda function {function} while it was being replaced: another tool may be managing it; stop it, then run apply again"
+        );
+    }
+    remove(ctx, function, statement_id).await?;
+    match add(ctx, statement).await? {
+        Added::Yes => Ok(()),
+        Added::AlreadyThere => anyhow::bail!(
+            "statement {statement_id} keeps reappearing on Lambda function {function}: another tool may be managing it; stop it, then run apply again"
+        ),
     }
 }
 
@@ -742,6 +740,7 @@ async fn remove(ctx: &Ctx, function: &str, statement_id: &str) -> Result<()> {
 mod tests {
     use super::*;
     use crate::plan::Mode;
+    use crate::testing::{assert_refused, attr_names, planned, test_plan};
     use serde_json::json;
 
     const SOURCE: &str = "arn:aws:logs:us-east-1:123456789012:log-group:/login-alert/cloudtrail:*";
@@ -777,15 +776,15 @@ mod tests {
 
     fn apply_plan(current: Option<&Current>) -> Plan<Op> {
         let statements: Vec<Current> = current.cloned().into_iter().collect();
-        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "us-east-1");
-        plan_apply(&statements, &desired(), &mut plan);
-        plan
+        planned(Mode::Apply, |plan| {
+            plan_apply(&statements, &desired(), plan)
+        })
     }
 
     fn destroy_plan(statements: &[Current]) -> Plan<Op> {
-        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
-        plan_destroy(statements, "login-alert-cloudwatch-logs", &mut plan);
-        plan
+        planned(Mode::Destroy, |plan| {
+            plan_destroy(statements, "login-alert-cloudwatch-logs", plan)
+        })
     }
 
     /// A statement someone added by hand: anyone may invoke the function.
@@ -861,8 +860,9 @@ mod tests {
             current(&aws_statement()),
             current(&events),
         ];
-        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "us-east-1");
-        plan_apply(&statements, &desired(), &mut plan);
+        let plan: Plan<Op> = planned(Mode::Apply, |plan| {
+            plan_apply(&statements, &desired(), plan)
+        });
         let removed: Vec<(&str, Action)> = plan
             .changes
             .iter()
@@ -962,11 +962,7 @@ mod tests {
         s["Action"] = json!("lambda:*");
         s.as_object_mut().unwrap().remove("Condition");
         let plan = apply_plan(Some(&current(&s)));
-        let names: Vec<&str> = plan.changes[0]
-            .attrs
-            .iter()
-            .map(|a| a.name.as_str())
-            .collect();
+        let names = attr_names(&plan);
         assert_eq!(
             names,
             ["principal", "action", "source_arn", "source_account"]
@@ -996,10 +992,8 @@ mod tests {
         ));
         let mut bad = desired();
         bad.source_arn = "arn:aws:logs:us-east-1:123456789012:log-group:/x".into();
-        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "us-east-1");
-        plan_apply(&[], &bad, &mut plan);
-        assert!(!plan.has_changes());
-        assert_eq!(plan.blockers.len(), 1);
+        let plan: Plan<Op> = planned(Mode::Apply, |plan| plan_apply(&[], &bad, plan));
+        assert_refused(&plan);
     }
 
     #[test]
@@ -1037,8 +1031,7 @@ mod tests {
             "arn:aws:events:us-east-1:123456789012:rule/login-alert-digest"
         );
         // Both added to a new function; with both in place (and a stranger's removed) nothing more.
-        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "us-east-1");
-        plan_apply_all(&[], &all, &mut plan);
+        let plan: Plan<Op> = planned(Mode::Apply, |plan| plan_apply_all(&[], &all, plan));
         assert_eq!(plan.changes.len(), 2);
         assert!(plan.changes.iter().all(|c| c.action == Action::Create));
         let statement = |d: &Desired| Current {
@@ -1054,12 +1047,11 @@ mod tests {
         let mut stranger = statement(digest);
         stranger.statement_id = "someone".into();
         let live = [statement(&all[0]), statement(digest), stranger];
-        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "us-east-1");
-        plan_apply_all(&live, &all, &mut plan);
+        let plan: Plan<Op> = planned(Mode::Apply, |plan| plan_apply_all(&live, &all, plan));
         let names: Vec<&str> = plan.changes.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["someone on login-alert-handler"]);
         // Destroy removes the digest statement with the others.
-        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
+        let mut plan: Plan<Op> = test_plan(Mode::Destroy);
         Permission.plan_destroy(
             &live.to_vec(),
             &t,
@@ -1103,8 +1095,9 @@ mod tests {
             "arn:aws:events:us-east-1:123456789012:rule/login-alert-events"
         );
         // Switching from CloudWatch Logs mode: the logs statement goes, EventBridge's comes.
-        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "us-east-1");
-        plan_apply(std::slice::from_ref(&logs), &events, &mut plan);
+        let plan: Plan<Op> = planned(Mode::Apply, |plan| {
+            plan_apply(std::slice::from_ref(&logs), &events, plan)
+        });
         let actions: Vec<(Action, &str)> = plan
             .changes
             .iter()

@@ -307,23 +307,11 @@ pub fn trail_bucket(t: &Target) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Config, NotifyConfig};
+    use crate::testing::{self, REGION, notifying};
 
     fn target(emails: bool, slack: bool) -> Target {
-        let config = Config {
-            notify: NotifyConfig {
-                emails: if emails {
-                    vec!["a@example.com".into()]
-                } else {
-                    vec![]
-                },
-                slack_webhook_url: slack.then(|| "https://hooks.slack.com/services/T/B/x".into()),
-                teams_webhook_url: None,
-                webhook_url: None,
-            },
-            ..crate::config::sample("eu-west-1")
-        };
-        Target::new(&config, "123456789012")
+        let emails: &[&str] = if emails { &["a@example.com"] } else { &[] };
+        testing::target(&notifying(REGION, emails, slack))
     }
 
     #[test]

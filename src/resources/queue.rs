@@ -118,23 +118,6 @@ impl Named for Queue {
         t.names.failed_events_queue()
     }
 
-    fn permissions(&self, t: &Target) -> Vec<Grant> {
-        vec![Grant::new(
-            "FailedEventQueue",
-            [
-                "sqs:GetQueueUrl",
-                "sqs:GetQueueAttributes",
-                "sqs:ListQueueTags",
-                // CreateQueue with tags needs sqs:TagQueue as well.
-                "sqs:CreateQueue",
-                "sqs:TagQueue",
-                "sqs:SetQueueAttributes",
-                "sqs:DeleteQueue",
-            ],
-            [t.arns.queue(&t.names.failed_events_queue())],
-        )]
-    }
-
     fn desired(&self, t: &Target, _: &Facts) -> Desired {
         desired(t)
     }
@@ -142,6 +125,24 @@ impl Named for Queue {
     async fn checks(&self, ctx: &Ctx, current: Option<&Current>) -> Result<Vec<Check>> {
         Ok(vec![check(current, &ctx.target)])
     }
+}
+
+/// What the queue `name` needs of IAM; every mode uses it.
+fn permissions(t: &Target, name: &str, _: bool) -> Vec<Grant> {
+    vec![Grant::new(
+        "FailedEventQueue",
+        [
+            "sqs:GetQueueUrl",
+            "sqs:GetQueueAttributes",
+            "sqs:ListQueueTags",
+            // CreateQueue with tags needs sqs:TagQueue as well.
+            "sqs:CreateQueue",
+            "sqs:TagQueue",
+            "sqs:SetQueueAttributes",
+            "sqs:DeleteQueue",
+        ],
+        [t.arns.queue(name)],
+    )]
 }
 
 pub fn desired(t: &Target) -> Desired {
@@ -396,6 +397,7 @@ async fn set_attributes(ctx: &Ctx, name: &str, retention_seconds: i64) -> Result
 mod tests {
     use super::*;
     use crate::plan::{Attr, Mode};
+    use crate::testing::planned;
 
     fn desired() -> Desired {
         Desired {
@@ -418,9 +420,7 @@ mod tests {
     }
 
     fn apply_plan(current: Option<&Current>) -> Plan<Op> {
-        let mut plan = Plan::new(Mode::Apply, "123456789012", "eu-west-1");
-        plan_apply(current, &desired(), &mut plan);
-        plan
+        planned(Mode::Apply, |plan| plan_apply(current, &desired(), plan))
     }
 
     #[test]
@@ -456,8 +456,7 @@ mod tests {
         theirs.managed = false;
         let plan = apply_plan(Some(&theirs));
         assert!(!plan.has_changes() && plan.blockers.len() == 1);
-        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "eu-west-1");
-        plan_destroy(Some(&theirs), &mut plan);
+        let plan: Plan<Op> = planned(Mode::Destroy, |plan| plan_destroy(Some(&theirs), plan));
         assert!(!plan.has_changes());
     }
 
@@ -485,8 +484,7 @@ mod tests {
     fn destroy_says_when_failed_invocations_go_with_the_queue() {
         let mut full = current();
         full.waiting = 3;
-        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "eu-west-1");
-        plan_destroy(Some(&full), &mut plan);
+        let plan: Plan<Op> = planned(Mode::Destroy, |plan| plan_destroy(Some(&full), plan));
         assert!(plan.changes[0].notes[0].contains("3 failed invocation(s)"));
     }
 }

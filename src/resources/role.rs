@@ -101,14 +101,14 @@ impl Named for CloudTrailRole {
         t.names.cloudtrail_role()
     }
 
-    fn permissions(&self, t: &Target) -> Vec<Grant> {
-        permissions(t, &t.names.cloudtrail_role(), t.route.uses_logs())
+    fn uses(&self, t: &Target) -> bool {
+        t.route.uses_logs()
     }
 
     /// Not when the trail delivers to the user's own group with the user's role, or not to
     /// CloudWatch Logs at all (EventBridge mode): ours, from an earlier config, goes.
     fn wanted(&self, t: &Target, facts: &Facts) -> bool {
-        t.route.uses_logs() && facts.delivery.ours
+        self.uses(t) && facts.delivery.ours
     }
 
     fn desired(&self, t: &Target, _: &Facts) -> Desired {
@@ -122,10 +122,6 @@ impl Named for FunctionRole {
 
     fn name(&self, t: &Target) -> String {
         t.names.function_role()
-    }
-
-    fn permissions(&self, t: &Target) -> Vec<Grant> {
-        permissions(t, &t.names.function_role(), true)
     }
 
     fn desired(&self, t: &Target, _: &Facts) -> Desired {
@@ -144,11 +140,7 @@ impl Named for EventsRole {
         t.names.events_role()
     }
 
-    fn permissions(&self, t: &Target) -> Vec<Grant> {
-        permissions(t, &t.names.events_role(), t.route.uses_eventbridge())
-    }
-
-    fn wanted(&self, t: &Target, _: &Facts) -> bool {
+    fn uses(&self, t: &Target) -> bool {
         t.route.uses_eventbridge()
     }
 
@@ -160,7 +152,7 @@ impl Named for EventsRole {
 /// What `read` and `execute` call on role `name`: reading and deleting it always (a role of the
 /// other mode is removed), creating and changing it only when the mode uses it (`wanted`).
 pub fn permissions(t: &Target, name: &str, wanted: bool) -> Vec<Grant> {
-    let mut actions = vec![
+    let actions = [
         "iam:GetRole",
         "iam:GetRolePolicy",
         "iam:ListRoleTags",
@@ -170,21 +162,20 @@ pub fn permissions(t: &Target, name: &str, wanted: bool) -> Vec<Grant> {
         "iam:DetachRolePolicy",
         "iam:DeleteRole",
     ];
-    if wanted {
-        // CreateRole with tags needs iam:TagRole as well.
-        actions.extend([
-            "iam:CreateRole",
-            "iam:TagRole",
-            "iam:UpdateAssumeRolePolicy",
-            "iam:PutRolePolicy",
-        ]);
-    }
-    let sid = if wanted {
-        "Roles"
-    } else {
-        "RoleOfTheOtherMode"
-    };
-    vec![Grant::new(sid, actions, [t.arns.role(name)])]
+    // CreateRole with tags needs iam:TagRole as well.
+    let creating = [
+        "iam:CreateRole",
+        "iam:TagRole",
+        "iam:UpdateAssumeRolePolicy",
+        "iam:PutRolePolicy",
+    ];
+    vec![
+        Grant::new("Roles", actions, [t.arns.role(name)]).unless_unused(
+            wanted,
+            creating,
+            "RoleOfTheOtherMode",
+        ),
+    ]
 }
 
 /// The role, the names of its inline policies, its attached policies and its tags at the same
@@ -535,6 +526,7 @@ async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
 mod tests {
     use super::*;
     use crate::plan::Mode;
+    use crate::testing::{assert_refused, planned};
     use serde_json::json;
 
     fn desired() -> Desired {
@@ -559,9 +551,7 @@ mod tests {
     }
 
     fn apply_plan(current: Option<&Current>) -> Plan<Op> {
-        let mut plan = Plan::new(Mode::Apply, "123456789012", "us-east-1");
-        plan_apply(current, &desired(), &mut plan);
-        plan
+        planned(Mode::Apply, |plan| plan_apply(current, &desired(), plan))
     }
 
     #[test]
@@ -679,10 +669,8 @@ mod tests {
         let mut current = current_matching();
         current.managed = false;
         let plan = apply_plan(Some(&current));
-        assert!(!plan.has_changes());
-        assert_eq!(plan.blockers.len(), 1);
-        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
-        plan_destroy(Some(&current), &mut plan);
+        assert_refused(&plan);
+        let plan: Plan<Op> = planned(Mode::Destroy, |plan| plan_destroy(Some(&current), plan));
         assert!(!plan.has_changes());
     }
 }

@@ -114,11 +114,16 @@ pub struct ForwardRules;
 /// A rule on the home region's default bus, by its name.
 pub struct HomeRegionRule;
 
-kind!(HomeRegionRule, read_home);
+kind!(HomeRegionRule, read_home, home_permissions);
 
 /// The rule called `name` in the home region.
 async fn read_home(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
     read(ctx, ctx.target.region(), name).await
+}
+
+/// [`permissions`] for the rule called `name` in the home region.
+fn home_permissions(t: &Target, name: &str, uses: bool) -> Vec<Grant> {
+    permissions(t, t.region(), name, uses)
 }
 
 impl Named for HomeRule {
@@ -129,12 +134,7 @@ impl Named for HomeRule {
         t.names.events_rule()
     }
 
-    fn permissions(&self, t: &Target) -> Vec<Grant> {
-        let wanted = t.route.uses_eventbridge();
-        permissions(t, t.region(), &t.names.events_rule(), wanted)
-    }
-
-    fn wanted(&self, t: &Target, _: &Facts) -> bool {
+    fn uses(&self, t: &Target) -> bool {
         t.route.uses_eventbridge()
     }
 
@@ -331,7 +331,7 @@ fn check(name: &str, current: Option<&Current>, desired: &Desired) -> Check {
             "run `login-alert apply` to put it back",
         );
     };
-    let mut plan: Plan<Op> = Plan::new(crate::plan::Mode::Apply, "", "");
+    let mut plan: Plan<Op> = Plan::probe();
     plan_apply(Some(current), desired, &mut plan);
     if let Some(blocker) = plan.blockers.first() {
         return Check::failing(Link::Route, name, blocker.clone(), "see `login-alert plan`");
@@ -378,7 +378,7 @@ pub fn home(t: &Target) -> Desired {
         schedule: None,
         target: RuleTarget {
             id: FUNCTION_TARGET.into(),
-            arn: t.arns.function(&t.names.function()),
+            arn: t.function_arn(),
             role_arn: None,
         },
     }
@@ -424,15 +424,9 @@ pub fn permissions(t: &Target, region: &str, name: &str, wanted: bool) -> Vec<Gr
     grant
         .actions
         .extend(["events:RemoveTargets", "events:DeleteRule"]);
-    if wanted {
-        // PutRule with tags needs events:TagResource as well.
-        grant
-            .actions
-            .extend(["events:PutRule", "events:TagResource", "events:PutTargets"]);
-    } else {
-        grant.label = "RulesOfTheOtherMode";
-    }
-    vec![grant]
+    // PutRule with tags needs events:TagResource as well.
+    let creating = ["events:PutRule", "events:TagResource", "events:PutTargets"];
+    vec![grant.unless_unused(wanted, creating, "RulesOfTheOtherMode")]
 }
 
 pub async fn read(ctx: &Ctx, region: &str, name: &str) -> Result<Option<Current>> {
@@ -742,6 +736,7 @@ async fn remove(ctx: &Ctx, region: &str, name: &str, ids: &[String]) -> Result<(
 mod tests {
     use super::*;
     use crate::plan::Mode;
+    use crate::testing::{attr_names, planned};
 
     fn desired() -> Desired {
         Desired {
@@ -773,9 +768,7 @@ mod tests {
     }
 
     fn apply_plan(current: Option<&Current>) -> Plan<Op> {
-        let mut plan = Plan::new(Mode::Apply, "123456789012", "eu-west-1");
-        plan_apply(current, &desired(), &mut plan);
-        plan
+        planned(Mode::Apply, |plan| plan_apply(current, &desired(), plan))
     }
 
     #[test]
@@ -806,11 +799,7 @@ mod tests {
             role_arn: None,
         });
         let plan = apply_plan(Some(&c));
-        let names: Vec<&str> = plan.changes[0]
-            .attrs
-            .iter()
-            .map(|a| a.name.as_str())
-            .collect();
+        let names = attr_names(&plan);
         assert_eq!(names, ["event_pattern", "state", "target.exfil"]);
         let Op::Put {
             create,
@@ -830,8 +819,7 @@ mod tests {
         c.managed = false;
         let plan = apply_plan(Some(&c));
         assert!(!plan.has_changes() && plan.blockers.len() == 1);
-        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "eu-west-1");
-        plan_destroy(Some(&c), &mut plan);
+        let plan: Plan<Op> = planned(Mode::Destroy, |plan| plan_destroy(Some(&c), plan));
         assert!(!plan.has_changes() && plan.notices.len() == 1);
     }
 }

@@ -745,6 +745,7 @@ async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
 mod tests {
     use super::*;
     use crate::plan::Mode;
+    use crate::testing::{planned, test_plan};
 
     const TABLE: &str = "login-alert-state";
 
@@ -776,9 +777,7 @@ mod tests {
     }
 
     fn apply_plan(current: Option<&Current>, desired: &Desired) -> Plan<Op> {
-        let mut plan = Plan::new(Mode::Apply, "123456789012", "eu-west-1");
-        plan_apply(current, desired, &mut plan);
-        plan
+        planned(Mode::Apply, |plan| plan_apply(current, desired, plan))
     }
 
     #[test]
@@ -949,7 +948,7 @@ mod tests {
         let members: BTreeMap<String, String> = (1..=8000u64)
             .map(|i| (format!("{i:012}"), format!("{i:050}")))
             .collect();
-        let mut plan = Plan::new(Mode::Apply, "123456789012", "eu-west-1");
+        let mut plan = test_plan(Mode::Apply);
         let kept = within_item(members, &configured, &mut plan);
         let mut all = configured.clone();
         all.extend(kept.clone());
@@ -998,8 +997,7 @@ mod tests {
         let plan = apply_plan(Some(&theirs), &desired(&[("123456789012", "prod")]));
         assert!(!plan.has_changes());
         assert!(plan.blockers[0].contains("not created by login-alert"));
-        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "eu-west-1");
-        plan_destroy(Some(&theirs), &mut plan);
+        let mut plan: Plan<Op> = planned(Mode::Destroy, |plan| plan_destroy(Some(&theirs), plan));
         assert!(!plan.has_changes());
         plan_destroy(Some(&current()), &mut plan);
         assert_eq!(plan.changes[0].op, Op::Delete { name: TABLE.into() });
@@ -1016,7 +1014,7 @@ mod tests {
             table: Some(current()),
             members,
         };
-        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "eu-west-1");
+        let mut plan: Plan<Op> = test_plan(Mode::Apply);
         let organization = names(&[
             ("123456789012", "management"),
             ("210987654321", "sandbox"),
@@ -1041,7 +1039,7 @@ mod tests {
         );
         assert!(plan.notices.is_empty());
 
-        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "eu-west-1");
+        let mut plan: Plan<Op> = test_plan(Mode::Apply);
         StateTable.plan_apply(
             &seen(Members::Unreadable("AccessDeniedException: no".into())),
             &t,

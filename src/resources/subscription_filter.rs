@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use futures::future::try_join_all;
 use serde::{Deserialize, Serialize};
 
-use crate::arn::{Arn, is_account_id};
+use crate::arn::regional_resource;
 use crate::aws::{SdkResultExt, error_code, error_message, explain};
 use crate::check::{Check, Link};
 use crate::model::{Ctx, Delivery, Facts, Target};
@@ -223,20 +223,14 @@ pub fn desired(t: &Target, delivery: &Delivery) -> Desired {
         log_group: delivery.log_group_name.clone(),
         name: t.names.subscription_filter(),
         pattern: pattern(t),
-        destination_arn: t.arns.function(&t.names.function()),
+        destination_arn: t.function_arn(),
     }
 }
 
 /// `arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME` (unqualified): moto accepts anything that
 /// names an existing function, AWS only a function ARN.
 pub fn is_function_arn(arn: &str) -> bool {
-    Arn::parse(arn).is_some_and(|a| {
-        a.service == "lambda"
-            && !a.region.is_empty()
-            && is_account_id(a.account)
-            && a.resource_of("function")
-                .is_some_and(|name| !name.contains(':'))
-    })
+    regional_resource(arn, "lambda", "function").is_some_and(|name| !name.contains(':'))
 }
 
 pub fn plan_apply(current: &Current, desired: &Desired, plan: &mut Plan<impl From<Op>>) {
@@ -476,6 +470,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
 mod tests {
     use super::*;
     use crate::plan::Mode;
+    use crate::testing::{assert_refused, attr_names, planned, test_plan};
 
     const GROUP: &str = "/login-alert/cloudtrail";
     const FUNCTION: &str = "arn:aws:lambda:us-east-1:123456789012:function:login-alert-handler";
@@ -546,9 +541,7 @@ mod tests {
     }
 
     fn apply_plan(current: &Current) -> Plan<Op> {
-        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "us-east-1");
-        plan_apply(current, &desired(), &mut plan);
-        plan
+        planned(Mode::Apply, |plan| plan_apply(current, &desired(), plan))
     }
 
     #[test]
@@ -577,11 +570,7 @@ mod tests {
         drifted.role_arn = Some("arn:aws:iam::123456789012:role/x".into());
         let plan = apply_plan(&current(vec![drifted]));
         assert_eq!(plan.changes[0].action, Action::Update);
-        let names: Vec<&str> = plan.changes[0]
-            .attrs
-            .iter()
-            .map(|a| a.name.as_str())
-            .collect();
+        let names = attr_names(&plan);
         assert_eq!(names, ["filter_pattern", "destination_arn", "role_arn"]);
     }
 
@@ -615,8 +604,7 @@ mod tests {
     #[test]
     fn two_filters_of_theirs_block_apply_and_are_named() {
         let plan = apply_plan(&current(vec![filter("splunk"), filter("datadog")]));
-        assert!(!plan.has_changes());
-        assert_eq!(plan.blockers.len(), 1);
+        assert_refused(&plan);
         assert!(
             plan.blockers[0].contains("(splunk, datadog)"),
             "{}",
@@ -641,15 +629,13 @@ mod tests {
         assert!(!is_function_arn(&format!("{FUNCTION}:$LATEST")));
         let mut bad = desired();
         bad.destination_arn = "arn:aws:lambda:us-east-1:123:function:x".into();
-        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "us-east-1");
-        plan_apply(&current(vec![]), &bad, &mut plan);
-        assert!(!plan.has_changes());
-        assert_eq!(plan.blockers.len(), 1);
+        let plan: Plan<Op> = planned(Mode::Apply, |plan| plan_apply(&current(vec![]), &bad, plan));
+        assert_refused(&plan);
     }
 
     #[test]
     fn destroy_deletes_only_ours_by_name() {
-        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
+        let mut plan: Plan<Op> = test_plan(Mode::Destroy);
         plan_destroy(
             &current(vec![filter("splunk"), ours()]),
             "login-alert-signin-events",
@@ -659,7 +645,7 @@ mod tests {
         assert!(
             matches!(&plan.changes[0].op, Op::Delete { name, .. } if name == "login-alert-signin-events")
         );
-        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
+        let mut plan: Plan<Op> = test_plan(Mode::Destroy);
         plan_destroy(
             &current(vec![filter("splunk")]),
             "login-alert-signin-events",

@@ -186,6 +186,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
 mod tests {
     use super::*;
     use crate::plan::Mode;
+    use crate::testing::test_plan;
 
     fn found(group: &str, exists: bool) -> Current {
         Current {
@@ -197,12 +198,12 @@ mod tests {
 
     #[test]
     fn the_stream_is_created_once_and_destroyed_where_it_is() {
-        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "eu-west-1");
+        let mut plan: Plan<Op> = test_plan(Mode::Apply);
         plan_apply(&found("audit", false), &mut plan);
         plan_apply(&found("audit", true), &mut plan);
         assert_eq!(plan.changes.len(), 1);
         assert_eq!(plan.changes[0].name, "login-alert-test in audit");
-        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "eu-west-1");
+        let mut plan: Plan<Op> = test_plan(Mode::Destroy);
         plan_destroy(&found("audit", true), &mut plan);
         plan_destroy(&found("/login-alert/cloudtrail", false), &mut plan);
         assert_eq!(plan.changes.len(), 1);

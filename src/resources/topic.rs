@@ -125,33 +125,34 @@ async fn read_named(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
     read(ctx, &ctx.target.arns.topic(name)).await
 }
 
+/// What the topic `name` and its subscriptions need of IAM; every mode uses them.
+fn permissions(t: &Target, name: &str, _: bool) -> Vec<Grant> {
+    vec![
+        Grant::new(
+            "Topic",
+            [
+                "sns:GetTopicAttributes",
+                "sns:ListSubscriptionsByTopic",
+                "sns:ListTagsForResource",
+                // CreateTopic with tags needs sns:TagResource as well.
+                "sns:CreateTopic",
+                "sns:TagResource",
+                "sns:Subscribe",
+                "sns:DeleteTopic",
+            ],
+            [t.arns.topic(name)],
+        ),
+        // IAM matches Unsubscribe on no resource type, so a topic ARN would deny it.
+        Grant::anywhere(["sns:Unsubscribe"]),
+    ]
+}
+
 impl Named for Topic {
     const NAME: &'static str = "the SNS topic";
     type Kind = Topic;
 
     fn name(&self, t: &Target) -> String {
         t.names.topic()
-    }
-
-    fn permissions(&self, t: &Target) -> Vec<Grant> {
-        vec![
-            Grant::new(
-                "Topic",
-                [
-                    "sns:GetTopicAttributes",
-                    "sns:ListSubscriptionsByTopic",
-                    "sns:ListTagsForResource",
-                    // CreateTopic with tags needs sns:TagResource as well.
-                    "sns:CreateTopic",
-                    "sns:TagResource",
-                    "sns:Subscribe",
-                    "sns:DeleteTopic",
-                ],
-                [t.arns.topic(&t.names.topic())],
-            ),
-            // IAM matches Unsubscribe on no resource type, so a topic ARN would deny it.
-            Grant::anywhere(["sns:Unsubscribe"]),
-        ]
     }
 
     fn desired(&self, t: &Target, _: &Facts) -> Desired {
@@ -615,6 +616,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
 mod tests {
     use super::*;
     use crate::plan::Mode;
+    use crate::testing::{self, assert_refused, notifying, planned, test_plan};
 
     const ARN: &str = "arn:aws:sns:us-east-1:123456789012:login-alert-alerts";
 
@@ -654,22 +656,11 @@ mod tests {
     }
 
     fn apply_plan(current: Option<&Current>, desired: &Desired) -> Plan<Op> {
-        let mut plan: Plan<Op> = Plan::new(Mode::Apply, "123456789012", "us-east-1");
-        plan_apply(current, desired, &mut plan);
-        plan
+        planned(Mode::Apply, |plan| plan_apply(current, desired, plan))
     }
 
     fn target(emails: &[&str]) -> Target {
-        let config = crate::config::Config {
-            notify: crate::config::NotifyConfig {
-                emails: emails.iter().map(|e| e.to_string()).collect(),
-                slack_webhook_url: None,
-                teams_webhook_url: None,
-                webhook_url: None,
-            },
-            ..crate::config::sample("us-east-1")
-        };
-        Target::new(&config, "123456789012")
+        testing::target(&notifying("us-east-1", emails, false))
     }
 
     #[test]
@@ -847,9 +838,8 @@ mod tests {
     fn a_topic_that_is_not_ours_blocks_apply_and_survives_destroy() {
         let theirs = current(vec![confirmed("x@example.com")], false);
         let plan = apply_plan(Some(&theirs), &desired(&["a@example.com"]));
-        assert!(!plan.has_changes());
-        assert_eq!(plan.blockers.len(), 1);
-        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
+        assert_refused(&plan);
+        let mut plan: Plan<Op> = test_plan(Mode::Destroy);
         plan_destroy(Some(&theirs), &mut plan);
         plan_destroy(None, &mut plan);
         assert!(!plan.has_changes());
@@ -858,7 +848,7 @@ mod tests {
 
     #[test]
     fn destroy_deletes_our_topic() {
-        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
+        let mut plan: Plan<Op> = test_plan(Mode::Destroy);
         plan_destroy(
             Some(&current(vec![confirmed("a@example.com")], true)),
             &mut plan,

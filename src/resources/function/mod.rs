@@ -179,7 +179,7 @@ impl Part for Function {
                     "lambda:UpdateFunctionConfiguration",
                     "lambda:DeleteFunction",
                 ],
-                [t.arns.function(&t.names.function())],
+                [t.function_arn()],
             ),
             // CreateFunction hands the execution role to Lambda.
             Grant::pass_role(
@@ -590,6 +590,7 @@ impl Owned for Current {
 mod tests {
     use super::*;
     use crate::plan::Mode;
+    use crate::testing::{assert_refused, attr_names, planned, test_plan};
 
     fn desired() -> Desired {
         Desired {
@@ -625,17 +626,7 @@ mod tests {
     }
 
     fn apply_plan(current: Option<&Current>) -> Plan<Op> {
-        let mut plan = Plan::new(Mode::Apply, "123456789012", "us-east-1");
-        plan_apply(current, &desired(), &mut plan);
-        plan
-    }
-
-    fn attr_names(plan: &Plan<Op>) -> Vec<&str> {
-        plan.changes[0]
-            .attrs
-            .iter()
-            .map(|a| a.name.as_str())
-            .collect()
+        planned(Mode::Apply, |plan| plan_apply(current, &desired(), plan))
     }
 
     #[test]
@@ -666,16 +657,7 @@ mod tests {
     fn new_code_updates_only_the_code() {
         let mut current = current_matching();
         current.code_sha256 = "old=".into();
-        let plan = apply_plan(Some(&current));
-        assert_eq!(attr_names(&plan), ["code_sha256"]);
-        assert!(matches!(
-            &plan.changes[0].op,
-            Op::Update {
-                code: true,
-                config: None,
-                ..
-            }
-        ));
+        assert_code_only(&apply_plan(Some(&current)), "code_sha256");
     }
 
     #[test]
@@ -726,8 +708,12 @@ mod tests {
     fn a_changed_architecture_goes_with_the_code() {
         let mut current = current_matching();
         current.config.architecture = "arm64".into();
-        let plan = apply_plan(Some(&current));
-        assert_eq!(attr_names(&plan), ["architecture"]);
+        assert_code_only(&apply_plan(Some(&current)), "architecture");
+    }
+
+    /// One update that replaces the code alone, showing `attr` as the only difference.
+    fn assert_code_only(plan: &Plan<Op>, attr: &str) {
+        assert_eq!(attr_names(plan), [attr]);
         assert!(matches!(
             &plan.changes[0].op,
             Op::Update {
@@ -744,17 +730,15 @@ mod tests {
         current.managed = false;
         current.code_sha256 = "theirs=".into();
         let plan = apply_plan(Some(&current));
-        assert!(!plan.has_changes());
-        assert_eq!(plan.blockers.len(), 1);
-        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
-        plan_destroy(Some(&current), &mut plan);
+        assert_refused(&plan);
+        let plan: Plan<Op> = planned(Mode::Destroy, |plan| plan_destroy(Some(&current), plan));
         assert!(!plan.has_changes());
         assert_eq!(plan.notices.len(), 1);
     }
 
     #[test]
     fn destroy_deletes_our_function() {
-        let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "123456789012", "us-east-1");
+        let mut plan: Plan<Op> = test_plan(Mode::Destroy);
         plan_destroy(Some(&current_matching()), &mut plan);
         plan_destroy(None, &mut plan);
         assert_eq!(plan.changes.len(), 1);

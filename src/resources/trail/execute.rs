@@ -539,11 +539,8 @@ pub fn validate_role_arn(arn: &str) -> Result<(), TrailError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const ACCOUNT: &str = "123456789012";
-    const OUR_GROUP: &str =
-        "arn:aws:logs:eu-west-1:123456789012:log-group:/login-alert/cloudtrail:*";
-    const OUR_ROLE: &str = "arn:aws:iam::123456789012:role/login-alert-cloudtrail-to-logs";
+    use crate::resources::trail::tests::{OUR_GROUP, OUR_ROLE};
+    use crate::testing::ACCOUNT;
 
     #[test]
     fn log_group_arns_are_checked_as_cloudtrail_would() {

@@ -283,13 +283,16 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
-    use crate::config::{Config, NotifyConfig, TrailConfig};
+    use crate::config::{Config, TrailConfig};
     use crate::plan::{Action, Mode};
+    use crate::testing::{self, REGION, attr_names, notifying, planned};
 
-    const ACCOUNT: &str = "123456789012";
-    const OUR_GROUP: &str =
+    /// login-alert's own log group and delivery role in the test account (the trail's other
+    /// modules test against them too).
+    pub(super) const OUR_GROUP: &str =
         "arn:aws:logs:eu-west-1:123456789012:log-group:/login-alert/cloudtrail:*";
-    const OUR_ROLE: &str = "arn:aws:iam::123456789012:role/login-alert-cloudtrail-to-logs";
+    pub(super) const OUR_ROLE: &str =
+        "arn:aws:iam::123456789012:role/login-alert-cloudtrail-to-logs";
     const THEIR_GROUP: &str = "arn:aws:logs:eu-west-1:123456789012:log-group:audit-events:*";
     const THEIR_ROLE: &str = "arn:aws:iam::123456789012:role/audit-to-logs";
 
@@ -299,15 +302,9 @@ mod tests {
                 name: (!create).then(|| "audit".into()),
                 create,
             },
-            notify: NotifyConfig {
-                emails: vec!["a@example.com".into()],
-                slack_webhook_url: None,
-                teams_webhook_url: None,
-                webhook_url: None,
-            },
-            ..crate::config::sample("eu-west-1")
+            ..notifying(REGION, &["a@example.com"], false)
         };
-        Target::new(&config, ACCOUNT)
+        testing::target(&config)
     }
 
     /// A single-region, stopped trail without CloudWatch Logs: everything login-alert changes.
@@ -349,15 +346,13 @@ mod tests {
     }
 
     fn apply_plan(current: &Current, t: &Target) -> Plan<Op> {
-        let mut plan = Plan::new(Mode::Apply, ACCOUNT, "eu-west-1");
-        plan_apply(current, t, &delivery(current, t), &mut plan);
-        plan
+        planned(Mode::Apply, |plan| {
+            plan_apply(current, t, &delivery(current, t), plan)
+        })
     }
 
     fn destroy_plan(current: &Current, t: &Target) -> Plan<Op> {
-        let mut plan = Plan::new(Mode::Destroy, ACCOUNT, "eu-west-1");
-        plan_destroy(current, t, &mut plan);
-        plan
+        planned(Mode::Destroy, |plan| plan_destroy(current, t, plan))
     }
 
     fn update_op(plan: &Plan<Op>) -> &Op {
@@ -399,11 +394,7 @@ mod tests {
         assert_eq!(remember[memo::ROLE], "none");
         assert_eq!(remember[memo::LOGGING], "true");
         assert!(forget.is_empty());
-        let names: Vec<&str> = plan.changes[0]
-            .attrs
-            .iter()
-            .map(|a| a.name.as_str())
-            .collect();
+        let names = attr_names(&plan);
         assert_eq!(
             names,
             [
@@ -583,9 +574,9 @@ mod tests {
         let current = current(Some(found));
         let mut facts = Facts::new(&t);
         Trail.learn(&current, &t, &mut facts);
-        let mut plan = Plan::new(Mode::Apply, ACCOUNT, "eu-west-1");
-        Trail.plan_apply(&current, &t, &facts, &mut plan);
-        plan
+        planned(Mode::Apply, |plan| {
+            Trail.plan_apply(&current, &t, &facts, plan)
+        })
     }
 
     #[test]

@@ -111,22 +111,12 @@ impl Diff {
         logging: bool,
     ) -> Diff {
         let mut d = Diff::default();
-        if found.multi_region != multi_region {
-            d.multi_region = Some(multi_region);
-            d.attrs.push(Attr::change(
-                "is_multi_region_trail",
-                found.multi_region,
-                multi_region,
-            ));
-        }
-        if found.global_events != global_events {
-            d.global_events = Some(global_events);
-            d.attrs.push(Attr::change(
-                "include_global_service_events",
-                found.global_events,
-                global_events,
-            ));
-        }
+        d.multi_region = d.flag("is_multi_region_trail", found.multi_region, multi_region);
+        d.global_events = d.flag(
+            "include_global_service_events",
+            found.global_events,
+            global_events,
+        );
         if let Some(want) = cloud_watch_logs.filter(|want| !delivers(found, want)) {
             let (group, role) = match &want {
                 CloudWatchLogs::Set {
@@ -155,12 +145,16 @@ impl Diff {
             ));
             d.bucket = Some(bucket.to_owned());
         }
-        if found.logging != logging {
-            d.logging = Some(logging);
-            d.attrs
-                .push(Attr::change("is_logging", found.logging, logging));
-        }
+        d.logging = d.flag("is_logging", found.logging, logging);
         d
+    }
+
+    /// `Some(want)`, shown as the attribute `name` changing, when the trail's flag is not `want`.
+    fn flag(&mut self, name: &str, found: bool, want: bool) -> Option<bool> {
+        (found != want).then(|| {
+            self.attrs.push(Attr::change(name, found, want));
+            want
+        })
     }
 
     pub fn is_empty(&self) -> bool {

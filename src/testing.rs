@@ -1,0 +1,43 @@
+//! The fixtures the unit tests share (test builds only): a plan in a mode (from `plan::testing`)
+//! and a target built from the sample config with the notifications a test is about.
+
+use crate::config::{Config, NotifyConfig};
+use crate::model::Target;
+use crate::plan::Plan;
+pub use crate::plan::testing::{ACCOUNT, REGION, planned, test_plan};
+
+/// A Slack webhook URL of the shape Slack hands out.
+pub const SLACK: &str = "https://hooks.slack.com/services/T/B/x";
+
+/// The sample config for `region` that notifies `emails` and, when `slack`, a Slack channel.
+pub fn notifying(region: &str, emails: &[&str], slack: bool) -> Config {
+    Config {
+        notify: NotifyConfig {
+            emails: emails.iter().map(|e| e.to_string()).collect(),
+            slack_webhook_url: slack.then(|| SLACK.into()),
+            teams_webhook_url: None,
+            webhook_url: None,
+        },
+        ..crate::config::sample(region)
+    }
+}
+
+/// What login-alert targets under `config` in the test account.
+pub fn target(config: &Config) -> Target {
+    Target::new(config, ACCOUNT)
+}
+
+/// The names of the attributes the plan's first change shows, in order.
+pub fn attr_names<O>(plan: &Plan<O>) -> Vec<&str> {
+    plan.changes[0]
+        .attrs
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect()
+}
+
+/// The plan refuses: one blocker, and nothing planned.
+pub fn assert_refused<O: std::fmt::Debug>(plan: &Plan<O>) {
+    assert!(!plan.has_changes(), "{:#?}", plan.changes);
+    assert_eq!(plan.blockers.len(), 1, "{:?}", plan.blockers);
+}
