@@ -11,6 +11,7 @@ pub mod engine;
 pub mod error;
 pub mod group;
 pub mod handler;
+pub mod history;
 pub mod input;
 mod lenient;
 pub mod limits;
