@@ -48,7 +48,7 @@ pub const THROTTLE_PAUSE: Duration = Duration::from_secs(1);
 /// A checkpoint outlives the event history (90 days); after that the next run starts afresh.
 pub const CHECKPOINT_TTL_SECS: i64 = 90 * 24 * 3600;
 /// No new page is asked for when less than this is left of the invocation: delivery still needs time.
-const DEADLINE_RESERVE: Duration = Duration::from_secs(20);
+const DEADLINE_RESERVE: Duration = Duration::from_secs(10);
 
 /// The two questions asked of each region: sign-in events, and anything the root user did.
 const LOOKUPS: [(LookupAttributeKey, &str); 2] = [
