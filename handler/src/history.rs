@@ -26,10 +26,7 @@ use crate::error::{HandlerError, StoreError};
 use crate::handler::{Outcome, handle_with};
 use crate::settings::Settings;
 use crate::store::{self, Backlog, Checkpoint, StateItem, Store};
-
-/// Environment variable: the regions whose event history the digest run reads (comma-separated; the CLI sets it
-/// in `eventbridge` mode to the account's enabled regions). Absent or empty: no backfill.
-pub const ENV_HISTORY_REGIONS: &str = "LOGIN_ALERT_HISTORY_REGIONS";
+use crate::vocab::ENV_HISTORY_REGIONS;
 
 /// How far before its checkpoint each run starts reading a region. The event history shows an event minutes after
 /// it happened (typically within 5, not guaranteed); with the digest every 5 minutes, an event that reaches the

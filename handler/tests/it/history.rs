@@ -103,6 +103,19 @@ async fn table(moto: &Moto) -> DynamoStore {
     DynamoStore::new(moto.state_table(&name).await, name)
 }
 
+/// A backfill run at `at` that must succeed.
+async fn run_at(
+    history: &History,
+    settings: &Settings,
+    recorder: &Recorder,
+    store: &DynamoStore,
+    at: DateTime<Utc>,
+) -> history::Backfill {
+    history::backfill(history, settings, recorder, store, None, at)
+        .await
+        .expect("the run succeeds")
+}
+
 fn settings() -> Settings {
     Settings {
         account_name: Some("prod".into()),
@@ -141,9 +154,7 @@ async fn a_missed_event_alerts_once_marked_late_and_a_claimed_one_never() {
     );
     let history = history_of(&[&signins, &root]);
     let recorder = Recorder::default();
-    let run = history::backfill(&history, &settings(), &recorder, &store, None, t0())
-        .await
-        .unwrap();
+    let run = run_at(&history, &settings(), &recorder, &store, t0()).await;
     assert_eq!(run.events, 2, "each event once, whichever lookup found it");
     assert_eq!((signins.num_calls(), root.num_calls()), (1, 1));
     let emails = recorder.emails();
@@ -169,16 +180,14 @@ async fn a_missed_event_alerts_once_marked_late_and_a_claimed_one_never() {
 
     // The next run reads the overlap again and finds both events claimed: nothing is sent.
     let again = Recorder::default();
-    let run = history::backfill(
+    let run = run_at(
         &history,
         &settings(),
         &again,
         &store,
-        None,
         t0() + TimeDelta::minutes(5),
     )
-    .await
-    .unwrap();
+    .await;
     assert!(again.sent.lock().unwrap().is_empty(), "sent once");
     assert_eq!(run.outcome.map(|o| o.duplicates), Some(2));
     assert_eq!(
@@ -195,16 +204,7 @@ async fn the_checkpoint_stays_when_delivery_fails_and_the_next_run_sends_the_eve
     // A first run with nothing to find sets the checkpoint.
     let (none, none_root) = answers(Vec::new(), Vec::new());
     let quiet = history_of(&[&none, &none_root]);
-    let run = history::backfill(
-        &quiet,
-        &settings(),
-        &Recorder::default(),
-        &store,
-        None,
-        t0(),
-    )
-    .await
-    .unwrap();
+    let run = run_at(&quiet, &settings(), &Recorder::default(), &store, t0()).await;
     assert_eq!((run.events, run.outcome.is_none()), (0, true));
     let first = checkpoint(&store).await.expect("a checkpoint");
     assert_eq!(first.at, t0().timestamp());
@@ -239,9 +239,7 @@ async fn the_checkpoint_stays_when_delivery_fails_and_the_next_run_sends_the_eve
     // The next run reads the same window again and sends what is missing: the email only.
     recorder.heal();
     let later = t0() + TimeDelta::minutes(10);
-    let run = history::backfill(&history, &settings(), &recorder, &store, None, later)
-        .await
-        .unwrap();
+    let run = run_at(&history, &settings(), &recorder, &store, later).await;
     let emails = recorder.emails();
     assert_eq!(emails.len(), 1, "{emails:?}");
     assert!(emails[0].0.starts_with("[prod] Late: "), "{}", emails[0].0);
@@ -286,9 +284,7 @@ async fn throttling_is_retried_beyond_the_sdks_own_attempts() {
         ..settings()
     };
     let recorder = Recorder::default();
-    let run = history::backfill(&history, &ja, &recorder, &store, None, t0())
-        .await
-        .unwrap();
+    let run = run_at(&history, &ja, &recorder, &store, t0()).await;
     assert_eq!(signins.num_calls(), 4, "three throttled, then the answer");
     assert!(run.failed.is_empty());
     let emails = recorder.emails();
@@ -314,16 +310,7 @@ async fn a_lookup_that_keeps_failing_keeps_its_window_for_the_next_run() {
         )
     });
     let history = history_of(&[&denied]);
-    let run = history::backfill(
-        &history,
-        &settings(),
-        &Recorder::default(),
-        &store,
-        None,
-        t0(),
-    )
-    .await
-    .unwrap();
+    let run = run_at(&history, &settings(), &Recorder::default(), &store, t0()).await;
     assert_eq!(run.failed, [REGION]);
     assert!(run.advanced.is_empty());
     assert_eq!(denied.num_calls(), 1, "access denied is not retried");
@@ -344,9 +331,7 @@ async fn a_run_stops_at_its_page_bound_and_the_next_reads_the_rest_first() {
     });
     let history = history_of(&[&endless]).with_max_pages(2);
     let recorder = Recorder::default();
-    let run = history::backfill(&history, &settings(), &recorder, &store, None, t0())
-        .await
-        .unwrap();
+    let run = run_at(&history, &settings(), &recorder, &store, t0()).await;
     assert_eq!(endless.num_calls(), 4, "two pages for each lookup");
     assert_eq!(run.backlog, [REGION]);
     assert_eq!(recorder.emails().len(), 1, "what was read is sent");

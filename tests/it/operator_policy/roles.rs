@@ -128,7 +128,7 @@ pub async fn check_function_role(account: &Account, mode: &str) {
 
     // EventBridge mode's digest run reads the event history (moto has no LookupEvents, so the handler run
     // above cannot make the call: the grant is checked against the action as IAM authorizes it, on `*`).
-    let history = env.get(login_alert_handler::history::ENV_HISTORY_REGIONS);
+    let history = env.get(login_alert_handler::ENV_HISTORY_REGIONS);
     let lookup = [need("cloudtrail:LookupEvents", "*".into())];
     if mode == "eventbridge" {
         assert!(history.is_some_and(|r| r.contains(HOME)), "{env:?}");
