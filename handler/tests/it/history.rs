@@ -20,7 +20,7 @@ use login_alert_handler::dynamo::DynamoStore;
 use login_alert_handler::handler::handle_with;
 use login_alert_handler::history::{self, BackfillError, History};
 use login_alert_handler::store::{self, Backlog, Checkpoint, StateItem, Store};
-use login_alert_handler::{Language, Settings};
+use login_alert_handler::{Channel, Language, Settings};
 use serde_json::Value;
 
 use support::{Moto, unique};
@@ -153,7 +153,7 @@ async fn a_missed_event_alerts_once_marked_late_and_a_claimed_one_never() {
         vec![entry("missed-0001", &missed)],
     );
     let history = history_of(&[&signins, &root]);
-    let recorder = Recorder::default();
+    let recorder = Recorder::with(&[Channel::Email, Channel::Slack, Channel::Webhook]);
     let run = run_at(&history, &settings(), &recorder, &store, t0()).await;
     assert_eq!(run.events, 2, "each event once, whichever lookup found it");
     assert_eq!((signins.num_calls(), root.num_calls()), (1, 1));
@@ -168,6 +168,14 @@ async fn a_missed_event_alerts_once_marked_late_and_a_claimed_one_never() {
     let slack = recorder.slack();
     assert_eq!(slack.len(), 1);
     assert!(slack[0].contains("Delivered late"), "{}", slack[0]);
+    let webhook: Vec<Value> = recorder
+        .of(Channel::Webhook)
+        .iter()
+        .map(|s| serde_json::from_str(&s.text).unwrap())
+        .collect();
+    assert_eq!(webhook.len(), 1);
+    assert_eq!(webhook[0]["delivered_late"], true, "{}", webhook[0]);
+    assert_eq!(webhook[0]["event_id"], "missed-0001");
     assert_eq!(run.outcome.as_ref().map(|o| o.duplicates), Some(1));
     assert_eq!(run.advanced, [REGION]);
     assert_eq!(
@@ -216,7 +224,7 @@ async fn the_checkpoint_stays_when_delivery_fails_and_the_next_run_sends_the_eve
         vec![entry("missed-0002", &missed)],
     );
     let history = history_of(&[&signins, &root]);
-    let recorder = Recorder::failing("Late", Some(login_alert_handler::Channel::Email));
+    let recorder = Recorder::failing("Late", Some(Channel::Email));
     let err = history::backfill(
         &history,
         &settings(),
