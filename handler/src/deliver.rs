@@ -356,6 +356,18 @@ impl SdkEnv {
     client!(sns, aws_sdk_sns);
     client!(ssm, aws_sdk_ssm);
     client!(dynamodb, aws_sdk_dynamodb);
+
+    /// A CloudTrail client for `region`: the event history is kept per region.
+    pub fn cloudtrail(&self, region: &str) -> aws_sdk_cloudtrail::Client {
+        let mut config = aws_sdk_cloudtrail::Config::builder()
+            .behavior_version(aws_sdk_cloudtrail::config::BehaviorVersion::latest())
+            .region(aws_sdk_cloudtrail::config::Region::new(region.to_owned()))
+            .credentials_provider(self.credentials.clone());
+        if let Some(endpoint) = &self.endpoint {
+            config = config.endpoint_url(endpoint);
+        }
+        aws_sdk_cloudtrail::Client::from_conf(config.build())
+    }
 }
 
 impl Deliver for AwsDelivery {

@@ -6,6 +6,8 @@
 //! - `group#<digest>`: `state` (S, JSON of [`GroupState`]), `version` (N), `window_end` (N), `pending_count` (N).
 //! - `sent#<message id>`: `channels` (SS): the destinations the message reached.
 //! - `session#<access key>`: `caller` (S), `caller_account` (S), `task_policy` (S): who opened a root session.
+//! - `checkpoint#<region>`: `at` (N), and after a run that stopped at its page bound `backlog_before` (N) and
+//!   `backlog_resume` (N): how far the event-history backfill has read the region.
 //! - `config#account-names`: `names` (M of S): account ID -> name, written by the CLI at `apply`.
 //!
 //! Calls: GetItem (the names), BatchGetItem, BatchWriteItem, PutItem (conditional: groups, and claims of new
@@ -25,7 +27,8 @@ use crate::classify::RootSession;
 use crate::deliver::Channel;
 use crate::error::StoreError;
 use crate::store::{
-    ACCOUNT_NAMES_KEY, Claim, GROUP_TTL_AFTER_WINDOW_SECS, GroupState, StateItem, Store,
+    ACCOUNT_NAMES_KEY, Backlog, Checkpoint, Claim, GROUP_TTL_AFTER_WINDOW_SECS, GroupState,
+    StateItem, Store,
 };
 
 /// BatchGetItem takes at most 100 keys, BatchWriteItem 25 items.
@@ -143,6 +146,17 @@ impl DynamoStore {
                 }
                 out.insert("expires_at".into(), n(*expires_at));
             }
+            StateItem::Checkpoint {
+                checkpoint,
+                expires_at,
+            } => {
+                out.insert("at".into(), n(checkpoint.at));
+                if let Some(backlog) = checkpoint.backlog {
+                    out.insert("backlog_before".into(), n(backlog.before));
+                    out.insert("backlog_resume".into(), n(backlog.resume));
+                }
+                out.insert("expires_at".into(), n(*expires_at));
+            }
         }
         out
     }
@@ -177,6 +191,18 @@ impl DynamoStore {
                     caller: get_s(item, "caller")?.to_owned(),
                     caller_account: get_s(item, "caller_account").map(str::to_owned),
                     task_policy: get_s(item, "task_policy").map(str::to_owned),
+                },
+                expires_at,
+            }
+        } else if key.starts_with("checkpoint#") {
+            let backlog = match (get_n(item, "backlog_before"), get_n(item, "backlog_resume")) {
+                (Some(before), Some(resume)) => Some(Backlog { before, resume }),
+                _ => None,
+            };
+            StateItem::Checkpoint {
+                checkpoint: Checkpoint {
+                    at: get_n(item, "at")?,
+                    backlog,
                 },
                 expires_at,
             }

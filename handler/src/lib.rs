@@ -11,6 +11,7 @@ pub mod engine;
 pub mod error;
 pub mod group;
 pub mod handler;
+pub mod history;
 pub mod input;
 mod lenient;
 pub mod limits;
@@ -37,7 +38,8 @@ pub use record::Record;
 pub use settings::Settings;
 pub use testevent::{TEST_DELIVERED_PREFIX, test_delivered_line, test_record};
 pub use vocab::{
-    APP_NAME, ENV_ACCOUNT_NAME, ENV_GROUP_WINDOW_MINUTES, ENV_LANGUAGE, ENV_NAME_PREFIX, ENV_SCOPE,
-    ENV_SLACK_PARAMETER, ENV_STATE_TABLE, ENV_TEAMS_PARAMETER, ENV_TIMEZONE, ENV_TOPIC_ARN,
-    ENV_TRAIL_LOG_GROUP, ENV_TRAIL_NAME, ENV_WEBHOOK_PARAMETER, Language, Scope,
+    APP_NAME, ENV_ACCOUNT_NAME, ENV_GROUP_WINDOW_MINUTES, ENV_HISTORY_REGIONS, ENV_LANGUAGE,
+    ENV_NAME_PREFIX, ENV_SCOPE, ENV_SLACK_PARAMETER, ENV_STATE_TABLE, ENV_TEAMS_PARAMETER,
+    ENV_TIMEZONE, ENV_TOPIC_ARN, ENV_TRAIL_LOG_GROUP, ENV_TRAIL_NAME, ENV_WEBHOOK_PARAMETER,
+    Language, Scope,
 };

@@ -7,6 +7,8 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use login_alert_handler::deliver::SdkEnv;
 use login_alert_handler::dynamo::DynamoStore;
 use login_alert_handler::handler::handle_with;
+use login_alert_handler::history::{self, History};
+use login_alert_handler::input::Shape;
 use login_alert_handler::store::Store;
 use login_alert_handler::{AwsDelivery, ENV_STATE_TABLE, Settings};
 use serde_json::value::RawValue;
@@ -18,6 +20,8 @@ struct State {
     settings: Settings,
     delivery: AwsDelivery,
     store: Option<DynamoStore>,
+    /// EventBridge mode: the regions whose event history the digest run reads.
+    history: Option<History>,
     /// Read from the state table once per container, like the webhook URLs.
     account_names: OnceCell<BTreeMap<String, String>>,
 }
@@ -56,6 +60,7 @@ async fn main() -> Result<(), Error> {
         settings,
         delivery,
         store,
+        history: History::from_env(&sdk),
         account_names: OnceCell::new(),
     }));
     lambda_runtime::run(service_fn(
@@ -75,15 +80,31 @@ async fn main() -> Result<(), Error> {
                     }
                 }
             }
+            let deadline = deadline_of(event.context.deadline);
             let outcome = handle_with(
                 event.payload.get().as_bytes(),
                 &settings,
                 &state.delivery,
                 state.store.as_ref(),
-                deadline_of(event.context.deadline),
+                deadline,
                 chrono::Utc::now(),
             )
             .await?;
+            // After the digests, the events EventBridge may have dropped (only with the state table: without it
+            // nothing tells a delivered event from a missed one).
+            if outcome.shape == Some(Shape::Schedule)
+                && let (Some(history), Some(store)) = (&state.history, &state.store)
+            {
+                history::backfill(
+                    history,
+                    &settings,
+                    &state.delivery,
+                    store,
+                    deadline,
+                    chrono::Utc::now(),
+                )
+                .await?;
+            }
             Ok::<_, Error>(serde_json::json!({
                 "records": outcome.records,
                 "unreadable": outcome.unreadable,

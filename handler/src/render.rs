@@ -359,8 +359,12 @@ pub fn webhook(finding: &Finding, settings: &Settings, group: Option<(&str, &Sum
         classification: Classification<'s>,
         #[serde(skip_serializing_if = "Option::is_none")]
         summary: Option<GroupBody<'s>>,
+        /// Found in CloudTrail's event history after EventBridge missed it (`history.rs`).
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        delivered_late: bool,
     }
     let body = Body {
+        delivered_late: settings.delivered_late,
         classification: classification(finding, settings, group.map(|(key, _)| key)),
         summary: group
             .filter(|(_, s)| !s.is_empty())

@@ -32,6 +32,9 @@ pub struct Settings {
     /// A group that alerted stays quiet this long; its later records are summarised in a digest.
     pub group_window_minutes: u32,
     pub pipeline: Pipeline,
+    /// The records come from CloudTrail's event history, not the live path (`history.rs`): each message says it
+    /// is delivered late.
+    pub delivered_late: bool,
 }
 
 /// What login-alert's own pipeline is made of, so that changes to it are recognised as tampering.
@@ -56,6 +59,7 @@ impl Default for Settings {
             language: Language::En,
             group_window_minutes: DEFAULT_GROUP_WINDOW_MINUTES,
             pipeline: Pipeline::default(),
+            delivered_late: false,
         }
     }
 }
@@ -113,6 +117,7 @@ impl Settings {
                 trail_name: get(ENV_TRAIL_NAME),
                 trail_log_group: get(ENV_TRAIL_LOG_GROUP),
             },
+            delivered_late: false,
         })
     }
 

@@ -3,7 +3,8 @@
 //! root sessions `AssumeRoot` opened.
 //!
 //! Every item's key is prefixed by what it is: `event#<eventID>`, `group#<digest>`, `sent#<message id>`,
-//! `session#<access key>`, `config#account-names`; every item has an `expires_at` (epoch seconds, the TTL).
+//! `session#<access key>`, `checkpoint#<region>`, `config#account-names`; every item has an `expires_at` (epoch
+//! seconds, the TTL).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
@@ -39,6 +40,26 @@ pub fn sent_key(message_id: &str) -> String {
 }
 pub fn session_key(access_key: &str) -> String {
     format!("session#{access_key}")
+}
+pub fn checkpoint_key(region: &str) -> String {
+    format!("checkpoint#{region}")
+}
+
+/// How far the event-history backfill (`history.rs`) has read one region: every event up to `at` (epoch
+/// seconds) was looked at, except, when a run stopped at its page bound, `backlog`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub at: i64,
+    pub backlog: Option<Backlog>,
+}
+
+/// What a run that stopped at its page bound left: the events before `before` (down to `at` less the
+/// overlap) are still to be read; those from `before` to `resume` were read, so `at` becomes `resume` once
+/// the backlog is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backlog {
+    pub before: i64,
+    pub resume: i64,
 }
 
 /// Where a reported record went: into a message (its ID) or into its group's pending summary.
@@ -80,6 +101,11 @@ pub enum StateItem {
     },
     Session {
         session: RootSession,
+        expires_at: i64,
+    },
+    /// Where the event-history backfill of one region stands.
+    Checkpoint {
+        checkpoint: Checkpoint,
         expires_at: i64,
     },
 }

@@ -146,6 +146,7 @@ pub enum Phrase {
     TamperByLoginAlertNote,
     TestNote,
     DigestNote,
+    LateNote,
     OpenInCloudTrail,
     SlackNoMfa,
 }
@@ -198,6 +199,9 @@ pub fn phrase(language: Language, phrase: Phrase) -> &'static str {
             DigestNote => {
                 "These records arrived after the group's last alert, within its quiet window; this digest summarises them once."
             }
+            LateNote => {
+                "Delivered late: EventBridge did not deliver this event, so login-alert found it in CloudTrail's event history, minutes after it happened."
+            }
             OpenInCloudTrail => "Open in CloudTrail",
             SlackNoMfa => "No MFA on this sign-in: enable MFA for this user.",
         },
@@ -245,6 +249,9 @@ pub fn phrase(language: Language, phrase: Phrase) -> &'static str {
             }
             DigestNote => {
                 "以下は、このグループの前回の通知の後、通知を控える時間内に届いた記録のまとめです。"
+            }
+            LateNote => {
+                "遅延通知: EventBridge がこのイベントを配信しなかったため、login-alert が CloudTrail のイベント履歴から数分遅れで見つけました。"
             }
             OpenInCloudTrail => "CloudTrailで開く",
             SlackNoMfa => "このサインインではMFAが使われていません。MFAを有効にしてください。",

@@ -37,6 +37,9 @@ pub const ENV_NAME_PREFIX: &str = "LOGIN_ALERT_NAME_PREFIX";
 pub const ENV_TRAIL_NAME: &str = "LOGIN_ALERT_TRAIL_NAME";
 /// Environment variable: the trail's CloudWatch Logs group (CloudWatch Logs mode only).
 pub const ENV_TRAIL_LOG_GROUP: &str = "LOGIN_ALERT_TRAIL_LOG_GROUP";
+/// Environment variable: the regions whose CloudTrail event history the digest run reads (comma-separated; the CLI
+/// sets it in `eventbridge` mode to the account's enabled regions). Absent or empty: no backfill (`history.rs`).
+pub const ENV_HISTORY_REGIONS: &str = "LOGIN_ALERT_HISTORY_REGIONS";
 
 /// Which records send an alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 
+use crate::config::Route;
 use crate::model::Target;
 use crate::names::WebhookKind;
 use crate::plan::Attr;
@@ -104,6 +105,17 @@ pub fn function_role(t: &Target) -> Desired {
         ],
         "Resource": t.arns.table(&t.names.state_table())
     }));
+    if t.route == Route::Eventbridge {
+        // The digest run's backfill (handler/src/history.rs): EventBridge delivers on a best-effort basis, and
+        // only this mode has no CloudWatch Logs copy to fall back on. IAM authorizes LookupEvents on no
+        // resource type, so `*` is the only resource it accepts.
+        statements.push(json!({
+            "Sid": "ReadEventHistory",
+            "Effect": "Allow",
+            "Action": "cloudtrail:LookupEvents",
+            "Resource": "*"
+        }));
+    }
     if let Some(topic) = t.topic_arn() {
         statements.push(json!({
             "Sid": "PublishAlerts",
@@ -347,6 +359,28 @@ mod tests {
             !text.contains("ssm:GetParameter"),
             "no Slack, no parameter access"
         );
+    }
+
+    #[test]
+    fn only_eventbridge_mode_may_read_the_event_history_and_only_that_on_star() {
+        for mode in Route::ALL {
+            let mut t = target(true, false);
+            t.route = mode;
+            let role = function_role(&t);
+            let star: Vec<&Value> = role.policy["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|s| s["Resource"] == "*")
+                .collect();
+            if mode == Route::Eventbridge {
+                assert_eq!(star.len(), 1, "{}", role.policy);
+                assert_eq!(star[0]["Action"], "cloudtrail:LookupEvents");
+            } else {
+                assert!(star.is_empty(), "{mode:?}: {}", role.policy);
+                assert!(!role.policy.to_string().contains("cloudtrail:"));
+            }
+        }
     }
 
     #[test]

@@ -104,18 +104,30 @@ pub fn account_label<'s>(account_id: Option<&'s str>, settings: &'s Settings) ->
         .unwrap_or("unknown account")
 }
 
+/// The subject's headline: a record found late in the event history says so first.
+fn subject_headline<'a>(english: &'a str, settings: &Settings) -> Cow<'a, str> {
+    if settings.delivered_late {
+        Cow::Owned(format!("Late: {english}"))
+    } else {
+        Cow::Borrowed(english)
+    }
+}
+
 /// The message for one record.
 pub fn single<'s>(finding: &'s Finding, settings: &'s Settings) -> Message<'s> {
     let language = settings.language;
     let english = headline(finding, Language::En);
     let tag = account_label(finding.account_id(), settings);
-    let subject = subject_line(tag, &english);
+    let subject = subject_line(tag, &subject_headline(&english, settings));
     let title = if language == Language::En {
         english
     } else {
         headline(finding, language)
     };
-    let chosen = notes(finding);
+    let mut chosen = notes(finding);
+    if settings.delivered_late {
+        chosen.insert(0, Phrase::LateNote);
+    }
     Message {
         language,
         severity: finding.severity(),
@@ -152,7 +164,10 @@ pub fn group<'s>(
     let english_more = format!(" and {more} more");
     message.subject = subject_line(
         account_label(first.account_id(), settings),
-        &format!("{}{english_more}", headline(first, Language::En)),
+        &subject_headline(
+            &format!("{}{english_more}", headline(first, Language::En)),
+            settings,
+        ),
     );
     message.title = match language {
         Language::En => format!("{}{english_more}", message.title),

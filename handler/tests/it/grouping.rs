@@ -266,7 +266,8 @@ async fn a_retry_re_sends_only_what_failed_and_nothing_twice() {
         let expires = match &item {
             StateItem::Event { expires_at, .. }
             | StateItem::Sent { expires_at, .. }
-            | StateItem::Session { expires_at, .. } => *expires_at,
+            | StateItem::Session { expires_at, .. }
+            | StateItem::Checkpoint { expires_at, .. } => *expires_at,
             StateItem::Group(g) => g.window_end,
         };
         assert!(expires > t0().timestamp(), "{key}");

@@ -6,6 +6,7 @@ mod support;
 mod derived;
 mod fixtures;
 mod grouping;
+mod history;
 mod lambda_e2e;
 mod malformed;
 mod messages;

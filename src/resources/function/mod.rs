@@ -8,9 +8,9 @@ use anyhow::{Context, Result};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Architecture, Environment, Runtime};
 use login_alert_handler::{
-    ENV_ACCOUNT_NAME, ENV_GROUP_WINDOW_MINUTES, ENV_LANGUAGE, ENV_NAME_PREFIX, ENV_SCOPE,
-    ENV_SLACK_PARAMETER, ENV_STATE_TABLE, ENV_TEAMS_PARAMETER, ENV_TIMEZONE, ENV_TOPIC_ARN,
-    ENV_TRAIL_LOG_GROUP, ENV_TRAIL_NAME, ENV_WEBHOOK_PARAMETER,
+    ENV_ACCOUNT_NAME, ENV_GROUP_WINDOW_MINUTES, ENV_HISTORY_REGIONS, ENV_LANGUAGE, ENV_NAME_PREFIX,
+    ENV_SCOPE, ENV_SLACK_PARAMETER, ENV_STATE_TABLE, ENV_TEAMS_PARAMETER, ENV_TIMEZONE,
+    ENV_TOPIC_ARN, ENV_TRAIL_LOG_GROUP, ENV_TRAIL_NAME, ENV_WEBHOOK_PARAMETER,
 };
 use serde::{Deserialize, Serialize};
 
@@ -427,6 +427,15 @@ pub fn environment(t: &Target, facts: &Facts) -> BTreeMap<String, String> {
             ENV_TRAIL_LOG_GROUP.to_owned(),
             facts.delivery.log_group_name.clone(),
         );
+    } else {
+        // Only EventBridge, which delivers on a best-effort basis: the digest run reads the event history of
+        // every region a rule forwards from (the home region when the regions are not known yet).
+        let regions = facts
+            .regions
+            .as_ref()
+            .map(|r| r.enabled.join(","))
+            .unwrap_or_else(|| t.region().to_owned());
+        env.insert(ENV_HISTORY_REGIONS.to_owned(), regions);
     }
     if let Some(topic) = t.topic_arn() {
         env.insert(ENV_TOPIC_ARN.to_owned(), topic);
@@ -831,17 +840,38 @@ mod tests {
         assert!(!env.contains_key(ENV_SLACK_PARAMETER));
         let shown = format!("{env:?}");
         assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(
+            !env.contains_key(ENV_HISTORY_REGIONS),
+            "CloudWatch Logs keeps every event: no backfill"
+        );
 
-        // EventBridge mode has no trail log group; a created trail is login-alert's own.
+        // EventBridge mode has no trail log group; a created trail is login-alert's own; the digest run reads
+        // the event history of every enabled region.
         config.mode = crate::config::Route::Eventbridge;
         config.trail = crate::config::TrailConfig {
             name: None,
             create: true,
         };
         let t = Target::new(&config, "123456789012");
-        let env = environment(&t, &Facts::new(&t));
+        let mut facts = Facts::new(&t);
+        let env = environment(&t, &facts);
         assert!(!env.contains_key(ENV_TRAIL_LOG_GROUP));
         assert_eq!(env[ENV_TRAIL_NAME], "la-trail");
+        assert_eq!(
+            env[ENV_HISTORY_REGIONS], "eu-west-1",
+            "regions not read yet"
+        );
+        facts.regions = Some(crate::model::Regions {
+            enabled: vec!["eu-west-1".into(), "us-east-1".into()],
+            skipped: vec!["me-south-1".into()],
+        });
+        assert_eq!(
+            environment(&t, &facts)[ENV_HISTORY_REGIONS],
+            "eu-west-1,us-east-1"
+        );
+        config.mode = crate::config::Route::Both;
+        let t = Target::new(&config, "123456789012");
+        assert!(!environment(&t, &facts).contains_key(ENV_HISTORY_REGIONS));
     }
 
     #[test]

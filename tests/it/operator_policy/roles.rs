@@ -125,6 +125,18 @@ pub async fn check_function_role(account: &Account, mode: &str) {
         ],
         &names().function_role(),
     );
+
+    // EventBridge mode's digest run reads the event history (moto has no LookupEvents, so the handler run
+    // above cannot make the call: the grant is checked against the action as IAM authorizes it, on `*`).
+    let history = env.get(login_alert_handler::ENV_HISTORY_REGIONS);
+    let lookup = [need("cloudtrail:LookupEvents", "*".into())];
+    if mode == "eventbridge" {
+        assert!(history.is_some_and(|r| r.contains(HOME)), "{env:?}");
+        assert_allows(&policy, &lookup, &names().function_role());
+    } else {
+        assert_eq!(history, None, "{mode}: CloudWatch Logs keeps every event");
+        assert!(!allows(&policy, &lookup[0]), "{mode}: no LookupEvents");
+    }
 }
 
 /// The CloudTrail role: CloudTrail creates a stream per region (`ACCOUNT_CloudTrail_REGION`) in the
