@@ -64,6 +64,12 @@ fn bounded(value: &str) -> String {
         .collect()
 }
 
+/// The group key of a password spray from `source` in `account` (class, account, no principal, no session, the
+/// address).
+pub fn spray_group_key(account: &str, source: &str) -> String {
+    format!("spray|{}|||{}", bounded(account), bounded(source))
+}
+
 /// One sign-in as a baseline sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignIn {
@@ -135,8 +141,7 @@ impl SignIn {
 
     /// The group a password spray from this address is reported in.
     pub fn spray_group(&self) -> Option<String> {
-        let source = self.source.as_deref()?;
-        Some(format!("spray|{}|||{source}", self.account))
+        Some(spray_group_key(&self.account, self.source.as_deref()?))
     }
 }
 

@@ -4,12 +4,11 @@
 //! single record is replayed as EventBridge would deliver it: each record arriving at its `eventTime`, so groups
 //! open windows, later records wait in them, and digests go out when the windows close.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::fmt::Write as _;
 use std::io::Write;
 use std::str::FromStr;
-
-use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
@@ -189,11 +188,19 @@ fn render_record(
         finding.novelty = verdicts
             .get(&item.position.index)
             .map(|v| Box::new(v.clone()));
-        let group = finding
-            .alert
-            .then(|| group::class_of(&finding))
-            .flatten()
-            .map(|class| group::digest(&group::key_of(&finding, class)));
+        // A failure of a password spray was reported in the spray's group, not its identity's.
+        let spray = finding.novelty.as_ref().and_then(|v| v.spray.as_ref());
+        let group = match spray {
+            Some(spray) => Some(group::digest(&crate::baseline::spray_group_key(
+                finding.account_id().unwrap_or(""),
+                &spray.source,
+            ))),
+            None => finding
+                .alert
+                .then(|| group::class_of(&finding))
+                .flatten()
+                .map(|class| group::digest(&group::key_of(&finding, class))),
+        };
         if chunk.items > 0 {
             chunk.text.push(',');
         }

@@ -429,3 +429,34 @@ fn the_new_message_parts_in_both_languages() {
     }
     insta::assert_snapshot!(shown);
 }
+
+/// In `preview --output json` a spray's failures name it and share its group, whoever they tried.
+#[test]
+fn preview_json_puts_a_spray_in_one_group() {
+    let t = |s| t0() + TimeDelta::seconds(s);
+    let records = [
+        sign_in(false, "1", "bob", "198.51.100.7", CHROME_MAC, t(0)),
+        sign_in(false, "2", "carol", "198.51.100.7", CHROME_MAC, t(1)),
+        sign_in(false, "3", "dave", "198.51.100.7", CHROME_MAC, t(2)),
+        sign_in(false, "4", "bob", "203.0.113.5", CHROME_MAC, t(3)),
+    ];
+    let file = format!("[{}]", records.join(","));
+    let out = preview(
+        file.as_bytes(),
+        &settings(AlertOn::All),
+        PreviewFormat::Json,
+    )
+    .unwrap();
+    let all: Vec<Value> = serde_json::from_str(&out.output).unwrap();
+    let groups: Vec<&Value> = all.iter().map(|r| &r["group"]).collect();
+    assert!(
+        groups[0] == groups[1] && groups[1] == groups[2],
+        "{groups:?}"
+    );
+    assert_ne!(groups[0], groups[3]);
+    assert_eq!(
+        all[0]["spray"],
+        serde_json::json!({"source": "198.51.100.7", "identities": ["bob", "carol", "dave"], "total": 3})
+    );
+    assert!(all[3].get("spray").is_none());
+}
