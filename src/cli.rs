@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use login_alert_handler::{Language, Scope};
+use login_alert_handler::{AlertOn, Language, Scope};
 
 use crate::config::Route;
 
@@ -138,6 +138,11 @@ pub struct InitArgs {
     /// Language of the alerts: en or ja (default: the existing config's, else en). Email subjects stay English.
     #[arg(long, value_name = "LANG")]
     pub language: Option<Language>,
+
+    /// Which sign-ins send a message: all, or unusual (a successful non-root sign-in with MFA from a network
+    /// and browser the identity used before is recorded, not sent). Default: the existing config's, else all.
+    #[arg(long, value_name = "WHICH")]
+    pub alert_on: Option<AlertOn>,
     /// Also set up the CIS monitoring controls Security Hub checks (CloudWatch.1-14): 14 metric
     /// filters on the trail's log group and 14 alarms (about $1.40 a month). Not in eventbridge mode.
     #[arg(long)]
@@ -344,6 +349,11 @@ pub struct PreviewArgs {
     /// Language of the messages: en or ja (default: the config's, else en). Email subjects stay English.
     #[arg(long, value_name = "LANG")]
     pub language: Option<Language>,
+
+    /// Which sign-ins send a message: all, or unusual (default: the config's, else all). The file is judged
+    /// in time order from an empty state, so its first sign-in of each identity is new.
+    #[arg(long, value_name = "WHICH")]
+    pub alert_on: Option<AlertOn>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -625,6 +625,8 @@ mod tests {
                 log_retention_days: DEFAULT_RETENTION_DAYS,
                 language: Default::default(),
                 group_window_minutes: 15,
+                alert_on: Default::default(),
+                baseline_days: 90,
                 account_names: Default::default(),
                 mode: Route::Eventbridge,
                 cis: false,

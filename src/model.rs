@@ -84,6 +84,9 @@ pub struct Target {
     pub account_names: BTreeMap<String, String>,
     pub language: Language,
     pub group_window_minutes: u32,
+    /// Which sign-ins send a message (`alert_on`), and how long a baseline remembers (`baseline_days`).
+    pub alert_on: login_alert_handler::AlertOn,
+    pub baseline_days: u32,
     pub timezone: String,
     pub scope: Scope,
     pub log_retention_days: i32,
@@ -113,6 +116,8 @@ impl Target {
             account_names: config.account_names.clone(),
             language: config.language,
             group_window_minutes: config.group_window_minutes,
+            alert_on: config.alert_on,
+            baseline_days: config.baseline_days,
             timezone: config.timezone.clone(),
             scope: config.scope,
             log_retention_days: config.log_retention_days,

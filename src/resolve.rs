@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use login_alert_handler::{Language, Scope};
+use login_alert_handler::{AlertOn, Language, Scope};
 
 use crate::arn::Arn;
 use crate::cli::InitArgs;
@@ -80,6 +80,8 @@ pub struct Resolved {
     /// The CIS monitoring controls (`--cis`; only a flag or the config can say yes without asking).
     pub cis: Setting<bool>,
     pub language: Setting<Language>,
+    /// `--alert-on`, else the config's, else `all` (not asked: the flag and the config say it).
+    pub alert_on: Setting<AlertOn>,
     /// Settings `init` neither asks nor takes a flag for, kept from the existing config as they are.
     pub kept: Kept,
     /// Where a trail chosen later (in the installer's list) puts the pipeline.
@@ -90,6 +92,7 @@ pub struct Resolved {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Kept {
     pub group_window_minutes: u32,
+    pub baseline_days: u32,
     pub account_names: BTreeMap<String, String>,
     pub teams_webhook_url: Option<String>,
     pub webhook_url: Option<String>,
@@ -100,12 +103,14 @@ impl Kept {
         match existing {
             Some(c) => Kept {
                 group_window_minutes: c.group_window_minutes,
+                baseline_days: c.baseline_days,
                 account_names: c.account_names.clone(),
                 teams_webhook_url: c.notify.teams_webhook_url.clone(),
                 webhook_url: c.notify.webhook_url.clone(),
             },
             None => Kept {
                 group_window_minutes: login_alert_handler::settings::DEFAULT_GROUP_WINDOW_MINUTES,
+                baseline_days: login_alert_handler::settings::DEFAULT_BASELINE_DAYS,
                 account_names: BTreeMap::new(),
                 teams_webhook_url: None,
                 webhook_url: None,
@@ -252,6 +257,11 @@ pub fn resolve(flags: Flags, existing: Option<&Config>, found: &Discovery) -> Re
             existing.map(|c| c.language),
             Language::default,
         ),
+        alert_on: first(
+            args.alert_on,
+            existing.map(|c| c.alert_on),
+            AlertOn::default,
+        ),
         kept: Kept::new(existing),
     }
 }
@@ -379,6 +389,8 @@ impl Resolved {
             log_retention_days: self.log_retention_days.value,
             language: self.language.value,
             group_window_minutes: self.kept.group_window_minutes,
+            alert_on: self.alert_on.value,
+            baseline_days: self.kept.baseline_days,
             account_names: self.kept.account_names.clone(),
             mode: self.mode.value,
             // Kept as asked even in eventbridge mode: validation then says why it cannot be.
@@ -514,6 +526,8 @@ mod tests {
         let mut existing = existing();
         existing.language = Language::Ja;
         existing.group_window_minutes = 45;
+        existing.alert_on = AlertOn::Unusual;
+        existing.baseline_days = 30;
         existing
             .account_names
             .insert("210987654321".into(), "sandbox".into());
@@ -532,6 +546,10 @@ mod tests {
         let config = r.config().unwrap();
         assert_eq!(config.language, Language::Ja);
         assert_eq!(config.group_window_minutes, 45);
+        assert_eq!(
+            (config.alert_on, config.baseline_days),
+            (AlertOn::Unusual, 30)
+        );
         assert_eq!(config.account_names, existing.account_names);
         assert_eq!(
             config.notify.teams_webhook_url,
@@ -540,11 +558,14 @@ mod tests {
 
         let args = InitArgs {
             language: Some(Language::En),
+            alert_on: Some(AlertOn::All),
             ..Default::default()
         };
         let r = resolve(flags(&args), Some(&existing), &found());
         assert_eq!(r.language.from, Source::Flag);
         assert_eq!(r.config().unwrap().language, Language::En);
+        assert_eq!(r.alert_on.from, Source::Flag);
+        assert_eq!(r.config().unwrap().alert_on, AlertOn::All);
         let r = resolve(flags(&InitArgs::default()), None, &found());
         assert_eq!(r.language.value, Language::En);
         assert_eq!(r.config().unwrap().group_window_minutes, 15);

@@ -188,6 +188,8 @@ pub struct Finding<'a> {
     pub root_session: Option<RootSession>,
     /// How a `test` record was sent (`PutLogEvents …`, `PutEvents …`).
     pub sent_via: Option<Cow<'a, str>>,
+    /// For a console sign-in: what its identity's baseline found (see `usual.rs`).
+    pub novelty: Option<Box<crate::verdict::Verdict>>,
 }
 
 impl<'a> Finding<'a> {
@@ -272,6 +274,7 @@ impl<'a> Finding<'a> {
             assume_root,
             root_session: None,
             sent_via,
+            novelty: None,
         }
     }
 

@@ -6,14 +6,18 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use tracing::warn;
 
+use crate::baseline::SignIn;
 use crate::classify::{Finding, Kind, RootSession};
 use crate::deliver::{Channel, Payload};
 use crate::error::InputError;
 use crate::group::{self, Class, Summary};
-use crate::input::{self, Shape};
+use crate::input::{self, EventInfo, Shape};
+use crate::lenient::Text;
 use crate::message::{self, Message};
+use crate::record::Record;
 use crate::render::{self, Email};
 use crate::settings::Settings;
+use crate::verdict::Verdict;
 
 /// A message shaped for each channel it goes to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -78,6 +82,28 @@ pub struct Alert {
     pub access_key: Option<String>,
     /// The test record's event ID (its delivery is logged).
     pub test_event: Option<String>,
+    /// A console sign-in as its identity's baseline sees it.
+    pub signin: Option<SignIn>,
+    /// What the baseline found (set by `usual::annotate`, once).
+    pub verdict: Option<Box<Verdict>>,
+}
+
+impl Alert {
+    /// The record read again from the JSON the first pass kept, classified as it was then.
+    pub fn reread(&self, settings: &Settings) -> Option<Finding<'_>> {
+        let record = Record::parse(self.raw.as_deref()?).ok()?;
+        let envelope = EventInfo {
+            region: Text(self.envelope_region.as_deref().map(Into::into)),
+            account: Text(self.envelope_account.as_deref().map(Into::into)),
+            ..EventInfo::default()
+        };
+        Some(Finding::with_envelope(
+            record,
+            settings,
+            self.timestamp_ms,
+            Some(&envelope),
+        ))
+    }
 }
 
 /// Everything the first pass learned from the input.
@@ -174,9 +200,11 @@ fn to_alert(
         ))
     });
     let envelope = item.envelope.as_ref();
+    let event_id = event_id_of(&finding, item.raw);
+    let signin = SignIn::of(&finding, &event_id);
     chunk.alerts.push(Alert {
         index,
-        event_id: event_id_of(&finding, item.raw),
+        event_id,
         kind: finding.kind,
         class,
         event_name: finding
@@ -195,8 +223,12 @@ fn to_alert(
         rendered,
         // A root record may turn out to be a root session whose `AssumeRoot` call is in the batch: its message is
         // then rendered again, so it keeps its JSON in either mode.
-        raw: (group_key.is_some() && (keep == KeepRaw::All || class == Some(Class::Root)))
-            .then(|| item.raw.to_owned()),
+        // A sign-in's message is worded again once its baseline is known, so it keeps its JSON too.
+        raw: ((group_key.is_some() && (keep == KeepRaw::All || class == Some(Class::Root)))
+            || signin.is_some())
+        .then(|| item.raw.to_owned()),
+        signin,
+        verdict: None,
         group_key,
         timestamp_ms: item.timestamp_ms,
         envelope_region: envelope.and_then(|e| e.region.get()).map(str::to_owned),

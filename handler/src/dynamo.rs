@@ -8,6 +8,8 @@
 //! - `session#<access key>`: `caller` (S), `caller_account` (S), `task_policy` (S): who opened a root session.
 //! - `checkpoint#<region>`: `at` (N), and after a run that stopped at its page bound `backlog_before` (N) and
 //!   `backlog_resume` (N): how far the event-history backfill has read the region.
+//! - `baseline#<digest>`, `source#<digest>`: `state` (S, JSON of [`Baseline`] / [`Source`]): what is normal for
+//!   an identity, who failed from an address. Written last-writer-wins (see `usual.rs` for why).
 //! - `config#account-names`: `names` (M of S): account ID -> name, written by the CLI at `apply`.
 //!
 //! Calls: GetItem (the names), BatchGetItem, BatchWriteItem, PutItem (conditional: groups, and claims of new
@@ -23,6 +25,7 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, WriteRequest};
 use futures::StreamExt;
 
+use crate::baseline::{Baseline, Source};
 use crate::classify::RootSession;
 use crate::deliver::Channel;
 use crate::error::StoreError;
@@ -157,6 +160,20 @@ impl DynamoStore {
                 }
                 out.insert("expires_at".into(), n(*expires_at));
             }
+            StateItem::Baseline(baseline) => {
+                out.insert(
+                    "state".into(),
+                    s(serde_json::to_string(&**baseline).unwrap_or_default()),
+                );
+                out.insert("expires_at".into(), n(baseline.expires_at));
+            }
+            StateItem::Source(source) => {
+                out.insert(
+                    "state".into(),
+                    s(serde_json::to_string(&**source).unwrap_or_default()),
+                );
+                out.insert("expires_at".into(), n(source.expires_at));
+            }
         }
         out
     }
@@ -206,6 +223,14 @@ impl DynamoStore {
                 },
                 expires_at,
             }
+        } else if key.starts_with("baseline#") {
+            StateItem::Baseline(Box::new(
+                serde_json::from_str::<Baseline>(get_s(item, "state")?).ok()?,
+            ))
+        } else if key.starts_with("source#") {
+            StateItem::Source(Box::new(
+                serde_json::from_str::<Source>(get_s(item, "state")?).ok()?,
+            ))
         } else {
             return None;
         };

@@ -13,6 +13,8 @@ use crate::classify::{Finding, Kind, Subkind};
 const MAX_NAMES: usize = 40;
 /// Regions kept per summary (there are about 35).
 const MAX_REGIONS: usize = 40;
+/// Identities kept per summary (a password spray names them); more are counted.
+const MAX_IDENTITIES: usize = 50;
 /// Longest part of a group key; ARNs and user agents are bounded by AWS but the key must stay an item key.
 const MAX_PART: usize = 256;
 
@@ -24,6 +26,8 @@ pub enum Class {
     Failure,
     SigninStep,
     Tamper,
+    /// Failed sign-ins for several identities from one address (see `baseline::SPRAY_IDENTITIES`).
+    Spray,
 }
 
 impl Class {
@@ -33,6 +37,7 @@ impl Class {
             Class::Failure => "failure",
             Class::SigninStep => "signin-step",
             Class::Tamper => "tamper",
+            Class::Spray => "spray",
         }
     }
 }
@@ -115,9 +120,39 @@ pub struct Summary {
     pub first: Option<DateTime<Utc>>,
     pub last: Option<DateTime<Utc>>,
     pub regions: BTreeSet<String>,
+    /// Identity -> failed sign-ins, for a password spray's digest (at most `MAX_IDENTITIES`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub identities: BTreeMap<String, u64>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub other_identities: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+fn count_in(map: &mut BTreeMap<String, u64>, other: &mut u64, key: &str, n: u64, cap: usize) {
+    if let Some(m) = map.get_mut(key) {
+        *m += n;
+    } else if map.len() < cap {
+        map.insert(key.to_owned(), n);
+    } else {
+        *other += n;
+    }
 }
 
 impl Summary {
+    /// Counts a failed sign-in of `identity` (password spray groups name who was tried).
+    pub fn add_identity(&mut self, identity: &str) {
+        count_in(
+            &mut self.identities,
+            &mut self.other_identities,
+            identity,
+            1,
+            MAX_IDENTITIES,
+        );
+    }
+
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }
@@ -131,13 +166,13 @@ impl Summary {
     ) {
         self.count += 1;
         self.failed += u64::from(failed);
-        if let Some(n) = self.names.get_mut(event_name) {
-            *n += 1;
-        } else if self.names.len() < MAX_NAMES {
-            self.names.insert(event_name.to_owned(), 1);
-        } else {
-            self.other_names += 1;
-        }
+        count_in(
+            &mut self.names,
+            &mut self.other_names,
+            event_name,
+            1,
+            MAX_NAMES,
+        );
         if let Some(t) = time {
             self.first = Some(self.first.map_or(t, |f| f.min(t)));
             self.last = Some(self.last.map_or(t, |l| l.max(t)));
@@ -153,15 +188,19 @@ impl Summary {
         self.count += other.count;
         self.failed += other.failed;
         for (name, n) in &other.names {
-            if let Some(m) = self.names.get_mut(name) {
-                *m += n;
-            } else if self.names.len() < MAX_NAMES {
-                self.names.insert(name.clone(), *n);
-            } else {
-                self.other_names += n;
-            }
+            count_in(&mut self.names, &mut self.other_names, name, *n, MAX_NAMES);
         }
         self.other_names += other.other_names;
+        for (name, n) in &other.identities {
+            count_in(
+                &mut self.identities,
+                &mut self.other_identities,
+                name,
+                *n,
+                MAX_IDENTITIES,
+            );
+        }
+        self.other_identities += other.other_identities;
         self.first = match (self.first, other.first) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

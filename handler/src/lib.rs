@@ -3,6 +3,7 @@
 //! The CLI shares this crate: `login-alert preview` runs the same code the Lambda runs, and the
 //! provisioner uses the `ENV_*` names of [`vocab`] (re-exported here) to configure the function.
 
+pub mod baseline;
 pub mod classify;
 pub mod collect;
 pub mod deliver;
@@ -17,6 +18,7 @@ mod lenient;
 pub mod limits;
 pub mod log;
 pub mod message;
+pub mod novelty;
 pub mod patterns;
 pub mod preview;
 pub mod record;
@@ -26,6 +28,9 @@ pub mod store;
 pub mod tamper;
 pub mod testevent;
 mod text;
+pub mod useragent;
+pub mod usual;
+pub mod verdict;
 pub mod vocab;
 
 pub use classify::{Finding, Kind, Severity, Subkind};
@@ -38,8 +43,8 @@ pub use record::Record;
 pub use settings::Settings;
 pub use testevent::{TEST_DELIVERED_PREFIX, test_delivered_line, test_record};
 pub use vocab::{
-    APP_NAME, ENV_ACCOUNT_NAME, ENV_GROUP_WINDOW_MINUTES, ENV_HISTORY_REGIONS, ENV_LANGUAGE,
-    ENV_NAME_PREFIX, ENV_SCOPE, ENV_SLACK_PARAMETER, ENV_STATE_TABLE, ENV_TEAMS_PARAMETER,
-    ENV_TIMEZONE, ENV_TOPIC_ARN, ENV_TRAIL_LOG_GROUP, ENV_TRAIL_NAME, ENV_WEBHOOK_PARAMETER,
-    Language, Scope,
+    APP_NAME, AlertOn, ENV_ACCOUNT_NAME, ENV_ALERT_ON, ENV_BASELINE_DAYS, ENV_GROUP_WINDOW_MINUTES,
+    ENV_HISTORY_REGIONS, ENV_LANGUAGE, ENV_NAME_PREFIX, ENV_SCOPE, ENV_SLACK_PARAMETER, ENV_STATE_TABLE,
+    ENV_TEAMS_PARAMETER, ENV_TIMEZONE, ENV_TOPIC_ARN, ENV_TRAIL_LOG_GROUP, ENV_TRAIL_NAME,
+    ENV_WEBHOOK_PARAMETER, Language, Scope,
 };

@@ -4,6 +4,7 @@
 //! single record is replayed as EventBridge would deliver it: each record arriving at its `eventTime`, so groups
 //! open windows, later records wait in them, and digests go out when the windows close.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::fmt::Write as _;
 use std::io::Write;
@@ -22,6 +23,7 @@ use crate::message;
 use crate::render;
 use crate::settings::Settings;
 use crate::store::{MemoryStore, Store};
+use crate::verdict::Verdict;
 
 /// The `--output` of `preview`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -162,7 +164,13 @@ struct Chunk {
     problems: Vec<String>,
 }
 
-fn render_record(chunk: &mut Chunk, item: input::Item<'_>, settings: &Settings, json: bool) {
+fn render_record(
+    chunk: &mut Chunk,
+    item: input::Item<'_>,
+    settings: &Settings,
+    json: bool,
+    verdicts: &HashMap<usize, Verdict>,
+) {
     chunk.records += 1;
     let record = match item.record {
         Ok(record) => record,
@@ -173,15 +181,26 @@ fn render_record(chunk: &mut Chunk, item: input::Item<'_>, settings: &Settings, 
             return;
         }
     };
-    let finding =
+    let mut finding =
         Finding::with_envelope(record, settings, item.timestamp_ms, item.envelope.as_ref());
     chunk.alerts += usize::from(finding.alert);
     if json {
-        let group = finding
-            .alert
-            .then(|| group::class_of(&finding))
-            .flatten()
-            .map(|class| group::digest(&group::key_of(&finding, class)));
+        finding.novelty = verdicts
+            .get(&item.position.index)
+            .map(|v| Box::new(v.clone()));
+        // A failure of a password spray was reported in the spray's group, not its identity's.
+        let spray = finding.novelty.as_ref().and_then(|v| v.spray.as_ref());
+        let group = match spray {
+            Some(spray) => Some(group::digest(&crate::baseline::spray_group_key(
+                finding.account_id().unwrap_or(""),
+                &spray.source,
+            ))),
+            None => finding
+                .alert
+                .then(|| group::class_of(&finding))
+                .flatten()
+                .map(|class| group::digest(&group::key_of(&finding, class))),
+        };
         if chunk.items > 0 {
             chunk.text.push(',');
         }
@@ -214,6 +233,13 @@ fn messages_of(
         // One invocation on an empty state needs no state at all: every group opens a window, and when every
         // record is alone the first pass already rendered every message.
         if collected.shape == Some(Shape::CloudWatchLogs) {
+            crate::usual::annotate(
+                &mut collected.alerts,
+                settings,
+                channels,
+                None::<&MemoryStore>,
+            )
+            .await;
             if let Some(messages) = engine::each_alone(&mut collected) {
                 return messages;
             }
@@ -358,11 +384,17 @@ pub fn preview_to<W: Write>(
         });
     }
     let json = format == PreviewFormat::Json;
+    // Each sign-in's verdict needs every earlier one: they are judged in time order before the parallel pass.
+    let verdicts = if json {
+        crate::usual::verdicts(input, settings)?
+    } else {
+        HashMap::new()
+    };
     let mut total = Chunk::default();
     let mut body = String::new();
     let shape = input::map_records(
         input,
-        |chunk: &mut Chunk, item| render_record(chunk, item, settings, json),
+        |chunk: &mut Chunk, item| render_record(chunk, item, settings, json, &verdicts),
         |chunk: Chunk| {
             if json && total.items > 0 && chunk.items > 0 {
                 body.push(',');

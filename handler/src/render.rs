@@ -250,6 +250,16 @@ pub struct Classification<'s> {
     /// The group the record was summarised in (a short digest of principal, session and source IP).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<&'s str>,
+    /// For a console sign-in: what is new for its identity (`identity`, `network`, `browser`, `region`,
+    /// `mfa-type`), empty when all is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new: Option<Vec<&'static str>>,
+    /// For a successful sign-in: the failed sign-ins of the same identity from the same address before it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_failures: Option<u64>,
+    /// For a failed sign-in that is part of a password spray: the address and the identities tried.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spray: Option<&'s crate::verdict::Spray>,
 }
 
 pub fn classification<'s>(
@@ -277,7 +287,8 @@ pub fn classification<'s>(
         source_ip: record.source_ip.get(),
         success: finding.success,
         mfa: finding.mfa,
-        alert: finding.alert,
+        // A usual sign-in under `alert_on = "unusual"` is recorded, not sent.
+        alert: finding.alert && finding.novelty.as_ref().is_none_or(|v| v.send),
         subkind,
         severity: finding.severity().as_str(),
         event_id: record.event_id.get(),
@@ -300,6 +311,16 @@ pub fn classification<'s>(
         caller: finding.root_session.as_ref().map(|s| s.caller.as_str()),
         sent_via: finding.sent_via.as_deref(),
         group,
+        new: finding
+            .novelty
+            .as_ref()
+            .map(|v| v.new.iter().map(|n| n.as_str()).collect()),
+        after_failures: finding
+            .novelty
+            .as_ref()
+            .map(|v| v.after_failures)
+            .filter(|n| *n > 0),
+        spray: finding.novelty.as_ref().and_then(|v| v.spray.as_ref()),
     }
 }
 

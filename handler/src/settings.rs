@@ -7,14 +7,19 @@ use chrono_tz::Tz;
 
 use crate::error::SettingsError;
 use crate::vocab::{
-    ENV_ACCOUNT_NAME, ENV_GROUP_WINDOW_MINUTES, ENV_LANGUAGE, ENV_NAME_PREFIX, ENV_SCOPE,
-    ENV_TIMEZONE, ENV_TRAIL_LOG_GROUP, ENV_TRAIL_NAME, Language, Scope,
+    AlertOn, ENV_ACCOUNT_NAME, ENV_ALERT_ON, ENV_BASELINE_DAYS, ENV_GROUP_WINDOW_MINUTES,
+    ENV_LANGUAGE, ENV_NAME_PREFIX, ENV_SCOPE, ENV_TIMEZONE, ENV_TRAIL_LOG_GROUP, ENV_TRAIL_NAME,
+    Language, Scope,
 };
 
 /// The grouping window when none is configured.
 pub const DEFAULT_GROUP_WINDOW_MINUTES: u32 = 15;
 /// A window longer than a day would hide a new storm for too long; the CLI validates the same bound.
 pub const MAX_GROUP_WINDOW_MINUTES: u32 = 24 * 60;
+/// How long a network, browser or region stays known after it was last seen, when none is configured.
+pub const DEFAULT_BASELINE_DAYS: u32 = 90;
+/// The longest baseline the CLI and the function accept: a year and a month.
+pub const MAX_BASELINE_DAYS: u32 = 400;
 
 /// How messages are worded and which records send one.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +36,10 @@ pub struct Settings {
     pub language: Language,
     /// A group that alerted stays quiet this long; its later records are summarised in a digest.
     pub group_window_minutes: u32,
+    /// Which sign-ins send a message: all, or only the unusual ones (see `baseline`).
+    pub alert_on: AlertOn,
+    /// Days a network, browser or region stays in an identity's baseline after it was last seen.
+    pub baseline_days: u32,
     pub pipeline: Pipeline,
     /// The records come from CloudTrail's event history, not the live path (`history.rs`): each message says it
     /// is delivered late.
@@ -58,6 +67,8 @@ impl Default for Settings {
             scope: Scope::All,
             language: Language::En,
             group_window_minutes: DEFAULT_GROUP_WINDOW_MINUTES,
+            alert_on: AlertOn::All,
+            baseline_days: DEFAULT_BASELINE_DAYS,
             pipeline: Pipeline::default(),
             delivered_late: false,
         }
@@ -104,6 +115,20 @@ impl Settings {
             })?,
             None => DEFAULT_GROUP_WINDOW_MINUTES,
         };
+        let alert_on = match get(ENV_ALERT_ON) {
+            Some(value) => value.parse().map_err(|message| SettingsError::Invalid {
+                var: ENV_ALERT_ON,
+                message,
+            })?,
+            None => AlertOn::All,
+        };
+        let baseline_days = match get(ENV_BASELINE_DAYS) {
+            Some(value) => parse_days(&value).map_err(|message| SettingsError::Invalid {
+                var: ENV_BASELINE_DAYS,
+                message,
+            })?,
+            None => DEFAULT_BASELINE_DAYS,
+        };
         Ok(Settings {
             account_name: get(ENV_ACCOUNT_NAME),
             home_account: None,
@@ -112,6 +137,8 @@ impl Settings {
             scope,
             language,
             group_window_minutes,
+            alert_on,
+            baseline_days,
             pipeline: Pipeline {
                 name_prefix: get(ENV_NAME_PREFIX),
                 trail_name: get(ENV_TRAIL_NAME),
@@ -153,6 +180,16 @@ pub fn parse_window(value: &str) -> Result<u32, String> {
     }
 }
 
+/// A whole number of days between 1 and `MAX_BASELINE_DAYS`.
+pub fn parse_days(value: &str) -> Result<u32, String> {
+    match value.trim().parse::<u32>() {
+        Ok(days) if (1..=MAX_BASELINE_DAYS).contains(&days) => Ok(days),
+        _ => Err(format!(
+            "`{value}` is not a baseline length: use a whole number of days from 1 to {MAX_BASELINE_DAYS} (default {DEFAULT_BASELINE_DAYS})"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,6 +205,8 @@ mod tests {
             ENV_LANGUAGE => Some("ja".into()),
             ENV_GROUP_WINDOW_MINUTES => Some("30".into()),
             ENV_NAME_PREFIX => Some("la".into()),
+            ENV_ALERT_ON => Some("unusual".into()),
+            ENV_BASELINE_DAYS => Some("30".into()),
             _ => None,
         })
         .unwrap();
@@ -177,12 +216,16 @@ mod tests {
         assert_eq!(settings.language, Language::Ja);
         assert_eq!(settings.group_window_minutes, 30);
         assert_eq!(settings.pipeline.name_prefix.as_deref(), Some("la"));
+        assert_eq!(settings.alert_on, AlertOn::Unusual);
+        assert_eq!(settings.baseline_days, 30);
         for (var, value, hint) in [
             (ENV_TIMEZONE, "Mars/Olympus", "Asia/Tokyo"),
             (ENV_SCOPE, "some", "failures-and-root"),
             (ENV_LANGUAGE, "fr", "en or ja"),
             (ENV_GROUP_WINDOW_MINUTES, "0", "1 to 1440"),
             (ENV_GROUP_WINDOW_MINUTES, "soon", "1 to 1440"),
+            (ENV_ALERT_ON, "some", "all or unusual"),
+            (ENV_BASELINE_DAYS, "0", "1 to 400"),
         ] {
             let err = Settings::from_lookup(|name| (name == var).then(|| value.to_owned()))
                 .expect_err(value);

@@ -3,8 +3,9 @@
 //! root sessions `AssumeRoot` opened.
 //!
 //! Every item's key is prefixed by what it is: `event#<eventID>`, `group#<digest>`, `sent#<message id>`,
-//! `session#<access key>`, `checkpoint#<region>`, `config#account-names`; every item has an `expires_at` (epoch
-//! seconds, the TTL).
+//! `session#<access key>`, `checkpoint#<region>`, `baseline#<digest>` (what is normal for one identity),
+//! `source#<digest>` (the identities failing from one address), `config#account-names`; every item has an
+//! `expires_at` (epoch seconds, the TTL).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
@@ -13,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+use crate::baseline::{Baseline, Source};
 use crate::classify::RootSession;
 use crate::deliver::Channel;
 use crate::error::StoreError;
@@ -108,6 +110,10 @@ pub enum StateItem {
         checkpoint: Checkpoint,
         expires_at: i64,
     },
+    /// What is normal for one identity (`baseline#…`); its `expires_at` is inside.
+    Baseline(Box<Baseline>),
+    /// The identities that failed to sign in from one address within the window (`source#…`).
+    Source(Box<Source>),
 }
 
 /// A record an invocation means to report in `message`. A new record is claimed only if no item exists; a record

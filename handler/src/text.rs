@@ -33,6 +33,10 @@ pub enum Label {
     FirstSeen,
     LastSeen,
     Regions,
+    /// What a sign-in's baseline found (new network, browser; or how familiar it is).
+    Baseline,
+    /// The identities a password spray tried.
+    Identities,
 }
 
 impl Label {
@@ -50,6 +54,8 @@ impl Label {
                 | Label::TaskPolicy
                 | Label::Resource
                 | Label::SentVia
+                | Label::Baseline
+                | Label::Identities
         )
     }
 
@@ -84,6 +90,8 @@ impl Label {
                 Label::FirstSeen => "First",
                 Label::LastSeen => "Last",
                 Label::Regions => "Regions",
+                Label::Baseline => "Baseline",
+                Label::Identities => "Identities",
             },
             Language::Ja => match self {
                 Label::Result => "結果",
@@ -114,6 +122,8 @@ impl Label {
                 Label::FirstSeen => "最初",
                 Label::LastSeen => "最後",
                 Label::Regions => "リージョン一覧",
+                Label::Baseline => "普段との比較",
+                Label::Identities => "対象ユーザー",
             },
         }
     }

@@ -31,6 +31,10 @@ pub const ENV_WEBHOOK_PARAMETER: &str = "LOGIN_ALERT_WEBHOOK_PARAMETER";
 pub const ENV_STATE_TABLE: &str = "LOGIN_ALERT_STATE_TABLE";
 /// Environment variable: minutes a group that alerted stays quiet, its later records summarised (default 15).
 pub const ENV_GROUP_WINDOW_MINUTES: &str = "LOGIN_ALERT_GROUP_WINDOW_MINUTES";
+/// Environment variable: which sign-ins send a message (`all`, `unusual`; default `all`).
+pub const ENV_ALERT_ON: &str = "LOGIN_ALERT_ALERT_ON";
+/// Environment variable: days a network, browser or region stays in an identity's baseline (default 90).
+pub const ENV_BASELINE_DAYS: &str = "LOGIN_ALERT_BASELINE_DAYS";
 /// Environment variable: the configured resource-name prefix; changes to login-alert's own resources are tamper.
 pub const ENV_NAME_PREFIX: &str = "LOGIN_ALERT_NAME_PREFIX";
 /// Environment variable: the name of the trail the pipeline depends on.
@@ -134,5 +138,54 @@ impl FromStr for Language {
             .into_iter()
             .find(|language| language.as_str() == s.trim())
             .ok_or_else(|| format!("unknown language `{s}`: use en or ja"))
+    }
+}
+
+/// Which sign-ins send a message (`alert_on`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AlertOn {
+    /// Every sign-in the scope covers.
+    #[default]
+    All,
+    /// All but the usual: a successful non-root sign-in with MFA from a known network and browser is recorded,
+    /// not sent.
+    Unusual,
+}
+
+impl AlertOn {
+    pub const ALL: [AlertOn; 2] = [AlertOn::All, AlertOn::Unusual];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertOn::All => "all",
+            AlertOn::Unusual => "unusual",
+        }
+    }
+
+    /// One line a person understands, for prompts and help.
+    pub fn describe(self) -> &'static str {
+        match self {
+            AlertOn::All => "every sign-in",
+            AlertOn::Unusual => {
+                "only unusual sign-ins (new network or browser, no MFA, failures, root)"
+            }
+        }
+    }
+}
+
+impl fmt::Display for AlertOn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for AlertOn {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        AlertOn::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s.trim())
+            .ok_or_else(|| format!("unknown alert_on `{s}`: use all or unusual"))
     }
 }

@@ -94,6 +94,8 @@ pub fn target(region: &str, prefix: &str, mode: Route, account: &str) -> Target 
         log_retention_days: config::DEFAULT_RETENTION_DAYS,
         language: Default::default(),
         group_window_minutes: login_alert_handler::settings::DEFAULT_GROUP_WINDOW_MINUTES,
+        alert_on: Default::default(),
+        baseline_days: login_alert_handler::settings::DEFAULT_BASELINE_DAYS,
         account_names: Default::default(),
         mode,
         // The CIS controls' grants do not depend on it (see `Cis::permissions`).

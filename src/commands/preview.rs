@@ -83,6 +83,13 @@ fn settings(args: &PreviewArgs, config: Option<&Config>) -> Result<Settings> {
         group_window_minutes: config
             .map(|c| c.group_window_minutes)
             .unwrap_or(defaults.group_window_minutes),
+        alert_on: args
+            .alert_on
+            .or(config.map(|c| c.alert_on))
+            .unwrap_or_default(),
+        baseline_days: config
+            .map(|c| c.baseline_days)
+            .unwrap_or(defaults.baseline_days),
         pipeline: Pipeline {
             name_prefix: config.map(|c| c.name_prefix.clone()),
             trail_name: config.and_then(|c| c.trail.name.clone()),

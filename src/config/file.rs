@@ -174,9 +174,12 @@ fn parse_message(message: &str) -> String {
     }
     let message = message.lines().map(str::trim).collect::<Vec<_>>().join(" ");
     let message = [
-        // log_retention_days is the only signed number, group_window_minutes the only unsigned one.
+        // log_retention_days is the only signed number; group_window_minutes and baseline_days are unsigned.
         ("expected i32", "expected a number of days such as 90"),
-        ("expected u32", "expected a number of minutes such as 15"),
+        (
+            "expected u32",
+            "expected a whole number (minutes such as 15, or days such as 90)",
+        ),
         (
             "expected a map",
             "expected the table [account_names] of \"123456789012\" = \"name\" entries",

@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use login_alert_handler::settings::DEFAULT_GROUP_WINDOW_MINUTES;
-use login_alert_handler::{Language, Scope};
+use login_alert_handler::settings::{DEFAULT_BASELINE_DAYS, DEFAULT_GROUP_WINDOW_MINUTES};
+use login_alert_handler::{AlertOn, Language, Scope};
 use serde::{Deserialize, Serialize};
 
 pub const DEFAULT_PREFIX: &str = "login-alert";
@@ -47,6 +47,15 @@ pub struct Config {
     /// Minutes a group of records that alerted stays quiet; its later records are summarised once.
     #[serde(default = "default_window")]
     pub group_window_minutes: u32,
+    /// Which sign-ins send a message: `all`, or `unusual` (a usual sign-in is recorded, not sent).
+    #[serde(default, skip_serializing_if = "is_default_alert_on")]
+    pub alert_on: AlertOn,
+    /// Days a network, browser or region stays in an identity's baseline after it was last seen.
+    #[serde(
+        default = "default_baseline_days",
+        skip_serializing_if = "is_default_baseline_days"
+    )]
+    pub baseline_days: u32,
     #[serde(default = "default_retention")]
     pub log_retention_days: i32,
     /// How events reach the function; a config without it keeps meaning CloudWatch Logs.
@@ -155,6 +164,15 @@ fn default_retention() -> i32 {
 }
 fn default_window() -> u32 {
     DEFAULT_GROUP_WINDOW_MINUTES
+}
+fn default_baseline_days() -> u32 {
+    DEFAULT_BASELINE_DAYS
+}
+fn is_default_baseline_days(days: &u32) -> bool {
+    *days == DEFAULT_BASELINE_DAYS
+}
+fn is_default_alert_on(alert_on: &AlertOn) -> bool {
+    *alert_on == AlertOn::default()
 }
 fn is_default_language(language: &Language) -> bool {
     *language == Language::default()
@@ -306,6 +324,9 @@ impl Config {
         if let Err(p) = validate_window(self.group_window_minutes) {
             problems.push(p);
         }
+        if let Err(p) = validate_baseline_days(self.baseline_days) {
+            problems.push(p);
+        }
         for (id, name) in &self.account_names {
             if let Err(p) = validate_named_account(id, name) {
                 problems.push(p);
@@ -419,6 +440,8 @@ pub fn sample(region: &str) -> Config {
         log_retention_days: 90,
         language: Default::default(),
         group_window_minutes: DEFAULT_GROUP_WINDOW_MINUTES,
+        alert_on: AlertOn::default(),
+        baseline_days: DEFAULT_BASELINE_DAYS,
         account_names: Default::default(),
         mode: Route::default(),
         trail: TrailConfig {
@@ -444,6 +467,8 @@ mod tests {
             log_retention_days: 90,
             language: Default::default(),
             group_window_minutes: 15,
+            alert_on: AlertOn::All,
+            baseline_days: 90,
             account_names: Default::default(),
             mode: Default::default(),
             trail: TrailConfig {
@@ -607,6 +632,8 @@ mod tests {
                 "group_window_minutes",
                 Box::new(|c| c.group_window_minutes = 1441),
             ),
+            ("baseline_days", Box::new(|c| c.baseline_days = 0)),
+            ("baseline_days", Box::new(|c| c.baseline_days = 401)),
             (
                 "account_names",
                 Box::new(|c| {
@@ -685,7 +712,7 @@ mod tests {
             ("language = \"fr\"", "`fr` is not an allowed value"),
             (
                 "group_window_minutes = -5",
-                "expected a number of minutes such as 15",
+                "expected a whole number (minutes such as 15, or days such as 90)",
             ),
             (
                 "account_names = 1",

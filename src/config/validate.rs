@@ -3,7 +3,10 @@
 use std::str::FromStr;
 
 use email_address::EmailAddress;
-use login_alert_handler::settings::{DEFAULT_GROUP_WINDOW_MINUTES, MAX_GROUP_WINDOW_MINUTES};
+use login_alert_handler::settings::{
+    DEFAULT_BASELINE_DAYS, DEFAULT_GROUP_WINDOW_MINUTES, MAX_BASELINE_DAYS,
+    MAX_GROUP_WINDOW_MINUTES,
+};
 
 use super::{DEFAULT_PREFIX, Problem, RETENTION_DAYS, Route};
 use crate::arn::Arn;
@@ -119,6 +122,20 @@ pub fn validate_window(minutes: u32) -> Result<(), Problem> {
             ),
         })
     }
+}
+
+/// The baseline's length: whole days, at least one, at most `MAX_BASELINE_DAYS` (the handler enforces the same).
+pub fn validate_baseline_days(days: u32) -> Result<(), Problem> {
+    if (1..=MAX_BASELINE_DAYS).contains(&days) {
+        return Ok(());
+    }
+    Err(Problem {
+        field: "baseline_days",
+        problem: format!("{days} is not a baseline length"),
+        fix: format!(
+            "use a whole number of days from 1 to {MAX_BASELINE_DAYS} (default {DEFAULT_BASELINE_DAYS})"
+        ),
+    })
 }
 
 /// DynamoDB's item size quota (400 KB, attribute names and values counted in UTF-8 bytes): the

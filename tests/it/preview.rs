@@ -280,3 +280,68 @@ fn the_config_gives_language_and_account_names_and_the_flag_wins() {
             "account_names: `1111` is not an AWS account ID",
         ));
 }
+
+/// The published IAM user sign-in (AWS CloudTrail User Guide, "AWS console sign-in events") and the same user
+/// again the next day from the same network and browser: a file `preview` replays in time order.
+fn usual_story(dir: &tempfile::TempDir) -> PathBuf {
+    let first: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("aws-ct-ug__iam-user-success-mfa")).unwrap(),
+    )
+    .unwrap();
+    let mut again = first.clone();
+    again["eventID"] = "fed06f42-0000-4764-8c69-121063dc79b9".into();
+    again["eventTime"] = "2018-07-25T08:02:11Z".into();
+    again["sourceIPAddress"] = "192.0.2.77".into();
+    let path = dir.path().join("story.json");
+    std::fs::write(&path, serde_json::json!([first, again]).to_string()).unwrap();
+    path
+}
+
+#[test]
+fn alert_on_unusual_records_the_usual_sign_in_without_sending_it_and_the_flag_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let story = usual_story(&dir);
+    let json = |args: &[&str]| -> Vec<serde_json::Value> {
+        let out = cli(&dir)
+            .args(["preview", "--output", "json"])
+            .args(args)
+            .arg(&story)
+            .assert()
+            .success();
+        serde_json::from_slice(&out.get_output().stdout).unwrap()
+    };
+    let all = json(&[]);
+    assert_eq!(all[0]["new"], serde_json::json!(["identity"]));
+    assert_eq!(all[1]["new"], serde_json::json!([]));
+    assert_eq!(
+        (&all[0]["alert"], &all[1]["alert"]),
+        (&true.into(), &true.into())
+    );
+    let unusual = json(&["--alert-on", "unusual"]);
+    assert_eq!(
+        (&unusual[0]["alert"], &unusual[1]["alert"]),
+        (&true.into(), &false.into())
+    );
+
+    // From the config, and the flag beats it; the email output sends one message, not two.
+    std::fs::write(
+        dir.path().join("login-alert.toml"),
+        "region = \"us-east-1\"\nalert_on = \"unusual\"\n[trail]\ncreate = true\n\
+         [notify]\nemails = [\"a@example.com\"]\n",
+    )
+    .unwrap();
+    assert_eq!(json(&[])[1]["alert"], false);
+    assert_eq!(json(&["--alert-on", "all"])[1]["alert"], true);
+    cli(&dir)
+        .args(["preview", "--output", "text"])
+        .arg(&story)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("they make 1 message(s)"));
+    cli(&dir)
+        .args(["preview", "--alert-on", "sometimes"])
+        .arg(&story)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("use all or unusual"));
+}

@@ -81,7 +81,13 @@ pub fn each_alone(collected: &mut Collected) -> Option<Vec<Outgoing>> {
             .as_deref()
             .is_some_and(|key| !groups.insert(key));
         let in_session = a.access_key.as_deref().is_some_and(|k| opened.contains(k));
-        if repeated_group || in_session || !ids.insert(a.event_id.as_str()) || a.rendered.is_none()
+        // A sign-in not yet judged against its baseline (`usual::annotate`) has no final message yet.
+        let unjudged = a.signin.is_some() && a.verdict.is_none();
+        if repeated_group
+            || in_session
+            || unjudged
+            || !ids.insert(a.event_id.as_str())
+            || a.rendered.is_none()
         {
             return None;
         }

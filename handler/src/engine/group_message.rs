@@ -9,14 +9,11 @@ use super::batch::Group;
 use super::decide::{Decided, Decision};
 use super::invocation::Invocation;
 use super::plan::Outgoing;
-use crate::classify::{Finding, RootSession};
+use crate::classify::RootSession;
 use crate::collect::{Alert, Rendered};
 use crate::deliver::Channel;
 use crate::group::{Class, Head, Summary};
-use crate::input::EventInfo;
-use crate::lenient::Text;
 use crate::message;
-use crate::record::Record;
 use crate::render;
 use crate::settings::Settings;
 use crate::store::{GroupState, PENDING, Store};
@@ -106,25 +103,10 @@ impl<S: Store> Invocation<'_, S> {
     }
 }
 
-/// The finding of a grouped record, read again from the JSON the first pass kept.
-fn reread<'a>(alert: &'a Alert, settings: &Settings) -> Option<Finding<'a>> {
-    let record = Record::parse(alert.raw.as_deref()?).ok()?;
-    let envelope = EventInfo {
-        region: Text(alert.envelope_region.as_deref().map(Into::into)),
-        account: Text(alert.envelope_account.as_deref().map(Into::into)),
-        ..EventInfo::default()
-    };
-    Some(Finding::with_envelope(
-        record,
-        settings,
-        alert.timestamp_ms,
-        Some(&envelope),
-    ))
-}
-
 /// Who a group is about, from its first record (for the state a digest is rendered from).
 pub fn head_of(alert: &Alert, class: Class, settings: &Settings) -> Head {
-    reread(alert, settings)
+    alert
+        .reread(settings)
         .map(|finding| Head::of(&finding, class))
         .unwrap_or_default()
 }
@@ -134,6 +116,9 @@ pub fn summary_of<'a>(alerts: impl Iterator<Item = &'a Alert>) -> Summary {
     let mut summary = Summary::default();
     for a in alerts {
         summary.add(&a.event_name, a.time, a.region.as_deref(), a.failed);
+        if let (true, Some(signin)) = (a.failed, &a.signin) {
+            summary.add_identity(&signin.identity);
+        }
     }
     summary
 }
@@ -158,10 +143,11 @@ fn render_group(
     {
         return Some((rendered, std::mem::take(&mut first.subject)));
     }
-    let mut finding = reread(first, settings)?;
+    let mut finding = first.reread(settings)?;
     if let Some(session) = session {
         finding.attach_root_session(session.clone());
     }
+    finding.novelty = first.verdict.clone();
     let message = message::group(&finding, members, carried, settings);
     let mut all = members.clone();
     all.merge(carried);

@@ -45,7 +45,9 @@ pub async fn invoke<S: Store>(
     lease_secs: i64,
 ) -> Plan {
     let now_s = now.timestamp();
-    let (alerts, repeated) = batch::dedupe(collected.alerts);
+    let (mut alerts, repeated) = batch::dedupe(collected.alerts);
+    // Sign-ins are judged against their baselines first: that may mute one, or put failures in a spray's group.
+    crate::usual::annotate(&mut alerts, settings, channels, store).await;
     let groups = batch::groups_of(&alerts);
     let mut sessions = batch::sessions_opened(&alerts);
     let (known, store) = match store {

@@ -73,6 +73,10 @@ pub fn facts<'s>(finding: &'s Finding, settings: &'s Settings) -> Vec<Fact<'s>> 
         Label::Result,
         Cow::Borrowed(result_word(language, finding.success)),
     ));
+    if let Some(verdict) = &finding.novelty {
+        let (label, value) = crate::novelty::fact(verdict, language, settings.timezone);
+        facts.push(fact(label, Cow::Owned(value)));
+    }
     facts.push(fact(Label::Identity, one_line(identity(finding, language))));
     facts.push(fact(Label::UserType, finding.user_type_label()));
     facts.push(fact(

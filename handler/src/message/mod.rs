@@ -19,6 +19,7 @@ use self::facts::{account_fact, fact, summary_facts};
 use self::wording::{chat_worthy, class_title, notes, word, worded};
 use crate::classify::{Finding, Severity};
 use crate::group::{Class, Head, Summary};
+use crate::novelty;
 use crate::settings::Settings;
 use crate::text::{Label, Phrase, footer};
 use crate::vocab::Language;
@@ -116,13 +117,17 @@ fn subject_headline<'a>(english: &'a str, settings: &Settings) -> Cow<'a, str> {
 /// The message for one record.
 pub fn single<'s>(finding: &'s Finding, settings: &'s Settings) -> Message<'s> {
     let language = settings.language;
-    let english = headline(finding, Language::En);
+    let spray = finding.novelty.as_ref().and_then(|v| v.spray.as_ref());
+    let english = match spray {
+        Some(spray) => novelty::spray_title(spray, Language::En),
+        None => headline(finding, Language::En),
+    };
     let tag = account_label(finding.account_id(), settings);
     let subject = subject_line(tag, &subject_headline(&english, settings));
-    let title = if language == Language::En {
-        english
-    } else {
-        headline(finding, language)
+    let title = match (language, spray) {
+        (Language::En, _) => english,
+        (_, Some(spray)) => novelty::spray_title(spray, language),
+        (_, None) => headline(finding, language),
     };
     let mut chosen = notes(finding);
     if settings.delivered_late {
@@ -160,6 +165,14 @@ pub fn group<'s>(
     let more = members.count.saturating_sub(1) + carried.count;
     if more == 0 {
         return message;
+    }
+    // A spray's title already counts its identities; its records are summarised below.
+    if first.novelty.as_ref().is_some_and(|v| v.spray.is_some()) {
+        let records = novelty::spray_records(members.count + carried.count, language);
+        let mut all = members.clone();
+        all.merge(carried);
+        message.facts.extend(summary_facts(&all, settings, records));
+        return message.cleaned();
     }
     let english_more = format!(" and {more} more");
     message.subject = subject_line(
@@ -235,10 +248,16 @@ pub fn digest<'s>(head: &'s Head, summary: &Summary, settings: &'s Settings) -> 
         Language::En => format!("{count} since the group's last alert"),
         Language::Ja => format!("前回の通知以降{count}件"),
     };
+    if !summary.identities.is_empty() {
+        let total = summary.identities.len() as u64 + summary.other_identities;
+        let names = summary.identities.keys().map(String::as_str);
+        let line = novelty::names_line(names, total, language);
+        facts.push(fact(Label::Identities, Cow::Owned(line)));
+    }
     facts.extend(summary_facts(summary, settings, records));
     let severity = match head.class {
         Some(Class::Root | Class::Tamper) => Severity::Critical,
-        Some(Class::Failure) => Severity::Warning,
+        Some(Class::Failure | Class::Spray) => Severity::Warning,
         _ => Severity::Info,
     };
     let tag = account_label(head.account_id.as_deref(), settings);

@@ -312,6 +312,10 @@ pub fn class_title(class: Option<Class>, head: &Head, language: Language) -> Str
         (Language::En, Some(Class::Failure)) => format!("More failed sign-ins: {who}"),
         (Language::En, Some(Class::SigninStep)) => format!("More sign-in steps: {who}"),
         (Language::En, Some(Class::Tamper)) => format!("More changes to the pipeline by {who}"),
+        (Language::En, Some(Class::Spray)) => format!(
+            "Password spraying from {} continued",
+            head.source_ip.as_deref().unwrap_or("an unknown address")
+        ),
         (Language::En, None) => format!("More activity: {who}"),
         (Language::Ja, Some(Class::Root)) if head.root_session.is_some() => {
             "管理アカウントから開かれたルートセッションの操作（続き）".to_owned()
@@ -320,6 +324,10 @@ pub fn class_title(class: Option<Class>, head: &Head, language: Language) -> Str
         (Language::Ja, Some(Class::Failure)) => format!("サインイン失敗（続き）: {who}"),
         (Language::Ja, Some(Class::SigninStep)) => format!("サインイン手順（続き）: {who}"),
         (Language::Ja, Some(Class::Tamper)) => format!("通知経路への変更（続き）: {who}"),
+        (Language::Ja, Some(Class::Spray)) => format!(
+            "パスワードスプレーの疑い（続き）: {}",
+            head.source_ip.as_deref().unwrap_or("不明なアドレス")
+        ),
         (Language::Ja, None) => format!("アクティビティ（続き）: {who}"),
     }
 }

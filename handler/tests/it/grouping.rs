@@ -261,20 +261,33 @@ async fn a_retry_re_sends_only_what_failed_and_nothing_twice() {
     );
     assert_eq!(recorder.sent.lock().unwrap().len(), 8);
 
-    // Every item the state holds is prefixed and expires.
+    // Every item the state holds is prefixed and expires: after the invocation, or (what a baseline learned
+    // from records) after what it last saw.
     for (key, item) in store.snapshot() {
-        let expires = match &item {
+        let (expires, after) = match &item {
             StateItem::Event { expires_at, .. }
             | StateItem::Sent { expires_at, .. }
             | StateItem::Session { expires_at, .. }
-            | StateItem::Checkpoint { expires_at, .. } => *expires_at,
-            StateItem::Group(g) => g.window_end,
+            | StateItem::Checkpoint { expires_at, .. } => (*expires_at, t0().timestamp()),
+            StateItem::Group(g) => (g.window_end, t0().timestamp()),
+            StateItem::Baseline(b) => (b.expires_at, b.last_seen),
+            StateItem::Source(s) => (
+                s.expires_at,
+                s.identities.iter().map(|i| i.last).max().unwrap_or(0),
+            ),
         };
-        assert!(expires > t0().timestamp(), "{key}");
+        assert!(expires > after, "{key}");
         assert!(
-            ["event#", "group#", "sent#", "session#"]
-                .iter()
-                .any(|p| key.starts_with(p)),
+            [
+                "event#",
+                "group#",
+                "sent#",
+                "session#",
+                "baseline#",
+                "source#"
+            ]
+            .iter()
+            .any(|p| key.starts_with(p)),
             "{key}"
         );
     }
@@ -466,6 +479,15 @@ async fn records_that_are_each_alone_skip_planning_with_the_same_messages() {
     let channels = [Channel::Email, Channel::Slack];
     let collect = || collect::collect(&input, &settings(), &channels, KeepRaw::None).unwrap();
     let mut fast_input = collect();
+    // Sign-ins are judged against their baselines first (preview does the same before the fast path).
+    assert!(engine::each_alone(&mut collect()).is_none());
+    login_alert_handler::usual::annotate(
+        &mut fast_input.alerts,
+        &settings(),
+        &channels,
+        None::<&MemoryStore>,
+    )
+    .await;
     let fast = engine::each_alone(&mut fast_input).expect("no group of two in distinct fixtures");
     let planned = engine::invoke(
         collect(),

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod baseline;
 mod derived;
 mod fixtures;
 mod grouping;

@@ -8,9 +8,9 @@ use anyhow::{Context, Result};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Architecture, Environment, Runtime};
 use login_alert_handler::{
-    ENV_ACCOUNT_NAME, ENV_GROUP_WINDOW_MINUTES, ENV_HISTORY_REGIONS, ENV_LANGUAGE, ENV_NAME_PREFIX,
-    ENV_SCOPE, ENV_SLACK_PARAMETER, ENV_STATE_TABLE, ENV_TEAMS_PARAMETER, ENV_TIMEZONE,
-    ENV_TOPIC_ARN, ENV_TRAIL_LOG_GROUP, ENV_TRAIL_NAME, ENV_WEBHOOK_PARAMETER,
+    ENV_ACCOUNT_NAME, ENV_ALERT_ON, ENV_BASELINE_DAYS, ENV_GROUP_WINDOW_MINUTES, ENV_HISTORY_REGIONS,
+    ENV_LANGUAGE, ENV_NAME_PREFIX, ENV_SCOPE, ENV_SLACK_PARAMETER, ENV_STATE_TABLE, ENV_TEAMS_PARAMETER,
+    ENV_TIMEZONE, ENV_TOPIC_ARN, ENV_TRAIL_LOG_GROUP, ENV_TRAIL_NAME, ENV_WEBHOOK_PARAMETER,
 };
 use serde::{Deserialize, Serialize};
 
@@ -418,6 +418,8 @@ pub fn environment(t: &Target, facts: &Facts) -> BTreeMap<String, String> {
             ENV_GROUP_WINDOW_MINUTES.to_owned(),
             t.group_window_minutes.to_string(),
         ),
+        (ENV_ALERT_ON.to_owned(), t.alert_on.as_str().to_owned()),
+        (ENV_BASELINE_DAYS.to_owned(), t.baseline_days.to_string()),
         (ENV_STATE_TABLE.to_owned(), t.names.state_table()),
         (ENV_NAME_PREFIX.to_owned(), t.names.prefix.clone()),
         (ENV_TRAIL_NAME.to_owned(), t.trail_name()),
@@ -793,6 +795,8 @@ mod tests {
         assert_eq!(env[ENV_ACCOUNT_NAME], "prod");
         assert_eq!(env[ENV_LANGUAGE], "en");
         assert_eq!(env[ENV_GROUP_WINDOW_MINUTES], "15");
+        assert_eq!(env[ENV_ALERT_ON], "all");
+        assert_eq!(env[ENV_BASELINE_DAYS], "90");
         assert_eq!(env[ENV_STATE_TABLE], "login-alert-state");
         assert_eq!(env[ENV_NAME_PREFIX], "login-alert");
         assert_eq!(env[ENV_TRAIL_NAME], "audit");
@@ -817,6 +821,7 @@ mod tests {
     fn the_environment_follows_the_language_window_webhooks_trail_and_its_log_group() {
         let mut config = crate::config::Config::read_str(
             "region = \"eu-west-1\"\nname_prefix = \"la\"\nlanguage = \"ja\"\ngroup_window_minutes = 60\n\
+             alert_on = \"unusual\"\nbaseline_days = 30\n\
              [trail]\nname = \"arn:aws:cloudtrail:eu-west-1:123456789012:trail/org-audit\"\n\
              [notify]\nteams_webhook_url = \"https://x.logic.azure.com/workflows/TEAMS-SECRET\"\n\
              webhook_url = \"https://alerts.example.com/JSON-SECRET\"\n",
@@ -831,6 +836,8 @@ mod tests {
         let env = environment(&t, &facts);
         assert_eq!(env[ENV_LANGUAGE], "ja");
         assert_eq!(env[ENV_GROUP_WINDOW_MINUTES], "60");
+        assert_eq!(env[ENV_ALERT_ON], "unusual");
+        assert_eq!(env[ENV_BASELINE_DAYS], "30");
         assert_eq!(env[ENV_STATE_TABLE], "la-state");
         assert_eq!(env[ENV_NAME_PREFIX], "la");
         assert_eq!(env[ENV_TRAIL_NAME], "org-audit");
