@@ -13,7 +13,7 @@ use crate::check::{Check, Link, Status};
 use crate::model::{Ctx, Facts, Target};
 use crate::names::MANAGED_BY;
 use crate::part::Part;
-use crate::plan::lifecycle::Owned;
+use crate::plan::lifecycle::owned_when_managed;
 use crate::plan::{Action, Attr, Change, Plan};
 use crate::policy::Grant;
 use crate::tags;
@@ -435,11 +435,7 @@ fn plan_destroy(found: &Found, plan: &mut Plan<impl From<Op>>) {
     });
 }
 
-impl Owned for Found {
-    fn ours(&self) -> bool {
-        self.managed
-    }
-}
+owned_when_managed!(Found);
 
 /// What `status` says of each alarm the config wants.
 pub fn checks(current: &[Found], desired: &[Definition], t: &Target) -> Vec<Check> {

@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::aws::SdkResultExt;
 use crate::model::{Ctx, Facts, Target};
 use crate::part::{Named, kind};
-use crate::plan::lifecycle::Owned;
+use crate::plan::lifecycle::owned_when_managed;
 use crate::plan::{Action, Attr, Change, Plan};
 use crate::policy::{Grant, log_group_arns};
 use crate::tags;
@@ -23,11 +23,7 @@ pub struct Current {
     pub managed: bool,
 }
 
-impl Owned for Current {
-    fn ours(&self) -> bool {
-        self.managed
-    }
-}
+owned_when_managed!(Current);
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Desired {

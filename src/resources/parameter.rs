@@ -10,7 +10,7 @@ use crate::check::{Check, Link};
 use crate::model::{Ctx, Facts, Secret, Target};
 use crate::names::{MANAGED_BY, WebhookKind};
 use crate::part::{Named, kind};
-use crate::plan::lifecycle::{FIX, Owned, foreign, not_ours};
+use crate::plan::lifecycle::{FIX, foreign, not_ours, owned_when_managed};
 use crate::plan::{Action, Attr, Change, Plan, SENSITIVE};
 use crate::policy::Grant;
 use crate::tags;
@@ -75,11 +75,7 @@ impl Op {
     }
 }
 
-impl Owned for Current {
-    fn ours(&self) -> bool {
-        self.managed
-    }
-}
+owned_when_managed!(Current);
 
 /// One part per webhook kind: the same calls, the same never-print rules, its own parameter.
 macro_rules! webhook_parameter {

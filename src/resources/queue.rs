@@ -11,7 +11,7 @@ use crate::aws::{SdkResultExt, error_code, explain};
 use crate::check::{Check, Link};
 use crate::model::{Ctx, Facts, Target};
 use crate::part::{Named, kind};
-use crate::plan::lifecycle::{FIX, Owned, field_diff, field_set, not_ours};
+use crate::plan::lifecycle::{FIX, field_diff, field_set, not_ours, owned_when_managed};
 use crate::plan::{Action, Change, Plan};
 use crate::policy::Grant;
 use crate::retry::{Bound, Stopped, patiently};
@@ -82,11 +82,7 @@ impl Desired {
     }
 }
 
-impl Owned for Current {
-    fn ours(&self) -> bool {
-        self.managed
-    }
-}
+owned_when_managed!(Current);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]

@@ -13,7 +13,7 @@ use crate::aws::SdkResultExt;
 use crate::model::{Ctx, Facts, Target};
 use crate::names::{INLINE_POLICY, MANAGED_BY};
 use crate::part::{Named, kind};
-use crate::plan::lifecycle::Owned;
+use crate::plan::lifecycle::owned_when_managed;
 use crate::plan::{Action, Attr, Change, Plan};
 use crate::policy::Grant;
 use crate::tags;
@@ -38,11 +38,7 @@ pub struct Current {
     pub managed: bool,
 }
 
-impl Owned for Current {
-    fn ours(&self) -> bool {
-        self.managed
-    }
-}
+owned_when_managed!(Current);
 
 impl Current {
     /// login-alert's inline policy, if present.

@@ -14,7 +14,7 @@ use crate::check::{Check, Link};
 use crate::model::{Ctx, Facts, Target};
 use crate::names::MANAGED_BY;
 use crate::part::{Named, Part, kind};
-use crate::plan::lifecycle::{Found, Owned};
+use crate::plan::lifecycle::{Found, owned_when_managed};
 use crate::plan::{Action, Attr, Change, Plan};
 use crate::policy::Grant;
 use crate::tags;
@@ -608,11 +608,7 @@ pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
     });
 }
 
-impl Owned for Current {
-    fn ours(&self) -> bool {
-        self.managed
-    }
-}
+owned_when_managed!(Current);
 
 pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
     match op {

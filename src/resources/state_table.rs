@@ -20,7 +20,7 @@ use crate::config::{MAX_NAMES_ITEM_BYTES, names_item_bytes};
 use crate::model::{Ctx, Facts, Target};
 use crate::names::MANAGED_BY;
 use crate::part::Part;
-use crate::plan::lifecycle::{Owned, not_ours};
+use crate::plan::lifecycle::{Owned, not_ours, owned_when_managed};
 use crate::plan::{Action, Attr, Change, Plan};
 use crate::policy::Grant;
 use crate::tags;
@@ -574,11 +574,7 @@ pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
     });
 }
 
-impl Owned for Current {
-    fn ours(&self) -> bool {
-        self.managed
-    }
-}
+owned_when_managed!(Current);
 
 pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
     match op {

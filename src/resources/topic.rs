@@ -13,7 +13,7 @@ use crate::check::{Check, Link};
 use crate::model::{Ctx, Facts, Target};
 use crate::names::MANAGED_BY;
 use crate::part::{Named, kind};
-use crate::plan::lifecycle::{Found, Owned, not_ours};
+use crate::plan::lifecycle::{Found, not_ours, owned_when_managed};
 use crate::plan::{Action, Attr, Change, Plan};
 use crate::policy::Grant;
 use crate::tags;
@@ -50,11 +50,7 @@ pub struct Current {
     pub subscriptions: Vec<Subscription>,
 }
 
-impl Owned for Current {
-    fn ours(&self) -> bool {
-        self.managed
-    }
-}
+owned_when_managed!(Current);
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Desired {

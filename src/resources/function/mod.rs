@@ -22,7 +22,7 @@ use crate::metrics;
 use crate::model::{Ctx, Facts, Target};
 use crate::names::WebhookKind;
 use crate::part::Part;
-use crate::plan::lifecycle::{FIX, Owned, not_ours};
+use crate::plan::lifecycle::{FIX, not_ours, owned_when_managed};
 use crate::plan::{Action, Attr, Change, Plan};
 use crate::policy::Grant;
 use crate::retry::{Bound, Stopped, patiently};
@@ -580,11 +580,7 @@ pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
     });
 }
 
-impl Owned for Current {
-    fn ours(&self) -> bool {
-        self.managed
-    }
-}
+owned_when_managed!(Current);
 
 #[cfg(test)]
 mod tests {
