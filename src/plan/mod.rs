@@ -97,6 +97,18 @@ impl<O> Change<O> {
             op,
         }
     }
+    /// A change that creates `name`.
+    pub fn create(kind: &str, name: impl Into<String>, op: O) -> Self {
+        Self::new(kind, name, Action::Create, op)
+    }
+    /// A change that changes `name` in place.
+    pub fn update(kind: &str, name: impl Into<String>, op: O) -> Self {
+        Self::new(kind, name, Action::Update, op)
+    }
+    /// A change that deletes `name`.
+    pub fn delete(kind: &str, name: impl Into<String>, op: O) -> Self {
+        Self::new(kind, name, Action::Delete, op)
+    }
     pub fn attr(mut self, attr: Attr) -> Self {
         self.attrs.push(attr);
         self

@@ -16,7 +16,7 @@ use crate::model::{Ctx, Facts, Target, TrailChoice};
 use crate::names::MANAGED_BY;
 use crate::part::Part;
 use crate::plan::lifecycle::Owned;
-use crate::plan::{Action, Attr, Change, Plan};
+use crate::plan::{Attr, Change, Plan};
 use crate::policy::Grant;
 use crate::tags;
 
@@ -273,10 +273,9 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
         &desired.name,
         current,
         || {
-            Change::new(
+            Change::create(
                 KIND,
                 &desired.name,
-                Action::Create,
                 Op::Create {
                     name: desired.name.clone(),
                     region: desired.region.clone(),
@@ -317,10 +316,9 @@ fn plan_update(current: &Current, desired: &Desired) -> Option<Change<Op>> {
         attrs.push(Attr::change("block_public_access", false, true));
     }
     (tag || policy.is_some() || block).then(|| {
-        Change::new(
+        Change::update(
             KIND,
             &desired.name,
-            Action::Update,
             Op::Update {
                 name: desired.name.clone(),
                 tag,
@@ -352,10 +350,9 @@ pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
         ));
         return;
     }
-    let change = Change::new(
+    let change = Change::delete(
         KIND,
         &current.name,
-        Action::Delete,
         Op::Delete {
             name: current.name.clone(),
         },
@@ -499,7 +496,7 @@ async fn put_policy(ctx: &Ctx, name: &str, policy: &Value) -> Result<()> {
 mod tests {
     use super::*;
     use crate::config::{Config, TrailConfig};
-    use crate::plan::Mode;
+    use crate::plan::{Action, Mode};
     use crate::testing::{self, REGION, notifying, planned};
 
     fn target() -> Target {

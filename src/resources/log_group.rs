@@ -8,7 +8,7 @@ use crate::aws::SdkResultExt;
 use crate::model::{Ctx, Facts, Target};
 use crate::part::{Named, kind};
 use crate::plan::lifecycle::owned_when_managed;
-use crate::plan::{Action, Attr, Change, Plan};
+use crate::plan::{Attr, Change, Plan};
 use crate::policy::{Grant, log_group_arns};
 use crate::tags;
 
@@ -155,10 +155,9 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
         &desired.name,
         current,
         || {
-            Change::new(
+            Change::create(
                 KIND,
                 &desired.name,
-                Action::Create,
                 Op::Create {
                     name: desired.name.clone(),
                     retention_days,
@@ -172,7 +171,7 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
                     name: desired.name.clone(),
                     retention_days,
                 };
-                Change::new(KIND, &desired.name, Action::Update, op).attr(Attr::new(
+                Change::update(KIND, &desired.name, op).attr(Attr::new(
                     "retention_in_days",
                     Some(current.retention_days.map_or(Value::Null, Into::into)),
                     Some(retention_days.into()),
@@ -184,10 +183,9 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
 
 pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
     plan.remove_ours(current, |current| {
-        Change::new(
+        Change::delete(
             KIND,
             &current.name,
-            Action::Delete,
             Op::Delete {
                 name: current.name.clone(),
             },
@@ -242,7 +240,7 @@ async fn set_retention(ctx: &Ctx, name: &str, days: i32) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::Mode;
+    use crate::plan::{Action, Mode};
     use crate::testing::{assert_refused, planned, test_plan};
 
     fn desired() -> Desired {

@@ -269,7 +269,7 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
         &desired.name,
         current,
         || {
-            Change::new(KIND, &desired.name, Action::Create, op(Op::create))
+            Change::create(KIND, &desired.name, op(Op::create))
                 .attr(Attr::set("type", SECURE_STRING))
                 .attr(Attr::set("value", SENSITIVE))
         },
@@ -286,10 +286,7 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
                         .note("stored unencrypted: recreated as an encrypted SecureString"),
                 )
             } else if current.value != *value {
-                Some(
-                    Change::new(KIND, &desired.name, Action::Update, op(Op::overwrite))
-                        .attr(value_changed()),
-                )
+                Some(Change::update(KIND, &desired.name, op(Op::overwrite)).attr(value_changed()))
             } else {
                 None
             }
@@ -303,10 +300,9 @@ fn value_changed() -> Attr {
 
 pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
     plan.remove_ours(current, |current| {
-        Change::new(
+        Change::delete(
             KIND,
             &current.name,
-            Action::Delete,
             Op::Delete {
                 name: current.name.clone(),
             },

@@ -474,11 +474,7 @@ fn remove_other(other: &Current) -> Change<Op> {
     if let Some(account) = &other.source_account {
         attrs.push(Attr::unset("source_account", account.clone()));
     }
-    Change::new(
-        KIND,
-        format!("{} on {}", other.statement_id, other.function),
-        Action::Delete,
-        Op::Remove {
+    Change::delete(KIND, format!("{} on {}", other.statement_id, other.function), Op::Remove {
             function: other.function.clone(),
             statement_id: other.statement_id.clone(),
         },
@@ -510,10 +506,9 @@ fn plan_ours(current: Option<&Current>, desired: &Desired, plan: &mut Plan<impl 
         None => {
             let (function, statement_id, principal, source_arn, source_account) = fields();
             Some(
-                Change::new(
+                Change::create(
                     KIND,
                     name,
-                    Action::Create,
                     Op::Add {
                         function,
                         statement_id,
@@ -587,10 +582,9 @@ fn plan_ours(current: Option<&Current>, desired: &Desired, plan: &mut Plan<impl 
 pub fn plan_destroy(statements: &[Current], statement_id: &str, plan: &mut Plan<impl From<Op>>) {
     let ours = statements.iter().find(|s| s.statement_id == statement_id);
     if let Some(current) = ours.filter(|c| c.function_managed) {
-        plan.push(Some(Change::new(
+        plan.push(Some(Change::delete(
             KIND,
             format!("{} on {}", current.statement_id, current.function),
-            Action::Delete,
             Op::Remove {
                 function: current.function.clone(),
                 statement_id: current.statement_id.clone(),

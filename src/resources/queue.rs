@@ -12,7 +12,7 @@ use crate::check::{Check, Link};
 use crate::model::{Ctx, Facts, Target};
 use crate::part::{Named, kind};
 use crate::plan::lifecycle::{FIX, field_diff, field_set, not_ours, owned_when_managed};
-use crate::plan::{Action, Change, Plan};
+use crate::plan::{Change, Plan};
 use crate::policy::Grant;
 use crate::retry::{Bound, Stopped, patiently};
 use crate::tags;
@@ -212,10 +212,9 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
         &desired.name,
         current,
         || {
-            Change::new(
+            Change::create(
                 KIND,
                 &desired.name,
-                Action::Create,
                 Op::Create {
                     name: desired.name.clone(),
                     retention_seconds: desired.retention_seconds,
@@ -227,10 +226,9 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
         |current| {
             let attrs = field_diff(&current.settings(), &desired.settings());
             (!attrs.is_empty()).then(|| {
-                Change::new(
+                Change::update(
                     KIND,
                     &desired.name,
-                    Action::Update,
                     Op::SetAttributes {
                         name: desired.name.clone(),
                         retention_seconds: desired.retention_seconds,
@@ -244,10 +242,9 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
 
 pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
     plan.remove_ours(current, |current| {
-        let change = Change::new(
+        let change = Change::delete(
             KIND,
             &current.name,
-            Action::Delete,
             Op::Delete {
                 name: current.name.clone(),
             },
@@ -392,7 +389,7 @@ async fn set_attributes(ctx: &Ctx, name: &str, retention_seconds: i64) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Attr, Mode};
+    use crate::plan::{Action, Attr, Mode};
     use crate::testing::planned;
 
     fn desired() -> Desired {

@@ -14,7 +14,7 @@ use crate::model::{Ctx, Facts, Target};
 use crate::names::{INLINE_POLICY, MANAGED_BY};
 use crate::part::{Named, kind};
 use crate::plan::lifecycle::owned_when_managed;
-use crate::plan::{Action, Attr, Change, Plan};
+use crate::plan::{Attr, Change, Plan};
 use crate::policy::Grant;
 use crate::tags;
 
@@ -278,10 +278,9 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
         &desired.name,
         current,
         || {
-            Change::new(
+            Change::create(
                 KIND,
                 &desired.name,
-                Action::Create,
                 Op::Create {
                     name: desired.name.clone(),
                     description: desired.description.clone(),
@@ -328,10 +327,9 @@ fn plan_update(current: &Current, desired: &Desired) -> Option<Change<Op>> {
     if trust.is_none() && policy.is_none() && !removes {
         return None;
     }
-    let change = Change::new(
+    let change = Change::update(
         KIND,
         &desired.name,
-        Action::Update,
         Op::Update {
             name: desired.name.clone(),
             trust,
@@ -352,10 +350,9 @@ fn plan_update(current: &Current, desired: &Desired) -> Option<Change<Op>> {
 
 pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
     plan.remove_ours(current, |current| {
-        Change::new(
+        Change::delete(
             KIND,
             &current.name,
-            Action::Delete,
             Op::Delete {
                 name: current.name.clone(),
             },
@@ -521,7 +518,7 @@ async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::Mode;
+    use crate::plan::{Action, Mode};
     use crate::testing::{assert_refused, planned};
     use serde_json::json;
 

@@ -14,7 +14,7 @@ use crate::model::{Ctx, Facts, Target};
 use crate::names::MANAGED_BY;
 use crate::part::{Named, kind};
 use crate::plan::lifecycle::{Found, not_ours, owned_when_managed};
-use crate::plan::{Action, Attr, Change, Plan};
+use crate::plan::{Attr, Change, Plan};
 use crate::policy::Grant;
 use crate::tags;
 
@@ -382,10 +382,9 @@ fn pending_notice(email: &str) -> String {
 }
 
 fn subscribe_change(topic_arn: &str, email: &str) -> Change<Op> {
-    Change::new(
+    Change::create(
         SUBSCRIPTION,
         email,
-        Action::Create,
         Op::Subscribe {
             topic_arn: topic_arn.to_owned(),
             email: email.to_owned(),
@@ -410,10 +409,9 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
         Found::Refused => return,
         Found::Missing => {
             plan.push(Some(
-                Change::new(
+                Change::create(
                     KIND,
                     &desired.name,
-                    Action::Create,
                     Op::Create {
                         name: desired.name.clone(),
                         policy: desired.policy.clone(),
@@ -430,10 +428,9 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
     let policy = statement_diff("access_policy", current.policy.as_ref(), &desired.policy);
     if !policy.is_empty() {
         plan.push(Some(
-            Change::new(
+            Change::update(
                 KIND,
                 &current.name,
-                Action::Update,
                 Op::SetPolicy {
                     arn: current.arn.clone(),
                     policy: desired.policy.clone(),
@@ -501,24 +498,23 @@ fn unsubscribe_change(sub: &Subscription, arn: &str, duplicate: bool) -> Change<
         endpoint: sub.endpoint.clone(),
     };
     if sub.protocol == EMAIL {
-        let change = Change::new(SUBSCRIPTION, &sub.endpoint, Action::Delete, op);
+        let change = Change::delete(SUBSCRIPTION, &sub.endpoint, op);
         return if duplicate {
             change.note("a second subscription of a configured address: alerts would arrive twice")
         } else {
             change
         };
     }
-    Change::new(OTHER_SUBSCRIPTION, &sub.endpoint, Action::Delete, op)
+    Change::delete(OTHER_SUBSCRIPTION, &sub.endpoint, op)
         .attr(Attr::unset("protocol", sub.protocol.clone()))
         .note("not in the configuration: whatever subscribes to the topic receives every alert")
 }
 
 pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
     plan.remove_ours(current, |current| {
-        let change = Change::new(
+        let change = Change::delete(
             KIND,
             &current.name,
-            Action::Delete,
             Op::Delete {
                 arn: current.arn.clone(),
             },
@@ -611,7 +607,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::Mode;
+    use crate::plan::{Action, Mode};
     use crate::testing::{self, assert_refused, notifying, planned, test_plan};
 
     const ARN: &str = "arn:aws:sns:us-east-1:123456789012:login-alert-alerts";

@@ -23,7 +23,7 @@ use crate::model::{Ctx, Facts, Target};
 use crate::names::WebhookKind;
 use crate::part::Part;
 use crate::plan::lifecycle::{FIX, not_ours, owned_when_managed};
-use crate::plan::{Action, Attr, Change, Plan};
+use crate::plan::{Attr, Change, Plan};
 use crate::policy::Grant;
 use crate::retry::{Bound, Stopped, patiently};
 use crate::tags;
@@ -536,7 +536,7 @@ fn create_change(desired: &Desired) -> Change<Op> {
         name: desired.name.clone(),
         config: c.clone(),
     };
-    Change::new(KIND, &desired.name, Action::Create, op).attrs(attrs)
+    Change::create(KIND, &desired.name, op).attrs(attrs)
 }
 
 /// The code (with the architecture: Lambda changes it only together with the code) and the
@@ -567,7 +567,7 @@ fn update_change(current: &Current, desired: &Desired) -> Option<Change<Op>> {
             code,
             config,
         };
-        Change::new(KIND, &desired.name, Action::Update, op).attrs(attrs)
+        Change::update(KIND, &desired.name, op).attrs(attrs)
     })
 }
 
@@ -576,7 +576,7 @@ pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
         let op = Op::Delete {
             name: current.name.clone(),
         };
-        Change::new(KIND, &current.name, Action::Delete, op)
+        Change::delete(KIND, &current.name, op)
     });
 }
 
@@ -585,7 +585,7 @@ owned_when_managed!(Current);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::Mode;
+    use crate::plan::{Action, Mode};
     use crate::testing::{assert_refused, attr_names, planned, test_plan};
 
     fn desired() -> Desired {
