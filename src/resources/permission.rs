@@ -400,22 +400,29 @@ pub fn desired_all(t: &Target, facts: &Facts) -> Vec<Desired> {
 
 /// The digest schedule may invoke the function.
 pub fn desired_digest(t: &Target) -> Desired {
-    Desired {
-        function: t.names.function(),
-        statement_id: t.names.digest_permission_statement(),
-        principal: EVENTS_PRINCIPAL.to_owned(),
-        source_arn: t.arns.rule(t.region(), &t.names.digest_rule()),
-        source_account: t.account_id().to_owned(),
-    }
+    from_rule(
+        t,
+        t.names.digest_permission_statement(),
+        &t.names.digest_rule(),
+    )
 }
 
 /// EventBridge mode: the home rule may invoke the function.
 pub fn desired_events(t: &Target) -> Desired {
+    from_rule(
+        t,
+        t.names.events_permission_statement(),
+        &t.names.events_rule(),
+    )
+}
+
+/// The statement `statement_id` letting login-alert's rule `rule` (in the home region) invoke the function.
+fn from_rule(t: &Target, statement_id: String, rule: &str) -> Desired {
     Desired {
         function: t.names.function(),
-        statement_id: t.names.events_permission_statement(),
+        statement_id,
         principal: EVENTS_PRINCIPAL.to_owned(),
-        source_arn: t.arns.rule(t.region(), &t.names.events_rule()),
+        source_arn: t.arns.rule(t.region(), rule),
         source_account: t.account_id().to_owned(),
     }
 }
