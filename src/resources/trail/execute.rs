@@ -11,7 +11,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::error::{TrailError, failed};
-use super::op::{CloudWatchLogs, Op};
+use super::op::{CloudWatchLogs, Op, Update};
 use crate::arn::{Arn, strip_wildcard};
 use crate::aws::{SdkResultExt, error_code, error_message};
 use crate::model::Ctx;
@@ -27,7 +27,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             bucket,
             cloud_watch_logs,
         } => create(ctx, name, arn, bucket, cloud_watch_logs.as_ref()).await,
-        Op::Update {
+        Op::Update(Update {
             name,
             arn,
             remember,
@@ -37,7 +37,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             bucket,
             logging,
             forget,
-        } => {
+        }) => {
             let result: Result<()> = async {
                 if let Some(memo) = remember {
                     remember_originals(ctx, name, arn, memo).await?;
