@@ -577,6 +577,30 @@ mod tests {
         assert!(matches!(&plan.changes[0].op, Op::Create { region, .. } if region == "eu-west-1"));
     }
 
+    /// What the plan's one update puts back (`policy`: whether it puts a policy).
+    #[derive(Debug, PartialEq)]
+    struct Updates {
+        tag: bool,
+        policy: bool,
+        block_public_access: bool,
+    }
+
+    fn updates(plan: &Plan<Op>) -> Updates {
+        match &plan.changes[0].op {
+            Op::Update {
+                tag,
+                policy,
+                block_public_access,
+                ..
+            } => Updates {
+                tag: *tag,
+                policy: policy.is_some(),
+                block_public_access: *block_public_access,
+            },
+            other => panic!("expected a bucket update, got {other:?}"),
+        }
+    }
+
     #[test]
     fn a_matching_bucket_needs_nothing() {
         assert!(!apply_plan(Some(&current(3))).has_changes());
@@ -588,16 +612,14 @@ mod tests {
         c.policy = None;
         c.public_access_blocked = false;
         let plan = apply_plan(Some(&c));
-        let Op::Update {
-            tag,
-            policy,
-            block_public_access,
-            ..
-        } = &plan.changes[0].op
-        else {
-            panic!("update")
-        };
-        assert!(policy.is_some() && *block_public_access && !*tag);
+        assert_eq!(
+            updates(&plan),
+            Updates {
+                tag: false,
+                policy: true,
+                block_public_access: true
+            }
+        );
         assert_eq!(plan.changes[0].attrs.len(), 2);
         assert!(plan.notices.is_empty());
     }
@@ -657,16 +679,14 @@ mod tests {
             "{}",
             plan.notices[0]
         );
-        let Op::Update {
-            tag,
-            policy,
-            block_public_access,
-            ..
-        } = &plan.changes[0].op
-        else {
-            panic!("update")
-        };
-        assert!(*tag && policy.is_some() && *block_public_access);
+        assert_eq!(
+            updates(&plan),
+            Updates {
+                tag: true,
+                policy: true,
+                block_public_access: true
+            }
+        );
         assert_eq!(
             plan.changes[0].attrs[0],
             Attr::set("managed-by", "login-alert")
