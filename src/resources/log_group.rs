@@ -183,13 +183,7 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
 
 pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
     plan.remove_ours(current, |current| {
-        Change::delete(
-            KIND,
-            &current.name,
-            Op::Delete {
-                name: current.name.clone(),
-            },
-        )
+        Change::delete_named(KIND, &current.name, |name| Op::Delete { name })
     });
 }
 

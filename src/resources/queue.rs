@@ -242,13 +242,7 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
 
 pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
     plan.remove_ours(current, |current| {
-        let change = Change::delete(
-            KIND,
-            &current.name,
-            Op::Delete {
-                name: current.name.clone(),
-            },
-        );
+        let change = Change::delete_named(KIND, &current.name, |name| Op::Delete { name });
         if current.waiting > 0 {
             change.note(format!(
                 "it still holds {} failed invocation(s), deleted with it",

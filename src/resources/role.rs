@@ -350,13 +350,7 @@ fn plan_update(current: &Current, desired: &Desired) -> Option<Change<Op>> {
 
 pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
     plan.remove_ours(current, |current| {
-        Change::delete(
-            KIND,
-            &current.name,
-            Op::Delete {
-                name: current.name.clone(),
-            },
-        )
+        Change::delete_named(KIND, &current.name, |name| Op::Delete { name })
     });
 }
 

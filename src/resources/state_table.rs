@@ -550,10 +550,7 @@ fn plan_ttl(c: &Current, plan: &mut Plan<impl From<Op>>) {
 
 pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
     plan.remove_ours(current, |current| {
-        let op = Op::Delete {
-            name: current.name.clone(),
-        };
-        Change::delete(KIND, &current.name, op)
+        Change::delete_named(KIND, &current.name, |name| Op::Delete { name })
             .note("with the alert state and the account names in it")
     });
 }

@@ -573,10 +573,7 @@ fn update_change(current: &Current, desired: &Desired) -> Option<Change<Op>> {
 
 pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
     plan.remove_ours(current, |current| {
-        let op = Op::Delete {
-            name: current.name.clone(),
-        };
-        Change::delete(KIND, &current.name, op)
+        Change::delete_named(KIND, &current.name, |name| Op::Delete { name })
     });
 }
 
