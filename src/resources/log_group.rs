@@ -64,7 +64,7 @@ impl Named for TrailGroup {
     }
 
     fn wanted(&self, t: &Target, facts: &Facts) -> bool {
-        self.uses(t) && facts.delivery.ours
+        facts.delivers_to_ours(t)
     }
 
     fn desired(&self, t: &Target, _: &Facts) -> Desired {

@@ -101,10 +101,8 @@ impl Named for CloudTrailRole {
         t.route.uses_logs()
     }
 
-    /// Not when the trail delivers to the user's own group with the user's role, or not to
-    /// CloudWatch Logs at all (EventBridge mode): ours, from an earlier config, goes.
     fn wanted(&self, t: &Target, facts: &Facts) -> bool {
-        self.uses(t) && facts.delivery.ours
+        facts.delivers_to_ours(t)
     }
 
     fn desired(&self, t: &Target, _: &Facts) -> Desired {
