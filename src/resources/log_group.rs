@@ -55,10 +55,6 @@ impl Named for TrailGroup {
     const NAME: &'static str = "the trail's log group";
     type Kind = LogGroup;
 
-    fn name(&self, t: &Target) -> String {
-        t.names.log_group()
-    }
-
     fn uses(&self, t: &Target) -> bool {
         t.route.uses_logs()
     }
@@ -67,7 +63,7 @@ impl Named for TrailGroup {
         facts.delivers_to_ours(t)
     }
 
-    fn desired(&self, t: &Target, _: &Facts) -> Desired {
+    fn desired(&self, t: &Target) -> Desired {
         desired(t.names.log_group(), t)
     }
 }
@@ -76,11 +72,7 @@ impl Named for FunctionGroup {
     const NAME: &'static str = "the function's log group";
     type Kind = LogGroup;
 
-    fn name(&self, t: &Target) -> String {
-        t.names.function_log_group()
-    }
-
-    fn desired(&self, t: &Target, _: &Facts) -> Desired {
+    fn desired(&self, t: &Target) -> Desired {
         desired(t.names.function_log_group(), t)
     }
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::aws::{SdkResultExt, error_code, explain};
 use crate::check::{Check, Link};
-use crate::model::{Ctx, Facts, Secret, Target};
+use crate::model::{Ctx, Secret, Target};
 use crate::names::{MANAGED_BY, WebhookKind};
 use crate::part::{Named, kind};
 use crate::plan::lifecycle::{FIX, foreign, not_ours, owned_when_managed};
@@ -87,11 +87,7 @@ macro_rules! webhook_parameter {
             const NAME: &'static str = $name;
             type Kind = Webhook;
 
-            fn name(&self, t: &Target) -> String {
-                t.names.webhook_parameter($kind)
-            }
-
-            fn desired(&self, t: &Target, _: &Facts) -> Desired {
+            fn desired(&self, t: &Target) -> Desired {
                 desired_for(t, $kind)
             }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::aws::{SdkResultExt, error_code, explain};
 use crate::check::{Check, Link};
-use crate::model::{Ctx, Facts, Target};
+use crate::model::{Ctx, Target};
 use crate::part::{Named, kind};
 use crate::plan::lifecycle::{FIX, field_diff, field_set, not_ours, owned_when_managed};
 use crate::plan::{Change, Plan};
@@ -110,11 +110,7 @@ impl Named for Queue {
     const NAME: &'static str = "the failed-event queue";
     type Kind = Queue;
 
-    fn name(&self, t: &Target) -> String {
-        t.names.failed_events_queue()
-    }
-
-    fn desired(&self, t: &Target, _: &Facts) -> Desired {
+    fn desired(&self, t: &Target) -> Desired {
         desired(t)
     }
 

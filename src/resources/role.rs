@@ -93,10 +93,6 @@ impl Named for CloudTrailRole {
     const NAME: &'static str = "the CloudTrail role";
     type Kind = Role;
 
-    fn name(&self, t: &Target) -> String {
-        t.names.cloudtrail_role()
-    }
-
     fn uses(&self, t: &Target) -> bool {
         t.route.uses_logs()
     }
@@ -105,7 +101,7 @@ impl Named for CloudTrailRole {
         facts.delivers_to_ours(t)
     }
 
-    fn desired(&self, t: &Target, _: &Facts) -> Desired {
+    fn desired(&self, t: &Target) -> Desired {
         policies::cloudtrail_role(t)
     }
 }
@@ -114,11 +110,7 @@ impl Named for FunctionRole {
     const NAME: &'static str = "the function's role";
     type Kind = Role;
 
-    fn name(&self, t: &Target) -> String {
-        t.names.function_role()
-    }
-
-    fn desired(&self, t: &Target, _: &Facts) -> Desired {
+    fn desired(&self, t: &Target) -> Desired {
         policies::function_role(t)
     }
 }
@@ -130,15 +122,11 @@ impl Named for EventsRole {
     const NAME: &'static str = "the EventBridge forwarding role";
     type Kind = Role;
 
-    fn name(&self, t: &Target) -> String {
-        t.names.events_role()
-    }
-
     fn uses(&self, t: &Target) -> bool {
         t.route.uses_eventbridge()
     }
 
-    fn desired(&self, t: &Target, _: &Facts) -> Desired {
+    fn desired(&self, t: &Target) -> Desired {
         policies::events_role(t)
     }
 }

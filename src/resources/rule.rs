@@ -130,15 +130,11 @@ impl Named for HomeRule {
     const NAME: &'static str = "the home EventBridge rule";
     type Kind = HomeRegionRule;
 
-    fn name(&self, t: &Target) -> String {
-        t.names.events_rule()
-    }
-
     fn uses(&self, t: &Target) -> bool {
         t.route.uses_eventbridge()
     }
 
-    fn desired(&self, t: &Target, _: &Facts) -> Desired {
+    fn desired(&self, t: &Target) -> Desired {
         home(t)
     }
 

@@ -10,7 +10,7 @@ use super::policies::{statement_diff, topic_access};
 use crate::arn::Arn;
 use crate::aws::SdkResultExt;
 use crate::check::{Check, Link};
-use crate::model::{Ctx, Facts, Target};
+use crate::model::{Ctx, Target};
 use crate::names::MANAGED_BY;
 use crate::part::{Named, kind};
 use crate::plan::lifecycle::{Found, not_ours, owned_when_managed};
@@ -147,11 +147,7 @@ impl Named for Topic {
     const NAME: &'static str = "the SNS topic";
     type Kind = Topic;
 
-    fn name(&self, t: &Target) -> String {
-        t.names.topic()
-    }
-
-    fn desired(&self, t: &Target, _: &Facts) -> Desired {
+    fn desired(&self, t: &Target) -> Desired {
         desired(t)
     }
 
