@@ -271,4 +271,10 @@ impl Facts {
             organization_trail: false,
         }
     }
+    /// login-alert's own log group and CloudTrail role are wanted: the trail delivers to CloudWatch
+    /// Logs, and into login-alert's group. Not when it delivers to the user's own group with the
+    /// user's role, nor in EventBridge mode: ours, from an earlier config, goes.
+    pub fn delivers_to_ours(&self, t: &Target) -> bool {
+        t.route.uses_logs() && self.delivery.ours
+    }
 }

@@ -88,6 +88,9 @@ pub trait Kind {
     type Desired;
     type Op: Debug + Send + Sync + 'static;
 
+    /// The fixed name of the instance `desired` describes: what it is read, changed and granted by.
+    fn name(desired: &Self::Desired) -> &str;
+
     /// The instance called `name`, if there is one. Never writes.
     fn read(ctx: &Ctx, name: &str) -> impl Future<Output = Result<Option<Self::Current>>> + Send;
 
@@ -106,15 +109,21 @@ pub trait Kind {
     fn permissions(t: &Target, name: &str, uses: bool) -> Vec<Grant>;
 }
 
-/// One instance of a [`Kind`] under a fixed name: all such a part says is its name, what it wants,
-/// when it is wanted, what it needs of IAM and what `status` reports of it. [`Part`] follows.
+/// One instance of a [`Kind`] under a fixed name: all such a part says is what it wants (its name
+/// included, stated once there), when it is wanted and what `status` reports of it. [`Part`] follows.
 pub trait Named: Sync {
     /// As [`Part::NAME`].
     const NAME: &'static str;
     type Kind: Kind;
 
-    /// Its fixed name (from `t.names`).
-    fn name(&self, t: &Target) -> String;
+    /// What the config wants it to be, under its fixed name (from `t.names`). It depends on the
+    /// config alone, since the instance is read and granted by that name before any fact is learned.
+    fn desired(&self, t: &Target) -> <Self::Kind as Kind>::Desired;
+
+    /// Its fixed name, as [`Named::desired`] states it.
+    fn name(&self, t: &Target) -> String {
+        <Self::Kind as Kind>::name(&self.desired(t)).to_owned()
+    }
 
     /// Whether the config's mode uses it at all. A mode that does not still reads it and deletes
     /// what an earlier mode left, so only its creation depends on this.
@@ -126,9 +135,6 @@ pub trait Named: Sync {
     fn permissions(&self, t: &Target) -> Vec<Grant> {
         <Self::Kind as Kind>::permissions(t, &self.name(t), self.uses(t))
     }
-
-    /// What the config wants it to be.
-    fn desired(&self, t: &Target, facts: &Facts) -> <Self::Kind as Kind>::Desired;
 
     /// As [`Part::wanted`]: by default, whenever the mode [`Named::uses`] it.
     fn wanted(&self, t: &Target, _facts: &Facts) -> bool {
@@ -169,10 +175,10 @@ where
         &self,
         current: &Self::Current,
         t: &Target,
-        facts: &Facts,
+        _: &Facts,
         plan: &mut Plan<Self::Op>,
     ) {
-        N::Kind::plan_apply(current.as_ref(), &self.desired(t, facts), plan);
+        N::Kind::plan_apply(current.as_ref(), &self.desired(t), plan);
     }
 
     fn plan_destroy(
@@ -198,7 +204,7 @@ where
 /// [`Kind`] for `$kind` from the functions of the module it is invoked in: `$read(ctx, name)` (by
 /// default `read`), `plan_apply(current, desired, plan)`, `plan_destroy(current, plan)` and
 /// `$permissions(t, name, uses)` (by default `permissions`), on the module's `Current`, `Desired`
-/// and `Op`.
+/// and `Op`; an instance's name is its `Desired`'s `name` field.
 macro_rules! kind {
     ($kind:ident) => {
         $crate::part::kind!($kind, read);
@@ -211,6 +217,10 @@ macro_rules! kind {
             type Current = Current;
             type Desired = Desired;
             type Op = Op;
+
+            fn name(desired: &Desired) -> &str {
+                &desired.name
+            }
 
             async fn read(ctx: &$crate::model::Ctx, name: &str) -> anyhow::Result<Option<Current>> {
                 $read(ctx, name).await

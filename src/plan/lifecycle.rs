@@ -16,6 +16,19 @@ pub trait Owned {
     fn ours(&self) -> bool;
 }
 
+/// [`Owned`] for a resource as read into a struct whose `managed` field holds whether it carries
+/// login-alert's tag (what most kinds read).
+macro_rules! owned_when_managed {
+    ($current:ty) => {
+        impl $crate::plan::lifecycle::Owned for $current {
+            fn ours(&self) -> bool {
+                self.managed
+            }
+        }
+    };
+}
+pub(crate) use owned_when_managed;
+
 /// How to get a resource of someone else's out of login-alert's way.
 pub const FIX: &str = "delete or rename it, or choose another name_prefix";
 

@@ -97,6 +97,22 @@ impl<O> Change<O> {
             op,
         }
     }
+    /// A change that creates `name`.
+    pub fn create(kind: &str, name: impl Into<String>, op: O) -> Self {
+        Self::new(kind, name, Action::Create, op)
+    }
+    /// A change that changes `name` in place.
+    pub fn update(kind: &str, name: impl Into<String>, op: O) -> Self {
+        Self::new(kind, name, Action::Update, op)
+    }
+    /// A change that deletes `name`.
+    pub fn delete(kind: &str, name: impl Into<String>, op: O) -> Self {
+        Self::new(kind, name, Action::Delete, op)
+    }
+    /// [`Change::delete`] of a resource whose deletion needs its name alone (`op` makes it of the name).
+    pub fn delete_named(kind: &str, name: &str, op: impl FnOnce(String) -> O) -> Self {
+        Self::delete(kind, name, op(name.to_owned()))
+    }
     pub fn attr(mut self, attr: Attr) -> Self {
         self.attrs.push(attr);
         self

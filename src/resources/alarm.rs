@@ -13,8 +13,8 @@ use crate::check::{Check, Link, Status};
 use crate::model::{Ctx, Facts, Target};
 use crate::names::MANAGED_BY;
 use crate::part::Part;
-use crate::plan::lifecycle::Owned;
-use crate::plan::{Action, Attr, Change, Plan};
+use crate::plan::lifecycle::owned_when_managed;
+use crate::plan::{Attr, Change, Plan};
 use crate::policy::Grant;
 use crate::tags;
 
@@ -401,7 +401,7 @@ pub fn plan_apply(current: &[Found], desired: &[Definition], plan: &mut Plan<imp
                     .into_iter()
                     .filter(|(name, _)| *name != "description")
                     .map(|(name, value)| Attr::set(name, value));
-                Change::new(KIND, &want.name, Action::Create, put(true)).attrs(attrs)
+                Change::create(KIND, &want.name, put(true)).attrs(attrs)
             },
             |found| {
                 let attrs: Vec<Attr> = summary(&found.definition)
@@ -411,7 +411,7 @@ pub fn plan_apply(current: &[Found], desired: &[Definition], plan: &mut Plan<imp
                     .map(|(before, after)| Attr::change(before.0, before.1, after.1))
                     .collect();
                 (!attrs.is_empty())
-                    .then(|| Change::new(KIND, &want.name, Action::Update, put(false)).attrs(attrs))
+                    .then(|| Change::update(KIND, &want.name, put(false)).attrs(attrs))
             },
         );
     }
@@ -426,20 +426,11 @@ pub fn plan_apply(current: &[Found], desired: &[Definition], plan: &mut Plan<imp
 fn plan_destroy(found: &Found, plan: &mut Plan<impl From<Op>>) {
     plan.remove_ours(Some(found), |found| {
         let name = &found.definition.name;
-        Change::new(
-            KIND,
-            name,
-            Action::Delete,
-            Op::Delete { name: name.clone() },
-        )
+        Change::delete(KIND, name, Op::Delete { name: name.clone() })
     });
 }
 
-impl Owned for Found {
-    fn ours(&self) -> bool {
-        self.managed
-    }
-}
+owned_when_managed!(Found);
 
 /// What `status` says of each alarm the config wants.
 pub fn checks(current: &[Found], desired: &[Definition], t: &Target) -> Vec<Check> {
@@ -543,7 +534,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
 mod tests {
     use super::*;
     use crate::model::Delivery;
-    use crate::plan::Mode;
+    use crate::plan::{Action, Mode};
     use crate::testing::{self, REGION, notifying, planned};
 
     /// Notifying an email address, or else Slack.

@@ -16,7 +16,7 @@ use crate::model::{Ctx, Facts, Target, TrailChoice};
 use crate::names::MANAGED_BY;
 use crate::part::Part;
 use crate::plan::lifecycle::Owned;
-use crate::plan::{Action, Attr, Change, Plan};
+use crate::plan::{Attr, Change, Plan};
 use crate::policy::Grant;
 use crate::tags;
 
@@ -273,10 +273,9 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
         &desired.name,
         current,
         || {
-            Change::new(
+            Change::create(
                 KIND,
                 &desired.name,
-                Action::Create,
                 Op::Create {
                     name: desired.name.clone(),
                     region: desired.region.clone(),
@@ -317,10 +316,9 @@ fn plan_update(current: &Current, desired: &Desired) -> Option<Change<Op>> {
         attrs.push(Attr::change("block_public_access", false, true));
     }
     (tag || policy.is_some() || block).then(|| {
-        Change::new(
+        Change::update(
             KIND,
             &desired.name,
-            Action::Update,
             Op::Update {
                 name: desired.name.clone(),
                 tag,
@@ -352,10 +350,9 @@ pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
         ));
         return;
     }
-    let change = Change::new(
+    let change = Change::delete(
         KIND,
         &current.name,
-        Action::Delete,
         Op::Delete {
             name: current.name.clone(),
         },
@@ -499,7 +496,7 @@ async fn put_policy(ctx: &Ctx, name: &str, policy: &Value) -> Result<()> {
 mod tests {
     use super::*;
     use crate::config::{Config, TrailConfig};
-    use crate::plan::Mode;
+    use crate::plan::{Action, Mode};
     use crate::testing::{self, REGION, notifying, planned};
 
     fn target() -> Target {
@@ -580,6 +577,30 @@ mod tests {
         assert!(matches!(&plan.changes[0].op, Op::Create { region, .. } if region == "eu-west-1"));
     }
 
+    /// What the plan's one update puts back (`policy`: whether it puts a policy).
+    #[derive(Debug, PartialEq)]
+    struct Updates {
+        tag: bool,
+        policy: bool,
+        block_public_access: bool,
+    }
+
+    fn updates(plan: &Plan<Op>) -> Updates {
+        match &plan.changes[0].op {
+            Op::Update {
+                tag,
+                policy,
+                block_public_access,
+                ..
+            } => Updates {
+                tag: *tag,
+                policy: policy.is_some(),
+                block_public_access: *block_public_access,
+            },
+            other => panic!("expected a bucket update, got {other:?}"),
+        }
+    }
+
     #[test]
     fn a_matching_bucket_needs_nothing() {
         assert!(!apply_plan(Some(&current(3))).has_changes());
@@ -591,16 +612,14 @@ mod tests {
         c.policy = None;
         c.public_access_blocked = false;
         let plan = apply_plan(Some(&c));
-        let Op::Update {
-            tag,
-            policy,
-            block_public_access,
-            ..
-        } = &plan.changes[0].op
-        else {
-            panic!("update")
-        };
-        assert!(policy.is_some() && *block_public_access && !*tag);
+        assert_eq!(
+            updates(&plan),
+            Updates {
+                tag: false,
+                policy: true,
+                block_public_access: true
+            }
+        );
         assert_eq!(plan.changes[0].attrs.len(), 2);
         assert!(plan.notices.is_empty());
     }
@@ -660,16 +679,14 @@ mod tests {
             "{}",
             plan.notices[0]
         );
-        let Op::Update {
-            tag,
-            policy,
-            block_public_access,
-            ..
-        } = &plan.changes[0].op
-        else {
-            panic!("update")
-        };
-        assert!(*tag && policy.is_some() && *block_public_access);
+        assert_eq!(
+            updates(&plan),
+            Updates {
+                tag: true,
+                policy: true,
+                block_public_access: true
+            }
+        );
         assert_eq!(
             plan.changes[0].attrs[0],
             Attr::set("managed-by", "login-alert")

@@ -10,7 +10,7 @@ use crate::aws::SdkResultExt;
 use crate::check::{Check, Link};
 use crate::model::{Ctx, Facts, Target};
 use crate::part::Part;
-use crate::plan::{Action, Attr, Change, Plan};
+use crate::plan::{Attr, Change, Plan};
 use crate::policy::Grant;
 use crate::resources::{alarm, topic};
 
@@ -416,7 +416,7 @@ fn plan_filters(group: &Group, t: &Target, plan: &mut Plan<Op>) {
         let label = format!("{name} on {}", group.log_group);
         match group.filters.iter().find(|f| &f.name == name) {
             None => plan.push(Some(
-                Change::new(KIND, label, Action::Create, put())
+                Change::create(KIND, label, put())
                     .attr(Attr::set("control", control.id))
                     .attr(Attr::set("filter_pattern", control.pattern))
                     .attr(Attr::set("metric", metric)),
@@ -434,9 +434,7 @@ fn plan_filters(group: &Group, t: &Target, plan: &mut Plan<Op>) {
                     attrs.push(Attr::change("metric", found.metrics.join(", "), metric));
                 }
                 if !attrs.is_empty() {
-                    plan.push(Some(
-                        Change::new(KIND, label, Action::Update, put()).attrs(attrs),
-                    ));
+                    plan.push(Some(Change::update(KIND, label, put()).attrs(attrs)));
                 }
             }
         }
@@ -448,10 +446,9 @@ fn remove_filters(group: &Group, t: &Target, plan: &mut Plan<Op>) {
     for control in &CONTROLS {
         let name = filter_name(t, control);
         if group.filters.iter().any(|f| f.name == name) {
-            plan.push(Some(Change::new(
+            plan.push(Some(Change::delete(
                 KIND,
                 format!("{name} on {}", group.log_group),
-                Action::Delete,
                 Op::DeleteFilter {
                     log_group: group.log_group.clone(),
                     name,
@@ -643,7 +640,7 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use crate::model::Delivery;
-    use crate::plan::Mode;
+    use crate::plan::{Action, Mode};
     use crate::resources::subscription_filter::MAX_PATTERN_LEN;
     use crate::testing::{self, REGION, notifying, planned};
 

@@ -2,7 +2,7 @@
 //! how events arrive) that invokes the function to send the digests of groups whose window has closed.
 
 use super::rule::{Desired, FUNCTION_TARGET, HomeRegionRule, RuleTarget};
-use crate::model::{Facts, Target};
+use crate::model::Target;
 use crate::part::Named;
 
 /// The schedule that invokes the function to send the digests of groups whose window has closed
@@ -13,11 +13,7 @@ impl Named for DigestRule {
     const NAME: &'static str = "the digest schedule";
     type Kind = HomeRegionRule;
 
-    fn name(&self, t: &Target) -> String {
-        t.names.digest_rule()
-    }
-
-    fn desired(&self, t: &Target, _: &Facts) -> Desired {
+    fn desired(&self, t: &Target) -> Desired {
         digest(t)
     }
 }

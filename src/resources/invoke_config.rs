@@ -205,10 +205,9 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
 
 pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
     if let Some(current) = current {
-        plan.push(Some(Change::new(
+        plan.push(Some(Change::delete(
             KIND,
             &current.function,
-            Action::Delete,
             Op::Delete {
                 function: current.function.clone(),
             },

@@ -7,8 +7,8 @@ use serde_json::Value;
 use crate::aws::SdkResultExt;
 use crate::model::{Ctx, Facts, Target};
 use crate::part::{Named, kind};
-use crate::plan::lifecycle::Owned;
-use crate::plan::{Action, Attr, Change, Plan};
+use crate::plan::lifecycle::owned_when_managed;
+use crate::plan::{Attr, Change, Plan};
 use crate::policy::{Grant, log_group_arns};
 use crate::tags;
 
@@ -23,11 +23,7 @@ pub struct Current {
     pub managed: bool,
 }
 
-impl Owned for Current {
-    fn ours(&self) -> bool {
-        self.managed
-    }
-}
+owned_when_managed!(Current);
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Desired {
@@ -59,19 +55,15 @@ impl Named for TrailGroup {
     const NAME: &'static str = "the trail's log group";
     type Kind = LogGroup;
 
-    fn name(&self, t: &Target) -> String {
-        t.names.log_group()
-    }
-
     fn uses(&self, t: &Target) -> bool {
         t.route.uses_logs()
     }
 
     fn wanted(&self, t: &Target, facts: &Facts) -> bool {
-        self.uses(t) && facts.delivery.ours
+        facts.delivers_to_ours(t)
     }
 
-    fn desired(&self, t: &Target, _: &Facts) -> Desired {
+    fn desired(&self, t: &Target) -> Desired {
         desired(t.names.log_group(), t)
     }
 }
@@ -80,11 +72,7 @@ impl Named for FunctionGroup {
     const NAME: &'static str = "the function's log group";
     type Kind = LogGroup;
 
-    fn name(&self, t: &Target) -> String {
-        t.names.function_log_group()
-    }
-
-    fn desired(&self, t: &Target, _: &Facts) -> Desired {
+    fn desired(&self, t: &Target) -> Desired {
         desired(t.names.function_log_group(), t)
     }
 }
@@ -159,10 +147,9 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
         &desired.name,
         current,
         || {
-            Change::new(
+            Change::create(
                 KIND,
                 &desired.name,
-                Action::Create,
                 Op::Create {
                     name: desired.name.clone(),
                     retention_days,
@@ -176,7 +163,7 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
                     name: desired.name.clone(),
                     retention_days,
                 };
-                Change::new(KIND, &desired.name, Action::Update, op).attr(Attr::new(
+                Change::update(KIND, &desired.name, op).attr(Attr::new(
                     "retention_in_days",
                     Some(current.retention_days.map_or(Value::Null, Into::into)),
                     Some(retention_days.into()),
@@ -188,14 +175,7 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
 
 pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
     plan.remove_ours(current, |current| {
-        Change::new(
-            KIND,
-            &current.name,
-            Action::Delete,
-            Op::Delete {
-                name: current.name.clone(),
-            },
-        )
+        Change::delete_named(KIND, &current.name, |name| Op::Delete { name })
     });
 }
 
@@ -246,7 +226,7 @@ async fn set_retention(ctx: &Ctx, name: &str, days: i32) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::Mode;
+    use crate::plan::{Action, Mode};
     use crate::testing::{assert_refused, planned, test_plan};
 
     fn desired() -> Desired {

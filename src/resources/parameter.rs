@@ -7,10 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::aws::{SdkResultExt, error_code, explain};
 use crate::check::{Check, Link};
-use crate::model::{Ctx, Facts, Secret, Target};
+use crate::model::{Ctx, Secret, Target};
 use crate::names::{MANAGED_BY, WebhookKind};
 use crate::part::{Named, kind};
-use crate::plan::lifecycle::{FIX, Owned, foreign, not_ours};
+use crate::plan::lifecycle::{FIX, foreign, not_ours, owned_when_managed};
 use crate::plan::{Action, Attr, Change, Plan, SENSITIVE};
 use crate::policy::Grant;
 use crate::tags;
@@ -75,11 +75,7 @@ impl Op {
     }
 }
 
-impl Owned for Current {
-    fn ours(&self) -> bool {
-        self.managed
-    }
-}
+owned_when_managed!(Current);
 
 /// One part per webhook kind: the same calls, the same never-print rules, its own parameter.
 macro_rules! webhook_parameter {
@@ -91,11 +87,7 @@ macro_rules! webhook_parameter {
             const NAME: &'static str = $name;
             type Kind = Webhook;
 
-            fn name(&self, t: &Target) -> String {
-                t.names.webhook_parameter($kind)
-            }
-
-            fn desired(&self, t: &Target, _: &Facts) -> Desired {
+            fn desired(&self, t: &Target) -> Desired {
                 desired_for(t, $kind)
             }
 
@@ -273,7 +265,7 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
         &desired.name,
         current,
         || {
-            Change::new(KIND, &desired.name, Action::Create, op(Op::create))
+            Change::create(KIND, &desired.name, op(Op::create))
                 .attr(Attr::set("type", SECURE_STRING))
                 .attr(Attr::set("value", SENSITIVE))
         },
@@ -290,10 +282,7 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
                         .note("stored unencrypted: recreated as an encrypted SecureString"),
                 )
             } else if current.value != *value {
-                Some(
-                    Change::new(KIND, &desired.name, Action::Update, op(Op::overwrite))
-                        .attr(value_changed()),
-                )
+                Some(Change::update(KIND, &desired.name, op(Op::overwrite)).attr(value_changed()))
             } else {
                 None
             }
@@ -307,14 +296,7 @@ fn value_changed() -> Attr {
 
 pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
     plan.remove_ours(current, |current| {
-        Change::new(
-            KIND,
-            &current.name,
-            Action::Delete,
-            Op::Delete {
-                name: current.name.clone(),
-            },
-        )
+        Change::delete_named(KIND, &current.name, |name| Op::Delete { name })
     });
 }
 

@@ -400,22 +400,29 @@ pub fn desired_all(t: &Target, facts: &Facts) -> Vec<Desired> {
 
 /// The digest schedule may invoke the function.
 pub fn desired_digest(t: &Target) -> Desired {
-    Desired {
-        function: t.names.function(),
-        statement_id: t.names.digest_permission_statement(),
-        principal: EVENTS_PRINCIPAL.to_owned(),
-        source_arn: t.arns.rule(t.region(), &t.names.digest_rule()),
-        source_account: t.account_id().to_owned(),
-    }
+    from_rule(
+        t,
+        t.names.digest_permission_statement(),
+        &t.names.digest_rule(),
+    )
 }
 
 /// EventBridge mode: the home rule may invoke the function.
 pub fn desired_events(t: &Target) -> Desired {
+    from_rule(
+        t,
+        t.names.events_permission_statement(),
+        &t.names.events_rule(),
+    )
+}
+
+/// The statement `statement_id` letting login-alert's rule `rule` (in the home region) invoke the function.
+fn from_rule(t: &Target, statement_id: String, rule: &str) -> Desired {
     Desired {
         function: t.names.function(),
-        statement_id: t.names.events_permission_statement(),
+        statement_id,
         principal: EVENTS_PRINCIPAL.to_owned(),
-        source_arn: t.arns.rule(t.region(), &t.names.events_rule()),
+        source_arn: t.arns.rule(t.region(), rule),
         source_account: t.account_id().to_owned(),
     }
 }
@@ -474,11 +481,7 @@ fn remove_other(other: &Current) -> Change<Op> {
     if let Some(account) = &other.source_account {
         attrs.push(Attr::unset("source_account", account.clone()));
     }
-    Change::new(
-        KIND,
-        format!("{} on {}", other.statement_id, other.function),
-        Action::Delete,
-        Op::Remove {
+    Change::delete(KIND, format!("{} on {}", other.statement_id, other.function), Op::Remove {
             function: other.function.clone(),
             statement_id: other.statement_id.clone(),
         },
@@ -510,10 +513,9 @@ fn plan_ours(current: Option<&Current>, desired: &Desired, plan: &mut Plan<impl 
         None => {
             let (function, statement_id, principal, source_arn, source_account) = fields();
             Some(
-                Change::new(
+                Change::create(
                     KIND,
                     name,
-                    Action::Create,
                     Op::Add {
                         function,
                         statement_id,
@@ -587,10 +589,9 @@ fn plan_ours(current: Option<&Current>, desired: &Desired, plan: &mut Plan<impl 
 pub fn plan_destroy(statements: &[Current], statement_id: &str, plan: &mut Plan<impl From<Op>>) {
     let ours = statements.iter().find(|s| s.statement_id == statement_id);
     if let Some(current) = ours.filter(|c| c.function_managed) {
-        plan.push(Some(Change::new(
+        plan.push(Some(Change::delete(
             KIND,
             format!("{} on {}", current.statement_id, current.function),
-            Action::Delete,
             Op::Remove {
                 function: current.function.clone(),
                 statement_id: current.statement_id.clone(),

@@ -9,10 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::aws::{SdkResultExt, error_code, explain};
 use crate::check::{Check, Link};
-use crate::model::{Ctx, Facts, Target};
+use crate::model::{Ctx, Target};
 use crate::part::{Named, kind};
-use crate::plan::lifecycle::{FIX, Owned, field_diff, field_set, not_ours};
-use crate::plan::{Action, Change, Plan};
+use crate::plan::lifecycle::{FIX, field_diff, field_set, not_ours, owned_when_managed};
+use crate::plan::{Change, Plan};
 use crate::policy::Grant;
 use crate::retry::{Bound, Stopped, patiently};
 use crate::tags;
@@ -82,11 +82,7 @@ impl Desired {
     }
 }
 
-impl Owned for Current {
-    fn ours(&self) -> bool {
-        self.managed
-    }
-}
+owned_when_managed!(Current);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
@@ -114,11 +110,7 @@ impl Named for Queue {
     const NAME: &'static str = "the failed-event queue";
     type Kind = Queue;
 
-    fn name(&self, t: &Target) -> String {
-        t.names.failed_events_queue()
-    }
-
-    fn desired(&self, t: &Target, _: &Facts) -> Desired {
+    fn desired(&self, t: &Target) -> Desired {
         desired(t)
     }
 
@@ -216,10 +208,9 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
         &desired.name,
         current,
         || {
-            Change::new(
+            Change::create(
                 KIND,
                 &desired.name,
-                Action::Create,
                 Op::Create {
                     name: desired.name.clone(),
                     retention_seconds: desired.retention_seconds,
@@ -231,10 +222,9 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
         |current| {
             let attrs = field_diff(&current.settings(), &desired.settings());
             (!attrs.is_empty()).then(|| {
-                Change::new(
+                Change::update(
                     KIND,
                     &desired.name,
-                    Action::Update,
                     Op::SetAttributes {
                         name: desired.name.clone(),
                         retention_seconds: desired.retention_seconds,
@@ -248,14 +238,7 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
 
 pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
     plan.remove_ours(current, |current| {
-        let change = Change::new(
-            KIND,
-            &current.name,
-            Action::Delete,
-            Op::Delete {
-                name: current.name.clone(),
-            },
-        );
+        let change = Change::delete_named(KIND, &current.name, |name| Op::Delete { name });
         if current.waiting > 0 {
             change.note(format!(
                 "it still holds {} failed invocation(s), deleted with it",
@@ -396,7 +379,7 @@ async fn set_attributes(ctx: &Ctx, name: &str, retention_seconds: i64) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Attr, Mode};
+    use crate::plan::{Action, Attr, Mode};
     use crate::testing::planned;
 
     fn desired() -> Desired {

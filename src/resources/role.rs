@@ -13,8 +13,8 @@ use crate::aws::SdkResultExt;
 use crate::model::{Ctx, Facts, Target};
 use crate::names::{INLINE_POLICY, MANAGED_BY};
 use crate::part::{Named, kind};
-use crate::plan::lifecycle::Owned;
-use crate::plan::{Action, Attr, Change, Plan};
+use crate::plan::lifecycle::owned_when_managed;
+use crate::plan::{Attr, Change, Plan};
 use crate::policy::Grant;
 use crate::tags;
 
@@ -38,11 +38,7 @@ pub struct Current {
     pub managed: bool,
 }
 
-impl Owned for Current {
-    fn ours(&self) -> bool {
-        self.managed
-    }
-}
+owned_when_managed!(Current);
 
 impl Current {
     /// login-alert's inline policy, if present.
@@ -97,21 +93,15 @@ impl Named for CloudTrailRole {
     const NAME: &'static str = "the CloudTrail role";
     type Kind = Role;
 
-    fn name(&self, t: &Target) -> String {
-        t.names.cloudtrail_role()
-    }
-
     fn uses(&self, t: &Target) -> bool {
         t.route.uses_logs()
     }
 
-    /// Not when the trail delivers to the user's own group with the user's role, or not to
-    /// CloudWatch Logs at all (EventBridge mode): ours, from an earlier config, goes.
     fn wanted(&self, t: &Target, facts: &Facts) -> bool {
-        self.uses(t) && facts.delivery.ours
+        facts.delivers_to_ours(t)
     }
 
-    fn desired(&self, t: &Target, _: &Facts) -> Desired {
+    fn desired(&self, t: &Target) -> Desired {
         policies::cloudtrail_role(t)
     }
 }
@@ -120,11 +110,7 @@ impl Named for FunctionRole {
     const NAME: &'static str = "the function's role";
     type Kind = Role;
 
-    fn name(&self, t: &Target) -> String {
-        t.names.function_role()
-    }
-
-    fn desired(&self, t: &Target, _: &Facts) -> Desired {
+    fn desired(&self, t: &Target) -> Desired {
         policies::function_role(t)
     }
 }
@@ -136,15 +122,11 @@ impl Named for EventsRole {
     const NAME: &'static str = "the EventBridge forwarding role";
     type Kind = Role;
 
-    fn name(&self, t: &Target) -> String {
-        t.names.events_role()
-    }
-
     fn uses(&self, t: &Target) -> bool {
         t.route.uses_eventbridge()
     }
 
-    fn desired(&self, t: &Target, _: &Facts) -> Desired {
+    fn desired(&self, t: &Target) -> Desired {
         policies::events_role(t)
     }
 }
@@ -282,10 +264,9 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
         &desired.name,
         current,
         || {
-            Change::new(
+            Change::create(
                 KIND,
                 &desired.name,
-                Action::Create,
                 Op::Create {
                     name: desired.name.clone(),
                     description: desired.description.clone(),
@@ -332,10 +313,9 @@ fn plan_update(current: &Current, desired: &Desired) -> Option<Change<Op>> {
     if trust.is_none() && policy.is_none() && !removes {
         return None;
     }
-    let change = Change::new(
+    let change = Change::update(
         KIND,
         &desired.name,
-        Action::Update,
         Op::Update {
             name: desired.name.clone(),
             trust,
@@ -356,14 +336,7 @@ fn plan_update(current: &Current, desired: &Desired) -> Option<Change<Op>> {
 
 pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
     plan.remove_ours(current, |current| {
-        Change::new(
-            KIND,
-            &current.name,
-            Action::Delete,
-            Op::Delete {
-                name: current.name.clone(),
-            },
-        )
+        Change::delete_named(KIND, &current.name, |name| Op::Delete { name })
     });
 }
 
@@ -525,7 +498,7 @@ async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::Mode;
+    use crate::plan::{Action, Mode};
     use crate::testing::{assert_refused, planned};
     use serde_json::json;
 

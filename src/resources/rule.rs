@@ -14,8 +14,8 @@ use crate::check::{Check, Link};
 use crate::model::{Ctx, Facts, Target};
 use crate::names::MANAGED_BY;
 use crate::part::{Named, Part, kind};
-use crate::plan::lifecycle::{Found, Owned};
-use crate::plan::{Action, Attr, Change, Plan};
+use crate::plan::lifecycle::{Found, owned_when_managed};
+use crate::plan::{Attr, Change, Plan};
 use crate::policy::Grant;
 use crate::tags;
 
@@ -130,15 +130,11 @@ impl Named for HomeRule {
     const NAME: &'static str = "the home EventBridge rule";
     type Kind = HomeRegionRule;
 
-    fn name(&self, t: &Target) -> String {
-        t.names.events_rule()
-    }
-
     fn uses(&self, t: &Target) -> bool {
         t.route.uses_eventbridge()
     }
 
-    fn desired(&self, t: &Target, _: &Facts) -> Desired {
+    fn desired(&self, t: &Target) -> Desired {
         home(t)
     }
 
@@ -564,10 +560,9 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
     if attrs.is_empty() {
         return;
     }
-    let mut change = Change::new(
+    let mut change = Change::update(
         KIND,
         name,
-        Action::Update,
         put(false, foreign.iter().map(|t| t.id.clone()).collect()),
     )
     .attrs(attrs);
@@ -579,7 +574,7 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
 
 /// A new rule: its schedule or pattern, state, target (and the role EventBridge uses for it).
 fn create_change(desired: &Desired, name: String, op: Op) -> Change<Op> {
-    let mut change = Change::new(KIND, name, Action::Create, op);
+    let mut change = Change::create(KIND, name, op);
     change = match &desired.schedule {
         Some(schedule) => change.attr(Attr::set("schedule", schedule.clone())),
         None => change.attr(Attr::set("event_pattern", PATTERN_SUMMARY)),
@@ -599,20 +594,11 @@ pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
             region: current.region.clone(),
             name: current.name.clone(),
         };
-        Change::new(
-            KIND,
-            label(&current.region, &current.name),
-            Action::Delete,
-            op,
-        )
+        Change::delete(KIND, label(&current.region, &current.name), op)
     });
 }
 
-impl Owned for Current {
-    fn ours(&self) -> bool {
-        self.managed
-    }
-}
+owned_when_managed!(Current);
 
 pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
     match op {
@@ -735,7 +721,7 @@ async fn remove(ctx: &Ctx, region: &str, name: &str, ids: &[String]) -> Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::Mode;
+    use crate::plan::{Action, Mode};
     use crate::testing::{attr_names, planned};
 
     fn desired() -> Desired {

@@ -20,7 +20,7 @@ use crate::config::{MAX_NAMES_ITEM_BYTES, names_item_bytes};
 use crate::model::{Ctx, Facts, Target};
 use crate::names::MANAGED_BY;
 use crate::part::Part;
-use crate::plan::lifecycle::{Owned, not_ours};
+use crate::plan::lifecycle::{Owned, not_ours, owned_when_managed};
 use crate::plan::{Action, Attr, Change, Plan};
 use crate::policy::Grant;
 use crate::tags;
@@ -444,7 +444,7 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
     let item = match current {
         None => {
             plan.push(Some(
-                Change::new(KIND, name, Action::Create, Op::Create { name: name.clone() })
+                Change::create(KIND, name, Op::Create { name: name.clone() })
                     .attr(Attr::set("billing_mode", BILLING_MODE))
                     .attr(Attr::set("partition_key", format!("{PARTITION_KEY} (S)")))
                     .attr(Attr::set("time_to_live_attribute", TTL_ATTRIBUTE))
@@ -468,17 +468,9 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
         Some(c) => {
             if c.billing_mode != BILLING_MODE {
                 plan.push(Some(
-                    Change::new(
-                        KIND,
-                        name,
-                        Action::Update,
-                        Op::SetOnDemand { name: name.clone() },
-                    )
-                    .attr(Attr::change(
-                        "billing_mode",
-                        c.billing_mode.clone(),
-                        BILLING_MODE,
-                    )),
+                    Change::update(KIND, name, Op::SetOnDemand { name: name.clone() }).attr(
+                        Attr::change("billing_mode", c.billing_mode.clone(), BILLING_MODE),
+                    ),
                 ));
             }
             // ENABLING on `expires_at` is as good as done: nothing to write.
@@ -536,11 +528,7 @@ fn plan_ttl(c: &Current, plan: &mut Plan<impl From<Op>>) {
             }
         )),
         (Some(other), false) => plan.push(Some(
-            Change::new(
-                KIND,
-                name,
-                Action::Update,
-                Op::DisableTtl {
+            Change::update(KIND, name, Op::DisableTtl {
                     name: name.clone(),
                     attribute: other.clone(),
                 },
@@ -552,11 +540,7 @@ fn plan_ttl(c: &Current, plan: &mut Plan<impl From<Op>>) {
             )),
         )),
         (None, false) => plan.push(Some(
-            Change::new(
-                KIND,
-                name,
-                Action::Update,
-                Op::EnableTtl { name: name.clone() },
+            Change::update(KIND, name, Op::EnableTtl { name: name.clone() },
             )
             .attr(Attr::set("time_to_live_attribute", TTL_ATTRIBUTE))
             .note("without TTL the alert state is never deleted"),
@@ -566,19 +550,12 @@ fn plan_ttl(c: &Current, plan: &mut Plan<impl From<Op>>) {
 
 pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
     plan.remove_ours(current, |current| {
-        let op = Op::Delete {
-            name: current.name.clone(),
-        };
-        Change::new(KIND, &current.name, Action::Delete, op)
+        Change::delete_named(KIND, &current.name, |name| Op::Delete { name })
             .note("with the alert state and the account names in it")
     });
 }
 
-impl Owned for Current {
-    fn ours(&self) -> bool {
-        self.managed
-    }
-}
+owned_when_managed!(Current);
 
 pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
     match op {

@@ -10,7 +10,7 @@ use crate::check::{Check, Link};
 use crate::model::{Ctx, Delivery, Facts, Target};
 use crate::names::MAX_FILTERS;
 use crate::part::Part;
-use crate::plan::{Action, Attr, Change, Plan};
+use crate::plan::{Attr, Change, Plan};
 use crate::policy::Grant;
 use crate::retry::{Stopped, patiently};
 use login_alert_handler::patterns::{PatternVars, filter_pattern};
@@ -265,7 +265,7 @@ pub fn plan_apply(current: &Current, desired: &Desired, plan: &mut Plan<impl Fro
                 return;
             }
             plan.push(Some(
-                Change::new(KIND, label, Action::Create, put())
+                Change::create(KIND, label, put())
                     .attr(Attr::set("filter_pattern", desired.pattern.clone()))
                     .attr(Attr::set(
                         "destination_arn",
@@ -294,9 +294,7 @@ pub fn plan_apply(current: &Current, desired: &Desired, plan: &mut Plan<impl Fro
                 attrs.push(Attr::unset("role_arn", role.clone()));
             }
             if !attrs.is_empty() {
-                plan.push(Some(
-                    Change::new(KIND, label, Action::Update, put()).attrs(attrs),
-                ));
+                plan.push(Some(Change::update(KIND, label, put()).attrs(attrs)));
             }
         }
     }
@@ -305,10 +303,9 @@ pub fn plan_apply(current: &Current, desired: &Desired, plan: &mut Plan<impl Fro
 /// Deletes our filter (found by its fixed name); the user's filters are never touched.
 pub fn plan_destroy(current: &Current, name: &str, plan: &mut Plan<impl From<Op>>) {
     if current.filters.iter().any(|f| f.name == name) {
-        plan.push(Some(Change::new(
+        plan.push(Some(Change::delete(
             KIND,
             format!("{name} on {}", current.log_group),
-            Action::Delete,
             Op::Delete {
                 log_group: current.log_group.clone(),
                 name: name.to_owned(),
@@ -469,7 +466,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::Mode;
+    use crate::plan::{Action, Mode};
     use crate::testing::{assert_refused, attr_names, planned, test_plan};
 
     const GROUP: &str = "/login-alert/cloudtrail";

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::aws::{SdkResultExt, error_code, explain};
 use crate::model::{Ctx, Facts, Target};
 use crate::part::Part;
-use crate::plan::{Action, Change, Plan};
+use crate::plan::{Change, Plan};
 use crate::policy::Grant;
 
 const KIND: &str = "log stream";
@@ -125,10 +125,9 @@ fn label(found: &Current) -> String {
 pub fn plan_apply(found: &Current, plan: &mut Plan<impl From<Op>>) {
     if !found.exists {
         plan.push(Some(
-            Change::new(
+            Change::create(
                 KIND,
                 label(found),
-                Action::Create,
                 Op::Create {
                     log_group: found.log_group.clone(),
                     stream: found.stream.clone(),
@@ -141,10 +140,9 @@ pub fn plan_apply(found: &Current, plan: &mut Plan<impl From<Op>>) {
 
 pub fn plan_destroy(found: &Current, plan: &mut Plan<impl From<Op>>) {
     if found.exists {
-        plan.push(Some(Change::new(
+        plan.push(Some(Change::delete(
             KIND,
             label(found),
-            Action::Delete,
             Op::Delete {
                 log_group: found.log_group.clone(),
                 stream: found.stream.clone(),

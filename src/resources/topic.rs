@@ -10,11 +10,11 @@ use super::policies::{statement_diff, topic_access};
 use crate::arn::Arn;
 use crate::aws::SdkResultExt;
 use crate::check::{Check, Link};
-use crate::model::{Ctx, Facts, Target};
+use crate::model::{Ctx, Target};
 use crate::names::MANAGED_BY;
 use crate::part::{Named, kind};
-use crate::plan::lifecycle::{Found, Owned, not_ours};
-use crate::plan::{Action, Attr, Change, Plan};
+use crate::plan::lifecycle::{Found, not_ours, owned_when_managed};
+use crate::plan::{Attr, Change, Plan};
 use crate::policy::Grant;
 use crate::tags;
 
@@ -50,11 +50,7 @@ pub struct Current {
     pub subscriptions: Vec<Subscription>,
 }
 
-impl Owned for Current {
-    fn ours(&self) -> bool {
-        self.managed
-    }
-}
+owned_when_managed!(Current);
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Desired {
@@ -151,11 +147,7 @@ impl Named for Topic {
     const NAME: &'static str = "the SNS topic";
     type Kind = Topic;
 
-    fn name(&self, t: &Target) -> String {
-        t.names.topic()
-    }
-
-    fn desired(&self, t: &Target, _: &Facts) -> Desired {
+    fn desired(&self, t: &Target) -> Desired {
         desired(t)
     }
 
@@ -386,10 +378,9 @@ fn pending_notice(email: &str) -> String {
 }
 
 fn subscribe_change(topic_arn: &str, email: &str) -> Change<Op> {
-    Change::new(
+    Change::create(
         SUBSCRIPTION,
         email,
-        Action::Create,
         Op::Subscribe {
             topic_arn: topic_arn.to_owned(),
             email: email.to_owned(),
@@ -414,10 +405,9 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
         Found::Refused => return,
         Found::Missing => {
             plan.push(Some(
-                Change::new(
+                Change::create(
                     KIND,
                     &desired.name,
-                    Action::Create,
                     Op::Create {
                         name: desired.name.clone(),
                         policy: desired.policy.clone(),
@@ -434,10 +424,9 @@ pub fn plan_apply(current: Option<&Current>, desired: &Desired, plan: &mut Plan<
     let policy = statement_diff("access_policy", current.policy.as_ref(), &desired.policy);
     if !policy.is_empty() {
         plan.push(Some(
-            Change::new(
+            Change::update(
                 KIND,
                 &current.name,
-                Action::Update,
                 Op::SetPolicy {
                     arn: current.arn.clone(),
                     policy: desired.policy.clone(),
@@ -505,24 +494,23 @@ fn unsubscribe_change(sub: &Subscription, arn: &str, duplicate: bool) -> Change<
         endpoint: sub.endpoint.clone(),
     };
     if sub.protocol == EMAIL {
-        let change = Change::new(SUBSCRIPTION, &sub.endpoint, Action::Delete, op);
+        let change = Change::delete(SUBSCRIPTION, &sub.endpoint, op);
         return if duplicate {
             change.note("a second subscription of a configured address: alerts would arrive twice")
         } else {
             change
         };
     }
-    Change::new(OTHER_SUBSCRIPTION, &sub.endpoint, Action::Delete, op)
+    Change::delete(OTHER_SUBSCRIPTION, &sub.endpoint, op)
         .attr(Attr::unset("protocol", sub.protocol.clone()))
         .note("not in the configuration: whatever subscribes to the topic receives every alert")
 }
 
 pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
     plan.remove_ours(current, |current| {
-        let change = Change::new(
+        let change = Change::delete(
             KIND,
             &current.name,
-            Action::Delete,
             Op::Delete {
                 arn: current.arn.clone(),
             },
@@ -615,7 +603,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::Mode;
+    use crate::plan::{Action, Mode};
     use crate::testing::{self, assert_refused, notifying, planned, test_plan};
 
     const ARN: &str = "arn:aws:sns:us-east-1:123456789012:login-alert-alerts";

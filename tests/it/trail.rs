@@ -402,12 +402,12 @@ async fn an_interrupted_apply_is_finished_and_destroy_restores_the_originals() {
 
     // Interrupted right after the memo tags were written, before UpdateTrail.
     let first = plan(&ctx, Mode::Apply).await;
-    let Op::Trail(trail::Op::Update {
+    let Op::Trail(trail::Op::Update(trail::Update {
         name,
         arn,
         remember,
         ..
-    }) = &first.changes[0].op
+    })) = &first.changes[0].op
     else {
         panic!("expected a trail update: {:?}", first.changes[0].op)
     };
@@ -415,7 +415,7 @@ async fn an_interrupted_apply_is_finished_and_destroy_restores_the_originals() {
         remember.is_some(),
         "the first apply remembers the originals"
     );
-    let memo_only = trail::Op::Update {
+    let memo_only = trail::Op::Update(trail::Update {
         name: name.clone(),
         arn: arn.clone(),
         remember: remember.clone(),
@@ -425,7 +425,7 @@ async fn an_interrupted_apply_is_finished_and_destroy_restores_the_originals() {
         bucket: None,
         logging: None,
         forget: Vec::new(),
-    };
+    });
     trail::execute(&ctx, &memo_only)
         .await
         .expect("write the memo only");
@@ -436,12 +436,12 @@ async fn an_interrupted_apply_is_finished_and_destroy_restores_the_originals() {
 
     // The next apply finishes the job without rewriting the memo.
     let second = plan(&ctx, Mode::Apply).await;
-    let Op::Trail(trail::Op::Update {
+    let Op::Trail(trail::Op::Update(trail::Update {
         remember,
         multi_region,
         logging,
         ..
-    }) = &second.changes[0].op
+    })) = &second.changes[0].op
     else {
         panic!("expected a trail update")
     };
@@ -462,17 +462,17 @@ async fn an_interrupted_apply_is_finished_and_destroy_restores_the_originals() {
     assert_eq!(memo_tags[memo::LOG_GROUP], "none");
     // Even an Update op carrying a memo again (a stale plan) never overwrites the originals.
     trail::execute(&ctx, &memo_only.clone()).await.unwrap();
-    let Op::Trail(trail::Op::Update {
+    let Op::Trail(trail::Op::Update(trail::Update {
         remember: Some(stale),
         ..
-    }) = &first.changes[0].op
+    })) = &first.changes[0].op
     else {
         unreachable!()
     };
     let mut overwrite = stale.clone();
     overwrite.insert(memo::MULTI_REGION.into(), "true".into());
     let mut stale_op = memo_only;
-    if let trail::Op::Update { remember, .. } = &mut stale_op {
+    if let trail::Op::Update(trail::Update { remember, .. }) = &mut stale_op {
         *remember = Some(overwrite);
     }
     trail::execute(&ctx, &stale_op).await.unwrap();
@@ -689,16 +689,18 @@ async fn a_trail_with_our_name_but_not_our_tag_is_never_deleted() {
 async fn a_trail_deleted_since_the_plan_fails_apply_clearly_and_counts_as_restored() {
     let (account, ctx) = fixture(adopt(TRAIL)).await;
     let arn = format!("arn:aws:cloudtrail:{HOME}:{}:trail/{TRAIL}", account.id);
-    let op = |forget: Vec<String>| trail::Op::Update {
-        name: TRAIL.into(),
-        arn: arn.clone(),
-        remember: None,
-        multi_region: Some(false),
-        global_events: None,
-        cloud_watch_logs: None,
-        bucket: None,
-        logging: None,
-        forget,
+    let op = |forget: Vec<String>| {
+        trail::Op::Update(trail::Update {
+            name: TRAIL.into(),
+            arn: arn.clone(),
+            remember: None,
+            multi_region: Some(false),
+            global_events: None,
+            cloud_watch_logs: None,
+            bucket: None,
+            logging: None,
+            forget,
+        })
     };
     let err = trail::execute(&ctx, &op(Vec::new()))
         .await

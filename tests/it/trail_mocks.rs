@@ -49,7 +49,7 @@ fn ctx(cloudtrail: Client) -> Ctx {
 }
 
 fn deliver_to(log_group_arn: &str) -> trail::Op {
-    trail::Op::Update {
+    trail::Op::Update(trail::Update {
         name: "audit".into(),
         arn: format!("arn:aws:cloudtrail:eu-west-1:{ACCOUNT}:trail/audit"),
         remember: None,
@@ -62,7 +62,7 @@ fn deliver_to(log_group_arn: &str) -> trail::Op {
         bucket: None,
         logging: None,
         forget: Vec::new(),
-    }
+    })
 }
 
 fn update_failing(times: usize, body: &'static str) -> Rule {

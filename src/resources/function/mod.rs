@@ -22,8 +22,8 @@ use crate::metrics;
 use crate::model::{Ctx, Facts, Target};
 use crate::names::WebhookKind;
 use crate::part::Part;
-use crate::plan::lifecycle::{FIX, Owned, not_ours};
-use crate::plan::{Action, Attr, Change, Plan};
+use crate::plan::lifecycle::{FIX, not_ours, owned_when_managed};
+use crate::plan::{Attr, Change, Plan};
 use crate::policy::Grant;
 use crate::retry::{Bound, Stopped, patiently};
 use crate::tags;
@@ -547,7 +547,7 @@ fn create_change(desired: &Desired) -> Change<Op> {
         name: desired.name.clone(),
         config: c.clone(),
     };
-    Change::new(KIND, &desired.name, Action::Create, op).attrs(attrs)
+    Change::create(KIND, &desired.name, op).attrs(attrs)
 }
 
 /// The code (with the architecture: Lambda changes it only together with the code) and the
@@ -578,29 +578,22 @@ fn update_change(current: &Current, desired: &Desired) -> Option<Change<Op>> {
             code,
             config,
         };
-        Change::new(KIND, &desired.name, Action::Update, op).attrs(attrs)
+        Change::update(KIND, &desired.name, op).attrs(attrs)
     })
 }
 
 pub fn plan_destroy(current: Option<&Current>, plan: &mut Plan<impl From<Op>>) {
     plan.remove_ours(current, |current| {
-        let op = Op::Delete {
-            name: current.name.clone(),
-        };
-        Change::new(KIND, &current.name, Action::Delete, op)
+        Change::delete_named(KIND, &current.name, |name| Op::Delete { name })
     });
 }
 
-impl Owned for Current {
-    fn ours(&self) -> bool {
-        self.managed
-    }
-}
+owned_when_managed!(Current);
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::Mode;
+    use crate::plan::{Action, Mode};
     use crate::testing::{assert_refused, attr_names, planned, test_plan};
 
     fn desired() -> Desired {

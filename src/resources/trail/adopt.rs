@@ -6,7 +6,7 @@ use super::op::{CloudWatchLogs, Diff, KIND, Op, wanted_logs};
 use super::read::{Current, Found, reachable_or_block};
 use crate::arn::{log_group_name, strip_wildcard};
 use crate::model::{Delivery, Target};
-use crate::plan::{Action, Change, Plan};
+use crate::plan::{Change, Plan};
 
 /// Makes the adopted trail what login-alert needs, remembering its settings first.
 pub fn plan_apply(current: &Current, t: &Target, delivery: &Delivery, plan: &mut Plan<Op>) {
@@ -101,7 +101,7 @@ pub fn plan_apply(current: &Current, t: &Target, delivery: &Delivery, plan: &mut
         notes.push("its current settings are saved first as login-alert:original-* tags, so destroy can restore them".to_owned());
     }
     let (op, attrs) = diff.into_op(found, remember, Vec::new());
-    let mut change = Change::new(KIND, &found.name, Action::Update, op).attrs(attrs);
+    let mut change = Change::update(KIND, &found.name, op).attrs(attrs);
     for note in notes {
         change = change.note(note);
     }
@@ -126,7 +126,7 @@ pub fn plan_restore(found: &Found, t: &Target, plan: &mut Plan<Op>) {
                 );
                 let (op, attrs) = diff.into_op(found, None, Vec::new());
                 plan.push(Some(
-                    Change::new(KIND, &found.name, Action::Update, op)
+                    Change::update(KIND, &found.name, op)
                         .attrs(attrs)
                         .note(format!("has no login-alert memo tags but delivers to {ours}, which destroy deletes: the delivery is removed")),
                 ));
@@ -182,7 +182,7 @@ pub fn plan_restore(found: &Found, t: &Target, plan: &mut Plan<Op>) {
         .map(|k| (*k).to_owned())
         .collect();
     let (op, attrs) = diff.into_op(found, None, forget);
-    let mut change = Change::new(KIND, &found.name, Action::Update, op).attrs(attrs);
+    let mut change = Change::update(KIND, &found.name, op).attrs(attrs);
     for note in notes {
         change = change.note(note);
     }

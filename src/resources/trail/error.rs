@@ -85,3 +85,19 @@ where
     }
     explain(err).context(doing)
 }
+
+/// [`failed`] as a method on the result of a call on trail `name`: `doing` (made only on a failure)
+/// says what was being done.
+pub trait OnTrail<T> {
+    fn on_trail(self, name: &str, doing: impl FnOnce() -> String) -> anyhow::Result<T>;
+}
+
+impl<T, E, R> OnTrail<T> for Result<T, SdkError<E, R>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    fn on_trail(self, name: &str, doing: impl FnOnce() -> String) -> anyhow::Result<T> {
+        self.map_err(|err| failed(err, name, doing()))
+    }
+}

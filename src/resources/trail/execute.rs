@@ -10,8 +10,8 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use super::error::{TrailError, failed};
-use super::op::{CloudWatchLogs, Op};
+use super::error::{OnTrail, TrailError, failed};
+use super::op::{CloudWatchLogs, Op, Update};
 use crate::arn::{Arn, strip_wildcard};
 use crate::aws::{SdkResultExt, error_code, error_message};
 use crate::model::Ctx;
@@ -27,7 +27,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             bucket,
             cloud_watch_logs,
         } => create(ctx, name, arn, bucket, cloud_watch_logs.as_ref()).await,
-        Op::Update {
+        Op::Update(Update {
             name,
             arn,
             remember,
@@ -37,7 +37,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             bucket,
             logging,
             forget,
-        } => {
+        }) => {
             let result: Result<()> = async {
                 if let Some(memo) = remember {
                     remember_originals(ctx, name, arn, memo).await?;
@@ -97,7 +97,7 @@ async fn tags_of(ctx: &Ctx, name: &str, arn: &str) -> Result<HashMap<String, Str
         .resource_id_list(arn)
         .send()
         .await
-        .map_err(|err| failed(err, name, format!("reading the tags of trail {name}")))?;
+        .on_trail(name, || format!("reading the tags of trail {name}"))?;
     Ok(tags::to_map(
         out.resource_tag_list
             .unwrap_or_default()
@@ -131,13 +131,9 @@ async fn remember_originals(
         .set_tags_list(Some(missing))
         .send()
         .await
-        .map_err(|err| {
-            failed(
-                err,
-                name,
-                format!(
-                    "saving the original settings of trail {name} as tags (nothing was changed yet)"
-                ),
+        .on_trail(name, || {
+            format!(
+                "saving the original settings of trail {name} as tags (nothing was changed yet)"
             )
         })?;
     Ok(())
@@ -155,12 +151,8 @@ async fn forget_memo(ctx: &Ctx, name: &str, arn: &str, keys: &[String]) -> Resul
         .set_tags_list(Some(tags))
         .send()
         .await
-        .map_err(|err| {
-            failed(
-                err,
-                name,
-                format!("removing login-alert's memo tags from trail {name} (its settings are already restored)"),
-            )
+        .on_trail(name, || {
+            format!("removing login-alert's memo tags from trail {name} (its settings are already restored)")
         })?;
     Ok(())
 }
@@ -401,19 +393,15 @@ async fn update(
             request = request
                 .cloud_watch_logs_log_group_arn("")
                 .cloud_watch_logs_role_arn("");
-            request.send().await.map_err(|err| {
-                failed(
-                    err,
-                    name,
-                    format!("removing CloudWatch Logs delivery from trail {name}"),
-                )
+            request.send().await.on_trail(name, || {
+                format!("removing CloudWatch Logs delivery from trail {name}")
             })?;
         }
         None => {
             request
                 .send()
                 .await
-                .map_err(|err| failed(err, name, format!("updating trail {name}")))?;
+                .on_trail(name, || format!("updating trail {name}"))?;
         }
     }
     Ok(())
@@ -426,13 +414,13 @@ async fn set_logging(ctx: &Ctx, name: &str, on: bool) -> Result<()> {
             .name(name)
             .send()
             .await
-            .map_err(|err| failed(err, name, format!("starting logging on trail {name}")))?;
+            .on_trail(name, || format!("starting logging on trail {name}"))?;
     } else {
         ct.stop_logging()
             .name(name)
             .send()
             .await
-            .map_err(|err| failed(err, name, format!("stopping logging on trail {name}")))?;
+            .on_trail(name, || format!("stopping logging on trail {name}"))?;
     }
     Ok(())
 }

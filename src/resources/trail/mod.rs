@@ -22,7 +22,7 @@ use anyhow::Result;
 pub use self::error::TrailError;
 pub use self::execute::{execute, is_propagation, validate_log_group_arn, validate_role_arn};
 use self::memo::Memo;
-pub use self::op::{CloudWatchLogs, Op};
+pub use self::op::{CloudWatchLogs, Op, Update};
 pub use self::read::{Current, Found, read};
 use crate::arn::log_group_name;
 use crate::check::Check;
@@ -355,9 +355,9 @@ mod tests {
         planned(Mode::Destroy, |plan| plan_destroy(current, t, plan))
     }
 
-    fn update_op(plan: &Plan<Op>) -> &Op {
+    fn update_op(plan: &Plan<Op>) -> &Update {
         match &plan.changes[0].op {
-            op @ Op::Update { .. } => op,
+            Op::Update(update) => update,
             other => panic!("expected a trail update, got {other:?}"),
         }
     }
@@ -368,17 +368,14 @@ mod tests {
         assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
         assert_eq!(plan.changes.len(), 1);
         assert_eq!(plan.changes[0].action, Action::Update);
-        let Op::Update {
+        let Update {
             remember,
             multi_region,
             cloud_watch_logs,
             logging,
             forget,
             ..
-        } = update_op(&plan)
-        else {
-            unreachable!()
-        };
+        } = update_op(&plan);
         assert_eq!(*multi_region, Some(true));
         assert_eq!(*logging, None);
         assert_eq!(
@@ -417,15 +414,12 @@ mod tests {
         found.logging = false;
         found.global_events = false;
         let plan = apply_plan(&current(Some(found)), &target(false));
-        let Op::Update {
+        let Update {
             global_events,
             logging,
             remember,
             ..
-        } = update_op(&plan)
-        else {
-            unreachable!()
-        };
+        } = update_op(&plan);
         assert_eq!((*global_events, *logging), (Some(true), Some(true)));
         let remember = remember.as_ref().unwrap();
         assert_eq!(
@@ -459,15 +453,12 @@ mod tests {
             }
         );
         let plan = apply_plan(&current(Some(found.clone())), &t);
-        let Op::Update {
+        let Update {
             cloud_watch_logs,
             multi_region,
             remember,
             ..
-        } = update_op(&plan)
-        else {
-            unreachable!()
-        };
+        } = update_op(&plan);
         assert_eq!(*cloud_watch_logs, None, "the user's delivery is left alone");
         assert_eq!(*multi_region, Some(true));
         assert_eq!(
@@ -488,14 +479,11 @@ mod tests {
             .tags
             .extend(Memo::of(&original).to_tags().unwrap());
         let plan = apply_plan(&current(Some(interrupted)), &target(false));
-        let Op::Update {
+        let Update {
             remember,
             multi_region,
             ..
-        } = update_op(&plan)
-        else {
-            unreachable!()
-        };
+        } = update_op(&plan);
         assert_eq!(*remember, None);
         assert_eq!(*multi_region, Some(true));
     }
@@ -618,7 +606,7 @@ mod tests {
         original.logging = false;
         original.global_events = false;
         let plan = destroy_plan(&current(Some(converged(&original))), &target(false));
-        let Op::Update {
+        let Update {
             multi_region,
             global_events,
             cloud_watch_logs,
@@ -626,10 +614,7 @@ mod tests {
             forget,
             remember,
             ..
-        } = update_op(&plan)
-        else {
-            unreachable!()
-        };
+        } = update_op(&plan);
         assert_eq!(*remember, None);
         assert_eq!(
             (*multi_region, *global_events, *logging),
@@ -649,12 +634,9 @@ mod tests {
         now.log_group_arn = Some(OUR_GROUP.into());
         now.role_arn = Some(OUR_ROLE.into());
         let plan = destroy_plan(&current(Some(now)), &target(false));
-        let Op::Update {
+        let Update {
             cloud_watch_logs, ..
-        } = update_op(&plan)
-        else {
-            unreachable!()
-        };
+        } = update_op(&plan);
         assert_eq!(
             *cloud_watch_logs,
             Some(CloudWatchLogs::Set {
@@ -671,16 +653,13 @@ mod tests {
         original.log_group_arn = Some(THEIR_GROUP.into());
         original.role_arn = Some(THEIR_ROLE.into());
         let plan = destroy_plan(&current(Some(converged(&original))), &target(false));
-        let Op::Update {
+        let Update {
             multi_region,
             cloud_watch_logs,
             logging,
             forget,
             ..
-        } = update_op(&plan)
-        else {
-            unreachable!()
-        };
+        } = update_op(&plan);
         assert_eq!(
             (*multi_region, cloud_watch_logs, *logging),
             (None, &None, None)
@@ -697,14 +676,11 @@ mod tests {
         found.log_group_arn = Some(OUR_GROUP.into());
         found.role_arn = Some(OUR_ROLE.into());
         let plan = destroy_plan(&current(Some(found)), &t);
-        let Op::Update {
+        let Update {
             cloud_watch_logs,
             multi_region,
             ..
-        } = update_op(&plan)
-        else {
-            unreachable!()
-        };
+        } = update_op(&plan);
         assert_eq!(
             (cloud_watch_logs, *multi_region),
             (&Some(CloudWatchLogs::Remove), None)
@@ -814,15 +790,12 @@ mod tests {
         drifted.log_group_arn = None;
         drifted.role_arn = None;
         let plan = apply_plan(&cur(drifted), &t);
-        let Op::Update {
+        let Update {
             logging,
             cloud_watch_logs,
             remember,
             ..
-        } = update_op(&plan)
-        else {
-            unreachable!()
-        };
+        } = update_op(&plan);
         assert_eq!(*logging, Some(true));
         assert!(cloud_watch_logs.is_some());
         assert_eq!(*remember, None, "our own trail needs no memo");

@@ -37,22 +37,27 @@ pub enum Op {
         /// `Set` or `None` (EventBridge mode needs no delivery).
         cloud_watch_logs: Option<CloudWatchLogs>,
     },
-    /// Changes to an existing trail, run in this order: remember the originals (only tags not yet
-    /// present), one `UpdateTrail`, start/stop logging, forget the memo tags.
-    Update {
-        name: String,
-        arn: String,
-        remember: Option<BTreeMap<String, String>>,
-        multi_region: Option<bool>,
-        global_events: Option<bool>,
-        cloud_watch_logs: Option<CloudWatchLogs>,
-        bucket: Option<String>,
-        logging: Option<bool>,
-        forget: Vec<String>,
-    },
+    /// Changes to an existing trail (see [`Update`]).
+    Update(Update),
     /// Only login-alert's own trail (checked again before the call).
     Delete { name: String, arn: String },
 }
+
+/// Changes to an existing trail, run in this order: remember the originals (only tags not yet
+/// present), one `UpdateTrail`, start/stop logging, forget the memo tags.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Update {
+    pub name: String,
+    pub arn: String,
+    pub remember: Option<BTreeMap<String, String>>,
+    pub multi_region: Option<bool>,
+    pub global_events: Option<bool>,
+    pub cloud_watch_logs: Option<CloudWatchLogs>,
+    pub bucket: Option<String>,
+    pub logging: Option<bool>,
+    pub forget: Vec<String>,
+}
+
 /// The delivery login-alert wants the trail to have when the trail has none of the user's: its own
 /// group and role in CloudWatch Logs mode; none (its own removed) in EventBridge mode.
 pub fn wanted_logs(t: &Target) -> CloudWatchLogs {
@@ -171,7 +176,7 @@ impl Diff {
         remember: Option<BTreeMap<String, String>>,
         forget: Vec<String>,
     ) -> (Op, Vec<Attr>) {
-        let op = Op::Update {
+        let op = Op::Update(Update {
             name: found.name.clone(),
             arn: found.arn.clone(),
             remember,
@@ -181,7 +186,7 @@ impl Diff {
             bucket: self.bucket,
             logging: self.logging,
             forget,
-        };
+        });
         (op, self.attrs)
     }
 }

@@ -5,7 +5,7 @@ use super::op::{CloudWatchLogs, Diff, KIND, Op, wanted_logs};
 use super::read::{Current, Found, reachable_or_block};
 use crate::model::Target;
 use crate::plan::lifecycle::{Owned, foreign_with};
-use crate::plan::{Action, Attr, Change, Plan};
+use crate::plan::{Attr, Change, Plan};
 use crate::tags;
 
 impl Owned for Found {
@@ -20,10 +20,9 @@ pub fn plan_apply(current: &Current, t: &Target, plan: &mut Plan<Op>) {
     let logs = wanted_logs(t);
     let Some(found) = &current.trail else {
         let name = t.names.trail();
-        let mut change = Change::new(
+        let mut change = Change::create(
             KIND,
             &name,
-            Action::Create,
             Op::Create {
                 name: name.clone(),
                 arn: t.arns.trail(&name),
@@ -65,7 +64,7 @@ pub fn plan_apply(current: &Current, t: &Target, plan: &mut Plan<Op>) {
     }
     let (op, attrs) = diff.into_op(found, None, Vec::new());
     plan.push(Some(
-        Change::new(KIND, &found.name, Action::Update, op)
+        Change::update(KIND, &found.name, op)
             .attrs(attrs)
             .note("puts login-alert's trail back as configured"),
     ));
@@ -73,10 +72,9 @@ pub fn plan_apply(current: &Current, t: &Target, plan: &mut Plan<Op>) {
 
 /// Deletes login-alert's trail; a trail with its name that it did not create is left alone, with a notice.
 pub fn plan_delete(found: &Found, plan: &mut Plan<Op>) {
-    let change = Change::new(
+    let change = Change::delete(
         KIND,
         &found.name,
-        Action::Delete,
         Op::Delete {
             name: found.name.clone(),
             arn: found.arn.clone(),
