@@ -15,13 +15,14 @@ use crate::plan::{Action, Change, Mode, Plan};
 use crate::policy::Grant;
 use crate::resources::{
     alarm, bucket, cis, digest_rule, enabled_regions, function, invoke_config, log_group,
-    parameter, permission, queue, role, rule, state_table, subscription_filter, test_stream, topic,
-    trail,
+    organization, parameter, permission, queue, role, rule, state_table, subscription_filter,
+    test_stream, topic, trail,
 };
 
 /// Every part of the pipeline, in the order `apply` creates them (what a part depends on comes
 /// before it); `destroy`, and the deletions within an `apply`, walk it backwards.
-static PIPELINE: [&dyn Stage; 25] = [
+static PIPELINE: [&dyn Stage; 26] = [
+    &organization::OrganizationPart,
     &enabled_regions::EnabledRegions,
     &bucket::OwnBucket,
     &log_group::TrailGroup,

@@ -15,6 +15,7 @@ pub mod enabled_regions;
 pub mod function;
 pub mod invoke_config;
 pub mod log_group;
+pub mod organization;
 pub mod parameter;
 pub mod permission;
 pub mod policies;
