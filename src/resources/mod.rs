@@ -9,6 +9,7 @@
 
 pub mod alarm;
 pub mod bucket;
+pub mod central_bus;
 pub mod cis;
 pub mod digest_rule;
 pub mod enabled_regions;

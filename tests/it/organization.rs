@@ -388,3 +388,191 @@ async fn a_member_denied_the_administrators_list_is_a_member() {
         .unwrap();
     assert_eq!((org.caller, org.stacksets_access), (Caller::Member, None));
 }
+
+/// The management account's side of EventBridge coverage: the central bus with its organization-only
+/// policy, its rule to the function and that rule's own invoke statement; a second apply writes
+/// nothing; a widened policy and a foreign target are drift the plan shows and apply repairs;
+/// destroy leaves nothing of it. (moto stores a bus policy's condition but never evaluates it, and
+/// cannot route PutEvents to a Lambda target: what is asserted here is the configuration AWS evaluates.)
+#[tokio::test(flavor = "multi_thread")]
+async fn the_central_bus_from_apply_to_destroy() {
+    let account = fresh_account().await;
+    let org = organization_of(&account, OrganizationFeatureSet::All).await;
+    trusted_access(&account).await;
+    trail(&account, true).await;
+    let dir = workdir();
+    let dir = dir.path();
+    init(&account, dir, "eventbridge", &[]);
+    let out = cli(&account, dir)
+        .args(["apply", "--yes"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("+ EventBridge event bus login-alert-central"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("not yet the StackSet"), "{stdout}");
+
+    let events = aws_sdk_eventbridge::Client::new(&account.sdk(HOME));
+    let bus = events
+        .describe_event_bus()
+        .name("login-alert-central")
+        .send()
+        .await
+        .unwrap();
+    let policy: serde_json::Value = serde_json::from_str(bus.policy().unwrap()).unwrap();
+    let statement = &policy["Statement"][0];
+    assert_eq!(
+        statement["Condition"]["StringEquals"]["aws:PrincipalOrgID"],
+        org.as_str()
+    );
+    assert_eq!(statement["Action"], "events:PutEvents");
+    let tags = events
+        .list_tags_for_resource()
+        .resource_arn(bus.arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        tags.tags()
+            .iter()
+            .any(|t| t.key == "managed-by" && t.value == "login-alert")
+    );
+    let rule_arn = format!(
+        "arn:aws:events:{HOME}:{}:rule/login-alert-central/login-alert-central",
+        account.id
+    );
+    let targets = events
+        .list_targets_by_rule()
+        .rule("login-alert-central")
+        .event_bus_name("login-alert-central")
+        .send()
+        .await
+        .unwrap();
+    let function = format!(
+        "arn:aws:lambda:{HOME}:{}:function:login-alert-handler",
+        account.id
+    );
+    assert_eq!(
+        targets
+            .targets()
+            .iter()
+            .map(|t| t.arn.as_str())
+            .collect::<Vec<_>>(),
+        [function.as_str()]
+    );
+    let lambda = aws_sdk_lambda::Client::new(&account.sdk(HOME));
+    let function_policy = lambda
+        .get_policy()
+        .function_name("login-alert-handler")
+        .send()
+        .await
+        .unwrap();
+    let function_policy: serde_json::Value =
+        serde_json::from_str(function_policy.policy().unwrap()).unwrap();
+    assert!(
+        function_policy["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["Sid"] == "login-alert-central"
+                && s["Condition"]["ArnLike"]["AWS:SourceArn"] == rule_arn.as_str()),
+        "{function_policy}"
+    );
+
+    let mark = account.requests().len();
+    cli(&account, dir)
+        .args(["apply", "--yes"])
+        .assert()
+        .success();
+    assert_eq!(
+        account.writes_since(mark),
+        Vec::<String>::new(),
+        "a second apply wrote"
+    );
+
+    // Someone lets every AWS account in and copies the events elsewhere.
+    let open = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Sid": "open", "Effect": "Allow",
+        "Principal": "*", "Action": "events:PutEvents", "Resource": bus.arn().unwrap()}]});
+    events
+        .put_permission()
+        .event_bus_name("login-alert-central")
+        .policy(open.to_string())
+        .send()
+        .await
+        .unwrap();
+    events
+        .put_targets()
+        .rule("login-alert-central")
+        .event_bus_name("login-alert-central")
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("copy")
+                .arn(format!("arn:aws:sqs:{HOME}:{}:copy", account.id))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let plan = cli(&account, dir)
+        .args(["plan", "--detailed-exitcode"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&plan.stdout);
+    assert_eq!(plan.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("~ event bus policy login-alert-central"),
+        "{text}"
+    );
+    assert!(
+        text.contains("~ EventBridge rule login-alert-central on login-alert-central"),
+        "{text}"
+    );
+    cli(&account, dir)
+        .args(["apply", "--yes"])
+        .assert()
+        .success();
+    let repaired = events
+        .describe_event_bus()
+        .name("login-alert-central")
+        .send()
+        .await
+        .unwrap();
+    let repaired: serde_json::Value = serde_json::from_str(repaired.policy().unwrap()).unwrap();
+    assert_eq!(
+        repaired["Statement"][0]["Condition"]["StringEquals"]["aws:PrincipalOrgID"],
+        org.as_str()
+    );
+    assert_eq!(
+        repaired["Statement"].as_array().unwrap().len(),
+        1,
+        "{repaired}"
+    );
+    cli(&account, dir)
+        .args(["plan", "--detailed-exitcode"])
+        .assert()
+        .code(0);
+
+    cli(&account, dir)
+        .args(["destroy", "--yes"])
+        .assert()
+        .success();
+    let gone = events
+        .describe_event_bus()
+        .name("login-alert-central")
+        .send()
+        .await;
+    assert!(gone.is_err(), "the central bus is left: {gone:?}");
+    assert!(
+        account.tagged(HOME).await.is_empty(),
+        "{:?}",
+        account.tagged(HOME).await
+    );
+}

@@ -463,10 +463,16 @@ fn cloudtrail(r: &Recorded, at: &At, p: &Params) -> Result<Vec<Need>, String> {
 fn events(r: &Recorded, at: &At, p: &Params) -> Result<Vec<Need>, String> {
     let op = r.operation.as_str();
     let action = format!("events:{op}");
+    // A rule on a bus other than the default one is `rule/BUS/NAME` (Service Authorization Reference, EventBridge).
+    let rule = |name: String| match p.str("EventBusName") {
+        Some(bus) if bus != "default" => at.rule(&format!("{bus}/{name}")),
+        _ => at.rule(&name),
+    };
+    let bus = |name: String| at.arn("events", &format!("event-bus/{name}"));
     match op {
-        "DescribeRule" | "DeleteRule" => Ok(vec![Need::new(&action, at.rule(&p.need("Name")?))]),
+        "DescribeRule" | "DeleteRule" => Ok(vec![Need::new(&action, rule(p.need("Name")?))]),
         "PutRule" => {
-            let rule = at.rule(&p.need("Name")?);
+            let rule = rule(p.need("Name")?);
             let mut needs = vec![Need::new(&action, rule.clone())];
             if p.has_list("Tags") {
                 needs.push(Need::new("events:TagResource", rule));
@@ -474,10 +480,10 @@ fn events(r: &Recorded, at: &At, p: &Params) -> Result<Vec<Need>, String> {
             Ok(needs)
         }
         "ListTargetsByRule" | "RemoveTargets" => {
-            Ok(vec![Need::new(&action, at.rule(&p.need("Rule")?))])
+            Ok(vec![Need::new(&action, rule(p.need("Rule")?))])
         }
         "PutTargets" => {
-            let mut needs = vec![Need::new(&action, at.rule(&p.need("Rule")?))];
+            let mut needs = vec![Need::new(&action, rule(p.need("Rule")?))];
             for target in p.json("Targets").as_array().into_iter().flatten() {
                 if let Some(role) = target["RoleArn"].as_str() {
                     needs.push(Need::pass_role(role, "events.amazonaws.com"));
@@ -485,6 +491,16 @@ fn events(r: &Recorded, at: &At, p: &Params) -> Result<Vec<Need>, String> {
             }
             Ok(needs)
         }
+        "DescribeEventBus" | "DeleteEventBus" => Ok(vec![Need::new(&action, bus(p.need("Name")?))]),
+        "CreateEventBus" => {
+            let created = bus(p.need("Name")?);
+            let mut needs = vec![Need::new(&action, created.clone())];
+            if p.has_list("Tags") {
+                needs.push(Need::new("events:TagResource", created));
+            }
+            Ok(needs)
+        }
+        "PutPermission" => Ok(vec![Need::new(&action, bus(p.need("EventBusName")?))]),
         "ListTagsForResource" | "TagResource" => {
             Ok(vec![Need::new(&action, p.need("ResourceARN")?)])
         }
