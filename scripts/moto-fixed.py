@@ -70,6 +70,101 @@ for _operation in (
     _from_management(_operation)
 
 
+# CloudFormation StackSets with service-managed permissions (CloudFormation API reference,
+# CreateStackInstances, DeleteStackInstances, DescribeStackSet; user guide, "Create a stack set with
+# service-managed permissions"). moto 5.2 differs, and each difference is corrected here:
+from moto.cloudformation import models as cloudformation
+from moto.cloudformation import responses as cloudformation_responses
+
+
+def _accounts_below(org, units):
+    """Every account below `units` at any depth, never the management account: "StackSets doesn't
+    deploy stack instances to the organization's management account, even if the management account
+    is in your organization or in an OU in your organization" (user guide). moto follows one level
+    of nesting and includes the management account."""
+    units = set(units)
+    grew = True
+    while grew:
+        children = {ou.id for ou in org.ou if getattr(ou, "parent_id", None) in units}
+        grew = not children <= units
+        units |= children
+    management = org.org.master_account_id if org.org else None
+    return [a.id for a in org.accounts if a.parent_id in units and a.id != management]
+
+
+def _create_instances(self, accounts, regions, parameters, deployment_targets, permission_model):
+    """CreateStackInstances: one instance per account and region; an instance that exists is not
+    created twice (moto adds a duplicate); the stack set's current template (moto keeps the first)."""
+    units = deployment_targets.get("OrganizationalUnitIds", [])
+    targets = list(accounts) + (_accounts_below(self.org_backend, units) if units else [])
+    new_instances = []
+    for region in regions:
+        for account in dict.fromkeys(targets):
+            if self.get_instance(account, region) is not None:
+                continue
+            instance = cloudformation.StackInstance(
+                account_id=account,
+                region_name=region,
+                stackset_id=self.stackset_id,
+                stack_name=self.stack_name,
+                name=self.stackset_name,
+                template=self.template,
+                parameters=parameters,
+                permission_model=permission_model,
+            )
+            new_instances.append(instance)
+    self.stack_instances += new_instances
+    return [i.to_dict() for i in new_instances]
+
+
+cloudformation.StackInstances.create_instances = _create_instances
+
+_create_stack_instances = cloudformation.StackSet.create_stack_instances
+
+
+def _create_stack_instances_recording_units(self, accounts, regions, deployment_targets, parameters):
+    """DescribeStackSet reports the OUs a service-managed stack set deploys to (OrganizationalUnitIds)."""
+    operation = _create_stack_instances(self, accounts, regions, deployment_targets, parameters)
+    units = (deployment_targets or {}).get("OrganizationalUnitIds", [])
+    known = getattr(self, "organizational_unit_ids", [])
+    self.organizational_unit_ids = known + [u for u in units if u not in known]
+    return operation
+
+
+cloudformation.StackSet.create_stack_instances = _create_stack_instances_recording_units
+
+_update_stack_set = cloudformation.StackSet.update
+
+
+def _update_keeping_the_template_for_new_instances(self, *args, **kwargs):
+    """UpdateStackSet: instances created afterwards get the new template (moto keeps the first)."""
+    operation = _update_stack_set(self, *args, **kwargs)
+    self.instances.template = self.template
+    return operation
+
+
+cloudformation.StackSet.update = _update_keeping_the_template_for_new_instances
+
+
+def _delete_stack_instances(self):
+    """DeleteStackInstances with DeploymentTargets: the instances of every account below the units
+    in the regions given (moto ignores DeploymentTargets and deletes nothing)."""
+    name = self._get_param("StackSetName")
+    regions = self._get_param("Regions", [])
+    accounts = self._get_param("Accounts", [])
+    units = (self._get_params().get("DeploymentTargets") or {}).get("OrganizationalUnitIds", [])
+    stackset = self.cloudformation_backend.describe_stack_set(name)
+    if units:
+        accounts = list(accounts) + _accounts_below(stackset.instances.org_backend, units)
+        remaining = [u for u in getattr(stackset, "organizational_unit_ids", []) if u not in units]
+        stackset.organizational_unit_ids = remaining
+    self.cloudformation_backend.delete_stack_instances(name, accounts, regions)
+    return cloudformation_responses.ActionResult({"OperationId": stackset.operations[-1]["OperationId"]})
+
+
+cloudformation_responses.CloudFormationResponse.delete_stack_instances = _delete_stack_instances
+
+
 if __name__ == "__main__":
     from moto.server import main
 

@@ -91,6 +91,10 @@ impl Names {
     pub fn central_bus(&self) -> String {
         format!("{}-central", self.prefix)
     }
+    /// Organization coverage: the StackSet, and the rule and role it gives each member account.
+    pub fn org_stack_set(&self) -> String {
+        format!("{}-org-forward", self.prefix)
+    }
     /// The EventBridge rule in every other enabled region that forwards the events home.
     pub fn forward_rule(&self) -> String {
         format!("{}-forward", self.prefix)

@@ -70,10 +70,12 @@ impl Organization {
     }
 }
 
-/// What [`read`] calls. Organizations authorizes these reads on no narrower resource than the
+/// What [`read`] calls, and ListAccounts, which names every member account in alerts (the state
+/// table's account names). Organizations authorizes these reads on no narrower resource than the
 /// organization itself, whose ID (and management account) is not known before they answer.
 pub fn permissions() -> Vec<Grant> {
     vec![Grant::anywhere([
+        "organizations:ListAccounts",
         "organizations:DescribeOrganization",
         "organizations:ListDelegatedAdministrators",
         "organizations:ListAWSServiceAccessForOrganization",

@@ -23,6 +23,7 @@ pub mod policies;
 pub mod queue;
 pub mod role;
 pub mod rule;
+pub mod stackset;
 pub mod state_table;
 pub mod subscription_filter;
 pub mod test_stream;

@@ -65,21 +65,6 @@ impl Part for OrganizationPart {
         for refusal in refusals.into_iter().chain(trail) {
             plan.block(refusal);
         }
-        if t.route.uses_eventbridge() {
-            // The StackSet that fills the central bus is the next slice of issue #17: say so plainly
-            // rather than let the plan suggest member accounts are covered through EventBridge.
-            plan.notice(format!(
-                "organization coverage through EventBridge: this version creates the central event bus {} that member \
-                 accounts forward to, but not yet the StackSet that puts their forwarding rules in place, so member \
-                 accounts' events do not reach it through EventBridge yet{}",
-                t.names.central_bus(),
-                if t.route.uses_logs() {
-                    " (they arrive through the organization trail's log group, as in mode = \"cloudwatch-logs\")"
-                } else {
-                    "; mode = \"both\" or \"cloudwatch-logs\" covers them through the organization trail's log group"
-                }
-            ));
-        }
     }
 
     fn plan_destroy(

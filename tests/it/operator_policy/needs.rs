@@ -240,6 +240,41 @@ fn own_needs(r: &Recorded, account: &str) -> Result<Vec<Need>, String> {
         "logs" => logs(r, &at, &p),
         "cloudtrail" => cloudtrail(r, &at, &p),
         "events" => events(r, &at, &p),
+        "cloudformation" => {
+            let action = format!("cloudformation:{op}");
+            // A StackSet's ARN ends in the ID CloudFormation gave it, which the request does not carry.
+            let stack_set = || {
+                p.need("StackSetName")
+                    .map(|n| at.arn("cloudformation", &format!("stackset/{n}:*")))
+            };
+            match op {
+                "CreateStackSet" => {
+                    let mut needs = vec![Need::new(&action, stack_set()?)];
+                    if p.has_list("Tags") {
+                        needs.push(Need::new("cloudformation:TagResource", stack_set()?));
+                    }
+                    Ok(needs)
+                }
+                "DescribeStackSet"
+                | "ListStackInstances"
+                | "DescribeStackSetOperation"
+                | "ListStackSetOperationResults"
+                | "UpdateStackSet"
+                | "CreateStackInstances"
+                | "DeleteStackInstances"
+                | "DeleteStackSet" => one(&action, stack_set()?),
+                _ => Err(unknown(r)),
+            }
+        }
+        "organizations" => match op {
+            "ListAccounts"
+            | "DescribeOrganization"
+            | "ListDelegatedAdministrators"
+            | "ListAWSServiceAccessForOrganization"
+            | "ListRoots"
+            | "DescribeOrganizationalUnit" => one(&format!("organizations:{op}"), "*".to_owned()),
+            _ => Err(unknown(r)),
+        },
         "monitoring" => {
             let action = format!("cloudwatch:{op}");
             match op {
@@ -335,10 +370,6 @@ fn own_needs(r: &Recorded, account: &str) -> Result<Vec<Need>, String> {
                 "account:ListRegions",
                 format!("arn:aws:account::{account}:account"),
             ),
-            _ => Err(unknown(r)),
-        },
-        "organizations" => match op {
-            "ListAccounts" => one("organizations:ListAccounts", "*".to_owned()),
             _ => Err(unknown(r)),
         },
         "dynamodb" => {
