@@ -92,11 +92,27 @@ def _accounts_below(org, units):
     return [a.id for a in org.accounts if a.parent_id in units and a.id != management]
 
 
+def _targeted(org, deployment_targets):
+    """The accounts DeploymentTargets name: every account below OrganizationalUnitIds, filtered by
+    Accounts as AccountFilterType says (API reference, DeploymentTargets: INTERSECTION, DIFFERENCE,
+    UNION, NONE). moto ignores AccountFilterType."""
+    units = deployment_targets.get("OrganizationalUnitIds", [])
+    below = _accounts_below(org, units) if units else []
+    named = deployment_targets.get("Accounts", [])
+    kind = deployment_targets.get("AccountFilterType", "NONE")
+    if kind == "INTERSECTION":
+        return [a for a in below if a in named]
+    if kind == "DIFFERENCE":
+        return [a for a in below if a not in named]
+    if kind == "UNION":
+        return below + [a for a in named if a not in below]
+    return below
+
+
 def _create_instances(self, accounts, regions, parameters, deployment_targets, permission_model):
     """CreateStackInstances: one instance per account and region; an instance that exists is not
     created twice (moto adds a duplicate); the stack set's current template (moto keeps the first)."""
-    units = deployment_targets.get("OrganizationalUnitIds", [])
-    targets = list(accounts) + (_accounts_below(self.org_backend, units) if units else [])
+    targets = list(accounts) + _targeted(self.org_backend, deployment_targets)
     new_instances = []
     for region in regions:
         for account in dict.fromkeys(targets):
@@ -152,12 +168,15 @@ def _delete_stack_instances(self):
     name = self._get_param("StackSetName")
     regions = self._get_param("Regions", [])
     accounts = self._get_param("Accounts", [])
-    units = (self._get_params().get("DeploymentTargets") or {}).get("OrganizationalUnitIds", [])
+    deployment_targets = self._get_params().get("DeploymentTargets") or {}
+    units = deployment_targets.get("OrganizationalUnitIds", [])
     stackset = self.cloudformation_backend.describe_stack_set(name)
     if units:
-        accounts = list(accounts) + _accounts_below(stackset.instances.org_backend, units)
-        remaining = [u for u in getattr(stackset, "organizational_unit_ids", []) if u not in units]
-        stackset.organizational_unit_ids = remaining
+        accounts = list(accounts) + _targeted(stackset.instances.org_backend, deployment_targets)
+        if deployment_targets.get("AccountFilterType", "NONE") == "NONE":
+            # The units themselves are no longer targets (DescribeStackSet stops reporting them).
+            remaining = [u for u in getattr(stackset, "organizational_unit_ids", []) if u not in units]
+            stackset.organizational_unit_ids = remaining
     self.cloudformation_backend.delete_stack_instances(name, accounts, regions)
     return cloudformation_responses.ActionResult({"OperationId": stackset.operations[-1]["OperationId"]})
 

@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_cloudformation::types::{
-    AutoDeployment, CallAs, Capability, DeploymentTargets, PermissionModels, RegionConcurrencyType,
-    StackSetOperationPreferences, StackSetOperationStatus, StackSetStatus, Tag,
+    AccountFilterType, AutoDeployment, CallAs, Capability, DeploymentTargets, PermissionModels,
+    RegionConcurrencyType, StackSetOperationPreferences, StackSetOperationStatus, StackSetStatus,
+    Tag,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -21,6 +22,7 @@ use sha2::{Digest, Sha256};
 
 use super::rule::{self, STATE};
 use crate::aws::SdkResultExt;
+use crate::check::{Check, Link};
 use crate::model::{Ctx, Facts, Target};
 use crate::names::MANAGED_BY;
 use crate::organization::Caller;
@@ -45,11 +47,112 @@ pub const FAILURE_TOLERANCE_PERCENTAGE: i32 = 10;
 /// next `apply` finds its result): an organization of thousands of accounts takes tens of minutes.
 const OPERATION_BOUND: Duration = Duration::from_secs(2 * 3600);
 
-/// The StackSet as read, with its stack instances.
+/// The StackSet as read, with its stack instances and the accounts its targets hold.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Current {
     pub stack_set: Option<StackSetFound>,
     pub instances: Vec<Instance>,
+    /// Every account below the wanted targets (the management account aside), when wanted.
+    pub members: Vec<Member>,
+}
+
+/// An account below the targets.
+pub use crate::organization::Account as Member;
+
+/// What the stack instances cover: accounts × regions, and every gap with its reason.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Coverage {
+    pub accounts: usize,
+    pub regions: usize,
+    pub current: usize,
+    /// `account in region: STATUS (reason)` for each instance that is not CURRENT.
+    pub failed: Vec<String>,
+    /// Active accounts without an instance in some regions: (account, regions).
+    pub missing: Vec<(String, Vec<String>)>,
+    /// Accounts below the targets that are not active (suspended, closing): not covered.
+    pub inactive: Vec<String>,
+}
+
+impl Coverage {
+    /// Every gap, in words (empty when every account is covered in every region).
+    pub fn gaps(&self) -> Vec<String> {
+        let missing = self.missing.iter().map(|(account, regions)| {
+            format!(
+                "account {account} has no stack instance in {}",
+                regions.join(", ")
+            )
+        });
+        let inactive = self
+            .inactive
+            .iter()
+            .map(|a| format!("account {a} is not covered: it is suspended or closing"));
+        self.failed
+            .iter()
+            .cloned()
+            .chain(missing)
+            .chain(inactive)
+            .collect()
+    }
+
+    /// `312 accounts × 17 regions: 5,302 current, 2 failed`.
+    pub fn summary(&self) -> String {
+        let mut text = format!(
+            "{} accounts × {} regions: {} current",
+            self.accounts, self.regions, self.current
+        );
+        if !self.failed.is_empty() {
+            text.push_str(&format!(", {} failed", self.failed.len()));
+        }
+        let missing: usize = self.missing.iter().map(|(_, r)| r.len()).sum();
+        if missing > 0 {
+            text.push_str(&format!(", {missing} missing"));
+        }
+        if !self.inactive.is_empty() {
+            text.push_str(&format!(", {} accounts not active", self.inactive.len()));
+        }
+        text
+    }
+}
+
+/// What the instances cover of the active `members` in `regions`.
+pub fn coverage(current: &Current, regions: &[String]) -> Coverage {
+    let mut cov = Coverage {
+        accounts: current.members.len(),
+        regions: regions.len(),
+        ..Default::default()
+    };
+    for member in &current.members {
+        if member.status != "ACTIVE" {
+            cov.inactive
+                .push(format!("{} ({})", member.id, member.name));
+            continue;
+        }
+        let mut missing = Vec::new();
+        for region in regions {
+            match current
+                .instances
+                .iter()
+                .find(|i| i.account == member.id && &i.region == region)
+            {
+                None => missing.push(region.clone()),
+                Some(i) if i.status == "CURRENT" => cov.current += 1,
+                Some(i) => cov.failed.push(format!(
+                    "account {} ({}) in {region}: {}{}",
+                    member.id,
+                    member.name,
+                    i.status,
+                    i.reason
+                        .as_deref()
+                        .map(|r| format!(" ({r})"))
+                        .unwrap_or_default()
+                )),
+            }
+        }
+        if !missing.is_empty() {
+            cov.missing.push((member.id.clone(), missing));
+        }
+    }
+    cov
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -104,11 +207,14 @@ pub enum Op {
         template: String,
         delegated: bool,
     },
-    /// CreateStackInstances: one operation for every account of `units` in `regions`.
+    /// CreateStackInstances: one operation for every account of `units` in `regions` (only
+    /// `accounts` of them when given: a gap apply fills).
     AddInstances {
         name: String,
         units: Vec<String>,
         regions: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        accounts: Vec<String>,
         delegated: bool,
     },
     /// DeleteStackInstances: one operation for every account of `units` in `regions`.
@@ -164,7 +270,28 @@ impl Part for StackSet {
     }
 
     async fn read(&self, ctx: &Ctx, facts: &Facts) -> Result<Current> {
-        read(ctx, delegated(facts)).await
+        let t = &ctx.target;
+        let (mut current, members) = tokio::try_join!(read(ctx, delegated(facts)), async {
+            // The accounts the targets hold, for coverage (only when wanted, from a caller that may list them).
+            match facts
+                .organization
+                .as_ref()
+                .filter(|o| o.caller.qualifies() && super::central_bus::wanted(t))
+            {
+                Some(org) => {
+                    let units = org.targets(&t.organization_units);
+                    crate::organization::accounts_below(
+                        &ctx.clients.organizations,
+                        &units,
+                        &org.management_account,
+                    )
+                    .await
+                }
+                None => Ok(Vec::new()),
+            }
+        })?;
+        current.members = members;
+        Ok(current)
     }
 
     fn wanted(&self, t: &Target, _: &Facts) -> bool {
@@ -182,6 +309,53 @@ impl Part for StackSet {
             delegated(facts),
         );
         plan_apply(current, &desired, plan);
+        if current.stack_set.is_some() {
+            let cov = coverage(current, &regions.enabled);
+            let gaps = cov.gaps();
+            plan.notice(if gaps.is_empty() {
+                format!("organization coverage: {}", cov.summary())
+            } else {
+                format!(
+                    "organization coverage: {}; not covered: {}",
+                    cov.summary(),
+                    gaps.join("; ")
+                )
+            });
+        }
+    }
+
+    /// Coverage as accounts × regions, every gap named; a gap needs attention (exit 2), alerts
+    /// from the other accounts still arrive.
+    async fn checks(&self, ctx: &Ctx, current: &Current, facts: &Facts) -> Result<Vec<Check>> {
+        let t = &ctx.target;
+        let (Some(regions), true) = (&facts.regions, super::central_bus::wanted(t)) else {
+            return Ok(Vec::new());
+        };
+        const NAME: &str = "organization coverage";
+        if current.stack_set.is_none() {
+            return Ok(vec![Check::failing(
+                Link::Route,
+                NAME,
+                format!(
+                    "StackSet {} is missing: no member account forwards its events",
+                    t.names.org_stack_set()
+                ),
+                "run `login-alert apply`",
+            )]);
+        }
+        let cov = coverage(current, &regions.enabled);
+        let gaps = cov.gaps();
+        Ok(vec![if gaps.is_empty() {
+            Check::ok(Link::Route, NAME, cov.summary())
+        } else {
+            Check::warning(
+                Link::Route,
+                NAME,
+                format!("{}; not covered: {}", cov.summary(), gaps.join("; ")),
+                "run `login-alert apply` to add the missing stack instances; for a failed one, correct the cause \
+                 CloudFormation gives (in the account named) and apply again",
+            )
+        }])
     }
 
     fn plan_destroy(&self, current: &Current, t: &Target, facts: &Facts, plan: &mut Plan<Op>) {
@@ -286,6 +460,7 @@ pub fn plan_apply(current: &Current, desired: &Desired, plan: &mut Plan<impl Fro
         name: name.clone(),
         units,
         regions,
+        accounts: Vec::new(),
         delegated,
     };
     let targets_label = |units: &[String], regions: &[String]| {
@@ -457,6 +632,33 @@ pub fn plan_apply(current: &Current, desired: &Desired, plan: &mut Plan<impl Fro
                     .note("regions no longer enabled"),
                 ));
             }
+            // A gap apply can see (an active account below the targets without an instance in a
+            // region) is filled for those accounts only, in one operation; when the targets or the
+            // regions change in this plan, the next apply fills what that left.
+            let gaps = coverage(current, &desired.regions).missing;
+            if !gaps.is_empty() && new_units.is_empty() && new_regions.is_empty() {
+                let accounts: Vec<String> = gaps.iter().map(|(a, _)| a.clone()).collect();
+                let mut regions: Vec<String> = gaps.iter().flat_map(|(_, r)| r.clone()).collect();
+                regions.sort();
+                regions.dedup();
+                own.push(Some(
+                    Change::new(
+                        INSTANCES,
+                        format!("{} accounts without an instance", accounts.len()),
+                        Action::Create,
+                        Op::AddInstances {
+                            name: name.clone(),
+                            units: units.clone(),
+                            regions: regions.clone(),
+                            accounts: accounts.clone(),
+                            delegated,
+                        },
+                    )
+                    .attr(Attr::set("accounts", accounts.join(", ")))
+                    .attr(Attr::set("regions", regions.join(", ")))
+                    .note("automatic deployment would normally have added them; apply adds what it can see is missing"),
+                ));
+            }
         }
     }
     plan.absorb(own);
@@ -541,6 +743,7 @@ pub async fn read(ctx: &Ctx, delegated: bool) -> Result<Current> {
         return Ok(Current {
             stack_set: None,
             instances: Vec::new(),
+            members: Vec::new(),
         });
     };
     let mut instances = Vec::new();
@@ -574,6 +777,7 @@ pub async fn read(ctx: &Ctx, delegated: bool) -> Result<Current> {
         .iter()
         .any(|tag| tag.key() == Some(MANAGED_BY.0) && tag.value() == Some(MANAGED_BY.1));
     Ok(Current {
+        members: Vec::new(),
         stack_set: Some(StackSetFound {
             name,
             managed,
@@ -652,12 +856,23 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             name,
             units,
             regions,
+            accounts,
             delegated,
         } => {
+            // Only the named accounts of the units (AccountFilterType INTERSECTION), when named.
+            let targets = if accounts.is_empty() {
+                targets(units)
+            } else {
+                DeploymentTargets::builder()
+                    .set_organizational_unit_ids(Some(units.clone()))
+                    .set_accounts(Some(accounts.clone()))
+                    .account_filter_type(AccountFilterType::Intersection)
+                    .build()
+            };
             let out = cfn
                 .create_stack_instances()
                 .stack_set_name(name)
-                .deployment_targets(targets(units))
+                .deployment_targets(targets)
                 .set_regions(Some(regions.clone()))
                 .operation_preferences(preferences())
                 .call_as(call_as(*delegated))
@@ -834,6 +1049,14 @@ mod tests {
 
     fn as_applied(d: &Desired, accounts: &[&str]) -> Current {
         Current {
+            members: accounts
+                .iter()
+                .map(|a| Member {
+                    id: (*a).into(),
+                    name: format!("name-{a}"),
+                    status: "ACTIVE".into(),
+                })
+                .collect(),
             stack_set: Some(StackSetFound {
                 name: d.name.clone(),
                 managed: true,
@@ -887,6 +1110,7 @@ mod tests {
             &Current {
                 stack_set: None,
                 instances: vec![],
+                members: vec![],
             },
             &d,
         );
@@ -920,6 +1144,7 @@ mod tests {
             &Current {
                 stack_set: None,
                 instances: vec![],
+                members: vec![],
             },
             &delegated,
         );
@@ -990,6 +1215,57 @@ mod tests {
         assert!(
             matches!(&plan.changes[0].op, Op::AddInstances { units, .. } if units == &["r-ab12".to_owned()])
         );
+    }
+
+    #[test]
+    fn coverage_counts_accounts_by_regions_and_names_every_gap_and_apply_fills_what_it_sees() {
+        let d = desired(&target(), &["r-ab12".into()], &regions(), false);
+        let mut current = as_applied(&d, &["222222222222", "333333333333", "444444444444"]);
+        // One instance gone, one failed, one account suspended.
+        current
+            .instances
+            .retain(|i| !(i.account == "222222222222" && i.region == "us-east-1"));
+        let failed = current
+            .instances
+            .iter_mut()
+            .find(|i| i.account == "333333333333")
+            .unwrap();
+        failed.status = "INOPERABLE".into();
+        failed.reason = Some(
+            "Account 333333333333 should have 'AWSCloudFormationStackSetExecutionRole'".into(),
+        );
+        current.members.push(Member {
+            id: "555555555555".into(),
+            name: "old".into(),
+            status: "SUSPENDED".into(),
+        });
+        let cov = coverage(&current, &d.regions);
+        assert_eq!(
+            cov.summary(),
+            "4 accounts × 2 regions: 4 current, 1 failed, 1 missing, 1 accounts not active"
+        );
+        let gaps = cov.gaps().join("\n");
+        for expected in [
+            "account 222222222222 has no stack instance in us-east-1",
+            "account 333333333333 (name-333333333333) in eu-west-1: INOPERABLE (Account 333333333333 should have",
+            "account 555555555555 (old) is not covered",
+        ] {
+            assert!(gaps.contains(expected), "{expected}\n{gaps}");
+        }
+        let plan = planned(&current, &d);
+        assert_eq!(plan.changes.len(), 1, "{:?}", plan.changes);
+        let Op::AddInstances {
+            accounts,
+            regions,
+            units,
+            ..
+        } = &plan.changes[0].op
+        else {
+            panic!("a gap fill");
+        };
+        assert_eq!(accounts, &["222222222222".to_owned()]);
+        assert_eq!(regions, &["us-east-1".to_owned()]);
+        assert_eq!(units, &["r-ab12".to_owned()]);
     }
 
     #[test]

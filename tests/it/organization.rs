@@ -740,6 +740,78 @@ async fn the_stack_set_forwards_every_member_account_from_apply_to_destroy() {
         "a second apply wrote"
     );
 
+    // A gap: one account's instance in eu-west-1 deleted behind login-alert's back.
+    let cfn = aws_sdk_cloudformation::Client::new(&management.sdk(HOME));
+    cfn.delete_stack_instances()
+        .stack_set_name("login-alert-org-forward")
+        .deployment_targets(
+            aws_sdk_cloudformation::types::DeploymentTargets::builder()
+                .organizational_unit_ids(&root)
+                .accounts(&members[1].id)
+                .account_filter_type(aws_sdk_cloudformation::types::AccountFilterType::Intersection)
+                .build(),
+        )
+        .regions("eu-west-1")
+        .retain_stacks(false)
+        .send()
+        .await
+        .unwrap();
+    let coverage_check = |out: &std::process::Output| -> serde_json::Value {
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "organization coverage")
+            .cloned()
+            .unwrap_or_else(|| panic!("no coverage check: {report}"))
+    };
+    let status = cli(&management, dir)
+        .args(["status", "--output", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        status.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&status.stdout)
+    );
+    let check = coverage_check(&status);
+    assert_eq!(check["status"], "warning", "{check}");
+    let detail = check["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("3 accounts × 2 regions: 5 current, 1 missing")
+            && detail.contains(&format!(
+                "account {} has no stack instance in eu-west-1",
+                members[1].id
+            )),
+        "{detail}"
+    );
+    let plan = cli(&management, dir).args(["plan"]).output().unwrap();
+    let text = String::from_utf8_lossy(&plan.stdout);
+    assert!(
+        text.contains("+ stack instances 1 accounts without an instance"),
+        "{text}"
+    );
+    let mark = management.requests().len();
+    cli(&management, dir)
+        .args(["apply", "--yes"])
+        .assert()
+        .success();
+    let writes = management.writes_since(mark);
+    assert_eq!(
+        writes,
+        ["cloudformation:CreateStackInstances"],
+        "one operation fills the gap"
+    );
+    let status = cli(&management, dir)
+        .args(["status", "--output", "json"])
+        .output()
+        .unwrap();
+    let check = coverage_check(&status);
+    assert_eq!(check["status"], "ok", "{check}");
+    assert_eq!(check["detail"], "3 accounts × 2 regions: 6 current");
+
     cli(&management, dir)
         .args(["destroy", "--yes"])
         .assert()
@@ -765,7 +837,6 @@ async fn the_stack_set_forwards_every_member_account_from_apply_to_destroy() {
                 .is_err()
         );
     }
-    let cfn = aws_sdk_cloudformation::Client::new(&management.sdk(HOME));
     let gone = cfn
         .describe_stack_set()
         .stack_set_name("login-alert-org-forward")

@@ -272,7 +272,11 @@ fn own_needs(r: &Recorded, account: &str) -> Result<Vec<Need>, String> {
             | "ListDelegatedAdministrators"
             | "ListAWSServiceAccessForOrganization"
             | "ListRoots"
-            | "DescribeOrganizationalUnit" => one(&format!("organizations:{op}"), "*".to_owned()),
+            | "DescribeOrganizationalUnit"
+            | "ListAccountsForParent"
+            | "ListOrganizationalUnitsForParent" => {
+                one(&format!("organizations:{op}"), "*".to_owned())
+            }
             _ => Err(unknown(r)),
         },
         "monitoring" => {
