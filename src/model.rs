@@ -132,6 +132,12 @@ impl Target {
         self.coverage == Coverage::Organization
     }
 
+    /// Whether member accounts forward their events through EventBridge (the central bus and the
+    /// StackSet): organization coverage in the EventBridge modes.
+    pub fn organization_events(&self) -> bool {
+        self.organization_wide() && self.route.uses_eventbridge()
+    }
+
     pub fn account_id(&self) -> &str {
         &self.arns.account_id
     }

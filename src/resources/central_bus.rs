@@ -98,11 +98,6 @@ pub enum Op {
 /// The central bus, wanted with organization coverage in the EventBridge modes.
 pub struct CentralBus;
 
-/// Whether the config wants the central bus.
-pub fn wanted(t: &Target) -> bool {
-    t.organization_wide() && t.route.uses_eventbridge()
-}
-
 impl Part for CentralBus {
     const NAME: &'static str = "the central event bus";
     type Current = Current;
@@ -125,7 +120,7 @@ impl Part for CentralBus {
             "events:RemoveTargets",
             "events:DeleteRule",
         ];
-        if wanted(t) {
+        if t.organization_events() {
             // CreateEventBus and PutRule with tags need events:TagResource as well.
             on_bus.extend([
                 "events:CreateEventBus",
@@ -145,7 +140,7 @@ impl Part for CentralBus {
     }
 
     fn wanted(&self, t: &Target, _: &Facts) -> bool {
-        wanted(t)
+        t.organization_events()
     }
 
     fn plan_apply(&self, current: &Current, t: &Target, facts: &Facts, plan: &mut Plan<Op>) {
@@ -162,7 +157,11 @@ impl Part for CentralBus {
 
     async fn checks(&self, ctx: &Ctx, current: &Current, facts: &Facts) -> Result<Vec<Check>> {
         let t = &ctx.target;
-        let Some(org) = facts.organization.as_ref().filter(|_| wanted(t)) else {
+        let Some(org) = facts
+            .organization
+            .as_ref()
+            .filter(|_| t.organization_events())
+        else {
             return Ok(Vec::new());
         };
         Ok(vec![check(current, &desired(t, &org.id))])

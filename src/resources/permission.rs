@@ -400,7 +400,7 @@ pub fn desired_all(t: &Target, facts: &Facts) -> Vec<Desired> {
     if t.route.uses_eventbridge() {
         all.push(desired_events(t));
     }
-    if super::central_bus::wanted(t) {
+    if t.organization_events() {
         all.push(desired_central(t));
     }
     all.push(desired_digest(t));

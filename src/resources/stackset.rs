@@ -257,7 +257,7 @@ impl Part for StackSet {
             "cloudformation:DeleteStackInstances",
             "cloudformation:DeleteStackSet",
         ];
-        if super::central_bus::wanted(t) {
+        if t.organization_events() {
             // CreateStackSet with tags needs cloudformation:TagResource as well.
             actions.extend([
                 "cloudformation:CreateStackSet",
@@ -276,8 +276,12 @@ impl Part for StackSet {
             match facts
                 .organization
                 .as_ref()
-                .filter(|o| o.caller.qualifies() && super::central_bus::wanted(t))
-            {
+                // Only once the organization passes every check: a unit that does not exist is a
+                // blocker of the plan, not an error of the read.
+                .filter(|o| {
+                    t.organization_events()
+                        && crate::organization::refusals(Some(o), t.account_id(), true).is_empty()
+                }) {
                 Some(org) => {
                     let units = org.targets(&t.organization_units);
                     crate::organization::accounts_below(
@@ -295,7 +299,7 @@ impl Part for StackSet {
     }
 
     fn wanted(&self, t: &Target, _: &Facts) -> bool {
-        super::central_bus::wanted(t)
+        t.organization_events()
     }
 
     fn plan_apply(&self, current: &Current, t: &Target, facts: &Facts, plan: &mut Plan<Op>) {
@@ -328,7 +332,7 @@ impl Part for StackSet {
     /// from the other accounts still arrive.
     async fn checks(&self, ctx: &Ctx, current: &Current, facts: &Facts) -> Result<Vec<Check>> {
         let t = &ctx.target;
-        let (Some(regions), true) = (&facts.regions, super::central_bus::wanted(t)) else {
+        let (Some(regions), true) = (&facts.regions, t.organization_events()) else {
             return Ok(Vec::new());
         };
         const NAME: &str = "organization coverage";

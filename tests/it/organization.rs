@@ -114,6 +114,18 @@ fn init(account: &Account, dir: &Path, mode: &str, units: &[&str]) {
     }
 }
 
+/// `apply --yes`, which must succeed; its stdout.
+fn applied(account: &Account, dir: &Path) -> String {
+    let out = cli(account, dir).args(["apply", "--yes"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 /// `apply --yes`, which must be refused before any write; its stderr.
 fn refused_apply(account: &Account, dir: &Path) -> String {
     let mark = account.requests().len();
@@ -403,16 +415,7 @@ async fn the_central_bus_from_apply_to_destroy() {
     let dir = workdir();
     let dir = dir.path();
     init(&account, dir, "eventbridge", &[]);
-    let out = cli(&account, dir)
-        .args(["apply", "--yes"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = applied(&account, dir);
     assert!(
         stdout.contains("+ EventBridge event bus login-alert-central"),
         "{stdout}"
@@ -647,16 +650,7 @@ async fn the_stack_set_forwards_every_member_account_from_apply_to_destroy() {
     let dir = workdir();
     let dir = dir.path();
     init(&management, dir, "eventbridge", &[]);
-    let out = cli(&management, dir)
-        .args(["apply", "--yes"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = applied(&management, dir);
     assert!(
         stdout.contains("+ CloudFormation StackSet login-alert-org-forward"),
         "{stdout}"
