@@ -784,7 +784,11 @@ async fn the_stack_set_forwards_every_member_account_from_apply_to_destroy() {
     let plan = cli(&management, dir).args(["plan"]).output().unwrap();
     let text = String::from_utf8_lossy(&plan.stdout);
     assert!(
-        text.contains("+ stack instances 1 accounts without an instance"),
+        text.contains("+ stack instances 1 accounts without an instance")
+            && text.contains(&format!(
+                "organization coverage: 3 accounts × 2 regions: 5 current, 1 missing; not covered: account {} has no stack instance in eu-west-1",
+                members[1].id
+            )),
         "{text}"
     );
     let mark = management.requests().len();
