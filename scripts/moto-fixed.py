@@ -184,6 +184,23 @@ def _delete_stack_instances(self):
 cloudformation_responses.CloudFormationResponse.delete_stack_instances = _delete_stack_instances
 
 
+def _list_stack_instances_response(self):
+    """ListStackInstances: StackInstanceRegion and StackInstanceAccount narrow the list (API
+    reference, ListStackInstances); moto ignores them."""
+    name = self._get_param("StackSetName")
+    region = self._get_param("StackInstanceRegion")
+    account = self._get_param("StackInstanceAccount")
+    instances = [
+        i
+        for i in self.cloudformation_backend.list_stack_instances(name)
+        if (region is None or i["Region"] == region) and (account is None or i["Account"] == account)
+    ]
+    return cloudformation_responses.ActionResult({"Summaries": instances})
+
+
+cloudformation_responses.CloudFormationResponse.list_stack_instances = _list_stack_instances_response
+
+
 if __name__ == "__main__":
     from moto.server import main
 

@@ -271,29 +271,37 @@ impl Part for StackSet {
 
     async fn read(&self, ctx: &Ctx, facts: &Facts) -> Result<Current> {
         let t = &ctx.target;
-        let (mut current, members) = tokio::try_join!(read(ctx, delegated(facts)), async {
-            // The accounts the targets hold, for coverage (only when wanted, from a caller that may list them).
-            match facts
-                .organization
-                .as_ref()
-                // Only once the organization passes every check: a unit that does not exist is a
-                // blocker of the plan, not an error of the read.
-                .filter(|o| {
-                    t.organization_events()
-                        && crate::organization::refusals(Some(o), t.account_id(), true).is_empty()
-                }) {
-                Some(org) => {
-                    let units = org.targets(&t.organization_units);
-                    crate::organization::accounts_below(
-                        &ctx.clients.organizations,
-                        &units,
-                        &org.management_account,
-                    )
-                    .await
+        let (mut current, members) = tokio::try_join!(
+            read(
+                ctx,
+                delegated(facts),
+                facts.regions.as_ref().map(|r| r.enabled.as_slice())
+            ),
+            async {
+                // The accounts the targets hold, for coverage (only when wanted, from a caller that may list them).
+                match facts
+                    .organization
+                    .as_ref()
+                    // Only once the organization passes every check: a unit that does not exist is a
+                    // blocker of the plan, not an error of the read.
+                    .filter(|o| {
+                        t.organization_events()
+                            && crate::organization::refusals(Some(o), t.account_id(), true)
+                                .is_empty()
+                    }) {
+                    Some(org) => {
+                        let units = org.targets(&t.organization_units);
+                        crate::organization::accounts_below(
+                            &ctx.clients.organizations,
+                            &units,
+                            &org.management_account,
+                        )
+                        .await
+                    }
+                    None => Ok(Vec::new()),
                 }
-                None => Ok(Vec::new()),
             }
-        })?;
+        )?;
         current.members = members;
         Ok(current)
     }
@@ -728,8 +736,45 @@ fn call_as(delegated: bool) -> CallAs {
     }
 }
 
-/// The StackSet and every instance of it (`ListStackInstances`, every page). Only reads.
-pub async fn read(ctx: &Ctx, delegated: bool) -> Result<Current> {
+/// The instances of StackSet `name` (in `region`, or everywhere), every page.
+async fn list_instances(
+    ctx: &Ctx,
+    name: &str,
+    region: Option<&str>,
+    delegated: bool,
+) -> Result<Vec<Instance>> {
+    let mut instances = Vec::new();
+    let mut pages = ctx
+        .clients
+        .cloudformation
+        .list_stack_instances()
+        .stack_set_name(name)
+        .set_stack_instance_region(region.map(str::to_owned))
+        .call_as(call_as(delegated))
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page
+            .explained()
+            .with_context(|| format!("listing the stack instances of {name}"))?;
+        instances.extend(
+            page.summaries
+                .unwrap_or_default()
+                .into_iter()
+                .map(|s| Instance {
+                    account: s.account.unwrap_or_default(),
+                    region: s.region.unwrap_or_default(),
+                    status: s.status.map(|x| x.as_str().to_owned()).unwrap_or_default(),
+                    reason: s.status_reason,
+                }),
+        );
+    }
+    Ok(instances)
+}
+
+/// The StackSet and every instance of it (`ListStackInstances` per region in `regions`, at once;
+/// without them one listing of every region). Only reads.
+pub async fn read(ctx: &Ctx, delegated: bool, regions: Option<&[String]>) -> Result<Current> {
     let name = ctx.target.names.org_stack_set();
     let cfn = &ctx.clients.cloudformation;
     let found = cfn
@@ -750,29 +795,20 @@ pub async fn read(ctx: &Ctx, delegated: bool) -> Result<Current> {
             members: Vec::new(),
         });
     };
-    let mut instances = Vec::new();
-    let mut pages = cfn
-        .list_stack_instances()
-        .stack_set_name(&name)
-        .call_as(call_as(delegated))
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page
-            .explained()
-            .with_context(|| format!("listing the stack instances of {name}"))?;
-        instances.extend(
-            page.summaries
-                .unwrap_or_default()
-                .into_iter()
-                .map(|s| Instance {
-                    account: s.account.unwrap_or_default(),
-                    region: s.region.unwrap_or_default(),
-                    status: s.status.map(|x| x.as_str().to_owned()).unwrap_or_default(),
-                    reason: s.status_reason,
-                }),
-        );
-    }
+    // One listing per region, all at once, when the regions are known: an organization's
+    // instances are pages of 100, so a region's listing is accounts/100 requests in a row rather
+    // than accounts × regions/100.
+    let listings: Vec<Option<&str>> = match regions {
+        Some(regions) if !regions.is_empty() => regions.iter().map(|r| Some(r.as_str())).collect(),
+        _ => vec![None],
+    };
+    let instances: Vec<Vec<Instance>> = futures::future::try_join_all(
+        listings
+            .into_iter()
+            .map(|region| list_instances(ctx, &name, region, delegated)),
+    )
+    .await?;
+    let mut instances: Vec<Instance> = instances.into_iter().flatten().collect();
     instances.sort();
     instances.dedup_by(|a, b| a.account == b.account && a.region == b.region);
     let managed = found
