@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use login_alert_handler::{AlertOn, Language, Scope};
 
-use crate::config::Route;
+use crate::config::{Coverage, Route};
 
 /// `--version`: the release, and the code hash of the handler it deploys (what `plan` shows as `code_sha256`
 /// and Lambda reports as `CodeSha256`), so a deployed function can be matched to the binary that deployed it.
@@ -147,6 +147,29 @@ pub struct InitArgs {
     /// filters on the trail's log group and 14 alarms (about $1.40 a month). Not in eventbridge mode.
     #[arg(long)]
     pub cis: bool,
+    /// Which accounts alerts come from: this one (the default), or every account of its
+    /// organization (from the management account or a delegated administrator for StackSets).
+    #[arg(long, value_enum)]
+    pub coverage: Option<CoverageArg>,
+}
+
+/// Which accounts alerts come from, as a flag value (the config uses [`Coverage`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CoverageArg {
+    /// The account login-alert runs in.
+    Account,
+    /// Every account of the organization: CloudFormation StackSets put a forwarding rule in each
+    /// member account and region (EventBridge modes), or the organization trail's log group.
+    Organization,
+}
+
+impl From<CoverageArg> for Coverage {
+    fn from(arg: CoverageArg) -> Self {
+        match arg {
+            CoverageArg::Account => Coverage::Account,
+            CoverageArg::Organization => Coverage::Organization,
+        }
+    }
 }
 
 /// How events reach the function, as a flag value (the config uses [`Route`]).

@@ -50,6 +50,11 @@ impl TrailInfo {
 /// What discovery calls, in every region of the partition: the trails, their status (an
 /// organization trail's ARN names the management account), their log groups' filters, the alias.
 pub fn permissions(arns: &Arns) -> Vec<Grant> {
+    // The caller's place in its organization (DescribeOrganization, ListDelegatedAdministrators).
+    let organization = Grant::anywhere([
+        "organizations:DescribeOrganization",
+        "organizations:ListDelegatedAdministrators",
+    ]);
     let anywhere = Arns {
         region: "*".into(),
         ..arns.clone()
@@ -70,6 +75,7 @@ pub fn permissions(arns: &Arns) -> Vec<Grant> {
             ["logs:DescribeSubscriptionFilters"],
             [anywhere.log_group("*")],
         ),
+        organization,
     ]
 }
 
@@ -190,6 +196,9 @@ pub struct Discovery {
     pub region: Option<String>,
     pub trails: Vec<TrailDetails>,
     pub problems: Vec<String>,
+    /// The caller's place in its organization (`None`: in none, or it could not be read): `init`
+    /// asks about organization coverage only when it can be deployed from here.
+    pub organization: Option<crate::organization::Caller>,
 }
 
 impl Discovery {
@@ -313,6 +322,15 @@ pub async fn discover(sdk: &SdkConfig, start_region: &str) -> Discovery {
     }
     trails.sort_by(|a, b| (&a.home_region, &a.name).cmp(&(&b.home_region, &b.name)));
 
+    let organization = async {
+        let account_id = account_id.as_deref()?;
+        // Read-only, and optional: without Organizations (or the permission to read it) there is
+        // simply no question about it, as for an account outside any organization.
+        crate::organization::caller(&clients.organizations, account_id)
+            .await
+            .ok()
+            .flatten()
+    };
     let details = join_all(trails.into_iter().map(|trail| {
         let account_id = account_id.clone();
         async move {
@@ -343,8 +361,8 @@ pub async fn discover(sdk: &SdkConfig, start_region: &str) -> Discovery {
             };
             (TrailDetails { trail, logging, subscription_filters }, problems)
         }
-    }))
-    .await;
+    }));
+    let (details, organization) = futures::join!(details, organization);
     let mut trails = Vec::with_capacity(details.len());
     for (trail, trail_problems) in details {
         trails.push(trail);
@@ -356,6 +374,7 @@ pub async fn discover(sdk: &SdkConfig, start_region: &str) -> Discovery {
         region: current_region(sdk),
         trails,
         problems,
+        organization,
     }
 }
 

@@ -14,14 +14,15 @@ use crate::plan::saved::{PartState, fingerprint};
 use crate::plan::{Action, Change, Mode, Plan};
 use crate::policy::Grant;
 use crate::resources::{
-    alarm, bucket, cis, digest_rule, enabled_regions, function, invoke_config, log_group,
-    parameter, permission, queue, role, rule, state_table, subscription_filter, test_stream, topic,
-    trail,
+    alarm, bucket, central_bus, cis, digest_rule, enabled_regions, function, invoke_config,
+    log_group, organization, parameter, permission, queue, role, rule, stackset, state_table,
+    subscription_filter, test_stream, topic, trail,
 };
 
 /// Every part of the pipeline, in the order `apply` creates them (what a part depends on comes
 /// before it); `destroy`, and the deletions within an `apply`, walk it backwards.
-static PIPELINE: [&dyn Stage; 25] = [
+static PIPELINE: [&dyn Stage; 28] = [
+    &organization::OrganizationPart,
     &enabled_regions::EnabledRegions,
     &bucket::OwnBucket,
     &log_group::TrailGroup,
@@ -41,6 +42,8 @@ static PIPELINE: [&dyn Stage; 25] = [
     &permission::Permission,
     &role::EventsRole,
     &rule::HomeRule,
+    &central_bus::CentralBus,
+    &stackset::StackSet,
     &rule::ForwardRules,
     &digest_rule::DigestRule,
     &subscription_filter::SubscriptionFilter,
@@ -69,6 +72,8 @@ pub enum Op {
     Alarm(alarm::Op),
     StateTable(state_table::Op),
     Cis(cis::Op),
+    CentralBus(central_bus::Op),
+    StackSet(stackset::Op),
 }
 
 /// A part that reads and teaches but never changes anything plans no operation.
@@ -97,6 +102,8 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
         Op::Alarm(op) => alarm::execute(ctx, op).await,
         Op::StateTable(op) => state_table::execute(ctx, op).await,
         Op::Cis(op) => cis::execute(ctx, op).await,
+        Op::CentralBus(op) => central_bus::execute(ctx, op).await,
+        Op::StackSet(op) => stackset::execute(ctx, op).await,
     }
 }
 

@@ -2,7 +2,7 @@
 
 use login_alert_handler::Scope;
 
-use crate::config::{self, Config, Route};
+use crate::config::{self, Config, Coverage, Route};
 use crate::discovery::{Discovery, TrailDetails};
 use crate::names::{MAX_FILTERS, Names};
 use crate::prompt::{PromptError, Prompter};
@@ -18,6 +18,7 @@ pub const SCOPE_PROMPT: &str = "What should alert?";
 pub const PREFIX_PROMPT: &str = "Prefix for the names of the resources login-alert creates";
 pub const TYPED_TRAIL_PROMPT: &str = "Trail name or ARN";
 pub const MODE_PROMPT: &str = "How should events reach the alert function?";
+pub const COVERAGE_PROMPT: &str = "Which accounts should alert?";
 pub const CIS_PROMPT: &str = "Also set up the CIS monitoring controls Security Hub checks (CloudWatch.1-14: 14 metric filters \
                               and 14 alarms on the trail's log group, about $1.40 a month)?";
 
@@ -32,6 +33,16 @@ pub fn mode_label(mode: Route) -> &'static str {
         }
         Route::Both => {
             "Both: alerts within seconds through EventBridge, CloudWatch Logs as the durable backstop (and its cost); each event alerts once"
+        }
+    }
+}
+
+/// The coverage choices, in the order they are listed.
+pub fn coverage_label(coverage: Coverage) -> &'static str {
+    match coverage {
+        Coverage::Account => "This account only",
+        Coverage::Organization => {
+            "Every account of the organization (StackSets forward each member account's events; needs the organization trail)"
         }
     }
 }
@@ -143,6 +154,20 @@ pub fn ask(p: &mut dyn Prompter, r: &Resolved, found: &Discovery) -> Result<Conf
             .position(|m| *m == r.mode.value)
             .unwrap_or(0);
         answers.mode.value = Route::ALL[p.select(MODE_PROMPT, &items, default)?];
+    }
+
+    // Only a caller that can deploy to its organization is asked (management account, or a
+    // delegated administrator for StackSets); anyone else keeps what was resolved.
+    if r.coverage.asked() && found.organization.is_some_and(|c| c.qualifies()) {
+        let items: Vec<String> = Coverage::ALL
+            .iter()
+            .map(|c| coverage_label(*c).to_owned())
+            .collect();
+        let default = Coverage::ALL
+            .iter()
+            .position(|c| *c == r.coverage.value)
+            .unwrap_or(0);
+        answers.coverage.value = Coverage::ALL[p.select(COVERAGE_PROMPT, &items, default)?];
     }
 
     // Only the modes that deliver to CloudWatch Logs have a log group to put the filters on.
@@ -350,6 +375,13 @@ pub fn summary(config: &Config, found: &Discovery) -> Vec<String> {
         trail_sentence(config, found, &names)
     ));
     lines.push(format!("  Delivery:  {}", mode_label(config.mode)));
+    if config.coverage == Coverage::Organization {
+        let units = match config.organization_units.as_slice() {
+            [] => "the whole organization (its root)".to_owned(),
+            units => units.join(", "),
+        };
+        lines.push(format!("  Accounts:  every account of {units}"));
+    }
     if config.cis {
         lines.push(
             "  CIS:       Security Hub's CloudWatch.1-14 (14 metric filters and alarms on the trail's log group)".into(),
@@ -543,6 +575,7 @@ mod tests {
             region: Some("us-east-1".into()),
             trails: vec![audit, trail("main", "us-east-1", true, ACCOUNT)],
             problems: vec![],
+            organization: None,
         }
     }
 
@@ -630,6 +663,8 @@ mod tests {
                 account_names: Default::default(),
                 mode: Route::Eventbridge,
                 cis: false,
+                coverage: Coverage::Account,
+                organization_units: Vec::new(),
                 trail: TrailConfig {
                     name: Some("audit-trail".into()),
                     create: false
@@ -862,6 +897,71 @@ mod tests {
         );
         assert_eq!(p.asked, [TRAIL_PROMPT, MODE_PROMPT, CIS_PROMPT]);
         assert_eq!(config.trail.name.as_deref(), Some("audit-trail"));
+    }
+
+    #[test]
+    fn the_coverage_question_is_asked_only_of_a_caller_that_can_deploy_to_its_organization() {
+        use crate::organization::Caller;
+        let args = InitArgs {
+            trail: Some("audit-trail".into()),
+            emails: vec!["a@example.com".into()],
+            slack_webhook_url: Some(WEBHOOK.into()),
+            account_name: Some("x".into()),
+            timezone: Some("UTC".into()),
+            scope: Some(ScopeArg::All),
+            name_prefix: Some("la".into()),
+            cis: true,
+            ..Default::default()
+        };
+        for (caller, asked) in [
+            (None, false),
+            (Some(Caller::Member), false),
+            (Some(Caller::Management), true),
+            (Some(Caller::DelegatedAdmin), true),
+        ] {
+            let found = Discovery {
+                organization: caller,
+                ..two_trails()
+            };
+            // The mode question (Enter: the default), then the coverage question when it comes.
+            let mut p = ScriptedPrompter::new([Answer::Enter, Answer::Select(1)]);
+            let config = ask_with(&mut p, &args, None, &found).unwrap();
+            assert_eq!(
+                p.asked.iter().any(|a| a == COVERAGE_PROMPT),
+                asked,
+                "{caller:?}"
+            );
+            let wanted = if asked {
+                Coverage::Organization
+            } else {
+                Coverage::Account
+            };
+            assert_eq!(config.coverage, wanted, "{caller:?}");
+            if asked {
+                assert_eq!(
+                    p.lists.last().unwrap()[1],
+                    coverage_label(Coverage::Organization)
+                );
+                assert!(
+                    summary(&config, &found)
+                        .iter()
+                        .any(|l| l.contains("every account of the whole organization")),
+                );
+            }
+        }
+        // The flag answers it: never asked.
+        let flagged = InitArgs {
+            coverage: Some(crate::cli::CoverageArg::Organization),
+            ..args
+        };
+        let found = Discovery {
+            organization: Some(Caller::Management),
+            ..two_trails()
+        };
+        let mut p = ScriptedPrompter::new([Answer::Enter]);
+        let config = ask_with(&mut p, &flagged, None, &found).unwrap();
+        assert!(!p.asked.iter().any(|a| a == COVERAGE_PROMPT));
+        assert_eq!(config.coverage, Coverage::Organization);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::aws::Clients;
-use crate::config::{Config, Route};
+use crate::config::{Config, Coverage, Route};
 use crate::names::{Arns, Names, WebhookKind};
 use crate::plan::SENSITIVE;
 use crate::printer::Printer;
@@ -94,6 +94,10 @@ pub struct Target {
     pub route: Route,
     /// The CIS monitoring controls Security Hub checks (`cis = true`; CloudWatch Logs modes only).
     pub cis: bool,
+    /// This account, or every account of the organization (`coverage`).
+    pub coverage: Coverage,
+    /// The organizational units covered (`organization_units`); empty: the root.
+    pub organization_units: Vec<String>,
 }
 
 impl Target {
@@ -123,7 +127,20 @@ impl Target {
             log_retention_days: config.log_retention_days,
             route: config.mode,
             cis: config.cis,
+            coverage: config.coverage,
+            organization_units: config.organization_units.clone(),
         }
+    }
+
+    /// Whether alerts are to come from every account of the organization.
+    pub fn organization_wide(&self) -> bool {
+        self.coverage == Coverage::Organization
+    }
+
+    /// Whether member accounts forward their events through EventBridge (the central bus and the
+    /// StackSet): organization coverage in the EventBridge modes.
+    pub fn organization_events(&self) -> bool {
+        self.organization_wide() && self.route.uses_eventbridge()
     }
 
     pub fn account_id(&self) -> &str {
@@ -250,6 +267,9 @@ pub struct Facts {
     /// The adopted trail is an organization trail (of this account: another's is refused), so every
     /// member account's events arrive and their names are worth reading from Organizations.
     pub organization_trail: bool,
+    /// With `coverage = "organization"`: the organization and the caller's place in it, as read
+    /// (`None` also when the account is in no organization; the plan is then refused).
+    pub organization: Option<crate::organization::Organization>,
 }
 
 /// The account's regions, as EventBridge mode sees them.
@@ -269,6 +289,7 @@ impl Facts {
             function_managed: None,
             regions: None,
             organization_trail: false,
+            organization: None,
         }
     }
     /// login-alert's own log group and CloudTrail role are wanted: the trail delivers to CloudWatch

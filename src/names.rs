@@ -86,6 +86,15 @@ impl Names {
     pub fn events_rule(&self) -> String {
         format!("{}-events", self.prefix)
     }
+    /// Organization coverage: the event bus every member account forwards to, its rule (the same
+    /// name) and that rule's invoke statement on the function.
+    pub fn central_bus(&self) -> String {
+        format!("{}-central", self.prefix)
+    }
+    /// Organization coverage: the StackSet, and the rule and role it gives each member account.
+    pub fn org_stack_set(&self) -> String {
+        format!("{}-org-forward", self.prefix)
+    }
     /// The EventBridge rule in every other enabled region that forwards the events home.
     pub fn forward_rule(&self) -> String {
         format!("{}-forward", self.prefix)
@@ -230,6 +239,20 @@ impl Arns {
         format!(
             "arn:{}:events:{region}:{}:rule/{name}",
             self.partition, self.account_id
+        )
+    }
+    /// An event bus of this (the home) region.
+    pub fn bus(&self, name: &str) -> String {
+        format!(
+            "arn:{}:events:{}:{}:event-bus/{name}",
+            self.partition, self.region, self.account_id
+        )
+    }
+    /// A rule on the event bus `bus` (not the default one) of the home region.
+    pub fn bus_rule(&self, bus: &str, name: &str) -> String {
+        format!(
+            "arn:{}:events:{}:{}:rule/{bus}/{name}",
+            self.partition, self.region, self.account_id
         )
     }
     /// The default event bus of this (the home) region.

@@ -7,7 +7,8 @@ use login_alert_handler::{AlertOn, Language, Scope};
 use crate::arn::Arn;
 use crate::cli::InitArgs;
 use crate::config::{
-    self, Config, DEFAULT_PREFIX, DEFAULT_RETENTION_DAYS, NotifyConfig, Route, TrailConfig,
+    self, Config, Coverage, DEFAULT_PREFIX, DEFAULT_RETENTION_DAYS, NotifyConfig, Route,
+    TrailConfig,
 };
 use crate::discovery::{Discovery, TrailDetails};
 use crate::names::MAX_FILTERS;
@@ -79,6 +80,8 @@ pub struct Resolved {
     pub mode: Setting<Route>,
     /// The CIS monitoring controls (`--cis`; only a flag or the config can say yes without asking).
     pub cis: Setting<bool>,
+    /// Which accounts alerts come from (`--coverage`; asked only when the caller can cover its organization).
+    pub coverage: Setting<Coverage>,
     pub language: Setting<Language>,
     /// `--alert-on`, else the config's, else `all` (not asked: the flag and the config say it).
     pub alert_on: Setting<AlertOn>,
@@ -96,6 +99,7 @@ pub struct Kept {
     pub account_names: BTreeMap<String, String>,
     pub teams_webhook_url: Option<String>,
     pub webhook_url: Option<String>,
+    pub organization_units: Vec<String>,
 }
 
 impl Kept {
@@ -107,6 +111,7 @@ impl Kept {
                 account_names: c.account_names.clone(),
                 teams_webhook_url: c.notify.teams_webhook_url.clone(),
                 webhook_url: c.notify.webhook_url.clone(),
+                organization_units: c.organization_units.clone(),
             },
             None => Kept {
                 group_window_minutes: login_alert_handler::settings::DEFAULT_GROUP_WINDOW_MINUTES,
@@ -114,6 +119,7 @@ impl Kept {
                 account_names: BTreeMap::new(),
                 teams_webhook_url: None,
                 webhook_url: None,
+                organization_units: Vec::new(),
             },
         }
     }
@@ -252,6 +258,11 @@ pub fn resolve(flags: Flags, existing: Option<&Config>, found: &Discovery) -> Re
             Route::default,
         ),
         cis: first(args.cis.then_some(true), existing.map(|c| c.cis), || false),
+        coverage: first(
+            args.coverage.map(Into::into),
+            existing.map(|c| c.coverage),
+            Coverage::default,
+        ),
         language: first(
             args.language,
             existing.map(|c| c.language),
@@ -395,6 +406,8 @@ impl Resolved {
             mode: self.mode.value,
             // Kept as asked even in eventbridge mode: validation then says why it cannot be.
             cis: self.cis.value,
+            coverage: self.coverage.value,
+            organization_units: self.kept.organization_units.clone(),
             trail,
             notify: NotifyConfig {
                 emails,
@@ -440,6 +453,7 @@ mod tests {
                 details("org-trail", "us-east-1", true, "999999999999"),
             ],
             problems: vec![],
+            organization: None,
         }
     }
 

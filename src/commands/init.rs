@@ -235,6 +235,8 @@ async fn look_up(
         region: Some(region.to_owned()),
         trails,
         problems: Vec::new(),
+        // Flags answer every question here: the coverage question is never asked.
+        organization: None,
     })
 }
 

@@ -100,6 +100,8 @@ pub fn target(region: &str, prefix: &str, mode: Route, account: &str) -> Target 
         mode,
         // The CIS controls' grants do not depend on it (see `Cis::permissions`).
         cis: false,
+        coverage: Default::default(),
+        organization_units: Vec::new(),
         trail: TrailConfig {
             name: None,
             create: true,
@@ -151,7 +153,11 @@ pub async fn run(global: &GlobalArgs, args: &PolicyArgs, printer: &Printer) -> R
                 )
             })?,
     };
-    let t = target(&region, &prefix, mode, &account);
+    let mut t = target(&region, &prefix, mode, &account);
+    // Organization coverage reads (and deploys to) the organization: its grants come with it.
+    if let Some(config) = &config {
+        t.coverage = config.coverage;
+    }
     let mut all = policies(&t);
     if let Some(part) = args.document {
         all.retain(|m| m.part == part);

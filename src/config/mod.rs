@@ -16,6 +16,9 @@ use login_alert_handler::settings::{DEFAULT_BASELINE_DAYS, DEFAULT_GROUP_WINDOW_
 use login_alert_handler::{AlertOn, Language, Scope};
 use serde::{Deserialize, Serialize};
 
+pub mod coverage;
+pub use coverage::Coverage;
+
 pub const DEFAULT_PREFIX: &str = "login-alert";
 pub const DEFAULT_RETENTION_DAYS: i32 = 90;
 /// The values CloudWatch Logs accepts for `retentionInDays`.
@@ -65,6 +68,13 @@ pub struct Config {
     /// trail's log group and alarms notifying the topic. CloudWatch Logs modes only.
     #[serde(default, skip_serializing_if = "is_false")]
     pub cis: bool,
+    /// Which accounts alerts come from: this one, or every account of its organization.
+    #[serde(default, skip_serializing_if = "Coverage::is_default")]
+    pub coverage: Coverage,
+    /// With `coverage = "organization"`: the organizational units (or the root) whose accounts
+    /// are covered; empty means the organization's root.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub organization_units: Vec<String>,
     pub trail: TrailConfig,
     #[serde(default)]
     pub notify: NotifyConfig,
@@ -407,6 +417,11 @@ impl Config {
                     .into(),
             });
         }
+        problems.extend(coverage::validate(
+            self.coverage,
+            &self.organization_units,
+            self.trail.create,
+        ));
         if self.notify.emails.is_empty() && self.notify.secrets().next().is_none() {
             problems.push(Problem {
                 field: "notify",
@@ -449,6 +464,8 @@ pub fn sample(region: &str) -> Config {
             create: false,
         },
         cis: false,
+        coverage: Coverage::default(),
+        organization_units: Vec::new(),
         notify: NotifyConfig::default(),
     }
 }
@@ -476,6 +493,8 @@ mod tests {
                 create: false,
             },
             cis: false,
+            coverage: Coverage::default(),
+            organization_units: Vec::new(),
             notify: NotifyConfig {
                 emails: vec!["secops@example.com".into()],
                 slack_webhook_url: None,

@@ -9,18 +9,21 @@
 
 pub mod alarm;
 pub mod bucket;
+pub mod central_bus;
 pub mod cis;
 pub mod digest_rule;
 pub mod enabled_regions;
 pub mod function;
 pub mod invoke_config;
 pub mod log_group;
+pub mod organization;
 pub mod parameter;
 pub mod permission;
 pub mod policies;
 pub mod queue;
 pub mod role;
 pub mod rule;
+pub mod stackset;
 pub mod state_table;
 pub mod subscription_filter;
 pub mod test_stream;

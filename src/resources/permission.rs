@@ -108,6 +108,7 @@ impl Part for Permission {
         plan_destroy(&current, &t.names.permission_statement(), plan);
         plan_destroy(&current, &t.names.events_permission_statement(), plan);
         plan_destroy(&current, &t.names.digest_permission_statement(), plan);
+        plan_destroy(&current, &t.names.central_bus(), plan);
     }
 
     async fn checks(&self, ctx: &Ctx, current: &Vec<Current>, facts: &Facts) -> Result<Vec<Check>> {
@@ -394,8 +395,23 @@ pub fn desired_all(t: &Target, facts: &Facts) -> Vec<Desired> {
     if t.route.uses_eventbridge() {
         all.push(desired_events(t));
     }
+    if t.organization_events() {
+        all.push(desired_central(t));
+    }
     all.push(desired_digest(t));
     all
+}
+
+/// Organization coverage: the central bus's rule may invoke the function.
+pub fn desired_central(t: &Target) -> Desired {
+    let bus = t.names.central_bus();
+    Desired {
+        function: t.names.function(),
+        statement_id: bus.clone(),
+        principal: EVENTS_PRINCIPAL.to_owned(),
+        source_arn: t.arns.bus_rule(&bus, &bus),
+        source_account: t.account_id().to_owned(),
+    }
 }
 
 /// The digest schedule may invoke the function.

@@ -138,6 +138,15 @@ fn cases() -> Vec<Case> {
         case("a retention CloudWatch Logs does not offer").prepend("log_retention_days = 10"),
         case("both name and create in [trail]").edit("[trail]\n", "[trail]\ncreate = true\n"),
         case("neither name nor create in [trail]").edit("name = \"audit-trail\"\n", ""),
+        case("an unknown coverage").prepend("coverage = \"organisation\""),
+        case("an organizational unit that is not an ID")
+            .prepend("coverage = \"organization\"\norganization_units = [\"Workloads\"]"),
+        case("organizational units with account coverage")
+            .prepend("organization_units = [\"ou-ab12-34cd56ef\"]"),
+        case("organization coverage with a trail of this account's own").edit(
+            "[trail]\nname = \"audit-trail\"\n",
+            "coverage = \"organization\"\n[trail]\ncreate = true\n",
+        ),
         case("a trail name with a space").edit("audit-trail", "audit trail"),
         case("a trail ARN of another service").edit("audit-trail", "arn:aws:s3:::audit-bucket"),
         case("a trail ARN in a region that does not exist").edit(

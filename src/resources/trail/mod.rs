@@ -177,7 +177,7 @@ fn plan_leftover(found: Option<&Found>, t: &Target, plan: &mut Plan<Op>) {
 /// see this account's events only, while the trail's CloudWatch Logs delivery carries every account's.
 /// `None` when nothing is left out (no organization trail, or CloudWatch Logs mode).
 pub fn member_accounts(found: &Found, t: &Target, facts: &Facts) -> Option<String> {
-    if !facts.organization_trail || !t.route.uses_eventbridge() {
+    if !facts.organization_trail || !t.route.uses_eventbridge() || t.organization_wide() {
         return None;
     }
     let name = &found.name;
@@ -185,15 +185,15 @@ pub fn member_accounts(found: &Found, t: &Target, facts: &Facts) -> Option<Strin
         format!(
             "trail {name} is an organization trail, but EventBridge covers this account only (CloudTrail hands each account's events \
              to that account's own event bus): the member accounts' sign-ins reach login-alert only through CloudWatch Logs, \
-             in about 5 minutes instead of seconds. mode = \"cloudwatch-logs\" covers them just the same; organization-wide \
-             EventBridge coverage is planned"
+             in about 5 minutes instead of seconds. coverage = \"organization\" covers them through EventBridge too \
+             (a StackSet forwards each member account's events to a central bus)"
         )
     } else {
         format!(
             "trail {name} is an organization trail, but EventBridge mode covers this account only (CloudTrail hands each account's \
              events to that account's own event bus): the member accounts are not covered, their sign-ins raise no alert. \
-             To cover them, set mode = \"cloudwatch-logs\" (the organization trail delivers every account's events to the log group); \
-             organization-wide EventBridge coverage is planned"
+             To cover them, set coverage = \"organization\" (a StackSet forwards each member account's events to a central bus), \
+             or mode = \"cloudwatch-logs\" (the organization trail delivers every account's events to the log group)"
         )
     })
 }
@@ -581,7 +581,7 @@ mod tests {
             "{notice}"
         );
         assert!(notice.contains("mode = \"cloudwatch-logs\""), "{notice}");
-        assert!(notice.contains("organization-wide EventBridge coverage is planned"));
+        assert!(notice.contains("coverage = \"organization\""));
         assert!(plan.blockers.is_empty(), "a notice, not a blocker");
         let both = organization_plan(Route::Both);
         assert!(

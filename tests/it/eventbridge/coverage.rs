@@ -51,7 +51,7 @@ async fn an_organization_trail_in_eventbridge_mode_says_the_member_accounts_are_
     let said = |text: &str| {
         text.contains("member accounts are not covered")
             && text.contains("mode = \"cloudwatch-logs\"")
-            && text.contains("organization-wide EventBridge coverage is planned")
+            && text.contains("set coverage = \"organization\"")
     };
     let plan = cli(&account, dir).args(["plan"]).output().unwrap();
     let plan = String::from_utf8_lossy(&plan.stdout);

@@ -333,3 +333,102 @@ async fn eventbridge_mode_and_both_switches_call_only_what_each_modes_policy_all
         "switching to EventBridge mode, then destroy",
     );
 }
+
+/// Organization coverage from the management account: the organization's reads, the central bus, the
+/// StackSet and its operations, drift on the bus's policy, the switch back to account coverage
+/// (which removes them under that config's policy), and destroy.
+#[tokio::test(flavor = "multi_thread")]
+async fn organization_coverage_calls_only_what_the_policy_allows() {
+    use aws_sdk_organizations::types::OrganizationFeatureSet;
+    let account = fresh_account().await;
+    crate::organization::organization_of(&account, OrganizationFeatureSet::All).await;
+    crate::organization::trusted_access(&account).await;
+    crate::organization::organizations(&account)
+        .create_account()
+        .account_name("workloads")
+        .email("workloads@example.com")
+        .send()
+        .await
+        .unwrap();
+    crate::organization::trail(&account, true).await;
+    let dir = workdir();
+    let mut s = Session::new(&account, dir.path());
+    s.env
+        .push((ENV_ENABLED_REGIONS, "us-east-1,eu-west-1".to_owned()));
+    let trail = crate::organization::TRAIL;
+    s.expect(
+        &[
+            "init",
+            "--yes",
+            "--trail",
+            trail,
+            "--mode",
+            "eventbridge",
+            "--coverage",
+            "organization",
+            "--email",
+            "secops@example.com",
+        ],
+        &[0],
+    );
+    let organization = s.policy();
+    s.expect(&["apply", "--yes"], &[0]);
+    s.expect(&["status"], &[0, 2, 3]);
+    let events = aws_sdk_eventbridge::Client::new(&account.sdk("us-east-1"));
+    events
+        .put_permission()
+        .event_bus_name("login-alert-central")
+        .policy(
+            serde_json::json!({"Version": "2012-10-17", "Statement": [{"Sid": "open", "Effect": "Allow",
+                "Principal": "*", "Action": "events:PutEvents", "Resource": "*"}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    s.expect(&["apply", "--yes"], &[0]);
+    let calls = s.take();
+    for (service, op) in [
+        ("organizations", "DescribeOrganization"),
+        ("organizations", "ListAWSServiceAccessForOrganization"),
+        ("events", "CreateEventBus"),
+        ("events", "PutPermission"),
+        ("cloudformation", "CreateStackSet"),
+        ("cloudformation", "CreateStackInstances"),
+        ("cloudformation", "DescribeStackSetOperation"),
+    ] {
+        assert!(
+            operations(&calls, service).contains(&op.to_owned()),
+            "the life cycle made no {service} {op}: {:?}",
+            operations(&calls, service)
+        );
+    }
+    assert_allowed(&organization, &calls, &account.id, "organization coverage");
+
+    // Back to this account only: that config's policy removes the StackSet and the bus.
+    s.set_config("coverage = \"organization\"\n", "");
+    let single = s.policy();
+    s.expect(&["apply", "--yes"], &[0]);
+    s.expect(&["destroy", "--yes"], &[0]);
+    let calls = s.take();
+    for op in ["DeleteStackInstances", "DeleteStackSet"] {
+        assert!(
+            operations(&calls, "cloudformation").contains(&op.to_owned()),
+            "no {op}"
+        );
+    }
+    assert!(operations(&calls, "events").contains(&"DeleteEventBus".to_owned()));
+    // With account coverage, the organization trail's account names are read with
+    // organizations:ListAccounts, which that config's policy leaves out by design (README, "The
+    // config file": the plan then says so and alerts use [account_names]); organization coverage grants it.
+    let calls: Vec<Recorded> = calls
+        .into_iter()
+        .filter(|c| !(c.service == "organizations" && c.operation == "ListAccounts"))
+        .collect();
+    assert_allowed(
+        &single,
+        &calls,
+        &account.id,
+        "back to account coverage, then destroy",
+    );
+}

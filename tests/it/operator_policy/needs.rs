@@ -240,6 +240,45 @@ fn own_needs(r: &Recorded, account: &str) -> Result<Vec<Need>, String> {
         "logs" => logs(r, &at, &p),
         "cloudtrail" => cloudtrail(r, &at, &p),
         "events" => events(r, &at, &p),
+        "cloudformation" => {
+            let action = format!("cloudformation:{op}");
+            // A StackSet's ARN ends in the ID CloudFormation gave it, which the request does not carry.
+            let stack_set = || {
+                p.need("StackSetName")
+                    .map(|n| at.arn("cloudformation", &format!("stackset/{n}:*")))
+            };
+            match op {
+                "CreateStackSet" => {
+                    let mut needs = vec![Need::new(&action, stack_set()?)];
+                    if p.has_list("Tags") {
+                        needs.push(Need::new("cloudformation:TagResource", stack_set()?));
+                    }
+                    Ok(needs)
+                }
+                "DescribeStackSet"
+                | "ListStackInstances"
+                | "DescribeStackSetOperation"
+                | "ListStackSetOperationResults"
+                | "UpdateStackSet"
+                | "CreateStackInstances"
+                | "DeleteStackInstances"
+                | "DeleteStackSet" => one(&action, stack_set()?),
+                _ => Err(unknown(r)),
+            }
+        }
+        "organizations" => match op {
+            "ListAccounts"
+            | "DescribeOrganization"
+            | "ListDelegatedAdministrators"
+            | "ListAWSServiceAccessForOrganization"
+            | "ListRoots"
+            | "DescribeOrganizationalUnit"
+            | "ListAccountsForParent"
+            | "ListOrganizationalUnitsForParent" => {
+                one(&format!("organizations:{op}"), "*".to_owned())
+            }
+            _ => Err(unknown(r)),
+        },
         "monitoring" => {
             let action = format!("cloudwatch:{op}");
             match op {
@@ -335,10 +374,6 @@ fn own_needs(r: &Recorded, account: &str) -> Result<Vec<Need>, String> {
                 "account:ListRegions",
                 format!("arn:aws:account::{account}:account"),
             ),
-            _ => Err(unknown(r)),
-        },
-        "organizations" => match op {
-            "ListAccounts" => one("organizations:ListAccounts", "*".to_owned()),
             _ => Err(unknown(r)),
         },
         "dynamodb" => {
@@ -463,10 +498,16 @@ fn cloudtrail(r: &Recorded, at: &At, p: &Params) -> Result<Vec<Need>, String> {
 fn events(r: &Recorded, at: &At, p: &Params) -> Result<Vec<Need>, String> {
     let op = r.operation.as_str();
     let action = format!("events:{op}");
+    // A rule on a bus other than the default one is `rule/BUS/NAME` (Service Authorization Reference, EventBridge).
+    let rule = |name: String| match p.str("EventBusName") {
+        Some(bus) if bus != "default" => at.rule(&format!("{bus}/{name}")),
+        _ => at.rule(&name),
+    };
+    let bus = |name: String| at.arn("events", &format!("event-bus/{name}"));
     match op {
-        "DescribeRule" | "DeleteRule" => Ok(vec![Need::new(&action, at.rule(&p.need("Name")?))]),
+        "DescribeRule" | "DeleteRule" => Ok(vec![Need::new(&action, rule(p.need("Name")?))]),
         "PutRule" => {
-            let rule = at.rule(&p.need("Name")?);
+            let rule = rule(p.need("Name")?);
             let mut needs = vec![Need::new(&action, rule.clone())];
             if p.has_list("Tags") {
                 needs.push(Need::new("events:TagResource", rule));
@@ -474,10 +515,10 @@ fn events(r: &Recorded, at: &At, p: &Params) -> Result<Vec<Need>, String> {
             Ok(needs)
         }
         "ListTargetsByRule" | "RemoveTargets" => {
-            Ok(vec![Need::new(&action, at.rule(&p.need("Rule")?))])
+            Ok(vec![Need::new(&action, rule(p.need("Rule")?))])
         }
         "PutTargets" => {
-            let mut needs = vec![Need::new(&action, at.rule(&p.need("Rule")?))];
+            let mut needs = vec![Need::new(&action, rule(p.need("Rule")?))];
             for target in p.json("Targets").as_array().into_iter().flatten() {
                 if let Some(role) = target["RoleArn"].as_str() {
                     needs.push(Need::pass_role(role, "events.amazonaws.com"));
@@ -485,6 +526,16 @@ fn events(r: &Recorded, at: &At, p: &Params) -> Result<Vec<Need>, String> {
             }
             Ok(needs)
         }
+        "DescribeEventBus" | "DeleteEventBus" => Ok(vec![Need::new(&action, bus(p.need("Name")?))]),
+        "CreateEventBus" => {
+            let created = bus(p.need("Name")?);
+            let mut needs = vec![Need::new(&action, created.clone())];
+            if p.has_list("Tags") {
+                needs.push(Need::new("events:TagResource", created));
+            }
+            Ok(needs)
+        }
+        "PutPermission" => Ok(vec![Need::new(&action, bus(p.need("EventBusName")?))]),
         "ListTagsForResource" | "TagResource" => {
             Ok(vec![Need::new(&action, p.need("ResourceARN")?)])
         }

@@ -83,7 +83,11 @@ pub async fn fresh_account() -> Account {
 
 /// Creates a fresh account in the given moto server.
 pub async fn fresh_account_in(moto: &Moto) -> Account {
-    let id = unique_account_id();
+    account_with_id(moto, unique_account_id()).await
+}
+
+/// Access keys for the account `id` (one moto made, an organization's member say), in `moto`.
+pub async fn account_with_id(moto: &Moto, id: String) -> Account {
     let sdk = sdk_with(&moto.url, "testing", "testing", "us-east-1");
     let iam = aws_sdk_iam::Client::new(&sdk);
     let header_id = id.clone();

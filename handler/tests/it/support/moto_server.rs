@@ -2,7 +2,7 @@
 //!
 //! `scripts/test.sh` starts moto once for the whole run and exports `LOGIN_ALERT_TEST_MOTO`; a plain
 //! `cargo test` has none, and the first test to ask starts one here, the same way the script does
-//! (`python3 -m moto.server` on a free loopback port), once per test binary.
+//! (`scripts/moto-fixed.py`, moto with its corrections, on a free loopback port), once per test binary.
 
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -13,6 +13,17 @@ pub fn from_env() -> Option<String> {
     std::env::var("LOGIN_ALERT_TEST_MOTO")
         .ok()
         .map(|url| url.trim_end_matches('/').to_owned())
+}
+
+/// moto with the test bed's corrections (see the file: each cites the API reference it follows), in the
+/// workspace's `scripts/` (the package including this file is the workspace root or `handler/`).
+fn launcher() -> std::path::PathBuf {
+    let package = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    [package, package.parent().unwrap_or(package)]
+        .iter()
+        .map(|dir| dir.join("scripts/moto-fixed.py"))
+        .find(|path| path.exists())
+        .expect("scripts/moto-fixed.py in the workspace")
 }
 
 /// A moto server of this test binary's own.
@@ -42,8 +53,10 @@ pub fn start(recording: bool) -> Server {
     let mut shell = Command::new("sh");
     shell
         .arg("-c")
-        .arg(r#"python3 -m moto.server -H 127.0.0.1 -p "$1" & moto=$!; read -r _; kill "$moto""#)
-        .args(["moto", &port.to_string()])
+        .arg(r#"python3 "$2" -H 127.0.0.1 -p "$1" & moto=$!; read -r _; kill "$moto""#)
+        .arg("moto")
+        .arg(port.to_string())
+        .arg(launcher())
         // moto records whenever the variable is set at all (`bool(os.environ.get(…))`: "False" is on too).
         .env_remove("MOTO_ENABLE_RECORDING")
         .env(

@@ -1,0 +1,207 @@
+"""The test bed's moto server, with the operations login-alert relies on corrected where moto 5.2
+diverges from the AWS API reference. Run as `python3 scripts/moto-fixed.py -H HOST -p PORT` (the same
+arguments as `python3 -m moto.server`); scripts/test.sh and the tests' own launcher both start it.
+
+Each fix cites the reference it follows. Tests that depend on one say so in their module doc.
+"""
+
+import sys
+
+from moto.organizations import models as organizations
+from moto.organizations.exceptions import OrganizationsClientError
+
+# CloudFormation StackSets supports a delegated administrator registered for this principal
+# (AWS CloudFormation User Guide, "Register a delegated administrator": `aws organizations
+# register-delegated-administrator --service-principal=member.org.stacksets.cloudformation.amazonaws.com`;
+# Organizations User Guide, "AWS services that you can use with AWS Organizations"). moto's list of
+# services that take a delegated administrator lacks it, so it answers InvalidInputException.
+STACKSETS = "member.org.stacksets.cloudformation.amazonaws.com"
+if STACKSETS not in organizations.FakeDelegatedAdministrator.SUPPORTED_SERVICES:
+    organizations.FakeDelegatedAdministrator.SUPPORTED_SERVICES.append(STACKSETS)
+
+
+class AccessDeniedException(OrganizationsClientError):
+    def __init__(self) -> None:
+        super().__init__(
+            "AccessDeniedException",
+            "You don't have permissions to access this resource.",
+        )
+
+
+def _management_backend(backend):
+    """The management account's backend for a member account's request, else None."""
+    if backend.org is not None:
+        return None
+    owner = organizations.organizations_backends.master_accounts.get(backend.account_id)
+    if owner is None:
+        return None
+    account_id, partition = owner
+    return organizations.organizations_backends[account_id][partition]
+
+
+def _is_delegated_admin(management, account_id):
+    return any(admin.account.id == account_id for admin in management.admins)
+
+
+# Organizations API reference, ListDelegatedAdministrators, ListAWSServiceAccessForOrganization,
+# DescribeOrganizationalUnit: "This operation can be called only from the organization's management
+# account or by a member account that is a delegated administrator." moto answers a member from the
+# member's own (empty) organization state instead: a delegated administrator gets the organization's
+# answer here, any other member AccessDeniedException.
+def _from_management(name):
+    original = getattr(organizations.OrganizationsBackend, name)
+
+    def fixed(self, *args, **kwargs):
+        management = _management_backend(self)
+        if management is None:
+            return original(self, *args, **kwargs)
+        if not _is_delegated_admin(management, self.account_id):
+            raise AccessDeniedException()
+        return getattr(management, name)(*args, **kwargs)
+
+    setattr(organizations.OrganizationsBackend, name, fixed)
+
+
+for _operation in (
+    "list_delegated_administrators",
+    "list_aws_service_access_for_organization",
+    "describe_organizational_unit",
+):
+    _from_management(_operation)
+
+
+# CloudFormation StackSets with service-managed permissions (CloudFormation API reference,
+# CreateStackInstances, DeleteStackInstances, DescribeStackSet; user guide, "Create a stack set with
+# service-managed permissions"). moto 5.2 differs, and each difference is corrected here:
+from moto.cloudformation import models as cloudformation
+from moto.cloudformation import responses as cloudformation_responses
+
+
+def _accounts_below(org, units):
+    """Every account below `units` at any depth, never the management account: "StackSets doesn't
+    deploy stack instances to the organization's management account, even if the management account
+    is in your organization or in an OU in your organization" (user guide). moto follows one level
+    of nesting and includes the management account."""
+    units = set(units)
+    grew = True
+    while grew:
+        children = {ou.id for ou in org.ou if getattr(ou, "parent_id", None) in units}
+        grew = not children <= units
+        units |= children
+    management = org.org.master_account_id if org.org else None
+    return [a.id for a in org.accounts if a.parent_id in units and a.id != management]
+
+
+def _targeted(org, deployment_targets):
+    """The accounts DeploymentTargets name: every account below OrganizationalUnitIds, filtered by
+    Accounts as AccountFilterType says (API reference, DeploymentTargets: INTERSECTION, DIFFERENCE,
+    UNION, NONE). moto ignores AccountFilterType."""
+    units = deployment_targets.get("OrganizationalUnitIds", [])
+    below = _accounts_below(org, units) if units else []
+    named = deployment_targets.get("Accounts", [])
+    kind = deployment_targets.get("AccountFilterType", "NONE")
+    if kind == "INTERSECTION":
+        return [a for a in below if a in named]
+    if kind == "DIFFERENCE":
+        return [a for a in below if a not in named]
+    if kind == "UNION":
+        return below + [a for a in named if a not in below]
+    return below
+
+
+def _create_instances(self, accounts, regions, parameters, deployment_targets, permission_model):
+    """CreateStackInstances: one instance per account and region; an instance that exists is not
+    created twice (moto adds a duplicate); the stack set's current template (moto keeps the first)."""
+    targets = list(accounts) + _targeted(self.org_backend, deployment_targets)
+    new_instances = []
+    for region in regions:
+        for account in dict.fromkeys(targets):
+            if self.get_instance(account, region) is not None:
+                continue
+            instance = cloudformation.StackInstance(
+                account_id=account,
+                region_name=region,
+                stackset_id=self.stackset_id,
+                stack_name=self.stack_name,
+                name=self.stackset_name,
+                template=self.template,
+                parameters=parameters,
+                permission_model=permission_model,
+            )
+            new_instances.append(instance)
+    self.stack_instances += new_instances
+    return [i.to_dict() for i in new_instances]
+
+
+cloudformation.StackInstances.create_instances = _create_instances
+
+_create_stack_instances = cloudformation.StackSet.create_stack_instances
+
+
+def _create_stack_instances_recording_units(self, accounts, regions, deployment_targets, parameters):
+    """DescribeStackSet reports the OUs a service-managed stack set deploys to (OrganizationalUnitIds)."""
+    operation = _create_stack_instances(self, accounts, regions, deployment_targets, parameters)
+    units = (deployment_targets or {}).get("OrganizationalUnitIds", [])
+    known = getattr(self, "organizational_unit_ids", [])
+    self.organizational_unit_ids = known + [u for u in units if u not in known]
+    return operation
+
+
+cloudformation.StackSet.create_stack_instances = _create_stack_instances_recording_units
+
+_update_stack_set = cloudformation.StackSet.update
+
+
+def _update_keeping_the_template_for_new_instances(self, *args, **kwargs):
+    """UpdateStackSet: instances created afterwards get the new template (moto keeps the first)."""
+    operation = _update_stack_set(self, *args, **kwargs)
+    self.instances.template = self.template
+    return operation
+
+
+cloudformation.StackSet.update = _update_keeping_the_template_for_new_instances
+
+
+def _delete_stack_instances(self):
+    """DeleteStackInstances with DeploymentTargets: the instances of every account below the units
+    in the regions given (moto ignores DeploymentTargets and deletes nothing)."""
+    name = self._get_param("StackSetName")
+    regions = self._get_param("Regions", [])
+    accounts = self._get_param("Accounts", [])
+    deployment_targets = self._get_params().get("DeploymentTargets") or {}
+    units = deployment_targets.get("OrganizationalUnitIds", [])
+    stackset = self.cloudformation_backend.describe_stack_set(name)
+    if units:
+        accounts = list(accounts) + _targeted(stackset.instances.org_backend, deployment_targets)
+        if deployment_targets.get("AccountFilterType", "NONE") == "NONE":
+            # The units themselves are no longer targets (DescribeStackSet stops reporting them).
+            remaining = [u for u in getattr(stackset, "organizational_unit_ids", []) if u not in units]
+            stackset.organizational_unit_ids = remaining
+    self.cloudformation_backend.delete_stack_instances(name, accounts, regions)
+    return cloudformation_responses.ActionResult({"OperationId": stackset.operations[-1]["OperationId"]})
+
+
+cloudformation_responses.CloudFormationResponse.delete_stack_instances = _delete_stack_instances
+
+
+def _list_stack_instances_response(self):
+    """ListStackInstances: StackInstanceRegion and StackInstanceAccount narrow the list (API
+    reference, ListStackInstances); moto ignores them."""
+    name = self._get_param("StackSetName")
+    region = self._get_param("StackInstanceRegion")
+    account = self._get_param("StackInstanceAccount")
+    instances = [
+        i
+        for i in self.cloudformation_backend.list_stack_instances(name)
+        if (region is None or i["Region"] == region) and (account is None or i["Account"] == account)
+    ]
+    return cloudformation_responses.ActionResult({"Summaries": instances})
+
+
+cloudformation_responses.CloudFormationResponse.list_stack_instances = _list_stack_instances_response
+
+
+if __name__ == "__main__":
+    from moto.server import main
+
+    main(sys.argv[1:])
