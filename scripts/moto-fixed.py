@@ -201,6 +201,30 @@ def _list_stack_instances_response(self):
 cloudformation_responses.CloudFormationResponse.list_stack_instances = _list_stack_instances_response
 
 
+# The request recorder (the tests' write counts read it) appends each request as one JSON line from
+# whichever server thread served it, through Python's buffered file: a request carrying the 3.5 MB
+# handler zip is written in many chunks, and another thread's line can land between two of them,
+# leaving both unreadable (a write lost from the count). One lock makes each line whole; reading the
+# recording takes it too, so no half-written line is read.
+import threading
+
+from moto.moto_api._internal.recorder import models as recorder_models
+
+_recording = threading.Lock()
+
+
+def _serialized(method):
+    def locked(self, *args, **kwargs):
+        with _recording:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
+for _method in ("_record_request", "download_recording", "reset_recording"):
+    setattr(recorder_models.Recorder, _method, _serialized(getattr(recorder_models.Recorder, _method)))
+
+
 if __name__ == "__main__":
     from moto.server import main
 

@@ -85,6 +85,28 @@ pub(crate) async fn trail(account: &Account, organization: bool) {
         .expect("start logging");
 }
 
+/// The organization's root ID.
+async fn root_of(org: &aws_sdk_organizations::Client) -> String {
+    org.list_roots().send().await.unwrap().roots.unwrap()[0]
+        .id
+        .clone()
+        .unwrap()
+}
+
+/// A new organizational unit named `name` under `parent`, by its ID.
+async fn unit_under(org: &aws_sdk_organizations::Client, parent: &str, name: &str) -> String {
+    org.create_organizational_unit()
+        .parent_id(parent)
+        .name(name)
+        .send()
+        .await
+        .unwrap()
+        .organizational_unit
+        .unwrap()
+        .id
+        .unwrap()
+}
+
 fn cli(account: &Account, dir: &Path) -> assert_cmd::Command {
     let mut cmd = account.cli(dir);
     cmd.env(ENV_ENABLED_REGIONS, "us-east-1,eu-west-1");
@@ -225,21 +247,8 @@ async fn a_ready_organization_plans_without_a_blocker() {
     let org = organizations(&account);
     organization_of(&account, OrganizationFeatureSet::All).await;
     trusted_access(&account).await;
-    let root = org.list_roots().send().await.unwrap().roots.unwrap()[0]
-        .id
-        .clone()
-        .unwrap();
-    let unit = org
-        .create_organizational_unit()
-        .parent_id(&root)
-        .name("workloads")
-        .send()
-        .await
-        .unwrap()
-        .organizational_unit
-        .unwrap()
-        .id
-        .unwrap();
+    let root = root_of(&org).await;
+    let unit = unit_under(&org, &root, "workloads").await;
     trail(&account, true).await;
     let dir = workdir();
     init(&account, dir.path(), "eventbridge", &[&unit, &root]);
@@ -278,10 +287,7 @@ async fn a_delegated_administrator_reads_the_organization_from_its_member_accoun
         .send()
         .await
         .expect("register the delegated administrator for StackSets");
-    let root = orgs.list_roots().send().await.unwrap().roots.unwrap()[0]
-        .id
-        .clone()
-        .unwrap();
+    let root = root_of(&orgs).await;
     let admin = account_with_id(moto(), members[0].clone()).await;
     let read = organization::read(
         &organizations(&admin),
@@ -595,32 +601,9 @@ async fn the_stack_set_forwards_every_member_account_from_apply_to_destroy() {
     organization_of(&management, OrganizationFeatureSet::All).await;
     trusted_access(&management).await;
     let orgs = organizations(&management);
-    let root = orgs.list_roots().send().await.unwrap().roots.unwrap()[0]
-        .id
-        .clone()
-        .unwrap();
-    let unit = orgs
-        .create_organizational_unit()
-        .parent_id(&root)
-        .name("workloads")
-        .send()
-        .await
-        .unwrap()
-        .organizational_unit
-        .unwrap()
-        .id
-        .unwrap();
-    let nested = orgs
-        .create_organizational_unit()
-        .parent_id(&unit)
-        .name("prod")
-        .send()
-        .await
-        .unwrap()
-        .organizational_unit
-        .unwrap()
-        .id
-        .unwrap();
+    let root = root_of(&orgs).await;
+    let unit = unit_under(&orgs, &root, "workloads").await;
+    let nested = unit_under(&orgs, &unit, "prod").await;
     let mut members = Vec::new();
     for (name, parent) in [
         ("security", None),

@@ -327,6 +327,19 @@ pub fn plan_apply(current: &Current, desired: &Desired, plan: &mut Plan<impl Fro
     let targets_label = |units: &[String], regions: &[String]| {
         format!("{} × {} regions", units.join(", "), regions.len())
     };
+    // Every unit in every region: one operation, when there is anything to deploy.
+    let every_instance = || {
+        (!desired.units.is_empty() && !desired.regions.is_empty()).then(|| {
+            Change::new(
+                INSTANCES,
+                targets_label(&desired.units, &desired.regions),
+                Action::Create,
+                add(desired.units.clone(), desired.regions.clone()),
+            )
+            .attr(Attr::set("deployment_targets", desired.units.join(", ")))
+            .attr(Attr::set("regions", desired.regions.join(", ")))
+        })
+    };
     match own.claim(KIND, &desired.name, current.stack_set.as_ref()) {
         Found::Refused => {}
         Found::Missing => {
@@ -352,19 +365,9 @@ pub fn plan_apply(current: &Current, desired: &Desired, plan: &mut Plan<impl Fro
                     if delegated { "DELEGATED_ADMIN" } else { "SELF" },
                 )),
             ));
-            if !desired.units.is_empty() && !desired.regions.is_empty() {
-                own.push(Some(
-                    Change::new(
-                        INSTANCES,
-                        targets_label(&desired.units, &desired.regions),
-                        Action::Create,
-                        add(desired.units.clone(), desired.regions.clone()),
-                    )
-                    .attr(Attr::set("deployment_targets", desired.units.join(", ")))
-                    .attr(Attr::set("regions", desired.regions.join(", ")))
-                    .note("one StackSets operation for every account below these units (the management account keeps its own rules)"),
-                ));
-            }
+            own.push(every_instance().map(|change| {
+                change.note("one StackSets operation for every account below these units (the management account keeps its own rules)")
+            }));
         }
         Found::Ours(found) => {
             if found.template_digest != desired.digest {
@@ -390,18 +393,7 @@ pub fn plan_apply(current: &Current, desired: &Desired, plan: &mut Plan<impl Fro
             // The targets CloudFormation reports; none means no instance was ever asked for (an apply
             // stopped between CreateStackSet and CreateStackInstances): ask now.
             if found.units.is_empty() {
-                if !desired.units.is_empty() && !desired.regions.is_empty() {
-                    own.push(Some(
-                        Change::new(
-                            INSTANCES,
-                            targets_label(&desired.units, &desired.regions),
-                            Action::Create,
-                            add(desired.units.clone(), desired.regions.clone()),
-                        )
-                        .attr(Attr::set("deployment_targets", desired.units.join(", ")))
-                        .attr(Attr::set("regions", desired.regions.join(", "))),
-                    ));
-                }
+                own.push(every_instance());
                 return plan.absorb(own);
             }
             let units = found.units.clone();
