@@ -1,6 +1,6 @@
 //! Benchmark: plans N email addresses against an in-memory SNS topic, the work `plan` does per address.
 //!
-//! `cargo run --release --example plan_emails -- N [new|subscribed|half]`: `new` plans a topic that
+//! `cargo run --release --features bench --example plan_emails -- N [new|subscribed|half]`: `new` plans a topic that
 //! does not exist yet (N subscribes), `subscribed` one that already holds all N (in another order and
 //! spelling: no change), `half` one holding every other address plus as many outside subscriptions
 //! (N/2 subscribes, N/2 removals). Time the whole process with any timer; it prints what it planned.

@@ -221,8 +221,94 @@ def _serialized(method):
     return locked
 
 
-for _method in ("_record_request", "download_recording", "reset_recording"):
+# Not a correction but the test bed's speed: every test reads back only its own account's requests, yet
+# the recording of a whole run grows to gigabytes (each CreateFunction carries the handler zip). Each
+# recorded line is indexed by the access key that signed it, and `download-recording?access_key=AKID`
+# returns only that key's lines, in order, so a read costs what the test's own requests weigh, not
+# what every earlier test recorded. Without the parameter the download is moto's, whole.
+import os
+import re
+from urllib.parse import parse_qs, urlparse
+
+from moto.moto_api._internal.recorder import responses as recorder_responses
+
+_lines_by_key = {}
+_ACCESS_KEY = re.compile(r"Credential=([^/,\s]+)/")
+
+
+def _record_request_indexed(original):
+    def record(self, request, body=None):
+        path = self._location
+        start = os.path.getsize(path) if os.path.exists(path) else 0
+        original(self, request, body)
+        end = os.path.getsize(path) if os.path.exists(path) else 0
+        signed = _ACCESS_KEY.search(request.headers.get("Authorization", "") or "")
+        if signed and end > start:
+            _lines_by_key.setdefault(signed.group(1), []).append((start, end - start))
+
+    return record
+
+
+def _reset_clearing_the_index(original):
+    def reset(self):
+        original(self)
+        _lines_by_key.clear()
+
+    return reset
+
+
+def _download_for_key(self, access_key):
+    with open(self._location, "rb") as file:
+        parts = []
+        for start, length in _lines_by_key.get(access_key, []):
+            file.seek(start)
+            parts.append(file.read(length))
+    return b"".join(parts).decode("utf-8")
+
+
+recorder_models.Recorder._record_request = _record_request_indexed(recorder_models.Recorder._record_request)
+recorder_models.Recorder.reset_recording = _reset_clearing_the_index(recorder_models.Recorder.reset_recording)
+recorder_models.Recorder.download_for_key = _download_for_key
+
+for _method in ("_record_request", "download_recording", "reset_recording", "download_for_key"):
     setattr(recorder_models.Recorder, _method, _serialized(getattr(recorder_models.Recorder, _method)))
+
+_download_recording_response = recorder_responses.RecorderResponse.download_recording
+
+
+def _download_recording_of_one_key(self, req, url, headers):
+    wanted = parse_qs(urlparse(url).query).get("access_key")
+    if not wanted:
+        return _download_recording_response(self, req, url, headers)
+    return 200, {}, recorder_responses.recorder.download_for_key(wanted[0])
+
+
+recorder_responses.RecorderResponse.download_recording = _download_recording_of_one_key
+
+
+# Also the test bed's speed: moto builds a service's backends for an account the first time that account
+# calls it, and lists the service's regions anew for each (botocore reloads its endpoint data each time).
+# Every test works in fresh accounts, so that listing was a seventh of moto's CPU. The regions of a service
+# are the same for every account: listed once per service here.
+from functools import cache
+
+from moto.core import base_backend
+
+
+@cache
+def _regions_of(service_name):
+    return list(_generate_regions(None, service_name))
+
+
+_generate_regions = base_backend.AccountSpecificBackend._generate_regions.__wrapped__
+base_backend.AccountSpecificBackend._generate_regions = lambda self, service_name: list(_regions_of(service_name))
+
+
+# And: werkzeug logs a line per request, which nobody reads (scripts/test.sh shows moto's log only when
+# moto fails to start) and which costs the server a formatted write under a lock for every request.
+import logging
+
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
 #      (~25 MB decompressed) against the seeds' own logic ported to Python (reference.py), with hyperfine;
 #   2. peak RSS of the same command on a ~1 MB batch, with /usr/bin/time -v.
 # Medians are quoted (one slow or lucky run must not move the figure). Where the time goes, phase by phase:
-#   cargo run --release -p login-alert-handler --example phases -- EVENT.json
+#   cargo run --release -p login-alert-handler --features bench --example phases -- EVENT.json
 # Needs: hyperfine (apt-get install hyperfine), python3 >= 3.9, GNU time. Usage: handler/benches/run.sh [N]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"

@@ -3,7 +3,7 @@
 //! record) with sonic-rs, a SIMD JSON parser, and does nothing else. What it prints (records, top-level fields and
 //! `userIdentity` fields counted) keeps the compiler from dropping the work.
 //!
-//! `cargo build --release -p login-alert-handler --example floor`, then
+//! `cargo build --release -p login-alert-handler --features bench --example floor`, then
 //! `farm-bench --vs 'target/release/examples/floor EVENT.json' -- target/release/login-alert preview EVENT.json --output slack`.
 
 use std::io::Read;

@@ -1,5 +1,5 @@
 //! The preview's phases on a CloudWatch Logs event, each timed alone on one thread (median of N runs): the
-//! floor under the whole `preview --output slack` process (`cargo run --release --example phases -- FILE [N]`).
+//! floor under the whole `preview --output slack` process (`cargo run --release --features bench --example phases -- FILE [N]`).
 
 use std::io::Read;
 use std::time::{Duration, Instant};

@@ -1,5 +1,5 @@
 //! Runs `preview` on a file and prints the output size: a profiling harness for the handler's hot path
-//! (`perf record cargo run --release --example preview_file -- FILE slack`).
+//! (`perf record cargo run --release --features bench --example preview_file -- FILE slack`).
 
 fn main() {
     let mut args = std::env::args().skip(1);

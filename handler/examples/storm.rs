@@ -1,4 +1,4 @@
-//! The storm benchmark (run by hand: `cargo run --release --example storm`): one CloudWatch Logs batch of 500 root
+//! The storm benchmark (run by hand: `cargo run --release --features bench --example storm`): one CloudWatch Logs batch of 500 root
 //! calls from one console session plus 3 sign-ins, delivered through the real SNS client and Slack webhook to
 //! local servers that answer after 30 ms. Prints the invocation's wall time and the messages each received.
 

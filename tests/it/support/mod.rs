@@ -165,9 +165,14 @@ impl Account {
     }
 
     /// Every request moto has recorded for this account so far, as operation names in order.
+    /// `access_key=` asks the test bed's moto (scripts/moto-fixed.py) for this account's lines only:
+    /// the whole run's recording grows to gigabytes.
     pub fn requests(&self) -> Vec<Recorded> {
-        let body = ureq::get(format!("{}/moto-api/recorder/download-recording", self.url))
-            .call()
+        let body = ureq::get(format!(
+            "{}/moto-api/recorder/download-recording?access_key={}",
+            self.url, self.access_key
+        ))
+        .call()
             .expect("moto recorder (is MOTO_ENABLE_RECORDING=True set on the server?)")
             .body_mut()
             .with_config()
