@@ -62,6 +62,13 @@ def _from_management(name):
     setattr(organizations.OrganizationsBackend, name, fixed)
 
 
+# Organizations API reference, ListAccounts: MaxResults is 1-20, as for every other listing of
+# accounts and units. moto pages ListAccounts by 100, so a listing of a large organization would take
+# a fifth of the requests it takes in AWS: 20 here too.
+from moto.organizations import utils as organizations_utils
+
+organizations_utils.PAGINATION_MODEL["list_accounts"]["limit_default"] = 20
+
 for _operation in (
     "list_delegated_administrators",
     "list_aws_service_access_for_organization",
@@ -185,8 +192,11 @@ cloudformation_responses.CloudFormationResponse.delete_stack_instances = _delete
 
 
 def _list_stack_instances_response(self):
-    """ListStackInstances: StackInstanceRegion and StackInstanceAccount narrow the list (API
-    reference, ListStackInstances); moto ignores them."""
+    """ListStackInstances: StackInstanceRegion and StackInstanceAccount narrow the list, and the
+    list comes in pages of at most MaxResults (1-100) with a NextToken for the rest (API reference,
+    ListStackInstances); moto ignores all three and answers every instance at once, which would hide
+    how many requests in a row a large organization's listing takes. Without MaxResults a page is
+    100 here (AWS leaves the size to the service)."""
     name = self._get_param("StackSetName")
     region = self._get_param("StackInstanceRegion")
     account = self._get_param("StackInstanceAccount")
@@ -195,7 +205,12 @@ def _list_stack_instances_response(self):
         for i in self.cloudformation_backend.list_stack_instances(name)
         if (region is None or i["Region"] == region) and (account is None or i["Account"] == account)
     ]
-    return cloudformation_responses.ActionResult({"Summaries": instances})
+    size = max(1, min(100, int(self._get_param("MaxResults") or 100)))
+    start = int(self._get_param("NextToken") or 0)
+    result = {"Summaries": instances[start : start + size]}
+    if start + size < len(instances):
+        result["NextToken"] = str(start + size)
+    return cloudformation_responses.ActionResult(result)
 
 
 cloudformation_responses.CloudFormationResponse.list_stack_instances = _list_stack_instances_response

@@ -16,6 +16,7 @@ pub mod installer;
 pub mod metrics;
 pub mod model;
 pub mod names;
+pub mod org_tree;
 pub mod organization;
 pub mod part;
 pub mod plan;

@@ -221,6 +221,9 @@ pub struct Ctx {
     pub printer: Printer,
     pub iam_bound: Bound,
     pub lambda_bound: Bound,
+    /// The organization's accounts, walked at most once a command: the StackSet's coverage and the
+    /// state table's account names both read them.
+    organization_accounts: tokio::sync::OnceCell<Vec<crate::org_tree::Placed>>,
 }
 
 impl Ctx {
@@ -231,7 +234,21 @@ impl Ctx {
             printer,
             iam_bound: Bound::IAM_PROPAGATION,
             lambda_bound: Bound::LAMBDA_READY,
+            organization_accounts: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// Every account of the organization below its root `root`, with the units above it: walked
+    /// on the first call, the same answer after (see `org_tree`).
+    pub async fn organization_accounts(
+        &self,
+        root: &str,
+    ) -> anyhow::Result<&[crate::org_tree::Placed]> {
+        let placed = self
+            .organization_accounts
+            .get_or_try_init(|| crate::org_tree::walk(&self.clients.organizations, root))
+            .await?;
+        Ok(placed)
     }
 }
 

@@ -234,7 +234,7 @@ async fn stacksets_access(organizations: &Client) -> Result<bool> {
 }
 
 /// The organization's root (an organization has exactly one).
-async fn root(organizations: &Client) -> Result<Option<String>> {
+pub async fn root(organizations: &Client) -> Result<Option<String>> {
     let out = organizations
         .list_roots()
         .send()
@@ -255,77 +255,7 @@ async fn unit_exists(organizations: &Client, unit: &str) -> Result<bool> {
         .is_some())
 }
 
-/// An account of the organization, as Organizations lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Account {
-    pub id: String,
-    pub name: String,
-    /// ACTIVE, SUSPENDED, PENDING_CLOSURE.
-    pub status: String,
-}
-
-/// Every account below `units` at any depth (the units' own accounts and their child units'), the
-/// management account aside (StackSets never deploy there). One request per unit and page, the
-/// units of one level at once.
-pub async fn accounts_below(
-    organizations: &Client,
-    units: &[String],
-    management: &str,
-) -> Result<Vec<Account>> {
-    let mut accounts = Vec::new();
-    let mut level: Vec<String> = units.to_vec();
-    while !level.is_empty() {
-        let found = try_join_all(level.iter().map(|unit| children(organizations, unit))).await?;
-        level = Vec::new();
-        for (members, units) in found {
-            accounts.extend(members.into_iter().filter(|a| a.id != management));
-            level.extend(units);
-        }
-    }
-    accounts.sort_by(|a, b| a.id.cmp(&b.id));
-    accounts.dedup_by(|a, b| a.id == b.id);
-    Ok(accounts)
-}
-
-/// The accounts and the child units directly below `unit`, every page.
-async fn children(organizations: &Client, unit: &str) -> Result<(Vec<Account>, Vec<String>)> {
-    let context = || format!("listing what organizational unit {unit} holds");
-    let mut accounts = Vec::new();
-    let mut pages = organizations
-        .list_accounts_for_parent()
-        .parent_id(unit)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.explained().with_context(context)?;
-        accounts.extend(
-            page.accounts
-                .unwrap_or_default()
-                .into_iter()
-                .map(|a| Account {
-                    id: a.id.unwrap_or_default(),
-                    name: a.name.unwrap_or_default(),
-                    status: a.status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
-                }),
-        );
-    }
-    let mut units = Vec::new();
-    let mut pages = organizations
-        .list_organizational_units_for_parent()
-        .parent_id(unit)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.explained().with_context(context)?;
-        units.extend(
-            page.organizational_units
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|u| u.id),
-        );
-    }
-    Ok((accounts, units))
-}
+pub use crate::org_tree::Account;
 
 /// Why organization coverage cannot be applied from here, each reason with its fix; empty when it
 /// can. `stacksets`: the mode deploys StackSets (EventBridge); CloudWatch Logs alone needs only the

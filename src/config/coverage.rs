@@ -36,7 +36,7 @@ impl Coverage {
 }
 
 /// The checks of `coverage` and `organization_units` that need no AWS call.
-pub fn validate(coverage: Coverage, units: &[String], create_trail: bool) -> Vec<Problem> {
+pub fn validate(coverage: Coverage, units: &[String]) -> Vec<Problem> {
     let mut problems = Vec::new();
     for unit in units {
         if !is_unit_id(unit) {
@@ -56,22 +56,12 @@ pub fn validate(coverage: Coverage, units: &[String], create_trail: bool) -> Vec
             fix: "list their parent units instead (StackSets deploy to every account below a unit), or the root".into(),
         });
     }
-    match coverage {
-        Coverage::Account if !units.is_empty() => problems.push(Problem {
+    if coverage == Coverage::Account && !units.is_empty() {
+        problems.push(Problem {
             field: "organization_units",
             problem: "units are listed, but coverage = \"account\" covers this account only".into(),
             fix: "set coverage = \"organization\" to cover the accounts of these units, or remove organization_units".into(),
-        }),
-        Coverage::Organization if create_trail => problems.push(Problem {
-            field: "coverage",
-            problem: "coverage = \"organization\" needs the organization's trail (member accounts' events reach their buses \
-                      only while an organization trail logs them), and trail.create = true makes a trail of this account only"
-                .into(),
-            fix: "adopt the organization trail (trail.name = its name, `login-alert init --trail NAME`), \
-                  or set coverage = \"account\""
-                .into(),
-        }),
-        _ => {}
+        });
     }
     problems
 }
@@ -116,29 +106,27 @@ mod tests {
 
     #[test]
     fn config_checks_name_the_field_and_the_fix() {
-        let bad = validate(Coverage::Organization, &["ou-12".into()], false);
+        let bad = validate(Coverage::Organization, &["ou-12".into()]);
         assert_eq!(bad.len(), 1);
         assert_eq!(bad[0].field, "organization_units");
         assert!(bad[0].problem.contains("`ou-12`") && bad[0].fix.contains("ou-abcd-12345678"));
 
-        let units_without_org = validate(Coverage::Account, &["r-ab12".into()], false);
+        let units_without_org = validate(Coverage::Account, &["r-ab12".into()]);
         assert!(
             units_without_org[0]
                 .fix
                 .contains("coverage = \"organization\"")
         );
 
-        let created = validate(Coverage::Organization, &[], true);
-        assert_eq!(created[0].field, "coverage");
-        assert!(created[0].fix.contains("trail.name"));
+        // login-alert's own trail becomes an organization trail: nothing to refuse.
+        assert!(validate(Coverage::Organization, &[]).is_empty());
 
         let many: Vec<String> = (0..51).map(|i| format!("ou-ab12-{i:08}")).collect();
         assert!(
-            validate(Coverage::Organization, &many, false)[0]
+            validate(Coverage::Organization, &many)[0]
                 .problem
                 .contains("at most 50")
         );
-        assert!(validate(Coverage::Organization, &[], false).is_empty());
-        assert!(validate(Coverage::Account, &[], true).is_empty());
+        assert!(validate(Coverage::Account, &[]).is_empty());
     }
 }

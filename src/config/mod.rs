@@ -417,11 +417,7 @@ impl Config {
                     .into(),
             });
         }
-        problems.extend(coverage::validate(
-            self.coverage,
-            &self.organization_units,
-            self.trail.create,
-        ));
+        problems.extend(coverage::validate(self.coverage, &self.organization_units));
         if self.notify.emails.is_empty() && self.notify.secrets().next().is_none() {
             problems.push(Problem {
                 field: "notify",

@@ -10,7 +10,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::policies::{same_policy, trail_bucket};
+use super::policies::{same_policy, trail_bucket_for};
 use crate::aws::{SdkResultExt, error_code, explain};
 use crate::model::{Ctx, Facts, Target, TrailChoice};
 use crate::names::MANAGED_BY;
@@ -123,9 +123,23 @@ impl Part for OwnBucket {
         read(ctx, &t.names.bucket(t.account_id(), t.region())).await
     }
 
-    fn plan_apply(&self, current: &Option<Current>, t: &Target, _: &Facts, plan: &mut Plan<Op>) {
+    fn plan_apply(
+        &self,
+        current: &Option<Current>,
+        t: &Target,
+        facts: &Facts,
+        plan: &mut Plan<Op>,
+    ) {
         match t.trail {
-            TrailChoice::Create => plan_apply(current.as_ref(), &desired(t), plan),
+            TrailChoice::Create => {
+                // An organization trail of login-alert's writes the member accounts' logs too.
+                let organization = facts
+                    .organization
+                    .as_ref()
+                    .filter(|_| t.organization_wide())
+                    .map(|o| o.id.as_str());
+                plan_apply(current.as_ref(), &desired_for(t, organization), plan)
+            }
             // Left from an earlier `create = true`; a bucket of someone else's with this name is none of ours.
             TrailChoice::Adopt(_) => {
                 plan_destroy(current.as_ref().filter(|c| c.managed || c.adoptable), plan)
@@ -228,10 +242,15 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
 }
 
 pub fn desired(t: &Target) -> Desired {
+    desired_for(t, None)
+}
+
+/// The bucket for login-alert's trail; for an organization trail, of organization `organization`.
+pub fn desired_for(t: &Target, organization: Option<&str>) -> Desired {
     Desired {
         name: t.names.bucket(t.account_id(), t.region()),
         region: t.region().to_owned(),
-        policy: trail_bucket(t),
+        policy: trail_bucket_for(t, organization),
     }
 }
 

@@ -291,6 +291,30 @@ pub fn statement_diff(name: &str, current: Option<&Value>, desired: &Value) -> V
 /// per-region CloudTrail accounts, which break delivery from new regions of a multi-region trail),
 /// limited to our one trail by `aws:SourceArn`.
 pub fn trail_bucket(t: &Target) -> Value {
+    trail_bucket_for(t, None)
+}
+
+/// [`trail_bucket`], and for an organization trail (`organization`: the organization's ID) the
+/// member accounts' logs too: CloudTrail writes them under `AWSLogs/<organization ID>/`, still as
+/// our one trail (CloudTrail user guide, "Amazon S3 bucket policy for CloudTrail", organization trails).
+pub fn trail_bucket_for(t: &Target, organization: Option<&str>) -> Value {
+    let mut policy = own_trail_bucket(t);
+    if let Some(id) = organization {
+        let bucket = t.arns.bucket(&t.names.bucket(t.account_id(), t.region()));
+        let trail = t.arns.trail(&t.names.trail());
+        policy["Statement"].as_array_mut().expect("statements").push(json!({
+            "Sid": "AWSCloudTrailOrganizationWrite",
+            "Effect": "Allow",
+            "Principal": { "Service": "cloudtrail.amazonaws.com" },
+            "Action": "s3:PutObject",
+            "Resource": format!("{bucket}/AWSLogs/{id}/*"),
+            "Condition": { "StringEquals": { "s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceArn": trail } }
+        }));
+    }
+    policy
+}
+
+fn own_trail_bucket(t: &Target) -> Value {
     let bucket = t.arns.bucket(&t.names.bucket(t.account_id(), t.region()));
     let trail = t.arns.trail(&t.names.trail());
     json!({
@@ -324,6 +348,32 @@ mod tests {
     fn target(emails: bool, slack: bool) -> Target {
         let emails: &[&str] = if emails { &["a@example.com"] } else { &[] };
         testing::target(&notifying(REGION, emails, slack))
+    }
+
+    #[test]
+    fn an_organization_trail_may_write_the_organizations_logs_as_our_one_trail() {
+        let t = target(true, false);
+        assert_eq!(trail_bucket_for(&t, None), trail_bucket(&t));
+        let policy = trail_bucket_for(&t, Some("o-abcdefghij"));
+        let statements = policy["Statement"].as_array().unwrap();
+        assert_eq!(statements.len(), 3);
+        let org = &statements[2];
+        assert_eq!(
+            org["Resource"],
+            "arn:aws:s3:::login-alert-trail-123456789012-eu-west-1/AWSLogs/o-abcdefghij/*"
+        );
+        assert_eq!(org["Action"], "s3:PutObject");
+        assert_eq!(
+            org["Condition"]["StringEquals"]["aws:SourceArn"],
+            "arn:aws:cloudtrail:eu-west-1:123456789012:trail/login-alert-trail"
+        );
+        // The account's own logs stay allowed alongside.
+        assert!(
+            statements[1]["Resource"]
+                .as_str()
+                .unwrap()
+                .ends_with("/AWSLogs/123456789012/*")
+        );
     }
 
     #[test]

@@ -274,6 +274,21 @@ pub async fn read_members(ctx: &Ctx, facts: &Facts) -> Result<Members> {
     if !facts.organization_trail {
         return Ok(Members::NotRead);
     }
+    // With organization coverage the organization's tree is walked anyway (the StackSet's coverage):
+    // its accounts are the same, and the walk's requests in a row do not grow with the whole
+    // organization's size as ListAccounts' pages of 20 do.
+    if let Some(root) = facts.organization.as_ref().and_then(|o| o.root.as_deref()) {
+        let placed = ctx
+            .organization_accounts(root)
+            .await
+            .context("listing the organization's accounts")?;
+        return Ok(Members::Named(
+            placed
+                .iter()
+                .map(|p| (p.account.id.clone(), p.account.name.clone()))
+                .collect(),
+        ));
+    }
     let mut names = BTreeMap::new();
     let mut pages = ctx
         .clients

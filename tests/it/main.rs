@@ -16,6 +16,7 @@ mod hardening;
 mod installer_discovery;
 mod lifecycle;
 mod operator_policy;
+mod org_tree;
 mod organization;
 mod pipeline;
 mod pipeline_mocks;

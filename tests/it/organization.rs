@@ -86,7 +86,7 @@ pub(crate) async fn trail(account: &Account, organization: bool) {
 }
 
 /// The organization's root ID.
-async fn root_of(org: &aws_sdk_organizations::Client) -> String {
+pub(crate) async fn root_of(org: &aws_sdk_organizations::Client) -> String {
     org.list_roots().send().await.unwrap().roots.unwrap()[0]
         .id
         .clone()
@@ -94,7 +94,11 @@ async fn root_of(org: &aws_sdk_organizations::Client) -> String {
 }
 
 /// A new organizational unit named `name` under `parent`, by its ID.
-async fn unit_under(org: &aws_sdk_organizations::Client, parent: &str, name: &str) -> String {
+pub(crate) async fn unit_under(
+    org: &aws_sdk_organizations::Client,
+    parent: &str,
+    name: &str,
+) -> String {
     org.create_organizational_unit()
         .parent_id(parent)
         .name(name)

@@ -120,6 +120,7 @@ async fn create_trail_is_retried_while_the_new_role_propagates_then_logging_star
             log_group_arn: GROUP.into(),
             role_arn: ROLE.into(),
         }),
+        organization: false,
     };
     trail::execute(&ctx, &op)
         .await
@@ -351,6 +352,7 @@ fn create_without_delivery() -> trail::Op {
         arn: format!("arn:aws:cloudtrail:eu-west-1:{ACCOUNT}:trail/login-alert-trail"),
         bucket: "login-alert-trail-123456789012-eu-west-1".into(),
         cloud_watch_logs: None,
+        organization: false,
     }
 }
 

@@ -24,6 +24,8 @@ async fn list_instances(
         .list_stack_instances()
         .stack_set_name(name)
         .set_stack_instance_region(region.map(str::to_owned))
+        // The largest page CloudFormation gives: a region of 1,000 accounts is 10 pages in a row.
+        .max_results(100)
         .call_as(call_as(delegated))
         .into_paginator()
         .send();

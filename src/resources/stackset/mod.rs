@@ -201,15 +201,17 @@ impl Part for StackSet {
                             && crate::organization::refusals(Some(o), t.account_id(), true)
                                 .is_empty()
                     }) {
-                    Some(org) => {
-                        let units = org.targets(&t.organization_units);
-                        crate::organization::accounts_below(
-                            &ctx.clients.organizations,
-                            &units,
-                            &org.management_account,
-                        )
-                        .await
-                    }
+                    // Refusals pass only once the root is read.
+                    Some(org) => match &org.root {
+                        Some(root) => ctx.organization_accounts(root).await.map(|all| {
+                            crate::org_tree::below(
+                                all,
+                                &org.targets(&t.organization_units),
+                                &org.management_account,
+                            )
+                        }),
+                        None => Ok(Vec::new()),
+                    },
                     None => Ok(Vec::new()),
                 }
             }

@@ -26,7 +26,41 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             arn,
             bucket,
             cloud_watch_logs,
-        } => create(ctx, name, arn, bucket, cloud_watch_logs.as_ref()).await,
+            organization,
+        } => {
+            create(
+                ctx,
+                name,
+                arn,
+                bucket,
+                cloud_watch_logs.as_ref(),
+                *organization,
+            )
+            .await
+        }
+        Op::SetOrganization {
+            name,
+            arn,
+            organization,
+        } => {
+            // As for delete: no stale plan changes a trail that is not login-alert's.
+            if !tags::is_managed(&tags_of(ctx, name, arn).await?) {
+                return Err(TrailError::NotOurs {
+                    name: name.to_owned(),
+                }
+                .into());
+            }
+            ctx.clients
+                .cloudtrail
+                .update_trail()
+                .name(name)
+                .is_organization_trail(*organization)
+                .send()
+                .await
+                .explained()
+                .with_context(|| format!("updating trail {name} (IsOrganizationTrail)"))?;
+            Ok(())
+        }
         Op::Update(Update {
             name,
             arn,
@@ -252,6 +286,7 @@ async fn create(
     arn: &str,
     bucket: &str,
     logs: Option<&CloudWatchLogs>,
+    organization: bool,
 ) -> Result<()> {
     let mut request = ctx
         .clients
@@ -260,6 +295,7 @@ async fn create(
         .name(name)
         .s3_bucket_name(bucket)
         .is_multi_region_trail(true)
+        .is_organization_trail(organization)
         .include_global_service_events(true)
         .tags_list(tag(MANAGED_BY.0, MANAGED_BY.1)?);
     let delivery = match logs {

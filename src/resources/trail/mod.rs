@@ -69,6 +69,9 @@ impl Part for Trail {
                 [t.arns.trail(&t.names.trail())],
             ),
         ];
+        if t.organization_wide() && t.trail == TrailChoice::Create {
+            grants.extend(organization_trail_permissions(t));
+        }
         if t.route.uses_logs() {
             // CreateTrail and UpdateTrail hand the role to CloudTrail with the log group.
             grants.push(Grant::pass_role(
@@ -88,11 +91,15 @@ impl Part for Trail {
 
     fn learn(&self, current: &Current, t: &Target, facts: &mut Facts) {
         facts.delivery = delivery(current, t);
-        facts.organization_trail = matches!(t.trail, crate::model::TrailChoice::Adopt(_))
-            && current
+        facts.organization_trail = match t.trail {
+            TrailChoice::Adopt(_) => current
                 .trail
                 .as_ref()
-                .is_some_and(|found| found.organization);
+                .is_some_and(|found| found.organization),
+            // login-alert's own trail is an organization trail with organization coverage (apply
+            // makes it one).
+            TrailChoice::Create => t.organization_wide(),
+        };
     }
 
     fn plan_apply(&self, current: &Current, t: &Target, facts: &Facts, plan: &mut Plan<Op>) {
@@ -112,6 +119,39 @@ impl Part for Trail {
     async fn checks(&self, ctx: &Ctx, current: &Current, facts: &Facts) -> Result<Vec<Check>> {
         health::checks(ctx, current, facts).await
     }
+}
+
+/// What creating (or updating) an organization trail needs of the caller besides CloudTrail's own
+/// actions (CloudTrail user guide, "Creating a trail for an organization"): CloudTrail reads the
+/// organization, enables its trusted access if it is not yet enabled, and uses its service-linked
+/// role, which it creates the first time.
+fn organization_trail_permissions(t: &Target) -> Vec<Grant> {
+    let role = format!(
+        "arn:{}:iam::{}:role/aws-service-role/cloudtrail.amazonaws.com/AWSServiceRoleForCloudTrail",
+        t.arns.partition,
+        t.account_id()
+    );
+    let mut create_role = Grant::new(
+        "CloudTrailServiceLinkedRole",
+        ["iam:CreateServiceLinkedRole"],
+        [role.clone()],
+    );
+    create_role.condition = Some(serde_json::json!({
+        "StringEquals": { "iam:AWSServiceName": "cloudtrail.amazonaws.com" }
+    }));
+    let mut trusted_access = Grant::anywhere(["organizations:EnableAWSServiceAccess"]);
+    trusted_access.condition = Some(serde_json::json!({
+        "StringEquals": { "organizations:ServicePrincipal": "cloudtrail.amazonaws.com" }
+    }));
+    vec![
+        Grant::new("CloudTrailServiceLinkedRoleRead", ["iam:GetRole"], [role]),
+        create_role,
+        trusted_access,
+        Grant::anywhere([
+            "organizations:DescribeOrganization",
+            "organizations:ListAWSServiceAccessForOrganization",
+        ]),
+    ]
 }
 
 /// login-alert's own trail while the config adopts another one: left from an earlier
@@ -744,11 +784,13 @@ mod tests {
             bucket,
             cloud_watch_logs,
             arn,
+            organization,
         } = &plan.changes[0].op
         else {
             panic!("expected a create")
         };
         assert_eq!(name, "login-alert-trail");
+        assert!(!organization, "account coverage: a trail of this account");
         assert_eq!(
             arn,
             "arn:aws:cloudtrail:eu-west-1:123456789012:trail/login-alert-trail"
@@ -775,6 +817,65 @@ mod tests {
             tags: crate::tags::managed(),
             ..plain()
         }
+    }
+
+    #[test]
+    fn with_organization_coverage_our_trail_is_the_organizations_and_back() {
+        let organization = Target {
+            coverage: crate::config::Coverage::Organization,
+            ..target(true)
+        };
+        let cur = |f: Option<Found>| Current {
+            wanted: "login-alert-trail".into(),
+            trail: f,
+        };
+        let plan = apply_plan(&cur(None), &organization);
+        assert!(
+            matches!(
+                &plan.changes[0].op,
+                Op::Create {
+                    organization: true,
+                    ..
+                }
+            ),
+            "{:?}",
+            plan.changes[0].op
+        );
+        assert!(
+            plan.changes[0]
+                .attrs
+                .iter()
+                .any(|a| a.name == "is_organization_trail")
+        );
+        let setting = |plan: &Plan<Op>| {
+            plan.changes.iter().find_map(|c| match &c.op {
+                Op::SetOrganization { organization, .. } => Some(*organization),
+                _ => None,
+            })
+        };
+        // Drift (or a switch of coverage) is put back in either direction; converged needs nothing.
+        assert_eq!(
+            setting(&apply_plan(&cur(Some(ours())), &organization)),
+            Some(true)
+        );
+        let org_trail = Found {
+            organization: true,
+            ..ours()
+        };
+        assert!(!apply_plan(&cur(Some(org_trail.clone())), &organization).has_changes());
+        assert_eq!(
+            setting(&apply_plan(&cur(Some(org_trail)), &target(true))),
+            Some(false)
+        );
+        // A trail of someone else's with that name is never changed.
+        let theirs = Found {
+            tags: HashMap::new(),
+            ..ours()
+        };
+        assert_eq!(
+            setting(&apply_plan(&cur(Some(theirs)), &organization)),
+            None
+        );
     }
 
     #[test]

@@ -36,6 +36,16 @@ pub enum Op {
         bucket: String,
         /// `Set` or `None` (EventBridge mode needs no delivery).
         cloud_watch_logs: Option<CloudWatchLogs>,
+        /// An organization trail (`IsOrganizationTrail`), with `coverage = "organization"`.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        organization: bool,
+    },
+    /// login-alert's own trail made an organization trail, or no longer one (`UpdateTrail` with
+    /// `IsOrganizationTrail` alone).
+    SetOrganization {
+        name: String,
+        arn: String,
+        organization: bool,
     },
     /// Changes to an existing trail (see [`Update`]).
     Update(Update),

@@ -18,6 +18,8 @@ impl Owned for Found {
 pub fn plan_apply(current: &Current, t: &Target, plan: &mut Plan<Op>) {
     let bucket = t.names.bucket(t.account_id(), t.region());
     let logs = wanted_logs(t);
+    // With organization coverage login-alert's trail logs every account of the organization.
+    let organization = t.organization_wide();
     let Some(found) = &current.trail else {
         let name = t.names.trail();
         let mut change = Change::create(
@@ -28,6 +30,7 @@ pub fn plan_apply(current: &Current, t: &Target, plan: &mut Plan<Op>) {
                 arn: t.arns.trail(&name),
                 bucket: bucket.clone(),
                 cloud_watch_logs: Some(logs.clone()).filter(|l| *l != CloudWatchLogs::Remove),
+                organization,
             },
         )
         .attr(Attr::set("is_multi_region_trail", true))
@@ -41,6 +44,9 @@ pub fn plan_apply(current: &Current, t: &Target, plan: &mut Plan<Op>) {
             change = change
                 .attr(Attr::set("cloud_watch_logs_log_group_arn", log_group_arn))
                 .attr(Attr::set("cloud_watch_logs_role_arn", role_arn));
+        }
+        if organization {
+            change = change.attr(Attr::set("is_organization_trail", true));
         }
         let change = change
             .attr(Attr::set("is_logging", true))
@@ -57,6 +63,29 @@ pub fn plan_apply(current: &Current, t: &Target, plan: &mut Plan<Op>) {
             found.name
         );
         return plan.block(foreign_with(KIND, &found.name, &fix));
+    }
+    if found.organization != organization {
+        plan.push(Some(
+            Change::update(
+                KIND,
+                &found.name,
+                Op::SetOrganization {
+                    name: found.name.clone(),
+                    arn: found.arn.clone(),
+                    organization,
+                },
+            )
+            .attr(Attr::change(
+                "is_organization_trail",
+                found.organization,
+                organization,
+            ))
+            .note(if organization {
+                "coverage = \"organization\": the trail logs every account of the organization"
+            } else {
+                "coverage = \"account\": the trail logs this account only"
+            }),
+        ));
     }
     let diff = Diff::new(found, true, true, Some(logs), Some(&bucket), true);
     if diff.is_empty() {

@@ -432,3 +432,116 @@ async fn organization_coverage_calls_only_what_the_policy_allows() {
         "back to account coverage, then destroy",
     );
 }
+
+/// Organization coverage with login-alert's own trail (`trail.create = true`): apply creates it as
+/// the organization's trail, its bucket taking the organization's logs too; a second apply writes
+/// nothing; destroy removes the trail and its bucket. Every call within the config's policy.
+/// (moto's CreateTrail accepts `IsOrganizationTrail` and calls neither IAM nor Organizations, so the
+/// service-linked role and trusted access CloudTrail sets up in AWS are granted, not exercised.)
+#[tokio::test(flavor = "multi_thread")]
+async fn organization_coverage_with_a_created_trail_from_apply_to_destroy() {
+    use aws_sdk_organizations::types::OrganizationFeatureSet;
+    let account = fresh_account().await;
+    let org = crate::organization::organization_of(&account, OrganizationFeatureSet::All).await;
+    crate::organization::trusted_access(&account).await;
+    crate::organization::organizations(&account)
+        .create_account()
+        .account_name("workloads")
+        .email("workloads@example.com")
+        .send()
+        .await
+        .unwrap();
+    let dir = workdir();
+    let mut s = Session::new(&account, dir.path());
+    s.env
+        .push((ENV_ENABLED_REGIONS, "us-east-1,eu-west-1".to_owned()));
+    s.expect(
+        &[
+            "init",
+            "--yes",
+            "--create-trail",
+            "--mode",
+            "eventbridge",
+            "--coverage",
+            "organization",
+            "--email",
+            "secops@example.com",
+        ],
+        &[0],
+    );
+    let policy = s.policy();
+    let planned = s.expect(&["plan"], &[0, 2]);
+    let text = String::from_utf8_lossy(&planned.stdout);
+    assert!(
+        text.contains("is_organization_trail") && !text.contains("not an organization trail"),
+        "{text}"
+    );
+    s.expect(&["apply", "--yes"], &[0]);
+
+    let cloudtrail = aws_sdk_cloudtrail::Client::new(&account.sdk("us-east-1"));
+    let trails = cloudtrail
+        .describe_trails()
+        .trail_name_list("login-alert-trail")
+        .send()
+        .await
+        .unwrap();
+    let trail = &trails.trail_list()[0];
+    assert_eq!(trail.is_organization_trail, Some(true), "{trail:?}");
+    assert_eq!(trail.is_multi_region_trail, Some(true));
+    let bucket = trail.s3_bucket_name.clone().unwrap();
+    let bucket_policy = account
+        .s3("us-east-1")
+        .get_bucket_policy()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap()
+        .policy
+        .unwrap();
+    assert!(
+        bucket_policy.contains(&format!("{bucket}/AWSLogs/{org}/*"))
+            && bucket_policy.contains(&format!("{bucket}/AWSLogs/{}/*", account.id)),
+        "{bucket_policy}"
+    );
+
+    let mark = account.requests().len();
+    s.expect(&["apply", "--yes"], &[0]);
+    assert_eq!(
+        account.writes_since(mark),
+        Vec::<String>::new(),
+        "a second apply wrote"
+    );
+    s.expect(&["status"], &[0, 2, 3]);
+    s.expect(&["destroy", "--yes"], &[0]);
+    let gone = cloudtrail
+        .describe_trails()
+        .trail_name_list("login-alert-trail")
+        .send()
+        .await
+        .unwrap();
+    assert!(gone.trail_list().is_empty(), "{gone:?}");
+    assert!(
+        account
+            .s3("us-east-1")
+            .head_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .is_err(),
+        "bucket {bucket} is left"
+    );
+
+    let calls = s.take();
+    assert!(
+        calls.iter().any(
+            |c| c.operation == "CreateTrail" && c.body.contains("\"IsOrganizationTrail\":true")
+        ),
+        "no CreateTrail with IsOrganizationTrail"
+    );
+    assert_allowed(
+        &policy,
+        &calls,
+        &account.id,
+        "organization coverage with a created trail",
+    );
+}
