@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
+use crate::org_tamper::{Org, org_of};
 use crate::record::Record;
 use crate::settings::Pipeline;
 
@@ -37,6 +38,18 @@ pub enum Target {
     Parameter,
     StateTable,
     LogGroup,
+    /// Organization coverage: the StackSet (or StackSets' trusted access in Organizations).
+    StackSet,
+    /// Organization coverage: the StackSet's stack instances, or their stacks in a member account.
+    StackInstances,
+    /// Organization coverage: the central event bus, or its policy.
+    EventBus,
+    /// Organization coverage: the central event bus's rule.
+    CentralRule,
+    /// Organization coverage: a member account's forwarding rule.
+    ForwardingRule,
+    /// Organization coverage: a member account's forwarding role.
+    MemberRole,
 }
 
 impl Target {
@@ -52,7 +65,34 @@ impl Target {
             Target::Parameter => "parameter",
             Target::StateTable => "state-table",
             Target::LogGroup => "log-group",
+            Target::StackSet => "stack-set",
+            Target::StackInstances => "stack-instances",
+            Target::EventBus => "event-bus",
+            Target::CentralRule => "central-rule",
+            Target::ForwardingRule => "forwarding-rule",
+            Target::MemberRole => "member-role",
         }
+    }
+
+    /// A resource of organization coverage (the message then names the account it changed in).
+    pub fn is_organization(self) -> bool {
+        matches!(
+            self,
+            Target::StackSet
+                | Target::StackInstances
+                | Target::EventBus
+                | Target::CentralRule
+                | Target::ForwardingRule
+                | Target::MemberRole
+        )
+    }
+
+    /// What the StackSet deploys into member accounts.
+    pub fn in_member_account(self) -> bool {
+        matches!(
+            self,
+            Target::StackInstances | Target::ForwardingRule | Target::MemberRole
+        )
     }
 }
 
@@ -66,7 +106,7 @@ pub struct Tamper<'a> {
 }
 
 /// Reads and invocations change nothing; everything else on a pipeline resource is a change.
-fn is_change(event: &str) -> bool {
+pub(crate) fn is_change(event: &str) -> bool {
     ![
         "Get", "List", "Describe", "Invoke", "Publish", "Test", "Lookup", "Query", "Scan",
     ]
@@ -75,7 +115,7 @@ fn is_change(event: &str) -> bool {
 }
 
 /// `name` or the last part of an ARN (`…:function:NAME`, `…:NAME:subscription-id` is handled by the caller).
-fn last_segment(value: &str) -> &str {
+pub(crate) fn last_segment(value: &str) -> &str {
     value.rsplit([':', '/']).next().unwrap_or(value)
 }
 
@@ -101,6 +141,14 @@ pub fn tamper_of<'a>(record: &Record<'a>, pipeline: &Pipeline) -> Option<Tamper<
         })
     };
     let prefix = pipeline.name_prefix.as_deref().filter(|p| !p.is_empty());
+    // Organization coverage first: its rule and role names start with the prefix too.
+    if let Some(prefix) = prefix {
+        match org_of(record, prefix) {
+            Org::Tamper(target, name) => return found(target, &name),
+            Org::Deployment => return None,
+            Org::Unrelated => {}
+        }
+    }
     match source {
         "cloudtrail.amazonaws.com" if TRAIL_EVENTS.contains(&event) => {
             let trail = params
