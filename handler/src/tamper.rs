@@ -1,5 +1,5 @@
 //! Changes that would blind login-alert: the trail it reads, the trail's log group, and its own resources,
-//! recognised by the names the configured prefix gives them.
+//! recognised by the names the configured prefix gives them (organization coverage's in `org_tamper`).
 
 use std::borrow::Cow;
 

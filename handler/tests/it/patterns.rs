@@ -485,6 +485,13 @@ fn changes_to_organization_coverage_reach_eventbridge_and_the_same_calls_elsewhe
             eventbridge_matches(&event, &as_eventbridge(&record)),
             "event pattern drops {name}"
         );
+        // By the resource's name, not because a root user made the call.
+        let mut not_root = record.clone();
+        not_root["userIdentity"]["type"] = Value::from("IAMUser");
+        assert!(
+            eventbridge_matches(&event, &as_eventbridge(&not_root)),
+            "event pattern drops {name} when not made by root"
+        );
         // The same call on a resource of another prefix, and the read of ours, stay out (trusted access
         // names no resource of ours).
         let elsewhere: Value = serde_json::from_str(
