@@ -2,6 +2,7 @@
 //! policy and rule, and a member account's forwarding rule and role. The records are published CloudTrail shapes
 //! varied to name login-alert's resources (`tests/fixtures/SOURCES.md`, "organization/").
 
+use crate::messages::log_file;
 use crate::support::events::fixtures_dir;
 
 use chrono_tz::Tz;
@@ -94,16 +95,6 @@ fn classified(input: &[u8], settings: &Settings) -> Vec<Value> {
     let out = preview(input, settings, PreviewFormat::Json).expect("readable");
     assert!(out.problems.is_empty(), "{:?}", out.problems);
     serde_json::from_str(&out.output).unwrap()
-}
-
-fn log_file(records: &[String]) -> Vec<u8> {
-    let records: Vec<Value> = records
-        .iter()
-        .map(|r| serde_json::from_str(r).unwrap())
-        .collect();
-    serde_json::json!({ "Records": records })
-        .to_string()
-        .into_bytes()
 }
 
 #[test]

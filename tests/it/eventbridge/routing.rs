@@ -101,53 +101,14 @@ async fn the_rules_pattern_routes_sign_ins_root_and_tamper_events_home_and_nothi
         "elastic-aws-cloudtrail__attach-role-policy",
         "panther-lambda-crud__delete-other-function",
     ];
-    for name in alerting.iter().chain(ordinary.iter()) {
-        let (source, detail_type, detail) = as_event(&fixture(name));
-        let out = east
-            .put_events()
-            .entries(
-                aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
-                    .source(source)
-                    .detail_type(detail_type)
-                    .detail(detail)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(out.failed_entry_count, 0, "{name}");
-    }
-    let mut routed = Vec::new();
-    loop {
-        let messages = sqs
-            .receive_message()
-            .queue_url(&queue)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap()
-            .messages
-            .unwrap_or_default();
-        if messages.is_empty() {
-            break;
-        }
-        for m in messages {
-            let event: Value = serde_json::from_str(m.body.as_deref().unwrap()).unwrap();
-            // Fixture event IDs are not unique ("1" in several test logs): the names in these lists are.
-            routed.push(
-                event["detail"]["eventName"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_owned(),
-            );
-            sqs.delete_message()
-                .queue_url(&queue)
-                .receipt_handle(m.receipt_handle.unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
-    }
+    let records: Vec<Value> = alerting
+        .iter()
+        .chain(ordinary.iter())
+        .map(|n| fixture(n))
+        .collect();
+    put_records(&east, &records).await;
+    // Fixture event IDs are not unique ("1" in several test logs): the names in these lists are.
+    let (routed, _) = drained(&sqs, &queue).await;
     for name in alerting {
         let event = fixture(name)["eventName"].as_str().unwrap().to_owned();
         assert!(
