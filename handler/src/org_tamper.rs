@@ -4,8 +4,11 @@
 //! The names come from the prefix, as the CLI gives them (`Names::org_stack_set`, `Names::central_bus`; a test
 //! there checks that both sides agree).
 
+use std::borrow::Cow;
+
 use crate::record::Record;
-use crate::tamper::{Target, is_change, last_segment};
+use crate::settings::Pipeline;
+use crate::tamper::{Tamper, Target, by_login_alert, is_change, last_segment};
 
 /// Organizations' principal for trusted access by StackSets: disabling it stops automatic deployment to
 /// accounts that join the organization.
@@ -93,6 +96,26 @@ fn by_stack_sets(record: &Record) -> bool {
     role && (cloudformation(identity.invoked_by.get())
         || cloudformation(record.source_ip.get())
         || cloudformation(record.user_agent.get()))
+}
+
+/// Recognises every tampering record: organization coverage's resources first (their names start with the
+/// prefix too, so the account's own reading would call them login-alert's rule or role), then the rest
+/// ([`crate::tamper::tamper_of`]).
+pub fn tamper_of<'a>(record: &Record<'a>, pipeline: &Pipeline) -> Option<Tamper<'a>> {
+    if let Some(prefix) = pipeline.name_prefix.as_deref().filter(|p| !p.is_empty()) {
+        match org_of(record, prefix) {
+            Org::Tamper(target, name) => {
+                return Some(Tamper {
+                    target,
+                    resource: Cow::Owned(name),
+                    by_login_alert: by_login_alert(record),
+                });
+            }
+            Org::Deployment => return None,
+            Org::Unrelated => {}
+        }
+    }
+    crate::tamper::tamper_of(record, pipeline)
 }
 
 /// Reads a record for organization coverage, with the resource names `prefix` gives.

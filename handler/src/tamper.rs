@@ -1,11 +1,11 @@
 //! Changes that would blind login-alert: the trail it reads, the trail's log group, and its own resources,
-//! recognised by the names the configured prefix gives them (organization coverage's in `org_tamper`).
+//! recognised by the names the configured prefix gives them (organization coverage's are read first, in
+//! `org_tamper`).
 
 use std::borrow::Cow;
 
 use serde::Serialize;
 
-use crate::org_tamper::{Org, org_of};
 use crate::record::Record;
 use crate::settings::Pipeline;
 
@@ -124,15 +124,21 @@ fn starts_with_prefix(name: &str, prefix: &str) -> bool {
         .is_some_and(|rest| rest.starts_with('-'))
 }
 
-/// Recognises a tampering record; `None` for everything else, including the same calls on other resources.
+/// The request carried login-alert's application name: its own `apply` or `destroy`.
+pub(crate) fn by_login_alert(record: &Record) -> bool {
+    record
+        .user_agent
+        .get()
+        .is_some_and(|agent| agent.contains(APP_AGENT))
+}
+
+/// Recognises a tampering record of one account's pipeline (`org_tamper::tamper_of` reads organization
+/// coverage first, then this); `None` for everything else, including the same calls on other resources.
 pub fn tamper_of<'a>(record: &Record<'a>, pipeline: &Pipeline) -> Option<Tamper<'a>> {
     let source = record.event_source.get()?.trim();
     let event = record.event_name.get()?.trim();
     let params = &record.request_parameters;
-    let by_login_alert = record
-        .user_agent
-        .get()
-        .is_some_and(|agent| agent.contains(APP_AGENT));
+    let by_login_alert = by_login_alert(record);
     let found = |target: Target, resource: &str| {
         Some(Tamper {
             target,
@@ -141,14 +147,6 @@ pub fn tamper_of<'a>(record: &Record<'a>, pipeline: &Pipeline) -> Option<Tamper<
         })
     };
     let prefix = pipeline.name_prefix.as_deref().filter(|p| !p.is_empty());
-    // Organization coverage first: its rule and role names start with the prefix too.
-    if let Some(prefix) = prefix {
-        match org_of(record, prefix) {
-            Org::Tamper(target, name) => return found(target, &name),
-            Org::Deployment => return None,
-            Org::Unrelated => {}
-        }
-    }
     match source {
         "cloudtrail.amazonaws.com" if TRAIL_EVENTS.contains(&event) => {
             let trail = params
