@@ -124,6 +124,16 @@ pub fn org_of(record: &Record, prefix: &str) -> Org {
         return Org::Unrelated;
     };
     let (source, event) = (source.trim(), event.trim());
+    // Sign-ins and every other service: nothing to build names for.
+    if !matches!(
+        source,
+        "cloudformation.amazonaws.com"
+            | "organizations.amazonaws.com"
+            | "events.amazonaws.com"
+            | "iam.amazonaws.com"
+    ) {
+        return Org::Unrelated;
+    }
     let params = &record.request_parameters;
     let stack_set = stack_set_name(prefix);
     let central = central_bus_name(prefix);
