@@ -8,9 +8,10 @@ use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde::Serialize;
 
 use crate::input::EventInfo;
+use crate::org_tamper::tamper_of;
 use crate::record::Record;
 use crate::settings::Settings;
-use crate::tamper::{Tamper, tamper_of};
+use crate::tamper::Tamper;
 use crate::testevent;
 use crate::vocab::Scope;
 

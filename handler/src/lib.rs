@@ -19,6 +19,7 @@ pub mod limits;
 pub mod log;
 pub mod message;
 pub mod novelty;
+pub mod org_tamper;
 pub mod patterns;
 pub mod preview;
 pub mod record;

@@ -8,6 +8,8 @@ pub const FILTER_PATTERN_TEMPLATE: &str = include_str!("../../assets/filter-patt
 pub const EVENT_PATTERN_TEMPLATE: &str = include_str!("../../assets/event-pattern.json");
 /// CloudWatch Logs refuses a longer filter pattern.
 pub const MAX_FILTER_PATTERN_LEN: usize = 1024;
+/// EventBridge's default quota on an event pattern, in characters (adjustable, but not by login-alert).
+pub const MAX_EVENT_PATTERN_LEN: usize = 2048;
 
 /// What the patterns name: login-alert's resources are found by the names the prefix gives them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,5 +1,6 @@
 //! Changes that would blind login-alert: the trail it reads, the trail's log group, and its own resources,
-//! recognised by the names the configured prefix gives them.
+//! recognised by the names the configured prefix gives them (organization coverage's are read first, in
+//! `org_tamper`).
 
 use std::borrow::Cow;
 
@@ -37,6 +38,18 @@ pub enum Target {
     Parameter,
     StateTable,
     LogGroup,
+    /// Organization coverage: the StackSet (or StackSets' trusted access in Organizations).
+    StackSet,
+    /// Organization coverage: the StackSet's stack instances, or their stacks in a member account.
+    StackInstances,
+    /// Organization coverage: the central event bus, or its policy.
+    EventBus,
+    /// Organization coverage: the central event bus's rule.
+    CentralRule,
+    /// Organization coverage: a member account's forwarding rule.
+    ForwardingRule,
+    /// Organization coverage: a member account's forwarding role.
+    MemberRole,
 }
 
 impl Target {
@@ -52,7 +65,34 @@ impl Target {
             Target::Parameter => "parameter",
             Target::StateTable => "state-table",
             Target::LogGroup => "log-group",
+            Target::StackSet => "stack-set",
+            Target::StackInstances => "stack-instances",
+            Target::EventBus => "event-bus",
+            Target::CentralRule => "central-rule",
+            Target::ForwardingRule => "forwarding-rule",
+            Target::MemberRole => "member-role",
         }
+    }
+
+    /// A resource of organization coverage (the message then names the account it changed in).
+    pub fn is_organization(self) -> bool {
+        matches!(
+            self,
+            Target::StackSet
+                | Target::StackInstances
+                | Target::EventBus
+                | Target::CentralRule
+                | Target::ForwardingRule
+                | Target::MemberRole
+        )
+    }
+
+    /// What the StackSet deploys into member accounts.
+    pub fn in_member_account(self) -> bool {
+        matches!(
+            self,
+            Target::StackInstances | Target::ForwardingRule | Target::MemberRole
+        )
     }
 }
 
@@ -66,7 +106,7 @@ pub struct Tamper<'a> {
 }
 
 /// Reads and invocations change nothing; everything else on a pipeline resource is a change.
-fn is_change(event: &str) -> bool {
+pub(crate) fn is_change(event: &str) -> bool {
     ![
         "Get", "List", "Describe", "Invoke", "Publish", "Test", "Lookup", "Query", "Scan",
     ]
@@ -75,7 +115,7 @@ fn is_change(event: &str) -> bool {
 }
 
 /// `name` or the last part of an ARN (`…:function:NAME`, `…:NAME:subscription-id` is handled by the caller).
-fn last_segment(value: &str) -> &str {
+pub(crate) fn last_segment(value: &str) -> &str {
     value.rsplit([':', '/']).next().unwrap_or(value)
 }
 
@@ -84,15 +124,21 @@ fn starts_with_prefix(name: &str, prefix: &str) -> bool {
         .is_some_and(|rest| rest.starts_with('-'))
 }
 
-/// Recognises a tampering record; `None` for everything else, including the same calls on other resources.
+/// The request carried login-alert's application name: its own `apply` or `destroy`.
+pub(crate) fn by_login_alert(record: &Record) -> bool {
+    record
+        .user_agent
+        .get()
+        .is_some_and(|agent| agent.contains(APP_AGENT))
+}
+
+/// Recognises a tampering record of one account's pipeline (`org_tamper::tamper_of` reads organization
+/// coverage first, then this); `None` for everything else, including the same calls on other resources.
 pub fn tamper_of<'a>(record: &Record<'a>, pipeline: &Pipeline) -> Option<Tamper<'a>> {
     let source = record.event_source.get()?.trim();
     let event = record.event_name.get()?.trim();
     let params = &record.request_parameters;
-    let by_login_alert = record
-        .user_agent
-        .get()
-        .is_some_and(|agent| agent.contains(APP_AGENT));
+    let by_login_alert = by_login_alert(record);
     let found = |target: Target, resource: &str| {
         Some(Tamper {
             target,

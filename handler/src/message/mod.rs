@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 
 use self::clean::{one_line_owned, one_line_string};
 use self::facts::{account_fact, fact, summary_facts};
-use self::wording::{chat_worthy, class_title, notes, word, worded};
+use self::wording::{chat_worthy, class_title, notes, tamper_place, word, worded};
 use crate::classify::{Finding, Severity};
 use crate::group::{Class, Head, Summary};
 use crate::novelty;
@@ -128,6 +128,15 @@ pub fn single<'s>(finding: &'s Finding, settings: &'s Settings) -> Message<'s> {
         (Language::En, _) => english,
         (_, Some(spray)) => novelty::spray_title(spray, language),
         (_, None) => headline(finding, language),
+    };
+    // The subject already starts with the account; the title names it for organization tamper.
+    let title = match tamper_place(
+        finding,
+        language,
+        &account_fact(finding.account_id(), settings),
+    ) {
+        Some(place) => format!("{title}{place}"),
+        None => title,
     };
     let mut chosen = notes(finding);
     if settings.delivered_late {

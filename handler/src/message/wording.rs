@@ -54,6 +54,12 @@ fn target_label(target: Target, language: Language) -> &'static str {
         (Language::En, Target::Parameter) => "login-alert's parameter",
         (Language::En, Target::StateTable) => "login-alert's state table",
         (Language::En, Target::LogGroup) => "login-alert's log group",
+        (Language::En, Target::StackSet) => "login-alert's StackSet",
+        (Language::En, Target::StackInstances) => "the stack instances of login-alert's StackSet",
+        (Language::En, Target::EventBus) => "login-alert's central event bus",
+        (Language::En, Target::CentralRule) => "the central event bus's rule",
+        (Language::En, Target::ForwardingRule) => "login-alert's forwarding rule",
+        (Language::En, Target::MemberRole) => "login-alert's forwarding role",
         (Language::Ja, Target::Trail) => "証跡",
         (Language::Ja, Target::TrailLogGroup) => "証跡のロググループ",
         (Language::Ja, Target::Function) => "login-alert の関数",
@@ -64,7 +70,26 @@ fn target_label(target: Target, language: Language) -> &'static str {
         (Language::Ja, Target::Parameter) => "login-alert のパラメータ",
         (Language::Ja, Target::StateTable) => "login-alert の状態テーブル",
         (Language::Ja, Target::LogGroup) => "login-alert のロググループ",
+        (Language::Ja, Target::StackSet) => "login-alert の StackSet",
+        (Language::Ja, Target::StackInstances) => "login-alert の StackSet のスタックインスタンス",
+        (Language::Ja, Target::EventBus) => "login-alert の中央イベントバス",
+        (Language::Ja, Target::CentralRule) => "中央イベントバスのルール",
+        (Language::Ja, Target::ForwardingRule) => "login-alert の転送ルール",
+        (Language::Ja, Target::MemberRole) => "login-alert の転送ロール",
     }
+}
+
+/// For a change to organization coverage, where it happened (` in account sandbox (222222222222)`): a member
+/// account's forwarding rule or role is one of hundreds, and the account is what the reader acts on.
+pub fn tamper_place(finding: &Finding, language: Language, account: &str) -> Option<String> {
+    let tamper = finding.tamper.as_ref()?;
+    if !tamper.target.is_organization() {
+        return None;
+    }
+    Some(match language {
+        Language::En => format!(" in account {account}"),
+        Language::Ja => format!("（アカウント: {account}）"),
+    })
 }
 
 fn security_change_title(subkind: Subkind, language: Language) -> &'static str {

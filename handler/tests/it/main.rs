@@ -11,6 +11,7 @@ mod history;
 mod lambda_e2e;
 mod malformed;
 mod messages;
+mod organization;
 mod patterns;
 mod shapes;
 mod slack;

@@ -70,7 +70,8 @@ fn all_forms(input: &[u8]) -> String {
     )
 }
 
-fn log_file(records: &[String]) -> Vec<u8> {
+/// A CloudTrail log file (`{"Records": […]}`) holding `records`.
+pub(crate) fn log_file(records: &[String]) -> Vec<u8> {
     let records: Vec<Value> = records
         .iter()
         .map(|r| serde_json::from_str(r).unwrap())

@@ -10,7 +10,8 @@
 use crate::support::events as common;
 
 use login_alert_handler::patterns::{
-    EVENT_PATTERN_TEMPLATE, MAX_FILTER_PATTERN_LEN, PatternVars, event_pattern, filter_pattern,
+    EVENT_PATTERN_TEMPLATE, MAX_EVENT_PATTERN_LEN, MAX_FILTER_PATTERN_LEN, PatternVars,
+    event_pattern, filter_pattern,
 };
 use login_alert_handler::{PreviewFormat, Settings, preview};
 use serde_json::Value;
@@ -220,17 +221,45 @@ fn eventbridge_matches(pattern: &Value, event: &Value) -> bool {
                     return false;
                 };
                 values.iter().any(|v| match v {
-                    Value::Object(rule) => match rule.get("prefix") {
-                        Some(Value::String(p)) if rule.len() == 1 => {
-                            actual.as_str().is_some_and(|s| s.starts_with(p.as_str()))
+                    Value::Object(rule) => {
+                        match (rule.len(), rule.get("prefix"), rule.get("wildcard")) {
+                            (1, Some(Value::String(p)), _) => {
+                                actual.as_str().is_some_and(|s| s.starts_with(p.as_str()))
+                            }
+                            (1, _, Some(Value::String(w))) => {
+                                actual.as_str().is_some_and(|s| wildcard_matches(w, s))
+                            }
+                            _ => panic!("`{v}` is outside the subset this test evaluates"),
                         }
-                        _ => panic!("`{v}` is outside the subset this test evaluates"),
-                    },
+                    }
                     literal => literal == actual,
                 })
             }
             _ => panic!("`{key}: {expected}` is outside the subset this test evaluates"),
         })
+}
+
+/// EventBridge's `wildcard`: `*` stands for any run of characters (no escapes in our patterns).
+fn wildcard_matches(pattern: &str, value: &str) -> bool {
+    assert!(
+        !pattern.contains('\\'),
+        "escapes are outside the subset: {pattern}"
+    );
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if parts.len() == 1 {
+        return value == pattern;
+    }
+    let Some(mut rest) = value.strip_prefix(first) else {
+        return false;
+    };
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 /// The EventBridge event CloudTrail would put for `record`: `aws.<service>` from its event source.
@@ -290,7 +319,14 @@ fn the_event_pattern_is_json_with_every_placeholder_filled() {
     let pattern = event_pattern(&VARS);
     assert!(!pattern.contains("${"), "{pattern}");
     let value: Value = serde_json::from_str(&pattern).unwrap();
-    assert!(value["$or"].as_array().is_some_and(|a| a.len() >= 10));
+    // The changes to login-alert's own resources share one `readOnly: false` term, its alternatives in a `$or`.
+    let top = value["$or"].as_array().unwrap();
+    let nested: usize = top
+        .iter()
+        .filter_map(|alt| alt["detail"]["requestParameters"]["$or"].as_array())
+        .map(Vec::len)
+        .sum();
+    assert!(top.len() + nested >= 18, "{pattern}");
     assert!(pattern.contains("arn:aws:sns:us-east-1:123456789012:login-alert-alerts"));
 }
 
@@ -401,6 +437,81 @@ fn changes_to_the_state_table_reach_eventbridge_and_other_tables_stay_out() {
         assert!(
             !eventbridge_matches(&event, &as_eventbridge(&other)),
             "{other}"
+        );
+    }
+}
+
+#[test]
+fn the_event_pattern_fits_eventbridges_limit_at_the_longest_names() {
+    let longest = PatternVars {
+        prefix: &"a".repeat(24),
+        partition: "aws-us-gov",
+        region: "ap-southeast-7",
+        account: "123456789012",
+    };
+    let pattern = event_pattern(&longest);
+    assert!(
+        pattern.len() <= MAX_EVENT_PATTERN_LEN,
+        "{} characters: {pattern}",
+        pattern.len()
+    );
+}
+
+#[test]
+fn the_wildcard_evaluator_reads_stars_as_any_run() {
+    assert!(wildcard_matches(
+        "*:stack/StackSet-x-*",
+        "arn:aws:cloudformation:us-east-1:1:stack/StackSet-x-1/2"
+    ));
+    assert!(!wildcard_matches("*:stack/StackSet-x-*", "StackSet-x-1"));
+    assert!(wildcard_matches(
+        "*:event-bus/x-central",
+        "arn:aws:events:eu-west-1:1:event-bus/x-central"
+    ));
+    assert!(!wildcard_matches(
+        "*:event-bus/x-central",
+        "arn:aws:events:eu-west-1:1:event-bus/x-central-2"
+    ));
+}
+
+#[test]
+fn changes_to_organization_coverage_reach_eventbridge_and_the_same_calls_elsewhere_stay_out() {
+    let event: Value = serde_json::from_str(&event_pattern(&VARS)).unwrap();
+    let names = crate::organization::org_fixture_names();
+    assert!(names.len() >= 9, "{names:?}");
+    for name in &names {
+        let record: Value = serde_json::from_str(&crate::organization::org_fixture(name)).unwrap();
+        assert!(
+            eventbridge_matches(&event, &as_eventbridge(&record)),
+            "event pattern drops {name}"
+        );
+        // By the resource's name, not because a root user made the call.
+        let mut not_root = record.clone();
+        not_root["userIdentity"]["type"] = Value::from("IAMUser");
+        assert!(
+            eventbridge_matches(&event, &as_eventbridge(&not_root)),
+            "event pattern drops {name} when not made by root"
+        );
+        // The same call on a resource of another prefix, and the read of ours, stay out (trusted access
+        // names no resource of ours).
+        let elsewhere: Value = serde_json::from_str(
+            &crate::organization::org_fixture(name).replace("login-alert-", "billing-"),
+        )
+        .unwrap();
+        // Not the root user, whose every call gets through anyway.
+        let mut elsewhere = elsewhere;
+        elsewhere["userIdentity"]["type"] = Value::from("IAMUser");
+        assert!(
+            name.contains("trusted-access")
+                || !eventbridge_matches(&event, &as_eventbridge(&elsewhere)),
+            "event pattern lets {name} on another prefix through"
+        );
+        let mut read = record.clone();
+        read["readOnly"] = Value::from(true);
+        read["userIdentity"]["type"] = Value::from("IAMUser");
+        assert!(
+            !eventbridge_matches(&event, &as_eventbridge(&read)),
+            "event pattern lets a read through: {name}"
         );
     }
 }

@@ -647,6 +647,38 @@ mod tests {
     }
 
     #[test]
+    fn every_rule_of_organization_coverage_matches_changes_to_it_by_the_names_login_alert_gives() {
+        use login_alert_handler::org_tamper::{
+            STACKSETS_PRINCIPAL, central_bus_name, stack_set_name,
+        };
+        let t = target();
+        // The handler recognises the records by these names: both sides must agree.
+        assert_eq!(t.names.org_stack_set(), stack_set_name(&t.names.prefix));
+        assert_eq!(t.names.central_bus(), central_bus_name(&t.names.prefix));
+        let member =
+            template(&t)["Resources"]["ForwardRule"]["Properties"]["EventPattern"].to_string();
+        let home = rule::home(&t).pattern;
+        let forward = rule::forward(&t, "us-east-1").pattern;
+        let central = super::super::central_bus::desired(&t, "o-abc123").pattern;
+        for pattern in [&member, &home, &forward, &central] {
+            for term in [
+                r#""stackSetName":[{"prefix":"login-alert-org-forward"}]"#,
+                r#"{"prefix":"StackSet-login-alert-org-forward-"}"#,
+                r#"{"wildcard":"*:stack/StackSet-login-alert-org-forward-*"}"#,
+                r#""eventBusName":[{"prefix":"login-alert-central"}"#,
+                r#"{"wildcard":"*:event-bus/login-alert-central"}"#,
+                STACKSETS_PRINCIPAL,
+                // The member's rule and role, and the central bus and its rule, by their names.
+                r#""roleName":[{"prefix":"login-alert-"}]"#,
+                r#""name":[{"prefix":"login-alert-"}"#,
+                r#""rule":[{"prefix":"login-alert-"}]"#,
+            ] {
+                assert!(pattern.contains(term), "{term} missing from {pattern}");
+            }
+        }
+    }
+
+    #[test]
     fn a_new_stack_set_is_one_create_and_one_operation_for_every_account_and_region() {
         let d = desired(&target(), &["r-ab12".into()], &regions(), false);
         let plan = planned(
