@@ -199,8 +199,9 @@ pub async fn read(ctx: &Ctx, log_group: &str) -> Result<Current> {
         .send()
         .try_collect()
         .await
-        .found(&["ResourceNotFoundException"])
-        .with_context(|| format!("reading the subscription filters of log group {log_group}"))?;
+        .found_doing(&["ResourceNotFoundException"], || {
+            format!("reading the subscription filters of log group {log_group}")
+        })?;
     let filters = pages
         .into_iter()
         .flatten()
@@ -456,8 +457,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             .filter_name(name)
             .send()
             .await
-            .gone(&["ResourceNotFoundException"])
-            .with_context(|| {
+            .gone_doing(&["ResourceNotFoundException"], || {
                 format!("deleting subscription filter {name} from log group {log_group}")
             }),
     }

@@ -350,8 +350,9 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
         .function_name(name)
         .send()
         .await
-        .found(&["ResourceNotFoundException"])
-        .with_context(|| format!("reading Lambda function {name}"))?
+        .found_doing(&["ResourceNotFoundException"], || {
+            format!("reading Lambda function {name}")
+        })?
     else {
         return Ok(None);
     };

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use aws_sdk_cloudformation::types::{
     AccountFilterType, AutoDeployment, CallAs, Capability, DeploymentTargets, PermissionModels,
     RegionConcurrencyType, StackSetOperationPreferences, StackSetOperationStatus, StackSetStatus,
