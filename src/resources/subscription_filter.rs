@@ -275,21 +275,14 @@ pub fn plan_apply(current: &Current, desired: &Desired, plan: &mut Plan<impl Fro
             ));
         }
         Some(ours) => {
-            let mut attrs = Vec::new();
-            if ours.pattern != desired.pattern {
-                attrs.push(Attr::change(
-                    "filter_pattern",
-                    ours.pattern.clone(),
-                    desired.pattern.clone(),
-                ));
-            }
-            if ours.destination_arn != desired.destination_arn {
-                attrs.push(Attr::change(
-                    "destination_arn",
-                    ours.destination_arn.clone(),
-                    desired.destination_arn.clone(),
-                ));
-            }
+            let (pattern, destination) = (&desired.pattern, &desired.destination_arn);
+            let mut attrs: Vec<Attr> = [
+                Attr::differs("filter_pattern", &ours.pattern, pattern),
+                Attr::differs("destination_arn", &ours.destination_arn, destination),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
             if let Some(role) = &ours.role_arn {
                 // A Lambda destination takes no role; one set by hand is dropped by the put.
                 attrs.push(Attr::unset("role_arn", role.clone()));
