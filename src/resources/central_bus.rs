@@ -617,16 +617,8 @@ async fn remove_targets_of(ctx: &Ctx, bus: &str, rule: &str, ids: &[String]) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Config, Coverage, Route};
 
-    fn target() -> Target {
-        let config = Config {
-            mode: Route::Eventbridge,
-            coverage: Coverage::Organization,
-            ..crate::config::sample("eu-west-1")
-        };
-        Target::new(&config, "111111111111")
-    }
+    use crate::testing::organization_target as target;
 
     fn as_applied(d: &Desired) -> Current {
         Current {
@@ -681,13 +673,8 @@ mod tests {
             },
             &d,
         );
-        let kinds: Vec<(&str, Action)> = plan
-            .changes
-            .iter()
-            .map(|c| (c.kind.as_str(), c.action))
-            .collect();
         assert_eq!(
-            kinds,
+            crate::testing::kinds(&plan),
             [
                 (BUS, Action::Create),
                 (POLICY, Action::Create),

@@ -723,13 +723,8 @@ mod tests {
     #[test]
     fn missing_topic_is_created_with_one_subscription_per_email() {
         let plan = apply_plan(None, &desired(&["a@example.com", "b@example.com"]));
-        let kinds: Vec<(&str, Action)> = plan
-            .changes
-            .iter()
-            .map(|c| (c.kind.as_str(), c.action))
-            .collect();
         assert_eq!(
-            kinds,
+            testing::kinds(&plan),
             [
                 (KIND, Action::Create),
                 (SUBSCRIPTION, Action::Create),

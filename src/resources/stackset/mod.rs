@@ -572,17 +572,9 @@ pub fn plan_destroy(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Config, Coverage, Route};
     use crate::plan::Mode;
 
-    fn target() -> Target {
-        let config = Config {
-            mode: Route::Eventbridge,
-            coverage: Coverage::Organization,
-            ..crate::config::sample("eu-west-1")
-        };
-        Target::new(&config, "111111111111")
-    }
+    use crate::testing::organization_target as target;
 
     fn regions() -> Vec<String> {
         vec!["eu-west-1".into(), "us-east-1".into()]
