@@ -1,5 +1,6 @@
 //! One bundle of SDK clients built from one `SdkConfig`: credentials chain, profile, region, endpoint, retries.
 
+use std::fmt::Display;
 use std::sync::OnceLock;
 
 use anyhow::{Context, Result, bail};
@@ -407,6 +408,24 @@ pub trait SdkResultExt<T> {
     fn gone(self, gone: &[&str]) -> anyhow::Result<()>;
     /// Any error explained.
     fn explained(self) -> anyhow::Result<T>;
+    /// As [`SdkResultExt::explained`], the error naming what was being done (`doing` says it:
+    /// "deleting IAM role x"), as every call of a resource module's does.
+    fn doing<C: Display + Send + Sync + 'static>(
+        self,
+        doing: impl FnOnce() -> C,
+    ) -> anyhow::Result<T>;
+    /// As [`SdkResultExt::found`], an error naming what was being done.
+    fn found_doing<C: Display + Send + Sync + 'static>(
+        self,
+        missing: &[&str],
+        doing: impl FnOnce() -> C,
+    ) -> anyhow::Result<Option<T>>;
+    /// As [`SdkResultExt::gone`], an error naming what was being done.
+    fn gone_doing<C: Display + Send + Sync + 'static>(
+        self,
+        gone: &[&str],
+        doing: impl FnOnce() -> C,
+    ) -> anyhow::Result<()>;
 }
 
 impl<T, E, R> SdkResultExt<T> for Result<T, SdkError<E, R>>
@@ -428,5 +447,28 @@ where
 
     fn explained(self) -> anyhow::Result<T> {
         self.map_err(explain)
+    }
+
+    fn doing<C: Display + Send + Sync + 'static>(
+        self,
+        doing: impl FnOnce() -> C,
+    ) -> anyhow::Result<T> {
+        self.explained().with_context(doing)
+    }
+
+    fn found_doing<C: Display + Send + Sync + 'static>(
+        self,
+        missing: &[&str],
+        doing: impl FnOnce() -> C,
+    ) -> anyhow::Result<Option<T>> {
+        self.found(missing).with_context(doing)
+    }
+
+    fn gone_doing<C: Display + Send + Sync + 'static>(
+        self,
+        gone: &[&str],
+        doing: impl FnOnce() -> C,
+    ) -> anyhow::Result<()> {
+        self.gone(gone).with_context(doing)
     }
 }

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
 use aws_smithy_types::DateTime;
 
@@ -81,9 +81,7 @@ pub async fn sums_with(
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page = page
-            .explained()
-            .with_context(|| format!("reading CloudWatch metrics {}", metrics.join(", ")))?;
+        let page = page.doing(|| format!("reading CloudWatch metrics {}", metrics.join(", ")))?;
         for result in page.metric_data_results.unwrap_or_default() {
             let index = result
                 .id

@@ -1,10 +1,10 @@
 //! The fixtures the unit tests share (test builds only): a plan in a mode (from `plan::testing`)
 //! and a target built from the sample config with the notifications a test is about.
 
-use crate::config::{Config, NotifyConfig};
+use crate::config::{Config, Coverage, NotifyConfig, Route};
 use crate::model::Target;
-use crate::plan::Plan;
 pub use crate::plan::testing::{ACCOUNT, REGION, planned, test_plan};
+use crate::plan::{Action, Plan};
 
 /// A Slack webhook URL of the shape Slack hands out.
 pub const SLACK: &str = "https://hooks.slack.com/services/T/B/x";
@@ -25,6 +25,28 @@ pub fn notifying(region: &str, emails: &[&str], slack: bool) -> Config {
 /// What login-alert targets under `config` in the test account.
 pub fn target(config: &Config) -> Target {
     Target::new(config, ACCOUNT)
+}
+
+/// The organization's management account, where an organization-wide install runs.
+pub const MANAGEMENT_ACCOUNT: &str = "111111111111";
+
+/// What login-alert targets in the management account under the sample config in EventBridge
+/// mode covering the whole organization.
+pub fn organization_target() -> Target {
+    let config = Config {
+        mode: Route::Eventbridge,
+        coverage: Coverage::Organization,
+        ..crate::config::sample(REGION)
+    };
+    Target::new(&config, MANAGEMENT_ACCOUNT)
+}
+
+/// Each change of the plan as its kind and action, in order.
+pub fn kinds<O>(plan: &Plan<O>) -> Vec<(&str, Action)> {
+    plan.changes
+        .iter()
+        .map(|c| (c.kind.as_str(), c.action))
+        .collect()
 }
 
 /// The names of the attributes the plan's first change shows, in order.

@@ -355,8 +355,7 @@ async fn put_event_hop(ctx: &Ctx, region: &str, record: &str) -> Result<Check> {
         )
         .send()
         .await
-        .explained()
-        .with_context(|| format!("putting the test event on the default event bus of {region}"))?;
+        .doing(|| format!("putting the test event on the default event bus of {region}"))?;
     let refused = out
         .entries()
         .iter()

@@ -58,6 +58,13 @@ impl Attr {
     pub fn change(name: &str, before: impl Into<Value>, after: impl Into<Value>) -> Self {
         Attr::new(name, Some(before.into()), Some(after.into()))
     }
+    /// A value changing, only where it differs: nothing where `before` is already `after`.
+    pub fn differs<T>(name: &str, before: &T, after: &T) -> Option<Self>
+    where
+        T: PartialEq + Clone + Into<Value>,
+    {
+        (before != after).then(|| Attr::change(name, before.clone(), after.clone()))
+    }
     /// A value going away.
     pub fn unset(name: &str, before: impl Into<Value>) -> Self {
         Attr::new(name, Some(before.into()), None)

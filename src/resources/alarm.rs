@@ -3,7 +3,7 @@
 //! EventBridge rules failing to invoke the function, and the trail's log group gone silent (a
 //! logging trail always records management events, so silence means it went dark).
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
 use futures::future::try_join_all;
 use serde::{Deserialize, Serialize};
@@ -269,8 +269,7 @@ pub async fn read(ctx: &Ctx, names: &[String]) -> Result<Vec<Found>> {
         .set_alarm_names(Some(names.to_vec()))
         .send()
         .await
-        .explained()
-        .context("reading login-alert's CloudWatch alarms")?;
+        .doing(|| "reading login-alert's CloudWatch alarms")?;
     let alarms: Vec<_> = out
         .metric_alarms
         .unwrap_or_default()
@@ -289,8 +288,9 @@ pub async fn read(ctx: &Ctx, names: &[String]) -> Result<Vec<Found>> {
             .resource_arn(&arn)
             .send()
             .await
-            .found(NOT_FOUND)
-            .with_context(|| format!("reading the tags of CloudWatch alarm {name}"))?
+            .found_doing(NOT_FOUND, || {
+                format!("reading the tags of CloudWatch alarm {name}")
+            })?
             .and_then(|out| out.tags)
             .unwrap_or_default();
         let mut dimensions: Vec<(String, String)> = alarm
@@ -516,8 +516,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             }
             put.send()
                 .await
-                .explained()
-                .with_context(|| format!("putting CloudWatch alarm {}", d.name))?;
+                .doing(|| format!("putting CloudWatch alarm {}", d.name))?;
             Ok(())
         }
         Op::Delete { name } => cw
@@ -525,8 +524,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             .alarm_names(name)
             .send()
             .await
-            .gone(NOT_FOUND)
-            .with_context(|| format!("deleting CloudWatch alarm {name}")),
+            .gone_doing(NOT_FOUND, || format!("deleting CloudWatch alarm {name}")),
     }
 }
 

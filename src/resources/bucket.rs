@@ -190,15 +190,17 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
             .send(),
     );
     let tags = tags
-        .found(&["NoSuchTagSet"])
-        .with_context(|| format!("reading the tags of S3 bucket {name}"))?
+        .found_doing(&["NoSuchTagSet"], || {
+            format!("reading the tags of S3 bucket {name}")
+        })?
         .map(|out| out.tag_set)
         .unwrap_or_default();
     let managed = tags::is_managed(&tags::to_map(tags.into_iter().map(|t| (t.key, t.value))));
     let policy =
         match policy
-            .found(&["NoSuchBucketPolicy"])
-            .with_context(|| format!("reading the policy of S3 bucket {name}"))?
+            .found_doing(&["NoSuchBucketPolicy"], || {
+                format!("reading the policy of S3 bucket {name}")
+            })?
             .and_then(|out| out.policy)
         {
             Some(text) => Some(serde_json::from_str(&text).with_context(|| {
@@ -207,8 +209,9 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
             None => None,
         };
     let public_access_blocked = public_access
-        .found(&["NoSuchPublicAccessBlockConfiguration"])
-        .with_context(|| format!("reading the public access block of S3 bucket {name}"))?
+        .found_doing(&["NoSuchPublicAccessBlockConfiguration"], || {
+            format!("reading the public access block of S3 bucket {name}")
+        })?
         .and_then(|out| out.public_access_block_configuration)
         .is_some_and(|c| {
             c.block_public_acls == Some(true)
@@ -216,9 +219,7 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
                 && c.block_public_policy == Some(true)
                 && c.restrict_public_buckets == Some(true)
         });
-    let page = page
-        .explained()
-        .with_context(|| format!("counting the objects in S3 bucket {name}"))?;
+    let page = page.doing(|| format!("counting the objects in S3 bucket {name}"))?;
     let objects = page.contents.as_ref().map_or(0, Vec::len);
     let more_objects = page.is_truncated == Some(true);
     let logs = format!("AWSLogs/{account}/");
@@ -470,8 +471,7 @@ async fn tag(ctx: &Ctx, name: &str) -> Result<()> {
         .tagging(tagging)
         .send()
         .await
-        .explained()
-        .with_context(|| format!("tagging S3 bucket {name}"))?;
+        .doing(|| format!("tagging S3 bucket {name}"))?;
     Ok(())
 }
 
@@ -489,8 +489,7 @@ async fn block_public_access(ctx: &Ctx, name: &str) -> Result<()> {
         .public_access_block_configuration(config)
         .send()
         .await
-        .explained()
-        .with_context(|| format!("blocking public access to S3 bucket {name}"))?;
+        .doing(|| format!("blocking public access to S3 bucket {name}"))?;
     Ok(())
 }
 
@@ -502,8 +501,7 @@ async fn put_policy(ctx: &Ctx, name: &str, policy: &Value) -> Result<()> {
         .policy(policy.to_string())
         .send()
         .await
-        .explained()
-        .with_context(|| {
+        .doing(|| {
             format!(
                 "writing the policy of S3 bucket {name} (CloudTrail needs it to deliver log files)"
             )

@@ -393,8 +393,7 @@ pub async fn read(ctx: &Ctx) -> Result<Current> {
         .name(&name)
         .send()
         .await
-        .found(NOT_FOUND)
-        .with_context(|| format!("reading event bus {name}"))?
+        .found_doing(NOT_FOUND, || format!("reading event bus {name}"))?
     else {
         return Ok(Current {
             bus: None,
@@ -430,8 +429,7 @@ async fn read_tags(
         .resource_arn(arn)
         .send()
         .await
-        .found(NOT_FOUND)
-        .with_context(|| format!("reading the tags of {arn}"))?;
+        .found_doing(NOT_FOUND, || format!("reading the tags of {arn}"))?;
     Ok(found.map(|out| {
         tags::to_map(
             out.tags
@@ -456,8 +454,8 @@ async fn read_rule(ctx: &Ctx, bus: &str, name: &str) -> Result<Option<BusRule>> 
     );
     let context = || format!("reading EventBridge rule {name} on bus {bus}");
     let (Some(found), Some(targets)) = (
-        found.found(NOT_FOUND).with_context(context)?,
-        targets.found(NOT_FOUND).with_context(context)?,
+        found.found_doing(NOT_FOUND, context)?,
+        targets.found_doing(NOT_FOUND, context)?,
     ) else {
         return Ok(None);
     };
@@ -508,9 +506,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                 {
                     Ok(())
                 }
-                Err(err) => Err(err)
-                    .explained()
-                    .with_context(|| format!("creating event bus {name}")),
+                Err(err) => Err(err).doing(|| format!("creating event bus {name}")),
             }
         }
         Op::PutPolicy { bus, policy } => events
@@ -542,8 +538,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             }
             put.send()
                 .await
-                .explained()
-                .with_context(|| format!("putting EventBridge rule {name} on bus {bus}"))?;
+                .doing(|| format!("putting EventBridge rule {name} on bus {bus}"))?;
             let out = events
                 .put_targets()
                 .rule(name)
@@ -556,8 +551,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                 )
                 .send()
                 .await
-                .explained()
-                .with_context(|| format!("setting the target of rule {name} on bus {bus}"))?;
+                .doing(|| format!("setting the target of rule {name} on bus {bus}"))?;
             if out.failed_entry_count > 0 {
                 bail!(
                     "EventBridge refused target {} of rule {name} on bus {bus}: run `login-alert apply` again",
@@ -573,8 +567,9 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                 .event_bus_name(bus)
                 .send()
                 .await
-                .found(NOT_FOUND)
-                .with_context(|| format!("reading the targets of rule {name} on bus {bus}"))?
+                .found_doing(NOT_FOUND, || {
+                    format!("reading the targets of rule {name} on bus {bus}")
+                })?
             else {
                 return Ok(());
             };
@@ -591,16 +586,14 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                 .event_bus_name(bus)
                 .send()
                 .await
-                .gone(NOT_FOUND)
-                .with_context(|| format!("deleting rule {name} on bus {bus}"))
+                .gone_doing(NOT_FOUND, || format!("deleting rule {name} on bus {bus}"))
         }
         Op::DeleteBus { name } => events
             .delete_event_bus()
             .name(name)
             .send()
             .await
-            .gone(NOT_FOUND)
-            .with_context(|| format!("deleting event bus {name}")),
+            .gone_doing(NOT_FOUND, || format!("deleting event bus {name}")),
     }
 }
 
@@ -616,23 +609,16 @@ async fn remove_targets_of(ctx: &Ctx, bus: &str, rule: &str, ids: &[String]) -> 
         .set_ids(Some(ids.to_vec()))
         .send()
         .await
-        .gone(NOT_FOUND)
-        .with_context(|| format!("removing the other targets of rule {rule} on bus {bus}"))
+        .gone_doing(NOT_FOUND, || {
+            format!("removing the other targets of rule {rule} on bus {bus}")
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Config, Coverage, Route};
 
-    fn target() -> Target {
-        let config = Config {
-            mode: Route::Eventbridge,
-            coverage: Coverage::Organization,
-            ..crate::config::sample("eu-west-1")
-        };
-        Target::new(&config, "111111111111")
-    }
+    use crate::testing::organization_target as target;
 
     fn as_applied(d: &Desired) -> Current {
         Current {
@@ -687,13 +673,8 @@ mod tests {
             },
             &d,
         );
-        let kinds: Vec<(&str, Action)> = plan
-            .changes
-            .iter()
-            .map(|c| (c.kind.as_str(), c.action))
-            .collect();
         assert_eq!(
-            kinds,
+            crate::testing::kinds(&plan),
             [
                 (BUS, Action::Create),
                 (POLICY, Action::Create),

@@ -354,8 +354,9 @@ pub async fn read(ctx: &Ctx, log_group: &str) -> Result<Group> {
         .send()
         .try_collect()
         .await
-        .found(NOT_FOUND)
-        .with_context(|| format!("reading the metric filters of log group {log_group}"))?;
+        .found_doing(NOT_FOUND, || {
+            format!("reading the metric filters of log group {log_group}")
+        })?;
     let filters = pages
         .into_iter()
         .flatten()
@@ -610,8 +611,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                 .metric_transformations(transformation)
                 .send()
                 .await
-                .explained()
-                .with_context(|| format!("putting metric filter {name} on {log_group}"))?;
+                .doing(|| format!("putting metric filter {name} on {log_group}"))?;
             Ok(())
         }
         Op::DeleteFilter { log_group, name } => logs
@@ -620,8 +620,9 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             .filter_name(name)
             .send()
             .await
-            .gone(NOT_FOUND)
-            .with_context(|| format!("deleting metric filter {name} from {log_group}")),
+            .gone_doing(NOT_FOUND, || {
+                format!("deleting metric filter {name} from {log_group}")
+            }),
         Op::PutAlarm { definition, create } => {
             let op = alarm::Op::Put {
                 definition: definition.clone(),

@@ -3,7 +3,7 @@
 
 use std::convert::Infallible;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use aws_sdk_account::types::RegionOptStatus;
 
 use super::rule;
@@ -123,8 +123,7 @@ pub async fn list_regions(ctx: &Ctx) -> Result<Vec<String>> {
             }
             Err(err) => {
                 return Err(err)
-                    .explained()
-                    .context("listing the account's enabled regions (account:ListRegions)");
+                    .doing(|| "listing the account's enabled regions (account:ListRegions)");
             }
         };
         enabled.extend(

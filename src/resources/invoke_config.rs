@@ -136,8 +136,7 @@ pub async fn read(ctx: &Ctx, function: &str) -> Result<Option<Current>> {
         .function_name(function)
         .send()
         .await
-        .found(NOT_FOUND)
-        .with_context(|| {
+        .found_doing(NOT_FOUND, || {
             format!("reading the async invoke config of Lambda function {function}")
         })?
     else {
@@ -305,8 +304,9 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             .function_name(function)
             .send()
             .await
-            .gone(NOT_FOUND)
-            .with_context(|| format!("deleting the async invoke config of {function}")),
+            .gone_doing(NOT_FOUND, || {
+                format!("deleting the async invoke config of {function}")
+            }),
     }
 }
 

@@ -1,6 +1,6 @@
 //! CloudWatch Logs log groups: the trail's destination and the Lambda function's own log group.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -120,16 +120,15 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
         logs.list_tags_for_resource().resource_arn(&arn).send(),
     );
     let found = groups
-        .explained()
-        .with_context(|| format!("reading log group {name}"))?
+        .doing(|| format!("reading log group {name}"))?
         .log_groups
         .unwrap_or_default()
         .into_iter()
         .find(|g| g.log_group_name.as_deref() == Some(name));
     let Some(group) = found else { return Ok(None) };
-    let Some(tags) = tags
-        .found(NOT_FOUND)
-        .with_context(|| format!("reading the tags of log group {name}"))?
+    let Some(tags) = tags.found_doing(NOT_FOUND, || {
+        format!("reading the tags of log group {name}")
+    })?
     else {
         return Ok(None);
     };
@@ -192,8 +191,9 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                 .send()
                 .await
                 // Created by an interrupted run a moment ago: converge its retention below.
-                .found(&["ResourceAlreadyExistsException"])
-                .with_context(|| format!("creating log group {name}"))?;
+                .found_doing(&["ResourceAlreadyExistsException"], || {
+                    format!("creating log group {name}")
+                })?;
             set_retention(ctx, name, *retention_days).await
         }
         Op::SetRetention {
@@ -205,8 +205,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             .log_group_name(name)
             .send()
             .await
-            .gone(NOT_FOUND)
-            .with_context(|| format!("deleting log group {name}")),
+            .gone_doing(NOT_FOUND, || format!("deleting log group {name}")),
     }
 }
 
@@ -218,8 +217,7 @@ async fn set_retention(ctx: &Ctx, name: &str, days: i32) -> Result<()> {
         .retention_in_days(days)
         .send()
         .await
-        .explained()
-        .with_context(|| format!("setting the retention of log group {name} to {days} days"))?;
+        .doing(|| format!("setting the retention of log group {name} to {days} days"))?;
     Ok(())
 }
 

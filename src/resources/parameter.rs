@@ -197,8 +197,7 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
         read_managed(ctx, name),
     );
     let Some(parameter) = parameter
-        .found(NOT_FOUND)
-        .with_context(|| {
+        .found_doing(NOT_FOUND, || {
             format!("reading SSM parameter {name} (reading it needs ssm:GetParameter and kms:Decrypt on its key)")
         })?
         .and_then(|out| out.parameter)
@@ -229,8 +228,9 @@ async fn read_managed(ctx: &Ctx, name: &str) -> Result<Option<bool>> {
         .resource_id(name)
         .send()
         .await
-        .found(&["InvalidResourceId", "ParameterNotFound"])
-        .with_context(|| format!("reading the tags of SSM parameter {name}"))?;
+        .found_doing(&["InvalidResourceId", "ParameterNotFound"], || {
+            format!("reading the tags of SSM parameter {name}")
+        })?;
     Ok(tags.map(|out| {
         tags::is_managed(&tags::to_map(
             out.tag_list
@@ -357,8 +357,7 @@ async fn overwrite(ctx: &Ctx, name: &str, value: &Secret) -> Result<()> {
         .overwrite(true)
         .send()
         .await
-        .explained()
-        .with_context(|| format!("updating SSM parameter {name}"))?;
+        .doing(|| format!("updating SSM parameter {name}"))?;
     Ok(())
 }
 
@@ -369,8 +368,7 @@ async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
         .name(name)
         .send()
         .await
-        .gone(NOT_FOUND)
-        .with_context(|| format!("deleting SSM parameter {name}"))
+        .gone_doing(NOT_FOUND, || format!("deleting SSM parameter {name}"))
 }
 
 #[cfg(test)]

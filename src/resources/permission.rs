@@ -291,8 +291,9 @@ async fn read_statements(
         .function_name(function)
         .send()
         .await
-        .found(NOT_FOUND)
-        .with_context(|| format!("reading the resource policy of Lambda function {function}"))?
+        .found_doing(NOT_FOUND, || {
+            format!("reading the resource policy of Lambda function {function}")
+        })?
     else {
         return Ok(Vec::new());
     };
@@ -747,8 +748,7 @@ async fn remove(ctx: &Ctx, function: &str, statement_id: &str) -> Result<()> {
         .statement_id(statement_id)
         .send()
         .await
-        .gone(NOT_FOUND)
-        .with_context(|| {
+        .gone_doing(NOT_FOUND, || {
             format!("removing statement {statement_id} from Lambda function {function}")
         })
 }

@@ -158,15 +158,15 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
         sqs.list_queue_tags().queue_url(&url).send(),
     );
     // Deleted between the calls: as good as not there.
-    let Some(attributes) = attributes
-        .found(NOT_FOUND)
-        .with_context(|| format!("reading the attributes of SQS queue {name}"))?
+    let Some(attributes) = attributes.found_doing(NOT_FOUND, || {
+        format!("reading the attributes of SQS queue {name}")
+    })?
     else {
         return Ok(None);
     };
-    let Some(tags) = tags
-        .found(NOT_FOUND)
-        .with_context(|| format!("reading the tags of SQS queue {name}"))?
+    let Some(tags) = tags.found_doing(NOT_FOUND, || {
+        format!("reading the tags of SQS queue {name}")
+    })?
     else {
         return Ok(None);
     };
@@ -197,8 +197,7 @@ async fn url_of(ctx: &Ctx, name: &str) -> Result<Option<String>> {
         .queue_name(name)
         .send()
         .await
-        .found(NOT_FOUND)
-        .with_context(|| format!("looking up SQS queue {name}"))?
+        .found_doing(NOT_FOUND, || format!("looking up SQS queue {name}"))?
         .and_then(|out| out.queue_url))
 }
 
@@ -354,8 +353,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                 .queue_url(&url)
                 .send()
                 .await
-                .gone(NOT_FOUND)
-                .with_context(|| format!("deleting SQS queue {name}"))
+                .gone_doing(NOT_FOUND, || format!("deleting SQS queue {name}"))
         }
     }
 }
@@ -371,8 +369,7 @@ async fn set_attributes(ctx: &Ctx, name: &str, retention_seconds: i64) -> Result
         .set_attributes(Some(attributes(retention_seconds)))
         .send()
         .await
-        .explained()
-        .with_context(|| format!("setting the retention and encryption of SQS queue {name}"))?;
+        .doing(|| format!("setting the retention and encryption of SQS queue {name}"))?;
     Ok(())
 }
 

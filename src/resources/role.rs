@@ -171,8 +171,7 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
         iam.list_role_tags().role_name(name).send(),
     );
     let Some(role) = role
-        .found(NO_SUCH_ENTITY)
-        .with_context(|| format!("reading IAM role {name}"))?
+        .found_doing(NO_SUCH_ENTITY, || format!("reading IAM role {name}"))?
         .and_then(|out| out.role)
     else {
         return Ok(None);
@@ -181,9 +180,9 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
     let (Some(inline_names), Some(attached)) = (inline_names?, attached?) else {
         return Ok(None);
     };
-    let Some(tags) = tags
-        .found(NO_SUCH_ENTITY)
-        .with_context(|| format!("reading the tags of IAM role {name}"))?
+    let Some(tags) = tags.found_doing(NO_SUCH_ENTITY, || {
+        format!("reading the tags of IAM role {name}")
+    })?
     else {
         return Ok(None);
     };
@@ -194,8 +193,9 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
             .policy_name(&policy)
             .send()
             .await
-            .found(NO_SUCH_ENTITY)
-            .with_context(|| format!("reading inline policy {policy} of IAM role {name}"))?;
+            .found_doing(NO_SUCH_ENTITY, || {
+                format!("reading inline policy {policy} of IAM role {name}")
+            })?;
         // Deleted since it was listed: not there.
         let document = match out {
             Some(out) => Some(decode(&out.policy_document)?),
@@ -231,8 +231,9 @@ async fn inline_policy_names(ctx: &Ctx, name: &str) -> Result<Option<Vec<String>
         .send()
         .try_collect()
         .await
-        .found(NO_SUCH_ENTITY)
-        .with_context(|| format!("listing the inline policies of IAM role {name}"))?;
+        .found_doing(NO_SUCH_ENTITY, || {
+            format!("listing the inline policies of IAM role {name}")
+        })?;
     Ok(pages.map(|pages| pages.into_iter().flat_map(|p| p.policy_names).collect()))
 }
 
@@ -247,8 +248,9 @@ async fn attached_policies(ctx: &Ctx, name: &str) -> Result<Option<Vec<String>>>
         .send()
         .try_collect()
         .await
-        .found(NO_SUCH_ENTITY)
-        .with_context(|| format!("listing the managed policies of IAM role {name}"))?;
+        .found_doing(NO_SUCH_ENTITY, || {
+            format!("listing the managed policies of IAM role {name}")
+        })?;
     Ok(pages.map(|pages| {
         pages
             .into_iter()
@@ -389,8 +391,9 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                 .tags(tag)
                 .send()
                 .await
-                .found(&["EntityAlreadyExists"])
-                .with_context(|| format!("creating IAM role {name}"))?;
+                .found_doing(&["EntityAlreadyExists"], || {
+                    format!("creating IAM role {name}")
+                })?;
             if created.is_none() {
                 // Left by an interrupted run: make sure its trust is ours.
                 update_trust(ctx, name, trust).await?;
@@ -430,8 +433,7 @@ async fn update_trust(ctx: &Ctx, name: &str, trust: &Value) -> Result<()> {
         .policy_document(trust.to_string())
         .send()
         .await
-        .explained()
-        .with_context(|| format!("updating the trust policy of IAM role {name}"))?;
+        .doing(|| format!("updating the trust policy of IAM role {name}"))?;
     Ok(())
 }
 
@@ -444,8 +446,7 @@ async fn put_policy(ctx: &Ctx, name: &str, policy: &Value) -> Result<()> {
         .policy_document(policy.to_string())
         .send()
         .await
-        .explained()
-        .with_context(|| format!("writing the inline policy of IAM role {name}"))?;
+        .doing(|| format!("writing the inline policy of IAM role {name}"))?;
     Ok(())
 }
 
@@ -457,8 +458,9 @@ async fn delete_inline_policy(ctx: &Ctx, name: &str, policy: &str) -> Result<()>
         .policy_name(policy)
         .send()
         .await
-        .gone(NO_SUCH_ENTITY)
-        .with_context(|| format!("deleting inline policy {policy} of IAM role {name}"))
+        .gone_doing(NO_SUCH_ENTITY, || {
+            format!("deleting inline policy {policy} of IAM role {name}")
+        })
 }
 
 async fn detach_policy(ctx: &Ctx, name: &str, arn: &str) -> Result<()> {
@@ -469,8 +471,9 @@ async fn detach_policy(ctx: &Ctx, name: &str, arn: &str) -> Result<()> {
         .policy_arn(arn)
         .send()
         .await
-        .gone(NO_SUCH_ENTITY)
-        .with_context(|| format!("detaching {arn} from IAM role {name}"))
+        .gone_doing(NO_SUCH_ENTITY, || {
+            format!("detaching {arn} from IAM role {name}")
+        })
 }
 
 async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
@@ -491,8 +494,7 @@ async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
         .role_name(name)
         .send()
         .await
-        .gone(NO_SUCH_ENTITY)
-        .with_context(|| format!("deleting IAM role {name}"))
+        .gone_doing(NO_SUCH_ENTITY, || format!("deleting IAM role {name}"))
 }
 
 #[cfg(test)]

@@ -433,20 +433,20 @@ pub async fn read(ctx: &Ctx, region: &str, name: &str) -> Result<Option<Current>
         events.list_targets_by_rule().rule(name).send(),
         events.list_tags_for_resource().resource_arn(&arn).send(),
     );
-    let Some(rule) = rule
-        .found(NOT_FOUND)
-        .with_context(|| format!("reading EventBridge rule {name} in {region}"))?
+    let Some(rule) = rule.found_doing(NOT_FOUND, || {
+        format!("reading EventBridge rule {name} in {region}")
+    })?
     else {
         return Ok(None);
     };
     // Deleted between the calls: as good as not there.
     let (Some(targets), Some(tag_list)) = (
-        targets.found(NOT_FOUND).with_context(|| {
+        targets.found_doing(NOT_FOUND, || {
             format!("reading the targets of EventBridge rule {name} in {region}")
         })?,
-        tag_list
-            .found(NOT_FOUND)
-            .with_context(|| format!("reading the tags of EventBridge rule {name} in {region}"))?,
+        tag_list.found_doing(NOT_FOUND, || {
+            format!("reading the tags of EventBridge rule {name} in {region}")
+        })?,
     ) else {
         return Ok(None);
     };
@@ -630,8 +630,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             }
             rule.send()
                 .await
-                .explained()
-                .with_context(|| format!("putting EventBridge rule {name} in {region}"))?;
+                .doing(|| format!("putting EventBridge rule {name} in {region}"))?;
             let put = events
                 .put_targets()
                 .rule(name)
@@ -644,10 +643,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                 )
                 .send()
                 .await
-                .explained()
-                .with_context(|| {
-                    format!("setting the target of EventBridge rule {name} in {region}")
-                })?;
+                .doing(|| format!("setting the target of EventBridge rule {name} in {region}"))?;
             if put.failed_entry_count > 0 {
                 let why: Vec<String> = put
                     .failed_entries
@@ -679,8 +675,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                 .rule(name)
                 .send()
                 .await
-                .found(NOT_FOUND)
-                .with_context(|| {
+                .found_doing(NOT_FOUND, || {
                     format!("reading the targets of EventBridge rule {name} in {region}")
                 })?
             else {
@@ -700,8 +695,9 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                 .name(name)
                 .send()
                 .await
-                .gone(NOT_FOUND)
-                .with_context(|| format!("deleting EventBridge rule {name} in {region}"))
+                .gone_doing(NOT_FOUND, || {
+                    format!("deleting EventBridge rule {name} in {region}")
+                })
         }
     }
 }
@@ -714,8 +710,9 @@ async fn remove(ctx: &Ctx, region: &str, name: &str, ids: &[String]) -> Result<(
         .set_ids(Some(ids.to_vec()))
         .send()
         .await
-        .gone(NOT_FOUND)
-        .with_context(|| format!("removing targets from EventBridge rule {name} in {region}"))
+        .gone_doing(NOT_FOUND, || {
+            format!("removing targets from EventBridge rule {name} in {region}")
+        })
 }
 
 #[cfg(test)]

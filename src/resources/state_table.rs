@@ -330,8 +330,7 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
         .table_name(name)
         .send()
         .await
-        .found(NOT_FOUND)
-        .with_context(|| format!("reading DynamoDB table {name}"))?
+        .found_doing(NOT_FOUND, || format!("reading DynamoDB table {name}"))?
     else {
         return Ok(None);
     };
@@ -381,15 +380,15 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
                 .found(NOT_FOUND)
         },
     );
-    let Some(tags) = tags
-        .found(NOT_FOUND)
-        .with_context(|| format!("reading the tags of DynamoDB table {name}"))?
+    let Some(tags) = tags.found_doing(NOT_FOUND, || {
+        format!("reading the tags of DynamoDB table {name}")
+    })?
     else {
         return Ok(None);
     };
-    let Some(ttl) = ttl
-        .found(NOT_FOUND)
-        .with_context(|| format!("reading the TTL of DynamoDB table {name}"))?
+    let Some(ttl) = ttl.found_doing(NOT_FOUND, || {
+        format!("reading the TTL of DynamoDB table {name}")
+    })?
     else {
         return Ok(None);
     };
@@ -583,8 +582,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                 .billing_mode(BillingMode::PayPerRequest)
                 .send()
                 .await
-                .explained()
-                .with_context(|| format!("switching DynamoDB table {name} to on-demand billing"))?;
+                .doing(|| format!("switching DynamoDB table {name} to on-demand billing"))?;
             wait_active(ctx, name).await
         }
         Op::EnableTtl { name } => set_ttl(ctx, name, TTL_ATTRIBUTE, true).await,
@@ -614,8 +612,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                 .item(NAMES_ATTRIBUTE, AttributeValue::M(map))
                 .send()
                 .await
-                .explained()
-                .with_context(|| {
+                .doing(|| {
                     format!(
                         "writing the account names ({ACCOUNT_NAMES_KEY}) in DynamoDB table {table}"
                     )
@@ -729,8 +726,7 @@ async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
         .table_name(name)
         .send()
         .await
-        .gone(NOT_FOUND)
-        .with_context(|| format!("deleting DynamoDB table {name}"))
+        .gone_doing(NOT_FOUND, || format!("deleting DynamoDB table {name}"))
 }
 
 #[cfg(test)]

@@ -199,8 +199,9 @@ pub async fn read(ctx: &Ctx, log_group: &str) -> Result<Current> {
         .send()
         .try_collect()
         .await
-        .found(&["ResourceNotFoundException"])
-        .with_context(|| format!("reading the subscription filters of log group {log_group}"))?;
+        .found_doing(&["ResourceNotFoundException"], || {
+            format!("reading the subscription filters of log group {log_group}")
+        })?;
     let filters = pages
         .into_iter()
         .flatten()
@@ -274,21 +275,14 @@ pub fn plan_apply(current: &Current, desired: &Desired, plan: &mut Plan<impl Fro
             ));
         }
         Some(ours) => {
-            let mut attrs = Vec::new();
-            if ours.pattern != desired.pattern {
-                attrs.push(Attr::change(
-                    "filter_pattern",
-                    ours.pattern.clone(),
-                    desired.pattern.clone(),
-                ));
-            }
-            if ours.destination_arn != desired.destination_arn {
-                attrs.push(Attr::change(
-                    "destination_arn",
-                    ours.destination_arn.clone(),
-                    desired.destination_arn.clone(),
-                ));
-            }
+            let (pattern, destination) = (&desired.pattern, &desired.destination_arn);
+            let mut attrs: Vec<Attr> = [
+                Attr::differs("filter_pattern", &ours.pattern, pattern),
+                Attr::differs("destination_arn", &ours.destination_arn, destination),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
             if let Some(role) = &ours.role_arn {
                 // A Lambda destination takes no role; one set by hand is dropped by the put.
                 attrs.push(Attr::unset("role_arn", role.clone()));
@@ -456,8 +450,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             .filter_name(name)
             .send()
             .await
-            .gone(&["ResourceNotFoundException"])
-            .with_context(|| {
+            .gone_doing(&["ResourceNotFoundException"], || {
                 format!("deleting subscription filter {name} from log group {log_group}")
             }),
     }

@@ -103,8 +103,9 @@ pub async fn read(ctx: &Ctx, log_group: &str, stream: &str) -> Result<Current> {
         .log_stream_name_prefix(stream)
         .send()
         .await
-        .found(NOT_FOUND)
-        .with_context(|| format!("reading the log streams of {log_group}"))?;
+        .found_doing(NOT_FOUND, || {
+            format!("reading the log streams of {log_group}")
+        })?;
     let exists = out.is_some_and(|out| {
         out.log_streams
             .unwrap_or_default()
@@ -175,8 +176,9 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             .log_stream_name(stream)
             .send()
             .await
-            .gone(NOT_FOUND)
-            .with_context(|| format!("deleting log stream {stream} from {log_group}")),
+            .gone_doing(NOT_FOUND, || {
+                format!("deleting log stream {stream} from {log_group}")
+            }),
     }
 }
 

@@ -269,8 +269,7 @@ pub async fn read(ctx: &Ctx, topic_arn: &str) -> Result<Option<Current>> {
         .topic_arn(topic_arn)
         .send()
         .await
-        .found(NOT_FOUND)
-        .with_context(|| format!("reading SNS topic {topic_arn}"))?
+        .found_doing(NOT_FOUND, || format!("reading SNS topic {topic_arn}"))?
     else {
         return Ok(None);
     };
@@ -287,9 +286,9 @@ pub async fn read(ctx: &Ctx, topic_arn: &str) -> Result<Option<Current>> {
         list_subscriptions(ctx, topic_arn),
     );
     // Deleted between the calls: as good as not there.
-    let Some(tags) = tags
-        .found(NOT_FOUND)
-        .with_context(|| format!("reading the tags of SNS topic {topic_arn}"))?
+    let Some(tags) = tags.found_doing(NOT_FOUND, || {
+        format!("reading the tags of SNS topic {topic_arn}")
+    })?
     else {
         return Ok(None);
     };
@@ -325,8 +324,9 @@ async fn list_subscriptions(ctx: &Ctx, topic_arn: &str) -> Result<Option<Vec<Sub
         .send()
         .try_collect()
         .await
-        .found(NOT_FOUND)
-        .with_context(|| format!("listing the subscriptions of SNS topic {topic_arn}"))?;
+        .found_doing(NOT_FOUND, || {
+            format!("listing the subscriptions of SNS topic {topic_arn}")
+        })?;
     let Some(pages) = pages else { return Ok(None) };
     let subscriptions = pages
         .into_iter()
@@ -545,8 +545,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                 .attributes("Policy", policy.to_string())
                 .send()
                 .await
-                .explained()
-                .with_context(|| format!("creating SNS topic {name}"))?;
+                .doing(|| format!("creating SNS topic {name}"))?;
             Ok(())
         }
         Op::SetPolicy { arn, policy } => {
@@ -556,8 +555,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                 .attribute_value(policy.to_string())
                 .send()
                 .await
-                .explained()
-                .with_context(|| format!("putting back the access policy of SNS topic {arn}"))?;
+                .doing(|| format!("putting back the access policy of SNS topic {arn}"))?;
             Ok(())
         }
         Op::Subscribe { topic_arn, email } => {
@@ -568,8 +566,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                 .endpoint(email)
                 .send()
                 .await
-                .explained()
-                .with_context(|| format!("subscribing {email} to SNS topic {topic_arn}"))?;
+                .doing(|| format!("subscribing {email} to SNS topic {topic_arn}"))?;
             // AWS answers "pending confirmation" instead of an ARN until the link is clicked.
             let confirmed = out
                 .subscription_arn
@@ -588,15 +585,15 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             .subscription_arn(subscription_arn)
             .send()
             .await
-            .gone(NOT_FOUND)
-            .with_context(|| format!("unsubscribing {endpoint} ({subscription_arn})")),
+            .gone_doing(NOT_FOUND, || {
+                format!("unsubscribing {endpoint} ({subscription_arn})")
+            }),
         Op::Delete { arn } => sns
             .delete_topic()
             .topic_arn(arn)
             .send()
             .await
-            .gone(NOT_FOUND)
-            .with_context(|| format!("deleting SNS topic {arn}")),
+            .gone_doing(NOT_FOUND, || format!("deleting SNS topic {arn}")),
     }
 }
 
@@ -726,13 +723,8 @@ mod tests {
     #[test]
     fn missing_topic_is_created_with_one_subscription_per_email() {
         let plan = apply_plan(None, &desired(&["a@example.com", "b@example.com"]));
-        let kinds: Vec<(&str, Action)> = plan
-            .changes
-            .iter()
-            .map(|c| (c.kind.as_str(), c.action))
-            .collect();
         assert_eq!(
-            kinds,
+            testing::kinds(&plan),
             [
                 (KIND, Action::Create),
                 (SUBSCRIPTION, Action::Create),

@@ -14,8 +14,9 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             .function_name(name)
             .send()
             .await
-            .gone(&["ResourceNotFoundException"])
-            .with_context(|| format!("deleting Lambda function {name}")),
+            .gone_doing(&["ResourceNotFoundException"], || {
+                format!("deleting Lambda function {name}")
+            }),
     }
 }
 

@@ -350,8 +350,9 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
         .function_name(name)
         .send()
         .await
-        .found(&["ResourceNotFoundException"])
-        .with_context(|| format!("reading Lambda function {name}"))?
+        .found_doing(&["ResourceNotFoundException"], || {
+            format!("reading Lambda function {name}")
+        })?
     else {
         return Ok(None);
     };
@@ -554,21 +555,14 @@ fn create_change(desired: &Desired) -> Change<Op> {
 /// The code (with the architecture: Lambda changes it only together with the code) and the
 /// configuration, each only where it differs.
 fn update_change(current: &Current, desired: &Desired) -> Option<Change<Op>> {
-    let mut attrs = Vec::new();
-    if current.code_sha256 != desired.code_sha256 {
-        attrs.push(Attr::change(
-            "code_sha256",
-            current.code_sha256.clone(),
-            desired.code_sha256.clone(),
-        ));
-    }
-    if current.config.architecture != desired.config.architecture {
-        attrs.push(Attr::change(
-            "architecture",
-            current.config.architecture.clone(),
-            desired.config.architecture.clone(),
-        ));
-    }
+    let (was, will) = (&current.config, &desired.config);
+    let mut attrs: Vec<Attr> = [
+        Attr::differs("code_sha256", &current.code_sha256, &desired.code_sha256),
+        Attr::differs("architecture", &was.architecture, &will.architecture),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     let code = !attrs.is_empty();
     let config_attrs = config_diff(&current.config, &desired.config);
     let config = (!config_attrs.is_empty()).then(|| desired.config.clone());

@@ -30,9 +30,7 @@ async fn list_instances(
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page = page
-            .explained()
-            .with_context(|| format!("listing the stack instances of {name}"))?;
+        let page = page.doing(|| format!("listing the stack instances of {name}"))?;
         instances.extend(
             page.summaries
                 .unwrap_or_default()
@@ -59,8 +57,7 @@ pub async fn read(ctx: &Ctx, delegated: bool, regions: Option<&[String]>) -> Res
         .call_as(call_as(delegated))
         .send()
         .await
-        .found(NOT_FOUND)
-        .with_context(|| format!("reading StackSet {name}"))?
+        .found_doing(NOT_FOUND, || format!("reading StackSet {name}"))?
         .and_then(|out| out.stack_set)
         // A deleted StackSet stays listed for a while with status DELETED: it is gone.
         .filter(|s| s.status != Some(StackSetStatus::Deleted));
@@ -145,9 +142,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                 Err(err) if crate::aws::error_code(&err) == Some("NameAlreadyExistsException") => {
                     Ok(())
                 }
-                Err(err) => Err(err)
-                    .explained()
-                    .with_context(|| format!("creating StackSet {name}")),
+                Err(err) => Err(err).doing(|| format!("creating StackSet {name}")),
             }
         }
         Op::Update {
@@ -164,8 +159,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                 .call_as(call_as(*delegated))
                 .send()
                 .await
-                .explained()
-                .with_context(|| format!("updating StackSet {name}"))?;
+                .doing(|| format!("updating StackSet {name}"))?;
             wait(ctx, name, out.operation_id.as_deref(), *delegated).await
         }
         Op::AddInstances {
@@ -194,8 +188,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                 .call_as(call_as(*delegated))
                 .send()
                 .await
-                .explained()
-                .with_context(|| format!("creating the stack instances of {name}"))?;
+                .doing(|| format!("creating the stack instances of {name}"))?;
             wait(ctx, name, out.operation_id.as_deref(), *delegated).await
         }
         Op::DeleteInstances {
@@ -214,8 +207,9 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                 .call_as(call_as(*delegated))
                 .send()
                 .await
-                .found(NOT_FOUND)
-                .with_context(|| format!("deleting the stack instances of {name}"))?;
+                .found_doing(NOT_FOUND, || {
+                    format!("deleting the stack instances of {name}")
+                })?;
             match out {
                 Some(out) => wait(ctx, name, out.operation_id.as_deref(), *delegated).await,
                 None => Ok(()),
@@ -227,8 +221,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             .call_as(call_as(*delegated))
             .send()
             .await
-            .gone(NOT_FOUND)
-            .with_context(|| format!("deleting StackSet {name}")),
+            .gone_doing(NOT_FOUND, || format!("deleting StackSet {name}")),
     }
 }
 
@@ -252,8 +245,7 @@ async fn wait(ctx: &Ctx, name: &str, operation: Option<&str>, delegated: bool) -
             .call_as(call_as(delegated))
             .send()
             .await
-            .explained()
-            .with_context(|| format!("reading StackSets operation {operation} on {name}"))?;
+            .doing(|| format!("reading StackSets operation {operation} on {name}"))?;
         let Some(found) = out.stack_set_operation else {
             bail!("CloudFormation did not describe StackSets operation {operation} on {name}");
         };
@@ -321,9 +313,7 @@ async fn failures(ctx: &Ctx, name: &str, operation: &str, delegated: bool) -> Re
         .send();
     let mut failed = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = page
-            .explained()
-            .with_context(|| format!("listing the results of operation {operation}"))?;
+        let page = page.doing(|| format!("listing the results of operation {operation}"))?;
         for result in page.summaries.unwrap_or_default() {
             if result
                 .status

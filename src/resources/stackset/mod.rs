@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use aws_sdk_cloudformation::types::{
     AccountFilterType, AutoDeployment, CallAs, Capability, DeploymentTargets, PermissionModels,
     RegionConcurrencyType, StackSetOperationPreferences, StackSetOperationStatus, StackSetStatus,
@@ -574,17 +574,9 @@ pub fn plan_destroy(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Config, Coverage, Route};
     use crate::plan::Mode;
 
-    fn target() -> Target {
-        let config = Config {
-            mode: Route::Eventbridge,
-            coverage: Coverage::Organization,
-            ..crate::config::sample("eu-west-1")
-        };
-        Target::new(&config, "111111111111")
-    }
+    use crate::testing::organization_target as target;
 
     fn regions() -> Vec<String> {
         vec!["eu-west-1".into(), "us-east-1".into()]

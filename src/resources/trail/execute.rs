@@ -470,8 +470,10 @@ async fn delete(ctx: &Ctx, name: &str, arn: &str) -> Result<()> {
         .resource_id_list(arn)
         .send()
         .await
-        .found(&["TrailNotFoundException", "ResourceNotFoundException"])
-        .with_context(|| format!("reading the tags of trail {name}"))?
+        .found_doing(
+            &["TrailNotFoundException", "ResourceNotFoundException"],
+            || format!("reading the tags of trail {name}"),
+        )?
     else {
         return Ok(());
     };
@@ -494,8 +496,9 @@ async fn delete(ctx: &Ctx, name: &str, arn: &str) -> Result<()> {
         .name(name)
         .send()
         .await
-        .gone(&["TrailNotFoundException"])
-        .with_context(|| format!("deleting trail {name}"))
+        .gone_doing(&["TrailNotFoundException"], || {
+            format!("deleting trail {name}")
+        })
 }
 
 /// Checks what CloudTrail requires of a log group ARN (moto accepts anything).

@@ -1,7 +1,7 @@
 //! What `status` says of the trail: it is logging, in every region, and (CloudWatch Logs mode) it
 //! delivered to its log group recently and without error (`GetTrailStatus`).
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::read::{Current, Found, reach_of};
@@ -79,12 +79,8 @@ pub async fn probe(ctx: &Ctx, found: &Found, delivery: &Delivery) -> Result<Prob
             .log_group_name_prefix(group)
             .send(),
     );
-    let status = status
-        .explained()
-        .with_context(|| format!("reading the delivery status of trail {}", found.name))?;
-    let groups = groups
-        .explained()
-        .with_context(|| format!("reading log group {group}"))?;
+    let status = status.doing(|| format!("reading the delivery status of trail {}", found.name))?;
+    let groups = groups.doing(|| format!("reading log group {group}"))?;
     Ok(Probe {
         latest_delivery: status
             .latest_cloud_watch_logs_delivery_time()

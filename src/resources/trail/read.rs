@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::Serialize;
 
 use crate::arn::Arn;
@@ -101,9 +101,9 @@ pub async fn read_wanted(ctx: &Ctx, wanted: &str, search: Search) -> Result<Curr
             ct.list_tags().resource_id_list(&found.arn).send(),
         );
         // Deleted between the calls.
-        let Some(status) = status
-            .found(NOT_FOUND)
-            .with_context(|| format!("reading the status of trail {wanted}"))?
+        let Some(status) = status.found_doing(NOT_FOUND, || {
+            format!("reading the status of trail {wanted}")
+        })?
         else {
             return Ok(Current {
                 wanted,
@@ -111,9 +111,8 @@ pub async fn read_wanted(ctx: &Ctx, wanted: &str, search: Search) -> Result<Curr
             });
         };
         found.logging = status.is_logging.unwrap_or(false);
-        let Some(tag_list) = tag_list
-            .found(NOT_FOUND)
-            .with_context(|| format!("reading the tags of trail {wanted}"))?
+        let Some(tag_list) =
+            tag_list.found_doing(NOT_FOUND, || format!("reading the tags of trail {wanted}"))?
         else {
             return Ok(Current {
                 wanted,
@@ -145,8 +144,7 @@ async fn describe(ctx: &Ctx, name_or_arn: &str) -> Result<Option<Found>> {
         .include_shadow_trails(true)
         .send()
         .await
-        .found(NOT_FOUND)
-        .with_context(|| format!("reading trail {name_or_arn}"))?
+        .found_doing(NOT_FOUND, || format!("reading trail {name_or_arn}"))?
     else {
         return Ok(None);
     };
@@ -197,8 +195,7 @@ async fn list_arn(ctx: &Ctx, name: &str) -> Result<Option<String>> {
             .set_next_token(next.take())
             .send()
             .await
-            .explained()
-            .context("listing the account's trails")?;
+            .doing(|| "listing the account's trails")?;
         if let Some(info) = out
             .trails
             .unwrap_or_default()
