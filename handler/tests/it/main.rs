@@ -12,6 +12,7 @@ mod lambda_e2e;
 mod malformed;
 mod messages;
 mod patterns;
+mod routing;
 mod shapes;
 mod slack;
 mod state_table;
