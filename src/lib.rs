@@ -27,6 +27,7 @@ pub mod regions;
 pub mod resolve;
 pub mod resources;
 pub mod retry;
+pub mod routing;
 pub mod tags;
 #[cfg(test)]
 pub mod testing;

@@ -98,6 +98,8 @@ pub struct Target {
     pub coverage: Coverage,
     /// The organizational units covered (`organization_units`); empty: the root.
     pub organization_units: Vec<String>,
+    /// `[[route]]`: accounts whose alerts go to destinations of their own (the rest: the default above).
+    pub routes: Vec<crate::routing::RouteTarget>,
 }
 
 impl Target {
@@ -129,6 +131,11 @@ impl Target {
             cis: config.cis,
             coverage: config.coverage,
             organization_units: config.organization_units.clone(),
+            routes: config
+                .routes
+                .iter()
+                .map(crate::routing::RouteTarget::new)
+                .collect(),
         }
     }
 
@@ -178,6 +185,14 @@ impl Target {
             .into_iter()
             .find(|kind| self.names.webhook_parameter(*kind) == parameter)
             .and_then(|kind| self.webhook_url(kind))
+            .or_else(|| {
+                self.routes.iter().find_map(|route| {
+                    WebhookKind::ALL
+                        .into_iter()
+                        .find(|kind| self.names.route_parameter(&route.name, *kind) == parameter)
+                        .and_then(|kind| route.webhook_url(kind))
+                })
+            })
     }
 
     /// The configured URL of one kind of webhook.
