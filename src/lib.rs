@@ -27,7 +27,6 @@ pub mod regions;
 pub mod resolve;
 pub mod resources;
 pub mod retry;
-pub mod routing;
 pub mod tags;
 #[cfg(test)]
 pub mod testing;

@@ -16,13 +16,12 @@ use super::policies::topic_access;
 use super::state_table::PARTITION_KEY;
 use super::topic::{self, Topic};
 use crate::aws::SdkResultExt;
-use crate::model::{Ctx, Facts, Target};
+use crate::model::{Ctx, Facts, RouteTarget, Target};
 use crate::names::WebhookKind;
 use crate::organization;
 use crate::part::{Kind, Part};
 use crate::plan::{Attr, Change, Plan};
 use crate::policy::Grant;
-use crate::routing::RouteTarget;
 
 const ITEM: &str = "DynamoDB item";
 
