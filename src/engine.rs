@@ -15,13 +15,13 @@ use crate::plan::{Action, Change, Mode, Plan};
 use crate::policy::Grant;
 use crate::resources::{
     alarm, bucket, central_bus, cis, digest_rule, enabled_regions, function, invoke_config,
-    log_group, organization, parameter, permission, queue, role, rule, stackset, state_table,
-    subscription_filter, test_stream, topic, trail,
+    log_group, organization, parameter, permission, queue, role, route, rule, stackset,
+    state_table, subscription_filter, test_stream, topic, trail,
 };
 
 /// Every part of the pipeline, in the order `apply` creates them (what a part depends on comes
 /// before it); `destroy`, and the deletions within an `apply`, walk it backwards.
-static PIPELINE: [&dyn Stage; 28] = [
+static PIPELINE: [&dyn Stage; 29] = [
     &organization::OrganizationPart,
     &enabled_regions::EnabledRegions,
     &bucket::OwnBucket,
@@ -35,6 +35,7 @@ static PIPELINE: [&dyn Stage; 28] = [
     &parameter::WebhookParameter,
     &queue::Queue,
     &state_table::StateTable,
+    &route::Routes,
     &role::FunctionRole,
     &log_group::FunctionGroup,
     &function::Function,
@@ -74,6 +75,18 @@ pub enum Op {
     Cis(cis::Op),
     CentralBus(central_bus::Op),
     StackSet(stackset::Op),
+    Route(route::TableOp),
+}
+
+/// A route's topic and parameters are the topic's and parameter's operations; only its item is its own.
+impl From<route::Op> for Op {
+    fn from(op: route::Op) -> Self {
+        match op {
+            route::Op::Topic(op) => Op::Topic(op),
+            route::Op::Parameter(op) => Op::Parameter(op),
+            route::Op::Table(op) => Op::Route(op),
+        }
+    }
 }
 
 /// A part that reads and teaches but never changes anything plans no operation.
@@ -104,6 +117,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
         Op::Cis(op) => cis::execute(ctx, op).await,
         Op::CentralBus(op) => central_bus::execute(ctx, op).await,
         Op::StackSet(op) => stackset::execute(ctx, op).await,
+        Op::Route(op) => route::execute(ctx, op).await,
     }
 }
 

@@ -675,6 +675,7 @@ mod tests {
                     teams_webhook_url: None,
                     webhook_url: None,
                 },
+                routes: Vec::new(),
             }
         );
         config.validate().unwrap();

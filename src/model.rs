@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::aws::Clients;
-use crate::config::{Config, Coverage, Route};
+use crate::config::{Config, Coverage, Route, RouteConfig};
 use crate::names::{Arns, Names, WebhookKind};
 use crate::plan::SENSITIVE;
 use crate::printer::Printer;
@@ -98,6 +98,8 @@ pub struct Target {
     pub coverage: Coverage,
     /// The organizational units covered (`organization_units`); empty: the root.
     pub organization_units: Vec<String>,
+    /// `[[route]]`: accounts whose alerts go to destinations of their own (the rest: the default above).
+    pub routes: Vec<RouteTarget>,
 }
 
 impl Target {
@@ -129,6 +131,7 @@ impl Target {
             cis: config.cis,
             coverage: config.coverage,
             organization_units: config.organization_units.clone(),
+            routes: config.routes.iter().map(RouteTarget::new).collect(),
         }
     }
 
@@ -178,6 +181,14 @@ impl Target {
             .into_iter()
             .find(|kind| self.names.webhook_parameter(*kind) == parameter)
             .and_then(|kind| self.webhook_url(kind))
+            .or_else(|| {
+                self.routes.iter().find_map(|route| {
+                    WebhookKind::ALL
+                        .into_iter()
+                        .find(|kind| self.names.route_parameter(&route.name, *kind) == parameter)
+                        .and_then(|kind| route.webhook_url(kind))
+                })
+            })
     }
 
     /// The configured URL of one kind of webhook.
@@ -314,5 +325,67 @@ impl Facts {
     /// user's role, nor in EventBridge mode: ours, from an earlier config, goes.
     pub fn delivers_to_ours(&self, t: &Target) -> bool {
         t.route.uses_logs() && self.delivery.ours
+    }
+}
+
+/// One `[[route]]` (accounts or units whose alerts go to destinations of their own), as `Target::routes`
+/// holds it; `[notify]` is the default route.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouteTarget {
+    pub name: String,
+    pub accounts: Vec<String>,
+    pub units: Vec<String>,
+    pub emails: Vec<String>,
+    pub slack_webhook_url: Option<Secret>,
+    pub teams_webhook_url: Option<Secret>,
+    pub webhook_url: Option<Secret>,
+}
+
+impl RouteTarget {
+    pub fn new(config: &RouteConfig) -> Self {
+        RouteTarget {
+            name: config.name.clone(),
+            accounts: config.accounts.clone(),
+            units: config.units.clone(),
+            emails: config.notify.emails.clone(),
+            slack_webhook_url: config.notify.slack_webhook_url.clone().map(Secret::new),
+            teams_webhook_url: config.notify.teams_webhook_url.clone().map(Secret::new),
+            webhook_url: config.notify.webhook_url.clone().map(Secret::new),
+        }
+    }
+
+    /// The configured URL of one kind of webhook.
+    pub fn webhook_url(&self, kind: WebhookKind) -> Option<&Secret> {
+        match kind {
+            WebhookKind::Slack => self.slack_webhook_url.as_ref(),
+            WebhookKind::Teams => self.teams_webhook_url.as_ref(),
+            WebhookKind::Json => self.webhook_url.as_ref(),
+        }
+    }
+
+    /// The route's topic, while it has email addresses.
+    pub fn topic(&self, names: &Names) -> Option<String> {
+        (!self.emails.is_empty()).then(|| names.route_topic(&self.name))
+    }
+
+    /// The route's parameter of a kind of webhook, while that webhook is configured.
+    pub fn parameter(&self, names: &Names, kind: WebhookKind) -> Option<String> {
+        self.webhook_url(kind)
+            .map(|_| names.route_parameter(&self.name, kind))
+    }
+
+    /// The destinations as the plan shows them (webhooks never shown).
+    pub fn destinations(&self) -> String {
+        let mut parts: Vec<String> = self.emails.clone();
+        for (kind, label) in [
+            (WebhookKind::Slack, "Slack"),
+            (WebhookKind::Teams, "Teams"),
+            (WebhookKind::Json, "JSON webhook"),
+        ] {
+            if self.webhook_url(kind).is_some() {
+                parts.push(format!("{label} (sensitive)"));
+            }
+        }
+        parts.join(", ")
     }
 }

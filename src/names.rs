@@ -45,6 +45,15 @@ impl WebhookKind {
     }
 }
 
+/// The last part of a webhook parameter's name.
+fn webhook_leaf(kind: WebhookKind) -> &'static str {
+    match kind {
+        WebhookKind::Slack => "slack-webhook-url",
+        WebhookKind::Teams => "teams-webhook-url",
+        WebhookKind::Json => "webhook-url",
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Names {
     pub prefix: String,
@@ -112,12 +121,19 @@ impl Names {
     }
     /// The SSM SecureString holding a webhook's URL.
     pub fn webhook_parameter(&self, kind: WebhookKind) -> String {
-        let what = match kind {
-            WebhookKind::Slack => "slack-webhook-url",
-            WebhookKind::Teams => "teams-webhook-url",
-            WebhookKind::Json => "webhook-url",
-        };
-        format!("/{}/{what}", self.prefix)
+        format!("/{}/{}", self.prefix, webhook_leaf(kind))
+    }
+    /// The SNS topic of a `[[route]]`'s email addresses.
+    pub fn route_topic(&self, route: &str) -> String {
+        format!("{}-route-{route}", self.prefix)
+    }
+    /// Every route topic's name matches this (for grants).
+    pub fn route_topics(&self) -> String {
+        format!("{}-route-*", self.prefix)
+    }
+    /// The SSM SecureString holding a `[[route]]`'s webhook URL, under login-alert's own path.
+    pub fn route_parameter(&self, route: &str, kind: WebhookKind) -> String {
+        format!("/{}/route/{route}/{}", self.prefix, webhook_leaf(kind))
     }
     /// The DynamoDB table of the handler's state (groups, sent messages, account names).
     pub fn state_table(&self) -> String {

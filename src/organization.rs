@@ -244,7 +244,7 @@ pub async fn root(organizations: &Client) -> Result<Option<String>> {
     Ok(out.roots.unwrap_or_default().into_iter().find_map(|r| r.id))
 }
 
-async fn unit_exists(organizations: &Client, unit: &str) -> Result<bool> {
+pub async fn unit_exists(organizations: &Client, unit: &str) -> Result<bool> {
     Ok(organizations
         .describe_organizational_unit()
         .organizational_unit_id(unit)

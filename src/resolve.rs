@@ -100,6 +100,8 @@ pub struct Kept {
     pub teams_webhook_url: Option<String>,
     pub webhook_url: Option<String>,
     pub organization_units: Vec<String>,
+    /// `[[route]]`: `init` has no question for them, so they stay as written.
+    pub routes: Vec<crate::config::RouteConfig>,
 }
 
 impl Kept {
@@ -112,6 +114,7 @@ impl Kept {
                 teams_webhook_url: c.notify.teams_webhook_url.clone(),
                 webhook_url: c.notify.webhook_url.clone(),
                 organization_units: c.organization_units.clone(),
+                routes: c.routes.clone(),
             },
             None => Kept {
                 group_window_minutes: login_alert_handler::settings::DEFAULT_GROUP_WINDOW_MINUTES,
@@ -120,6 +123,7 @@ impl Kept {
                 teams_webhook_url: None,
                 webhook_url: None,
                 organization_units: Vec::new(),
+                routes: Vec::new(),
             },
         }
     }
@@ -415,6 +419,7 @@ impl Resolved {
                 teams_webhook_url: self.kept.teams_webhook_url.clone(),
                 webhook_url: self.kept.webhook_url.clone(),
             },
+            routes: self.kept.routes.clone(),
         }
     }
 }

@@ -86,6 +86,9 @@ pub struct Alert {
     pub signin: Option<SignIn>,
     /// What the baseline found (set by `usual::annotate`, once).
     pub verdict: Option<Box<Verdict>>,
+    /// The account whose route the alert takes (see [`crate::route`]); `None`, the default route: tamper alerts
+    /// and the test record concern login-alert itself, so they go where its operators are told.
+    pub route_account: Option<String>,
 }
 
 impl Alert {
@@ -240,6 +243,9 @@ fn to_alert(
             .then(|| finding.record.access_key().map(str::to_owned))
             .flatten(),
         test_event: (finding.kind == Kind::Test).then(|| event_id_of(&finding, item.raw)),
+        route_account: (!matches!(finding.kind, Kind::Tamper | Kind::Test))
+            .then(|| finding.account_id().map(str::to_owned))
+            .flatten(),
     });
 }
 

@@ -93,6 +93,23 @@ pub trait Deliver: Sync {
         payload: Payload<'_>,
         deadline: Option<Instant>,
     ) -> impl Future<Output = Result<(), DeliveryError>> + Send;
+
+    /// The destinations of the route alerts about `account` take (`None`: the default route). Without routes,
+    /// every destination.
+    fn channels_about(&self, _account: Option<&str>) -> Vec<Channel> {
+        self.channels()
+    }
+
+    /// Sends one message about `account` to `channel` of that account's route.
+    fn send_about(
+        &self,
+        _account: Option<&str>,
+        channel: Channel,
+        payload: Payload<'_>,
+        deadline: Option<Instant>,
+    ) -> impl Future<Output = Result<(), DeliveryError>> + Send {
+        self.send(channel, payload, deadline)
+    }
 }
 
 type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;

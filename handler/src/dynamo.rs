@@ -78,6 +78,25 @@ impl DynamoStore {
         DynamoStore { client, table }
     }
 
+    /// The routes the CLI stored at `apply` (`config#routes`); an empty table when there is no item (no route
+    /// configured, or an apply before routes existed) or it cannot be read as one.
+    pub async fn route_table(&self) -> Result<crate::route::RouteTable, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(crate::route::ROUTES_KEY))
+            .send()
+            .await
+            .map_err(|e| self.error("GetItem", e))?;
+        Ok(out
+            .item
+            .as_ref()
+            .and_then(|item| get_s(item, crate::route::ROUTES_ATTRIBUTE))
+            .and_then(crate::route::RouteTable::from_json)
+            .unwrap_or_default())
+    }
+
     fn error(&self, operation: &'static str, err: impl std::error::Error) -> StoreError {
         StoreError {
             operation,

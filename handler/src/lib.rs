@@ -24,6 +24,7 @@ pub mod patterns;
 pub mod preview;
 pub mod record;
 pub mod render;
+pub mod route;
 pub mod settings;
 pub mod store;
 pub mod tamper;

@@ -9,6 +9,7 @@ use login_alert_handler::dynamo::DynamoStore;
 use login_alert_handler::handler::handle_with;
 use login_alert_handler::history::{self, History};
 use login_alert_handler::input::Shape;
+use login_alert_handler::route::RouteSet;
 use login_alert_handler::store::Store;
 use login_alert_handler::{AwsDelivery, ENV_STATE_TABLE, Settings};
 use serde_json::value::RawValue;
@@ -24,6 +25,11 @@ struct State {
     history: Option<History>,
     /// Read from the state table once per container, like the webhook URLs.
     account_names: OnceCell<BTreeMap<String, String>>,
+    /// The routes (`config#routes`), read once per container; until then, or without a state table, every
+    /// alert takes the default route.
+    routes: OnceCell<RouteSet>,
+    sdk: SdkEnv,
+    no_routes: RouteSet,
 }
 
 /// The account ID in the function's own ARN (`arn:aws:lambda:REGION:ACCOUNT:function:NAME`).
@@ -62,6 +68,9 @@ async fn main() -> Result<(), Error> {
         store,
         history: History::from_env(&sdk),
         account_names: OnceCell::new(),
+        routes: OnceCell::new(),
+        sdk,
+        no_routes: RouteSet::default(),
     }));
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<Box<RawValue>>| async move {
@@ -80,11 +89,27 @@ async fn main() -> Result<(), Error> {
                     }
                 }
             }
+            let mut routes = &state.no_routes;
+            if let Some(store) = &state.store {
+                let read = state
+                    .routes
+                    .get_or_try_init(|| async {
+                        let table = store.route_table().await.map_err(|e| e.to_string())?;
+                        RouteSet::new(&table, &state.sdk).map_err(|e| e.to_string())
+                    })
+                    .await;
+                match read {
+                    Ok(set) => routes = set,
+                    // Not cached: the next invocation tries again. Nothing is dropped: the default route takes all.
+                    Err(err) => warn!(error = %err, "routes unavailable; every alert takes the default route"),
+                }
+            }
+            let delivery = routes.over(&state.delivery);
             let deadline = deadline_of(event.context.deadline);
             let outcome = handle_with(
                 event.payload.get().as_bytes(),
                 &settings,
-                &state.delivery,
+                &delivery,
                 state.store.as_ref(),
                 deadline,
                 chrono::Utc::now(),
@@ -98,7 +123,7 @@ async fn main() -> Result<(), Error> {
                 history::backfill(
                     history,
                     &settings,
-                    &state.delivery,
+                    &delivery,
                     store,
                     deadline,
                     chrono::Utc::now(),

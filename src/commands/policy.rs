@@ -107,6 +107,7 @@ pub fn target(region: &str, prefix: &str, mode: Route, account: &str) -> Target 
             create: true,
         },
         notify: NotifyConfig::default(),
+        routes: Vec::new(),
     };
     Target::new(&config, account)
 }

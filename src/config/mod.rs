@@ -18,6 +18,8 @@ use serde::{Deserialize, Serialize};
 
 pub mod coverage;
 pub use coverage::Coverage;
+pub mod route;
+pub use route::RouteConfig;
 
 pub const DEFAULT_PREFIX: &str = "login-alert";
 pub const DEFAULT_RETENTION_DAYS: i32 = 90;
@@ -81,6 +83,9 @@ pub struct Config {
     /// Names of other accounts (12-digit ID -> name), for events an organization trail brings in.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub account_names: BTreeMap<String, String>,
+    /// `[[route]]`: accounts (or units) whose alerts go to destinations of their own; `[notify]` takes the rest.
+    #[serde(default, rename = "route", skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<RouteConfig>,
 }
 
 /// How the trail's events reach the function (`mode` in the config).
@@ -134,7 +139,7 @@ pub struct TrailConfig {
     pub create: bool,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NotifyConfig {
     #[serde(default)]
@@ -289,7 +294,11 @@ impl Config {
 
     /// A warning when the file holds a secret (a webhook URL) and other users may read it.
     pub fn exposure(&self, path: &Path) -> Option<String> {
-        let (field, _) = self.notify.secrets().next()?;
+        let (field, _) = self
+            .notify
+            .secrets()
+            .chain(self.routes.iter().flat_map(RouteConfig::secrets))
+            .next()?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -418,6 +427,7 @@ impl Config {
             });
         }
         problems.extend(coverage::validate(self.coverage, &self.organization_units));
+        problems.extend(route::validate(&self.routes, self.coverage));
         if self.notify.emails.is_empty() && self.notify.secrets().next().is_none() {
             problems.push(Problem {
                 field: "notify",
@@ -463,6 +473,7 @@ pub fn sample(region: &str) -> Config {
         coverage: Coverage::default(),
         organization_units: Vec::new(),
         notify: NotifyConfig::default(),
+        routes: Vec::new(),
     }
 }
 
@@ -497,6 +508,7 @@ mod tests {
                 teams_webhook_url: None,
                 webhook_url: None,
             },
+            routes: Vec::new(),
         }
     }
 
@@ -774,6 +786,55 @@ mod tests {
             );
             assert!(!warning.contains("alerts.example.com"));
         }
+    }
+
+    #[test]
+    fn routes_round_trip_with_their_secrets_and_keep_the_file_private() {
+        let text = "region = \"us-east-1\"\ncoverage = \"organization\"\n[trail]\nname = \"org-trail\"\n\
+                    [notify]\nemails = [\"secops@example.com\"]\n\
+                    [[route]]\nname = \"payments\"\naccounts = [\"111111111111\"]\nunits = [\"ou-ab12-34cd56ef\"]\n\
+                    [route.notify]\nemails = [\"pay@example.com\"]\nslack_webhook_url = \"https://hooks.slack.com/services/T0/B0/SECRET\"\n\
+                    [[route]]\nname = \"data\"\naccounts = [\"222222222222\"]\n\
+                    [route.notify]\nwebhook_url = \"https://alerts.example.com/data-hook\"\n";
+        let config: Config = toml::from_str(text).unwrap();
+        assert!(problems(&config).is_empty(), "{:?}", problems(&config));
+        assert_eq!(config.routes.len(), 2);
+        assert_eq!(config.routes[0].units, ["ou-ab12-34cd56ef"]);
+        let back: Config = toml::from_str(&config.to_toml()).unwrap();
+        assert_eq!(back, config, "{}", config.to_toml());
+        // A route's secret alone makes a readable file worth a warning, named by its field, never shown.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("login-alert.toml");
+            let mut routed = config.clone();
+            routed.routes.remove(0);
+            routed.save(&path).unwrap();
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let warning = routed.exposure(&path).unwrap();
+            assert!(warning.contains("route.notify.webhook_url"), "{warning}");
+            assert!(!warning.contains("data-hook"), "{warning}");
+        }
+    }
+
+    #[test]
+    fn a_route_problem_is_reported_with_the_others() {
+        let mut config = valid();
+        config.routes.push(RouteConfig {
+            name: "team".into(),
+            accounts: vec!["12".into()],
+            ..RouteConfig::default()
+        });
+        let text: Vec<String> = problems(&config).iter().map(ToString::to_string).collect();
+        let text = text.join("\n");
+        assert!(
+            text.contains("route: route `team`: `12` is not an AWS account ID"),
+            "{text}"
+        );
+        assert!(text.contains("route `team` has no destination"), "{text}");
     }
 
     #[test]

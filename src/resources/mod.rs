@@ -22,6 +22,7 @@ pub mod permission;
 pub mod policies;
 pub mod queue;
 pub mod role;
+pub mod route;
 pub mod rule;
 pub mod stackset;
 pub mod state_table;

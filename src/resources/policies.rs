@@ -116,17 +116,33 @@ pub fn function_role(t: &Target) -> Desired {
             "Resource": "*"
         }));
     }
-    if let Some(topic) = t.topic_arn() {
+    // The default's destinations, then each route's (`[[route]]`), each by its own ARN.
+    let topics: Vec<String> = t
+        .topic_arn()
+        .into_iter()
+        .chain(
+            t.routes
+                .iter()
+                .filter_map(|r| r.topic(&t.names))
+                .map(|name| t.arns.topic(&name)),
+        )
+        .collect();
+    if !topics.is_empty() {
         statements.push(json!({
             "Sid": "PublishAlerts",
             "Effect": "Allow",
             "Action": "sns:Publish",
-            "Resource": topic
+            "Resource": one_or_many(topics)
         }));
     }
     let parameters: Vec<String> = WebhookKind::ALL
         .into_iter()
         .filter_map(|kind| t.webhook_parameter(kind))
+        .chain(t.routes.iter().flat_map(|r| {
+            WebhookKind::ALL
+                .into_iter()
+                .filter_map(|kind| r.parameter(&t.names, kind))
+        }))
         .map(|name| t.arns.parameter(&name))
         .collect();
     if !parameters.is_empty() {
@@ -149,6 +165,15 @@ pub fn function_role(t: &Target) -> Desired {
         description: "login-alert: runs the sign-in alert function".into(),
         trust: trust("lambda.amazonaws.com"),
         policy: json!({ "Version": "2012-10-17", "Statement": statements }),
+    }
+}
+
+/// One ARN as a string (as the policy always had it), several as a list.
+fn one_or_many(mut arns: Vec<String>) -> Value {
+    if arns.len() == 1 {
+        Value::from(arns.remove(0))
+    } else {
+        Value::from(arns)
     }
 }
 

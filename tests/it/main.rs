@@ -22,6 +22,7 @@ mod pipeline;
 mod pipeline_mocks;
 mod preview;
 mod release;
+mod routes;
 mod saved_plan;
 mod self_monitoring_mocks;
 mod state_table_mocks;

@@ -111,14 +111,14 @@ pub(crate) async fn unit_under(
         .unwrap()
 }
 
-fn cli(account: &Account, dir: &Path) -> assert_cmd::Command {
+pub(crate) fn cli(account: &Account, dir: &Path) -> assert_cmd::Command {
     let mut cmd = account.cli(dir);
     cmd.env(ENV_ENABLED_REGIONS, "us-east-1,eu-west-1");
     cmd
 }
 
 /// `init --yes` for organization coverage in `mode`, then `organization_units` when given.
-fn init(account: &Account, dir: &Path, mode: &str, units: &[&str]) {
+pub(crate) fn init(account: &Account, dir: &Path, mode: &str, units: &[&str]) {
     cli(account, dir)
         .args([
             "init",
@@ -141,7 +141,7 @@ fn init(account: &Account, dir: &Path, mode: &str, units: &[&str]) {
 }
 
 /// `apply --yes`, which must succeed; its stdout.
-fn applied(account: &Account, dir: &Path) -> String {
+pub(crate) fn applied(account: &Account, dir: &Path) -> String {
     let out = cli(account, dir).args(["apply", "--yes"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
@@ -150,6 +150,19 @@ fn applied(account: &Account, dir: &Path) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     stdout
+}
+
+/// A second `apply --yes`, which must succeed without a single write.
+pub(crate) fn second_apply_writes_nothing(account: &Account, dir: &Path) {
+    let mark = account.requests().len();
+    let again = cli(account, dir).args(["apply", "--yes"]).output().unwrap();
+    assert!(again.status.success());
+    assert_eq!(
+        account.writes_since(mark),
+        Vec::<String>::new(),
+        "a second apply wrote: {}",
+        String::from_utf8_lossy(&again.stdout)
+    );
 }
 
 /// `apply --yes`, which must be refused before any write; its stderr.
@@ -498,18 +511,7 @@ async fn the_central_bus_from_apply_to_destroy() {
         "{function_policy}"
     );
 
-    let mark = account.requests().len();
-    let again = cli(&account, dir)
-        .args(["apply", "--yes"])
-        .output()
-        .unwrap();
-    assert!(again.status.success());
-    assert_eq!(
-        account.writes_since(mark),
-        Vec::<String>::new(),
-        "a second apply wrote: {}",
-        String::from_utf8_lossy(&again.stdout)
-    );
+    second_apply_writes_nothing(&account, dir);
 
     // Someone lets every AWS account in and copies the events elsewhere.
     let open = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Sid": "open", "Effect": "Allow",

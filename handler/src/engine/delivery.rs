@@ -34,16 +34,25 @@ pub async fn deliver<D: Deliver, S: Store>(
 ) -> Delivered {
     let now_s = Utc::now().timestamp();
     let channels = deliver.channels();
+    // Each message goes to the destinations of its account's route only (see `crate::route`).
+    let routes: Vec<Vec<Channel>> = plan
+        .messages
+        .iter()
+        .map(|m| deliver.channels_about(m.account.as_deref()))
+        .collect();
+    let routes = &routes;
     let per_channel = channels.iter().map(|&channel| {
         let jobs = plan.messages.iter().enumerate().filter_map(move |(i, m)| {
-            if m.sent.contains(&channel) {
+            if m.sent.contains(&channel) || !routes[i].contains(&channel) {
                 return None;
             }
             m.rendered.payload(channel).map(|p| (i, m, p))
         });
         futures::stream::iter(jobs)
             .map(move |(i, m, payload)| async move {
-                let result = deliver.send(channel, payload, deadline).await;
+                let result = deliver
+                    .send_about(m.account.as_deref(), channel, payload, deadline)
+                    .await;
                 match &result {
                     Ok(()) => {
                         info!(message = %m.id, channel = channel.as_str(), subject = %m.subject, "delivered");
@@ -89,7 +98,7 @@ pub async fn deliver<D: Deliver, S: Store>(
     {
         log_store_error(&err);
     }
-    for (m, reached) in plan.messages.iter().zip(&reached) {
+    for ((m, reached), channels) in plan.messages.iter().zip(&reached).zip(routes) {
         let complete = channels
             .iter()
             .all(|c| reached.contains(c) || m.rendered.payload(*c).is_none());

@@ -49,6 +49,12 @@ pub async fn digests<S: Store>(
             sent: BTreeSet::new(),
             test_event: None,
             records: group.pending.count,
+            // A group is one account's; tamper groups stay on the default route, as their first message did.
+            account: group
+                .head
+                .account_id
+                .clone()
+                .filter(|_| group.head.class != Some(crate::group::Class::Tamper)),
             finish: Some(Finish {
                 item_key,
                 expected_version: group.version,

@@ -98,6 +98,7 @@ impl<S: Store> Invocation<'_, S> {
                 test_event: None,
                 finish: None,
                 records: in_message.len() as u64 + carried.count,
+                account: self.alerts[first].route_account.clone(),
             },
         ));
     }

@@ -28,6 +28,9 @@ pub struct Outgoing {
     pub finish: Option<Finish>,
     /// How many records the message reports.
     pub records: u64,
+    /// The account whose route the message takes (`None`: the default route). A message is about one account:
+    /// every group key names its account.
+    pub account: Option<String>,
 }
 
 impl Outgoing {
@@ -43,6 +46,7 @@ impl Outgoing {
             test_event: alert.test_event.take(),
             finish: None,
             records: 1,
+            account: alert.route_account.clone(),
         })
     }
 }

@@ -13,6 +13,7 @@ mod malformed;
 mod messages;
 mod organization;
 mod patterns;
+mod routing;
 mod shapes;
 mod slack;
 mod state_table;
