@@ -103,6 +103,12 @@ impl Part for Trail {
     }
 
     fn plan_apply(&self, current: &Current, t: &Target, facts: &Facts, plan: &mut Plan<Op>) {
+        if let Some(found) = &current.trail
+            && let Some(owner) = read::read_only_owner(found, t, facts.organization.as_ref())
+        {
+            adopt::plan_read_only(found, &owner, plan);
+            return;
+        }
         plan_apply(current, t, &facts.delivery, plan);
         if let Some(found) = &current.trail
             && read::reach_of(found, t) == Reach::Here
