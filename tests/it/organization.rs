@@ -842,7 +842,7 @@ fn urlencoding_decode(text: &str) -> String {
 /// An organization with all features and StackSets' trusted access, the management account's
 /// organization trail, and two member accounts ("security", "workloads") below the root, the first
 /// registered as delegated administrator for StackSets: (management, delegated administrator, other member).
-async fn organization_with_a_delegated_administrator() -> (Account, Account, Account) {
+pub(crate) async fn organization_with_a_delegated_administrator() -> (Account, Account, Account) {
     let management = fresh_account().await;
     organization_of(&management, OrganizationFeatureSet::All).await;
     trusted_access(&management).await;

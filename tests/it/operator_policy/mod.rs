@@ -433,6 +433,77 @@ async fn organization_coverage_calls_only_what_the_policy_allows() {
     );
 }
 
+/// Organization coverage from a delegated administrator for StackSets: the management account's
+/// organization trail is only read (its status by ARN), the StackSet is called with CallAs =
+/// DELEGATED_ADMIN; apply, status, a second apply and destroy stay within the generated policy.
+#[tokio::test(flavor = "multi_thread")]
+async fn organization_coverage_from_a_delegated_administrator_calls_only_what_the_policy_allows() {
+    let (management, admin, _) =
+        crate::organization::organization_with_a_delegated_administrator().await;
+    let dir = workdir();
+    let mut s = Session::new(&admin, dir.path());
+    s.env
+        .push((ENV_ENABLED_REGIONS, "us-east-1,eu-west-1".to_owned()));
+    s.expect(
+        &[
+            "init",
+            "--yes",
+            "--trail",
+            crate::organization::TRAIL,
+            "--mode",
+            "eventbridge",
+            "--coverage",
+            "organization",
+            "--email",
+            "secops@example.com",
+        ],
+        &[0],
+    );
+    let policy = s.policy();
+    s.expect(&["apply", "--yes"], &[0]);
+    s.expect(&["status"], &[0, 2, 3]);
+    s.expect(&["apply", "--yes"], &[0]);
+    s.expect(&["destroy", "--yes"], &[0]);
+    let calls = s.take();
+    let status_of_theirs = calls.iter().any(|c| {
+        c.operation == "GetTrailStatus" && c.body.contains(&format!(":{}:trail/", management.id))
+    });
+    assert!(
+        status_of_theirs,
+        "the management account's trail was not read"
+    );
+    assert!(
+        !operations(&calls, "cloudtrail")
+            .iter()
+            .any(|op| !(op.starts_with("Describe")
+                || op.starts_with("Get")
+                || op.starts_with("List"))),
+        "a CloudTrail write from the delegated administrator: {:?}",
+        operations(&calls, "cloudtrail")
+    );
+    for op in ["CreateStackSet", "CreateStackInstances", "DeleteStackSet"] {
+        assert!(
+            operations(&calls, "cloudformation").contains(&op.to_owned()),
+            "no {op}"
+        );
+    }
+    let without: Vec<_> = calls
+        .iter()
+        .filter(|c| c.service == "cloudformation" && !c.body.contains("CallAs=DELEGATED_ADMIN"))
+        .map(|c| c.operation.clone())
+        .collect();
+    assert!(
+        without.is_empty(),
+        "StackSets calls without CallAs = DELEGATED_ADMIN: {without:?}"
+    );
+    assert_allowed(
+        &policy,
+        &calls,
+        &admin.id,
+        "organization coverage from a delegated administrator",
+    );
+}
+
 /// Organization coverage with login-alert's own trail (`trail.create = true`): apply creates it as
 /// the organization's trail, its bucket taking the organization's logs too; a second apply writes
 /// nothing; destroy removes the trail and its bucket. Every call within the config's policy.
