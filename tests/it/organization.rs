@@ -270,29 +270,8 @@ async fn a_ready_organization_plans_without_a_blocker() {
 /// management account would (moto with the launcher's corrections).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_delegated_administrator_reads_the_organization_from_its_member_account() {
-    let management = fresh_account().await;
-    let org = organization_of(&management, OrganizationFeatureSet::All).await;
-    trusted_access(&management).await;
-    let orgs = organizations(&management);
-    let mut members = Vec::new();
-    for name in ["security", "workloads"] {
-        let created = orgs
-            .create_account()
-            .account_name(name)
-            .email(format!("{name}@example.com"))
-            .send()
-            .await
-            .unwrap();
-        members.push(created.create_account_status.unwrap().account_id.unwrap());
-    }
-    orgs.register_delegated_administrator()
-        .account_id(&members[0])
-        .service_principal(STACKSETS_PRINCIPAL)
-        .send()
-        .await
-        .expect("register the delegated administrator for StackSets");
-    let root = root_of(&orgs).await;
-    let admin = account_with_id(moto(), members[0].clone()).await;
+    let (org, management, admin, plain) = organization_with_a_delegated_administrator().await;
+    let root = root_of(&organizations(&management)).await;
     let read = organization::read(
         &organizations(&admin),
         &admin.id,
@@ -313,7 +292,6 @@ async fn a_delegated_administrator_reads_the_organization_from_its_member_accoun
     assert_eq!(read.missing_units, ["ou-ab12-nothere1"]);
 
     // The other member is neither: denied the list, it is told where to run instead.
-    let plain = account_with_id(moto(), members[1].clone()).await;
     assert_eq!(
         organization::caller(&organizations(&plain), &plain.id)
             .await
@@ -841,10 +819,12 @@ fn urlencoding_decode(text: &str) -> String {
 
 /// An organization with all features and StackSets' trusted access, the management account's
 /// organization trail, and two member accounts ("security", "workloads") below the root, the first
-/// registered as delegated administrator for StackSets: (management, delegated administrator, other member).
-pub(crate) async fn organization_with_a_delegated_administrator() -> (Account, Account, Account) {
+/// registered as delegated administrator for StackSets: (organization ID, management, delegated
+/// administrator, other member).
+pub(crate) async fn organization_with_a_delegated_administrator()
+-> (String, Account, Account, Account) {
     let management = fresh_account().await;
-    organization_of(&management, OrganizationFeatureSet::All).await;
+    let org = organization_of(&management, OrganizationFeatureSet::All).await;
     trusted_access(&management).await;
     trail(&management, true).await;
     let orgs = organizations(&management);
@@ -867,7 +847,7 @@ pub(crate) async fn organization_with_a_delegated_administrator() -> (Account, A
         .await
         .expect("register the delegated administrator for StackSets");
     let other = members.pop().unwrap();
-    (management, members.pop().unwrap(), other)
+    (org, management, members.pop().unwrap(), other)
 }
 
 /// The management account's organization trail as CloudTrail describes it there, with its status.
@@ -901,7 +881,7 @@ async fn management_trail(management: &Account) -> (String, bool) {
 /// administrator's StackSet deploys to the organization's units.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_delegated_administrator_covers_the_organization_and_only_reads_its_trail() {
-    let (management, admin, other) = organization_with_a_delegated_administrator().await;
+    let (_, management, admin, other) = organization_with_a_delegated_administrator().await;
     let trail_before = management_trail(&management).await;
     assert!(trail_before.1, "the organization trail logs");
     let dir = workdir();
@@ -1069,7 +1049,7 @@ async fn a_delegated_administrator_covers_the_organization_and_only_reads_its_tr
 /// the organization trail's log group, which is in the management account: refused before any write.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_delegated_administrator_is_refused_cloudwatch_logs_delivery_before_any_write() {
-    let (management, admin, _) = organization_with_a_delegated_administrator().await;
+    let (_, management, admin, _) = organization_with_a_delegated_administrator().await;
     for mode in ["cloudwatch-logs", "both"] {
         let dir = workdir();
         init(&admin, dir.path(), mode, &[]);

@@ -385,6 +385,77 @@ mod tests {
         }
     }
 
+    /// The management account's organization trail, stopped and single-region, adopted with
+    /// organization coverage in EventBridge mode; `caller`: where login-alert runs in the organization.
+    fn theirs_from(caller: crate::organization::Caller) -> (Target, Facts, Plan<Op>) {
+        let config = Config {
+            trail: TrailConfig {
+                name: Some("audit".into()),
+                create: false,
+            },
+            coverage: crate::config::Coverage::Organization,
+            mode: crate::config::Route::Eventbridge,
+            ..notifying(REGION, &["a@example.com"], false)
+        };
+        let t = testing::target(&config);
+        let mut facts = Facts::new(&t);
+        facts.organization = Some(crate::organization::Organization {
+            id: "o-abcdefghij".into(),
+            management_account: "111111111111".into(),
+            all_features: true,
+            caller,
+            stacksets_access: Some(true),
+            root: Some("r-ab12".into()),
+            missing_units: Vec::new(),
+        });
+        let current = Current {
+            wanted: "audit".into(),
+            trail: Some(Found {
+                arn: "arn:aws:cloudtrail:eu-west-1:111111111111:trail/audit".into(),
+                organization: true,
+                logging: false,
+                ..plain()
+            }),
+        };
+        let plan = planned(Mode::Apply, |plan| {
+            Trail.plan_apply(&current, &t, &facts, plan)
+        });
+        (t, facts, plan)
+    }
+
+    #[test]
+    fn a_delegated_administrator_only_reads_the_management_accounts_organization_trail() {
+        let (_, _, plan) = theirs_from(crate::organization::Caller::DelegatedAdmin);
+        assert!(plan.changes.is_empty(), "{:?}", plan.changes);
+        assert!(
+            plan.notices[0].starts_with(
+                "trail audit belongs to the management account 111111111111: read only, login-alert will not change it"
+            ),
+            "{:?}",
+            plan.notices
+        );
+        // What coverage needs of it and is missing: the command to run in its account.
+        assert_eq!(plan.blockers.len(), 2, "{:?}", plan.blockers);
+        assert!(plan.blockers[0].contains(
+            "trail audit is not logging, and it belongs to the management account 111111111111"
+        ));
+        assert!(plan.blockers[0].contains(
+            "run `aws cloudtrail start-logging --name arn:aws:cloudtrail:eu-west-1:111111111111:trail/audit --region eu-west-1` in account 111111111111"
+        ));
+        assert!(
+            plan.blockers[1].contains("--is-multi-region-trail --include-global-service-events")
+        );
+
+        // A plain member (refused by the organization part too) keeps the refusal of another account's trail.
+        let (_, _, member) = theirs_from(crate::organization::Caller::Member);
+        assert!(member.changes.is_empty());
+        assert_eq!(member.blockers.len(), 1, "{:?}", member.blockers);
+        assert!(
+            member.blockers[0]
+                .contains("is an organization trail of the management account 111111111111")
+        );
+    }
+
     fn converged(original: &Found) -> Found {
         let mut found = original.clone();
         found.multi_region = true;

@@ -118,42 +118,35 @@ pub async fn read_wanted(ctx: &Ctx, wanted: &str, search: Search) -> Result<Curr
         });
     };
     let here = reach_of(&found, &ctx.target) == Reach::Here;
-    if !here && may_read_only(&found, &ctx.target) {
-        // Another account's organization trail: its status is readable from here, its tags are not ours to read.
-        let Some(status) = ctx
-            .clients
-            .cloudtrail
-            .get_trail_status()
-            .name(&found.arn)
-            .send()
-            .await
-            .found(NOT_FOUND)
-            .with_context(|| format!("reading the status of trail {wanted}"))?
-        else {
-            return Ok(Current {
-                wanted,
-                trail: None,
-            });
-        };
-        found.logging = status.is_logging.unwrap_or(false);
+    // Another account's organization trail adopted with organization coverage: its status is
+    // readable from here, its tags are not login-alert's to read. Any other trail from elsewhere: neither.
+    if !here && !may_read_only(&found, &ctx.target) {
+        return Ok(Current {
+            wanted,
+            trail: Some(found),
+        });
     }
-    if here {
-        let ct = &ctx.clients.cloudtrail;
-        let (status, tag_list) = tokio::join!(
-            ct.get_trail_status().name(&found.arn).send(),
-            ct.list_tags().resource_id_list(&found.arn).send(),
-        );
-        // Deleted between the calls.
-        let Some(status) = status
-            .found(NOT_FOUND)
-            .with_context(|| format!("reading the status of trail {wanted}"))?
-        else {
-            return Ok(Current {
-                wanted,
-                trail: None,
-            });
-        };
-        found.logging = status.is_logging.unwrap_or(false);
+    let ct = &ctx.clients.cloudtrail;
+    let tag_list = async {
+        if here {
+            Some(ct.list_tags().resource_id_list(&found.arn).send().await)
+        } else {
+            None
+        }
+    };
+    let (status, tag_list) = tokio::join!(ct.get_trail_status().name(&found.arn).send(), tag_list);
+    // Deleted between the calls.
+    let Some(status) = status
+        .found(NOT_FOUND)
+        .with_context(|| format!("reading the status of trail {wanted}"))?
+    else {
+        return Ok(Current {
+            wanted,
+            trail: None,
+        });
+    };
+    found.logging = status.is_logging.unwrap_or(false);
+    if let Some(tag_list) = tag_list {
         let Some(tag_list) = tag_list
             .found(NOT_FOUND)
             .with_context(|| format!("reading the tags of trail {wanted}"))?

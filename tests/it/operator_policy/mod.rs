@@ -334,6 +334,20 @@ async fn eventbridge_mode_and_both_switches_call_only_what_each_modes_policy_all
     );
 }
 
+/// `init` for organization coverage in EventBridge mode, adopting the organization's trail.
+const ORGANIZATION_INIT: [&str; 10] = [
+    "init",
+    "--yes",
+    "--trail",
+    crate::organization::TRAIL,
+    "--mode",
+    "eventbridge",
+    "--coverage",
+    "organization",
+    "--email",
+    "secops@example.com",
+];
+
 /// Organization coverage from the management account: the organization's reads, the central bus, the
 /// StackSet and its operations, drift on the bus's policy, the switch back to account coverage
 /// (which removes them under that config's policy), and destroy.
@@ -355,22 +369,7 @@ async fn organization_coverage_calls_only_what_the_policy_allows() {
     let mut s = Session::new(&account, dir.path());
     s.env
         .push((ENV_ENABLED_REGIONS, "us-east-1,eu-west-1".to_owned()));
-    let trail = crate::organization::TRAIL;
-    s.expect(
-        &[
-            "init",
-            "--yes",
-            "--trail",
-            trail,
-            "--mode",
-            "eventbridge",
-            "--coverage",
-            "organization",
-            "--email",
-            "secops@example.com",
-        ],
-        &[0],
-    );
+    s.expect(&ORGANIZATION_INIT, &[0]);
     let organization = s.policy();
     s.expect(&["apply", "--yes"], &[0]);
     s.expect(&["status"], &[0, 2, 3]);
@@ -438,27 +437,13 @@ async fn organization_coverage_calls_only_what_the_policy_allows() {
 /// DELEGATED_ADMIN; apply, status, a second apply and destroy stay within the generated policy.
 #[tokio::test(flavor = "multi_thread")]
 async fn organization_coverage_from_a_delegated_administrator_calls_only_what_the_policy_allows() {
-    let (management, admin, _) =
+    let (_, management, admin, _) =
         crate::organization::organization_with_a_delegated_administrator().await;
     let dir = workdir();
     let mut s = Session::new(&admin, dir.path());
     s.env
         .push((ENV_ENABLED_REGIONS, "us-east-1,eu-west-1".to_owned()));
-    s.expect(
-        &[
-            "init",
-            "--yes",
-            "--trail",
-            crate::organization::TRAIL,
-            "--mode",
-            "eventbridge",
-            "--coverage",
-            "organization",
-            "--email",
-            "secops@example.com",
-        ],
-        &[0],
-    );
+    s.expect(&ORGANIZATION_INIT, &[0]);
     let policy = s.policy();
     s.expect(&["apply", "--yes"], &[0]);
     s.expect(&["status"], &[0, 2, 3]);
