@@ -72,20 +72,8 @@ impl Part for Trail {
         if t.organization_wide() && t.trail == TrailChoice::Create {
             grants.extend(organization_trail_permissions(t));
         }
-        if let (true, TrailChoice::Adopt(name)) = (t.organization_wide(), &t.trail) {
-            // From a delegated administrator the adopted organization trail is the management
-            // account's, whose ID the config does not hold: its status is read (never changed) by name.
-            let arn = if name.starts_with("arn:") {
-                name.clone()
-            } else {
-                format!("arn:{}:cloudtrail:*:*:trail/{name}", t.arns.partition)
-            };
-            grants.push(Grant::new(
-                "OrganizationTrailStatus",
-                ["cloudtrail:GetTrailStatus"],
-                [arn],
-            ));
-        }
+        // The management account's organization trail, read from a delegated administrator: its
+        // GetTrailStatus is in every policy already (`init` reads any account's trail, discovery.rs).
         if t.route.uses_logs() {
             // CreateTrail and UpdateTrail hand the role to CloudTrail with the log group.
             grants.push(Grant::pass_role(
