@@ -333,21 +333,23 @@ pub fn trail_refusal(trail: &str, organization_trail: bool) -> Option<String> {
     })
 }
 
+/// A ready organization (o-abcdefghij, management account 111111111111) as `caller` reads it.
+#[cfg(test)]
+pub fn sample(caller: Caller) -> Organization {
+    Organization {
+        id: "o-abcdefghij".into(),
+        management_account: "111111111111".into(),
+        all_features: true,
+        caller,
+        stacksets_access: Some(true),
+        root: Some("r-ab12".into()),
+        missing_units: Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn org(caller: Caller) -> Organization {
-        Organization {
-            id: "o-abcdefghij".into(),
-            management_account: "111111111111".into(),
-            all_features: true,
-            caller,
-            stacksets_access: Some(true),
-            root: Some("r-ab12".into()),
-            missing_units: Vec::new(),
-        }
-    }
 
     #[test]
     fn the_callers_place_comes_from_the_management_account_and_the_admins() {
@@ -370,7 +372,7 @@ mod tests {
     fn each_refusal_names_its_cause_and_fix() {
         assert!(
             refusals(
-                Some(&org(Caller::Management)),
+                Some(&sample(Caller::Management)),
                 "111111111111",
                 "eventbridge",
                 true,
@@ -380,7 +382,7 @@ mod tests {
         );
         assert!(
             refusals(
-                Some(&org(Caller::DelegatedAdmin)),
+                Some(&sample(Caller::DelegatedAdmin)),
                 "222222222222",
                 "eventbridge",
                 true,
@@ -396,7 +398,7 @@ mod tests {
         );
 
         let member = refusals(
-            Some(&org(Caller::Member)),
+            Some(&sample(Caller::Member)),
             "333333333333",
             "eventbridge",
             true,
@@ -408,7 +410,7 @@ mod tests {
 
         let billing = Organization {
             all_features: false,
-            ..org(Caller::Management)
+            ..sample(Caller::Management)
         };
         assert!(
             refusals(Some(&billing), "111111111111", "eventbridge", true, false)[0]
@@ -417,7 +419,7 @@ mod tests {
 
         let closed = Organization {
             stacksets_access: Some(false),
-            ..org(Caller::Management)
+            ..sample(Caller::Management)
         };
         assert!(
             refusals(Some(&closed), "111111111111", "eventbridge", true, false)[0]
@@ -437,7 +439,7 @@ mod tests {
 
         let typo = Organization {
             missing_units: vec!["ou-ab12-nothere1".into()],
-            ..org(Caller::Management)
+            ..sample(Caller::Management)
         };
         let said = refusals(Some(&typo), "111111111111", "eventbridge", true, false);
         assert!(
@@ -448,7 +450,7 @@ mod tests {
         // CloudWatch Logs delivery from a delegated administrator: the log group is the management account's.
         for (mode, stacksets) in [("cloudwatch-logs", false), ("both", true)] {
             let from_admin = refusals(
-                Some(&org(Caller::DelegatedAdmin)),
+                Some(&sample(Caller::DelegatedAdmin)),
                 "222222222222",
                 mode,
                 stacksets,
@@ -476,7 +478,7 @@ mod tests {
 
     #[test]
     fn targets_default_to_the_root() {
-        let o = org(Caller::Management);
+        let o = sample(Caller::Management);
         assert_eq!(o.targets(&[]), ["r-ab12"]);
         assert_eq!(
             o.targets(&["ou-ab12-abcdefgh".into()]),

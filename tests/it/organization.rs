@@ -873,6 +873,26 @@ async fn management_trail(management: &Account) -> (String, bool) {
     (format!("{trail:?}"), status.is_logging() == Some(true))
 }
 
+/// `status --output json`.
+fn status_report(account: &Account, dir: &Path) -> serde_json::Value {
+    let status = cli(account, dir)
+        .args(["status", "--output", "json"])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&status.stdout).unwrap()
+}
+
+/// The check named `name` in a `status --output json` report.
+fn check_named(report: &serde_json::Value, name: &str) -> serde_json::Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no check {name}: {report}"))
+}
+
 /// The whole life cycle from a delegated administrator for StackSets (EventBridge mode): the
 /// management account's organization trail is adopted read only (the plan says so, status reads it,
 /// destroy leaves it, and no CloudTrail write is ever sent), the central bus and the StackSet are the
@@ -935,20 +955,8 @@ async fn a_delegated_administrator_covers_the_organization_and_only_reads_its_tr
         "a second apply wrote"
     );
 
-    let status = cli(&admin, dir)
-        .args(["status", "--output", "json"])
-        .output()
-        .unwrap();
-    let report: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
-    let check = |name: &str| {
-        report["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == name)
-            .cloned()
-            .unwrap_or_else(|| panic!("no check {name}: {report}"))
-    };
+    let report = status_report(&admin, dir);
+    let check = |name: &str| check_named(&report, name);
     assert_eq!(check("trail logging")["status"], "ok", "{report}");
     assert_eq!(check("trail regions")["status"], "ok", "{report}");
     let coverage = check("organization coverage");
@@ -968,18 +976,7 @@ async fn a_delegated_administrator_covers_the_organization_and_only_reads_its_tr
         .send()
         .await
         .unwrap();
-    let status = cli(&admin, dir)
-        .args(["status", "--output", "json"])
-        .output()
-        .unwrap();
-    let report: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
-    let logging = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "trail logging")
-        .cloned()
-        .unwrap();
+    let logging = check_named(&status_report(&admin, dir), "trail logging");
     assert_eq!(logging["status"], "failing", "{logging}");
     assert!(
         logging["fix"]

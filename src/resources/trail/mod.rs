@@ -387,15 +387,7 @@ mod tests {
         };
         let t = testing::target(&config);
         let mut facts = Facts::new(&t);
-        facts.organization = Some(crate::organization::Organization {
-            id: "o-abcdefghij".into(),
-            management_account: "111111111111".into(),
-            all_features: true,
-            caller,
-            stacksets_access: Some(true),
-            root: Some("r-ab12".into()),
-            missing_units: Vec::new(),
-        });
+        facts.organization = Some(crate::organization::sample(caller));
         let current = Current {
             wanted: "audit".into(),
             trail: Some(Found {
