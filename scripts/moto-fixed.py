@@ -44,7 +44,8 @@ def _is_delegated_admin(management, account_id):
 
 
 # Organizations API reference, ListDelegatedAdministrators, ListAWSServiceAccessForOrganization,
-# DescribeOrganizationalUnit: "This operation can be called only from the organization's management
+# DescribeOrganizationalUnit, ListAccounts, ListAccountsForParent, ListOrganizationalUnitsForParent,
+# DescribeAccount: "This operation can be called only from the organization's management
 # account or by a member account that is a delegated administrator." moto answers a member from the
 # member's own (empty) organization state instead: a delegated administrator gets the organization's
 # answer here, any other member AccessDeniedException.
@@ -73,6 +74,10 @@ for _operation in (
     "list_delegated_administrators",
     "list_aws_service_access_for_organization",
     "describe_organizational_unit",
+    "list_accounts",
+    "list_accounts_for_parent",
+    "list_organizational_units_for_parent",
+    "describe_account",
 ):
     _from_management(_operation)
 
@@ -214,6 +219,52 @@ def _list_stack_instances_response(self):
 
 
 cloudformation_responses.CloudFormationResponse.list_stack_instances = _list_stack_instances_response
+
+
+# CloudTrail User Guide, "Creating a trail for an organization": "Member accounts can see the
+# organization trail, but can't modify or delete it"; the API reference's DescribeTrails and
+# GetTrailStatus answer for it in a member account (it keeps the management account's ARN), while
+# UpdateTrail, StartLogging and DeleteTrail are the owner's. moto shows each account its own trails
+# only: a member account here also sees the management account's organization trails (multi-region,
+# or homed in the region asked), and reads their status; changing them still finds no such trail.
+from moto.cloudtrail import models as cloudtrail
+
+_describe_trails = cloudtrail.CloudTrailBackend.describe_trails
+
+
+def _describe_trails_with_the_organizations(self, include_shadow_trails):
+    trails = list(_describe_trails(self, include_shadow_trails))
+    owner = organizations.organizations_backends.master_accounts.get(self.account_id)
+    if owner is None or owner[0] == self.account_id:
+        return trails
+    for backend in cloudtrail.cloudtrail_backends[owner[0]].values():
+        for trail in backend.trails.values():
+            here = trail.region_name == self.region_name
+            if trail.is_org_trail and (here or (include_shadow_trails and trail.is_multi_region)):
+                trails.append(trail)
+    return trails
+
+
+cloudtrail.CloudTrailBackend.describe_trails = _describe_trails_with_the_organizations
+
+
+# CloudFormation User Guide, "Register a delegated administrator": a delegated administrator for
+# StackSets creates service-managed stack sets in its own account (calling with CallAs =
+# DELEGATED_ADMIN) that deploy to the organization's accounts. moto resolves a stack set's target
+# units in its own account's organization state, which a member's is empty of: a delegated
+# administrator's stack sets resolve them in the organization's (the management account's) state.
+_org_backend = cloudformation.StackInstances.org_backend
+
+
+def _organization_of_the_stack_set(self):
+    own = _org_backend.fget(self)
+    management = _management_backend(own)
+    if management is not None and _is_delegated_admin(management, own.account_id):
+        return management
+    return own
+
+
+cloudformation.StackInstances.org_backend = property(_organization_of_the_stack_set)
 
 
 # The request recorder (the tests' write counts read it) appends each request as one JSON line from

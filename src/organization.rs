@@ -258,9 +258,16 @@ pub async fn unit_exists(organizations: &Client, unit: &str) -> Result<bool> {
 pub use crate::org_tree::Account;
 
 /// Why organization coverage cannot be applied from here, each reason with its fix; empty when it
-/// can. `stacksets`: the mode deploys StackSets (EventBridge); CloudWatch Logs alone needs only the
-/// organization trail, whose owner is the management account.
-pub fn refusals(org: Option<&Organization>, account_id: &str, stacksets: bool) -> Vec<String> {
+/// can. `mode`: the config's, as written there; `stacksets`: it deploys StackSets (EventBridge);
+/// `logs`: it reads the organization trail's log group (CloudWatch Logs), which is in the trail's
+/// owner, the management account.
+pub fn refusals(
+    org: Option<&Organization>,
+    account_id: &str,
+    mode: &str,
+    stacksets: bool,
+    logs: bool,
+) -> Vec<String> {
     const OR_ACCOUNT: &str = "or set coverage = \"account\" to cover this account only";
     let Some(org) = org else {
         return vec![format!(
@@ -280,10 +287,11 @@ pub fn refusals(org: Option<&Organization>, account_id: &str, stacksets: bool) -
                  {STACKSETS_PRINCIPAL}`), {OR_ACCOUNT}"
             )];
         }
-        Caller::DelegatedAdmin if !stacksets => refusals.push(format!(
-            "coverage = \"organization\" with mode = \"cloudwatch-logs\" reads every account's events from the organization \
-             trail's log group, which belongs to the management account {management}: run login-alert there, or set \
-             mode = \"eventbridge\" (StackSets forward each account's events, which a delegated administrator may deploy)"
+        Caller::DelegatedAdmin if logs => refusals.push(format!(
+            "coverage = \"organization\" with mode = \"{mode}\" reads every account's events from the organization \
+             trail's log group, which belongs to the management account {management}, not to this delegated administrator \
+             ({account_id}): run login-alert in account {management}, or set mode = \"eventbridge\" (StackSets forward \
+             each account's events, which a delegated administrator may deploy, and the trail is only read)"
         )),
         _ => {}
     }
@@ -325,21 +333,23 @@ pub fn trail_refusal(trail: &str, organization_trail: bool) -> Option<String> {
     })
 }
 
+/// A ready organization (o-abcdefghij, management account 111111111111) as `caller` reads it.
+#[cfg(test)]
+pub fn sample(caller: Caller) -> Organization {
+    Organization {
+        id: "o-abcdefghij".into(),
+        management_account: "111111111111".into(),
+        all_features: true,
+        caller,
+        stacksets_access: Some(true),
+        root: Some("r-ab12".into()),
+        missing_units: Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn org(caller: Caller) -> Organization {
-        Organization {
-            id: "o-abcdefghij".into(),
-            management_account: "111111111111".into(),
-            all_features: true,
-            caller,
-            stacksets_access: Some(true),
-            root: Some("r-ab12".into()),
-            missing_units: Vec::new(),
-        }
-    }
 
     #[test]
     fn the_callers_place_comes_from_the_management_account_and_the_admins() {
@@ -360,49 +370,100 @@ mod tests {
 
     #[test]
     fn each_refusal_names_its_cause_and_fix() {
-        assert!(refusals(Some(&org(Caller::Management)), "111111111111", true).is_empty());
-        assert!(refusals(Some(&org(Caller::DelegatedAdmin)), "222222222222", true).is_empty());
+        assert!(
+            refusals(
+                Some(&sample(Caller::Management)),
+                "111111111111",
+                "eventbridge",
+                true,
+                false
+            )
+            .is_empty()
+        );
+        assert!(
+            refusals(
+                Some(&sample(Caller::DelegatedAdmin)),
+                "222222222222",
+                "eventbridge",
+                true,
+                false
+            )
+            .is_empty()
+        );
 
-        let none = refusals(None, "333333333333", true);
+        let none = refusals(None, "333333333333", "eventbridge", true, false);
         assert!(
             none[0].contains("not in an AWS Organizations organization"),
             "{none:?}"
         );
 
-        let member = refusals(Some(&org(Caller::Member)), "333333333333", true);
+        let member = refusals(
+            Some(&sample(Caller::Member)),
+            "333333333333",
+            "eventbridge",
+            true,
+            false,
+        );
         assert_eq!(member.len(), 1);
         assert!(member[0].contains("neither its management account (111111111111)"));
         assert!(member[0].contains("register-delegated-administrator --account-id 333333333333"));
 
         let billing = Organization {
             all_features: false,
-            ..org(Caller::Management)
+            ..sample(Caller::Management)
         };
-        assert!(refusals(Some(&billing), "111111111111", true)[0].contains("enable-all-features"));
+        assert!(
+            refusals(Some(&billing), "111111111111", "eventbridge", true, false)[0]
+                .contains("enable-all-features")
+        );
 
         let closed = Organization {
             stacksets_access: Some(false),
-            ..org(Caller::Management)
+            ..sample(Caller::Management)
         };
         assert!(
-            refusals(Some(&closed), "111111111111", true)[0]
+            refusals(Some(&closed), "111111111111", "eventbridge", true, false)[0]
                 .contains("activate-organizations-access")
         );
         // CloudWatch Logs coverage deploys no StackSet: trusted access does not matter there.
-        assert!(refusals(Some(&closed), "111111111111", false).is_empty());
+        assert!(
+            refusals(
+                Some(&closed),
+                "111111111111",
+                "cloudwatch-logs",
+                false,
+                true
+            )
+            .is_empty()
+        );
 
         let typo = Organization {
             missing_units: vec!["ou-ab12-nothere1".into()],
-            ..org(Caller::Management)
+            ..sample(Caller::Management)
         };
-        let said = refusals(Some(&typo), "111111111111", true);
+        let said = refusals(Some(&typo), "111111111111", "eventbridge", true, false);
         assert!(
             said[0].contains("ou-ab12-nothere1 does not exist in organization o-abcdefghij"),
             "{said:?}"
         );
 
-        let logs_from_admin = refusals(Some(&org(Caller::DelegatedAdmin)), "222222222222", false);
-        assert!(logs_from_admin[0].contains("management account 111111111111"));
+        // CloudWatch Logs delivery from a delegated administrator: the log group is the management account's.
+        for (mode, stacksets) in [("cloudwatch-logs", false), ("both", true)] {
+            let from_admin = refusals(
+                Some(&sample(Caller::DelegatedAdmin)),
+                "222222222222",
+                mode,
+                stacksets,
+                true,
+            );
+            assert_eq!(from_admin.len(), 1, "{from_admin:?}");
+            assert!(
+                from_admin[0].contains(&format!("mode = \"{mode}\""))
+                    && from_admin[0].contains("management account 111111111111")
+                    && from_admin[0].contains("set mode = \"eventbridge\""),
+                "{from_admin:?}"
+            );
+        }
     }
 
     #[test]
@@ -417,7 +478,7 @@ mod tests {
 
     #[test]
     fn targets_default_to_the_root() {
-        let o = org(Caller::Management);
+        let o = sample(Caller::Management);
         assert_eq!(o.targets(&[]), ["r-ab12"]);
         assert_eq!(
             o.targets(&["ou-ab12-abcdefgh".into()]),

@@ -9,7 +9,8 @@ pub enum Reach {
     Here,
     /// An organization trail owned by another account (its management account, named here): seen
     /// from a member account, the delegated CloudTrail administrator included. login-alert changes
-    /// it only from its owner (see [`only_from_owner`]).
+    /// it only from its owner (see [`only_from_owner`]); with organization coverage, a delegated
+    /// administrator for StackSets adopts it read only (`resources::trail::read::read_only_owner`).
     OtherAccount(String),
     /// Only from its home region (CloudTrail's rule), named here.
     OtherRegion(String),

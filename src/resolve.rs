@@ -288,10 +288,23 @@ fn resolve_trail(
     places: &Places,
 ) -> (Setting<Option<TrailPick>>, Option<Refused>) {
     let account = found.account_id.as_deref();
+    // With organization coverage, another account's organization trail may be adopted read only (from
+    // a delegated administrator for StackSets): plan reads the organization and refuses any other caller.
+    let organization_wide = args
+        .coverage
+        .map(Coverage::from)
+        .or(existing.map(|c| c.coverage))
+        == Some(Coverage::Organization);
     let mut refused = None;
     let flag = match (&args.trail, args.create_trail) {
-        (Some(name), _) => match found.trail(name).map(|t| t.trail.reach_from(account)) {
-            Some(Reach::OtherAccount(owner)) => {
+        (Some(name), _) => match found
+            .trail(name)
+            .map(|t| (t.trail.reach_from(account), t.trail.organization))
+        {
+            Some((Reach::OtherAccount(_), true)) if organization_wide => {
+                Some(places.adopt(name, found))
+            }
+            Some((Reach::OtherAccount(owner), _)) => {
                 refused = Some(Refused {
                     trail: name.clone(),
                     owner,
@@ -588,6 +601,31 @@ mod tests {
         let r = resolve(flags(&InitArgs::default()), None, &found());
         assert_eq!(r.language.value, Language::En);
         assert_eq!(r.config().unwrap().group_window_minutes, 15);
+    }
+
+    #[test]
+    fn another_accounts_organization_trail_is_adopted_with_organization_coverage() {
+        // Read only, from a delegated administrator: plan reads the organization and refuses any other caller.
+        let args = InitArgs {
+            trail: Some("org-trail".into()),
+            coverage: Some(crate::cli::CoverageArg::Organization),
+            ..Default::default()
+        };
+        let r = resolve(flags(&args), None, &found());
+        assert_eq!(r.refused, None);
+        assert_eq!(
+            r.trail.value,
+            Some(TrailPick::Adopt {
+                name: "org-trail".into(),
+                region: "us-east-1".into()
+            })
+        );
+        // Account coverage keeps the refusal.
+        let args = InitArgs {
+            coverage: Some(crate::cli::CoverageArg::Account),
+            ..args
+        };
+        assert!(resolve(flags(&args), None, &found()).refused.is_some());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::convert::Infallible;
 use anyhow::Result;
 
 use crate::model::{Ctx, Facts, Target};
-use crate::organization::{self, Organization};
+use crate::organization::{self, Caller, Organization};
 use crate::part::Part;
 use crate::plan::Plan;
 use crate::policy::Grant;
@@ -59,11 +59,27 @@ impl Part for OrganizationPart {
         facts: &Facts,
         plan: &mut Plan<Infallible>,
     ) {
-        let refusals =
-            organization::refusals(current.as_ref(), t.account_id(), t.route.uses_eventbridge());
+        let refusals = organization::refusals(
+            current.as_ref(),
+            t.account_id(),
+            t.route.as_str(),
+            t.route.uses_eventbridge(),
+            t.route.uses_logs(),
+        );
         let trail = organization::trail_refusal(&t.trail_name(), facts.organization_trail);
         for refusal in refusals.into_iter().chain(trail) {
             plan.block(refusal);
+        }
+        if let Some(org) = current
+            && org.caller == Caller::DelegatedAdmin
+            && !t.route.uses_logs()
+        {
+            plan.notice(format!(
+                "the management account {} is not covered from this delegated administrator: service-managed StackSets never \
+                 deploy to it, and the rules here see this account's events only. Cover it by running login-alert in account {0} \
+                 (coverage = \"account\" there)",
+                org.management_account
+            ));
         }
     }
 

@@ -283,29 +283,8 @@ async fn a_ready_organization_plans_without_a_blocker() {
 /// management account would (moto with the launcher's corrections).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_delegated_administrator_reads_the_organization_from_its_member_account() {
-    let management = fresh_account().await;
-    let org = organization_of(&management, OrganizationFeatureSet::All).await;
-    trusted_access(&management).await;
-    let orgs = organizations(&management);
-    let mut members = Vec::new();
-    for name in ["security", "workloads"] {
-        let created = orgs
-            .create_account()
-            .account_name(name)
-            .email(format!("{name}@example.com"))
-            .send()
-            .await
-            .unwrap();
-        members.push(created.create_account_status.unwrap().account_id.unwrap());
-    }
-    orgs.register_delegated_administrator()
-        .account_id(&members[0])
-        .service_principal(STACKSETS_PRINCIPAL)
-        .send()
-        .await
-        .expect("register the delegated administrator for StackSets");
-    let root = root_of(&orgs).await;
-    let admin = account_with_id(moto(), members[0].clone()).await;
+    let (org, management, admin, plain) = organization_with_a_delegated_administrator().await;
+    let root = root_of(&organizations(&management)).await;
     let read = organization::read(
         &organizations(&admin),
         &admin.id,
@@ -326,7 +305,6 @@ async fn a_delegated_administrator_reads_the_organization_from_its_member_accoun
     assert_eq!(read.missing_units, ["ou-ab12-nothere1"]);
 
     // The other member is neither: denied the list, it is told where to run instead.
-    let plain = account_with_id(moto(), members[1].clone()).await;
     assert_eq!(
         organization::caller(&organizations(&plain), &plain.id)
             .await
@@ -392,7 +370,9 @@ async fn a_delegated_administrator_for_stacksets_qualifies_and_reads_the_organiz
     assert_eq!(org.stacksets_access, Some(true));
     assert_eq!(org.root.as_deref(), Some("r-ab12"));
     assert!(org.missing_units.is_empty());
-    assert!(organization::refusals(Some(&org), "222222222222", true).is_empty());
+    assert!(
+        organization::refusals(Some(&org), "222222222222", "eventbridge", true, false).is_empty()
+    );
 }
 
 /// A plain member is denied ListDelegatedAdministrators by AWS: that denial is its answer.
@@ -837,4 +817,255 @@ fn urlencoding_decode(text: &str) -> String {
     percent_encoding::percent_decode_str(text)
         .decode_utf8_lossy()
         .into_owned()
+}
+
+/// An organization with all features and StackSets' trusted access, the management account's
+/// organization trail, and two member accounts ("security", "workloads") below the root, the first
+/// registered as delegated administrator for StackSets: (organization ID, management, delegated
+/// administrator, other member).
+pub(crate) async fn organization_with_a_delegated_administrator()
+-> (String, Account, Account, Account) {
+    let management = fresh_account().await;
+    let org = organization_of(&management, OrganizationFeatureSet::All).await;
+    trusted_access(&management).await;
+    trail(&management, true).await;
+    let orgs = organizations(&management);
+    let mut members = Vec::new();
+    for name in ["security", "workloads"] {
+        let created = orgs
+            .create_account()
+            .account_name(name)
+            .email(format!("{name}@example.com"))
+            .send()
+            .await
+            .unwrap();
+        let id = created.create_account_status.unwrap().account_id.unwrap();
+        members.push(account_with_id(moto(), id).await);
+    }
+    orgs.register_delegated_administrator()
+        .account_id(&members[0].id)
+        .service_principal(STACKSETS_PRINCIPAL)
+        .send()
+        .await
+        .expect("register the delegated administrator for StackSets");
+    let other = members.pop().unwrap();
+    (org, management, members.pop().unwrap(), other)
+}
+
+/// The management account's organization trail as CloudTrail describes it there, with its status.
+async fn management_trail(management: &Account) -> (String, bool) {
+    let cloudtrail = aws_sdk_cloudtrail::Client::new(&management.sdk(HOME));
+    let described = cloudtrail
+        .describe_trails()
+        .trail_name_list(TRAIL)
+        .send()
+        .await
+        .unwrap();
+    let trail = described
+        .trail_list()
+        .iter()
+        .find(|t| t.name() == Some(TRAIL))
+        .expect("the organization trail");
+    let status = cloudtrail
+        .get_trail_status()
+        .name(TRAIL)
+        .send()
+        .await
+        .unwrap();
+    (format!("{trail:?}"), status.is_logging() == Some(true))
+}
+
+/// `status --output json`.
+fn status_report(account: &Account, dir: &Path) -> serde_json::Value {
+    let status = cli(account, dir)
+        .args(["status", "--output", "json"])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&status.stdout).unwrap()
+}
+
+/// The check named `name` in a `status --output json` report.
+fn check_named(report: &serde_json::Value, name: &str) -> serde_json::Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no check {name}: {report}"))
+}
+
+/// The whole life cycle from a delegated administrator for StackSets (EventBridge mode): the
+/// management account's organization trail is adopted read only (the plan says so, status reads it,
+/// destroy leaves it, and no CloudTrail write is ever sent), the central bus and the StackSet are the
+/// administrator's, a second apply writes nothing. moto corrections relied on (scripts/moto-fixed.py):
+/// a member account sees the management account's organization trail and its status; a delegated
+/// administrator's StackSet deploys to the organization's units.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delegated_administrator_covers_the_organization_and_only_reads_its_trail() {
+    let (_, management, admin, other) = organization_with_a_delegated_administrator().await;
+    let trail_before = management_trail(&management).await;
+    assert!(trail_before.1, "the organization trail logs");
+    let dir = workdir();
+    let dir = dir.path();
+    let mark = admin.requests().len();
+    init(&admin, dir, "eventbridge", &[]);
+    let config = std::fs::read_to_string(dir.join("login-alert.toml")).unwrap();
+    assert!(config.contains(&format!("name = \"{TRAIL}\"")), "{config}");
+
+    let stdout = applied(&admin, dir);
+    for expected in [
+        format!(
+            "trail {TRAIL} belongs to the management account {}: read only, login-alert will not change it",
+            management.id
+        ),
+        format!(
+            "the management account {} is not covered from this delegated administrator",
+            management.id
+        ),
+        "+ CloudFormation StackSet login-alert-org-forward".to_owned(),
+    ] {
+        assert!(stdout.contains(&expected), "{expected}\n{stdout}");
+    }
+    let central = format!(
+        "arn:aws:events:{HOME}:{}:event-bus/login-alert-central",
+        admin.id
+    );
+    for region in ["us-east-1", "eu-west-1"] {
+        let events = aws_sdk_eventbridge::Client::new(&other.sdk(region));
+        let targets = events
+            .list_targets_by_rule()
+            .rule("login-alert-org-forward")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("no forwarding rule in {} {region}: {e:?}", other.id));
+        assert_eq!(targets.targets()[0].arn, central);
+    }
+    let cloudtrail_writes: Vec<_> = admin
+        .writes_since(mark)
+        .into_iter()
+        .filter(|w| w.starts_with("cloudtrail:"))
+        .collect();
+    assert_eq!(cloudtrail_writes, Vec::<String>::new());
+    assert_eq!(management_trail(&management).await, trail_before);
+
+    let mark = admin.requests().len();
+    cli(&admin, dir).args(["apply", "--yes"]).assert().success();
+    assert_eq!(
+        admin.writes_since(mark),
+        Vec::<String>::new(),
+        "a second apply wrote"
+    );
+
+    let report = status_report(&admin, dir);
+    let check = |name: &str| check_named(&report, name);
+    assert_eq!(check("trail logging")["status"], "ok", "{report}");
+    assert_eq!(check("trail regions")["status"], "ok", "{report}");
+    let coverage = check("organization coverage");
+    assert_eq!(coverage["status"], "ok", "{coverage}");
+    assert!(
+        coverage["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("2 accounts × 2 regions"),
+        "{coverage}"
+    );
+
+    // Stopped by its owner: status says so, and where the fix is run (login-alert cannot start it).
+    aws_sdk_cloudtrail::Client::new(&management.sdk(HOME))
+        .stop_logging()
+        .name(TRAIL)
+        .send()
+        .await
+        .unwrap();
+    let logging = check_named(&status_report(&admin, dir), "trail logging");
+    assert_eq!(logging["status"], "failing", "{logging}");
+    assert!(
+        logging["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("in the management account {}", management.id)),
+        "{logging}"
+    );
+    let said = refused_apply(&admin, dir);
+    assert!(
+        said.contains(&format!("trail {TRAIL} is not logging"))
+            && said.contains(&format!("run `aws cloudtrail start-logging --name arn:aws:cloudtrail:{HOME}:{}:trail/{TRAIL}", management.id)),
+        "{said}"
+    );
+    aws_sdk_cloudtrail::Client::new(&management.sdk(HOME))
+        .start_logging()
+        .name(TRAIL)
+        .send()
+        .await
+        .unwrap();
+
+    let mark = admin.requests().len();
+    let out = cli(&admin, dir)
+        .args(["destroy", "--yes"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!(
+            "trail {TRAIL} belongs to account {}",
+            management.id
+        )) && stdout.contains("left as it is"),
+        "{stdout}"
+    );
+    assert!(
+        !admin
+            .writes_since(mark)
+            .iter()
+            .any(|w| w.starts_with("cloudtrail:"))
+    );
+    let gone = aws_sdk_cloudformation::Client::new(&admin.sdk(HOME))
+        .describe_stack_set()
+        .stack_set_name("login-alert-org-forward")
+        .call_as(aws_sdk_cloudformation::types::CallAs::DelegatedAdmin)
+        .send()
+        .await;
+    assert!(gone.is_err(), "the StackSet is left: {gone:?}");
+    assert!(
+        aws_sdk_eventbridge::Client::new(&other.sdk("eu-west-1"))
+            .describe_rule()
+            .name("login-alert-org-forward")
+            .send()
+            .await
+            .is_err()
+    );
+    let (trail_after, logging) = management_trail(&management).await;
+    assert_eq!(trail_after, trail_before.0);
+    assert!(logging);
+}
+
+/// From a delegated administrator, CloudWatch Logs delivery (`cloudwatch-logs`, `both`) would read
+/// the organization trail's log group, which is in the management account: refused before any write.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delegated_administrator_is_refused_cloudwatch_logs_delivery_before_any_write() {
+    let (_, management, admin, _) = organization_with_a_delegated_administrator().await;
+    for mode in ["cloudwatch-logs", "both"] {
+        let dir = workdir();
+        init(&admin, dir.path(), mode, &[]);
+        let said = refused_apply(&admin, dir.path());
+        for expected in [
+            format!(
+                "coverage = \"organization\" with mode = \"{mode}\" reads every account's events from the organization trail's log group, \
+                 which belongs to the management account {}",
+                management.id
+            ),
+            format!(
+                "run login-alert in account {}, or set mode = \"eventbridge\"",
+                management.id
+            ),
+            "1 problem(s)".to_owned(),
+        ] {
+            assert!(said.contains(&expected), "{mode}: {expected}\n{said}");
+        }
+    }
 }

@@ -198,8 +198,14 @@ impl Part for StackSet {
                     // blocker of the plan, not an error of the read.
                     .filter(|o| {
                         t.organization_events()
-                            && crate::organization::refusals(Some(o), t.account_id(), true)
-                                .is_empty()
+                            && crate::organization::refusals(
+                                Some(o),
+                                t.account_id(),
+                                t.route.as_str(),
+                                true,
+                                t.route.uses_logs(),
+                            )
+                            .is_empty()
                     }) {
                     // Refusals pass only once the root is read.
                     Some(org) => match &org.root {

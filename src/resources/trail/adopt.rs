@@ -8,6 +8,49 @@ use crate::arn::{log_group_name, strip_wildcard};
 use crate::model::{Delivery, Target};
 use crate::plan::{Change, Plan};
 
+/// The management account's organization trail, adopted from a delegated administrator: read only.
+/// What organization coverage needs of it (logging, every region) is checked; what is missing blocks
+/// the plan with the command to run in the owner account, since nothing of it is changed from here.
+pub fn plan_read_only(found: &Found, owner: &str, plan: &mut Plan<Op>) {
+    let (name, arn, region) = (&found.name, &found.arn, &found.home_region);
+    plan.notice(format!(
+        "trail {name} belongs to the management account {owner}: read only, login-alert will not change it \
+         (nor restore it on destroy)"
+    ));
+    let mut fixes = Vec::new();
+    if !found.logging {
+        fixes.push((
+            "is not logging",
+            format!("aws cloudtrail start-logging --name {arn} --region {region}"),
+        ));
+    }
+    if !found.multi_region || !found.global_events {
+        fixes.push((
+            "does not record every region with global service events",
+            format!(
+                "aws cloudtrail update-trail --name {arn} --region {region} --is-multi-region-trail --include-global-service-events"
+            ),
+        ));
+    }
+    for (what, command) in fixes {
+        plan.block(format!(
+            "trail {name} {what}, and it belongs to the management account {owner}, where login-alert does not change it \
+             from this delegated administrator: run `{command}` in account {owner}"
+        ));
+    }
+    selectors_notice(found, plan);
+}
+
+/// Custom event selectors can leave out the management events sign-ins are.
+fn selectors_notice(found: &Found, plan: &mut Plan<Op>) {
+    if found.custom_event_selectors {
+        plan.notice(format!(
+            "trail {} uses custom event selectors: make sure they include management events (read and write), or sign-ins will not reach login-alert",
+            found.name
+        ));
+    }
+}
+
 /// Makes the adopted trail what login-alert needs, remembering its settings first.
 pub fn plan_apply(current: &Current, t: &Target, delivery: &Delivery, plan: &mut Plan<Op>) {
     let Some(found) = &current.trail else {
@@ -28,12 +71,7 @@ pub fn plan_apply(current: &Current, t: &Target, delivery: &Delivery, plan: &mut
             return;
         }
     };
-    if found.custom_event_selectors {
-        plan.notice(format!(
-            "trail {} uses custom event selectors: make sure they include management events (read and write), or sign-ins will not reach login-alert",
-            found.name
-        ));
-    }
+    selectors_notice(found, plan);
     // The user's own delivery is never touched; login-alert's is set (CloudWatch Logs mode) or, left
     // from that mode, removed (EventBridge mode).
     let want_logs = delivery.ours.then(|| wanted_logs(t));

@@ -4,7 +4,7 @@
 use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::read::{Current, Found, reach_of};
+use super::read::{Current, Found, reach_of, read_only_owner};
 use crate::aws::SdkResultExt;
 use crate::check::{Check, Link};
 use crate::model::{Ctx, Delivery, Facts, Target, TrailChoice};
@@ -35,10 +35,28 @@ pub async fn checks(ctx: &Ctx, current: &Current, facts: &Facts) -> Result<Vec<C
     let Some(found) = &current.trail else {
         return Ok(vec![missing(&current.wanted, t)]);
     };
+    let read_only = read_only_owner(found, t, facts.organization.as_ref());
+    if let Some(owner) = &read_only {
+        // The management account's organization trail, read from a delegated administrator.
+        let mut checks = recording(found, Some(owner));
+        if t.route.uses_logs() {
+            checks.push(Check::failing(
+                Link::Delivery,
+                "trail delivery to CloudWatch Logs",
+                format!(
+                    "trail {} delivers to a log group of the management account {owner}, which login-alert does not read \
+                     from this delegated administrator",
+                    found.name
+                ),
+                format!("set mode = \"eventbridge\" in the config, or run login-alert in account {owner}"),
+            ));
+        }
+        return Ok(checks);
+    }
     if let Some(check) = unreachable(found, t) {
         return Ok(vec![check]);
     }
-    let mut checks = recording(found);
+    let mut checks = recording(found, None);
     if let Some(detail) = super::member_accounts(found, t, facts) {
         checks.push(Check::warning(
             Link::Trail,
@@ -142,9 +160,16 @@ fn unreachable(found: &Found, t: &Target) -> Option<Check> {
 }
 
 /// Logging, and every region (with the global service events, where root and IAM sign-ins land).
-pub fn recording(found: &Found) -> Vec<Check> {
+/// `owner`: the management account of an organization trail read from a delegated administrator,
+/// where the fixes are to be run (login-alert changes nothing of it).
+pub fn recording(found: &Found, owner: Option<&str>) -> Vec<Check> {
     let name = &found.name;
     let region = &found.home_region;
+    let by_hand = |owner: &str, command: String| {
+        format!(
+            "in the management account {owner}, which owns the trail (login-alert only reads it from here), run `{command}`"
+        )
+    };
     let logging = if found.logging {
         Check::ok(
             Link::Trail,
@@ -158,10 +183,18 @@ pub fn recording(found: &Found) -> Vec<Check> {
             format!(
                 "trail {name} is not logging: CloudTrail records nothing, so no alert can arrive"
             ),
-            format!(
-                "run `login-alert apply`, which starts it again (or `aws cloudtrail start-logging --name {name} --region {region}`), \
-                 and find out who stopped it"
-            ),
+            {
+                let command =
+                    format!("aws cloudtrail start-logging --name {name} --region {region}");
+                match owner {
+                    Some(owner) => {
+                        format!("{}, and find out who stopped it", by_hand(owner, command))
+                    }
+                    None => format!(
+                        "run `login-alert apply`, which starts it again (or `{command}`), and find out who stopped it"
+                    ),
+                }
+            },
         )
     };
     let missed = match (found.multi_region, found.global_events) {
@@ -183,9 +216,17 @@ pub fn recording(found: &Found) -> Vec<Check> {
             Link::Trail,
             "trail regions",
             detail,
-            format!(
-                "run `login-alert apply` (it makes {name} multi-region again; `destroy` restores it as it was)"
-            ),
+            match owner {
+                Some(owner) => by_hand(
+                    owner,
+                    format!(
+                        "aws cloudtrail update-trail --name {name} --region {region} --is-multi-region-trail --include-global-service-events"
+                    ),
+                ),
+                None => format!(
+                    "run `login-alert apply` (it makes {name} multi-region again; `destroy` restores it as it was)"
+                ),
+            },
         ),
     };
     vec![logging, regions]
@@ -427,7 +468,7 @@ mod tests {
         let mut stopped = found();
         stopped.logging = false;
         stopped.multi_region = false;
-        let checks = recording(&stopped);
+        let checks = recording(&stopped, None);
         assert_eq!(checks[0].status, Status::Failing);
         assert!(checks[0].detail.starts_with("trail audit is not logging"));
         assert!(
@@ -442,10 +483,30 @@ mod tests {
         let mut no_global = found();
         no_global.global_events = false;
         assert!(
-            recording(&no_global)[1]
+            recording(&no_global, None)[1]
                 .detail
                 .contains("global service events")
         );
-        assert!(recording(&found()).iter().all(|c| c.status == Status::Ok));
+        assert!(
+            recording(&found(), None)
+                .iter()
+                .all(|c| c.status == Status::Ok)
+        );
+        // The management account's trail read from a delegated administrator: fixed there, by hand.
+        let theirs = recording(&stopped, Some("111111111111"));
+        let fix = theirs[0].fix.as_deref().unwrap();
+        assert!(
+            fix.starts_with("in the management account 111111111111")
+                && fix.contains("aws cloudtrail start-logging --name audit --region eu-west-1")
+                && !fix.contains("login-alert apply"),
+            "{fix}"
+        );
+        assert!(
+            theirs[1]
+                .fix
+                .as_deref()
+                .unwrap()
+                .contains("--is-multi-region-trail --include-global-service-events")
+        );
     }
 }

@@ -72,6 +72,8 @@ impl Part for Trail {
         if t.organization_wide() && t.trail == TrailChoice::Create {
             grants.extend(organization_trail_permissions(t));
         }
+        // The management account's organization trail, read from a delegated administrator: its
+        // GetTrailStatus is in every policy already (`init` reads any account's trail, discovery.rs).
         if t.route.uses_logs() {
             // CreateTrail and UpdateTrail hand the role to CloudTrail with the log group.
             grants.push(Grant::pass_role(
@@ -103,6 +105,12 @@ impl Part for Trail {
     }
 
     fn plan_apply(&self, current: &Current, t: &Target, facts: &Facts, plan: &mut Plan<Op>) {
+        if let Some(found) = &current.trail
+            && let Some(owner) = read::read_only_owner(found, t, facts.organization.as_ref())
+        {
+            adopt::plan_read_only(found, &owner, plan);
+            return;
+        }
         plan_apply(current, t, &facts.delivery, plan);
         if let Some(found) = &current.trail
             && read::reach_of(found, t) == Reach::Here
@@ -363,6 +371,69 @@ mod tests {
             custom_event_selectors: false,
             tags: HashMap::new(),
         }
+    }
+
+    /// The management account's organization trail, stopped and single-region, adopted with
+    /// organization coverage in EventBridge mode; `caller`: where login-alert runs in the organization.
+    fn theirs_from(caller: crate::organization::Caller) -> (Target, Facts, Plan<Op>) {
+        let config = Config {
+            trail: TrailConfig {
+                name: Some("audit".into()),
+                create: false,
+            },
+            coverage: crate::config::Coverage::Organization,
+            mode: crate::config::Route::Eventbridge,
+            ..notifying(REGION, &["a@example.com"], false)
+        };
+        let t = testing::target(&config);
+        let mut facts = Facts::new(&t);
+        facts.organization = Some(crate::organization::sample(caller));
+        let current = Current {
+            wanted: "audit".into(),
+            trail: Some(Found {
+                arn: "arn:aws:cloudtrail:eu-west-1:111111111111:trail/audit".into(),
+                organization: true,
+                logging: false,
+                ..plain()
+            }),
+        };
+        let plan = planned(Mode::Apply, |plan| {
+            Trail.plan_apply(&current, &t, &facts, plan)
+        });
+        (t, facts, plan)
+    }
+
+    #[test]
+    fn a_delegated_administrator_only_reads_the_management_accounts_organization_trail() {
+        let (_, _, plan) = theirs_from(crate::organization::Caller::DelegatedAdmin);
+        assert!(plan.changes.is_empty(), "{:?}", plan.changes);
+        assert!(
+            plan.notices[0].starts_with(
+                "trail audit belongs to the management account 111111111111: read only, login-alert will not change it"
+            ),
+            "{:?}",
+            plan.notices
+        );
+        // What coverage needs of it and is missing: the command to run in its account.
+        assert_eq!(plan.blockers.len(), 2, "{:?}", plan.blockers);
+        assert!(plan.blockers[0].contains(
+            "trail audit is not logging, and it belongs to the management account 111111111111"
+        ));
+        assert!(plan.blockers[0].contains(
+            "run `aws cloudtrail start-logging --name arn:aws:cloudtrail:eu-west-1:111111111111:trail/audit --region eu-west-1` in account 111111111111"
+        ));
+        assert!(
+            plan.blockers[1].contains("--is-multi-region-trail --include-global-service-events")
+        );
+
+        // A plain member (refused by the organization part too) keeps the refusal of another account's trail.
+        let (_, _, member) = theirs_from(crate::organization::Caller::Member);
+        assert!(member.changes.is_empty());
+        assert_eq!(member.blockers.len(), 1, "{:?}", member.blockers);
+        assert!(
+            member.blockers[0]
+                .contains("is an organization trail of the management account 111111111111")
+        );
     }
 
     fn converged(original: &Found) -> Found {

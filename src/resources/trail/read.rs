@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::arn::Arn;
 use crate::aws::SdkResultExt;
 use crate::model::{Ctx, Target, TrailChoice};
+use crate::organization::{Caller, Organization};
 use crate::plan::Plan;
 use crate::reach::{Reach, reach};
 use crate::tags;
@@ -45,6 +46,28 @@ pub struct Current {
 /// Whether login-alert can change the trail from where it runs.
 pub fn reach_of(found: &Found, t: &Target) -> Reach {
     reach(&found.arn, &found.home_region, t.account_id(), t.region())
+}
+
+/// The management account that owns the adopted trail when organization coverage runs from a
+/// delegated administrator for StackSets: the organization trail is then adopted read only (its
+/// status is read, nothing of it is ever changed; CloudTrail shows an organization trail to every
+/// member account and answers DescribeTrails and GetTrailStatus there). `None` in every other case,
+/// where [`reachable_or_block`] decides.
+pub fn read_only_owner(found: &Found, t: &Target, org: Option<&Organization>) -> Option<String> {
+    let Reach::OtherAccount(owner) = reach_of(found, t) else {
+        return None;
+    };
+    let adopted = matches!(t.trail, TrailChoice::Adopt(_));
+    (adopted
+        && may_read_only(found, t)
+        && org.is_some_and(|o| o.caller == Caller::DelegatedAdmin && o.management_account == owner))
+    .then_some(owner)
+}
+
+/// What can be known before the organization is read: an organization trail of another account,
+/// adopted with organization coverage (whose status is then worth reading).
+fn may_read_only(found: &Found, t: &Target) -> bool {
+    t.organization_wide() && found.organization
 }
 
 fn matches(wanted: &str, name: Option<&str>, arn: Option<&str>) -> bool {
@@ -94,23 +117,35 @@ pub async fn read_wanted(ctx: &Ctx, wanted: &str, search: Search) -> Result<Curr
             trail: None,
         });
     };
-    if reach_of(&found, &ctx.target) == Reach::Here {
-        let ct = &ctx.clients.cloudtrail;
-        let (status, tag_list) = tokio::join!(
-            ct.get_trail_status().name(&found.arn).send(),
-            ct.list_tags().resource_id_list(&found.arn).send(),
-        );
-        // Deleted between the calls.
-        let Some(status) = status.found_doing(NOT_FOUND, || {
-            format!("reading the status of trail {wanted}")
-        })?
-        else {
-            return Ok(Current {
-                wanted,
-                trail: None,
-            });
-        };
-        found.logging = status.is_logging.unwrap_or(false);
+    let here = reach_of(&found, &ctx.target) == Reach::Here;
+    // Another account's organization trail adopted with organization coverage: its status is
+    // readable from here, its tags are not login-alert's to read. Any other trail from elsewhere: neither.
+    if !here && !may_read_only(&found, &ctx.target) {
+        return Ok(Current {
+            wanted,
+            trail: Some(found),
+        });
+    }
+    let ct = &ctx.clients.cloudtrail;
+    let tag_list = async {
+        if here {
+            Some(ct.list_tags().resource_id_list(&found.arn).send().await)
+        } else {
+            None
+        }
+    };
+    let (status, tag_list) = tokio::join!(ct.get_trail_status().name(&found.arn).send(), tag_list);
+    // Deleted between the calls.
+    let Some(status) =
+        status.found_doing(NOT_FOUND, || format!("reading the status of trail {wanted}"))?
+    else {
+        return Ok(Current {
+            wanted,
+            trail: None,
+        });
+    };
+    found.logging = status.is_logging.unwrap_or(false);
+    if let Some(tag_list) = tag_list {
         let Some(tag_list) =
             tag_list.found_doing(NOT_FOUND, || format!("reading the tags of trail {wanted}"))?
         else {

@@ -334,6 +334,20 @@ async fn eventbridge_mode_and_both_switches_call_only_what_each_modes_policy_all
     );
 }
 
+/// `init` for organization coverage in EventBridge mode, adopting the organization's trail.
+const ORGANIZATION_INIT: [&str; 10] = [
+    "init",
+    "--yes",
+    "--trail",
+    crate::organization::TRAIL,
+    "--mode",
+    "eventbridge",
+    "--coverage",
+    "organization",
+    "--email",
+    "secops@example.com",
+];
+
 /// Organization coverage from the management account: the organization's reads, the central bus, the
 /// StackSet and its operations, drift on the bus's policy, the switch back to account coverage
 /// (which removes them under that config's policy), and destroy.
@@ -355,22 +369,7 @@ async fn organization_coverage_calls_only_what_the_policy_allows() {
     let mut s = Session::new(&account, dir.path());
     s.env
         .push((ENV_ENABLED_REGIONS, "us-east-1,eu-west-1".to_owned()));
-    let trail = crate::organization::TRAIL;
-    s.expect(
-        &[
-            "init",
-            "--yes",
-            "--trail",
-            trail,
-            "--mode",
-            "eventbridge",
-            "--coverage",
-            "organization",
-            "--email",
-            "secops@example.com",
-        ],
-        &[0],
-    );
+    s.expect(&ORGANIZATION_INIT, &[0]);
     let organization = s.policy();
     s.expect(&["apply", "--yes"], &[0]);
     s.expect(&["status"], &[0, 2, 3]);
@@ -430,6 +429,63 @@ async fn organization_coverage_calls_only_what_the_policy_allows() {
         &calls,
         &account.id,
         "back to account coverage, then destroy",
+    );
+}
+
+/// Organization coverage from a delegated administrator for StackSets: the management account's
+/// organization trail is only read (its status by ARN), the StackSet is called with CallAs =
+/// DELEGATED_ADMIN; apply, status, a second apply and destroy stay within the generated policy.
+#[tokio::test(flavor = "multi_thread")]
+async fn organization_coverage_from_a_delegated_administrator_calls_only_what_the_policy_allows() {
+    let (_, management, admin, _) =
+        crate::organization::organization_with_a_delegated_administrator().await;
+    let dir = workdir();
+    let mut s = Session::new(&admin, dir.path());
+    s.env
+        .push((ENV_ENABLED_REGIONS, "us-east-1,eu-west-1".to_owned()));
+    s.expect(&ORGANIZATION_INIT, &[0]);
+    let policy = s.policy();
+    s.expect(&["apply", "--yes"], &[0]);
+    s.expect(&["status"], &[0, 2, 3]);
+    s.expect(&["apply", "--yes"], &[0]);
+    s.expect(&["destroy", "--yes"], &[0]);
+    let calls = s.take();
+    let status_of_theirs = calls.iter().any(|c| {
+        c.operation == "GetTrailStatus" && c.body.contains(&format!(":{}:trail/", management.id))
+    });
+    assert!(
+        status_of_theirs,
+        "the management account's trail was not read"
+    );
+    assert!(
+        !operations(&calls, "cloudtrail")
+            .iter()
+            .any(|op| !(op.starts_with("Describe")
+                || op.starts_with("Get")
+                || op.starts_with("List"))),
+        "a CloudTrail write from the delegated administrator: {:?}",
+        operations(&calls, "cloudtrail")
+    );
+    for op in ["CreateStackSet", "CreateStackInstances", "DeleteStackSet"] {
+        assert!(
+            operations(&calls, "cloudformation").contains(&op.to_owned()),
+            "no {op}"
+        );
+    }
+    let without: Vec<_> = calls
+        .iter()
+        .filter(|c| c.service == "cloudformation" && !c.body.contains("CallAs=DELEGATED_ADMIN"))
+        .map(|c| c.operation.clone())
+        .collect();
+    assert!(
+        without.is_empty(),
+        "StackSets calls without CallAs = DELEGATED_ADMIN: {without:?}"
+    );
+    assert_allowed(
+        &policy,
+        &calls,
+        &admin.id,
+        "organization coverage from a delegated administrator",
     );
 }
 
