@@ -69,6 +69,8 @@ pub struct Alert {
     pub failed: bool,
     /// The message of a single record, or of a group's first record alone, shaped for the wanted channels.
     pub rendered: Option<Rendered>,
+    /// A sign-in whose message (as `rendered` would hold it) is rendered once its verdict is known.
+    pub awaits_verdict: bool,
     /// The subject line of that message, for logs.
     pub subject: String,
     /// The record's JSON, kept for grouped records that may head their group's message.
@@ -179,7 +181,11 @@ fn to_alert(
         (Some(key), KeepRaw::All) => chunk.first_of_group.insert(key.clone()),
         _ => true,
     };
-    let message = first.then(|| message::single(&finding, settings));
+    let event_id = event_id_of(&finding, item.raw);
+    let signin = SignIn::of(&finding, &event_id);
+    // A sign-in's message depends on its baseline verdict, known only once the whole batch is read: it is
+    // rendered once, then (`usual::annotate`), not here as well.
+    let message = (first && signin.is_none()).then(|| message::single(&finding, settings));
     let rendered = message.as_ref().map(|m| {
         Rendered::new(m, channels, || {
             render::webhook(&finding, settings, None::<(&str, &Summary)>)
@@ -203,8 +209,6 @@ fn to_alert(
         ))
     });
     let envelope = item.envelope.as_ref();
-    let event_id = event_id_of(&finding, item.raw);
-    let signin = SignIn::of(&finding, &event_id);
     chunk.alerts.push(Alert {
         index,
         event_id,
@@ -224,6 +228,7 @@ fn to_alert(
             .map(|m| m.subject.clone())
             .unwrap_or_default(),
         rendered,
+        awaits_verdict: first && signin.is_some(),
         // A root record may turn out to be a root session whose `AssumeRoot` call is in the batch: its message is
         // then rendered again, so it keeps its JSON in either mode.
         // A sign-in's message is worded again once its baseline is known, so it keeps its JSON too.

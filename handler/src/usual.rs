@@ -1,6 +1,6 @@
 //! The step of an invocation that compares each console sign-in with what is normal for its identity: one read of
 //! every baseline (and failing address) the batch names, the sign-ins judged in time order, their messages worded
-//! again with what is new (or muted under `alert_on = "unusual"`), a password spray's failures put in one group,
+//! once, with what is new (or muted under `alert_on = "unusual"`), a password spray's failures put in one group,
 //! and one write per changed item.
 //!
 //! The writes are last-writer-wins (BatchWriteItem takes no condition). Two invocations judging one identity at
@@ -24,7 +24,7 @@ use crate::store::{StateItem, Store};
 use crate::verdict::Verdict;
 
 /// Judges the batch's sign-ins (those not judged yet) against their baselines in `store` (none: an empty state,
-/// as `preview` starts from), re-words their messages and writes the baselines back.
+/// as `preview` starts from), words their messages and writes the baselines back.
 pub async fn annotate<S: Store>(
     alerts: &mut [Alert],
     settings: &Settings,
@@ -53,9 +53,7 @@ pub async fn annotate<S: Store>(
         }
     }
     judge(alerts, &order, &mut book, settings);
-    for &i in &order {
-        reword(&mut alerts[i], settings, channels);
-    }
+    word_all(alerts, &order, settings, channels);
     if let Some(s) = store {
         let writes: Vec<(String, StateItem)> = book
             .changed
@@ -113,16 +111,67 @@ fn judge(alerts: &mut [Alert], order: &[usize], book: &mut Book, settings: &Sett
     }
 }
 
-/// Words the alert's message again with its verdict; a usual sign-in under `alert_on = "unusual"` loses it.
-fn reword(alert: &mut Alert, settings: &Settings, channels: &[Channel]) {
+/// Renders the message of every sign-in of `order` now that its verdict is known, on worker threads as the first
+/// pass renders the others: each re-reads its record from the JSON it kept.
+fn word_all(alerts: &mut [Alert], order: &[usize], settings: &Settings, channels: &[Channel]) {
+    let mut judged = vec![false; alerts.len()];
+    for &i in order {
+        judged[i] = true;
+    }
+    let mut pending: Vec<&mut Alert> = alerts
+        .iter_mut()
+        .zip(judged)
+        .filter_map(|(alert, judged)| judged.then_some(alert))
+        .collect();
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 4);
+    if workers == 1 || pending.len() < 2 * MIN_PER_WORKER {
+        for alert in pending {
+            word(alert, settings, channels);
+        }
+        return;
+    }
+    let per_worker = pending.len().div_ceil(workers).max(MIN_PER_WORKER);
+    std::thread::scope(|scope| {
+        let mut chunks = pending.chunks_mut(per_worker);
+        let here = chunks.next();
+        for chunk in chunks {
+            let spawned = std::thread::Builder::new()
+                .name("signin-words".into())
+                .spawn_scoped(scope, move || {
+                    for alert in chunk.iter_mut() {
+                        word(alert, settings, channels);
+                    }
+                });
+            if let Err(err) = spawned {
+                // No thread to be had: this chunk's sign-ins are not lost, they are worded after the others.
+                error!(error = %err, "no worker thread for the sign-ins' messages; wording them in turn");
+            }
+        }
+        for alert in here.into_iter().flatten() {
+            word(alert, settings, channels);
+        }
+    });
+    for alert in pending.iter_mut().filter(|a| a.awaits_verdict) {
+        word(alert, settings, channels);
+    }
+}
+
+/// Sign-ins below this many per thread are worded on the calling thread: a thread costs more than they do.
+const MIN_PER_WORKER: usize = 64;
+
+/// Words the alert's message with its verdict, once; a usual sign-in under `alert_on = "unusual"` loses it.
+fn word(alert: &mut Alert, settings: &Settings, channels: &[Channel]) {
+    if !std::mem::take(&mut alert.awaits_verdict) {
+        return;
+    }
     let Some(verdict) = alert.verdict.clone() else {
         return;
     };
     if !verdict.send {
         alert.rendered = None;
-        return;
-    }
-    if alert.rendered.is_none() {
         return;
     }
     let Some(mut finding) = alert.reread(settings) else {
