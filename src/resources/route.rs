@@ -322,11 +322,10 @@ async fn read_units(ctx: &Ctx) -> Result<BTreeMap<String, Option<Vec<String>>>> 
             return anyhow::Ok((unit.clone(), None));
         }
         // Every account below it, the management account included (its alerts are routed like any other's).
-        let accounts =
-            organization::accounts_below(organizations, std::slice::from_ref(unit), "").await?;
+        let accounts = crate::org_tree::walk(organizations, unit).await?;
         Ok((
             unit.clone(),
-            Some(accounts.into_iter().map(|a| a.id).collect()),
+            Some(accounts.into_iter().map(|p| p.account.id).collect()),
         ))
     }))
     .await?;

@@ -136,8 +136,9 @@ pub async fn read_wanted(ctx: &Ctx, wanted: &str, search: Search) -> Result<Curr
     };
     let (status, tag_list) = tokio::join!(ct.get_trail_status().name(&found.arn).send(), tag_list);
     // Deleted between the calls.
-    let Some(status) =
-        status.found_doing(NOT_FOUND, || format!("reading the status of trail {wanted}"))?
+    let Some(status) = status.found_doing(NOT_FOUND, || {
+        format!("reading the status of trail {wanted}")
+    })?
     else {
         return Ok(Current {
             wanted,

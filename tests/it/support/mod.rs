@@ -173,13 +173,13 @@ impl Account {
             self.url, self.access_key
         ))
         .call()
-            .expect("moto recorder (is MOTO_ENABLE_RECORDING=True set on the server?)")
-            .body_mut()
-            .with_config()
-            // Every CreateFunction carries the 3.5 MB handler zip: the recording grows fast.
-            .limit(4 << 30)
-            .read_to_string()
-            .expect("recording");
+        .expect("moto recorder (is MOTO_ENABLE_RECORDING=True set on the server?)")
+        .body_mut()
+        .with_config()
+        // Every CreateFunction carries the 3.5 MB handler zip: the recording grows fast.
+        .limit(4 << 30)
+        .read_to_string()
+        .expect("recording");
         body.lines()
             .filter_map(|line| serde_json::from_str::<Value>(line).ok())
             .filter(|entry| {
