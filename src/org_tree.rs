@@ -16,7 +16,7 @@
 
 use std::collections::VecDeque;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use aws_sdk_organizations::Client;
 use futures::stream::{FuturesUnordered, StreamExt};
 use serde::Serialize;
@@ -114,54 +114,48 @@ pub fn below(placed: &[Placed], units: &[String], except: &str) -> Vec<Account> 
 
 /// The accounts directly in `unit`, every page.
 async fn accounts_of(organizations: &Client, unit: &str) -> Result<Vec<Account>> {
-    let mut accounts = Vec::new();
-    let mut pages = organizations
+    let pages = organizations
         .list_accounts_for_parent()
         .parent_id(unit)
         .max_results(PAGE)
         .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.explained().with_context(|| {
+        .send()
+        .try_collect()
+        .await
+        .doing(|| {
             format!("listing the accounts of {unit} (organizations:ListAccountsForParent)")
         })?;
-        accounts.extend(
-            page.accounts
-                .unwrap_or_default()
-                .into_iter()
-                .map(|a| Account {
-                    id: a.id.unwrap_or_default(),
-                    name: a.name.unwrap_or_default(),
-                    status: a.status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
-                }),
-        );
-    }
-    Ok(accounts)
+    Ok(pages
+        .into_iter()
+        .flat_map(|page| page.accounts.unwrap_or_default())
+        .map(|a| Account {
+            id: a.id.unwrap_or_default(),
+            name: a.name.unwrap_or_default(),
+            status: a.status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        })
+        .collect())
 }
 
 /// The organizational units directly below `unit`, every page.
 async fn units_of(organizations: &Client, unit: &str) -> Result<Vec<String>> {
-    let mut units = Vec::new();
-    let mut pages = organizations
+    let pages = organizations
         .list_organizational_units_for_parent()
         .parent_id(unit)
         .max_results(PAGE)
         .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.explained().with_context(|| {
+        .send()
+        .try_collect()
+        .await
+        .doing(|| {
             format!(
                 "listing the organizational units below {unit} (organizations:ListOrganizationalUnitsForParent)"
             )
         })?;
-        units.extend(
-            page.organizational_units
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|u| u.id),
-        );
-    }
-    Ok(units)
+    Ok(pages
+        .into_iter()
+        .flat_map(|page| page.organizational_units.unwrap_or_default())
+        .filter_map(|u| u.id)
+        .collect())
 }
 
 #[cfg(test)]
