@@ -5,8 +5,6 @@
 //! binary needs no shared library at all, so it runs on Amazon Linux 2023 whatever glibc built it.
 //! `LOGIN_ALERT_HANDLER_BOOTSTRAP=/path/to/bootstrap` skips the build and bundles that file instead
 //! (for hosts that cannot build a static x86_64 Linux binary, e.g. with `cargo lambda build`).
-//! `LOGIN_ALERT_HANDLER_PROFILE=lambda-test` (set by `scripts/test.sh`) builds it with the `lambda-test` profile:
-//! the same code, linked the same way, optimised less and without link-time optimisation, for test builds.
 
 use std::env;
 use std::fs;
@@ -21,27 +19,12 @@ use zip::write::SimpleFileOptions;
 const LAMBDA_TARGET: &str = "x86_64-unknown-linux-gnu";
 /// `[profile.lambda]` in Cargo.toml: release, optimised for size.
 const LAMBDA_PROFILE: &str = "lambda";
-/// `[profile.lambda-test]`: `lambda` optimised less, for the tests' builds.
-const LAMBDA_TEST_PROFILE: &str = "lambda-test";
-
-/// The profile the handler is built with: `lambda` unless `LOGIN_ALERT_HANDLER_PROFILE` names `lambda-test`.
-fn handler_profile() -> &'static str {
-    match env::var("LOGIN_ALERT_HANDLER_PROFILE").as_deref() {
-        Err(_) | Ok("") | Ok(LAMBDA_PROFILE) => LAMBDA_PROFILE,
-        Ok(LAMBDA_TEST_PROFILE) => LAMBDA_TEST_PROFILE,
-        Ok(other) => panic!(
-            "LOGIN_ALERT_HANDLER_PROFILE={other} is not a profile the handler is built with: \
-             unset it (the release's `{LAMBDA_PROFILE}`) or set it to `{LAMBDA_TEST_PROFILE}`"
-        ),
-    }
-}
 
 fn main() {
     println!("cargo:rerun-if-changed=handler/src");
     println!("cargo:rerun-if-changed=handler/Cargo.toml");
     println!("cargo:rerun-if-changed=Cargo.lock");
     println!("cargo:rerun-if-env-changed=LOGIN_ALERT_HANDLER_BOOTSTRAP");
-    println!("cargo:rerun-if-env-changed=LOGIN_ALERT_HANDLER_PROFILE");
 
     let manifest_dir =
         PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
@@ -88,7 +71,7 @@ fn build_handler(manifest_dir: &Path, out_dir: &Path) -> PathBuf {
         .args([
             "build",
             "--profile",
-            handler_profile(),
+            LAMBDA_PROFILE,
             "-p",
             "login-alert-handler",
             "--bin",
@@ -125,7 +108,7 @@ fn build_handler(manifest_dir: &Path, out_dir: &Path) -> PathBuf {
     }
     target_dir
         .join(LAMBDA_TARGET)
-        .join(handler_profile())
+        .join(LAMBDA_PROFILE)
         .join("bootstrap")
 }
 

@@ -11,8 +11,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 . scripts/static.sh
-# The release bundles the handler built with the `lambda` profile, never the tests' `lambda-test` (build.rs).
-unset LOGIN_ALERT_HANDLER_PROFILE
 target=$STATIC_TARGET
 id=$(cargo pkgid --quiet -p login-alert)
 version=${id##*[#@]}

@@ -38,6 +38,4 @@ for arg in "$@"; do
   esac
 done
 . scripts/static.sh
-# The bundled handler is built with `lambda-test` (Cargo.toml): linked as the release's, optimised less.
-export LOGIN_ALERT_HANDLER_PROFILE=${LOGIN_ALERT_HANDLER_PROFILE:-lambda-test}
 static_cargo test "${scope[@]}" --no-fail-fast "$@"

@@ -143,10 +143,6 @@ fn cases() -> Vec<Case> {
             .prepend("coverage = \"organization\"\norganization_units = [\"Workloads\"]"),
         case("organizational units with account coverage")
             .prepend("organization_units = [\"ou-ab12-34cd56ef\"]"),
-        case("organization coverage with a trail of this account's own").edit(
-            "[trail]\nname = \"audit-trail\"\n",
-            "coverage = \"organization\"\n[trail]\ncreate = true\n",
-        ),
         case("a trail name with a space").edit("audit-trail", "audit trail"),
         case("a trail ARN of another service").edit("audit-trail", "arn:aws:s3:::audit-bucket"),
         case("a trail ARN in a region that does not exist").edit(

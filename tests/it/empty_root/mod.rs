@@ -14,10 +14,8 @@
 //! `scripts/dist.sh` still runs, with a stand-in `cargo` first on its `PATH` that hands it that binary
 //! instead of compiling one and writes down how it was asked to build: the same flags and target as this
 //! build (`the_release_is_linked_as_these_tests_are`), then its static check, archive and checksum as in a
-//! release. The `bootstrap` is built by build.rs as the release's is (the same code, statically, for the same
-//! target), with the `lambda-test` profile under `scripts/test.sh`: `lambda` without link-time optimisation and
-//! optimised less, which changes neither which libraries it needs nor where it looks for CA certificates, and
-//! spares each cold test run the release's single-threaded link-time optimisation of the whole handler.
+//! release. The `bootstrap` is the release's own: build.rs builds it with the `lambda` profile, statically,
+//! for the tests and the release alike.
 //!
 //! A plain `cargo test` links the CLI dynamically: the CLI tests here then skip and say why, except under
 //! `CI`, where they fail instead.
