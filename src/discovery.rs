@@ -336,12 +336,12 @@ pub async fn discover(sdk: &SdkConfig, start_region: &str) -> Discovery {
         async move {
             let mut problems = Vec::new();
             if let Reach::OtherAccount(owner) = trail.reach_from(account_id.as_deref()) {
-                problems.push(format!(
+                let problem = format!(
                     "trail {} is an organization trail owned by account {owner}, so it cannot be used from here: {}",
                     trail.name,
                     crate::reach::only_from_owner(&owner),
-                ));
-                return (TrailDetails { trail, logging: None, subscription_filters: None }, problems);
+                );
+                return (TrailDetails { trail, logging: None, subscription_filters: None }, vec![problem]);
             }
             let filters = async {
                 match trail.log_group_name() {
@@ -365,8 +365,18 @@ pub async fn discover(sdk: &SdkConfig, start_region: &str) -> Discovery {
     let (details, organization) = futures::join!(details, organization);
     let mut trails = Vec::with_capacity(details.len());
     for (trail, trail_problems) in details {
+        // A delegated administrator for StackSets may adopt the management account's organization
+        // trail read only, for organization coverage (the installer says so when it is chosen).
+        let read_only = organization == Some(crate::organization::Caller::DelegatedAdmin)
+            && trail.trail.organization
+            && matches!(
+                trail.trail.reach_from(account_id.as_deref()),
+                Reach::OtherAccount(_)
+            );
+        if !read_only {
+            problems.extend(trail_problems);
+        }
         trails.push(trail);
-        problems.extend(trail_problems);
     }
     Discovery {
         account_id,

@@ -5,6 +5,7 @@ use login_alert_handler::Scope;
 use crate::config::{self, Config, Coverage, Route};
 use crate::discovery::{Discovery, TrailDetails};
 use crate::names::{MAX_FILTERS, Names};
+use crate::organization::Caller;
 use crate::prompt::{PromptError, Prompter};
 use crate::reach::Reach;
 use crate::resolve::{Refused, Resolved, Setting, Source, TrailPick};
@@ -93,6 +94,18 @@ pub fn ask(p: &mut dyn Prompter, r: &Resolved, found: &Discovery) -> Result<Conf
     };
 
     let mut answers = r.clone();
+    // The management account's organization trail, adopted read only by a delegated administrator:
+    // only organization coverage in EventBridge mode works with it, so neither is asked.
+    let read_only = match &trail {
+        TrailPick::Adopt { name, .. } => found
+            .trail(name)
+            .is_some_and(|t| read_only_organization_trail(t, found)),
+        TrailPick::Create { .. } => false,
+    };
+    if read_only {
+        answers.mode.value = Route::Eventbridge;
+        answers.coverage.value = Coverage::Organization;
+    }
     if r.slack_webhook_url.asked() {
         answers.slack_webhook_url.value = ask_slack(
             p,
@@ -144,7 +157,7 @@ pub fn ask(p: &mut dyn Prompter, r: &Resolved, found: &Discovery) -> Result<Conf
             })?;
     }
 
-    if r.mode.asked() {
+    if r.mode.asked() && !read_only {
         let items: Vec<String> = Route::ALL
             .iter()
             .map(|m| mode_label(*m).to_owned())
@@ -158,7 +171,7 @@ pub fn ask(p: &mut dyn Prompter, r: &Resolved, found: &Discovery) -> Result<Conf
 
     // Only a caller that can deploy to its organization is asked (management account, or a
     // delegated administrator for StackSets); anyone else keeps what was resolved.
-    if r.coverage.asked() && found.organization.is_some_and(|c| c.qualifies()) {
+    if r.coverage.asked() && !read_only && found.organization.is_some_and(|c| c.qualifies()) {
         let items: Vec<String> = Coverage::ALL
             .iter()
             .map(|c| coverage_label(*c).to_owned())
@@ -329,6 +342,14 @@ fn ask_trail(
             if let Some(t) = seen.or_else(|| found.trail(name))
                 && let Reach::OtherAccount(owner) = t.trail.reach_from(account)
             {
+                if read_only_organization_trail(t, found) {
+                    p.note(&format!(
+                        "{} is the organization trail of the management account {owner}: from this delegated \
+                         administrator login-alert only reads it, with organization coverage in EventBridge mode",
+                        t.trail.name
+                    ));
+                    return Ok(pick);
+                }
                 p.note(&not_adoptable(&Refused {
                     trail: t.trail.name.clone(),
                     owner,
@@ -342,6 +363,17 @@ fn ask_trail(
         }
         return Ok(pick);
     }
+}
+
+/// Another account's organization trail, seen from a delegated administrator for StackSets: adoptable
+/// read only, for organization coverage in EventBridge mode (`resources::trail` reads it, never changes it).
+fn read_only_organization_trail(t: &TrailDetails, found: &Discovery) -> bool {
+    found.organization == Some(Caller::DelegatedAdmin)
+        && t.trail.organization
+        && matches!(
+            t.trail.reach_from(found.account_id.as_deref()),
+            Reach::OtherAccount(_)
+        )
 }
 
 fn not_adoptable(refused: &Refused) -> String {
@@ -871,6 +903,58 @@ mod tests {
             }
         );
         assert_eq!(config.region, "us-east-1");
+    }
+
+    #[test]
+    fn a_delegated_administrator_adopts_the_organization_trail_read_only_for_organization_coverage()
+    {
+        let mut found = Discovery {
+            organization: Some(Caller::DelegatedAdmin),
+            ..two_trails()
+        };
+        let mut org = trail("org-trail", "us-east-1", true, "999999999999");
+        org.trail.organization = true;
+        org.logging = None;
+        found.trails.push(org);
+        let args = InitArgs {
+            emails: vec!["a@example.com".into()],
+            slack_webhook_url: Some(WEBHOOK.into()),
+            account_name: Some("x".into()),
+            timezone: Some("UTC".into()),
+            scope: Some(ScopeArg::All),
+            name_prefix: Some("la".into()),
+            ..Default::default()
+        };
+        let mut p = ScriptedPrompter::new([Answer::Select(2)]);
+        let config = ask_with(&mut p, &args, None, &found).unwrap();
+        assert!(
+            p.notes[0].contains("organization trail of the management account 999999999999")
+                && p.notes[0].contains("only reads it"),
+            "{:?}",
+            p.notes
+        );
+        // Only organization coverage in EventBridge mode works with it: neither is asked.
+        assert_eq!(p.asked, [TRAIL_PROMPT]);
+        assert_eq!(config.trail.name.as_deref(), Some("org-trail"));
+        assert!(!config.trail.create);
+        assert_eq!(config.mode, Route::Eventbridge);
+        assert_eq!(config.coverage, Coverage::Organization);
+
+        // A plain member of the organization still cannot use it.
+        found.organization = Some(Caller::Member);
+        let mut p = ScriptedPrompter::new([
+            Answer::Select(2),
+            Answer::Enter,
+            Answer::Enter,
+            Answer::Enter,
+        ]);
+        let config = ask_with(&mut p, &args, None, &found).unwrap();
+        assert!(
+            p.notes[0].contains("owned by account 999999999999"),
+            "{:?}",
+            p.notes
+        );
+        assert_ne!(config.trail.name.as_deref(), Some("org-trail"));
     }
 
     #[test]
