@@ -208,6 +208,23 @@ impl Discovery {
             .iter()
             .find(|t| t.trail.name == name_or_arn || t.trail.arn == name_or_arn)
     }
+
+    /// Whether `t` is another account's organization trail that this caller, a delegated
+    /// administrator for StackSets, may adopt read only (organization coverage in EventBridge mode;
+    /// `resources::trail` reads it, never changes it).
+    pub fn read_only(&self, t: &TrailDetails) -> bool {
+        read_only(self.organization, t, self.account_id.as_deref())
+    }
+}
+
+fn read_only(
+    caller: Option<crate::organization::Caller>,
+    t: &TrailDetails,
+    account_id: Option<&str>,
+) -> bool {
+    caller == Some(crate::organization::Caller::DelegatedAdmin)
+        && t.trail.organization
+        && matches!(t.trail.reach_from(account_id), Reach::OtherAccount(_))
 }
 
 /// The region the SDK configuration resolved to.
@@ -365,15 +382,9 @@ pub async fn discover(sdk: &SdkConfig, start_region: &str) -> Discovery {
     let (details, organization) = futures::join!(details, organization);
     let mut trails = Vec::with_capacity(details.len());
     for (trail, trail_problems) in details {
-        // A delegated administrator for StackSets may adopt the management account's organization
-        // trail read only, for organization coverage (the installer says so when it is chosen).
-        let read_only = organization == Some(crate::organization::Caller::DelegatedAdmin)
-            && trail.trail.organization
-            && matches!(
-                trail.trail.reach_from(account_id.as_deref()),
-                Reach::OtherAccount(_)
-            );
-        if !read_only {
+        // Not a problem for a delegated administrator, who may adopt it read only (the installer
+        // says so when it is chosen).
+        if !read_only(organization, &trail, account_id.as_deref()) {
             problems.extend(trail_problems);
         }
         trails.push(trail);

@@ -5,7 +5,6 @@ use login_alert_handler::Scope;
 use crate::config::{self, Config, Coverage, Route};
 use crate::discovery::{Discovery, TrailDetails};
 use crate::names::{MAX_FILTERS, Names};
-use crate::organization::Caller;
 use crate::prompt::{PromptError, Prompter};
 use crate::reach::Reach;
 use crate::resolve::{Refused, Resolved, Setting, Source, TrailPick};
@@ -97,9 +96,7 @@ pub fn ask(p: &mut dyn Prompter, r: &Resolved, found: &Discovery) -> Result<Conf
     // The management account's organization trail, adopted read only by a delegated administrator:
     // only organization coverage in EventBridge mode works with it, so neither is asked.
     let read_only = match &trail {
-        TrailPick::Adopt { name, .. } => found
-            .trail(name)
-            .is_some_and(|t| read_only_organization_trail(t, found)),
+        TrailPick::Adopt { name, .. } => found.trail(name).is_some_and(|t| found.read_only(t)),
         TrailPick::Create { .. } => false,
     };
     if read_only {
@@ -342,7 +339,7 @@ fn ask_trail(
             if let Some(t) = seen.or_else(|| found.trail(name))
                 && let Reach::OtherAccount(owner) = t.trail.reach_from(account)
             {
-                if read_only_organization_trail(t, found) {
+                if found.read_only(t) {
                     p.note(&format!(
                         "{} is the organization trail of the management account {owner}: from this delegated \
                          administrator login-alert only reads it, with organization coverage in EventBridge mode",
@@ -363,17 +360,6 @@ fn ask_trail(
         }
         return Ok(pick);
     }
-}
-
-/// Another account's organization trail, seen from a delegated administrator for StackSets: adoptable
-/// read only, for organization coverage in EventBridge mode (`resources::trail` reads it, never changes it).
-fn read_only_organization_trail(t: &TrailDetails, found: &Discovery) -> bool {
-    found.organization == Some(Caller::DelegatedAdmin)
-        && t.trail.organization
-        && matches!(
-            t.trail.reach_from(found.account_id.as_deref()),
-            Reach::OtherAccount(_)
-        )
 }
 
 fn not_adoptable(refused: &Refused) -> String {
@@ -908,6 +894,7 @@ mod tests {
     #[test]
     fn a_delegated_administrator_adopts_the_organization_trail_read_only_for_organization_coverage()
     {
+        use crate::organization::Caller;
         let mut found = Discovery {
             organization: Some(Caller::DelegatedAdmin),
             ..two_trails()
