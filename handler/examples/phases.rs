@@ -82,6 +82,16 @@ fn main() {
     let (outer, batch) = median(runs, || {
         serde_json::from_slice::<Batch>(&json).expect("the CloudWatch Logs JSON")
     });
+    let (outer_sonic, _) = median(runs, || {
+        sonic_rs::from_slice::<Batch>(&json).expect("the CloudWatch Logs JSON").log_events.len()
+    });
+    let (inner_sonic, _) = median(runs, || {
+        batch
+            .log_events
+            .iter()
+            .filter_map(|e| sonic_rs::from_str::<Record>(&e.message).ok())
+            .count()
+    });
     let (inner, records) = median(runs, || {
         batch
             .log_events
@@ -122,7 +132,9 @@ fn main() {
     println!("  base64                 {:7.1} ms", ms(base64));
     println!("  inflate (gzip)         {:7.1} ms", ms(inflate));
     println!("  outer JSON (logEvents) {:7.1} ms", ms(outer));
+    println!("  outer JSON, sonic-rs   {:7.1} ms", ms(outer_sonic));
     println!("  inner JSON ({records} records) {:7.1} ms", ms(inner));
+    println!("  inner JSON, sonic-rs   {:7.1} ms", ms(inner_sonic));
     println!(
         "  parse + classify + message + Slack JSON {:7.1} ms (render alone ~{:.1} ms)",
         ms(render),

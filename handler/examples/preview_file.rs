@@ -1,6 +1,9 @@
 //! Runs `preview` on a file and prints the output size: a profiling harness for the handler's hot path
 //! (`perf record cargo run --release --features bench --example preview_file -- FILE slack`).
 
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let (Some(path), format) = (args.next(), args.next().unwrap_or_else(|| "slack".into())) else {

@@ -262,6 +262,9 @@ pub fn collect(
     keep: KeepRaw,
 ) -> Result<Collected, InputError> {
     let mut collected = Collected::default();
+    // The chunks' alerts are moved into one vector once, at its final size: an alert is large, and growing the
+    // vector chunk by chunk copied all of them again at every doubling.
+    let mut chunks: Vec<Vec<Alert>> = Vec::new();
     let shape = input::map_records(
         input,
         |chunk: &mut Chunk, item| to_alert(chunk, item, settings, channels, keep),
@@ -269,9 +272,13 @@ pub fn collect(
             collected.records += chunk.records;
             collected.unreadable += chunk.unreadable;
             collected.problems.extend(chunk.problems);
-            collected.alerts.extend(chunk.alerts);
+            chunks.push(chunk.alerts);
         },
     )?;
+    collected.alerts = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
+    for chunk in chunks {
+        collected.alerts.extend(chunk);
+    }
     collected.shape = Some(shape);
     Ok(collected)
 }

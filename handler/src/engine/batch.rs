@@ -24,7 +24,10 @@ pub struct Group {
 /// The alerts in input order with every record whose event ID came earlier dropped (the same event delivered
 /// twice in one batch), and how many were dropped.
 pub fn dedupe(mut alerts: Vec<Alert>) -> (Vec<Alert>, usize) {
-    alerts.sort_by_key(|a| a.index);
+    // The first pass hands them over in input order already; an alert is large, so it is moved only when needed.
+    if !alerts.is_sorted_by_key(|a| a.index) {
+        alerts.sort_by_key(|a| a.index);
+    }
     let before = alerts.len();
     let keep: Vec<bool> = {
         let mut seen: HashSet<&str> = HashSet::with_capacity(alerts.len());
@@ -33,6 +36,9 @@ pub fn dedupe(mut alerts: Vec<Alert>) -> (Vec<Alert>, usize) {
             .map(|a| seen.insert(a.event_id.as_str()))
             .collect()
     };
+    if keep.iter().all(|&k| k) {
+        return (alerts, 0);
+    }
     let mut keep = keep.into_iter();
     alerts.retain(|_| keep.next().unwrap_or(true));
     let dropped = before - alerts.len();
