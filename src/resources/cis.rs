@@ -6,7 +6,7 @@ use futures::future::try_join_all;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::aws::SdkResultExt;
+use crate::aws::{SdkResultExt, found_pages};
 use crate::check::{Check, Link};
 use crate::model::{Ctx, Facts, Target};
 use crate::part::Part;
@@ -345,18 +345,13 @@ impl Part for Cis {
 
 /// Every metric filter on `log_group`; a group that does not exist has none.
 pub async fn read(ctx: &Ctx, log_group: &str) -> Result<Group> {
-    let pages = ctx
-        .clients
-        .logs
-        .describe_metric_filters()
-        .log_group_name(log_group)
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .found_doing(NOT_FOUND, || {
-            format!("reading the metric filters of log group {log_group}")
-        })?;
+    let describe = ctx.clients.logs.describe_metric_filters();
+    let pages = found_pages(
+        describe.log_group_name(log_group).into_paginator().send(),
+        NOT_FOUND,
+        || format!("reading the metric filters of log group {log_group}"),
+    )
+    .await?;
     let filters = pages
         .into_iter()
         .flatten()

@@ -733,7 +733,7 @@ async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
 mod tests {
     use super::*;
     use crate::plan::Mode;
-    use crate::testing::{planned, test_plan};
+    use crate::testing::{first, planned, test_plan};
 
     const TABLE: &str = "login-alert-state";
 
@@ -905,7 +905,7 @@ mod tests {
         keyed.key_schema = vec!["id:HASH:S".into()];
         keyed.account_names = None;
         let plan = apply_plan(Some(&keyed), &desired(&[("123456789012", "prod")]));
-        assert_eq!(plan.changes[0].action, Action::Replace);
+        first(&plan, Action::Replace);
         assert_eq!(plan.changes[1].action, Action::Create);
     }
 

@@ -5,7 +5,7 @@ use futures::future::try_join_all;
 use serde::{Deserialize, Serialize};
 
 use crate::arn::regional_resource;
-use crate::aws::{SdkResultExt, error_code, error_message, explain};
+use crate::aws::{SdkResultExt, error_code, error_message, explain, found_pages};
 use crate::check::{Check, Link};
 use crate::model::{Ctx, Delivery, Facts, Target};
 use crate::names::MAX_FILTERS;
@@ -190,18 +190,13 @@ pub fn check(current: Option<&Current>, desired: &Desired) -> Check {
 
 /// Every filter on `log_group`; a group that does not exist yet has none.
 pub async fn read(ctx: &Ctx, log_group: &str) -> Result<Current> {
-    let pages = ctx
-        .clients
-        .logs
-        .describe_subscription_filters()
-        .log_group_name(log_group)
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .found_doing(&["ResourceNotFoundException"], || {
-            format!("reading the subscription filters of log group {log_group}")
-        })?;
+    let describe = ctx.clients.logs.describe_subscription_filters();
+    let pages = found_pages(
+        describe.log_group_name(log_group).into_paginator().send(),
+        &["ResourceNotFoundException"],
+        || format!("reading the subscription filters of log group {log_group}"),
+    )
+    .await?;
     let filters = pages
         .into_iter()
         .flatten()

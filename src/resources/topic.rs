@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::policies::{statement_diff, topic_access};
 use crate::arn::Arn;
-use crate::aws::SdkResultExt;
+use crate::aws::{SdkResultExt, found_pages};
 use crate::check::{Check, Link};
 use crate::model::{Ctx, Target};
 use crate::names::MANAGED_BY;
@@ -315,18 +315,13 @@ pub async fn read(ctx: &Ctx, topic_arn: &str) -> Result<Option<Current>> {
 
 /// Every subscription of every protocol, every page; `None` when the topic is gone.
 async fn list_subscriptions(ctx: &Ctx, topic_arn: &str) -> Result<Option<Vec<Subscription>>> {
-    let pages = ctx
-        .clients
-        .sns
-        .list_subscriptions_by_topic()
-        .topic_arn(topic_arn)
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .found_doing(NOT_FOUND, || {
-            format!("listing the subscriptions of SNS topic {topic_arn}")
-        })?;
+    let list = ctx.clients.sns.list_subscriptions_by_topic();
+    let pages = found_pages(
+        list.topic_arn(topic_arn).into_paginator().send(),
+        NOT_FOUND,
+        || format!("listing the subscriptions of SNS topic {topic_arn}"),
+    )
+    .await?;
     let Some(pages) = pages else { return Ok(None) };
     let subscriptions = pages
         .into_iter()
