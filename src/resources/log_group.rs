@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::aws::SdkResultExt;
-use crate::model::{Ctx, Facts, Target};
-use crate::part::{Named, kind};
+use crate::model::{Ctx, Target};
+use crate::part::{Named, When, kind};
 use crate::plan::lifecycle::owned_when_managed;
 use crate::plan::{Attr, Change, Plan};
 use crate::policy::{Grant, log_group_arns};
@@ -55,13 +55,7 @@ impl Named for TrailGroup {
     const NAME: &'static str = "the trail's log group";
     type Kind = LogGroup;
 
-    fn uses(&self, t: &Target) -> bool {
-        t.route.uses_logs()
-    }
-
-    fn wanted(&self, t: &Target, facts: &Facts) -> bool {
-        facts.delivers_to_ours(t)
-    }
+    const WHEN: When = When::TrailDelivery;
 
     fn desired(&self, t: &Target) -> Desired {
         desired(t.names.log_group(), t)

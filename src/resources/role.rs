@@ -10,9 +10,9 @@ use serde_json::Value;
 
 use super::policies::{self, same_policy, statement_diff};
 use crate::aws::{SdkResultExt, found_pages};
-use crate::model::{Ctx, Facts, Target};
+use crate::model::{Ctx, Target};
 use crate::names::{INLINE_POLICY, MANAGED_BY};
-use crate::part::{Named, kind};
+use crate::part::{Named, When, kind};
 use crate::plan::lifecycle::owned_when_managed;
 use crate::plan::{Attr, Change, Plan};
 use crate::policy::Grant;
@@ -93,13 +93,7 @@ impl Named for CloudTrailRole {
     const NAME: &'static str = "the CloudTrail role";
     type Kind = Role;
 
-    fn uses(&self, t: &Target) -> bool {
-        t.route.uses_logs()
-    }
-
-    fn wanted(&self, t: &Target, facts: &Facts) -> bool {
-        facts.delivers_to_ours(t)
-    }
+    const WHEN: When = When::TrailDelivery;
 
     fn desired(&self, t: &Target) -> Desired {
         policies::cloudtrail_role(t)
@@ -122,9 +116,7 @@ impl Named for EventsRole {
     const NAME: &'static str = "the EventBridge forwarding role";
     type Kind = Role;
 
-    fn uses(&self, t: &Target) -> bool {
-        t.route.uses_eventbridge()
-    }
+    const WHEN: When = When::EventBridge;
 
     fn desired(&self, t: &Target) -> Desired {
         policies::events_role(t)

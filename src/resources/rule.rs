@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::calls::events as rules;
 use crate::check::{Check, Link};
 use crate::model::{Ctx, Facts, Target};
-use crate::part::{Named, Part, kind};
+use crate::part::{Named, Part, When, kind};
 use crate::plan::lifecycle::{Found, owned_when_managed};
 use crate::plan::{Attr, Change, Plan};
 use crate::policy::Grant;
@@ -124,9 +124,7 @@ impl Named for HomeRule {
     const NAME: &'static str = "the home EventBridge rule";
     type Kind = HomeRegionRule;
 
-    fn uses(&self, t: &Target) -> bool {
-        t.route.uses_eventbridge()
-    }
+    const WHEN: When = When::EventBridge;
 
     fn desired(&self, t: &Target) -> Desired {
         home(t)

@@ -441,57 +441,58 @@ pub fn plan_apply(current: &Current, desired: &Desired, plan: &mut Plan<impl Fro
                 .filter(|u| desired.units.contains(u))
                 .cloned()
                 .collect();
-            if !new_units.is_empty() && !desired.regions.is_empty() {
-                own.push(Some(
-                    Change::new(
-                        INSTANCES,
-                        targets_label(&new_units, &desired.regions),
-                        Action::Create,
-                        add(new_units.clone(), desired.regions.clone()),
-                    )
-                    .attr(Attr::set("deployment_targets", new_units.join(", "))),
-                ));
-            }
-            if !new_regions.is_empty() && !kept_units.is_empty() {
-                own.push(Some(
-                    Change::new(
-                        INSTANCES,
-                        targets_label(&kept_units, &new_regions),
-                        Action::Create,
-                        add(kept_units.clone(), new_regions.clone()),
-                    )
-                    .attr(Attr::set("regions", new_regions.join(", ")))
-                    .note("regions enabled since the last apply"),
-                ));
-            }
             let delete = |units: Vec<String>, regions: Vec<String>| Op::DeleteInstances {
                 name: name.clone(),
                 units,
                 regions,
                 delegated,
             };
-            if !gone_units.is_empty() && !deployed.is_empty() {
-                own.push(Some(
-                    Change::new(
-                        INSTANCES,
-                        targets_label(&gone_units, &deployed),
-                        Action::Delete,
-                        delete(gone_units.clone(), deployed.clone()),
-                    )
-                    .attr(Attr::unset("deployment_targets", gone_units.join(", "))),
-                ));
-            }
-            if !gone_regions.is_empty() && !kept_units.is_empty() {
-                own.push(Some(
-                    Change::new(
-                        INSTANCES,
-                        targets_label(&kept_units, &gone_regions),
-                        Action::Delete,
-                        delete(kept_units, gone_regions.clone()),
-                    )
-                    .attr(Attr::unset("regions", gone_regions.join(", ")))
-                    .note("regions no longer enabled"),
-                ));
+            // Instances of units in regions, added or deleted: each pair of what changed that leaves
+            // both sides non-empty is one operation.
+            let steps = [
+                (
+                    &new_units,
+                    &desired.regions,
+                    Action::Create,
+                    Attr::set("deployment_targets", new_units.join(", ")),
+                    None,
+                ),
+                (
+                    &kept_units,
+                    &new_regions,
+                    Action::Create,
+                    Attr::set("regions", new_regions.join(", ")),
+                    Some("regions enabled since the last apply"),
+                ),
+                (
+                    &gone_units,
+                    &deployed,
+                    Action::Delete,
+                    Attr::unset("deployment_targets", gone_units.join(", ")),
+                    None,
+                ),
+                (
+                    &kept_units,
+                    &gone_regions,
+                    Action::Delete,
+                    Attr::unset("regions", gone_regions.join(", ")),
+                    Some("regions no longer enabled"),
+                ),
+            ];
+            for (units, regions, action, attr, note) in steps {
+                if units.is_empty() || regions.is_empty() {
+                    continue;
+                }
+                let label = targets_label(units, regions);
+                let op = match action {
+                    Action::Create => add(units.clone(), regions.clone()),
+                    _ => delete(units.clone(), regions.clone()),
+                };
+                let mut change = Change::new(INSTANCES, label, action, op).attr(attr);
+                if let Some(note) = note {
+                    change = change.note(note);
+                }
+                own.push(Some(change));
             }
             // A gap apply can see (an active account below the targets without an instance in a
             // region) is filled for those accounts only, in one operation; when the targets or the
