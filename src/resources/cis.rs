@@ -781,6 +781,14 @@ mod tests {
         }
     }
 
+    /// The trail's log group with no metric filter, and no alarm.
+    fn nothing_in_place() -> Current {
+        Current {
+            groups: vec![group(vec![])],
+            alarms: vec![],
+        }
+    }
+
     fn theirs(n: usize) -> Vec<MetricFilter> {
         (0..n)
             .map(|i| MetricFilter {
@@ -845,10 +853,7 @@ mod tests {
     #[test]
     fn without_an_email_the_plan_says_security_hub_stays_failed() {
         let t = target(false);
-        let current = Current {
-            groups: vec![group(vec![])],
-            alarms: vec![],
-        };
+        let current = nothing_in_place();
         let plan = apply_plan(&current, &t);
         assert!(plan.notices.iter().any(|n| n.contains("CloudWatch.1-14")));
         assert_eq!(plan.changes.len(), 28);
@@ -952,10 +957,7 @@ mod tests {
     #[test]
     fn a_planned_operation_survives_a_saved_plan() {
         let t = target(true);
-        let current = Current {
-            groups: vec![group(vec![])],
-            alarms: vec![],
-        };
+        let current = nothing_in_place();
         for change in apply_plan(&current, &t).changes {
             let text = serde_json::to_string(&change.op).unwrap();
             assert_eq!(text.matches("\"op\"").count(), 1, "{text}");

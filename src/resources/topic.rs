@@ -635,6 +635,11 @@ mod tests {
         }
     }
 
+    /// The plan for login-alert's topic with `subscriptions`, when the config notifies `emails`.
+    fn ours_with(subscriptions: Vec<Subscription>, emails: &[&str]) -> Plan<Op> {
+        apply_plan(Some(&current(subscriptions, true)), &desired(emails))
+    }
+
     fn apply_plan(current: Option<&Current>, desired: &Desired) -> Plan<Op> {
         planned(Mode::Apply, |plan| plan_apply(current, desired, plan))
     }
@@ -743,19 +748,16 @@ mod tests {
 
     #[test]
     fn all_confirmed_needs_nothing_and_email_case_does_not_matter() {
-        let plan = apply_plan(
-            Some(&current(vec![confirmed("A@Example.com")], true)),
-            &desired(&["a@example.com"]),
-        );
+        let plan = ours_with(vec![confirmed("A@Example.com")], &["a@example.com"]);
         assert!(!plan.has_changes());
         assert!(plan.notices.is_empty());
     }
 
     #[test]
     fn a_removed_subscription_is_subscribed_again() {
-        let plan = apply_plan(
-            Some(&current(vec![confirmed("a@example.com")], true)),
-            &desired(&["a@example.com", "b@example.com"]),
+        let plan = ours_with(
+            vec![confirmed("a@example.com")],
+            &["a@example.com", "b@example.com"],
         );
         assert_eq!(plan.changes.len(), 1);
         assert!(
@@ -765,10 +767,7 @@ mod tests {
 
     #[test]
     fn a_pending_subscription_is_a_notice_not_a_new_subscribe() {
-        let plan = apply_plan(
-            Some(&current(vec![pending("a@example.com")], true)),
-            &desired(&["a@example.com"]),
-        );
+        let plan = ours_with(vec![pending("a@example.com")], &["a@example.com"]);
         assert!(!plan.has_changes());
         assert_eq!(plan.notices.len(), 1);
         assert!(
@@ -800,10 +799,7 @@ mod tests {
 
     #[test]
     fn removing_every_email_deletes_our_topic_only() {
-        let plan = apply_plan(
-            Some(&current(vec![confirmed("a@example.com")], true)),
-            &desired(&[]),
-        );
+        let plan = ours_with(vec![confirmed("a@example.com")], &[]);
         assert_eq!(plan.changes.len(), 1);
         assert!(matches!(&plan.changes[0].op, Op::Delete { .. }));
         assert!(!apply_plan(Some(&current(vec![], false)), &desired(&[])).has_changes());

@@ -589,6 +589,11 @@ mod tests {
         vec!["eu-west-1".into(), "us-east-1".into()]
     }
 
+    /// The StackSet deployed to the organization's root in [`regions`], by the management account.
+    fn at_root() -> Desired {
+        desired(&target(), &["r-ab12".into()], &regions(), false)
+    }
+
     fn as_applied(d: &Desired, accounts: &[&str]) -> Current {
         Current {
             members: accounts
@@ -679,7 +684,7 @@ mod tests {
 
     #[test]
     fn a_new_stack_set_is_one_create_and_one_operation_for_every_account_and_region() {
-        let d = desired(&target(), &["r-ab12".into()], &regions(), false);
+        let d = at_root();
         let plan = planned(
             &Current {
                 stack_set: None,
@@ -733,7 +738,7 @@ mod tests {
 
     #[test]
     fn as_applied_needs_nothing_and_a_template_change_is_one_update() {
-        let d = desired(&target(), &["r-ab12".into()], &regions(), false);
+        let d = at_root();
         let current = as_applied(&d, &["222222222222", "333333333333"]);
         assert!(!planned(&current, &d).has_changes());
         let mut old = current.clone();
@@ -749,7 +754,7 @@ mod tests {
 
     #[test]
     fn regions_and_units_that_change_are_one_operation_each() {
-        let d = desired(&target(), &["r-ab12".into()], &regions(), false);
+        let d = at_root();
         let current = as_applied(&d, &["222222222222"]);
         let wider = desired(
             &target(),
@@ -779,7 +784,7 @@ mod tests {
 
     #[test]
     fn targets_without_accounts_need_nothing_and_targets_never_asked_for_are_asked_for() {
-        let d = desired(&target(), &["r-ab12".into()], &regions(), false);
+        let d = at_root();
         // No account below the root yet: no instance, nothing to do (automatic deployment adds them).
         assert!(!planned(&as_applied(&d, &[]), &d).has_changes());
         // An apply stopped after CreateStackSet: CloudFormation reports no targets.
@@ -793,7 +798,7 @@ mod tests {
 
     #[test]
     fn coverage_counts_accounts_by_regions_and_names_every_gap_and_apply_fills_what_it_sees() {
-        let d = desired(&target(), &["r-ab12".into()], &regions(), false);
+        let d = at_root();
         let mut current = as_applied(&d, &["222222222222", "333333333333", "444444444444"]);
         // One instance gone, one failed, one account suspended.
         current
@@ -844,7 +849,7 @@ mod tests {
 
     #[test]
     fn destroy_deletes_the_instances_then_the_stack_set_and_never_someone_elses() {
-        let d = desired(&target(), &["r-ab12".into()], &regions(), false);
+        let d = at_root();
         let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "111111111111", "eu-west-1");
         plan_destroy(&as_applied(&d, &["222222222222"]), &[], false, &mut plan);
         assert!(matches!(&plan.changes[0].op, Op::DeleteInstances { .. }));
