@@ -195,7 +195,7 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
         })?
         .map(|out| out.tag_set)
         .unwrap_or_default();
-    let managed = tags::is_managed(&tags::to_map(tags.into_iter().map(|t| (t.key, t.value))));
+    let managed = tags::ours_among(tags, |t| (t.key, t.value));
     let policy =
         match policy
             .found_doing(&["NoSuchBucketPolicy"], || {

@@ -231,14 +231,7 @@ async fn read_managed(ctx: &Ctx, name: &str) -> Result<Option<bool>> {
         .found_doing(&["InvalidResourceId", "ParameterNotFound"], || {
             format!("reading the tags of SSM parameter {name}")
         })?;
-    Ok(tags.map(|out| {
-        tags::is_managed(&tags::to_map(
-            out.tag_list
-                .unwrap_or_default()
-                .into_iter()
-                .map(|t| (t.key, t.value)),
-        ))
-    }))
+    Ok(tags.map(|out| tags::ours_among(out.tag_list.unwrap_or_default(), |t| (t.key, t.value))))
 }
 
 /// The Slack parameter.

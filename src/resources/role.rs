@@ -206,9 +206,7 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
         trust,
         inline: documents.into_iter().flatten().collect(),
         attached,
-        managed: tags::is_managed(&tags::to_map(
-            tags.tags.into_iter().map(|t| (t.key, t.value)),
-        )),
+        managed: tags::ours_among(tags.tags, |t| (t.key, t.value)),
     }))
 }
 

@@ -427,12 +427,7 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
         key_schema,
         ttl_attribute,
         ttl_changing,
-        managed: tags::is_managed(&tags::to_map(
-            tags.tags
-                .unwrap_or_default()
-                .into_iter()
-                .map(|t| (t.key, t.value)),
-        )),
+        managed: tags::ours_among(tags.tags.unwrap_or_default(), |t| (t.key, t.value)),
         account_names,
     }))
 }

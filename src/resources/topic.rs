@@ -298,12 +298,7 @@ pub async fn read(ctx: &Ctx, topic_arn: &str) -> Result<Option<Current>> {
     let name = Arn::parse(topic_arn)
         .map_or(topic_arn, |a| a.last_name())
         .to_owned();
-    let managed = tags::is_managed(&tags::to_map(
-        tags.tags
-            .unwrap_or_default()
-            .into_iter()
-            .map(|t| (t.key, t.value)),
-    ));
+    let managed = tags::ours_among(tags.tags.unwrap_or_default(), |t| (t.key, t.value));
     Ok(Some(Current {
         name,
         arn: topic_arn.to_owned(),
