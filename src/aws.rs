@@ -5,6 +5,7 @@ use std::sync::OnceLock;
 
 use anyhow::{Context, Result, bail};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_async::future::pagination_stream::PaginationStream;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -471,4 +472,19 @@ where
     ) -> anyhow::Result<()> {
         self.gone(gone).with_context(doing)
     }
+}
+
+/// Every page of a listing, `None` when the service answers with one of `missing` (what is listed
+/// is gone); any other error explained, naming what was being done.
+pub async fn found_pages<T, E, R, C>(
+    pages: PaginationStream<Result<T, SdkError<E, R>>>,
+    missing: &[&str],
+    doing: impl FnOnce() -> C,
+) -> anyhow::Result<Option<Vec<T>>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+    C: Display + Send + Sync + 'static,
+{
+    pages.try_collect().await.found_doing(missing, doing)
 }

@@ -80,8 +80,19 @@ impl Check {
         detail: impl Into<String>,
         fix: impl Into<String>,
     ) -> Self {
+        Check::problem(Status::Warning, link, name, detail, fix)
+    }
+
+    /// A check that is not ok (`status` says how bad), with what is wrong and the fix.
+    pub fn problem(
+        status: Status,
+        link: Link,
+        name: impl Into<String>,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
         Check {
-            status: Status::Warning,
+            status,
             fix: Some(fix.into()),
             ..Check::ok(link, name, detail)
         }
@@ -100,11 +111,7 @@ impl Check {
         detail: impl Into<String>,
         fix: impl Into<String>,
     ) -> Self {
-        Check {
-            status: Status::Failing,
-            fix: Some(fix.into()),
-            ..Check::ok(link, name, detail)
-        }
+        Check::problem(Status::Failing, link, name, detail, fix)
     }
 }
 

@@ -109,6 +109,18 @@ pub trait Kind {
     fn permissions(t: &Target, name: &str, uses: bool) -> Vec<Grant>;
 }
 
+/// Which configs want a [`Named`] part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// Every config, in every mode.
+    Always,
+    /// The modes that route through EventBridge.
+    EventBridge,
+    /// The modes that deliver the trail to CloudWatch Logs, while the trail delivers to
+    /// login-alert's own log group (not to one of the user's, nor in EventBridge mode).
+    TrailDelivery,
+}
+
 /// One instance of a [`Kind`] under a fixed name: all such a part says is what it wants (its name
 /// included, stated once there), when it is wanted and what `status` reports of it. [`Part`] follows.
 pub trait Named: Sync {
@@ -125,10 +137,17 @@ pub trait Named: Sync {
         <Self::Kind as Kind>::name(&self.desired(t)).to_owned()
     }
 
+    /// When it is wanted (by default: always).
+    const WHEN: When = When::Always;
+
     /// Whether the config's mode uses it at all. A mode that does not still reads it and deletes
     /// what an earlier mode left, so only its creation depends on this.
-    fn uses(&self, _t: &Target) -> bool {
-        true
+    fn uses(&self, t: &Target) -> bool {
+        match Self::WHEN {
+            When::Always => true,
+            When::EventBridge => t.route.uses_eventbridge(),
+            When::TrailDelivery => t.route.uses_logs(),
+        }
     }
 
     /// As [`Part::permissions`]: the kind's, for its name, as far as the mode [`Named::uses`] it.
@@ -136,9 +155,13 @@ pub trait Named: Sync {
         <Self::Kind as Kind>::permissions(t, &self.name(t), self.uses(t))
     }
 
-    /// As [`Part::wanted`]: by default, whenever the mode [`Named::uses`] it.
-    fn wanted(&self, t: &Target, _facts: &Facts) -> bool {
-        self.uses(t)
+    /// As [`Part::wanted`]: whenever the mode [`Named::uses`] it, and for [`When::TrailDelivery`]
+    /// only while the trail delivers to login-alert's own log group.
+    fn wanted(&self, t: &Target, facts: &Facts) -> bool {
+        match Self::WHEN {
+            When::TrailDelivery => facts.delivers_to_ours(t),
+            _ => self.uses(t),
+        }
     }
 
     /// As [`Part::checks`].

@@ -4,7 +4,7 @@
 use crate::config::{Config, Coverage, NotifyConfig, Route};
 use crate::model::Target;
 pub use crate::plan::testing::{ACCOUNT, REGION, planned, test_plan};
-use crate::plan::{Action, Plan};
+use crate::plan::{Action, Change, Mode, Plan};
 
 /// A Slack webhook URL of the shape Slack hands out.
 pub const SLACK: &str = "https://hooks.slack.com/services/T/B/x";
@@ -62,4 +62,21 @@ pub fn attr_names<O>(plan: &Plan<O>) -> Vec<&str> {
 pub fn assert_refused<O: std::fmt::Debug>(plan: &Plan<O>) {
     assert!(!plan.has_changes(), "{:#?}", plan.changes);
     assert_eq!(plan.blockers.len(), 1, "{:?}", plan.blockers);
+}
+
+/// The plan `plan_apply` makes in apply mode from `current` toward `desired`: what a kind's unit
+/// tests look at, one current state at a time.
+pub fn applied<C, D, O>(
+    plan_apply: impl FnOnce(C, &D, &mut Plan<O>),
+    current: C,
+    desired: &D,
+) -> Plan<O> {
+    planned(Mode::Apply, |plan| plan_apply(current, desired, plan))
+}
+
+/// The plan's first change, after checking that it does `action`.
+pub fn first<O: std::fmt::Debug>(plan: &Plan<O>, action: Action) -> &Change<O> {
+    let change = plan.changes.first().expect("the plan changes something");
+    assert_eq!(change.action, action, "{change:#?}");
+    change
 }

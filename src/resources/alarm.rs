@@ -339,10 +339,9 @@ pub async fn read(ctx: &Ctx, names: &[String]) -> Result<Vec<Found>> {
                 .map(|s| s.as_str().to_owned())
                 .unwrap_or_default(),
             reason: alarm.state_reason().unwrap_or_default().to_owned(),
-            managed: tags::is_managed(&tags::to_map(
-                tags.into_iter()
-                    .map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default())),
-            )),
+            managed: tags::ours_among(tags, |t| {
+                (t.key.unwrap_or_default(), t.value.unwrap_or_default())
+            }),
         })
     }))
     .await

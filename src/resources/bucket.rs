@@ -195,7 +195,7 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
         })?
         .map(|out| out.tag_set)
         .unwrap_or_default();
-    let managed = tags::is_managed(&tags::to_map(tags.into_iter().map(|t| (t.key, t.value))));
+    let managed = tags::ours_among(tags, |t| (t.key, t.value));
     let policy =
         match policy
             .found_doing(&["NoSuchBucketPolicy"], || {
@@ -514,7 +514,7 @@ mod tests {
     use super::*;
     use crate::config::{Config, TrailConfig};
     use crate::plan::{Action, Mode};
-    use crate::testing::{self, REGION, notifying, planned};
+    use crate::testing::{self, REGION, first, notifying, planned};
 
     fn target() -> Target {
         let config = Config {
@@ -590,8 +590,8 @@ mod tests {
     #[test]
     fn a_missing_bucket_is_created_private_with_the_policy() {
         let plan = apply_plan(None);
-        assert_eq!(plan.changes[0].action, Action::Create);
-        assert!(matches!(&plan.changes[0].op, Op::Create { region, .. } if region == "eu-west-1"));
+        let change = first(&plan, Action::Create);
+        assert!(matches!(&change.op, Op::Create { region, .. } if region == "eu-west-1"));
     }
 
     /// What the plan's one update puts back (`policy`: whether it puts a policy).
@@ -654,7 +654,7 @@ mod tests {
     #[test]
     fn destroy_deletes_our_empty_bucket() {
         let plan = destroy_plan(Some(&current(0)));
-        assert_eq!(plan.changes[0].action, Action::Delete);
+        first(&plan, Action::Delete);
         assert!(plan.notices.is_empty());
         assert!(!destroy_plan(None).has_changes());
     }

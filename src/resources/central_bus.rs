@@ -4,16 +4,15 @@
 //! invokes the function (its invoke statement, scoped to this rule, is the permission part's).
 //! Member accounts' forwarding rules (the StackSet) send here; a bus cannot forward what it received.
 
-use anyhow::{Context, Result, bail};
-use aws_sdk_eventbridge::types::{RuleState, Tag, Target as EventsTarget};
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::calls::events as rules;
 use super::rule::{self, FUNCTION_TARGET, RuleTarget, STATE};
 use crate::aws::SdkResultExt;
 use crate::check::{Check, Link};
 use crate::model::{Ctx, Facts, Target};
-use crate::names::MANAGED_BY;
 use crate::part::Part;
 use crate::plan::lifecycle::{Found, Owned};
 use crate::plan::{Action, Attr, Change, Mode, Plan};
@@ -24,6 +23,8 @@ const BUS: &str = "EventBridge event bus";
 const POLICY: &str = "event bus policy";
 const RULE: &str = "EventBridge rule";
 const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
+/// What the rule on the bus says it is for.
+const RULE_DESCRIPTION: &str = "login-alert: sign-in, root and tamper events the organization's accounts forward, to the alert function";
 /// The policy's one statement.
 pub const STATEMENT_ID: &str = "login-alert-organization";
 
@@ -401,7 +402,11 @@ pub async fn read(ctx: &Ctx) -> Result<Current> {
         });
     };
     let arn = t.arns.bus(&name);
-    let (tags, rule) = tokio::try_join!(read_tags(ctx, &arn), read_rule(ctx, &name, &name))?;
+    let label = format!("event bus {name}");
+    let (tags, rule) = tokio::try_join!(
+        rules::read_tags(events, &arn, &label),
+        read_rule(ctx, &name, &name)
+    )?;
     let policy = match found.policy() {
         Some(text) => Some(serde_json::from_str(text).with_context(|| {
             format!("EventBridge returned a policy for bus {name} that is not JSON")
@@ -418,84 +423,44 @@ pub async fn read(ctx: &Ctx) -> Result<Current> {
     })
 }
 
-async fn read_tags(
-    ctx: &Ctx,
-    arn: &str,
-) -> Result<Option<std::collections::HashMap<String, String>>> {
-    let found = ctx
-        .clients
-        .events
-        .list_tags_for_resource()
-        .resource_arn(arn)
-        .send()
-        .await
-        .found_doing(NOT_FOUND, || format!("reading the tags of {arn}"))?;
-    Ok(found.map(|out| {
-        tags::to_map(
-            out.tags
-                .unwrap_or_default()
-                .into_iter()
-                .map(|t| (t.key, t.value)),
-        )
+/// The rule `name` on `bus`, with its targets and whether it is login-alert's.
+async fn read_rule(ctx: &Ctx, bus: &str, name: &str) -> Result<Option<BusRule>> {
+    let label = rule_label(bus, name);
+    let found = on_bus(ctx, bus, name, &label)
+        .read(&ctx.target.arns.bus_rule(bus, name))
+        .await?;
+    Ok(found.map(|found| BusRule {
+        name: name.to_owned(),
+        pattern: found.pattern,
+        state: found.state,
+        managed: found.managed,
+        targets: found.targets,
     }))
 }
 
-async fn read_rule(ctx: &Ctx, bus: &str, name: &str) -> Result<Option<BusRule>> {
-    let events = &ctx.clients.events;
-    let arn = ctx.target.arns.bus_rule(bus, name);
-    let (found, targets, tags) = tokio::join!(
-        events.describe_rule().name(name).event_bus_name(bus).send(),
-        events
-            .list_targets_by_rule()
-            .rule(name)
-            .event_bus_name(bus)
-            .send(),
-        read_tags(ctx, &arn),
-    );
-    let context = || format!("reading EventBridge rule {name} on bus {bus}");
-    let (Some(found), Some(targets)) = (
-        found.found_doing(NOT_FOUND, context)?,
-        targets.found_doing(NOT_FOUND, context)?,
-    ) else {
-        return Ok(None);
-    };
-    let pattern = found
-        .event_pattern()
-        .map(serde_json::from_str)
-        .transpose()
-        .with_context(|| {
-            format!("EventBridge returned a pattern for rule {name} that is not JSON")
-        })?;
-    Ok(Some(BusRule {
-        name: name.to_owned(),
-        pattern,
-        state: found
-            .state()
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_default(),
-        managed: tags?.is_some_and(|t| tags::is_managed(&t)),
-        targets: targets
-            .targets
-            .unwrap_or_default()
-            .into_iter()
-            .map(|t| RuleTarget {
-                id: t.id,
-                arn: t.arn,
-                role_arn: t.role_arn,
-            })
-            .collect(),
-    }))
+/// How messages name the rule `name` on `bus`.
+fn rule_label(bus: &str, name: &str) -> String {
+    format!("EventBridge rule {name} on bus {bus}")
+}
+
+/// The rule `name` on `bus`, for the calls rules share.
+fn on_bus<'a>(ctx: &'a Ctx, bus: &'a str, name: &'a str, label: &'a str) -> rules::Rule<'a> {
+    rules::Rule {
+        events: &ctx.clients.events,
+        bus: Some(bus),
+        name,
+        label,
+    }
 }
 
 pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
     let events = &ctx.clients.events;
-    let managed = || Tag::builder().key(MANAGED_BY.0).value(MANAGED_BY.1).build();
     match op {
         Op::CreateBus { name } => {
             match events
                 .create_event_bus()
                 .name(name)
-                .tags(managed()?)
+                .tags(rules::managed_tag()?)
                 .send()
                 .await
             {
@@ -526,67 +491,19 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             target,
             remove_targets,
         } => {
-            let mut put = events
-                .put_rule()
-                .name(name)
-                .event_bus_name(bus)
-                .description("login-alert: sign-in, root and tamper events the organization's accounts forward, to the alert function")
-                .event_pattern(pattern)
-                .state(RuleState::from(STATE));
-            if *create {
-                put = put.tags(managed()?);
-            }
-            put.send()
+            let label = rule_label(bus, name);
+            let trigger = rules::Trigger {
+                pattern,
+                schedule: None,
+                state: STATE,
+            };
+            on_bus(ctx, bus, name, &label)
+                .put(RULE_DESCRIPTION, trigger, *create, target, remove_targets)
                 .await
-                .doing(|| format!("putting EventBridge rule {name} on bus {bus}"))?;
-            let out = events
-                .put_targets()
-                .rule(name)
-                .event_bus_name(bus)
-                .targets(
-                    EventsTarget::builder()
-                        .id(&target.id)
-                        .arn(&target.arn)
-                        .build()?,
-                )
-                .send()
-                .await
-                .doing(|| format!("setting the target of rule {name} on bus {bus}"))?;
-            if out.failed_entry_count > 0 {
-                bail!(
-                    "EventBridge refused target {} of rule {name} on bus {bus}: run `login-alert apply` again",
-                    target.arn
-                );
-            }
-            remove_targets_of(ctx, bus, name, remove_targets).await
         }
         Op::DeleteRule { bus, name } => {
-            let Some(targets) = events
-                .list_targets_by_rule()
-                .rule(name)
-                .event_bus_name(bus)
-                .send()
-                .await
-                .found_doing(NOT_FOUND, || {
-                    format!("reading the targets of rule {name} on bus {bus}")
-                })?
-            else {
-                return Ok(());
-            };
-            let ids: Vec<String> = targets
-                .targets
-                .unwrap_or_default()
-                .into_iter()
-                .map(|t| t.id)
-                .collect();
-            remove_targets_of(ctx, bus, name, &ids).await?;
-            events
-                .delete_rule()
-                .name(name)
-                .event_bus_name(bus)
-                .send()
-                .await
-                .gone_doing(NOT_FOUND, || format!("deleting rule {name} on bus {bus}"))
+            let label = rule_label(bus, name);
+            on_bus(ctx, bus, name, &label).delete().await
         }
         Op::DeleteBus { name } => events
             .delete_event_bus()
@@ -595,23 +512,6 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             .await
             .gone_doing(NOT_FOUND, || format!("deleting event bus {name}")),
     }
-}
-
-async fn remove_targets_of(ctx: &Ctx, bus: &str, rule: &str, ids: &[String]) -> Result<()> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    ctx.clients
-        .events
-        .remove_targets()
-        .rule(rule)
-        .event_bus_name(bus)
-        .set_ids(Some(ids.to_vec()))
-        .send()
-        .await
-        .gone_doing(NOT_FOUND, || {
-            format!("removing the other targets of rule {rule} on bus {bus}")
-        })
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use futures::future::try_join_all;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::aws::SdkResultExt;
+use crate::aws::{SdkResultExt, found_pages};
 use crate::check::{Check, Link};
 use crate::model::{Ctx, Facts, Target};
 use crate::part::Part;
@@ -345,18 +345,13 @@ impl Part for Cis {
 
 /// Every metric filter on `log_group`; a group that does not exist has none.
 pub async fn read(ctx: &Ctx, log_group: &str) -> Result<Group> {
-    let pages = ctx
-        .clients
-        .logs
-        .describe_metric_filters()
-        .log_group_name(log_group)
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .found_doing(NOT_FOUND, || {
-            format!("reading the metric filters of log group {log_group}")
-        })?;
+    let describe = ctx.clients.logs.describe_metric_filters();
+    let pages = found_pages(
+        describe.log_group_name(log_group).into_paginator().send(),
+        NOT_FOUND,
+        || format!("reading the metric filters of log group {log_group}"),
+    )
+    .await?;
     let filters = pages
         .into_iter()
         .flatten()
@@ -786,6 +781,14 @@ mod tests {
         }
     }
 
+    /// The trail's log group with no metric filter, and no alarm.
+    fn nothing_in_place() -> Current {
+        Current {
+            groups: vec![group(vec![])],
+            alarms: vec![],
+        }
+    }
+
     fn theirs(n: usize) -> Vec<MetricFilter> {
         (0..n)
             .map(|i| MetricFilter {
@@ -850,10 +853,7 @@ mod tests {
     #[test]
     fn without_an_email_the_plan_says_security_hub_stays_failed() {
         let t = target(false);
-        let current = Current {
-            groups: vec![group(vec![])],
-            alarms: vec![],
-        };
+        let current = nothing_in_place();
         let plan = apply_plan(&current, &t);
         assert!(plan.notices.iter().any(|n| n.contains("CloudWatch.1-14")));
         assert_eq!(plan.changes.len(), 28);
@@ -957,10 +957,7 @@ mod tests {
     #[test]
     fn a_planned_operation_survives_a_saved_plan() {
         let t = target(true);
-        let current = Current {
-            groups: vec![group(vec![])],
-            alarms: vec![],
-        };
+        let current = nothing_in_place();
         for change in apply_plan(&current, &t).changes {
             let text = serde_json::to_string(&change.op).unwrap();
             assert_eq!(text.matches("\"op\"").count(), 1, "{text}");

@@ -313,8 +313,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::Mode;
-    use crate::testing::{attr_names, planned};
+    use crate::testing::{applied, attr_names, first};
 
     const QUEUE: &str = "arn:aws:sqs:eu-west-1:123456789012:login-alert-failed-events";
 
@@ -336,14 +335,10 @@ mod tests {
         }
     }
 
-    fn apply_plan(current: Option<&Current>) -> Plan<Op> {
-        planned(Mode::Apply, |plan| plan_apply(current, &desired(), plan))
-    }
-
     #[test]
     fn a_missing_config_is_created_with_retries_age_and_destination() {
-        let plan = apply_plan(None);
-        assert_eq!(plan.changes[0].action, Action::Create);
+        let plan: Plan<Op> = applied(plan_apply, None, &desired());
+        first(&plan, Action::Create);
         let names = attr_names(&plan);
         assert_eq!(
             names,
@@ -357,11 +352,12 @@ mod tests {
 
     #[test]
     fn a_matching_config_needs_nothing_and_a_removed_destination_is_put_back() {
-        assert!(!apply_plan(Some(&matching())).has_changes());
+        let plan: Plan<Op> = applied(plan_apply, Some(&matching()), &desired());
+        assert!(!plan.has_changes());
         let mut drifted = matching();
         drifted.on_failure = None;
         drifted.max_retries = Some(0);
-        let plan = apply_plan(Some(&drifted));
+        let plan: Plan<Op> = applied(plan_apply, Some(&drifted), &desired());
         assert_eq!(plan.changes[0].action, Action::Update);
         assert_eq!(
             plan.changes[0].attrs,

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::aws::SdkResultExt;
-use crate::model::{Ctx, Facts, Target};
-use crate::part::{Named, kind};
+use crate::model::{Ctx, Target};
+use crate::part::{Named, When, kind};
 use crate::plan::lifecycle::owned_when_managed;
 use crate::plan::{Attr, Change, Plan};
 use crate::policy::{Grant, log_group_arns};
@@ -55,13 +55,7 @@ impl Named for TrailGroup {
     const NAME: &'static str = "the trail's log group";
     type Kind = LogGroup;
 
-    fn uses(&self, t: &Target) -> bool {
-        t.route.uses_logs()
-    }
-
-    fn wanted(&self, t: &Target, facts: &Facts) -> bool {
-        facts.delivers_to_ours(t)
-    }
+    const WHEN: When = When::TrailDelivery;
 
     fn desired(&self, t: &Target) -> Desired {
         desired(t.names.log_group(), t)
@@ -225,7 +219,7 @@ async fn set_retention(ctx: &Ctx, name: &str, days: i32) -> Result<()> {
 mod tests {
     use super::*;
     use crate::plan::{Action, Mode};
-    use crate::testing::{assert_refused, planned, test_plan};
+    use crate::testing::{applied, assert_refused, first, test_plan};
 
     fn desired() -> Desired {
         Desired {
@@ -242,13 +236,9 @@ mod tests {
         }
     }
 
-    fn apply_plan(current: Option<&Current>) -> Plan<Op> {
-        planned(Mode::Apply, |plan| plan_apply(current, &desired(), plan))
-    }
-
     #[test]
     fn missing_group_is_created_with_retention() {
-        let plan = apply_plan(None);
+        let plan: Plan<Op> = applied(plan_apply, None, &desired());
         assert_eq!(plan.changes.len(), 1);
         assert_eq!(plan.changes[0].action, Action::Create);
         assert!(matches!(
@@ -262,22 +252,20 @@ mod tests {
 
     #[test]
     fn matching_group_needs_nothing() {
-        assert!(!apply_plan(Some(&current(Some(90), true))).has_changes());
+        let plan: Plan<Op> = applied(plan_apply, Some(&current(Some(90), true)), &desired());
+        assert!(!plan.has_changes());
     }
 
     #[test]
     fn drifted_retention_is_updated_in_place() {
-        let plan = apply_plan(Some(&current(None, true)));
-        assert_eq!(plan.changes[0].action, Action::Update);
-        assert_eq!(
-            plan.changes[0].attrs[0].before,
-            Some(serde_json::Value::Null)
-        );
+        let plan: Plan<Op> = applied(plan_apply, Some(&current(None, true)), &desired());
+        let change = first(&plan, Action::Update);
+        assert_eq!(change.attrs[0].before, Some(serde_json::Value::Null));
     }
 
     #[test]
     fn a_foreign_group_with_our_name_blocks_apply() {
-        let plan = apply_plan(Some(&current(Some(90), false)));
+        let plan: Plan<Op> = applied(plan_apply, Some(&current(Some(90), false)), &desired());
         assert_refused(&plan);
     }
 

@@ -9,6 +9,7 @@
 
 pub mod alarm;
 pub mod bucket;
+pub mod calls;
 pub mod central_bus;
 pub mod cis;
 pub mod digest_rule;

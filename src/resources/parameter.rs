@@ -231,14 +231,7 @@ async fn read_managed(ctx: &Ctx, name: &str) -> Result<Option<bool>> {
         .found_doing(&["InvalidResourceId", "ParameterNotFound"], || {
             format!("reading the tags of SSM parameter {name}")
         })?;
-    Ok(tags.map(|out| {
-        tags::is_managed(&tags::to_map(
-            out.tag_list
-                .unwrap_or_default()
-                .into_iter()
-                .map(|t| (t.key, t.value)),
-        ))
-    }))
+    Ok(tags.map(|out| tags::ours_among(out.tag_list.unwrap_or_default(), |t| (t.key, t.value))))
 }
 
 /// The Slack parameter.
@@ -375,7 +368,7 @@ async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
 mod tests {
     use super::*;
     use crate::plan::Mode;
-    use crate::testing::{assert_refused, planned};
+    use crate::testing::{assert_refused, first, planned};
 
     const URL: &str = "https://hooks.slack.com/services/T000/B000/very-secret-token";
     const NAME: &str = "/login-alert/slack-webhook-url";
@@ -443,9 +436,9 @@ mod tests {
     #[test]
     fn missing_parameter_is_created_as_secure_string_without_showing_the_url() {
         let plan = apply_plan(None, &desired(Some(URL)));
-        assert_eq!(plan.changes[0].action, Action::Create);
-        assert_eq!(plan.changes[0].attrs[0].after, Some(SECURE_STRING.into()));
-        assert_eq!(plan.changes[0].attrs[1].after, Some(SENSITIVE.into()));
+        let change = first(&plan, Action::Create);
+        assert_eq!(change.attrs[0].after, Some(SECURE_STRING.into()));
+        assert_eq!(change.attrs[1].after, Some(SENSITIVE.into()));
         assert!(!visible(&plan).contains("very-secret-token"));
     }
 
@@ -486,9 +479,9 @@ mod tests {
     #[test]
     fn a_plaintext_parameter_is_replaced_by_a_secure_string() {
         let plan = apply_plan(Some(&current("String", URL, true)), &desired(Some(URL)));
-        assert_eq!(plan.changes[0].action, Action::Replace);
+        let change = first(&plan, Action::Replace);
         assert_eq!(
-            plan.changes[0].attrs[0],
+            change.attrs[0],
             Attr::change("type", "String", SECURE_STRING)
         );
         assert!(!visible(&plan).contains("very-secret-token"));
@@ -497,7 +490,7 @@ mod tests {
     #[test]
     fn removing_slack_deletes_our_parameter_only() {
         let plan = apply_plan(Some(&current(SECURE_STRING, URL, true)), &desired(None));
-        assert_eq!(plan.changes[0].action, Action::Delete);
+        first(&plan, Action::Delete);
         assert!(
             !apply_plan(Some(&current(SECURE_STRING, URL, false)), &desired(None)).has_changes()
         );
@@ -527,7 +520,7 @@ mod tests {
         let teams = desired_for(&t, WebhookKind::Teams);
         assert_eq!(teams.name, "/login-alert/teams-webhook-url");
         let plan = apply_plan(None, &teams);
-        assert_eq!(plan.changes[0].action, Action::Create);
+        first(&plan, Action::Create);
         assert!(!visible(&plan).contains("TEAMS-SECRET"));
         let json = desired_for(&t, WebhookKind::Json);
         assert_eq!(json.name, "/login-alert/webhook-url");
@@ -552,7 +545,7 @@ mod tests {
             managed: true,
         };
         let plan = apply_plan(Some(&stored), &desired_for(&t, WebhookKind::Teams));
-        assert_eq!(plan.changes[0].action, Action::Delete);
+        first(&plan, Action::Delete);
     }
 
     #[test]

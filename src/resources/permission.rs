@@ -757,7 +757,7 @@ async fn remove(ctx: &Ctx, function: &str, statement_id: &str) -> Result<()> {
 mod tests {
     use super::*;
     use crate::plan::Mode;
-    use crate::testing::{assert_refused, attr_names, planned, test_plan};
+    use crate::testing::{assert_refused, attr_names, first, planned, test_plan};
     use serde_json::json;
 
     const SOURCE: &str = "arn:aws:logs:us-east-1:123456789012:log-group:/login-alert/cloudtrail:*";
@@ -925,8 +925,8 @@ mod tests {
     #[test]
     fn missing_permission_is_added() {
         let plan = apply_plan(None);
-        assert_eq!(plan.changes[0].action, Action::Create);
-        assert!(matches!(&plan.changes[0].op, Op::Add { source_arn, .. } if source_arn == SOURCE));
+        let change = first(&plan, Action::Create);
+        assert!(matches!(&change.op, Op::Add { source_arn, .. } if source_arn == SOURCE));
     }
 
     #[test]
@@ -967,9 +967,9 @@ mod tests {
         s["Condition"]["ArnLike"]["AWS:SourceArn"] =
             json!("arn:aws:logs:us-east-1:123456789012:log-group:/login-alert/cloudtrail");
         let plan = apply_plan(Some(&current(&s)));
-        assert_eq!(plan.changes[0].action, Action::Replace);
-        assert_eq!(plan.changes[0].attrs.len(), 1);
-        assert_eq!(plan.changes[0].attrs[0].name, "source_arn");
+        let change = first(&plan, Action::Replace);
+        assert_eq!(change.attrs.len(), 1);
+        assert_eq!(change.attrs[0].name, "source_arn");
     }
 
     #[test]

@@ -377,7 +377,7 @@ async fn set_attributes(ctx: &Ctx, name: &str, retention_seconds: i64) -> Result
 mod tests {
     use super::*;
     use crate::plan::{Action, Attr, Mode};
-    use crate::testing::planned;
+    use crate::testing::{applied, first, planned};
 
     fn desired() -> Desired {
         Desired {
@@ -399,16 +399,12 @@ mod tests {
         }
     }
 
-    fn apply_plan(current: Option<&Current>) -> Plan<Op> {
-        planned(Mode::Apply, |plan| plan_apply(current, &desired(), plan))
-    }
-
     #[test]
     fn a_missing_queue_is_created_encrypted_and_kept_14_days() {
-        let plan = apply_plan(None);
-        assert_eq!(plan.changes[0].action, Action::Create);
+        let plan: Plan<Op> = applied(plan_apply, None, &desired());
+        let change = first(&plan, Action::Create);
         assert_eq!(
-            plan.changes[0].attrs,
+            change.attrs,
             [
                 Attr::set("message_retention_seconds", 1_209_600),
                 Attr::set("sqs_managed_sse_enabled", true)
@@ -421,11 +417,12 @@ mod tests {
 
     #[test]
     fn a_matching_queue_needs_nothing_and_drift_is_put_back() {
-        assert!(!apply_plan(Some(&current())).has_changes());
+        let plan: Plan<Op> = applied(plan_apply, Some(&current()), &desired());
+        assert!(!plan.has_changes());
         let mut drifted = current();
         drifted.retention_seconds = Some(345_600);
         drifted.sqs_managed_sse = false;
-        let plan = apply_plan(Some(&drifted));
+        let plan: Plan<Op> = applied(plan_apply, Some(&drifted), &desired());
         assert_eq!(plan.changes[0].action, Action::Update);
         assert_eq!(plan.changes[0].attrs.len(), 2);
     }
@@ -434,7 +431,7 @@ mod tests {
     fn a_foreign_queue_blocks_and_survives_destroy() {
         let mut theirs = current();
         theirs.managed = false;
-        let plan = apply_plan(Some(&theirs));
+        let plan: Plan<Op> = applied(plan_apply, Some(&theirs), &desired());
         assert!(!plan.has_changes() && plan.blockers.len() == 1);
         let plan: Plan<Op> = planned(Mode::Destroy, |plan| plan_destroy(Some(&theirs), plan));
         assert!(!plan.has_changes());

@@ -9,10 +9,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::policies::{self, same_policy, statement_diff};
-use crate::aws::SdkResultExt;
-use crate::model::{Ctx, Facts, Target};
+use crate::aws::{SdkResultExt, found_pages};
+use crate::model::{Ctx, Target};
 use crate::names::{INLINE_POLICY, MANAGED_BY};
-use crate::part::{Named, kind};
+use crate::part::{Named, When, kind};
 use crate::plan::lifecycle::owned_when_managed;
 use crate::plan::{Attr, Change, Plan};
 use crate::policy::Grant;
@@ -93,13 +93,7 @@ impl Named for CloudTrailRole {
     const NAME: &'static str = "the CloudTrail role";
     type Kind = Role;
 
-    fn uses(&self, t: &Target) -> bool {
-        t.route.uses_logs()
-    }
-
-    fn wanted(&self, t: &Target, facts: &Facts) -> bool {
-        facts.delivers_to_ours(t)
-    }
+    const WHEN: When = When::TrailDelivery;
 
     fn desired(&self, t: &Target) -> Desired {
         policies::cloudtrail_role(t)
@@ -122,9 +116,7 @@ impl Named for EventsRole {
     const NAME: &'static str = "the EventBridge forwarding role";
     type Kind = Role;
 
-    fn uses(&self, t: &Target) -> bool {
-        t.route.uses_eventbridge()
-    }
+    const WHEN: When = When::EventBridge;
 
     fn desired(&self, t: &Target) -> Desired {
         policies::events_role(t)
@@ -214,43 +206,34 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
         trust,
         inline: documents.into_iter().flatten().collect(),
         attached,
-        managed: tags::is_managed(&tags::to_map(
-            tags.tags.into_iter().map(|t| (t.key, t.value)),
-        )),
+        managed: tags::ours_among(tags.tags, |t| (t.key, t.value)),
     }))
 }
 
 /// The names of the role's inline policies, every page; `None` when the role is gone.
 async fn inline_policy_names(ctx: &Ctx, name: &str) -> Result<Option<Vec<String>>> {
-    let pages = ctx
-        .clients
-        .iam
-        .list_role_policies()
-        .role_name(name)
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .found_doing(NO_SUCH_ENTITY, || {
-            format!("listing the inline policies of IAM role {name}")
-        })?;
+    let iam = &ctx.clients.iam;
+    let pages = found_pages(
+        iam.list_role_policies()
+            .role_name(name)
+            .into_paginator()
+            .send(),
+        NO_SUCH_ENTITY,
+        || format!("listing the inline policies of IAM role {name}"),
+    )
+    .await?;
     Ok(pages.map(|pages| pages.into_iter().flat_map(|p| p.policy_names).collect()))
 }
 
 /// The ARNs of the managed policies attached to the role, every page; `None` when the role is gone.
 async fn attached_policies(ctx: &Ctx, name: &str) -> Result<Option<Vec<String>>> {
-    let pages = ctx
-        .clients
-        .iam
-        .list_attached_role_policies()
-        .role_name(name)
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .found_doing(NO_SUCH_ENTITY, || {
-            format!("listing the managed policies of IAM role {name}")
-        })?;
+    let list = ctx.clients.iam.list_attached_role_policies();
+    let pages = found_pages(
+        list.role_name(name).into_paginator().send(),
+        NO_SUCH_ENTITY,
+        || format!("listing the managed policies of IAM role {name}"),
+    )
+    .await?;
     Ok(pages.map(|pages| {
         pages
             .into_iter()
@@ -501,7 +484,7 @@ async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
 mod tests {
     use super::*;
     use crate::plan::{Action, Mode};
-    use crate::testing::{assert_refused, planned};
+    use crate::testing::{applied, assert_refused, first, planned};
     use serde_json::json;
 
     fn desired() -> Desired {
@@ -525,23 +508,20 @@ mod tests {
         }
     }
 
-    fn apply_plan(current: Option<&Current>) -> Plan<Op> {
-        planned(Mode::Apply, |plan| plan_apply(current, &desired(), plan))
-    }
-
     #[test]
     fn missing_role_is_created_with_its_policy() {
-        let plan = apply_plan(None);
-        assert_eq!(plan.changes[0].action, Action::Create);
+        let plan: Plan<Op> = applied(plan_apply, None, &desired());
+        let change = first(&plan, Action::Create);
         assert_eq!(
-            plan.changes[0].attrs[1].after,
+            change.attrs[1].after,
             Some("sns:Publish on arn:aws:sns:us-east-1:1:t".into())
         );
     }
 
     #[test]
     fn matching_role_needs_nothing() {
-        assert!(!apply_plan(Some(&current_matching())).has_changes());
+        let plan: Plan<Op> = applied(plan_apply, Some(&current_matching()), &desired());
+        assert!(!plan.has_changes());
     }
 
     #[test]
@@ -551,7 +531,7 @@ mod tests {
             INLINE_POLICY.into(),
             json!({"Statement": [{"Action": "sns:Publish", "Resource": "*"}]}),
         );
-        let plan = apply_plan(Some(&current));
+        let plan: Plan<Op> = applied(plan_apply, Some(&current), &desired());
         let Op::Update { trust, policy, .. } = &plan.changes[0].op else {
             panic!("expected an update")
         };
@@ -576,7 +556,7 @@ mod tests {
         current
             .attached
             .push("arn:aws:iam::123456789012:policy/Admin".into());
-        let plan = apply_plan(Some(&current));
+        let plan: Plan<Op> = applied(plan_apply, Some(&current), &desired());
         assert_eq!(plan.changes.len(), 1);
         let change = &plan.changes[0];
         let Op::Update {
@@ -609,7 +589,7 @@ mod tests {
             .as_array_mut()
             .unwrap()
             .push(json!({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "sts:AssumeRole"}));
-        let plan = apply_plan(Some(&current));
+        let plan: Plan<Op> = applied(plan_apply, Some(&current), &desired());
         let Op::Update { trust, policy, .. } = &plan.changes[0].op else {
             panic!("expected an update")
         };
@@ -628,10 +608,10 @@ mod tests {
     fn a_deleted_inline_policy_is_restored() {
         let mut current = current_matching();
         current.inline.clear();
-        let plan = apply_plan(Some(&current));
-        assert_eq!(plan.changes[0].action, Action::Update);
+        let plan: Plan<Op> = applied(plan_apply, Some(&current), &desired());
+        let change = first(&plan, Action::Update);
         assert_eq!(
-            plan.changes[0].attrs,
+            change.attrs,
             [Attr::set(
                 INLINE_POLICY,
                 "sns:Publish on arn:aws:sns:us-east-1:1:t"
@@ -643,7 +623,7 @@ mod tests {
     fn a_role_that_is_not_ours_is_never_touched() {
         let mut current = current_matching();
         current.managed = false;
-        let plan = apply_plan(Some(&current));
+        let plan: Plan<Op> = applied(plan_apply, Some(&current), &desired());
         assert_refused(&plan);
         let plan: Plan<Op> = planned(Mode::Destroy, |plan| plan_destroy(Some(&current), plan));
         assert!(!plan.has_changes());

@@ -2,25 +2,22 @@
 //! events to the function; in every other enabled region one that forwards them to the home bus
 //! (EventBridge sees only its own region's events). The digest schedule is a rule too (`digest_rule`).
 
-use anyhow::{Context, Result, bail};
-use aws_sdk_eventbridge::types::{RuleState, Tag, Target as EventsTarget};
+use anyhow::Result;
+use aws_sdk_eventbridge::Client;
 use futures::future::try_join_all;
 use login_alert_handler::patterns::{PatternVars, event_pattern};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::aws::SdkResultExt;
+use super::calls::events as rules;
 use crate::check::{Check, Link};
 use crate::model::{Ctx, Facts, Target};
-use crate::names::MANAGED_BY;
-use crate::part::{Named, Part, kind};
+use crate::part::{Named, Part, When, kind};
 use crate::plan::lifecycle::{Found, owned_when_managed};
 use crate::plan::{Attr, Change, Plan};
 use crate::policy::Grant;
-use crate::tags;
 
 const KIND: &str = "EventBridge rule";
-const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
 /// Read-only management calls (Get/List/Describe: most of what a console session does) reach only
 /// rules in this state.
 pub const STATE: &str = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS";
@@ -32,15 +29,7 @@ pub const HOME_BUS_TARGET: &str = "login-alert-home-bus";
 const PATTERN_SUMMARY: &str =
     "sign-ins, root activity, AssumeRoot, tamper calls, login-alert's test event";
 
-/// One target of a rule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RuleTarget {
-    pub id: String,
-    pub arn: String,
-    /// EventBridge assumes it to deliver (needed to put events on another region's bus).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role_arn: Option<String>,
-}
+pub use super::calls::events::RuleTarget;
 
 /// A rule as EventBridge reports it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -77,11 +66,16 @@ pub struct Desired {
 
 impl Desired {
     fn state(&self) -> &'static str {
-        if self.schedule.is_some() {
-            SCHEDULE_STATE
-        } else {
-            STATE
-        }
+        state(self.schedule.as_deref())
+    }
+}
+
+/// The state a rule is put in: a scheduled one's, or the one a pattern's needs.
+fn state(schedule: Option<&str>) -> &'static str {
+    if schedule.is_some() {
+        SCHEDULE_STATE
+    } else {
+        STATE
     }
 }
 
@@ -130,9 +124,7 @@ impl Named for HomeRule {
     const NAME: &'static str = "the home EventBridge rule";
     type Kind = HomeRegionRule;
 
-    fn uses(&self, t: &Target) -> bool {
-        t.route.uses_eventbridge()
-    }
+    const WHEN: When = When::EventBridge;
 
     fn desired(&self, t: &Target) -> Desired {
         home(t)
@@ -427,62 +419,34 @@ pub fn permissions(t: &Target, region: &str, name: &str, wanted: bool) -> Vec<Gr
 
 pub async fn read(ctx: &Ctx, region: &str, name: &str) -> Result<Option<Current>> {
     let events = ctx.clients.events_in(region);
-    let arn = ctx.target.arns.rule(region, name);
-    let (rule, targets, tag_list) = tokio::join!(
-        events.describe_rule().name(name).send(),
-        events.list_targets_by_rule().rule(name).send(),
-        events.list_tags_for_resource().resource_arn(&arn).send(),
-    );
-    let Some(rule) = rule.found_doing(NOT_FOUND, || {
-        format!("reading EventBridge rule {name} in {region}")
-    })?
-    else {
-        return Ok(None);
-    };
-    // Deleted between the calls: as good as not there.
-    let (Some(targets), Some(tag_list)) = (
-        targets.found_doing(NOT_FOUND, || {
-            format!("reading the targets of EventBridge rule {name} in {region}")
-        })?,
-        tag_list.found_doing(NOT_FOUND, || {
-            format!("reading the tags of EventBridge rule {name} in {region}")
-        })?,
-    ) else {
-        return Ok(None);
-    };
-    let pattern = match rule.event_pattern() {
-        Some(text) => Some(serde_json::from_str(text).with_context(|| {
-            format!("EventBridge returned a pattern for rule {name} in {region} that is not JSON")
-        })?),
-        None => None,
-    };
-    Ok(Some(Current {
+    let label = rule_label(region, name);
+    let found = in_region(&events, name, &label)
+        .read(&ctx.target.arns.rule(region, name))
+        .await?;
+    Ok(found.map(|found| Current {
         region: region.to_owned(),
         name: name.to_owned(),
-        pattern,
-        schedule: rule.schedule_expression().map(str::to_owned),
-        state: rule
-            .state()
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_default(),
-        managed: tags::is_managed(&tags::to_map(
-            tag_list
-                .tags
-                .unwrap_or_default()
-                .into_iter()
-                .map(|t| (t.key, t.value)),
-        )),
-        targets: targets
-            .targets
-            .unwrap_or_default()
-            .into_iter()
-            .map(|t| RuleTarget {
-                id: t.id,
-                arn: t.arn,
-                role_arn: t.role_arn,
-            })
-            .collect(),
+        pattern: found.pattern,
+        schedule: found.schedule,
+        state: found.state,
+        managed: found.managed,
+        targets: found.targets,
     }))
+}
+
+/// How messages name the rule `name` in `region`.
+fn rule_label(region: &str, name: &str) -> String {
+    format!("{KIND} {}", label(region, name))
+}
+
+/// The rule `name` on the default bus `events` reaches, for the calls rules share.
+fn in_region<'a>(events: &'a Client, name: &'a str, label: &'a str) -> rules::Rule<'a> {
+    rules::Rule {
+        events,
+        bus: None,
+        name,
+        label,
+    }
 }
 
 fn label(region: &str, name: &str) -> String {
@@ -613,113 +577,29 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
             remove_targets,
         } => {
             let events = ctx.clients.events_in(region);
-            let rule = events.put_rule().name(name).description(description);
-            let mut rule = match schedule {
-                Some(schedule) => rule
-                    .schedule_expression(schedule)
-                    .state(RuleState::from(SCHEDULE_STATE)),
-                None => rule.event_pattern(pattern).state(RuleState::from(STATE)),
+            let label = rule_label(region, name);
+            let trigger = rules::Trigger {
+                pattern,
+                schedule: schedule.as_deref(),
+                state: state(schedule.as_deref()),
             };
-            if *create {
-                rule = rule.tags(
-                    Tag::builder()
-                        .key(MANAGED_BY.0)
-                        .value(MANAGED_BY.1)
-                        .build()?,
-                );
-            }
-            rule.send()
+            in_region(&events, name, &label)
+                .put(description, trigger, *create, target, remove_targets)
                 .await
-                .doing(|| format!("putting EventBridge rule {name} in {region}"))?;
-            let put = events
-                .put_targets()
-                .rule(name)
-                .targets(
-                    EventsTarget::builder()
-                        .id(&target.id)
-                        .arn(&target.arn)
-                        .set_role_arn(target.role_arn.clone())
-                        .build()?,
-                )
-                .send()
-                .await
-                .doing(|| format!("setting the target of EventBridge rule {name} in {region}"))?;
-            if put.failed_entry_count > 0 {
-                let why: Vec<String> = put
-                    .failed_entries
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|e| {
-                        format!(
-                            "{}: {}",
-                            e.error_code.unwrap_or_default(),
-                            e.error_message.unwrap_or_default()
-                        )
-                    })
-                    .collect();
-                bail!(
-                    "EventBridge refused target {} of rule {name} in {region} ({}): run `login-alert apply` again",
-                    target.arn,
-                    why.join("; ")
-                );
-            }
-            if !remove_targets.is_empty() {
-                remove(ctx, region, name, remove_targets).await?;
-            }
-            Ok(())
         }
         Op::Delete { region, name } => {
             let events = ctx.clients.events_in(region);
-            let Some(targets) = events
-                .list_targets_by_rule()
-                .rule(name)
-                .send()
-                .await
-                .found_doing(NOT_FOUND, || {
-                    format!("reading the targets of EventBridge rule {name} in {region}")
-                })?
-            else {
-                return Ok(());
-            };
-            let ids: Vec<String> = targets
-                .targets
-                .unwrap_or_default()
-                .into_iter()
-                .map(|t| t.id)
-                .collect();
-            if !ids.is_empty() {
-                remove(ctx, region, name, &ids).await?;
-            }
-            events
-                .delete_rule()
-                .name(name)
-                .send()
-                .await
-                .gone_doing(NOT_FOUND, || {
-                    format!("deleting EventBridge rule {name} in {region}")
-                })
+            let label = rule_label(region, name);
+            in_region(&events, name, &label).delete().await
         }
     }
-}
-
-async fn remove(ctx: &Ctx, region: &str, name: &str, ids: &[String]) -> Result<()> {
-    ctx.clients
-        .events_in(region)
-        .remove_targets()
-        .rule(name)
-        .set_ids(Some(ids.to_vec()))
-        .send()
-        .await
-        .gone_doing(NOT_FOUND, || {
-            format!("removing targets from EventBridge rule {name} in {region}")
-        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::plan::{Action, Mode};
-    use crate::testing::{attr_names, planned};
+    use crate::testing::{applied, attr_names, first, planned};
 
     fn desired() -> Desired {
         Desired {
@@ -750,16 +630,12 @@ mod tests {
         }
     }
 
-    fn apply_plan(current: Option<&Current>) -> Plan<Op> {
-        planned(Mode::Apply, |plan| plan_apply(current, &desired(), plan))
-    }
-
     #[test]
     fn a_missing_rule_is_created_tagged_with_its_one_target() {
-        let plan = apply_plan(None);
-        assert_eq!(plan.changes[0].action, Action::Create);
-        assert_eq!(plan.changes[0].name, "login-alert-forward in us-east-2");
-        let Op::Put { create, target, .. } = &plan.changes[0].op else {
+        let plan: Plan<Op> = applied(plan_apply, None, &desired());
+        let change = first(&plan, Action::Create);
+        assert_eq!(change.name, "login-alert-forward in us-east-2");
+        let Op::Put { create, target, .. } = &change.op else {
             panic!("a put")
         };
         assert!(*create);
@@ -768,7 +644,8 @@ mod tests {
 
     #[test]
     fn a_matching_rule_needs_nothing() {
-        assert!(!apply_plan(Some(&current())).has_changes());
+        let plan: Plan<Op> = applied(plan_apply, Some(&current()), &desired());
+        assert!(!plan.has_changes());
     }
 
     #[test]
@@ -781,7 +658,7 @@ mod tests {
             arn: "arn:aws:sqs:us-east-2:999999999999:theirs".into(),
             role_arn: None,
         });
-        let plan = apply_plan(Some(&c));
+        let plan: Plan<Op> = applied(plan_apply, Some(&c), &desired());
         let names = attr_names(&plan);
         assert_eq!(names, ["event_pattern", "state", "target.exfil"]);
         let Op::Put {
@@ -800,7 +677,7 @@ mod tests {
     fn a_rule_that_is_not_ours_blocks_apply_and_survives_destroy() {
         let mut c = current();
         c.managed = false;
-        let plan = apply_plan(Some(&c));
+        let plan: Plan<Op> = applied(plan_apply, Some(&c), &desired());
         assert!(!plan.has_changes() && plan.blockers.len() == 1);
         let plan: Plan<Op> = planned(Mode::Destroy, |plan| plan_destroy(Some(&c), plan));
         assert!(!plan.has_changes() && plan.notices.len() == 1);

@@ -427,12 +427,7 @@ pub async fn read(ctx: &Ctx, name: &str) -> Result<Option<Current>> {
         key_schema,
         ttl_attribute,
         ttl_changing,
-        managed: tags::is_managed(&tags::to_map(
-            tags.tags
-                .unwrap_or_default()
-                .into_iter()
-                .map(|t| (t.key, t.value)),
-        )),
+        managed: tags::ours_among(tags.tags.unwrap_or_default(), |t| (t.key, t.value)),
         account_names,
     }))
 }
@@ -733,7 +728,7 @@ async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
 mod tests {
     use super::*;
     use crate::plan::Mode;
-    use crate::testing::{planned, test_plan};
+    use crate::testing::{first, planned, test_plan};
 
     const TABLE: &str = "login-alert-state";
 
@@ -905,7 +900,7 @@ mod tests {
         keyed.key_schema = vec!["id:HASH:S".into()];
         keyed.account_names = None;
         let plan = apply_plan(Some(&keyed), &desired(&[("123456789012", "prod")]));
-        assert_eq!(plan.changes[0].action, Action::Replace);
+        first(&plan, Action::Replace);
         assert_eq!(plan.changes[1].action, Action::Create);
     }
 

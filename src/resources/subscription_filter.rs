@@ -5,8 +5,8 @@ use futures::future::try_join_all;
 use serde::{Deserialize, Serialize};
 
 use crate::arn::regional_resource;
-use crate::aws::{SdkResultExt, error_code, error_message, explain};
-use crate::check::{Check, Link};
+use crate::aws::{SdkResultExt, error_code, error_message, explain, found_pages};
+use crate::check::{Check, Link, Status};
 use crate::model::{Ctx, Delivery, Facts, Target};
 use crate::names::MAX_FILTERS;
 use crate::part::Part;
@@ -144,64 +144,50 @@ impl Part for SubscriptionFilter {
 /// What `status` says: login-alert's filter is on the group the trail delivers to, sending to the function.
 pub fn check(current: Option<&Current>, desired: &Desired) -> Check {
     const NAME: &str = "subscription filter";
-    let ours = current.and_then(|c| c.filters.iter().find(|f| f.name == desired.name));
-    let Some(ours) = ours else {
-        return Check::failing(
-            Link::Route,
-            NAME,
+    let (name, group) = (&desired.name, &desired.log_group);
+    let ours = current.and_then(|c| c.filters.iter().find(|f| &f.name == name));
+    // What is wrong: the check's status, detail and fix.
+    let problem = match ours {
+        None => (
+            Status::Failing,
             format!(
-                "{} is missing from log group {}: no event reaches the function, so no alert can arrive",
-                desired.name, desired.log_group
+                "{name} is missing from log group {group}: no event reaches the function, so no alert can arrive"
             ),
             "run `login-alert apply` to put it back",
-        );
-    };
-    if ours.destination_arn != desired.destination_arn {
-        return Check::failing(
-            Link::Route,
-            NAME,
+        ),
+        Some(ours) if ours.destination_arn != desired.destination_arn => (
+            Status::Failing,
             format!(
-                "{} on {} sends to {}, not to {}",
-                desired.name, desired.log_group, ours.destination_arn, desired.destination_arn
+                "{name} on {group} sends to {}, not to {}",
+                ours.destination_arn, desired.destination_arn
             ),
             "run `login-alert apply` to point it at the function again",
-        );
-    }
-    if ours.pattern != desired.pattern {
-        return Check::warning(
-            Link::Route,
-            NAME,
+        ),
+        Some(ours) if ours.pattern != desired.pattern => (
+            Status::Warning,
             format!(
-                "{} on {} has another pattern than this login-alert's: some events may not reach the function",
-                desired.name, desired.log_group
+                "{name} on {group} has another pattern than this login-alert's: some events may not reach the function"
             ),
             "run `login-alert apply` to put the pattern back",
-        );
-    }
-    Check::ok(
-        Link::Route,
-        NAME,
-        format!(
-            "{} on {} sends matching events to the function",
-            desired.name, desired.log_group
         ),
-    )
+        Some(_) => {
+            let detail = format!("{name} on {group} sends matching events to the function");
+            return Check::ok(Link::Route, NAME, detail);
+        }
+    };
+    let (status, detail, fix) = problem;
+    Check::problem(status, Link::Route, NAME, detail, fix)
 }
 
 /// Every filter on `log_group`; a group that does not exist yet has none.
 pub async fn read(ctx: &Ctx, log_group: &str) -> Result<Current> {
-    let pages = ctx
-        .clients
-        .logs
-        .describe_subscription_filters()
-        .log_group_name(log_group)
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .found_doing(&["ResourceNotFoundException"], || {
-            format!("reading the subscription filters of log group {log_group}")
-        })?;
+    let describe = ctx.clients.logs.describe_subscription_filters();
+    let pages = found_pages(
+        describe.log_group_name(log_group).into_paginator().send(),
+        &["ResourceNotFoundException"],
+        || format!("reading the subscription filters of log group {log_group}"),
+    )
+    .await?;
     let filters = pages
         .into_iter()
         .flatten()

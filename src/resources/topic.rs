@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::policies::{statement_diff, topic_access};
 use crate::arn::Arn;
-use crate::aws::SdkResultExt;
+use crate::aws::{SdkResultExt, found_pages};
 use crate::check::{Check, Link};
 use crate::model::{Ctx, Target};
 use crate::names::MANAGED_BY;
@@ -298,12 +298,7 @@ pub async fn read(ctx: &Ctx, topic_arn: &str) -> Result<Option<Current>> {
     let name = Arn::parse(topic_arn)
         .map_or(topic_arn, |a| a.last_name())
         .to_owned();
-    let managed = tags::is_managed(&tags::to_map(
-        tags.tags
-            .unwrap_or_default()
-            .into_iter()
-            .map(|t| (t.key, t.value)),
-    ));
+    let managed = tags::ours_among(tags.tags.unwrap_or_default(), |t| (t.key, t.value));
     Ok(Some(Current {
         name,
         arn: topic_arn.to_owned(),
@@ -315,18 +310,13 @@ pub async fn read(ctx: &Ctx, topic_arn: &str) -> Result<Option<Current>> {
 
 /// Every subscription of every protocol, every page; `None` when the topic is gone.
 async fn list_subscriptions(ctx: &Ctx, topic_arn: &str) -> Result<Option<Vec<Subscription>>> {
-    let pages = ctx
-        .clients
-        .sns
-        .list_subscriptions_by_topic()
-        .topic_arn(topic_arn)
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .found_doing(NOT_FOUND, || {
-            format!("listing the subscriptions of SNS topic {topic_arn}")
-        })?;
+    let list = ctx.clients.sns.list_subscriptions_by_topic();
+    let pages = found_pages(
+        list.topic_arn(topic_arn).into_paginator().send(),
+        NOT_FOUND,
+        || format!("listing the subscriptions of SNS topic {topic_arn}"),
+    )
+    .await?;
     let Some(pages) = pages else { return Ok(None) };
     let subscriptions = pages
         .into_iter()
@@ -640,6 +630,11 @@ mod tests {
         }
     }
 
+    /// The plan for login-alert's topic with `subscriptions`, when the config notifies `emails`.
+    fn ours_with(subscriptions: Vec<Subscription>, emails: &[&str]) -> Plan<Op> {
+        apply_plan(Some(&current(subscriptions, true)), &desired(emails))
+    }
+
     fn apply_plan(current: Option<&Current>, desired: &Desired) -> Plan<Op> {
         planned(Mode::Apply, |plan| plan_apply(current, desired, plan))
     }
@@ -748,19 +743,16 @@ mod tests {
 
     #[test]
     fn all_confirmed_needs_nothing_and_email_case_does_not_matter() {
-        let plan = apply_plan(
-            Some(&current(vec![confirmed("A@Example.com")], true)),
-            &desired(&["a@example.com"]),
-        );
+        let plan = ours_with(vec![confirmed("A@Example.com")], &["a@example.com"]);
         assert!(!plan.has_changes());
         assert!(plan.notices.is_empty());
     }
 
     #[test]
     fn a_removed_subscription_is_subscribed_again() {
-        let plan = apply_plan(
-            Some(&current(vec![confirmed("a@example.com")], true)),
-            &desired(&["a@example.com", "b@example.com"]),
+        let plan = ours_with(
+            vec![confirmed("a@example.com")],
+            &["a@example.com", "b@example.com"],
         );
         assert_eq!(plan.changes.len(), 1);
         assert!(
@@ -770,10 +762,7 @@ mod tests {
 
     #[test]
     fn a_pending_subscription_is_a_notice_not_a_new_subscribe() {
-        let plan = apply_plan(
-            Some(&current(vec![pending("a@example.com")], true)),
-            &desired(&["a@example.com"]),
-        );
+        let plan = ours_with(vec![pending("a@example.com")], &["a@example.com"]);
         assert!(!plan.has_changes());
         assert_eq!(plan.notices.len(), 1);
         assert!(
@@ -805,10 +794,7 @@ mod tests {
 
     #[test]
     fn removing_every_email_deletes_our_topic_only() {
-        let plan = apply_plan(
-            Some(&current(vec![confirmed("a@example.com")], true)),
-            &desired(&[]),
-        );
+        let plan = ours_with(vec![confirmed("a@example.com")], &[]);
         assert_eq!(plan.changes.len(), 1);
         assert!(matches!(&plan.changes[0].op, Op::Delete { .. }));
         assert!(!apply_plan(Some(&current(vec![], false)), &desired(&[])).has_changes());

@@ -303,11 +303,8 @@ pub fn state_check(current: Option<&Current>, t: &Target) -> Check {
 
 /// Errors in the last 24 hours: alerts that failed at least once (Lambda retried them).
 pub fn errors_check(errors: f64, t: &Target) -> Check {
-    const NAME: &str = "function errors (24 h)";
-    if errors > 0.0 {
-        Check::warning(
-            Link::Function,
-            NAME,
+    count_check("function errors (24 h)", errors, || {
+        (
             format!("{errors} failed invocation(s) in the last 24 hours"),
             format!(
                 "see why with `aws logs tail {} --since 24h --region {}`; what failed for good is in the failed-event queue",
@@ -315,18 +312,13 @@ pub fn errors_check(errors: f64, t: &Target) -> Check {
                 t.region()
             ),
         )
-    } else {
-        Check::ok(Link::Function, NAME, "none")
-    }
+    })
 }
 
 /// Throttles in the last 24 hours: alerts delayed because the account ran out of concurrency.
 pub fn throttles_check(throttles: f64, t: &Target) -> Check {
-    const NAME: &str = "function throttles (24 h)";
-    if throttles > 0.0 {
-        Check::warning(
-            Link::Function,
-            NAME,
+    count_check("function throttles (24 h)", throttles, || {
+        (
             format!(
                 "{throttles} throttled invocation(s) in the last 24 hours: alerts were delayed"
             ),
@@ -337,8 +329,16 @@ pub fn throttles_check(throttles: f64, t: &Target) -> Check {
                 t.names.function()
             ),
         )
+    })
+}
+
+/// A count of bad invocations: none is fine, any is a warning with `what` happened and the fix.
+fn count_check(name: &str, count: f64, what: impl FnOnce() -> (String, String)) -> Check {
+    if count > 0.0 {
+        let (said, fix) = what();
+        Check::warning(Link::Function, name, said, fix)
     } else {
-        Check::ok(Link::Function, NAME, "none")
+        Check::ok(Link::Function, name, "none")
     }
 }
 
@@ -589,7 +589,7 @@ owned_when_managed!(Current);
 mod tests {
     use super::*;
     use crate::plan::{Action, Mode};
-    use crate::testing::{assert_refused, attr_names, planned, test_plan};
+    use crate::testing::{applied, assert_refused, attr_names, first, planned, test_plan};
 
     fn desired() -> Desired {
         Desired {
@@ -624,14 +624,10 @@ mod tests {
         }
     }
 
-    fn apply_plan(current: Option<&Current>) -> Plan<Op> {
-        planned(Mode::Apply, |plan| plan_apply(current, &desired(), plan))
-    }
-
     #[test]
     fn missing_function_is_created_with_every_setting_shown() {
-        let plan = apply_plan(None);
-        assert_eq!(plan.changes[0].action, Action::Create);
+        let plan: Plan<Op> = applied(plan_apply, None, &desired());
+        first(&plan, Action::Create);
         let names = attr_names(&plan);
         for name in [
             "runtime",
@@ -649,14 +645,16 @@ mod tests {
 
     #[test]
     fn matching_function_needs_nothing() {
-        assert!(!apply_plan(Some(&current_matching())).has_changes());
+        let plan: Plan<Op> = applied(plan_apply, Some(&current_matching()), &desired());
+        assert!(!plan.has_changes());
     }
 
     #[test]
     fn new_code_updates_only_the_code() {
         let mut current = current_matching();
         current.code_sha256 = "old=".into();
-        assert_code_only(&apply_plan(Some(&current)), "code_sha256");
+        let plan: Plan<Op> = applied(plan_apply, Some(&current), &desired());
+        assert_code_only(&plan, "code_sha256");
     }
 
     #[test]
@@ -671,7 +669,7 @@ mod tests {
             .config
             .environment
             .insert("EXTRA".into(), "x".into());
-        let plan = apply_plan(Some(&current));
+        let plan: Plan<Op> = applied(plan_apply, Some(&current), &desired());
         assert_eq!(
             attr_names(&plan),
             [
@@ -696,7 +694,7 @@ mod tests {
     fn a_missing_environment_variable_is_added() {
         let mut current = current_matching();
         current.config.environment.remove(ENV_TIMEZONE);
-        let plan = apply_plan(Some(&current));
+        let plan: Plan<Op> = applied(plan_apply, Some(&current), &desired());
         assert_eq!(
             plan.changes[0].attrs[0],
             Attr::new("environment.LOGIN_ALERT_TIMEZONE", None, Some("UTC".into()))
@@ -707,7 +705,8 @@ mod tests {
     fn a_changed_architecture_goes_with_the_code() {
         let mut current = current_matching();
         current.config.architecture = "arm64".into();
-        assert_code_only(&apply_plan(Some(&current)), "architecture");
+        let plan: Plan<Op> = applied(plan_apply, Some(&current), &desired());
+        assert_code_only(&plan, "architecture");
     }
 
     /// One update that replaces the code alone, showing `attr` as the only difference.
@@ -728,7 +727,7 @@ mod tests {
         let mut current = current_matching();
         current.managed = false;
         current.code_sha256 = "theirs=".into();
-        let plan = apply_plan(Some(&current));
+        let plan: Plan<Op> = applied(plan_apply, Some(&current), &desired());
         assert_refused(&plan);
         let plan: Plan<Op> = planned(Mode::Destroy, |plan| plan_destroy(Some(&current), plan));
         assert!(!plan.has_changes());

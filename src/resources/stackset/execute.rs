@@ -118,7 +118,8 @@ fn targets(units: &[String]) -> DeploymentTargets {
 pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
     let cfn = &ctx.clients.cloudformation;
     let managed = || Tag::builder().key(MANAGED_BY.0).value(MANAGED_BY.1).build();
-    match op {
+    // The operation each change of the stack set or its instances starts, waited for below.
+    let (name, delegated, operation) = match op {
         Op::Create {
             name,
             template,
@@ -136,14 +137,14 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                 .call_as(call_as(*delegated))
                 .send()
                 .await;
-            match created {
+            return match created {
                 Ok(_) => Ok(()),
                 // Created by an interrupted apply: tagged from birth, read as ours next time.
                 Err(err) if crate::aws::error_code(&err) == Some("NameAlreadyExistsException") => {
                     Ok(())
                 }
                 Err(err) => Err(err).doing(|| format!("creating StackSet {name}")),
-            }
+            };
         }
         Op::Update {
             name,
@@ -160,7 +161,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                 .send()
                 .await
                 .doing(|| format!("updating StackSet {name}"))?;
-            wait(ctx, name, out.operation_id.as_deref(), *delegated).await
+            (name, delegated, out.operation_id)
         }
         Op::AddInstances {
             name,
@@ -189,7 +190,7 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                 .send()
                 .await
                 .doing(|| format!("creating the stack instances of {name}"))?;
-            wait(ctx, name, out.operation_id.as_deref(), *delegated).await
+            (name, delegated, out.operation_id)
         }
         Op::DeleteInstances {
             name,
@@ -210,19 +211,19 @@ pub async fn execute(ctx: &Ctx, op: &Op) -> Result<()> {
                 .found_doing(NOT_FOUND, || {
                     format!("deleting the stack instances of {name}")
                 })?;
-            match out {
-                Some(out) => wait(ctx, name, out.operation_id.as_deref(), *delegated).await,
-                None => Ok(()),
-            }
+            (name, delegated, out.and_then(|out| out.operation_id))
         }
-        Op::Delete { name, delegated } => cfn
-            .delete_stack_set()
-            .stack_set_name(name)
-            .call_as(call_as(*delegated))
-            .send()
-            .await
-            .gone_doing(NOT_FOUND, || format!("deleting StackSet {name}")),
-    }
+        Op::Delete { name, delegated } => {
+            return cfn
+                .delete_stack_set()
+                .stack_set_name(name)
+                .call_as(call_as(*delegated))
+                .send()
+                .await
+                .gone_doing(NOT_FOUND, || format!("deleting StackSet {name}"));
+        }
+    };
+    wait(ctx, name, operation.as_deref(), *delegated).await
 }
 
 /// Waits for one StackSets operation, with a progress line; a failure names each failed account

@@ -441,57 +441,58 @@ pub fn plan_apply(current: &Current, desired: &Desired, plan: &mut Plan<impl Fro
                 .filter(|u| desired.units.contains(u))
                 .cloned()
                 .collect();
-            if !new_units.is_empty() && !desired.regions.is_empty() {
-                own.push(Some(
-                    Change::new(
-                        INSTANCES,
-                        targets_label(&new_units, &desired.regions),
-                        Action::Create,
-                        add(new_units.clone(), desired.regions.clone()),
-                    )
-                    .attr(Attr::set("deployment_targets", new_units.join(", "))),
-                ));
-            }
-            if !new_regions.is_empty() && !kept_units.is_empty() {
-                own.push(Some(
-                    Change::new(
-                        INSTANCES,
-                        targets_label(&kept_units, &new_regions),
-                        Action::Create,
-                        add(kept_units.clone(), new_regions.clone()),
-                    )
-                    .attr(Attr::set("regions", new_regions.join(", ")))
-                    .note("regions enabled since the last apply"),
-                ));
-            }
             let delete = |units: Vec<String>, regions: Vec<String>| Op::DeleteInstances {
                 name: name.clone(),
                 units,
                 regions,
                 delegated,
             };
-            if !gone_units.is_empty() && !deployed.is_empty() {
-                own.push(Some(
-                    Change::new(
-                        INSTANCES,
-                        targets_label(&gone_units, &deployed),
-                        Action::Delete,
-                        delete(gone_units.clone(), deployed.clone()),
-                    )
-                    .attr(Attr::unset("deployment_targets", gone_units.join(", "))),
-                ));
-            }
-            if !gone_regions.is_empty() && !kept_units.is_empty() {
-                own.push(Some(
-                    Change::new(
-                        INSTANCES,
-                        targets_label(&kept_units, &gone_regions),
-                        Action::Delete,
-                        delete(kept_units, gone_regions.clone()),
-                    )
-                    .attr(Attr::unset("regions", gone_regions.join(", ")))
-                    .note("regions no longer enabled"),
-                ));
+            // Instances of units in regions, added or deleted: each pair of what changed that leaves
+            // both sides non-empty is one operation.
+            let steps = [
+                (
+                    &new_units,
+                    &desired.regions,
+                    Action::Create,
+                    Attr::set("deployment_targets", new_units.join(", ")),
+                    None,
+                ),
+                (
+                    &kept_units,
+                    &new_regions,
+                    Action::Create,
+                    Attr::set("regions", new_regions.join(", ")),
+                    Some("regions enabled since the last apply"),
+                ),
+                (
+                    &gone_units,
+                    &deployed,
+                    Action::Delete,
+                    Attr::unset("deployment_targets", gone_units.join(", ")),
+                    None,
+                ),
+                (
+                    &kept_units,
+                    &gone_regions,
+                    Action::Delete,
+                    Attr::unset("regions", gone_regions.join(", ")),
+                    Some("regions no longer enabled"),
+                ),
+            ];
+            for (units, regions, action, attr, note) in steps {
+                if units.is_empty() || regions.is_empty() {
+                    continue;
+                }
+                let label = targets_label(units, regions);
+                let op = match action {
+                    Action::Create => add(units.clone(), regions.clone()),
+                    _ => delete(units.clone(), regions.clone()),
+                };
+                let mut change = Change::new(INSTANCES, label, action, op).attr(attr);
+                if let Some(note) = note {
+                    change = change.note(note);
+                }
+                own.push(Some(change));
             }
             // A gap apply can see (an active account below the targets without an instance in a
             // region) is filled for those accounts only, in one operation; when the targets or the
@@ -588,6 +589,11 @@ mod tests {
         vec!["eu-west-1".into(), "us-east-1".into()]
     }
 
+    /// The StackSet deployed to the organization's root in [`regions`], by the management account.
+    fn at_root() -> Desired {
+        desired(&target(), &["r-ab12".into()], &regions(), false)
+    }
+
     fn as_applied(d: &Desired, accounts: &[&str]) -> Current {
         Current {
             members: accounts
@@ -678,7 +684,7 @@ mod tests {
 
     #[test]
     fn a_new_stack_set_is_one_create_and_one_operation_for_every_account_and_region() {
-        let d = desired(&target(), &["r-ab12".into()], &regions(), false);
+        let d = at_root();
         let plan = planned(
             &Current {
                 stack_set: None,
@@ -732,7 +738,7 @@ mod tests {
 
     #[test]
     fn as_applied_needs_nothing_and_a_template_change_is_one_update() {
-        let d = desired(&target(), &["r-ab12".into()], &regions(), false);
+        let d = at_root();
         let current = as_applied(&d, &["222222222222", "333333333333"]);
         assert!(!planned(&current, &d).has_changes());
         let mut old = current.clone();
@@ -748,7 +754,7 @@ mod tests {
 
     #[test]
     fn regions_and_units_that_change_are_one_operation_each() {
-        let d = desired(&target(), &["r-ab12".into()], &regions(), false);
+        let d = at_root();
         let current = as_applied(&d, &["222222222222"]);
         let wider = desired(
             &target(),
@@ -778,7 +784,7 @@ mod tests {
 
     #[test]
     fn targets_without_accounts_need_nothing_and_targets_never_asked_for_are_asked_for() {
-        let d = desired(&target(), &["r-ab12".into()], &regions(), false);
+        let d = at_root();
         // No account below the root yet: no instance, nothing to do (automatic deployment adds them).
         assert!(!planned(&as_applied(&d, &[]), &d).has_changes());
         // An apply stopped after CreateStackSet: CloudFormation reports no targets.
@@ -792,7 +798,7 @@ mod tests {
 
     #[test]
     fn coverage_counts_accounts_by_regions_and_names_every_gap_and_apply_fills_what_it_sees() {
-        let d = desired(&target(), &["r-ab12".into()], &regions(), false);
+        let d = at_root();
         let mut current = as_applied(&d, &["222222222222", "333333333333", "444444444444"]);
         // One instance gone, one failed, one account suspended.
         current
@@ -843,7 +849,7 @@ mod tests {
 
     #[test]
     fn destroy_deletes_the_instances_then_the_stack_set_and_never_someone_elses() {
-        let d = desired(&target(), &["r-ab12".into()], &regions(), false);
+        let d = at_root();
         let mut plan: Plan<Op> = Plan::new(Mode::Destroy, "111111111111", "eu-west-1");
         plan_destroy(&as_applied(&d, &["222222222222"]), &[], false, &mut plan);
         assert!(matches!(&plan.changes[0].op, Op::DeleteInstances { .. }));

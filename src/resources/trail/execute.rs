@@ -280,6 +280,20 @@ pub fn is_bucket_policy_race<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -
     error_code(err) == Some("InsufficientS3BucketPolicyException")
 }
 
+/// The log group and role ARNs `logs` sets on trail `arn`, checked (`None`: it sets no delivery).
+fn delivery<'a>(arn: &str, logs: Option<&'a CloudWatchLogs>) -> Result<Option<(&'a str, &'a str)>> {
+    match logs {
+        Some(CloudWatchLogs::Set {
+            log_group_arn,
+            role_arn,
+        }) => {
+            check_delivery(arn, log_group_arn, role_arn)?;
+            Ok(Some((log_group_arn, role_arn)))
+        }
+        _ => Ok(None),
+    }
+}
+
 async fn create(
     ctx: &Ctx,
     name: &str,
@@ -298,19 +312,12 @@ async fn create(
         .is_organization_trail(organization)
         .include_global_service_events(true)
         .tags_list(tag(MANAGED_BY.0, MANAGED_BY.1)?);
-    let delivery = match logs {
-        Some(CloudWatchLogs::Set {
-            log_group_arn,
-            role_arn,
-        }) => {
-            check_delivery(arn, log_group_arn, role_arn)?;
-            request = request
-                .cloud_watch_logs_log_group_arn(log_group_arn)
-                .cloud_watch_logs_role_arn(role_arn);
-            Some((log_group_arn.as_str(), role_arn.as_str()))
-        }
-        _ => None,
-    };
+    let delivery = delivery(arn, logs)?;
+    if let Some((log_group_arn, role_arn)) = delivery {
+        request = request
+            .cloud_watch_logs_log_group_arn(log_group_arn)
+            .cloud_watch_logs_role_arn(role_arn);
+    }
     let send = || {
         let request = request.clone();
         async move {
@@ -409,12 +416,8 @@ async fn update(
         .set_is_multi_region_trail(multi_region)
         .set_include_global_service_events(global_events)
         .set_s3_bucket_name(bucket.map(str::to_owned));
-    match logs {
-        Some(CloudWatchLogs::Set {
-            log_group_arn,
-            role_arn,
-        }) => {
-            check_delivery(arn, log_group_arn, role_arn)?;
+    match (delivery(arn, logs)?, logs) {
+        (Some((log_group_arn, role_arn)), _) => {
             request = request
                 .cloud_watch_logs_log_group_arn(log_group_arn)
                 .cloud_watch_logs_role_arn(role_arn);
@@ -424,7 +427,7 @@ async fn update(
             .await
             .with_context(|| format!("updating trail {name}"))?;
         }
-        Some(CloudWatchLogs::Remove) => {
+        (None, Some(CloudWatchLogs::Remove)) => {
             // Empty strings for both is how UpdateTrail turns delivery off.
             request = request
                 .cloud_watch_logs_log_group_arn("")
@@ -433,7 +436,7 @@ async fn update(
                 format!("removing CloudWatch Logs delivery from trail {name}")
             })?;
         }
-        None => {
+        (None, _) => {
             request
                 .send()
                 .await

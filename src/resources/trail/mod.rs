@@ -456,6 +456,14 @@ mod tests {
         }
     }
 
+    /// What is read when login-alert creates its own trail (`login-alert-trail`).
+    fn own_trail(found: Option<Found>) -> Current {
+        Current {
+            wanted: "login-alert-trail".into(),
+            trail: found,
+        }
+    }
+
     fn apply_plan(current: &Current, t: &Target) -> Plan<Op> {
         planned(Mode::Apply, |plan| {
             plan_apply(current, t, &delivery(current, t), plan)
@@ -464,6 +472,11 @@ mod tests {
 
     fn destroy_plan(current: &Current, t: &Target) -> Plan<Op> {
         planned(Mode::Destroy, |plan| plan_destroy(current, t, plan))
+    }
+
+    /// What destroy plans for a trail adopted as `original` and converged by login-alert.
+    fn destroyed_after_adopting(original: &Found) -> Plan<Op> {
+        destroy_plan(&current(Some(converged(original))), &target(false))
     }
 
     fn update_op(plan: &Plan<Op>) -> &Update {
@@ -716,7 +729,7 @@ mod tests {
         let mut original = plain();
         original.logging = false;
         original.global_events = false;
-        let plan = destroy_plan(&current(Some(converged(&original))), &target(false));
+        let plan = destroyed_after_adopting(&original);
         let Update {
             multi_region,
             global_events,
@@ -763,7 +776,7 @@ mod tests {
         original.multi_region = true;
         original.log_group_arn = Some(THEIR_GROUP.into());
         original.role_arn = Some(THEIR_ROLE.into());
-        let plan = destroy_plan(&current(Some(converged(&original))), &target(false));
+        let plan = destroyed_after_adopting(&original);
         let Update {
             multi_region,
             cloud_watch_logs,
@@ -843,13 +856,7 @@ mod tests {
     #[test]
     fn our_trail_is_created_multi_region_with_delivery_and_logging() {
         let t = target(true);
-        let plan = apply_plan(
-            &Current {
-                wanted: "login-alert-trail".into(),
-                trail: None,
-            },
-            &t,
-        );
+        let plan = apply_plan(&own_trail(None), &t);
         let Op::Create {
             name,
             bucket,
@@ -896,10 +903,7 @@ mod tests {
             coverage: crate::config::Coverage::Organization,
             ..target(true)
         };
-        let cur = |f: Option<Found>| Current {
-            wanted: "login-alert-trail".into(),
-            trail: f,
-        };
+        let cur = own_trail;
         let plan = apply_plan(&cur(None), &organization);
         assert!(
             matches!(
@@ -952,10 +956,7 @@ mod tests {
     #[test]
     fn our_trail_converged_needs_nothing_and_drift_is_updated() {
         let t = target(true);
-        let cur = |f: Found| Current {
-            wanted: "login-alert-trail".into(),
-            trail: Some(f),
-        };
+        let cur = |f: Found| own_trail(Some(f));
         assert!(!apply_plan(&cur(ours()), &t).has_changes());
         let mut drifted = ours();
         drifted.logging = false;
@@ -978,10 +979,7 @@ mod tests {
         let t = target(true);
         let mut theirs = ours();
         theirs.tags.clear();
-        let cur = Current {
-            wanted: "login-alert-trail".into(),
-            trail: Some(theirs),
-        };
+        let cur = own_trail(Some(theirs));
         let plan = apply_plan(&cur, &t);
         assert!(!plan.has_changes() && plan.blockers.len() == 1);
         let plan = destroy_plan(&cur, &t);
@@ -991,13 +989,7 @@ mod tests {
     #[test]
     fn destroy_deletes_our_trail_only() {
         let t = target(true);
-        let plan = destroy_plan(
-            &Current {
-                wanted: "login-alert-trail".into(),
-                trail: Some(ours()),
-            },
-            &t,
-        );
+        let plan = destroy_plan(&own_trail(Some(ours())), &t);
         assert!(
             matches!(&plan.changes[0].op, Op::Delete { name, .. } if name == "login-alert-trail")
         );
