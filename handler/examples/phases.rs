@@ -83,7 +83,10 @@ fn main() {
         serde_json::from_slice::<Batch>(&json).expect("the CloudWatch Logs JSON")
     });
     let (outer_sonic, _) = median(runs, || {
-        sonic_rs::from_slice::<Batch>(&json).expect("the CloudWatch Logs JSON").log_events.len()
+        sonic_rs::from_slice::<Batch>(&json)
+            .expect("the CloudWatch Logs JSON")
+            .log_events
+            .len()
     });
     let (inner_sonic, _) = median(runs, || {
         batch

@@ -18,7 +18,13 @@ fn main() {
         }
     };
     let format = format.parse().unwrap_or_default();
-    let settings = login_alert_handler::Settings::default();
+    // As the benchmark calls the CLI: `--account-name prod --timezone Asia/Tokyo`.
+    let settings = login_alert_handler::Settings {
+        account_name: Some("prod".into()),
+        timezone: login_alert_handler::settings::parse_timezone("Asia/Tokyo")
+            .expect("a known zone"),
+        ..login_alert_handler::Settings::default()
+    };
     match login_alert_handler::preview_to(&input, &settings, format, &mut std::io::sink()) {
         Ok(summary) => eprintln!("{} records, {} alerts", summary.records, summary.alerts),
         Err(err) => eprintln!("{err}"),

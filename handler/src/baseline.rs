@@ -7,7 +7,7 @@
 //! "known". Every entry keeps its last-seen time and drops out `baseline_days` after it; each list keeps its
 //! `MAX_ENTRIES` most recent entries, so an item stays a few kilobytes whatever happens.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,7 @@
 //! The first pass of an invocation: read every record of the input, classify it and render its message
 //! (on worker threads), keeping what planning needs of each alerting record.
 
-use std::collections::HashSet;
+use foldhash::{HashSet, HashSetExt};
 
 use chrono::{DateTime, Utc};
 use tracing::warn;

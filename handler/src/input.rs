@@ -150,7 +150,9 @@ struct AwsLogs<'a> {
     data: Text<'a>,
 }
 
-/// `id` is a string from AWS and an integer from moto; `Text` takes both.
+/// `id` is a string from AWS and an integer from moto; `Text` takes both. `message` is kept as its JSON token,
+/// still escaped: the worker thread that parses the record unescapes it, so the one thread reading the batch
+/// only finds where each message ends.
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct LogEvent<'a> {
@@ -160,7 +162,7 @@ struct LogEvent<'a> {
     #[serde(borrow)]
     timestamp: Text<'a>,
     #[serde(borrow)]
-    message: Text<'a>,
+    message: Option<&'a RawValue>,
 }
 
 /// Calls `each` for every record of `input`, in input order, and says which shape the input had.
@@ -263,20 +265,22 @@ where
         collect(chunk);
         return Ok(shape);
     };
+    let json = decompress(data)?;
+    let json = json.as_slice();
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .clamp(1, 4);
     let (chunk_sender, chunk_receiver) =
-        std::sync::mpsc::sync_channel::<(usize, Vec<OwnedEvent>)>(2 * workers + 2);
+        std::sync::mpsc::sync_channel::<(usize, Vec<EventRef>)>(2 * workers + 2);
     let chunk_receiver = std::sync::Mutex::new(chunk_receiver);
     std::thread::scope(|scope| {
         let decoder = std::thread::Builder::new()
             .name("awslogs-decoder".into())
             .spawn_scoped(scope, move || {
                 let (mut seq, mut chunk) = (0, Vec::with_capacity(CHUNK));
-                let shape = decode_log_events(data, &mut |index, event| {
-                    chunk.push(OwnedEvent::new(index, event));
+                let shape = read_log_events(json, &mut |index, event| {
+                    chunk.push(EventRef::new(index, event));
                     if chunk.len() == CHUNK {
                         let _ = chunk_sender.send((
                             seq,
@@ -292,7 +296,9 @@ where
             });
         let Ok(decoder) = decoder else {
             let mut chunk = T::default();
-            let shape = for_each_log_event(data, |item| map(&mut chunk, item))?;
+            let shape = read_log_events(json, &mut |index, event| {
+                EventRef::new(index, event).emit(&mut |item| map(&mut chunk, item));
+            })?;
             collect(chunk);
             return Ok(shape);
         };
@@ -426,16 +432,18 @@ fn for_each_log_event<F>(data: &str, mut each: F) -> Result<Shape, InputError>
 where
     F: FnMut(Item<'_>),
 {
-    // Decoding (base64, gzip, the outer JSON with its escaped messages) runs on its own thread while this one
-    // parses, classifies and renders: on a large batch the two halves take about as long as each other.
+    // Reading the outer JSON (where each escaped message starts and ends) runs on its own thread while this one
+    // unescapes, parses, classifies and renders.
+    let json = decompress(data)?;
+    let json = json.as_slice();
     std::thread::scope(|scope| {
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<OwnedEvent>>(8);
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<EventRef>>(8);
         let decoder = std::thread::Builder::new()
             .name("awslogs-decoder".into())
             .spawn_scoped(scope, move || {
                 let mut chunk = Vec::with_capacity(CHUNK);
-                let shape = decode_log_events(data, &mut |index, event| {
-                    chunk.push(OwnedEvent::new(index, event));
+                let shape = read_log_events(json, &mut |index, event| {
+                    chunk.push(EventRef::new(index, event));
                     if chunk.len() == CHUNK {
                         // A send fails only if the reader is gone, and then nobody needs the rest.
                         let _ =
@@ -451,9 +459,8 @@ where
             Ok(decoder) => decoder,
             // No thread to be had (a process limit): do it all here, one event after the other.
             Err(_) => {
-                return decode_log_events(data, &mut |index, event| {
-                    let owned = OwnedEvent::new(index, event);
-                    owned.emit(&mut each);
+                return read_log_events(json, &mut |index, event| {
+                    EventRef::new(index, event).emit(&mut each);
                 });
             }
         };
@@ -469,17 +476,18 @@ where
 /// Log events cross from the decoding thread in chunks of this many, so channel traffic stays negligible.
 const CHUNK: usize = 256;
 
-/// A log event detached from the decompressed buffer, so it can cross threads.
-struct OwnedEvent {
+/// A log event as it crosses to a worker thread: its message still the escaped JSON token in the decompressed
+/// buffer, which outlives the workers.
+struct EventRef<'a> {
     index: usize,
     timestamp_ms: Option<i64>,
-    message: Result<String, RecordError>,
+    message: Result<&'a RawValue, RecordError>,
 }
 
-impl OwnedEvent {
-    fn new(index: usize, event: Object<LogEvent<'_>>) -> Self {
+impl<'a> EventRef<'a> {
+    fn new(index: usize, event: Object<LogEvent<'a>>) -> Self {
         let Some(event) = event.0 else {
-            return OwnedEvent {
+            return EventRef {
                 index,
                 timestamp_ms: None,
                 message: Err(RecordError::NotAnObject),
@@ -490,12 +498,8 @@ impl OwnedEvent {
             .get()
             .and_then(|t| t.trim().parse::<f64>().ok())
             .map(|t| t as i64);
-        let message = match event.message.0 {
-            // Messages are JSON, so their quotes are escaped and serde_json has already made them owned strings.
-            Some(message) => Ok(message.into_owned()),
-            None => Err(RecordError::MissingMessage),
-        };
-        OwnedEvent {
+        let message = event.message.ok_or(RecordError::MissingMessage);
+        EventRef {
             index,
             timestamp_ms,
             message,
@@ -507,7 +511,15 @@ impl OwnedEvent {
             container: "logEvents",
             index: self.index,
         };
-        match self.message {
+        // The message read as `Text` would have been read in the outer pass: a string unescaped, a number or a
+        // boolean spelled out (and then not an object), anything else absent.
+        let message = self.message.and_then(|raw| {
+            serde_json::from_str::<Text>(raw.get())
+                .ok()
+                .and_then(|text| text.0)
+                .ok_or(RecordError::MissingMessage)
+        });
+        match message {
             Ok(message) => each(parse_record(&message, position, self.timestamp_ms)),
             Err(err) => each(Item {
                 position,
@@ -520,19 +532,22 @@ impl OwnedEvent {
     }
 }
 
-/// Decodes `awslogs.data` and hands every log event to `sink` in order.
-fn decode_log_events<S>(data: &str, sink: &mut S) -> Result<Shape, InputError>
-where
-    S: FnMut(usize, Object<LogEvent<'_>>),
-{
+/// The CloudWatch Logs JSON of `awslogs.data`: base64, then gzip, undone.
+fn decompress(data: &str) -> Result<Vec<u8>, InputError> {
     let compressed = decode_base64(data)?;
-    let json = gunzip(&compressed)?;
-    drop(compressed);
+    gunzip(&compressed)
+}
+
+/// Reads the decompressed CloudWatch Logs JSON and hands every log event to `sink` in order.
+fn read_log_events<'j, S>(json: &'j [u8], sink: &mut S) -> Result<Shape, InputError>
+where
+    S: FnMut(usize, Object<LogEvent<'j>>),
+{
     let mut seed = LogsSeed {
         sink,
         control: false,
     };
-    let mut deserializer = serde_json::Deserializer::from_slice(&json);
+    let mut deserializer = serde_json::Deserializer::from_slice(json);
     serde::de::DeserializeSeed::deserialize(&mut seed, &mut deserializer)
         .map_err(InputError::LogsJson)?;
     deserializer.end().map_err(InputError::LogsJson)?;
@@ -551,7 +566,7 @@ struct LogsSeed<'f, S> {
     control: bool,
 }
 
-impl<'de, S: FnMut(usize, Object<LogEvent<'_>>)> serde::de::DeserializeSeed<'de>
+impl<'de, S: FnMut(usize, Object<LogEvent<'de>>)> serde::de::DeserializeSeed<'de>
     for &mut LogsSeed<'_, S>
 {
     type Value = ();
@@ -560,7 +575,7 @@ impl<'de, S: FnMut(usize, Object<LogEvent<'_>>)> serde::de::DeserializeSeed<'de>
     }
 }
 
-impl<'de, S: FnMut(usize, Object<LogEvent<'_>>)> serde::de::Visitor<'de> for &mut LogsSeed<'_, S> {
+impl<'de, S: FnMut(usize, Object<LogEvent<'de>>)> serde::de::Visitor<'de> for &mut LogsSeed<'_, S> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("the CloudWatch Logs payload object")
@@ -602,7 +617,7 @@ struct EventsSeed<'f, S> {
     sink: &'f mut S,
 }
 
-impl<'de, S: FnMut(usize, Object<LogEvent<'_>>)> serde::de::DeserializeSeed<'de>
+impl<'de, S: FnMut(usize, Object<LogEvent<'de>>)> serde::de::DeserializeSeed<'de>
     for EventsSeed<'_, S>
 {
     type Value = ();
@@ -611,7 +626,7 @@ impl<'de, S: FnMut(usize, Object<LogEvent<'_>>)> serde::de::DeserializeSeed<'de>
     }
 }
 
-impl<'de, S: FnMut(usize, Object<LogEvent<'_>>)> serde::de::Visitor<'de> for EventsSeed<'_, S> {
+impl<'de, S: FnMut(usize, Object<LogEvent<'de>>)> serde::de::Visitor<'de> for EventsSeed<'_, S> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an array of log events")

@@ -62,7 +62,7 @@ pub fn severity_colour(severity: Severity) -> &'static str {
 
 /// Slack treats `<`, `>` and `&` as markup (`<!channel>` pings everyone): escape them in anything from the record.
 fn slack_escape(value: &str) -> Cow<'_, str> {
-    if value.contains(['<', '>', '&']) {
+    if value.bytes().any(|b| matches!(b, b'<' | b'>' | b'&')) {
         Cow::Owned(
             value
                 .replace('&', "&amp;")
@@ -137,7 +137,12 @@ pub fn slack(message: &Message) -> String {
         }],
     };
     // Serialising plain structs of strings cannot fail; an empty payload would be refused by Slack, never sent wrong.
-    serde_json::to_string(&payload).unwrap_or_default()
+    // Written into room for a typical payload at once, rather than grown from serde_json's small start.
+    let mut json = Vec::with_capacity(2048);
+    match serde_json::to_writer(&mut json, &payload) {
+        Ok(()) => String::from_utf8(json).unwrap_or_default(),
+        Err(_) => String::new(),
+    }
 }
 
 /// Teams renders a subset of Markdown in card text: escape what could turn a record's value into a link or markup.

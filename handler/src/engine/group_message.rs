@@ -126,7 +126,7 @@ pub fn summary_of<'a>(alerts: impl Iterator<Item = &'a Alert>) -> Summary {
 
 /// Renders a group's message: its first record in full, the rest summarised.
 #[allow(clippy::too_many_arguments)]
-fn render_group(
+pub(super) fn render_group(
     first: &mut Alert,
     members: &Summary,
     carried: &Summary,
