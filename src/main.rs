@@ -6,6 +6,6 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    login_alert::huge_pages(false);
+    login_alert::pages::huge_pages(false);
     login_alert::main()
 }

@@ -109,7 +109,7 @@ fn fit_pages_to(input_len: usize) {
     /// About 15 MB of CloudWatch Logs JSON once decompressed, or a 2 MiB log file.
     const HUGE_PAGES_FROM: usize = 2 << 20;
     if input_len >= HUGE_PAGES_FROM {
-        crate::huge_pages(true);
+        crate::pages::huge_pages(true);
     }
 }
 

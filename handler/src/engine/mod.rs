@@ -4,8 +4,10 @@
 //!
 //! [`invoke`] is the sequence of steps, one file each: `batch` (repeats, groups, sessions of the batch itself),
 //! `state` (read once), `claims`, `singles` (records of no group), `window` and `group_message` (each group),
-//! then `digests` and `delivery`. `plan` holds the data the steps produce.
+//! then `digests` and `delivery`. `plan` holds the data the steps produce. `alone` is `preview`'s shortcut past
+//! them all, when every record of a batch on an empty state is its own message.
 
+mod alone;
 mod batch;
 mod claims;
 mod decide;
@@ -28,7 +30,8 @@ use crate::deliver::Channel;
 use crate::settings::Settings;
 use crate::store::Store;
 
-pub use self::batch::{each_alone, latest_time};
+pub use self::alone::each_alone;
+pub use self::batch::latest_time;
 pub use self::delivery::{Delivered, deliver};
 pub use self::digests::digests;
 pub use self::plan::{DEFAULT_LEASE_SECS, Finish, Lease, Outgoing, Plan};

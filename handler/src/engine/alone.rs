@@ -1,0 +1,83 @@
+//! The shortcut of a preview on an empty state: when every record is its own message, its messages without
+//! planning.
+
+use foldhash::{HashSet, HashSetExt};
+
+use super::batch::sessions_opened;
+use super::group_message::{render_group, summary_of};
+use super::plan::Outgoing;
+use crate::collect::Collected;
+use crate::deliver::Channel;
+use crate::group::{self, Summary};
+use crate::settings::Settings;
+
+/// When every alerting record is its own message (no group of two, no record twice), an invocation on an empty
+/// state sends the messages the first pass rendered, in input order: they are returned without planning. A root
+/// record of a session whose `AssumeRoot` call is in the batch is worded again naming who opened the session, as
+/// its group's message would be. `None` when planning is needed.
+pub fn each_alone(
+    collected: &mut Collected,
+    settings: &Settings,
+    channels: &[Channel],
+) -> Option<Vec<Outgoing>> {
+    let mut ids: HashSet<&str> = HashSet::with_capacity(collected.alerts.len());
+    let mut groups: HashSet<&str> = HashSet::new();
+    let opened = sessions_opened(&collected.alerts);
+    for a in &collected.alerts {
+        let repeated_group = a
+            .group_key
+            .as_deref()
+            .is_some_and(|key| !groups.insert(key));
+        // Worded again from its JSON, which a grouped root record keeps.
+        let in_session = a
+            .access_key
+            .as_deref()
+            .is_some_and(|k| opened.contains_key(k));
+        // A sign-in not yet judged against its baseline (`usual::annotate`) has no final message yet.
+        let unjudged = a.signin.is_some() && a.verdict.is_none();
+        if repeated_group
+            || (in_session && (a.raw.is_none() || a.group_key.is_none()))
+            || unjudged
+            || !ids.insert(a.event_id.as_str())
+            || a.rendered.is_none()
+        {
+            return None;
+        }
+    }
+    collected.alerts.sort_by_key(|a| a.index);
+    let mut out = Vec::with_capacity(collected.alerts.len());
+    for a in &mut collected.alerts {
+        let session = a.access_key.as_deref().and_then(|k| opened.get(k));
+        let Some(key) = a.group_key.as_deref() else {
+            out.extend(Outgoing::alone(format!("e:{}", a.event_id), a));
+            continue;
+        };
+        let digest = group::digest(key);
+        let id = format!("g:{digest}:{}", a.event_id);
+        let Some(session) = session else {
+            out.extend(Outgoing::alone(id, a));
+            continue;
+        };
+        let members = summary_of(std::iter::once(&*a));
+        let (rendered, subject) = render_group(
+            a,
+            &members,
+            &Summary::default(),
+            Some(session),
+            &digest,
+            settings,
+            channels,
+        )?;
+        out.push(Outgoing {
+            id,
+            subject,
+            rendered,
+            sent: Default::default(),
+            test_event: None,
+            finish: None,
+            records: 1,
+            account: a.route_account.clone(),
+        });
+    }
+    Some(out)
+}
