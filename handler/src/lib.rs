@@ -20,6 +20,7 @@ pub mod log;
 pub mod message;
 pub mod novelty;
 pub mod org_tamper;
+pub mod parallel;
 pub mod patterns;
 pub mod preview;
 pub mod record;

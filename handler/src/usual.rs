@@ -111,8 +111,8 @@ fn judge(alerts: &mut [Alert], order: &[usize], book: &mut Book, settings: &Sett
     }
 }
 
-/// Renders the message of every sign-in of `order` now that its verdict is known, on worker threads as the first
-/// pass renders the others: each re-reads its record from the JSON it kept.
+/// Renders the message of every sign-in of `order` now that its verdict is known, on every core as the first pass
+/// renders the others: each re-reads its record from the JSON it kept.
 fn word_all(alerts: &mut [Alert], order: &[usize], settings: &Settings, channels: &[Channel]) {
     let mut judged = vec![false; alerts.len()];
     for &i in order {
@@ -123,44 +123,8 @@ fn word_all(alerts: &mut [Alert], order: &[usize], settings: &Settings, channels
         .zip(judged)
         .filter_map(|(alert, judged)| judged.then_some(alert))
         .collect();
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, 4);
-    if workers == 1 || pending.len() < 2 * MIN_PER_WORKER {
-        for alert in pending {
-            word(alert, settings, channels);
-        }
-        return;
-    }
-    let per_worker = pending.len().div_ceil(workers).max(MIN_PER_WORKER);
-    std::thread::scope(|scope| {
-        let mut chunks = pending.chunks_mut(per_worker);
-        let here = chunks.next();
-        for chunk in chunks {
-            let spawned = std::thread::Builder::new()
-                .name("signin-words".into())
-                .spawn_scoped(scope, move || {
-                    for alert in chunk.iter_mut() {
-                        word(alert, settings, channels);
-                    }
-                });
-            if let Err(err) = spawned {
-                // No thread to be had: this chunk's sign-ins are not lost, they are worded after the others.
-                error!(error = %err, "no worker thread for the sign-ins' messages; wording them in turn");
-            }
-        }
-        for alert in here.into_iter().flatten() {
-            word(alert, settings, channels);
-        }
-    });
-    for alert in pending.iter_mut().filter(|a| a.awaits_verdict) {
-        word(alert, settings, channels);
-    }
+    crate::parallel::each_mut(&mut pending, |alert| word(alert, settings, channels));
 }
-
-/// Sign-ins below this many per thread are worded on the calling thread: a thread costs more than they do.
-const MIN_PER_WORKER: usize = 64;
 
 /// Words the alert's message with its verdict, once; a usual sign-in under `alert_on = "unusual"` loses it.
 fn word(alert: &mut Alert, settings: &Settings, channels: &[Channel]) {

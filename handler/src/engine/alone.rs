@@ -6,7 +6,8 @@ use foldhash::{HashSet, HashSetExt};
 use super::batch::sessions_opened;
 use super::group_message::{render_group, summary_of};
 use super::plan::Outgoing;
-use crate::collect::Collected;
+use crate::classify::RootSession;
+use crate::collect::{Alert, Collected, Rendered};
 use crate::deliver::Channel;
 use crate::group::{self, Summary};
 use crate::settings::Settings;
@@ -45,39 +46,53 @@ pub fn each_alone(
         }
     }
     collected.alerts.sort_by_key(|a| a.index);
-    let mut out = Vec::with_capacity(collected.alerts.len());
-    for a in &mut collected.alerts {
-        let session = a.access_key.as_deref().and_then(|k| opened.get(k));
-        let Some(key) = a.group_key.as_deref() else {
-            out.extend(Outgoing::alone(format!("e:{}", a.event_id), a));
-            continue;
-        };
-        let digest = group::digest(key);
-        let id = format!("g:{digest}:{}", a.event_id);
-        let Some(session) = session else {
-            out.extend(Outgoing::alone(id, a));
-            continue;
-        };
-        let members = summary_of(std::iter::once(&*a));
-        let (rendered, subject) = render_group(
-            a,
+    // The session records are worded again on every core first; if one cannot be, planning decides instead.
+    struct Again<'a> {
+        alert: &'a mut Alert,
+        session: &'a RootSession,
+        worded: Option<(Rendered, String)>,
+    }
+    let mut again: Vec<Again> = collected
+        .alerts
+        .iter_mut()
+        .filter_map(|alert| {
+            let session = opened.get(alert.access_key.as_deref()?)?;
+            Some(Again {
+                alert,
+                session,
+                worded: None,
+            })
+        })
+        .collect();
+    crate::parallel::each_mut(&mut again, |job| {
+        let digest = group::digest(job.alert.group_key.as_deref().unwrap_or_default());
+        let members = summary_of(std::iter::once(&*job.alert));
+        job.worded = render_group(
+            job.alert,
             &members,
             &Summary::default(),
-            Some(session),
+            Some(job.session),
             &digest,
             settings,
             channels,
-        )?;
-        out.push(Outgoing {
-            id,
-            subject,
-            rendered,
-            sent: Default::default(),
-            test_event: None,
-            finish: None,
-            records: 1,
-            account: a.route_account.clone(),
-        });
+        );
+    });
+    if again.iter().any(|job| job.worded.is_none()) {
+        return None;
+    }
+    for job in again {
+        if let Some((rendered, subject)) = job.worded {
+            job.alert.rendered = Some(rendered);
+            job.alert.subject = subject;
+        }
+    }
+    let mut out = Vec::with_capacity(collected.alerts.len());
+    for a in &mut collected.alerts {
+        let id = match a.group_key.as_deref() {
+            Some(key) => format!("g:{}:{}", group::digest(key), a.event_id),
+            None => format!("e:{}", a.event_id),
+        };
+        out.extend(Outgoing::alone(id, a));
     }
     Some(out)
 }
