@@ -512,11 +512,12 @@ impl<'a> EventRef<'a> {
             index: self.index,
         };
         // The message read as `Text` would have been read in the outer pass: a string unescaped, a number or a
-        // boolean spelled out (and then not an object), anything else absent.
+        // boolean spelled out (and then not an object), anything else absent. A string whose escapes cannot be
+        // undone is this record's problem alone.
         let message = self.message.and_then(|raw| {
             serde_json::from_str::<Text>(raw.get())
-                .ok()
-                .and_then(|text| text.0)
+                .map_err(RecordError::Json)?
+                .0
                 .ok_or(RecordError::MissingMessage)
         });
         match message {

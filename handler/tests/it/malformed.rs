@@ -78,6 +78,19 @@ fn cases() -> Vec<(&'static str, Vec<u8>, Want)> {
         std::io::Write::write_all(&mut gz, &json).unwrap();
         gz.finish().unwrap()
     };
+    // A message whose escapes cannot be undone (a lone UTF-16 surrogate): its record alone is unreadable.
+    let lone_surrogate = {
+        let event = |id: u32, message: String| {
+            serde_json::json!({"id": id.to_string(), "timestamp": id, "message": message})
+                .to_string()
+        };
+        let bad = r#"{"id":"2","timestamp":2,"message":"{\"eventName\":\"ConsoleLogin\",\"userAgent\":\"\ud800\"}"}"#;
+        format!(
+            r#"{{"messageType":"DATA_MESSAGE","logEvents":[{},{bad},{}]}}"#,
+            event(1, root_login()),
+            event(3, iam_failure())
+        )
+    };
     let schedule = std::fs::read(
         fixtures_dir().join("events/awslabs-lambda-events__eventbridge-schedule.json"),
     )
@@ -103,6 +116,7 @@ fn cases() -> Vec<(&'static str, Vec<u8>, Want)> {
         ("Records is not an array", br#"{"Records":{"a":1}}"#.to_vec(), Refused("not an array")),
         ("control message", wrap_awslogs(br#"{"messageType":"CONTROL_MESSAGE","logEvents":[{"id":"1","timestamp":1,"message":"CWL CONTROL MESSAGE: Checking health of destination Lambda."}]}"#), Read { records: 0, unreadable: 0, alerts: 0 }),
         ("empty batch", logs_json(serde_json::json!([])), Read { records: 0, unreadable: 0, alerts: 0 }),
+        ("message with a lone surrogate escape between good ones", wrap_awslogs(lone_surrogate.as_bytes()), Read { records: 3, unreadable: 1, alerts: 2 }),
         ("truncated record between good ones", logs_json(serde_json::json!([
             {"id": "1", "timestamp": 1, "message": root_login()},
             {"id": "2", "timestamp": 2, "message": "{\"eventName\": \"ConsoleLogin\", \"userIdent"},
