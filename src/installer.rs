@@ -597,6 +597,26 @@ mod tests {
         }
     }
 
+    /// The management account's organization trail, as a member or delegated administrator finds it.
+    fn management_org_trail() -> TrailDetails {
+        let mut org = trail("org-trail", "us-east-1", true, "999999999999");
+        org.trail.organization = true;
+        org
+    }
+
+    /// Every answer but the trail's given as a flag: only the trail question is left to ask.
+    fn all_but_trail() -> InitArgs {
+        InitArgs {
+            emails: vec!["a@example.com".into()],
+            slack_webhook_url: Some(WEBHOOK.into()),
+            account_name: Some("x".into()),
+            timezone: Some("UTC".into()),
+            scope: Some(ScopeArg::All),
+            name_prefix: Some("la".into()),
+            ..Default::default()
+        }
+    }
+
     fn text(s: &str) -> Answer {
         Answer::Text(s.into())
     }
@@ -847,28 +867,16 @@ mod tests {
     #[test]
     fn another_accounts_organization_trail_is_refused_and_the_question_asked_again() {
         let mut found = two_trails();
-        let mut org = trail("org-trail", "us-east-1", true, "999999999999");
-        org.trail.organization = true;
+        let mut org = management_org_trail();
         org.logging = None;
         found.trails.push(org);
-        let args = InitArgs {
-            emails: vec!["a@example.com".into()],
-            ..Default::default()
-        };
+        let args = all_but_trail();
         let mut p = ScriptedPrompter::new([
             Answer::Select(2),
             Answer::Enter,
             Answer::Enter,
             Answer::Enter,
         ]);
-        let args = InitArgs {
-            slack_webhook_url: Some(WEBHOOK.into()),
-            account_name: Some("x".into()),
-            timezone: Some("UTC".into()),
-            scope: Some(ScopeArg::All),
-            name_prefix: Some("la".into()),
-            ..args
-        };
         let config = ask_with(&mut p, &args, None, &found).unwrap();
         assert_eq!(
             p.lists[0][2],
@@ -899,19 +907,10 @@ mod tests {
             organization: Some(Caller::DelegatedAdmin),
             ..two_trails()
         };
-        let mut org = trail("org-trail", "us-east-1", true, "999999999999");
-        org.trail.organization = true;
+        let mut org = management_org_trail();
         org.logging = None;
         found.trails.push(org);
-        let args = InitArgs {
-            emails: vec!["a@example.com".into()],
-            slack_webhook_url: Some(WEBHOOK.into()),
-            account_name: Some("x".into()),
-            timezone: Some("UTC".into()),
-            scope: Some(ScopeArg::All),
-            name_prefix: Some("la".into()),
-            ..Default::default()
-        };
+        let args = all_but_trail();
         let mut p = ScriptedPrompter::new([Answer::Select(2)]);
         let config = ask_with(&mut p, &args, None, &found).unwrap();
         assert!(
@@ -947,18 +946,10 @@ mod tests {
     #[test]
     fn a_trail_flag_naming_another_accounts_organization_trail_asks_instead() {
         let mut found = two_trails();
-        let mut org = trail("org-trail", "us-east-1", true, "999999999999");
-        org.trail.organization = true;
-        found.trails.push(org);
+        found.trails.push(management_org_trail());
         let args = InitArgs {
             trail: Some("org-trail".into()),
-            emails: vec!["a@example.com".into()],
-            slack_webhook_url: Some(WEBHOOK.into()),
-            account_name: Some("x".into()),
-            timezone: Some("UTC".into()),
-            scope: Some(ScopeArg::All),
-            name_prefix: Some("la".into()),
-            ..Default::default()
+            ..all_but_trail()
         };
         let mut p = ScriptedPrompter::new([Answer::Select(0), Answer::Enter, Answer::Enter]);
         let config = ask_with(&mut p, &args, None, &found).unwrap();
@@ -976,14 +967,8 @@ mod tests {
         use crate::organization::Caller;
         let args = InitArgs {
             trail: Some("audit-trail".into()),
-            emails: vec!["a@example.com".into()],
-            slack_webhook_url: Some(WEBHOOK.into()),
-            account_name: Some("x".into()),
-            timezone: Some("UTC".into()),
-            scope: Some(ScopeArg::All),
-            name_prefix: Some("la".into()),
             cis: true,
-            ..Default::default()
+            ..all_but_trail()
         };
         for (caller, asked) in [
             (None, false),

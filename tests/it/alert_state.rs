@@ -173,8 +173,7 @@ async fn the_state_table_and_settings_from_apply_to_destroy() {
         .tags
         .unwrap_or_default();
     assert!(
-        tags.iter()
-            .any(|t| t.key == "managed-by" && t.value == "login-alert"),
+        support::tagged_ours(&tags, |t| (t.key.as_str(), t.value.as_str())),
         "{tags:?}"
     );
     assert_eq!(

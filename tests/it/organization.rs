@@ -28,7 +28,7 @@ use aws_sdk_organizations::types::{
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use login_alert::organization::{self, Caller, STACKSETS_PRINCIPAL};
 use login_alert::resources::enabled_regions::ENV_ENABLED_REGIONS;
-use support::{Account, account_with_id, fresh_account, moto, workdir};
+use support::{Account, account_with_id, fresh_account, moto, tagged_ours, workdir};
 
 const HOME: &str = "us-east-1";
 pub(crate) const TRAIL: &str = "org-trail";
@@ -444,11 +444,10 @@ async fn the_central_bus_from_apply_to_destroy() {
         .send()
         .await
         .unwrap();
-    assert!(
-        tags.tags()
-            .iter()
-            .any(|t| t.key == "managed-by" && t.value == "login-alert")
-    );
+    assert!(tagged_ours(tags.tags(), |t| (
+        t.key.as_str(),
+        t.value.as_str()
+    )));
     let rule_arn = format!(
         "arn:aws:events:{HOME}:{}:rule/login-alert-central/login-alert-central",
         account.id

@@ -10,7 +10,7 @@ use crate::organization::{
     applied, cli, init, organization_of, organizations, root_of, second_apply_writes_nothing,
     trail, unit_under,
 };
-use crate::support::{fresh_account, workdir};
+use crate::support::{fresh_account, tagged_ours, workdir};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_organizations::types::OrganizationFeatureSet;
@@ -93,11 +93,10 @@ async fn a_route_from_apply_to_destroy() {
         .send()
         .await
         .unwrap();
-    assert!(
-        tags.tags()
-            .iter()
-            .any(|t| t.key == "managed-by" && t.value == "login-alert")
-    );
+    assert!(tagged_ours(tags.tags(), |t| (
+        t.key.as_str(),
+        t.value.as_str()
+    )));
     let subscriptions = sns
         .list_subscriptions_by_topic()
         .topic_arn(&topic)

@@ -592,10 +592,7 @@ impl Account {
                 .expect("rule tags")
                 .tags
                 .unwrap_or_default();
-            if tags
-                .iter()
-                .any(|t| t.key == "managed-by" && t.value == "login-alert")
-            {
+            if tagged_ours(&tags, |t| (t.key.as_str(), t.value.as_str())) {
                 found.push(format!("rule {}", rule.name.unwrap_or_default()));
             }
         }
@@ -612,4 +609,12 @@ impl Account {
             .map(|r| format!("{}:{}", r.service, r.operation))
             .collect()
     }
+}
+
+/// Whether a service's tag list carries login-alert's `managed-by = login-alert` tag, `pair` giving each tag's key
+/// and value (every SDK has a tag type of its own).
+pub fn tagged_ours<T>(tags: &[T], pair: impl for<'a> Fn(&'a T) -> (&'a str, &'a str)) -> bool {
+    tags.iter()
+        .map(pair)
+        .any(|kv| kv == ("managed-by", "login-alert"))
 }
