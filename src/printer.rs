@@ -1,6 +1,7 @@
 //! Where output goes: results on stdout, progress and prompts on stderr; colour and spinners only on a terminal.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -33,9 +34,21 @@ impl Printer {
         }
     }
 
-    /// A result line: stdout.
+    /// A result line: stdout. A reader that went away (`login-alert policy | head`) ends the output, not the
+    /// command: an `apply` still finishes its writes. Any other failure to write is said once on stderr.
     pub fn out(&self, text: impl AsRef<str>) {
-        println!("{}", text.as_ref());
+        static STOPPED: AtomicBool = AtomicBool::new(false);
+        if STOPPED.load(Ordering::Relaxed) {
+            return;
+        }
+        if let Err(err) = writeln!(std::io::stdout().lock(), "{}", text.as_ref()) {
+            STOPPED.store(true, Ordering::Relaxed);
+            if err.kind() != std::io::ErrorKind::BrokenPipe {
+                eprintln!(
+                    "warning: cannot write to stdout ({err}); the rest of the output is dropped"
+                );
+            }
+        }
     }
 
     /// A status line: stderr.

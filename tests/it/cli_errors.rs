@@ -71,3 +71,38 @@ fn help_documents_every_flag() {
         assert!(help.contains(flag), "init --help lacks {flag}");
     }
 }
+
+/// `login-alert policy | head` and the like: a reader that closed the pipe before the output was written is no
+/// error (exit 0, nothing on stderr), as with any Unix filter; before, the CLI panicked on the broken pipe.
+#[test]
+fn a_closed_stdout_pipe_ends_the_output_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["policy", "--account", "123456789012"][..],
+        &["completions", "bash"],
+        &["--help"],
+    ] {
+        // The reading end is closed before the CLI starts, so its first write fails with EPIPE every time.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("login-alert"))
+            .current_dir(dir.path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", dir.path())
+            .env("NO_COLOR", "1")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .args(args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains("panicked"),
+            "{args:?} panicked on a closed pipe: {stderr}"
+        );
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?} said: {stderr}");
+    }
+}
