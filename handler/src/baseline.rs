@@ -89,7 +89,25 @@ pub struct SignIn {
     pub mfa_type: Option<String>,
     /// Epoch seconds.
     pub time: i64,
+    /// The state keys, worked out once: `of` fills them on the first pass's worker thread, so judging (serial, in
+    /// time order) does not hash them. A sign-in built with `..other` must start from an unfilled one.
+    keys: Keys,
 }
+
+/// [`SignIn`]'s state keys once asked for (each is a digest); a cache, so never part of a comparison.
+#[derive(Debug, Clone, Default)]
+struct Keys {
+    baseline: std::sync::OnceLock<String>,
+    source: std::sync::OnceLock<Option<String>>,
+}
+
+impl PartialEq for Keys {
+    fn eq(&self, _: &Keys) -> bool {
+        true
+    }
+}
+
+impl Eq for Keys {}
 
 impl SignIn {
     /// A console sign-in (success or failure) with a time; `None` for anything else.
@@ -106,7 +124,7 @@ impl SignIn {
             return None;
         }
         let source = finding.record.source_ip.get().map(bounded);
-        Some(SignIn {
+        let signin = SignIn {
             event_id: event_id.to_owned(),
             account: bounded(finding.account_id().unwrap_or("")),
             identity: bounded(identity),
@@ -119,24 +137,35 @@ impl SignIn {
             region: finding.region().map(bounded),
             mfa_type: finding.mfa_type.as_ref().map(|m| bounded(m.as_str())),
             time,
-        })
+            keys: Keys::default(),
+        };
+        signin.baseline_key();
+        signin.source_key();
+        Some(signin)
     }
 
     /// The state item of this identity's baseline.
-    pub fn baseline_key(&self) -> String {
-        format!(
-            "baseline#{}",
-            group::digest(&format!("{}|{}", self.account, self.identity))
-        )
+    pub fn baseline_key(&self) -> &str {
+        self.keys.baseline.get_or_init(|| {
+            format!(
+                "baseline#{}",
+                group::digest(&format!("{}|{}", self.account, self.identity))
+            )
+        })
     }
 
     /// The state item of the identities failing from this sign-in's address.
-    pub fn source_key(&self) -> Option<String> {
-        let source = self.source.as_deref()?;
-        Some(format!(
-            "source#{}",
-            group::digest(&format!("{}|{source}", self.account))
-        ))
+    pub fn source_key(&self) -> Option<&str> {
+        self.keys
+            .source
+            .get_or_init(|| {
+                let source = self.source.as_deref()?;
+                Some(format!(
+                    "source#{}",
+                    group::digest(&format!("{}|{source}", self.account))
+                ))
+            })
+            .as_deref()
     }
 
     /// The group a password spray from this address is reported in.
@@ -405,7 +434,10 @@ impl Book {
     /// the window carries the spray.
     pub fn judge(&mut self, signin: &SignIn, rules: Rules) -> Verdict {
         let key = signin.baseline_key();
-        let baseline = self.baselines.entry(key.clone()).or_default();
+        let baseline = match self.baselines.get_mut(key) {
+            Some(baseline) => baseline,
+            None => self.baselines.entry(key.to_owned()).or_default(),
+        };
         let repeated = baseline
             .judged
             .iter()
@@ -414,16 +446,16 @@ impl Book {
         if repeated {
             return verdict;
         }
-        self.changed.insert(key);
+        self.changed_key(key);
         if !signin.success
             && let (Some(key), Some(source)) = (signin.source_key(), &signin.source)
         {
-            let mut spray = self.sources.entry(key.clone()).or_default().fail(
+            let mut spray = self.sources.entry(key.to_owned()).or_default().fail(
                 &signin.identity,
                 signin.time,
                 rules.window_secs,
             );
-            self.changed.insert(key);
+            self.changed_key(key);
             if spray.identities.len() >= SPRAY_IDENTITIES {
                 spray.source = source.clone();
                 verdict.spray = Some(spray);
@@ -432,13 +464,19 @@ impl Book {
         verdict
     }
 
+    fn changed_key(&mut self, key: &str) {
+        if !self.changed.contains(key) {
+            self.changed.insert(key.to_owned());
+        }
+    }
+
     /// The spray `signin`'s address is part of, as the book stands now (after a whole batch was judged, so
     /// every failure of the batch from that address is reported in one message).
     pub fn spray_at(&self, signin: &SignIn, rules: Rules) -> Option<Spray> {
         if signin.success {
             return None;
         }
-        let source = self.sources.get(&signin.source_key()?)?;
+        let source = self.sources.get(signin.source_key()?)?;
         let mut names: Vec<&Seen> = source
             .identities
             .iter()

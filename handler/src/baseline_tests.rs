@@ -28,6 +28,7 @@ fn signin(id: &str, ip: &str, browser: &str, time: i64) -> SignIn {
         region: Some("us-east-1".into()),
         mfa_type: None,
         time,
+        keys: Keys::default(),
     }
 }
 
@@ -220,7 +221,7 @@ fn a_retry_gets_the_same_verdict_and_learns_nothing_twice() {
         again.send,
         "the retry must not mute what the first attempt found new"
     );
-    assert_eq!(book.baselines[&s.baseline_key()].count, 1);
+    assert_eq!(book.baselines[s.baseline_key()].count, 1);
 }
 
 #[test]

@@ -79,13 +79,14 @@ pub struct Alert {
     pub envelope_region: Option<String>,
     pub envelope_account: Option<String>,
     /// For `AssumeRoot`: the session's access key and who opened it.
-    pub session_opened: Option<(String, RootSession)>,
+    /// Boxed, as `signin`: few alerts have one, and a large batch holds thousands of alerts.
+    pub session_opened: Option<Box<(String, RootSession)>>,
     /// For a root record: the access key of its session.
     pub access_key: Option<String>,
     /// The test record's event ID (its delivery is logged).
     pub test_event: Option<String>,
     /// A console sign-in as its identity's baseline sees it.
-    pub signin: Option<SignIn>,
+    pub signin: Option<Box<SignIn>>,
     /// What the baseline found (set by `usual::annotate`, once).
     pub verdict: Option<Box<Verdict>>,
     /// The account whose route the alert takes (see [`crate::route`]); `None`, the default route: tamper alerts
@@ -182,7 +183,7 @@ fn to_alert(
         _ => true,
     };
     let event_id = event_id_of(&finding, item.raw);
-    let signin = SignIn::of(&finding, &event_id);
+    let signin = SignIn::of(&finding, &event_id).map(Box::new);
     // A sign-in's message depends on its baseline verdict, known only once the whole batch is read: it is
     // rendered once, then (`usual::annotate`), not here as well.
     let message = (first && signin.is_none()).then(|| message::single(&finding, settings));
@@ -193,7 +194,7 @@ fn to_alert(
     });
     let session_opened = finding.assume_root.as_ref().and_then(|call| {
         let key = call.session_key.as_deref()?;
-        Some((
+        Some(Box::new((
             key.to_owned(),
             RootSession {
                 caller: finding
@@ -206,7 +207,7 @@ fn to_alert(
                 caller_account: finding.account_id().map(str::to_owned),
                 task_policy: call.task_policy.as_deref().map(str::to_owned),
             },
-        ))
+        )))
     });
     let envelope = item.envelope.as_ref();
     chunk.alerts.push(Alert {
@@ -300,7 +301,7 @@ impl Collected {
     pub fn sessions_opened(&self) -> HashSet<&str> {
         self.alerts
             .iter()
-            .filter_map(|a| a.session_opened.as_ref().map(|(key, _)| key.as_str()))
+            .filter_map(|a| a.session_opened.as_deref().map(|(key, _)| key.as_str()))
             .collect()
     }
 }

@@ -13,7 +13,7 @@ pub struct Text<'a>(pub Option<Cow<'a, str>>);
 impl<'a> Text<'a> {
     /// The value, or `None` when absent or blank.
     pub fn get(&self) -> Option<&str> {
-        self.0.as_deref().filter(|s| !s.trim().is_empty())
+        self.0.as_deref().filter(|s| !is_blank(s))
     }
 
     pub fn is(&self, expected: &str) -> bool {
@@ -153,8 +153,14 @@ impl Pairs<'_> {
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(key))
             .map(|(_, v)| v.as_ref())
-            .filter(|v| !v.trim().is_empty())
+            .filter(|v| !is_blank(v))
     }
+}
+
+/// Whether `s` is empty or only whitespace (as `trim` sees it), looking no further than its first other character:
+/// every field a record is read for passes here.
+fn is_blank(s: &str) -> bool {
+    s.chars().all(char::is_whitespace)
 }
 
 /// How deep `Pairs` looks: the object itself and the objects directly inside it.

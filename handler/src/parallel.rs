@@ -7,40 +7,39 @@ const MIN_PER_THREAD: usize = 64;
 /// More threads than this gain nothing on the machines the function and the CLI run on.
 const MAX_THREADS: usize = 4;
 
-/// Runs `work` on every item, the items split over up to one thread per core (the calling thread takes the first
-/// share). A share whose thread cannot be started is done on the calling thread afterwards: no item is skipped.
+/// Items are handed out this many at a time: small enough that the threads finish together when some items take
+/// longer than others, large enough that taking the next block costs nothing next to working on it.
+const BLOCK: usize = 32;
+
+/// Runs `work` on every item, the items handed out a block at a time to up to one thread per core (the calling
+/// thread works too). If no thread can be started, the calling thread works on every item: none is skipped.
 pub fn each_mut<T: Send>(items: &mut [T], work: impl Fn(&mut T) + Sync) {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
-        .clamp(1, MAX_THREADS);
-    if threads == 1 || items.len() < 2 * MIN_PER_THREAD {
+        .clamp(1, MAX_THREADS)
+        .min(items.len() / MIN_PER_THREAD)
+        .max(1);
+    if threads == 1 {
         items.iter_mut().for_each(&work);
         return;
     }
-    let share = items.len().div_ceil(threads).max(MIN_PER_THREAD);
-    let mut missed = Vec::new();
+    let blocks = std::sync::Mutex::new(items.chunks_mut(BLOCK));
+    // A poisoned lock (a panic in `work` on another thread) ends that worker; the scope then re-raises the panic.
+    let drain = || {
+        while let Some(block) = blocks.lock().ok().and_then(|mut blocks| blocks.next()) {
+            block.iter_mut().for_each(&work);
+        }
+    };
     std::thread::scope(|scope| {
-        let mut shares = items.chunks_mut(share).enumerate();
-        let here = shares.next();
-        for (n, items) in shares {
-            let work = &work;
-            let started = std::thread::Builder::new()
+        for _ in 1..threads {
+            // A thread that cannot be started leaves its blocks to the others.
+            let _ = std::thread::Builder::new()
                 .name("render".into())
-                .spawn_scoped(scope, move || items.iter_mut().for_each(work));
-            if started.is_err() {
-                missed.push(n);
-            }
+                .spawn_scoped(scope, drain);
         }
-        if let Some((_, items)) = here {
-            items.iter_mut().for_each(&work);
-        }
+        drain();
     });
-    for n in missed {
-        let start = n * share;
-        let end = (start + share).min(items.len());
-        items[start..end].iter_mut().for_each(&work);
-    }
 }
 
 #[cfg(test)]

@@ -136,13 +136,26 @@ pub fn slack(message: &Message) -> String {
             ts: message.time.map(|t| t.timestamp()),
         }],
     };
-    // Serialising plain structs of strings cannot fail; an empty payload would be refused by Slack, never sent wrong.
-    // Written into room for a typical payload at once, rather than grown from serde_json's small start.
-    let mut json = Vec::with_capacity(2048);
-    match serde_json::to_writer(&mut json, &payload) {
-        Ok(()) => String::from_utf8(json).unwrap_or_default(),
-        Err(_) => String::new(),
+    to_json_exact(&payload)
+}
+
+/// `value` as JSON in a string of its own size. Serialised into a buffer each thread keeps (serde_json would grow a
+/// new one from 128 bytes for every payload), then copied once: a large batch keeps thousands of payloads, and
+/// room left over in each would be that much more memory touched. Serialising plain structs of strings cannot
+/// fail; an empty payload would be refused by the chat service, never sent wrong.
+fn to_json_exact(value: &impl Serialize) -> String {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
+    SCRATCH.with_borrow_mut(|scratch| {
+        scratch.clear();
+        match serde_json::to_writer(&mut *scratch, value) {
+            Ok(()) => std::str::from_utf8(scratch)
+                .map(str::to_owned)
+                .unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    })
 }
 
 /// Teams renders a subset of Markdown in card text: escape what could turn a record's value into a link or markup.

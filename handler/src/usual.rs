@@ -45,6 +45,7 @@ pub async fn annotate<S: Store>(
             .filter_map(|&i| alerts[i].signin.as_ref())
             .flat_map(|s| [Some(s.baseline_key()), s.source_key()])
             .flatten()
+            .map(str::to_owned)
             .collect();
         match s.load(&keys.into_iter().collect::<Vec<_>>()).await {
             Ok(items) => fill(&mut book, items),

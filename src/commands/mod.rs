@@ -11,7 +11,6 @@ pub mod status;
 pub mod test;
 
 use std::io::IsTerminal;
-use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use clap::Parser;
@@ -39,12 +38,12 @@ pub enum ExitStatus {
     Broken,
 }
 
-impl From<ExitStatus> for ExitCode {
+impl From<ExitStatus> for u8 {
     fn from(status: ExitStatus) -> Self {
         match status {
-            ExitStatus::Success => ExitCode::SUCCESS,
-            ExitStatus::ChangesPending | ExitStatus::NeedsAttention => ExitCode::from(2),
-            ExitStatus::Broken => ExitCode::from(3),
+            ExitStatus::Success => 0,
+            ExitStatus::ChangesPending | ExitStatus::NeedsAttention => 2,
+            ExitStatus::Broken => 3,
         }
     }
 }
@@ -57,7 +56,8 @@ pub struct Cancelled;
 /// Exit code for a cancelled command, as shells report SIGINT.
 pub const CANCELLED_EXIT: u8 = 130;
 
-pub fn main() -> ExitCode {
+/// Runs the command line; the process's exit code.
+pub fn main() -> u8 {
     let cli = Cli::parse();
     let printer = Printer::new(cli.global.no_color);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -67,18 +67,20 @@ pub fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: cannot start the async runtime: {err}");
-            return ExitCode::FAILURE;
+            return 1;
         }
     };
     match runtime.block_on(run(cli, &printer)) {
         Ok(status) => status.into(),
         Err(err) if err.is::<Cancelled>() => {
             eprintln!("{err}");
-            ExitCode::from(CANCELLED_EXIT)
+            CANCELLED_EXIT
         }
+        // The reader of stdout went away (`| head`): it has all it wanted, as with any Unix filter.
+        Err(err) if reader_gone(&err) => 0,
         Err(err) => {
             print_error(&err);
-            ExitCode::FAILURE
+            1
         }
     }
 }
@@ -106,6 +108,15 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
 }
 
 /// `error: …` then each cause on its own line.
+/// Whether `err` is a write to a pipe whose reader has closed it.
+fn reader_gone(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 fn print_error(err: &anyhow::Error) {
     let red = console::style("error:").red().bold().for_stderr();
     eprintln!("{red} {err}");

@@ -127,6 +127,10 @@ fn read_input(file: &Path) -> Result<Vec<u8>> {
         let opened = std::fs::File::open(file).with_context(|| {
             format!("cannot read {}: pass a file holding a CloudWatch Logs event, EventBridge event, CloudTrail log file or record", file.display())
         })?;
+        // Room for the whole file at once, as `std::fs::read` makes: grown from nothing, a large event was
+        // copied a dozen times over.
+        let size = opened.metadata().map_or(0, |m| m.len()).min(limit + 1);
+        input.reserve_exact(usize::try_from(size).unwrap_or(0).saturating_add(1));
         opened
             .take(limit + 1)
             .read_to_end(&mut input)

@@ -86,13 +86,15 @@ pub fn each_alone(
             job.alert.subject = subject;
         }
     }
-    let mut out = Vec::with_capacity(collected.alerts.len());
-    for a in &mut collected.alerts {
+    // Each message's ID (a digest for a grouped record) is worked out on every core too.
+    let mut slots: Vec<(&mut Alert, Option<Outgoing>)> =
+        collected.alerts.iter_mut().map(|a| (a, None)).collect();
+    crate::parallel::each_mut(&mut slots, |(a, out)| {
         let id = match a.group_key.as_deref() {
             Some(key) => format!("g:{}:{}", group::digest(key), a.event_id),
             None => format!("e:{}", a.event_id),
         };
-        out.extend(Outgoing::alone(id, a));
-    }
-    Some(out)
+        *out = Outgoing::alone(id, a);
+    });
+    Some(slots.into_iter().filter_map(|(_, out)| out).collect())
 }

@@ -69,7 +69,7 @@ pub fn groups_of(alerts: &[Alert]) -> Vec<Group> {
 pub fn sessions_opened(alerts: &[Alert]) -> std::collections::HashMap<String, RootSession> {
     alerts
         .iter()
-        .filter_map(|a| a.session_opened.clone())
+        .filter_map(|a| a.session_opened.as_deref().cloned())
         .collect()
 }
 

@@ -55,11 +55,11 @@ pub async fn digests<S: Store>(
                 .account_id
                 .clone()
                 .filter(|_| group.head.class != Some(crate::group::Class::Tamper)),
-            finish: Some(Finish {
+            finish: Some(Box::new(Finish {
                 item_key,
                 expected_version: group.version,
                 state: done,
-            }),
+            })),
         });
     }
     mark_already_sent(store, &mut plan.messages).await;

@@ -25,7 +25,8 @@ pub struct Outgoing {
     /// Destinations that already got it (an earlier attempt).
     pub sent: BTreeSet<Channel>,
     pub test_event: Option<String>,
-    pub finish: Option<Finish>,
+    /// Boxed: only a digest has one, and a large batch holds thousands of messages.
+    pub finish: Option<Box<Finish>>,
     /// How many records the message reports.
     pub records: u64,
     /// The account whose route the message takes (`None`: the default route). A message is about one account:

@@ -23,7 +23,7 @@ impl<S: Store> Invocation<'_, S> {
                 Some(_) => {}
                 None => self.writes.extend(self.claims.write(i, &a.event_id, &id)),
             }
-            if let (Some((key, session)), Some(_)) = (&a.session_opened, self.store) {
+            if let (Some((key, session)), Some(_)) = (a.session_opened.as_deref(), self.store) {
                 self.writes.push((
                     store::session_key(key),
                     StateItem::Session {
