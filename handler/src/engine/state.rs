@@ -25,7 +25,8 @@ pub struct Known {
 
 impl Known {
     /// Reads, in one request, the items of the batch's records, of its groups and of the root sessions its records
-    /// belong to that the batch itself does not open. `None` when the table cannot be read (logged).
+    /// belong to that the batch itself does not open; then, if earlier attempts reported some of those records,
+    /// which of their messages reached a destination. `None` when the table cannot be read (logged).
     pub async fn read<S: Store>(
         store: &S,
         alerts: &[Alert],
@@ -45,13 +46,35 @@ impl Known {
                 .map(store::session_key)
                 .collect::<BTreeSet<_>>(),
         );
-        match store.load(&keys).await {
-            Ok(items) => Some(Known { items }),
+        let mut items = match store.load(&keys).await {
+            Ok(items) => items,
             Err(err) => {
                 log_store_error(&err);
-                None
+                return None;
+            }
+        };
+        // A retry, or a record that arrives again with new ones: the messages earlier attempts put the batch's
+        // records in, and whether each already reached a destination (new records may join only one that reached
+        // nobody: one that did would never bring them to its destinations). A second read, made only then.
+        let claimed: BTreeSet<String> = items
+            .values()
+            .filter_map(|item| match item {
+                StateItem::Event { message, .. } if message != store::PENDING => {
+                    Some(store::sent_key(message))
+                }
+                _ => None,
+            })
+            .collect();
+        if !claimed.is_empty() {
+            match store.load(&claimed.into_iter().collect::<Vec<_>>()).await {
+                Ok(sent) => items.extend(sent),
+                Err(err) => {
+                    log_store_error(&err);
+                    return None;
+                }
             }
         }
+        Some(Known { items })
     }
 
     /// Adds the root sessions opened by earlier batches; one the batch opens itself wins.

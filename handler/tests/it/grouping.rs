@@ -293,6 +293,44 @@ async fn a_retry_re_sends_only_what_failed_and_nothing_twice() {
     }
 }
 
+/// A batch that brings a group's records again together with new ones, after the group's message reached one
+/// destination and failed at another: the message is re-sent as it was to the one that missed it, and the new
+/// records wait for the digest. Joining them to the message would have told Slack of them and email never (email
+/// already had that message). Before, the state of what each message reached was never read here, so they joined.
+#[tokio::test]
+async fn new_records_never_join_a_message_that_already_reached_a_destination() {
+    let store = MemoryStore::new();
+    let records = root_session(40, 0, t0());
+    let recorder = Recorder::failing("Root user activity", Some(Channel::Slack));
+    run(&records, &recorder, &store, t0())
+        .await
+        .expect_err("the group's Slack post failed");
+    assert_eq!((recorder.emails().len(), recorder.slack().len()), (1, 0));
+
+    recorder.heal();
+    let mut again = records.clone();
+    again.extend(root_session(5, 40, t0() + TimeDelta::seconds(40)));
+    let retry = run(&again, &recorder, &store, t0() + TimeDelta::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(retry.deliveries, 1, "{retry:?}");
+    assert_eq!((recorder.emails().len(), recorder.slack().len()), (1, 1));
+    assert!(
+        recorder.slack()[0].contains("and 39 more"),
+        "Slack gets the message email got: {}",
+        recorder.slack()[0]
+    );
+    let pending: Vec<u64> = store
+        .snapshot()
+        .into_iter()
+        .filter_map(|(_, item)| match item {
+            StateItem::Group(g) => Some(g.pending.count),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(pending, vec![5], "the new records wait for the digest");
+}
+
 #[tokio::test]
 async fn without_state_a_retry_sends_everything_again() {
     let records = sign_ins();
