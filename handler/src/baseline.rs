@@ -57,6 +57,10 @@ pub fn network_of(source: &str) -> String {
 }
 
 fn bounded(value: &str) -> String {
+    // Nearly every value is short printable ASCII: copied as it is.
+    if value.len() <= MAX_VALUE && value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return value.to_owned();
+    }
     value
         .chars()
         .filter(|c| !c.is_control())

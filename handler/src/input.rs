@@ -474,7 +474,7 @@ where
 }
 
 /// Log events cross from the decoding thread in chunks of this many, so channel traffic stays negligible.
-const CHUNK: usize = 256;
+pub const CHUNK: usize = 256;
 
 /// A log event as it crosses to a worker thread: its message still the escaped JSON token in the decompressed
 /// buffer, which outlives the workers.
