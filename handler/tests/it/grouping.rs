@@ -322,8 +322,8 @@ async fn new_records_never_join_a_message_that_already_reached_a_destination() {
     );
     let pending: Vec<u64> = store
         .snapshot()
-        .into_iter()
-        .filter_map(|(_, item)| match item {
+        .into_values()
+        .filter_map(|item| match item {
             StateItem::Group(g) => Some(g.pending.count),
             _ => None,
         })
