@@ -133,7 +133,7 @@ struct Chunk {
 
 impl Default for Chunk {
     /// Room for a whole chunk's alerts at once: an alert is large, and growing the vector copied them all again
-    /// at every doubling (a tenth of the first pass's work per record).
+    /// at every doubling (in a profile, a tenth of the work of turning records into alerts).
     fn default() -> Self {
         Chunk {
             records: 0,

@@ -107,7 +107,6 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
     }
 }
 
-/// `error: …` then each cause on its own line.
 /// Whether `err` is a write to a pipe whose reader has closed it.
 fn reader_gone(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
@@ -117,6 +116,7 @@ fn reader_gone(err: &anyhow::Error) -> bool {
     })
 }
 
+/// `error: …` then each cause on its own line.
 fn print_error(err: &anyhow::Error) {
     let red = console::style("error:").red().bold().for_stderr();
     eprintln!("{red} {err}");
