@@ -100,7 +100,6 @@ fn settings(args: &PreviewArgs, config: Option<&Config>) -> Result<Settings> {
     })
 }
 
-/// Reads the whole input, refusing more than `MAX_INPUT` bytes so `/dev/zero` cannot exhaust memory.
 /// The allocator (mimalloc) asks Linux for 2 MiB transparent huge pages, which `main` turns off for every
 /// command: on a small input they only cost memory (a 1 MB batch peaked at 48 MB with them and 25 MB without).
 /// A large batch turns them back on, since they save most of its page faults (a fifth of the 20,000-record
@@ -113,6 +112,7 @@ fn fit_pages_to(input_len: usize) {
     }
 }
 
+/// Reads the whole input, refusing more than `MAX_INPUT` bytes so `/dev/zero` cannot exhaust memory.
 fn read_input(file: &Path) -> Result<Vec<u8>> {
     let limit = MAX_INPUT;
     let mut input = Vec::new();
